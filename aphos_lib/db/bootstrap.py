@@ -1,0 +1,146 @@
+"""Setting up the embedded catalogue: roles with their passwords, the database, the schema.
+
+Idempotent and safe to run from several processes at once: the server start is serialised by
+:class:`~aphos_lib.db.embedded.EmbeddedPostgres`, and role and database creation tolerate
+another process having just done the same.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from aphos_lib.db.catalogue import (
+    DATABASE,
+    READER_STATEMENT_TIMEOUT,
+    ROLE_NAMES,
+    Catalogue,
+    new_password,
+    socket_url,
+)
+from aphos_lib.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
+
+__all__ = ["embedded_catalogue", "ensure_roles", "role_password"]
+
+
+def role_password(home: Path, role: str) -> tuple[str, bool]:
+    """The role's password from ``home/secrets``, created (mode 0600) when missing.
+
+    Returns the password and whether it was just created.
+    """
+    path = home / "secrets" / f"{ROLE_NAMES[role]}.password"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        return path.read_text().strip(), False
+    except FileNotFoundError:
+        password = new_password()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(password + "\n")
+        return password, True
+
+
+def ensure_roles(conn: psycopg.Connection, passwords: Mapping[str, str]) -> None:
+    """Create the three login roles (or reset their passwords) and the reader's limits."""
+    conn.autocommit = True
+    for role, password in passwords.items():
+        name = ROLE_NAMES[role]
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
+        verb = "ALTER" if exists else "CREATE"
+        try:
+            conn.execute(
+                sql.SQL("{} ROLE {} LOGIN PASSWORD {}").format(
+                    sql.SQL(verb), sql.Identifier(name), sql.Literal(password)
+                )
+            )
+        except psycopg.errors.DuplicateObject:
+            # Another process created it between our check and our CREATE.
+            conn.execute(
+                sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(name), sql.Literal(password)
+                )
+            )
+    reader = sql.Identifier(ROLE_NAMES["reader"])
+    conn.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(reader))
+    conn.execute(
+        sql.SQL("ALTER ROLE {} SET statement_timeout = {}").format(
+            reader, sql.Literal(READER_STATEMENT_TIMEOUT)
+        )
+    )
+
+
+def ensure_database(conn: psycopg.Connection, dbname: str, owner: str) -> None:
+    """Create the database owned by ``owner`` unless it exists."""
+    conn.autocommit = True
+    if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone():
+        return
+    try:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0").format(
+                sql.Identifier(dbname), sql.Identifier(owner)
+            )
+        )
+    except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+        pass
+
+
+def embedded_catalogue(
+    home: Path,
+    *,
+    start: bool = True,
+    dbname: str = DATABASE,
+    settings: Mapping[str, str] | None = None,
+    upgrade: bool = True,
+) -> Catalogue:
+    """Start (when asked) and set up the embedded catalogue under ``home``.
+
+    Parameters
+    ----------
+    home : Path
+        ``$APHOS_HOME``.
+    start : bool
+        Start the server when it is not running; otherwise it must already run.
+    dbname : str
+        The catalogue database's name.
+    settings : mapping, optional
+        Extra server settings (tests turn ``fsync`` off).
+    upgrade : bool
+        Bring the schema to the latest migration.
+    """
+    server = EmbeddedPostgres(home, settings=settings)
+    status = server.start() if start else server.status()
+    if not status.running:
+        raise EmbeddedPostgresError(
+            f"the embedded database under {home} is not running; start it with 'aphos db start'"
+        )
+    passwords = {}
+    created = False
+    for role in ROLE_NAMES:
+        passwords[role], new = role_password(home, role)
+        created |= new
+    with psycopg.connect(server.superuser_dsn(), autocommit=True) as conn:
+        have = {
+            r[0] for r in conn.execute(
+                "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (list(ROLE_NAMES.values()),)
+            )
+        }  # fmt: skip
+        if created or have != set(ROLE_NAMES.values()):
+            ensure_roles(conn, passwords)
+        ensure_database(conn, dbname, ROLE_NAMES["owner"])
+    catalogue = Catalogue(
+        {
+            role: socket_url(ROLE_NAMES[role], passwords[role], status.socket_dir, status.port,
+                             dbname)
+            for role in ROLE_NAMES
+        },
+        embedded_home=home,
+    )  # fmt: skip
+    if upgrade:
+        from aphos_lib.db.migrate import upgrade as run_upgrade
+
+        run_upgrade(catalogue)
+    return catalogue

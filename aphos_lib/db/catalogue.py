@@ -1,0 +1,155 @@
+"""Where the catalogue database is and how each role connects to it.
+
+Three database roles (ARCHITECTURE.md, security model):
+
+- ``owner`` runs the migrations and owns the tables;
+- ``writer`` is used only by the ingest, the api and the worker services;
+- ``reader`` is used by dashboards and user kernels: SELECT only, read-only transactions and a
+  statement timeout, so nothing a user's kernel holds can change the catalogue.
+
+By default the catalogue is the embedded PostgreSQL under ``$APHOS_HOME`` (``./var``), whose
+roles log in with generated passwords kept in ``$APHOS_HOME/secrets``. ``APHOS_DATABASE_URL``
+selects an external PostgreSQL >= 15 instead (the owner's URL) and then nothing embedded
+starts; ``APHOS_DATABASE_URL_WRITER`` and ``APHOS_DATABASE_URL_READER`` give the other roles
+their own logins, and without them they connect with the owner's login and switch role at
+connection start (fine for development, not a security boundary).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
+
+__all__ = ["ROLE_NAMES", "Catalogue", "aphos_home"]
+
+ROLE_NAMES = {"owner": "aphos_owner", "writer": "aphos_writer", "reader": "aphos_reader"}
+DATABASE = "aphos"
+READER_STATEMENT_TIMEOUT = "60s"
+
+
+def aphos_home() -> Path:
+    """``$APHOS_HOME``, by default ``./var``: where the embedded database and secrets live."""
+    return Path(os.environ.get("APHOS_HOME", "var")).resolve()
+
+
+def _sqlalchemy_url(url: str) -> str:
+    """Use the psycopg 3 driver whatever form of PostgreSQL URL was given."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _with_role(url: str, role: str) -> str:
+    parsed = make_url(url)
+    query = dict(parsed.query)
+    query["options"] = f"-c role={role}"
+    return parsed.set(query=query).render_as_string(hide_password=False)
+
+
+@dataclass
+class Catalogue:
+    """Connection details of one catalogue database, per role.
+
+    Parameters
+    ----------
+    urls : dict
+        SQLAlchemy URLs for ``owner``, ``writer`` and ``reader``.
+    embedded_home : Path, optional
+        Set when the database is the embedded server under this home.
+
+    Examples
+    --------
+    >>> cat = Catalogue.external("postgresql://me@db.example.org/aphos")
+    >>> cat.url("reader").endswith("options=-c+role%3Daphos_reader")
+    True
+    """
+
+    urls: dict[str, str]
+    embedded_home: Path | None = None
+    _engines: dict[str, Engine] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def external(
+        cls, url: str, *, writer_url: str | None = None, reader_url: str | None = None
+    ) -> Catalogue:
+        """A catalogue on an external PostgreSQL; ``url`` is the owner's."""
+        owner = _sqlalchemy_url(url)
+        return cls(
+            {
+                "owner": owner,
+                "writer": _sqlalchemy_url(writer_url) if writer_url
+                else _with_role(owner, ROLE_NAMES["writer"]),
+                "reader": _sqlalchemy_url(reader_url) if reader_url
+                else _with_role(owner, ROLE_NAMES["reader"]),
+            }
+        )  # fmt: skip
+
+    @classmethod
+    def embedded(cls, home: Path | None = None, *, start: bool = True) -> Catalogue:
+        """The embedded catalogue under ``home`` (``$APHOS_HOME``), started and set up.
+
+        Starting is idempotent and safe from several processes at once; the first start
+        creates the roles and the database, and brings the schema to the latest migration.
+        """
+        from aphos_lib.db import bootstrap
+
+        return bootstrap.embedded_catalogue(home or aphos_home(), start=start)
+
+    @classmethod
+    def from_environment(cls, *, start: bool = True) -> Catalogue:
+        """The external catalogue named by ``APHOS_DATABASE_URL``, else the embedded one."""
+        url = os.environ.get("APHOS_DATABASE_URL")
+        if url:
+            return cls.external(
+                url,
+                writer_url=os.environ.get("APHOS_DATABASE_URL_WRITER"),
+                reader_url=os.environ.get("APHOS_DATABASE_URL_READER"),
+            )
+        return cls.embedded(start=start)
+
+    def url(self, role: str = "owner") -> str:
+        """The SQLAlchemy URL (``postgresql+psycopg://...``) for a role."""
+        return self.urls[role]
+
+    def conninfo(self, role: str = "owner") -> str:
+        """A libpq URL for a role, for psycopg or psql."""
+        return make_url(self.urls[role]).set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
+
+    def engine(self, role: str = "owner") -> Engine:
+        """A SQLAlchemy engine for a role, created once per catalogue."""
+        if role not in self._engines:
+            self._engines[role] = create_engine(self.urls[role], pool_pre_ping=True)
+        return self._engines[role]
+
+    def connect(self, role: str = "owner", **kwargs) -> psycopg.Connection:
+        """A raw psycopg connection for a role (COPY and other bulk work)."""
+        return psycopg.connect(self.conninfo(role), **kwargs)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        for engine in self._engines.values():
+            engine.dispose()
+        self._engines.clear()
+
+
+def new_password() -> str:
+    """A random password that needs no quoting in a URL."""
+    return secrets.token_urlsafe(24)
+
+
+def socket_url(user: str, password: str, socket_dir: Path, port: int, dbname: str) -> str:
+    """A SQLAlchemy URL over a unix socket."""
+    return (
+        f"postgresql+psycopg://{quote(user)}:{quote(password)}@/{quote(dbname)}"
+        f"?host={quote(str(socket_dir))}&port={port}"
+    )

@@ -1,0 +1,216 @@
+"""The catalogue's tables as SQLAlchemy 2 typed models.
+
+The schema itself is owned by the Alembic migrations in ``aphos_lib/db/migrations``; these
+models describe it for queries, and a test checks that the two agree.
+
+``flux`` deliberately declares no foreign keys: a per-row foreign-key check makes a COPY of
+fluxes several times slower (measured: 82,000 rows/s with three keys against 430,000 without).
+Its integrity comes from the ingest, which writes an image, its objects and its fluxes in one
+transaction, and from the fact that images are never deleted row by row. It is also the shape
+Citus needs to distribute ``flux`` by ``image_id``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+Float8 = DOUBLE_PRECISION
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the catalogue models."""
+
+
+class Observer(Base):
+    """Someone who uploads photometry.
+
+    Identified by the sign-in provider's stable subject id (``provider``, ``subject``), never by
+    e-mail. ``username`` is the public name they chose, unique regardless of case.
+    """
+
+    __tablename__ = "observer"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    username: Mapped[str] = mapped_column(Text)
+    provider: Mapped[str] = mapped_column(Text, server_default="local")
+    subject: Mapped[str | None] = mapped_column(Text)
+    hub_user: Mapped[str | None] = mapped_column(Text, unique=True)
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index("observer_username_lower_key", func.lower(text("username")), unique=True),
+        UniqueConstraint("provider", "subject", name="observer_provider_subject_key"),
+    )
+
+
+class CatalogObject(Base):
+    """A catalogue star, keyed by (catalogue, catalogue id), e.g. (UCAC4, 805-031770)."""
+
+    __tablename__ = "catalog_object"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    catalog: Mapped[str] = mapped_column(Text)
+    catalog_id: Mapped[str] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    ra_deg: Mapped[float] = mapped_column(Float8)
+    dec_deg: Mapped[float] = mapped_column(Float8)
+    mag: Mapped[float | None] = mapped_column(Float8)
+    bv: Mapped[float | None] = mapped_column(Float8)
+    jk: Mapped[float | None] = mapped_column(Float8)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        UniqueConstraint("catalog", "catalog_id", name="catalog_object_catalog_id_key"),
+        CheckConstraint("ra_deg >= 0 AND ra_deg < 360", name="catalog_object_ra_range"),
+        CheckConstraint("dec_deg BETWEEN -90 AND 90", name="catalog_object_dec_range"),
+        Index("catalog_object_mag_idx", "mag"),
+        Index("catalog_object_dec_idx", "dec_deg"),
+        Index(
+            "catalog_object_name_trgm_idx",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ),
+    )
+
+
+class Upload(Base):
+    """One sending of one or more files by an observer (a CLI run, an API request)."""
+
+    __tablename__ = "upload"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    observer_id: Mapped[int] = mapped_column(ForeignKey("observer.id"))
+    client: Mapped[str] = mapped_column(Text, server_default="cli")
+    state: Mapped[str] = mapped_column(Text, server_default="running")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("upload_observer_idx", "observer_id", "created_at"),)
+
+
+class UploadFile(Base):
+    """The outcome of one file of an upload: stored, duplicate or rejected, and why."""
+
+    __tablename__ = "upload_file"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("upload.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(Text)  # stored | duplicate | rejected
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("image.id"))
+    fluxes: Mapped[int] = mapped_column(Integer, server_default="0")
+    matched: Mapped[int] = mapped_column(Integer, server_default="0")
+    unmatched: Mapped[int] = mapped_column(Integer, server_default="0")
+    rejected_rows: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    warnings: Mapped[list[str]] = mapped_column(JSONB, server_default="[]")
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index("upload_file_upload_idx", "upload_id"),
+        CheckConstraint("status IN ('stored', 'duplicate', 'rejected')", name="upload_file_status"),
+    )
+
+
+class Image(Base):
+    """One SIPS file: one CCD image of a field, with its header kept losslessly.
+
+    ``sha256`` is the hash of the file's bytes: the same file sent again by the same observer
+    is recognised and stores nothing.
+    """
+
+    __tablename__ = "image"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    observer_id: Mapped[int] = mapped_column(ForeignKey("observer.id"))
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("upload.id"))
+    sha256: Mapped[bytes] = mapped_column(LargeBinary)
+    filename: Mapped[str] = mapped_column(Text)
+    encoding: Mapped[str] = mapped_column(Text)
+    exposure_begin: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    exposure_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    exposure_mid: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    exposure_time_s: Mapped[float | None] = mapped_column(Float8)
+    jd_begin: Mapped[float | None] = mapped_column(Float8)
+    jd_end: Mapped[float | None] = mapped_column(Float8)
+    jd_mid: Mapped[float | None] = mapped_column(Float8)
+    hjd: Mapped[float | None] = mapped_column(Float8)
+    filter: Mapped[str | None] = mapped_column(Text)
+    center_ra_deg: Mapped[float | None] = mapped_column(Float8)
+    center_dec_deg: Mapped[float | None] = mapped_column(Float8)
+    header: Mapped[list[list[Any]]] = mapped_column(JSONB)
+    columns: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    apertures: Mapped[int] = mapped_column(Integer)
+    flux_count: Mapped[int] = mapped_column(Integer)
+    matched_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        UniqueConstraint("observer_id", "sha256", name="image_observer_sha256_key"),
+        CheckConstraint("exposure_end >= exposure_begin", name="image_exposure_order"),
+        Index("image_exposure_mid_idx", "exposure_mid"),
+        Index("image_created_at_idx", "created_at"),
+    )
+
+
+class Flux(Base):
+    """One row of a SIPS table: one source measured in one image.
+
+    ``object_id`` is NULL when SIPS matched the source to no catalogue star (the row is still
+    kept). Fluxes are float8; a saturated value is NULL with its ``*_saturated`` flag set, and a
+    missing deviation is NULL, never 0. ``ap[k-1]`` is the flux in aperture ``Ap<k>``.
+    """
+
+    __tablename__ = "flux"
+
+    image_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    object_id: Mapped[int | None] = mapped_column(BigInteger)
+    name: Mapped[str | None] = mapped_column(Text)
+    x: Mapped[float | None] = mapped_column(Float8)
+    y: Mapped[float | None] = mapped_column(Float8)
+    adu: Mapped[float | None] = mapped_column(Float8)
+    ra_deg: Mapped[float] = mapped_column(Float8)
+    dec_deg: Mapped[float] = mapped_column(Float8)
+    background: Mapped[float | None] = mapped_column(Float8)
+    background_dev: Mapped[float | None] = mapped_column(Float8)
+    ap_auto: Mapped[float | None] = mapped_column(Float8)
+    ap_auto_dev: Mapped[float | None] = mapped_column(Float8)
+    ap_auto_saturated: Mapped[bool] = mapped_column(Boolean)
+    ap: Mapped[list[float | None]] = mapped_column(ARRAY(Float8))
+    ap_dev: Mapped[list[float | None]] = mapped_column(ARRAY(Float8))
+    ap_saturated: Mapped[list[bool]] = mapped_column(ARRAY(Boolean))
+
+    __table_args__ = (
+        Index(
+            "flux_object_image_idx",
+            "object_id",
+            "image_id",
+            postgresql_where=text("object_id IS NOT NULL"),
+        ),
+    )
+
+
+__all__ = ["Base", "CatalogObject", "Flux", "Image", "Observer", "Upload", "UploadFile"]

@@ -1,0 +1,371 @@
+"""Storing SIPS files in the catalogue: one transaction per file, rows loaded with COPY.
+
+What a file becomes
+-------------------
+- an ``image`` row keyed by the SHA-256 of the file's bytes per observer: sending the same file
+  again stores nothing and reports ``duplicate``;
+- ``catalog_object`` rows for the catalogue stars it matched, upserted in bulk and keyed by
+  (catalogue, catalogue id); rows SIPS matched to no star are kept with no object;
+- one ``flux`` row per table row, loaded with a binary COPY;
+- an ``upload_file`` row with the outcome, when the file is part of an upload.
+
+All of it commits together or not at all, so a process killed in the middle of a file leaves
+nothing of that file. Objects are inserted in (catalogue, id) order, so parallel ingests that
+share new stars wait for each other instead of deadlocking, and each star is created once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aphos_lib.db import binary_copy as bc
+from aphos_lib.db.catalogue import Catalogue
+from aphos_lib.io.sips import RejectedRow, SipsFile, SipsFormatError, read_sips
+from aphos_lib.observers import ensure_local_observer
+
+__all__ = ["FileOutcome", "ingest_file", "ingest_files", "ingest_parsed", "start_upload"]
+
+FLUX_COLUMNS = (
+    "image_id", "line", "object_id", "name", "x", "y", "adu", "ra_deg", "dec_deg",
+    "background", "background_dev", "ap_auto", "ap_auto_dev", "ap_auto_saturated",
+    "ap", "ap_dev", "ap_saturated",
+)  # fmt: skip
+_COPY_FLUX = f"COPY flux ({', '.join(FLUX_COLUMNS)}) FROM STDIN (FORMAT binary)"
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one file.
+
+    ``status`` is ``stored``, ``duplicate`` or ``rejected``; ``fluxes`` counts the rows stored
+    (``matched`` to a catalogue star plus ``unmatched``); ``rejected_rows`` lists the rows that
+    were not stored with their line number and reason; ``error`` says why a whole file was
+    rejected.
+    """
+
+    file: str
+    status: str
+    fluxes: int = 0
+    matched: int = 0
+    unmatched: int = 0
+    rejected_rows: list[RejectedRow] = field(default_factory=list)
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    image_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the file is in the catalogue (stored now or before)."""
+        return self.status in ("stored", "duplicate")
+
+    def to_json(self) -> dict[str, Any]:
+        """The outcome as the CLI prints it with ``--json``."""
+        return {
+            "file": self.file,
+            "status": self.status,
+            "fluxes": self.fluxes,
+            "matched": self.matched,
+            "unmatched": self.unmatched,
+            "rejected_rows": [{"line": r.line, "reason": r.reason} for r in self.rejected_rows],
+            "error": self.error,
+        }
+
+
+def start_upload(conn: psycopg.Connection, observer_id: int, client: str = "cli") -> int:
+    """Create an upload (committed) and return its id."""
+    with conn.transaction():
+        return conn.execute(
+            "INSERT INTO upload (observer_id, client) VALUES (%s, %s) RETURNING id",
+            (observer_id, client),
+        ).fetchone()[0]
+
+
+def finish_upload(conn: psycopg.Connection, upload_id: int, outcomes: list[FileOutcome]) -> None:
+    """Mark an upload done: ``stored`` when every file is in, else ``partial`` or ``failed``."""
+    ok = sum(o.ok for o in outcomes)
+    state = "stored" if ok == len(outcomes) else ("partial" if ok else "failed")
+    with conn.transaction():
+        conn.execute(
+            "UPDATE upload SET state = %s, finished_at = now() WHERE id = %s", (state, upload_id)
+        )
+
+
+def ingest_file(
+    conn: psycopg.Connection,
+    source: str | Path | bytes,
+    *,
+    observer_id: int,
+    upload_id: int | None = None,
+    name: str | None = None,
+) -> FileOutcome:
+    """Read one SIPS file and store it in one transaction.
+
+    Parameters
+    ----------
+    conn : psycopg.Connection
+        A connection as the writer (or owner) role, not inside a transaction.
+    source : str, Path or bytes
+        The file, or its content.
+    observer_id : int
+        Who took the image.
+    upload_id : int, optional
+        The upload this file belongs to; its outcome is then recorded in ``upload_file``.
+    name : str, optional
+        The file name to report (by default the path's name).
+
+    Returns
+    -------
+    FileOutcome
+    """
+    label = name or (Path(source).name if not isinstance(source, bytes) else "<bytes>")
+    try:
+        parsed = read_sips(source, name=label)
+    except (SipsFormatError, UnicodeDecodeError, OSError) as exc:
+        return _reject(conn, label, str(exc), upload_id)
+    return ingest_parsed(conn, parsed, observer_id=observer_id, upload_id=upload_id)
+
+
+def _reject(
+    conn: psycopg.Connection, label: str, message: str, upload_id: int | None
+) -> FileOutcome:
+    outcome = FileOutcome(label, "rejected", error=message)
+    if upload_id is not None:
+        with conn.transaction():
+            _record(conn, upload_id, outcome, None)
+    return outcome
+
+
+def ingest_parsed(
+    conn: psycopg.Connection,
+    sips: SipsFile,
+    *,
+    observer_id: int,
+    upload_id: int | None = None,
+) -> FileOutcome:
+    """Store an already-read file in one transaction (see :func:`ingest_file`)."""
+    rows = sips.rows
+    matched_mask = pc.is_valid(rows["catalog_id"]).to_numpy(zero_copy_only=False)
+    outcome = FileOutcome(
+        sips.source,
+        "stored",
+        fluxes=rows.num_rows,
+        matched=int(matched_mask.sum()),
+        unmatched=int(rows.num_rows - matched_mask.sum()),
+        rejected_rows=list(sips.rejected),
+        warnings=list(sips.warnings),
+    )
+    sha = bytes.fromhex(sips.sha256)
+    with conn.transaction():
+        image_id = _insert_image(conn, sips, observer_id, upload_id, sha, outcome)
+        if image_id is None:
+            outcome = FileOutcome(sips.source, "duplicate", warnings=outcome.warnings)
+        else:
+            object_ids = _upsert_objects(conn, rows, matched_mask)
+            with conn.cursor().copy(_COPY_FLUX) as copy:
+                copy.write(_flux_payload(rows, image_id, object_ids, sips.apertures))
+            outcome.image_id = image_id
+        if upload_id is not None:
+            _record(conn, upload_id, outcome, sha)
+    return outcome
+
+
+def _insert_image(
+    conn: psycopg.Connection,
+    sips: SipsFile,
+    observer_id: int,
+    upload_id: int | None,
+    sha: bytes,
+    outcome: FileOutcome,
+) -> int | None:
+    """Insert the image row; None when this observer already sent this exact file."""
+    header = []
+    for h in sips.header:
+        key, sep, value = h.raw.partition(";")
+        header.append([key, value if sep else None])
+    duration = (sips.exposure_end - sips.exposure_begin).total_seconds()
+    row = conn.execute(
+        """
+        INSERT INTO image (observer_id, upload_id, sha256, filename, encoding, exposure_begin,
+            exposure_end, exposure_mid, exposure_time_s, jd_begin, jd_end, jd_mid, hjd, filter,
+            center_ra_deg, center_dec_deg, header, columns, apertures, flux_count, matched_count)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+            %s)
+        ON CONFLICT (observer_id, sha256) DO NOTHING
+        RETURNING id
+        """,
+        (
+            observer_id, upload_id, sha, sips.source, sips.encoding, sips.exposure_begin,
+            sips.exposure_end, sips.exposure_middle,
+            sips.header_float("ExposureTime") or duration,
+            sips.header_float("JDBegin"), sips.header_float("JDEnd"), sips.header_float("GJD"),
+            sips.header_float("HJD"), sips.header_value("Filter") or None,
+            sips.header_float("CenterRADeg"), sips.header_float("CenterDecDeg"),
+            json.dumps(header), sips.columns, sips.apertures, outcome.fluxes, outcome.matched,
+        ),
+    ).fetchone()  # fmt: skip
+    return None if row is None else row[0]
+
+
+def _upsert_objects(
+    conn: psycopg.Connection, rows: pa.Table, matched_mask: np.ndarray
+) -> np.ndarray:
+    """Insert the file's new catalogue stars and return each row's object id (-1 if none)."""
+    object_ids = np.full(rows.num_rows, -1, dtype=np.int64)
+    if not matched_mask.any():
+        return object_ids
+    matched = rows.filter(pa.array(matched_mask)).select(
+        ["catalog", "catalog_id", "name", "catalog_ra_deg", "catalog_dec_deg", "ra_deg",
+         "dec_deg", "catalog_mag", "catalog_bv", "catalog_jk"]
+    ).to_pydict()  # fmt: skip
+    # One entry per star (first row wins), sorted so concurrent ingests lock in one order.
+    stars: dict[tuple[str, str], tuple] = {}
+    for i, key in enumerate(zip(matched["catalog"], matched["catalog_id"], strict=True)):
+        if key not in stars:
+            ra = matched["catalog_ra_deg"][i]
+            dec = matched["catalog_dec_deg"][i]
+            stars[key] = (
+                matched["name"][i],
+                matched["ra_deg"][i] if ra is None else ra,
+                matched["dec_deg"][i] if dec is None else dec,
+                matched["catalog_mag"][i], matched["catalog_bv"][i], matched["catalog_jk"][i],
+            )  # fmt: skip
+    keys = sorted(stars)
+    columns = list(zip(*(k + stars[k] for k in keys), strict=True))
+    conn.execute(
+        """
+        INSERT INTO catalog_object (catalog, catalog_id, name, ra_deg, dec_deg, mag, bv, jk)
+        SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], %s::float8[],
+                             %s::float8[], %s::float8[], %s::float8[])
+        ON CONFLICT (catalog, catalog_id) DO NOTHING
+        """,
+        [list(c) for c in columns],
+    )
+    found = conn.execute(
+        """
+        SELECT o.catalog, o.catalog_id, o.id, o.name IS NULL AND k.name IS NOT NULL
+        FROM unnest(%s::text[], %s::text[], %s::text[]) AS k(catalog, catalog_id, name)
+        JOIN catalog_object o USING (catalog, catalog_id)
+        """,
+        [list(columns[0]), list(columns[1]), list(columns[2])],
+    ).fetchall()
+    ids = {(c, i): oid for c, i, oid, _ in found}
+    unnamed = [ids[(c, i)] for c, i, _, needs_name in found if needs_name]
+    if unnamed:
+        # A star first seen without a name gets the one a later file gives it.
+        names = [stars[(c, i)][0] for c, i, _, needs in found if needs]
+        conn.execute(
+            "UPDATE catalog_object o SET name = u.name FROM unnest(%s::bigint[], %s::text[]) "
+            "AS u(id, name) WHERE o.id = u.id AND o.name IS NULL",
+            (unnamed, names),
+        )
+    row_keys = zip(matched["catalog"], matched["catalog_id"], strict=True)
+    object_ids[matched_mask] = [ids[k] for k in row_keys]
+    return object_ids
+
+
+def _flux_payload(rows: pa.Table, image_id: int, object_ids: np.ndarray, apertures: int) -> bytes:
+    """The binary COPY stream of the file's flux rows."""
+    n = rows.num_rows
+
+    def floats(name: str) -> np.ndarray:
+        return rows[name].to_numpy()  # nulls come out as NaN for float64
+
+    def flags(name: str) -> np.ndarray:
+        return rows[name].to_numpy()
+
+    names = rows["name"].to_pylist()
+    return bc.encode([
+        bc.int8(np.full(n, image_id, dtype=np.int64)),
+        bc.int4(rows["line"].to_numpy()),
+        bc.int8(object_ids, null=object_ids < 0),
+        bc.text(names) if any(v is not None for v in names) else bc.text([None] * n),
+        bc.float8(floats("x")), bc.float8(floats("y")), bc.float8(floats("adu")),
+        bc.float8(floats("ra_deg")), bc.float8(floats("dec_deg")),
+        bc.float8(floats("background")), bc.float8(floats("background_dev")),
+        bc.float8(floats("ap_auto")), bc.float8(floats("ap_auto_dev")),
+        bc.boolean(flags("ap_auto_saturated")),
+        bc.float8_array([floats(f"ap{k}") for k in range(1, apertures + 1)]),
+        bc.float8_array([floats(f"ap{k}_dev") for k in range(1, apertures + 1)]),
+        bc.bool_array([flags(f"ap{k}_saturated") for k in range(1, apertures + 1)], n),
+    ])  # fmt: skip
+
+
+def _record(
+    conn: psycopg.Connection, upload_id: int, outcome: FileOutcome, sha: bytes | None
+) -> None:
+    conn.execute(
+        """
+        INSERT INTO upload_file (upload_id, filename, sha256, status, image_id, fluxes, matched,
+            unmatched, rejected_rows, warnings, error)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        """,
+        (
+            upload_id, outcome.file, sha, outcome.status, outcome.image_id, outcome.fluxes,
+            outcome.matched, outcome.unmatched,
+            json.dumps(outcome.to_json()["rejected_rows"]), json.dumps(outcome.warnings),
+            outcome.error,
+        ),
+    )  # fmt: skip
+
+
+def _read_ahead(paths: list[Path]) -> Iterator[tuple[Path, SipsFile | Exception]]:
+    """Read the next file in a thread while the current one is being stored.
+
+    Parsing is CPU work in this process and storing is mostly waiting for the server, so on a
+    two-core machine the two overlap.
+    """
+    def read(path: Path) -> SipsFile | Exception:
+        try:
+            return read_sips(path)
+        except (SipsFormatError, UnicodeDecodeError, OSError) as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(read, paths[0]) if paths else None
+        for k, path in enumerate(paths):
+            result = pending.result()
+            pending = pool.submit(read, paths[k + 1]) if k + 1 < len(paths) else None
+            yield path, result
+
+
+def ingest_files(
+    catalogue: Catalogue,
+    paths: Iterable[str | Path],
+    *,
+    observer: str,
+    client: str = "cli",
+) -> list[FileOutcome]:
+    """Store many files for one observer as one upload, each file in its own transaction.
+
+    The local observer ``observer`` is created when it does not exist.
+
+    Returns
+    -------
+    list of FileOutcome
+        One per path, in order.
+    """
+    paths = [Path(p) for p in paths]
+    outcomes: list[FileOutcome] = []
+    with catalogue.connect("writer") as conn:
+        with conn.transaction():
+            observer_id = ensure_local_observer(conn, observer)
+        upload_id = start_upload(conn, observer_id, client)
+        for path, parsed in _read_ahead(paths):
+            if isinstance(parsed, Exception):
+                outcomes.append(_reject(conn, path.name, str(parsed), upload_id))
+            else:
+                outcomes.append(
+                    ingest_parsed(conn, parsed, observer_id=observer_id, upload_id=upload_id)
+                )
+        finish_upload(conn, upload_id, outcomes)
+    return outcomes

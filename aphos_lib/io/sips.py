@@ -1,0 +1,428 @@
+"""Reader for the CSV files that the SIPS photometry software exports, one file per image.
+
+A SIPS file is a ``Key;Value`` header (``ExposureBegin`` and ``ExposureEnd`` are mandatory,
+every other line is kept as written), a table header row naming the columns (``RA``, ``Dec``
+and ``ApAuto`` are mandatory), and one row per measured source. :func:`read_sips` turns it into
+a :class:`SipsFile` whose ``rows`` is the canonical frame (:data:`CANONICAL_COLUMNS`) that the
+ingest and every other reader produce.
+
+A row that cannot be read is reported with its 1-based line number in the file and the reason,
+and the other rows are kept. A file without its mandatory parts raises :class:`SipsFormatError`
+with a message naming what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import compress
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from aphos_lib.io import columns as conv
+from aphos_lib.io.encoding import decode_text
+
+__all__ = [
+    "CANONICAL_COLUMNS",
+    "HeaderLine",
+    "RejectedRow",
+    "SipsFile",
+    "SipsFormatError",
+    "read_sips",
+]
+
+MANDATORY_HEADER = ("ExposureBegin", "ExposureEnd")
+MANDATORY_COLUMNS = ("RA", "Dec", "ApAuto")
+
+# SIPS column -> (canonical name, kind). Apertures Ap<N>/Ap<N>Dev are matched by pattern.
+_KNOWN_COLUMNS: dict[str, tuple[str, str]] = {
+    "name": ("name", "text"),
+    "x": ("x", "number"),
+    "y": ("y", "number"),
+    "adu": ("adu", "number"),
+    "ra": ("ra_deg", "ra"),
+    "dec": ("dec_deg", "dec"),
+    "catalog": ("catalog", "text"),
+    "catalogid": ("catalog_id", "text"),
+    "catalogra": ("catalog_ra_deg", "ra"),
+    "catalogdec": ("catalog_dec_deg", "dec"),
+    "catalogmag": ("catalog_mag", "number"),
+    "catalogbv": ("catalog_bv", "number"),
+    "catalogjk": ("catalog_jk", "number"),
+    "back": ("background", "number"),
+    "backdev": ("background_dev", "number"),
+    "apauto": ("ap_auto", "flux"),
+    "apautodev": ("ap_auto_dev", "deviation"),
+}
+_APERTURE = re.compile(r"^ap(\d+)(dev)?$")
+
+#: Columns of the canonical frame before the per-aperture ones (``ap1``, ``ap1_dev``,
+#: ``ap1_saturated``, ...).
+CANONICAL_COLUMNS = (
+    "line", "name", "x", "y", "adu", "ra_deg", "dec_deg", "catalog", "catalog_id",
+    "catalog_ra_deg", "catalog_dec_deg", "catalog_mag", "catalog_bv", "catalog_jk",
+    "background", "background_dev", "ap_auto", "ap_auto_dev", "ap_auto_saturated",
+)  # fmt: skip
+
+
+class SipsFormatError(ValueError):
+    """The file as a whole cannot be read (a mandatory part is missing or unreadable)."""
+
+
+@dataclass(frozen=True)
+class HeaderLine:
+    """One line of the header, as written (``raw``) and split at the first ``;``."""
+
+    line: int
+    key: str
+    value: str | None
+    raw: str
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A table row that was not stored: its 1-based line number in the file and why."""
+
+    line: int
+    reason: str
+
+
+@dataclass
+class SipsFile:
+    """One SIPS export: its header, its table in canonical form and what was rejected.
+
+    Attributes
+    ----------
+    source : str
+        The file name used in messages.
+    sha256 : str
+        Hex SHA-256 of the file's bytes; it identifies the image (a re-upload is a duplicate).
+    encoding : str
+        The encoding the text was decoded with.
+    header : list of HeaderLine
+        Every header line in file order, kept as written.
+    columns : list of str
+        The table header row as written.
+    table_line : int
+        Line number of the table header row.
+    apertures : int
+        Number of numbered apertures (``Ap1..ApN``).
+    rows : pyarrow.Table
+        The rows that were read, in canonical columns (see :data:`CANONICAL_COLUMNS`).
+    rejected : list of RejectedRow
+        Rows that were not read, with line and reason.
+    exposure_begin, exposure_end : datetime
+        Timezone-aware UTC.
+    warnings : list of str
+        Things the reader noticed that did not stop it (e.g. an unreadable optional header).
+    """
+
+    source: str
+    sha256: str
+    encoding: str
+    header: list[HeaderLine]
+    columns: list[str]
+    table_line: int
+    apertures: int
+    rows: pa.Table
+    rejected: list[RejectedRow]
+    exposure_begin: datetime
+    exposure_end: datetime
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def exposure_middle(self) -> datetime:
+        """Middle of the exposure (UTC), the time a measurement refers to."""
+        return self.exposure_begin + (self.exposure_end - self.exposure_begin) / 2
+
+    def header_value(self, key: str) -> str | None:
+        """The stripped value of the first header line with this key, or None."""
+        for line in self.header:
+            if line.key == key:
+                return None if line.value is None else line.value.strip()
+        return None
+
+    def header_float(self, key: str) -> float | None:
+        """A numeric header value, or None when it is absent, empty or not a number."""
+        text = self.header_value(key)
+        if not text:
+            return None
+        try:
+            return conv.parse_number(text)
+        except ValueError:
+            return None
+
+    def to_pandas(self):
+        """The canonical frame as a pandas DataFrame (nulls as NaN / None)."""
+        return self.rows.to_pandas()
+
+
+def read_sips(
+    source: str | Path | bytes, *, name: str | None = None, encoding: str | None = None
+) -> SipsFile:
+    """Read a SIPS CSV export.
+
+    Parameters
+    ----------
+    source : str, Path or bytes
+        A path, or the file's content.
+    name : str, optional
+        The file name to use in messages (defaults to the path's name).
+    encoding : str, optional
+        Force an encoding; by default UTF-8 (with or without BOM) is tried, then
+        Windows-1250 or ISO-8859-1 (see :func:`aphos_lib.io.encoding.decode_text`).
+
+    Returns
+    -------
+    SipsFile
+
+    Raises
+    ------
+    SipsFormatError
+        When mandatory header lines or columns are missing or unreadable.
+
+    Examples
+    --------
+    >>> sips = read_sips(b"ExposureBegin;2021-11-06T16:27:45.652\\n"
+    ...                  b"ExposureEnd;2021-11-06T16:29:15.653\\n"
+    ...                  b"Name;RA;Dec;ApAuto\\n;21 41 55.318;+71 18 38.60;saturated\\n")
+    >>> sips.rows.num_rows, sips.rows["ap_auto_saturated"][0].as_py()
+    (1, True)
+    """
+    if isinstance(source, bytes):
+        data, label = source, name or "<bytes>"
+    else:
+        path = Path(source)
+        data, label = path.read_bytes(), name or path.name
+    text, used_encoding = decode_text(data, encoding)
+    lines = text.replace("\r\n", "\n").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+
+    table_at = _find_table_header(lines)
+    header = [_header_line(i + 1, lines[i]) for i in range(table_at if table_at >= 0 else 0)]
+    problems = []
+    missing = [k for k in MANDATORY_HEADER if not any(h.key == k for h in header)]
+    if table_at < 0:
+        header = [_header_line(i + 1, ln) for i, ln in enumerate(lines) if _looks_like_header(ln)]
+        missing = [k for k in MANDATORY_HEADER if not any(h.key == k for h in header)]
+        problems.append(
+            "no table header row was found (a line naming the columns, with at least "
+            + ", ".join(MANDATORY_COLUMNS)
+            + ", such as 'Name;X;Y;ADU;RA;Dec;...;ApAuto;Ap1;...')"
+        )
+    if missing:
+        problems.insert(0, "missing header line" + ("s " if len(missing) > 1 else " ")
+                        + " and ".join(missing))  # fmt: skip
+    if problems:
+        raise SipsFormatError(f"{label}: " + "; ".join(problems))
+
+    begin = _parse_time(header, "ExposureBegin", label)
+    end = _parse_time(header, "ExposureEnd", label)
+    if end < begin:
+        raise SipsFormatError(f"{label}: ExposureEnd {end:%Y-%m-%dT%H:%M:%S} is before "
+                              f"ExposureBegin {begin:%Y-%m-%dT%H:%M:%S}")  # fmt: skip
+
+    names = [c.strip() for c in lines[table_at].split(";")]
+    plan, apertures, warnings = _plan_columns(names, label)
+    rows, rejected = _read_rows(lines, table_at, names, plan, apertures)
+    return SipsFile(
+        source=label,
+        sha256=hashlib.sha256(data).hexdigest(),
+        encoding=used_encoding,
+        header=header,
+        columns=names,
+        table_line=table_at + 1,
+        apertures=apertures,
+        rows=rows,
+        rejected=rejected,
+        exposure_begin=begin,
+        exposure_end=end,
+        warnings=warnings,
+    )
+
+
+def _find_table_header(lines: list[str]) -> int:
+    for i, ln in enumerate(lines):
+        names = {c.strip().lower() for c in ln.split(";")}
+        if {"ra", "dec", "apauto"} <= names:
+            return i
+    return -1
+
+
+def _looks_like_header(line: str) -> bool:
+    return line.count(";") == 1
+
+
+def _header_line(number: int, raw: str) -> HeaderLine:
+    key, sep, value = raw.partition(";")
+    return HeaderLine(number, key.strip(), value if sep else None, raw)
+
+
+def _parse_time(header: list[HeaderLine], key: str, label: str) -> datetime:
+    line = next(h for h in header if h.key == key)
+    text = (line.value or "").strip()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise SipsFormatError(
+            f"{label}: line {line.line}: {key} {text!r} is not a time like "
+            "'2021-11-06T16:27:45.652'"
+        ) from None
+    # SIPS writes UTC without a zone; an explicit offset is honoured.
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class _Column:
+    index: int
+    source: str
+    target: str
+    kind: str
+
+
+def _plan_columns(names: list[str], label: str) -> tuple[list[_Column], int, list[str]]:
+    """Map the file's columns to canonical ones; reject duplicates and aperture gaps."""
+    plan: list[_Column] = []
+    seen: dict[str, int] = {}
+    warnings: list[str] = []
+    aperture_numbers: set[int] = set()
+    for i, raw in enumerate(names):
+        key = raw.lower()
+        if not key:
+            continue
+        if key in seen:
+            raise SipsFormatError(f"{label}: column {raw!r} appears twice in the table header")
+        seen[key] = i
+        if key in _KNOWN_COLUMNS:
+            target, kind = _KNOWN_COLUMNS[key]
+        elif m := _APERTURE.match(key):
+            number = int(m[1])
+            if number == 0:
+                raise SipsFormatError(f"{label}: aperture columns are numbered from Ap1")
+            aperture_numbers.add(number)
+            target, kind = (f"ap{number}_dev", "deviation") if m[2] else (f"ap{number}", "flux")
+        else:
+            warnings.append(f"column {raw!r} is not a SIPS column APhoS knows; it is not stored")
+            continue
+        plan.append(_Column(i, raw, target, kind))
+    apertures = max(aperture_numbers, default=0)
+    gaps = sorted(set(range(1, apertures + 1)) - aperture_numbers)
+    if gaps:
+        raise SipsFormatError(
+            f"{label}: aperture columns must be Ap1..Ap{apertures}; missing "
+            + ", ".join(f"Ap{g}" for g in gaps)
+        )
+    return plan, apertures, warnings
+
+
+def _read_rows(
+    lines: list[str], table_at: int, names: list[str], plan: list[_Column], apertures: int
+) -> tuple[pa.Table, list[RejectedRow]]:
+    expected = len(names) - 1  # separators per row
+    body = lines[table_at + 1:]
+    first = table_at + 2  # line number of body[0]
+    counts = np.fromiter((ln.count(";") for ln in body), dtype=np.int64, count=len(body))
+    ok = counts == expected
+    good = list(compress(body, ok))
+    good_lines = np.flatnonzero(ok) + first
+    rejected: list[RejectedRow] = []
+    for i in np.flatnonzero(~ok).tolist():
+        if body[i].strip():  # blank lines (a trailing one, say) are not rows
+            rejected.append(RejectedRow(
+                i + first, f"expected {expected + 1} fields separated by ';', found {counts[i] + 1}"))  # fmt: skip
+
+    n = len(good)
+    table = _split_fields(good, len(names))
+    out: dict[str, pa.Array] = {"line": pa.array(good_lines.astype(np.int32))}
+    errors: dict[int, list[str]] = {}
+
+    def note(column: str, converted_errors: dict[int, str]) -> None:
+        for i, reason in converted_errors.items():
+            errors.setdefault(i, []).append(f"{column}: {reason}")
+
+    for col in plan:
+        raw = pc.utf8_trim_whitespace(table.column(col.index).combine_chunks()) if n else \
+            pa.array([], pa.string())  # fmt: skip
+        if col.kind == "text":
+            out[col.target] = conv.to_text(raw)
+            continue
+        if col.kind in ("ra", "dec"):
+            c = conv.to_angles(raw, hours=col.kind == "ra")
+        else:
+            c = conv.to_numbers(raw, allow_saturated=col.kind in ("flux", "deviation"))
+        note(col.source, c.errors)
+        out[col.target] = c.to_arrow()
+        if col.kind == "flux":
+            out[f"{col.target}_saturated"] = pa.array(c.saturated)
+        if col.target in ("ra_deg", "dec_deg"):
+            # A measured position is required: an empty RA or Dec makes the row unusable.
+            for i in np.flatnonzero(c.null).tolist():
+                errors.setdefault(i, []).append(f"{col.source}: is empty")
+
+    if "catalog" in out and "catalog_id" in out:
+        has_cat = pc.is_valid(out["catalog"]).to_numpy(zero_copy_only=False)
+        has_id = pc.is_valid(out["catalog_id"]).to_numpy(zero_copy_only=False)
+        for i in np.flatnonzero(has_cat != has_id).tolist():
+            errors.setdefault(i, []).append(
+                "Catalog and CatalogId must both be given or both be empty")
+
+    keep = np.ones(n, dtype=bool)
+    for i, reasons in errors.items():
+        keep[i] = False
+        rejected.append(RejectedRow(int(good_lines[i]), "; ".join(reasons)))
+    rejected.sort(key=lambda r: r.line)
+    return _canonical(out, n, apertures).filter(pa.array(keep)), rejected
+
+
+def _split_fields(good: list[str], width: int) -> pa.Table:
+    """Split the well-formed rows into string columns with pyarrow's CSV parser (C++)."""
+    if not good:
+        return pa.table({str(i): pa.array([], pa.string()) for i in range(width)})
+    data = ("\n".join(good) + "\n").encode("utf-8")
+    return pacsv.read_csv(
+        io.BytesIO(data),
+        read_options=pacsv.ReadOptions(
+            column_names=[str(i) for i in range(width)], use_threads=False,
+            block_size=max(1 << 20, len(data) + 1),
+        ),
+        parse_options=pacsv.ParseOptions(delimiter=";", quote_char=False, escape_char=False,
+                                         newlines_in_values=False, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types={str(i): pa.string() for i in range(width)},
+            strings_can_be_null=False, quoted_strings_can_be_null=False,
+        ),
+    )  # fmt: skip
+
+
+def _canonical(out: dict[str, pa.Array], n: int, apertures: int) -> pa.Table:
+    """Order the columns canonically, adding absent optional ones as nulls."""
+    names = list(CANONICAL_COLUMNS)
+    for k in range(1, apertures + 1):
+        names += [f"ap{k}", f"ap{k}_dev", f"ap{k}_saturated"]
+    arrays = []
+    for name in names:
+        if name in out:
+            arrays.append(out[name])
+        elif name.endswith("_saturated"):
+            arrays.append(pa.array(np.zeros(n, dtype=bool)))
+        elif name in ("name", "catalog", "catalog_id"):
+            arrays.append(pa.nulls(n, pa.string()))
+        else:
+            arrays.append(pa.nulls(n, pa.float64()))
+    return pa.table(arrays, names=names)
+
+
+def julian_date(moment: datetime) -> float:
+    """Julian Date (UTC) of a timezone-aware datetime, to about 10 microseconds."""
+    delta = moment.astimezone(UTC) - datetime(2000, 1, 1, 12, tzinfo=UTC)
+    return 2451545.0 + delta / timedelta(days=1)
