@@ -324,6 +324,7 @@ def _read_ahead(paths: list[Path]) -> Iterator[tuple[Path, SipsFile | Exception]
     Parsing is CPU work in this process and storing is mostly waiting for the server, so on a
     two-core machine the two overlap.
     """
+
     def read(path: Path) -> SipsFile | Exception:
         try:
             return read_sips(path)

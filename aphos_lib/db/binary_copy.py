@@ -19,8 +19,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Field", "bool_array", "boolean", "encode", "float8", "float8_array", "int4", "int8",
-           "text"]
+__all__ = [
+    "Field",
+    "bool_array",
+    "boolean",
+    "encode",
+    "float8",
+    "float8_array",
+    "int4",
+    "int8",
+    "text",
+]
 
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 _TRAILER = b"\xff\xff"
@@ -127,7 +136,10 @@ def float8_array(columns: Sequence[np.ndarray], nulls: Sequence[np.ndarray] | No
     """A float8[] column whose k-th element comes from ``columns[k]`` (NaN or ``nulls`` = NULL)."""
     if nulls is None:
         nulls = [np.isnan(np.asarray(c, dtype=np.float64)) for c in columns]
-    elements = [_fixed(np.asarray(c, dtype=np.float64), ">f8", m) for c, m in zip(columns, nulls)]
+    elements = [
+        _fixed(np.asarray(c, dtype=np.float64), ">f8", m)
+        for c, m in zip(columns, nulls, strict=True)
+    ]
     n = len(columns[0]) if columns else 0
     any_null = np.zeros(n, dtype=bool)
     for m in nulls:

@@ -50,7 +50,7 @@ def _sqlalchemy_url(url: str) -> str:
 def _with_role(url: str, role: str) -> str:
     parsed = make_url(url)
     query = dict(parsed.query)
-    query["options"] = f"-c role={role}"
+    query["options"] = f"-crole={role}"
     return parsed.set(query=query).render_as_string(hide_password=False)
 
 
@@ -68,7 +68,7 @@ class Catalogue:
     Examples
     --------
     >>> cat = Catalogue.external("postgresql://me@db.example.org/aphos")
-    >>> cat.url("reader").endswith("options=-c+role%3Daphos_reader")
+    >>> cat.url("reader").endswith("options=-crole%3Daphos_reader")
     True
     """
 
@@ -101,7 +101,7 @@ class Catalogue:
         """
         from aphos_lib.db import bootstrap
 
-        return bootstrap.embedded_catalogue(home or aphos_home(), start=start)
+        return bootstrap.embedded_catalogue(home or aphos_home(), start=start, upgrade=start)
 
     @classmethod
     def from_environment(cls, *, start: bool = True) -> Catalogue:
@@ -115,14 +115,24 @@ class Catalogue:
             )
         return cls.embedded(start=start)
 
+    def for_database(self, dbname: str) -> Catalogue:
+        """The same server and roles, another database (tests clone one per test)."""
+        return Catalogue(
+            {role: make_url(u).set(database=dbname).render_as_string(hide_password=False)
+             for role, u in self.urls.items()},
+            embedded_home=self.embedded_home,
+        )  # fmt: skip
+
     def url(self, role: str = "owner") -> str:
         """The SQLAlchemy URL (``postgresql+psycopg://...``) for a role."""
         return self.urls[role]
 
     def conninfo(self, role: str = "owner") -> str:
         """A libpq URL for a role, for psycopg or psql."""
-        return make_url(self.urls[role]).set(drivername="postgresql").render_as_string(
-            hide_password=False
+        return (
+            make_url(self.urls[role])
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False)
         )
 
     def engine(self, role: str = "owner") -> Engine:

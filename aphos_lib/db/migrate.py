@@ -29,6 +29,9 @@ def upgrade(catalogue: Catalogue, revision: str = "head") -> str:
 
     Concurrent callers are serialised by an advisory lock taken in the migration environment.
     """
+    current = current_revision(catalogue)
+    if revision == "head" and current == head_revision():
+        return current  # already there: skip loading Alembic's machinery
     command.upgrade(alembic_config(catalogue), revision)
     return current_revision(catalogue)
 

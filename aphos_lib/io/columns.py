@@ -159,5 +159,12 @@ def to_text(col: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(col, ""), None, col)
 
 
-__all__ = ["SATURATED", "AngleParseError", "Converted", "parse_number", "to_angles", "to_numbers",
-           "to_text"]
+__all__ = [
+    "SATURATED",
+    "AngleParseError",
+    "Converted",
+    "parse_number",
+    "to_angles",
+    "to_numbers",
+    "to_text",
+]

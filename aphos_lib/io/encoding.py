@@ -18,7 +18,9 @@ _C1 = frozenset(range(0x80, 0xA0))
 _ASCII = bytes(range(0x80))
 # Letters that are common in Czech/Slovak/Polish words in Windows-1250 and rare in the
 # Latin-1 texts an observatory writes (è, ø, ì, ù, ò, ...): č ř ě ů ň ď ł ą ę ś ź ż.
-_CP1250_HINTS = frozenset(b"\xe8\xf8\xec\xf9\xf2\xef\xc8\xd8\xcc\xd9\xd2\xcf\xb3\xb9\xea\x9c\x9f\xbf")
+_CP1250_HINTS = frozenset(
+    b"\xe8\xf8\xec\xf9\xf2\xef\xc8\xd8\xcc\xd9\xd2\xcf\xb3\xb9\xea\x9c\x9f\xbf"
+)
 
 
 def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
@@ -45,7 +47,7 @@ def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     if encoding is not None:
         return data.decode(encoding), codecs.lookup(encoding).name
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "utf-8-sig"
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8-sig"
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:

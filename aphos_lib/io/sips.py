@@ -213,11 +213,17 @@ def read_sips(
     if table_at < 0:
         header = [_header_line(i + 1, ln) for i, ln in enumerate(lines) if _looks_like_header(ln)]
         missing = [k for k in MANDATORY_HEADER if not any(h.key == k for h in header)]
-        problems.append(
-            "no table header row was found (a line naming the columns, with at least "
-            + ", ".join(MANDATORY_COLUMNS)
-            + ", such as 'Name;X;Y;ADU;RA;Dec;...;ApAuto;Ap1;...')"
-        )
+        lacking = _table_header_lacking_columns(lines)
+        if lacking:
+            problems.append(f"the table header row (line {lacking[0]}) lacks the mandatory "
+                            f"column{'s' if len(lacking[1]) > 1 else ''} "
+                            + ", ".join(lacking[1]))  # fmt: skip
+        else:
+            problems.append(
+                "no table header row was found (a line naming the columns, with at least "
+                + ", ".join(MANDATORY_COLUMNS)
+                + ", such as 'Name;X;Y;ADU;RA;Dec;...;ApAuto;Ap1;...')"
+            )
     if missing:
         problems.insert(0, "missing header line" + ("s " if len(missing) > 1 else " ")
                         + " and ".join(missing))  # fmt: skip
@@ -255,6 +261,16 @@ def _find_table_header(lines: list[str]) -> int:
         if {"ra", "dec", "apauto"} <= names:
             return i
     return -1
+
+
+def _table_header_lacking_columns(lines: list[str]) -> tuple[int, list[str]] | None:
+    """A row that names several SIPS columns but not all mandatory ones: (line, missing)."""
+    for i, ln in enumerate(lines):
+        names = {c.strip().lower() for c in ln.split(";")}
+        if len(names & _KNOWN_COLUMNS.keys()) >= 3:
+            missing = [c for c in MANDATORY_COLUMNS if c.lower() not in names]
+            return i + 1, missing
+    return None
 
 
 def _looks_like_header(line: str) -> bool:
@@ -329,7 +345,7 @@ def _read_rows(
     lines: list[str], table_at: int, names: list[str], plan: list[_Column], apertures: int
 ) -> tuple[pa.Table, list[RejectedRow]]:
     expected = len(names) - 1  # separators per row
-    body = lines[table_at + 1:]
+    body = lines[table_at + 1 :]
     first = table_at + 2  # line number of body[0]
     counts = np.fromiter((ln.count(";") for ln in body), dtype=np.int64, count=len(body))
     ok = counts == expected
@@ -338,8 +354,8 @@ def _read_rows(
     rejected: list[RejectedRow] = []
     for i in np.flatnonzero(~ok).tolist():
         if body[i].strip():  # blank lines (a trailing one, say) are not rows
-            rejected.append(RejectedRow(
-                i + first, f"expected {expected + 1} fields separated by ';', found {counts[i] + 1}"))  # fmt: skip
+            reason = f"expected {expected + 1} fields separated by ';', found {counts[i] + 1}"
+            rejected.append(RejectedRow(i + first, reason))
 
     n = len(good)
     table = _split_fields(good, len(names))
@@ -374,7 +390,8 @@ def _read_rows(
         has_id = pc.is_valid(out["catalog_id"]).to_numpy(zero_copy_only=False)
         for i in np.flatnonzero(has_cat != has_id).tolist():
             errors.setdefault(i, []).append(
-                "Catalog and CatalogId must both be given or both be empty")
+                "Catalog and CatalogId must both be given or both be empty"
+            )
 
     keep = np.ones(n, dtype=bool)
     for i, reasons in errors.items():

@@ -1,0 +1,187 @@
+"""The ``aphos`` command: database, ingest, demo data and statistics.
+
+Examples
+--------
+::
+
+    aphos db start                 # start the embedded catalogue (and migrate it)
+    aphos ingest --observer novak --json night/*.csv
+    aphos demo-data --out /tmp/demo --images 50
+    aphos stats --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aphos_lib.db.catalogue import ROLE_NAMES, Catalogue, aphos_home
+
+__all__ = ["main"]
+
+
+def _external() -> bool:
+    return bool(os.environ.get("APHOS_DATABASE_URL"))
+
+
+def _print_status(status) -> None:
+    if status.running:
+        print(f"embedded PostgreSQL {status.version} running: pid {status.pid}, "
+              f"port {status.port} on 127.0.0.1, socket in {status.socket_dir}, "
+              f"data in {status.data_dir}")  # fmt: skip
+    else:
+        print(f"embedded PostgreSQL not running (data in {status.data_dir})")
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from aphos_lib.db.embedded import EmbeddedPostgres
+    from aphos_lib.db.migrate import current_revision, upgrade
+
+    if args.action == "url":
+        catalogue = Catalogue.from_environment(start=False)
+        print(catalogue.conninfo(args.role))
+        return 0
+    if args.action == "upgrade":
+        catalogue = Catalogue.from_environment(start=True)
+        print(f"schema at revision {upgrade(catalogue)}")
+        return 0
+    if _external():
+        if args.action in ("start", "stop"):
+            print("APHOS_DATABASE_URL names an external database: nothing embedded to "
+                  f"{args.action}")  # fmt: skip
+            return 0
+        catalogue = Catalogue.from_environment(start=False)
+        print(f"external database, schema at revision {current_revision(catalogue)}")
+        return 0
+    server = EmbeddedPostgres(aphos_home())
+    if args.action == "start":
+        catalogue = Catalogue.embedded(start=True)
+        _print_status(server.status())
+        print(f"schema at revision {current_revision(catalogue)}")
+        return 0
+    if args.action == "stop":
+        server.stop()
+        print("embedded PostgreSQL stopped")
+        return 0
+    status = server.status()
+    _print_status(status)
+    return 0 if status.running else 3
+
+
+def _print_outcome(outcome) -> None:
+    if outcome.status == "stored":
+        print(f"{outcome.file}: stored {outcome.fluxes} fluxes ({outcome.matched} matched, "
+              f"{outcome.unmatched} unmatched)"
+              + (f", {len(outcome.rejected_rows)} rows rejected" if outcome.rejected_rows
+                 else ""))  # fmt: skip
+    elif outcome.status == "duplicate":
+        print(f"{outcome.file}: duplicate, already stored; nothing new")
+    else:
+        print(f"{outcome.file}: rejected: {outcome.error}")
+    for row in outcome.rejected_rows:
+        print(f"  {outcome.file}: line {row.line}: {row.reason}")
+    for warning in outcome.warnings:
+        print(f"  {outcome.file}: warning: {warning}")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from aphos_lib.ingest import ingest_files
+    from aphos_lib.observers import InvalidUsername, validate_username
+
+    try:
+        validate_username(args.observer)
+    except InvalidUsername as exc:
+        print(f"aphos ingest: {exc}", file=sys.stderr)
+        return 2
+    catalogue = Catalogue.from_environment()
+    outcomes = ingest_files(catalogue, args.files, observer=args.observer)
+    for outcome in outcomes:
+        if args.json:
+            print(json.dumps(outcome.to_json()), flush=True)
+        else:
+            _print_outcome(outcome)
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from aphos_lib.demo import generate_demo_data
+
+    manifest = generate_demo_data(Path(args.out), seed=args.seed, images=args.images)
+    rows = sum(f.rows for f in manifest.files)
+    print(f"wrote {len(manifest.files)} SIPS files ({rows} rows) by {len(manifest.observers)} "
+          f"observers to {args.out}")  # fmt: skip
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from aphos_lib.stats import catalogue_stats
+
+    catalogue = Catalogue.from_environment()
+    with catalogue.connect("reader") as conn:
+        stats = catalogue_stats(conn)
+    if args.json:
+        print(json.dumps(stats))
+    else:
+        print(", ".join(f"{v} {k}" for k, v in stats.items()))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from aphos_lib.demo.load import load_demo
+
+    return load_demo(Catalogue.from_environment(), seed=args.seed, images=args.images)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aphos", description="APhoS: the Amateur Photometric Survey catalogue."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="the catalogue database")
+    db.add_argument("action", choices=["start", "stop", "status", "url", "upgrade"])
+    db.add_argument("--role", choices=list(ROLE_NAMES), default="owner",
+                    help="whose connection URL 'url' prints (default owner)")  # fmt: skip
+    db.set_defaults(func=cmd_db)
+
+    ingest = sub.add_parser("ingest", help="store SIPS files")
+    ingest.add_argument("--observer", required=True, help="the observer's username")
+    ingest.add_argument("--json", action="store_true", help="one JSON object per file")
+    ingest.add_argument("files", nargs="+", help="SIPS CSV files")
+    ingest.set_defaults(func=cmd_ingest)
+
+    demo_data = sub.add_parser("demo-data", help="write demo SIPS files")
+    demo_data.add_argument("--out", required=True, help="directory to write to")
+    demo_data.add_argument("--seed", type=int, default=1)
+    demo_data.add_argument("--images", type=int, default=300)
+    demo_data.set_defaults(func=cmd_demo_data)
+
+    stats = sub.add_parser("stats", help="what the catalogue holds")
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(func=cmd_stats)
+
+    demo = sub.add_parser("demo", help="start the catalogue and load the demo data once")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--images", type=int, default=300)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``aphos`` command line."""
+    args = build_parser().parse_args(argv)
+    from aphos_lib.db.embedded import EmbeddedPostgresError
+
+    try:
+        return args.func(args)
+    except EmbeddedPostgresError as exc:
+        print(f"aphos: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

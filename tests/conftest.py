@@ -1,0 +1,148 @@
+"""Shared fixtures: real PostgreSQL catalogues, one fresh database per test.
+
+The catalogue tests run on the embedded PostgreSQL 18, and again on an external server: the
+one named by ``APHOS_TEST_DATABASE_URL`` or, when that is unset, the PostgreSQL service at
+127.0.0.1:5432 when it answers. Each test gets its own database cloned from a migrated
+template, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from aphos_lib.db.bootstrap import embedded_catalogue
+from aphos_lib.db.catalogue import ROLE_NAMES, Catalogue
+from aphos_lib.db.embedded import EmbeddedPostgres
+from aphos_lib.db.migrate import upgrade
+
+FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "sips" / "original"
+EXTERNAL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
+TEMPLATE = "aphos_test_template"
+# Test servers need no durability; this makes each test's CREATE DATABASE and COPY cheaper.
+TEST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+def fixture_path(name: str) -> Path:
+    path = FIXTURES / name
+    if not path.exists():
+        pytest.fail(f"fixture {path} is missing: the tests need ../shared beside the checkout")
+    return path
+
+
+def make_home(prefix: str = "aphos-test-") -> Path:
+    """A temporary APHOS_HOME the unprivileged database user can enter (pytest's are 0700)."""
+    home = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    home.chmod(0o755)
+    return home
+
+
+@dataclass
+class Server:
+    """A PostgreSQL server the tests may create databases on."""
+
+    kind: str
+    superuser: str  # libpq URL of a superuser on the maintenance database
+    template: Catalogue  # the migrated template database
+
+    def clone(self) -> tuple[Catalogue, str]:
+        name = f"aphos_t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.superuser, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
+                    sql.Identifier(name), sql.Identifier(TEMPLATE),
+                    sql.Identifier(self.template_owner),
+                )
+            )  # fmt: skip
+        return self.template.for_database(name), name
+
+    @property
+    def template_owner(self) -> str:
+        with psycopg.connect(self.superuser) as conn:
+            return conn.execute(
+                "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (TEMPLATE,)
+            ).fetchone()[0]
+
+    def drop(self, name: str) -> None:
+        with psycopg.connect(self.superuser, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))  # fmt: skip
+
+
+def _external_url() -> str | None:
+    url = os.environ.get("APHOS_TEST_DATABASE_URL")
+    if url:
+        return url
+    try:
+        psycopg.connect(EXTERNAL_DEFAULT, connect_timeout=2).close()
+    except psycopg.Error:
+        return None
+    return EXTERNAL_DEFAULT
+
+
+@pytest.fixture(scope="session")
+def embedded_server() -> Iterator[Server]:
+    home = make_home()
+    try:
+        template = embedded_catalogue(home, dbname=TEMPLATE, settings=TEST_SETTINGS)
+        template.dispose()  # a template must have no connections when it is cloned
+        yield Server("embedded", EmbeddedPostgres(home).superuser_dsn(), template)
+    finally:
+        EmbeddedPostgres(home).stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def external_server() -> Iterator[Server]:
+    url = _external_url()
+    if url is None:
+        pytest.skip(f"no external PostgreSQL answers at {EXTERNAL_DEFAULT} and "
+                    "APHOS_TEST_DATABASE_URL is not set")  # fmt: skip
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(TEMPLATE)))  # fmt: skip
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE)))
+    from sqlalchemy.engine import make_url
+
+    template = Catalogue.external(
+        make_url(url).set(database=TEMPLATE).render_as_string(hide_password=False))
+    upgrade(template)
+    template.dispose()
+    yield Server("external", url, template)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(TEMPLATE)))  # fmt: skip
+
+
+@pytest.fixture(params=["embedded", "external"])
+def server(request) -> Server:
+    return request.getfixturevalue(f"{request.param}_server")
+
+
+@pytest.fixture
+def catalogue(server: Server) -> Iterator[Catalogue]:
+    """A freshly migrated, empty catalogue database, on each PostgreSQL the tests can reach."""
+    cat, name = server.clone()
+    try:
+        yield cat
+    finally:
+        cat.dispose()
+        server.drop(name)
+
+
+@pytest.fixture
+def writer(catalogue: Catalogue) -> Iterator[psycopg.Connection]:
+    with catalogue.connect("writer") as conn:
+        yield conn
+
+
+__all__ = ["FIXTURES", "ROLE_NAMES", "Server", "fixture_path", "make_home"]
