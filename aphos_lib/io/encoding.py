@@ -9,18 +9,30 @@ such as the observer's or the telescope's name, which is kept as written.
 from __future__ import annotations
 
 import codecs
+import re
 
 __all__ = ["decode_text"]
 
 # Bytes 0x80-0x9F are C1 control codes in ISO-8859-1 and never appear in real Latin-1 text,
 # but they are letters (Š, š, Ž, ž, Ť, ť, ...) or punctuation in Windows-1250.
-_C1 = frozenset(range(0x80, 0xA0))
-_ASCII = bytes(range(0x80))
-# Letters that are common in Czech/Slovak/Polish words in Windows-1250 and rare in the
-# Latin-1 texts an observatory writes (è, ø, ì, ù, ò, ...): č ř ě ů ň ď ł ą ę ś ź ż.
-_CP1250_HINTS = frozenset(
-    b"\xe8\xf8\xec\xf9\xf2\xef\xc8\xd8\xcc\xd9\xd2\xcf\xb3\xb9\xea\x9c\x9f\xbf"
+_C1 = re.compile(rb"[\x80-\x9f]")
+_LETTER = rb"[A-Za-z\xc0-\xff]"
+# Letters in Windows-1250 that are symbols in Latin-1 (Ł Ą Ş Ż ł ą ş Ľ ľ ż against
+# £ ¥ ª ¯ ³ ¹ º ¼ ¾ ¿): inside a word they are letters, so the file is Windows-1250.
+_CP1250_ONLY = rb"[\xa3\xa5\xaa\xaf\xb3\xb9\xba\xbc\xbe\xbf]"
+_CP1250_IN_WORD = re.compile(rb"%s%s|%s%s" % (_CP1250_ONLY, _LETTER, _LETTER, _CP1250_ONLY))
+# Bytes that are a letter in both but a different one (č/è, ř/ø, ě/ì, ů/ù, ň/ò, ď/ï, ć/æ,
+# ń/ñ, ĺ/å, ă/ã, ő/õ, ę/ê and capitals). Czech and Polish put such letters next to another
+# accented letter all the time (ří, řá, čí, ěž); French, Italian or Nordic names rarely do.
+_AMBIGUOUS = (
+    rb"[\xe8\xf8\xec\xf9\xf2\xef\xe6\xf1\xe5\xe3\xf5\xea"
+    rb"\xc8\xd8\xcc\xd9\xd2\xcf\xc6\xd1\xc5\xc3\xd5\xca]"
 )
+_CLUSTER = re.compile(rb"%s[\xc0-\xff]|[\xc0-\xff]%s" % (_AMBIGUOUS, _AMBIGUOUS))
+
+
+def _looks_like_cp1250(data: bytes) -> bool:
+    return bool(_C1.search(data) or _CP1250_IN_WORD.search(data) or _CLUSTER.search(data))
 
 
 def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
@@ -52,8 +64,7 @@ def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    high = set(data.translate(None, delete=_ASCII))
-    if high & _C1 or len(high & _CP1250_HINTS) > len(high - _CP1250_HINTS):
+    if _looks_like_cp1250(data):
         try:
             return data.decode("windows-1250"), "windows-1250"
         except UnicodeDecodeError:
