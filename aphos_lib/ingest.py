@@ -294,8 +294,8 @@ def _flux_payload(rows: pa.Table, image_id: int, object_ids: np.ndarray, apertur
         bc.float8(floats("background")), bc.float8(floats("background_dev")),
         bc.float8(floats("ap_auto")), bc.float8(floats("ap_auto_dev")),
         bc.boolean(flags("ap_auto_saturated")),
-        bc.float8_array([floats(f"ap{k}") for k in range(1, apertures + 1)]),
-        bc.float8_array([floats(f"ap{k}_dev") for k in range(1, apertures + 1)]),
+        bc.float8_array([floats(f"ap{k}") for k in range(1, apertures + 1)], n),
+        bc.float8_array([floats(f"ap{k}_dev") for k in range(1, apertures + 1)], n),
         bc.bool_array([flags(f"ap{k}_saturated") for k in range(1, apertures + 1)], n),
     ])  # fmt: skip
 

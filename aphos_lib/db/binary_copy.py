@@ -132,7 +132,9 @@ def _array(elements: list[Field], oid: int, any_null: np.ndarray, elem_size: int
     return Field(data, keep)
 
 
-def float8_array(columns: Sequence[np.ndarray], nulls: Sequence[np.ndarray] | None = None) -> Field:
+def float8_array(
+    columns: Sequence[np.ndarray], n: int, nulls: Sequence[np.ndarray] | None = None
+) -> Field:
     """A float8[] column whose k-th element comes from ``columns[k]`` (NaN or ``nulls`` = NULL)."""
     if nulls is None:
         nulls = [np.isnan(np.asarray(c, dtype=np.float64)) for c in columns]
@@ -140,7 +142,6 @@ def float8_array(columns: Sequence[np.ndarray], nulls: Sequence[np.ndarray] | No
         _fixed(np.asarray(c, dtype=np.float64), ">f8", m)
         for c, m in zip(columns, nulls, strict=True)
     ]
-    n = len(columns[0]) if columns else 0
     any_null = np.zeros(n, dtype=bool)
     for m in nulls:
         any_null |= m

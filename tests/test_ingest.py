@@ -1,0 +1,294 @@
+"""Storing SIPS files: exact outcomes, values, duplicates, concurrency and a kill mid-file."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from aphos_lib.db.catalogue import Catalogue
+from aphos_lib.ingest import FileOutcome, ingest_file, ingest_files, ingest_parsed
+from aphos_lib.io.sips import read_sips
+from aphos_lib.observers import ensure_local_observer
+
+from conftest import FIXTURES, fixture_path
+
+pytestmark = pytest.mark.catalogue
+
+REPO = Path(__file__).resolve().parents[1]
+EXPECTED = {
+    "correct_file.csv": ("stored", 2671, 2013, 658, []),
+    "correct_file_missing_scheme.csv": ("stored", 1, 1, 0, []),
+    "correct_file_shorter_header.csv": ("stored", 178, 178, 0, []),
+    "few_lines_incorrect.csv": ("stored", 66, 66, 0, [32, 35]),
+    "incorrect_missing_initial_info.csv": ("rejected", 0, 0, 0, []),
+    "scheme_missing.csv": ("rejected", 0, 0, 0, []),
+}
+
+
+def counts(conn: psycopg.Connection) -> dict[str, int]:
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM image), (SELECT count(*) FROM flux),"
+        " (SELECT count(object_id) FROM flux), (SELECT count(*) FROM catalog_object)"
+    ).fetchone()
+    return dict(zip(("images", "fluxes", "matched", "objects"), row, strict=True))
+
+
+def distinct_stars(sips) -> int:
+    """How many different catalogue stars a file's rows were matched to."""
+    pairs = zip(sips.rows["catalog"].to_pylist(), sips.rows["catalog_id"].to_pylist(), strict=True)
+    return len({p for p in pairs if p[1] is not None})
+
+
+def observer(conn: psycopg.Connection, name: str = "novak") -> int:
+    with conn.transaction():
+        return ensure_local_observer(conn, name)
+
+
+def test_each_fixture_file_gives_its_documented_outcome(catalogue: Catalogue):
+    paths = [fixture_path(n) for n in EXPECTED]
+    outcomes = ingest_files(catalogue, paths, observer="novak")
+    for outcome in outcomes:
+        status, fluxes, matched, unmatched, lines = EXPECTED[outcome.file]
+        assert (outcome.status, outcome.fluxes, outcome.matched, outcome.unmatched) == (
+            status, fluxes, matched, unmatched), outcome.file  # fmt: skip
+        assert [r.line for r in outcome.rejected_rows] == lines
+    rejected = {o.file: o.error for o in outcomes if o.status == "rejected"}
+    assert rejected == {
+        "incorrect_missing_initial_info.csv": "incorrect_missing_initial_info.csv: missing "
+        "header lines ExposureBegin and ExposureEnd",
+        "scheme_missing.csv": "scheme_missing.csv: no table header row was found (a line "
+        "naming the columns, with at least RA, Dec, ApAuto, such as "
+        "'Name;X;Y;ADU;RA;Dec;...;ApAuto;Ap1;...')",
+    }
+    with catalogue.connect("reader") as conn:
+        per_image = dict(conn.execute(
+            "SELECT i.filename, count(f.*) FROM image i JOIN flux f ON f.image_id = i.id "
+            "GROUP BY i.filename").fetchall())  # fmt: skip
+        assert per_image == {n: e[1] for n, e in EXPECTED.items() if e[0] == "stored"}
+        total = counts(conn)
+        assert total["fluxes"] == 2671 + 1 + 178 + 66
+        assert total["fluxes"] - total["matched"] == 658
+        recorded = conn.execute(
+            "SELECT filename, status, fluxes, matched, unmatched, rejected_rows, error "
+            "FROM upload_file ORDER BY id").fetchall()  # fmt: skip
+        assert [(r[0], r[1], r[2]) for r in recorded] == [
+            (n, e[0], e[1]) for n, e in EXPECTED.items()]  # fmt: skip
+        few = next(r for r in recorded if r[0] == "few_lines_incorrect.csv")
+        assert [x["line"] for x in few[5]] == [32, 35]
+        assert conn.execute("SELECT state FROM upload").fetchone()[0] == "partial"
+
+
+def test_stored_values_equal_the_file_saturation_is_a_flag_and_nothing_is_zero(writer):
+    oid = observer(writer)
+    ingest_file(writer, fixture_path("correct_file.csv"), observer_id=oid)
+    frame = read_sips(fixture_path("correct_file.csv")).to_pandas().set_index("line")
+    rows = writer.execute(
+        "SELECT line, ra_deg, dec_deg, x, adu, ap_auto, ap_auto_dev, ap_auto_saturated, ap,"
+        " ap_dev, ap_saturated, object_id FROM flux ORDER BY line").fetchall()  # fmt: skip
+    assert len(rows) == 2671
+    saturated_values = 0
+    for line, ra, dec, x, adu, auto, auto_dev, auto_sat, ap, ap_dev, ap_sat, obj in rows:
+        ref = frame.loc[line]
+        assert (ra, dec, x, adu) == (ref.ra_deg, ref.dec_deg, ref.x, ref.adu)
+        assert auto_sat == ref.ap_auto_saturated
+        assert (auto is None) == math.isnan(ref.ap_auto)
+        if auto is not None:
+            assert auto == ref.ap_auto
+        assert auto_dev is None  # this export has no deviation columns: NULL, never 0
+        assert ap_dev == [None] * 10
+        for k in range(10):
+            assert ap_sat[k] == ref[f"ap{k + 1}_saturated"]
+            assert (ap[k] is None) == ap_sat[k]  # this file has no empty fluxes
+            saturated_values += ap_sat[k]
+        saturated_values += auto_sat
+        assert (obj is None) == (not isinstance(ref.catalog_id, str))
+    raw = fixture_path("correct_file.csv").read_bytes()
+    assert saturated_values == raw.count(b"saturated")
+
+
+def test_objects_are_keyed_by_catalogue_and_id_with_catalogue_values(writer):
+    oid = observer(writer)
+    ingest_file(writer, fixture_path("correct_file.csv"), observer_id=oid)
+    gk = writer.execute(
+        "SELECT name, ra_deg, dec_deg, mag, bv, jk FROM catalog_object "
+        "WHERE catalog = 'UCAC4' AND catalog_id = '805-031770'").fetchone()  # fmt: skip
+    # CatalogRA 21 30 59.150, CatalogDec +70 49 23.58 in the file.
+    assert gk[0] == "GK Cep"
+    assert gk[1] == pytest.approx(15 * (21 + 30 / 60 + 59.150 / 3600), abs=1e-9)
+    assert gk[2] == pytest.approx(70 + 49 / 60 + 23.58 / 3600, abs=1e-9)
+    assert gk[3:] == (8.42, 0.09, 0.01)
+    assert counts(writer)["objects"] == distinct_stars(read_sips(fixture_path("correct_file.csv")))
+
+
+def test_header_is_stored_losslessly_with_times_in_utc(writer):
+    oid = observer(writer)
+    outcome = ingest_file(writer, fixture_path("correct_file.csv"), observer_id=oid)
+    image = writer.execute(
+        "SELECT header, exposure_begin, exposure_mid, exposure_time_s, jd_mid, hjd, filter,"
+        " center_dec_deg, columns, apertures, encoding, encode(sha256, 'hex') FROM image"
+        " WHERE id = %s", (outcome.image_id,)).fetchone()  # fmt: skip
+    raw = fixture_path("correct_file.csv").read_bytes().decode("iso-8859-1").split("\r\n")
+    rebuilt = [k if v is None else f"{k};{v}" for k, v in image[0]]
+    assert rebuilt == raw[:23]
+    assert image[1].isoformat() == "2021-11-06T16:27:45.652000+00:00"
+    assert image[2].isoformat() == "2021-11-06T16:28:30.652500+00:00"
+    assert image[3:8] == (90.0, 2459525.18646589, 2459525.18849643, "V", 68.55960964)
+    assert image[8] == raw[23].split(";") and image[9] == 10
+    assert image[10] == "iso-8859-1"
+    import hashlib
+
+    assert image[11] == hashlib.sha256(fixture_path("correct_file.csv").read_bytes()).hexdigest()
+
+
+def test_declinations_just_south_of_the_equator_stay_south(writer):
+    text = (
+        "ExposureBegin;2021-11-06T16:27:45\nExposureEnd;2021-11-06T16:29:15\n"
+        "Name;RA;Dec;Catalog;CatalogId;CatalogRA;CatalogDec;ApAuto\n"
+        ";05 00 00.0;-00 10 00.0;UCAC4;450-000001;05 00 00.0;-00 10 00.0;100\n"
+        ";05 00 00.0;+00 30 00.0;UCAC4;451-000001;05 00 00.0;+00 30 00.0;100\n"
+    )
+    ingest_file(writer, text.encode(), observer_id=observer(writer), name="equator.csv")
+    decs = writer.execute("SELECT dec_deg FROM flux ORDER BY line").fetchall()
+    assert [d for (d,) in decs] == [pytest.approx(-10 / 60), pytest.approx(0.5)]
+    objs = writer.execute("SELECT dec_deg FROM catalog_object ORDER BY catalog_id").fetchall()
+    assert [d for (d,) in objs] == [pytest.approx(-10 / 60), pytest.approx(0.5)]
+
+
+def test_sending_a_file_again_stores_nothing_and_says_duplicate(catalogue: Catalogue):
+    path = fixture_path("correct_file.csv")
+    first = ingest_files(catalogue, [path], observer="novak")
+    with catalogue.connect("reader") as conn:
+        before = counts(conn)
+    again = ingest_files(catalogue, [path, path], observer="NOVAK")  # same observer, any case
+    assert [o.status for o in first + again] == ["stored", "duplicate", "duplicate"]
+    assert again[0].fluxes == 0
+    with catalogue.connect("reader") as conn:
+        assert counts(conn) == before
+        # Another observer sending the same file is another image of theirs.
+    other = ingest_files(catalogue, [path], observer="svoboda")
+    assert other[0].status == "stored"
+    with catalogue.connect("reader") as conn:
+        after = counts(conn)
+    assert after["fluxes"] == 2 * before["fluxes"] and after["objects"] == before["objects"]
+
+
+def test_rejected_files_store_nothing(catalogue: Catalogue):
+    paths = [fixture_path("incorrect_missing_initial_info.csv"), fixture_path("scheme_missing.csv")]
+    outcomes = ingest_files(catalogue, paths, observer="novak")
+    assert [o.status for o in outcomes] == ["rejected", "rejected"]
+    with catalogue.connect("reader") as conn:
+        assert counts(conn) == {"images": 0, "fluxes": 0, "matched": 0, "objects": 0}
+        assert conn.execute("SELECT state FROM upload").fetchone()[0] == "failed"
+
+
+def _variants(count: int) -> list[bytes]:
+    """Copies of the full export that differ only in their exposure start (so in SHA-256)."""
+    data = (FIXTURES / "correct_file.csv").read_bytes()
+    return [data.replace(b"ExposureBegin;2021-11-06T16:27:45.652",
+                         f"ExposureBegin;2021-11-06T16:27:{k:02d}.652".encode())
+            for k in range(count)]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_twenty_parallel_ingests_sharing_new_stars_create_each_star_once(catalogue: Catalogue):
+    files = [read_sips(v, name=f"copy{k}.csv") for k, v in enumerate(_variants(20))]
+    assert len({f.sha256 for f in files}) == 20
+    with catalogue.connect("writer") as conn:
+        oid = observer(conn)
+    start = threading.Barrier(20)
+
+    def ingest(sips) -> FileOutcome:
+        with catalogue.connect("writer") as conn:
+            start.wait()  # all twenty transactions race for the same new stars
+            return ingest_parsed(conn, sips, observer_id=oid)
+
+    with ThreadPoolExecutor(20) as pool:
+        outcomes = list(pool.map(ingest, files))
+    assert [o.status for o in outcomes] == ["stored"] * 20
+    with catalogue.connect("reader") as conn:
+        total = counts(conn)
+        per_object = conn.execute(
+            "SELECT count(DISTINCT image_id) FROM flux WHERE object_id IS NOT NULL "
+            "GROUP BY object_id").fetchall()  # fmt: skip
+    assert total == {"images": 20, "fluxes": 20 * 2671, "matched": 20 * 2013,
+                     "objects": distinct_stars(files[0])}  # fmt: skip
+    assert {c for (c,) in per_object} == {20}
+
+
+def _cli_env(catalogue: Catalogue, home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APHOS_")}
+    env.update(APHOS_HOME=str(home), APHOS_DATABASE_URL=catalogue.conninfo("owner"),
+               APHOS_DATABASE_URL_WRITER=catalogue.conninfo("writer"),
+               APHOS_DATABASE_URL_READER=catalogue.conninfo("reader"))  # fmt: skip
+    return env
+
+
+@pytest.mark.slow
+def test_a_process_killed_in_the_middle_of_a_file_leaves_nothing(server, catalogue, tmp_path):
+    data = (FIXTURES / "correct_file.csv").read_bytes()
+    head, _, body = data.partition(b"\r\nName;")
+    table_header, _, rows = body.partition(b"\r\n")
+    big = tmp_path / "big.csv"
+    big.write_bytes(head + b"\r\nName;" + table_header + b"\r\n" + rows * 40)
+    expected_rows = 2671 * 40
+    env = _cli_env(catalogue, tmp_path)
+    command = [sys.executable, "-m", "aphos_lib.cli", "ingest", "--observer", "novak", "--json",
+               str(big)]  # fmt: skip
+    proc = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE)
+    dbname = make_url(catalogue.url("owner")).database
+    seen_copy = False
+    # Only a superuser sees other roles' queries in pg_stat_activity.
+    with psycopg.connect(server.superuser, autocommit=True) as watch:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if watch.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND state = 'active'"
+                " AND query LIKE 'COPY flux%%'", (dbname,)).fetchone():  # fmt: skip
+                seen_copy = True
+                break
+            time.sleep(0.005)
+        assert seen_copy, "the ingest never reached its COPY; the file is too small to kill"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        while watch.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND query LIKE 'COPY flux%%'"
+            " AND state <> 'idle'", (dbname,)).fetchone():  # fmt: skip
+            time.sleep(0.05)
+    with catalogue.connect("reader") as conn:
+        assert counts(conn) == {"images": 0, "fluxes": 0, "matched": 0, "objects": 0}
+    done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)
+    assert (outcome["status"], outcome["fluxes"]) == ("stored", expected_rows)
+    with catalogue.connect("reader") as conn:
+        total = counts(conn)
+        assert (total["images"], total["fluxes"]) == (1, expected_rows)
+        lines = np.array([r[0] for r in conn.execute("SELECT line FROM flux ORDER BY line")])
+    assert len(np.unique(lines)) == expected_rows
+
+
+def test_roles_reader_cannot_write_and_writer_cannot_change_the_schema(catalogue: Catalogue):
+    with catalogue.connect("reader") as conn:
+        with pytest.raises(psycopg.Error):
+            conn.execute("INSERT INTO observer (username) VALUES ('mallory')")
+    with catalogue.connect("reader") as conn:
+        assert conn.execute("SELECT count(*) FROM flux").fetchone() == (0,)
+    with catalogue.connect("writer") as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DROP TABLE flux")
+    with catalogue.connect("writer") as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM flux")
