@@ -56,7 +56,8 @@ def _length_prefix(n: int, length: int, null: np.ndarray | None) -> np.ndarray:
 
 def _fixed(values: np.ndarray, dtype: str, null: np.ndarray | None) -> Field:
     n = len(values)
-    body = np.ascontiguousarray(values, dtype=dtype).view(np.uint8).reshape(n, -1)
+    array = np.ascontiguousarray(values, dtype=dtype)
+    body = array.view(np.uint8).reshape(n, array.dtype.itemsize)
     data = np.concatenate([_length_prefix(n, body.shape[1], null), body], axis=1)
     keep = np.ones(data.shape, dtype=bool)
     if null is not None:

@@ -1,0 +1,137 @@
+"""The ``aphos`` command as an observer runs it: embedded database, ingest, stats."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from conftest import EXTERNAL_DEFAULT, FIXTURES, fixture_path, make_home
+
+pytestmark = [pytest.mark.catalogue, pytest.mark.slow]
+APHOS = str(Path(sys.executable).with_name("aphos"))
+
+
+def run(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run([APHOS, *args], env=env, capture_output=True, text=True, timeout=300)
+    if check and done.returncode != 0:
+        raise AssertionError(f"aphos {' '.join(args)} failed ({done.returncode}): {done.stderr}")
+    return done
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APHOS_")}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def home():
+    path = make_home("aphos-cli-")
+    env = clean_env(APHOS_HOME=str(path))
+    try:
+        yield path, env
+    finally:
+        subprocess.run([APHOS, "db", "stop"], env=env, capture_output=True, timeout=120)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def test_db_start_status_url_and_stop(home):
+    path, env = home
+    assert run("db", "status", env=env, check=False).returncode == 3
+    started = run("db", "start", env=env).stdout
+    assert "embedded PostgreSQL 18" in started and "schema at revision 0001" in started
+    assert "running" in run("db", "status", env=env).stdout
+    reader = run("db", "url", "--role", "reader", env=env).stdout.strip()
+    with psycopg.connect(reader) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == ("aphos_reader",)
+        assert conn.execute("SHOW transaction_read_only").fetchone() == ("on",)
+    assert (path / "pgdata" / "PG_VERSION").read_text().strip() == "18"
+    run("db", "stop", env=env)
+    assert run("db", "status", env=env, check=False).returncode == 3
+    run("db", "start", env=env)  # and again, for the tests below
+
+
+def test_ingest_json_reports_every_file_and_exit_code(home):
+    _, env = home
+    names = ["correct_file.csv", "correct_file_shorter_header.csv",
+             "correct_file_missing_scheme.csv", "few_lines_incorrect.csv",
+             "incorrect_missing_initial_info.csv", "scheme_missing.csv"]  # fmt: skip
+    done = run("ingest", "--observer", "novak", "--json",
+               *[str(fixture_path(n)) for n in names], env=env, check=False)  # fmt: skip
+    assert done.returncode == 1  # two files were rejected
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(o["file"], o["status"], o["fluxes"], o["matched"], o["unmatched"]) for o in lines] == [
+        ("correct_file.csv", "stored", 2671, 2013, 658),
+        ("correct_file_shorter_header.csv", "stored", 178, 178, 0),
+        ("correct_file_missing_scheme.csv", "stored", 1, 1, 0),
+        ("few_lines_incorrect.csv", "stored", 66, 66, 0),
+        ("incorrect_missing_initial_info.csv", "rejected", 0, 0, 0),
+        ("scheme_missing.csv", "rejected", 0, 0, 0),
+    ]
+    assert lines[3]["rejected_rows"] == [
+        {"line": 32, "reason": "expected 26 fields separated by ';', found 20"},
+        {"line": 35, "reason": "Dec: '+67 aa 07.24' is not a sexagesimal angle like '12 34 56.7'"},
+    ]
+    assert lines[4]["error"].startswith("incorrect_missing_initial_info.csv: missing header")
+    assert set(lines[0]) == {"file", "status", "fluxes", "matched", "unmatched",
+                             "rejected_rows", "error"}  # fmt: skip
+    again = run("ingest", "--observer", "novak", "--json", str(fixture_path("correct_file.csv")),
+                env=env)  # fmt: skip
+    assert json.loads(again.stdout)["status"] == "duplicate"
+    stats = json.loads(run("stats", "--json", env=env).stdout)
+    assert stats["images"] == 4 and stats["fluxes"] == 2671 + 178 + 1 + 66
+    assert stats["observers"] == 1
+
+
+def test_ingest_human_output_names_file_line_and_reason(home):
+    _, env = home
+    done = run("ingest", "--observer", "svoboda", str(fixture_path("few_lines_incorrect.csv")),
+               str(fixture_path("scheme_missing.csv")), env=env, check=False)  # fmt: skip
+    assert done.returncode == 1
+    out = done.stdout
+    assert "few_lines_incorrect.csv: stored 66 fluxes (66 matched, 0 unmatched), 2 rows" in out
+    assert "few_lines_incorrect.csv: line 32: expected 26 fields" in out
+    assert "scheme_missing.csv: rejected: scheme_missing.csv: no table header row" in out
+
+
+def test_bad_observer_name_is_refused(home):
+    _, env = home
+    done = run("ingest", "--observer", "x", str(fixture_path("correct_file.csv")), env=env,
+               check=False)  # fmt: skip
+    assert done.returncode == 2 and "must be 2-32 characters" in done.stderr
+
+
+def test_external_database_url_is_used_and_nothing_embedded_starts(tmp_path):
+    try:
+        psycopg.connect(EXTERNAL_DEFAULT, connect_timeout=2).close()
+    except psycopg.Error:
+        pytest.skip(f"no PostgreSQL answers at {EXTERNAL_DEFAULT}")
+    name = "aphos_cli_external"
+    with psycopg.connect(EXTERNAL_DEFAULT, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(name)))  # fmt: skip
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = EXTERNAL_DEFAULT.rsplit("/", 1)[0] + "/" + name
+    env = clean_env(APHOS_HOME=str(tmp_path / "home"), APHOS_DATABASE_URL=url)
+    try:
+        assert "nothing embedded to start" in run("db", "start", env=env).stdout
+        assert run("db", "upgrade", env=env).stdout.strip() == "schema at revision 0001"
+        done = run("ingest", "--observer", "novak", "--json",
+                   str(FIXTURES / "correct_file.csv"), env=env)  # fmt: skip
+        assert json.loads(done.stdout)["fluxes"] == 2671
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT count(*) FROM flux").fetchone() == (2671,)
+            assert conn.execute("SELECT current_setting('server_version_num')::int / 10000").fetchone()[0] == 15
+        assert not (tmp_path / "home" / "pgdata").exists()
+    finally:
+        with psycopg.connect(EXTERNAL_DEFAULT, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))  # fmt: skip

@@ -1,0 +1,73 @@
+"""The schema: migrations from an empty database, agreement with the models, packaging."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from psycopg import sql
+
+from aphos_lib.db.migrate import current_revision, head_revision, upgrade
+from aphos_lib.db.models import Base
+
+pytestmark = pytest.mark.catalogue
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def empty_catalogue(server):
+    """An empty database (no tables at all) owned by the template's owner."""
+    name = f"aphos_empty_{uuid.uuid4().hex[:10]}"
+    owner = server.template_owner
+    with psycopg.connect(server.superuser, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE template0").format(
+            sql.Identifier(name), sql.Identifier(owner)))  # fmt: skip
+    cat = server.template.for_database(name)
+    try:
+        yield cat
+    finally:
+        cat.dispose()
+        server.drop(name)
+
+
+def test_an_empty_database_upgrades_to_head(empty_catalogue):
+    assert current_revision(empty_catalogue) is None
+    assert upgrade(empty_catalogue) == head_revision()
+    with empty_catalogue.connect("owner") as conn:
+        tables = {r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}  # fmt: skip
+    assert {"observer", "catalog_object", "image", "flux", "upload", "upload_file"} <= tables
+    # Upgrading again is a no-op.
+    assert upgrade(empty_catalogue) == head_revision()
+
+
+def test_models_describe_exactly_what_the_migrations_create(catalogue):
+    with catalogue.engine("owner").connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_flux_has_no_per_row_foreign_key_checks(catalogue):
+    # Integrity of flux comes from the ingest transaction; a per-row FK check would make the
+    # COPY several times slower (see aphos_lib/db/models.py).
+    with catalogue.connect("owner") as conn:
+        fks = conn.execute(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'flux'::regclass AND contype = 'f'"
+        ).fetchone()[0]
+    assert fks == 0
+
+
+def test_environment_yml_mirrors_pyproject():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    conda = (REPO / "environment.yml").read_text()
+    requirements = project["dependencies"] + project["optional-dependencies"]["test"]
+    for requirement in requirements:
+        name = re.match(r"[A-Za-z0-9_.-]+", requirement).group(0)
+        assert re.search(rf"^\s*-\s*{re.escape(name)}\b", conda, re.M), name
+    assert f"python{project['requires-python']}" in conda.replace(" ", "")
