@@ -216,61 +216,112 @@ def _insert_image(
     return None if row is None else row[0]
 
 
+def _lines(values: list) -> str:
+    """Values as one newline-separated string (None as empty), split again by the server.
+
+    One text parameter instead of arrays: psycopg quotes array elements one by one in Python,
+    which cost more than the whole COPY of the fluxes.
+    """
+    return "\n".join("" if v is None else str(v) for v in values)
+
+
+_FIND_OBJECTS = """
+    SELECT k.ord, o.id
+    FROM unnest(string_to_array(%s, E'\n'), string_to_array(%s, E'\n'))
+         WITH ORDINALITY AS k(catalog, catalog_id, ord)
+    JOIN catalog_object o USING (catalog, catalog_id)
+"""
+_INSERT_OBJECTS = """
+    INSERT INTO catalog_object (catalog, catalog_id, name, ra_deg, dec_deg, mag, bv, jk)
+    SELECT c, i, nullif(n, ''), r::float8, d::float8, nullif(m, '')::float8,
+           nullif(b, '')::float8, nullif(j, '')::float8
+    FROM unnest(string_to_array(%s, E'\n'), string_to_array(%s, E'\n'),
+                string_to_array(%s, E'\n'), string_to_array(%s, E'\n'),
+                string_to_array(%s, E'\n'), string_to_array(%s, E'\n'),
+                string_to_array(%s, E'\n'), string_to_array(%s, E'\n')) AS t(c, i, n, r, d, m, b, j)
+    ORDER BY c, i
+    ON CONFLICT (catalog, catalog_id) DO NOTHING
+"""
+
+
 def _upsert_objects(
     conn: psycopg.Connection, rows: pa.Table, matched_mask: np.ndarray
 ) -> np.ndarray:
-    """Insert the file's new catalogue stars and return each row's object id (-1 if none)."""
+    """Insert the file's new catalogue stars and return each row's object id (-1 if none).
+
+    Most stars of a file are already known, so the ids are looked up first and only the
+    missing stars are inserted, in (catalogue, id) order so that concurrent ingests sharing
+    new stars wait for each other instead of deadlocking. A star another ingest inserted
+    meanwhile is found by the second lookup.
+    """
     object_ids = np.full(rows.num_rows, -1, dtype=np.int64)
     if not matched_mask.any():
         return object_ids
-    matched = rows.filter(pa.array(matched_mask)).select(
-        ["catalog", "catalog_id", "name", "catalog_ra_deg", "catalog_dec_deg", "ra_deg",
-         "dec_deg", "catalog_mag", "catalog_bv", "catalog_jk"]
-    ).to_pydict()  # fmt: skip
-    # One entry per star (first row wins), sorted so concurrent ingests lock in one order.
-    stars: dict[tuple[str, str], tuple] = {}
-    for i, key in enumerate(zip(matched["catalog"], matched["catalog_id"], strict=True)):
-        if key not in stars:
-            ra = matched["catalog_ra_deg"][i]
-            dec = matched["catalog_dec_deg"][i]
-            stars[key] = (
-                matched["name"][i],
-                matched["ra_deg"][i] if ra is None else ra,
-                matched["dec_deg"][i] if dec is None else dec,
-                matched["catalog_mag"][i], matched["catalog_bv"][i], matched["catalog_jk"][i],
-            )  # fmt: skip
-    keys = sorted(stars)
-    columns = list(zip(*(k + stars[k] for k in keys), strict=True))
-    conn.execute(
-        """
-        INSERT INTO catalog_object (catalog, catalog_id, name, ra_deg, dec_deg, mag, bv, jk)
-        SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], %s::float8[],
-                             %s::float8[], %s::float8[], %s::float8[])
-        ON CONFLICT (catalog, catalog_id) DO NOTHING
-        """,
-        [list(c) for c in columns],
-    )
-    found = conn.execute(
-        """
-        SELECT o.catalog, o.catalog_id, o.id, o.name IS NULL AND k.name IS NOT NULL
-        FROM unnest(%s::text[], %s::text[], %s::text[]) AS k(catalog, catalog_id, name)
-        JOIN catalog_object o USING (catalog, catalog_id)
-        """,
-        [list(columns[0]), list(columns[1]), list(columns[2])],
-    ).fetchall()
-    ids = {(c, i): oid for c, i, oid, _ in found}
-    unnamed = [ids[(c, i)] for c, i, _, needs_name in found if needs_name]
-    if unnamed:
-        # A star first seen without a name gets the one a later file gives it.
-        names = [stars[(c, i)][0] for c, i, _, needs in found if needs]
+    matched = rows.filter(pa.array(matched_mask))
+    keys = pc.binary_join_element_wise(matched["catalog"], matched["catalog_id"], "\t")
+    encoded = keys.combine_chunks().dictionary_encode()
+    per_row = encoded.indices.to_numpy(zero_copy_only=False)
+    unique_keys = encoded.dictionary.to_pylist()
+    first_row = np.unique(per_row, return_index=True)[1]  # first row of each star
+    catalogs = matched["catalog"].take(pa.array(first_row)).to_pylist()
+    catalog_ids = matched["catalog_id"].take(pa.array(first_row)).to_pylist()
+    star_ids = np.full(len(unique_keys), -1, dtype=np.int64)
+
+    def lookup(which: np.ndarray) -> None:
+        found = conn.execute(
+            _FIND_OBJECTS,
+            (_lines([catalogs[k] for k in which]), _lines([catalog_ids[k] for k in which])),
+        ).fetchall()
+        for ordinal, object_id in found:
+            star_ids[which[ordinal - 1]] = object_id
+
+    lookup(np.arange(len(unique_keys)))
+    missing = np.flatnonzero(star_ids < 0)
+    if len(missing):
+        rows_of_new = pa.array(first_row[missing])
+        new = matched.select(
+            ["name", "catalog_ra_deg", "catalog_dec_deg", "ra_deg", "dec_deg", "catalog_mag",
+             "catalog_bv", "catalog_jk"]
+        ).take(rows_of_new).to_pydict()  # fmt: skip
+        # A star's position is the catalogue's; the measured one when SIPS gave none.
+        ra = [c if c is not None else m for c, m in zip(new["catalog_ra_deg"], new["ra_deg"],
+                                                        strict=True)]  # fmt: skip
+        dec = [c if c is not None else m for c, m in zip(new["catalog_dec_deg"], new["dec_deg"],
+                                                         strict=True)]  # fmt: skip
         conn.execute(
-            "UPDATE catalog_object o SET name = u.name FROM unnest(%s::bigint[], %s::text[]) "
-            "AS u(id, name) WHERE o.id = u.id AND o.name IS NULL",
-            (unnamed, names),
-        )
-    row_keys = zip(matched["catalog"], matched["catalog_id"], strict=True)
-    object_ids[matched_mask] = [ids[k] for k in row_keys]
+            _INSERT_OBJECTS,
+            (
+                _lines([catalogs[k] for k in missing]), _lines([catalog_ids[k] for k in missing]),
+                _lines(new["name"]), _lines(map(repr, ra)), _lines(map(repr, dec)),
+                _lines(_reprs(new["catalog_mag"])), _lines(_reprs(new["catalog_bv"])),
+                _lines(_reprs(new["catalog_jk"])),
+            ),
+        )  # fmt: skip
+        lookup(missing)
+    _name_unnamed(conn, matched, per_row, star_ids)
+    object_ids[matched_mask] = star_ids[per_row]
     return object_ids
+
+
+def _reprs(values: list[float | None]) -> list[str | None]:
+    """Floats as text that reads back to the same float8 (repr is exact)."""
+    return [None if v is None else repr(v) for v in values]
+
+
+def _name_unnamed(
+    conn: psycopg.Connection, matched: pa.Table, per_row: np.ndarray, star_ids: np.ndarray
+) -> None:
+    """A star first seen without a name gets the one this file gives it."""
+    named = np.flatnonzero(pc.is_valid(matched["name"]).to_numpy(zero_copy_only=False))
+    if not len(named):
+        return
+    names = matched["name"].take(pa.array(named)).to_pylist()
+    conn.execute(
+        "UPDATE catalog_object o SET name = u.name "
+        "FROM unnest(%s::bigint[], %s::text[]) AS u(id, name) "
+        "WHERE o.id = u.id AND o.name IS NULL",
+        ([int(i) for i in star_ids[per_row[named]]], names),
+    )
 
 
 def _flux_payload(rows: pa.Table, image_id: int, object_ids: np.ndarray, apertures: int) -> bytes:

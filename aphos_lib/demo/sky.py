@@ -1,0 +1,324 @@
+"""The demo sky: three fields and the catalogue stars in them, variables included.
+
+- ``gk_cep``: the real UCAC4 stars around the Algol-type binary GK Cep, from the published
+  SIPS export (shipped as ``data/gk_cep_field.csv``, see :mod:`.build_field_data`). GK Cep
+  and EK Cep are the eclipsing binaries; everything else is constant.
+- ``demo_rr1``: a synthetic field around an RRab star, DEMO RR1.
+- ``demo_ds1``: a synthetic field of constant stars and a low-amplitude delta Scuti star,
+  DEMO DS1.
+
+The synthetic fields come from a fixed random seed of their own, not from the generator's
+seed: the sky is the same in every demo data set and only the observations differ.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from aphos_lib.demo.astrometry import deproject
+
+__all__ = ["FieldInfo", "StarInfo", "field_stars", "ucac4_zone"]
+
+# Random seed of the synthetic fields; changing it changes the demo's catalogue.
+SKY_SEED = 20211106
+FIELD_RADIUS_DEG = 1.5
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """A field that the observers point at.
+
+    Attributes
+    ----------
+    name : str
+        Identifier, also the first part of each file name (``gk_cep_20211106T162745.csv``).
+    centre_ra_deg, centre_dec_deg : float
+        Nominal centre (the target star); the HJD in the files is computed for it.
+    target_catalog_id : str
+        The variable the field is observed for.
+    comparison_catalog_id : str
+        A constant star of similar magnitude and colour near the target.
+    """
+
+    name: str
+    centre_ra_deg: float
+    centre_dec_deg: float
+    target_catalog_id: str
+    comparison_catalog_id: str
+
+
+@dataclass(frozen=True)
+class StarInfo:
+    """A catalogue star of a demo field.
+
+    Attributes
+    ----------
+    field : str
+        Name of the field the star belongs to.
+    catalog, catalog_id : str
+        ``"UCAC4"`` and its ``ZZZ-NNNNNN`` identifier.
+    name : str or None
+        Designation written in SIPS's Name column (``"GK Cep"``), None for most stars.
+    ra_deg, dec_deg : float
+        Catalogue position (the same values as the files' ``CatalogRA``/``CatalogDec``).
+    catalog_mag, bv, jk : float
+        Catalogue V magnitude, B-V (None where the catalogue has none) and J-K.
+    kind : str
+        ``"constant"``, ``"eclipsing"`` or ``"pulsating"``.
+    variability : dict or None
+        ``{"model": ..., parameters}`` for :func:`aphos_lib.demo.variables.model_magnitude`.
+    """
+
+    field: str
+    catalog: str
+    catalog_id: str
+    name: str | None
+    ra_deg: float
+    dec_deg: float
+    catalog_mag: float
+    bv: float | None
+    jk: float | None
+    kind: str
+    variability: dict[str, Any] | None
+
+
+GK_CEP = "805-031770"
+GK_CEP_COMPARISON = "803-032417"
+EK_CEP = "799-031271"
+
+# GK Cep: the period and the depths of the minima of this beta Lyr-like light curve follow the
+# brief for the demo (P = 0.936 d, minima of 0.3 and 0.2 mag); the epoch is the night of
+# the fixture image. EK Cep's period is the published one, its epoch and depths are demo values.
+VARIABILITY: dict[str, tuple[str, dict[str, Any]]] = {
+    GK_CEP: (
+        "eclipsing",
+        {
+            "model": "eclipsing",
+            "mag_max": 8.42,
+            "period_d": 0.936,
+            "epoch_hjd": 2459525.3,
+            "depth_primary": 0.30,
+            "depth_secondary": 0.20,
+            "eclipse_sigma_phase": 0.08,
+            "ellipsoidal_amplitude": 0.04,
+            "secondary_phase": 0.5,
+        },
+    ),
+    EK_CEP: (
+        "eclipsing",
+        {
+            "model": "eclipsing",
+            "mag_max": 8.70,
+            "period_d": 4.427796,
+            "epoch_hjd": 2459501.4710,
+            "depth_primary": 0.65,
+            "depth_secondary": 0.08,
+            "eclipse_sigma_phase": 0.012,
+            "ellipsoidal_amplitude": 0.0,
+            "secondary_phase": 0.5,
+        },
+    ),
+}
+
+
+@dataclass(frozen=True)
+class _Synthetic:
+    """Recipe of a synthetic field: where it is, its variable and what else is in it."""
+
+    name: str
+    ra_deg: float
+    dec_deg: float
+    n_stars: int
+    bright_mags: tuple[float, ...]
+    target_name: str
+    target_mag: float
+    target_bv: float
+    target_jk: float
+    target_kind: str
+    target_variability: dict[str, Any]
+    comparison_mag: float
+    comparison_bv: float
+
+
+SYNTHETIC = (
+    _Synthetic(
+        name="demo_rr1", ra_deg=30.921875, dec_deg=33.686750, n_stars=220,
+        bright_mags=(5.61, 6.38, 7.12), target_name="DEMO RR1", target_mag=10.55,
+        target_bv=0.36, target_jk=0.27, target_kind="pulsating",
+        target_variability={
+            "model": "rrab", "mag_max": 10.15, "amplitude": 0.80, "period_d": 0.5667,
+            "epoch_hjd": 2459480.4312, "harmonics": 6,
+        },
+        comparison_mag=10.31, comparison_bv=0.52,
+    ),
+    _Synthetic(
+        name="demo_ds1", ra_deg=351.021250, dec_deg=48.210000, n_stars=180,
+        bright_mags=(5.48, 6.57), target_name="DEMO DS1", target_mag=9.62,
+        target_bv=0.27, target_jk=0.14, target_kind="pulsating",
+        target_variability={
+            "model": "multiperiodic", "mag_mean": 9.62, "periods_d": [0.0937, 0.07243],
+            "semi_amplitudes": [0.028, 0.011], "epoch_hjd": 2459490.2170,
+        },
+        comparison_mag=9.48, comparison_bv=0.41,
+    ),
+)  # fmt: skip
+
+
+def ucac4_zone(dec_deg) -> np.ndarray:
+    """UCAC4 zone of a declination: 0.2 deg wide bands numbered from 1 at the south pole."""
+    return np.floor((np.asarray(dec_deg) + 90.0) / 0.2).astype(int) + 1
+
+
+def _round_to_catalogue(ra_deg: np.ndarray, dec_deg: np.ndarray) -> tuple[np.ndarray, ...]:
+    # Catalogue positions to the precision of the files' CatalogRA/CatalogDec (1 ms, 0.01"),
+    # so that the manifest and the files say exactly the same thing.
+    return np.round(ra_deg * 240_000.0) / 240_000.0, np.round(dec_deg * 360_000.0) / 360_000.0
+
+
+def _ucac4_ids(ra_deg: np.ndarray, dec_deg: np.ndarray) -> list[str]:
+    # Within a zone UCAC4 numbers its stars in order of RA; about 1.2e5 stars per zone at
+    # these declinations gives running numbers of the right size.
+    zone = ucac4_zone(dec_deg)
+    number = np.floor(ra_deg / 360.0 * 120_000.0).astype(int) + 1
+    used: set[tuple[int, int]] = set()
+    ids = []
+    for z, n in zip(zone.tolist(), number.tolist(), strict=True):
+        while (z, n) in used:
+            n += 1
+        used.add((z, n))
+        ids.append(f"{z:03d}-{n:06d}")
+    return ids
+
+
+def _magnitudes(rng: np.random.Generator, n: int, low: float, high: float) -> np.ndarray:
+    # Star counts grow by a factor ~1.9 per magnitude (log N ~ 0.28 m), as in the fixture's
+    # UCAC4 stars between V = 8.5 and 12; drawn by inverting the cumulative distribution.
+    a = 0.28
+    u = rng.random(n)
+    lo, hi = 10.0 ** (a * low), 10.0 ** (a * high)
+    return np.log10(lo + u * (hi - lo)) / a
+
+
+def _colours(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    giant = rng.random(n) < 0.35
+    bv = np.where(giant, rng.normal(1.15, 0.30, n), rng.normal(0.55, 0.25, n))
+    bv = np.clip(bv, -0.25, 2.1)
+    jk = np.clip(0.04 + 0.58 * bv + rng.normal(0.0, 0.07, n), -0.2, 1.8)
+    return np.round(bv, 2), np.round(jk, 2)
+
+
+def _synthetic_field(recipe: _Synthetic, index: int) -> tuple[FieldInfo, tuple[StarInfo, ...]]:
+    rng = np.random.default_rng([SKY_SEED, index])
+    n_field = recipe.n_stars - 2 - len(recipe.bright_mags)
+    mags = np.concatenate([np.array(recipe.bright_mags), _magnitudes(rng, n_field, 7.5, 12.0)])
+    n = mags.size
+    # Uniform over the disc of the field; a star too close to the target or to its
+    # comparison star (where their apertures overlap) is drawn again.
+    comp_pa = rng.uniform(0.0, 2 * np.pi)
+    comp_r = rng.uniform(0.3, 0.5)
+    comp_xy = np.array([comp_r * np.sin(comp_pa), comp_r * np.cos(comp_pa)])
+    r = FIELD_RADIUS_DEG * np.sqrt(rng.random(n))
+    theta = rng.uniform(0.0, 2 * np.pi, n)
+    xi, eta = r * np.sin(theta), r * np.cos(theta)
+    for _ in range(100):
+        close = (np.hypot(xi, eta) < 0.03) | (np.hypot(xi - comp_xy[0], eta - comp_xy[1]) < 0.03)
+        if not close.any():
+            break
+        k = int(close.sum())
+        r_new = FIELD_RADIUS_DEG * np.sqrt(rng.random(k))
+        t_new = rng.uniform(0.0, 2 * np.pi, k)
+        xi[close], eta[close] = r_new * np.sin(t_new), r_new * np.cos(t_new)
+    xi = np.concatenate([[0.0, comp_xy[0]], xi])
+    eta = np.concatenate([[0.0, comp_xy[1]], eta])
+    mags = np.concatenate([[recipe.target_mag, recipe.comparison_mag], mags])
+    ra, dec = deproject(xi, eta, recipe.ra_deg, recipe.dec_deg)
+    ra, dec = _round_to_catalogue(ra, dec)
+    bv, jk = _colours(rng, n + 2)
+    bv[0], jk[0] = recipe.target_bv, recipe.target_jk
+    bv[1], jk[1] = recipe.comparison_bv, round(0.04 + 0.58 * recipe.comparison_bv, 2)
+    # About 3 % of UCAC4 stars lack an APASS B magnitude and so a B-V.
+    no_bv = rng.random(n + 2) < 0.03
+    no_bv[:2] = False
+    ids = _ucac4_ids(ra, dec)
+    stars = []
+    for i in range(n + 2):
+        target = i == 0
+        stars.append(
+            StarInfo(
+                field=recipe.name,
+                catalog="UCAC4",
+                catalog_id=ids[i],
+                name=recipe.target_name if target else None,
+                ra_deg=float(ra[i]),
+                dec_deg=float(dec[i]),
+                catalog_mag=round(float(mags[i]), 2),
+                bv=None if no_bv[i] else float(bv[i]),
+                jk=float(jk[i]),
+                kind=recipe.target_kind if target else "constant",
+                variability=dict(recipe.target_variability) if target else None,
+            )
+        )
+    info = FieldInfo(recipe.name, stars[0].ra_deg, stars[0].dec_deg, ids[0], ids[1])
+    return info, tuple(sorted(stars, key=lambda s: (s.catalog_mag, s.ra_deg)))
+
+
+def _gk_cep_stars() -> list[StarInfo]:
+    text = resources.files("aphos_lib.demo").joinpath("data/gk_cep_field.csv").read_text("ascii")
+    stars = []
+    for row in csv.DictReader(text.splitlines()):
+        kind, variability = VARIABILITY.get(row["catalog_id"], ("constant", None))
+        stars.append(
+            StarInfo(
+                field="gk_cep",
+                catalog="UCAC4",
+                catalog_id=row["catalog_id"],
+                name=row["name"] or None,
+                ra_deg=float(row["ra_deg"]),
+                dec_deg=float(row["dec_deg"]),
+                catalog_mag=float(row["catalog_mag"]),
+                bv=float(row["bv"]) if row["bv"] else None,
+                jk=float(row["jk"]) if row["jk"] else None,
+                kind=kind,
+                variability=dict(variability) if variability else None,
+            )
+        )
+    return stars
+
+
+@cache
+def _all_fields() -> tuple[tuple[FieldInfo, tuple[StarInfo, ...]], ...]:
+    gk = _gk_cep_stars()
+    gk_cep = next(s for s in gk if s.catalog_id == GK_CEP)
+    fields = [
+        (
+            FieldInfo("gk_cep", gk_cep.ra_deg, gk_cep.dec_deg, GK_CEP, GK_CEP_COMPARISON),
+            tuple(gk),
+        )
+    ]
+    fields += [_synthetic_field(recipe, index) for index, recipe in enumerate(SYNTHETIC, 2)]
+    return tuple(fields)
+
+
+def field_stars() -> dict[str, tuple[FieldInfo, tuple[StarInfo, ...]]]:
+    """Every demo field with its stars, brightest first.
+
+    Returns
+    -------
+    dict
+        ``{field name: (FieldInfo, stars)}`` in the order gk_cep, demo_rr1, demo_ds1.
+
+    Examples
+    --------
+    >>> fields = field_stars()
+    >>> list(fields)
+    ['gk_cep', 'demo_rr1', 'demo_ds1']
+    >>> fields["gk_cep"][0].target_catalog_id
+    '805-031770'
+    """
+    return {info.name: (info, stars) for info, stars in _all_fields()}
