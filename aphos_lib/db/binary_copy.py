@@ -81,12 +81,16 @@ def text(values: Sequence[str | None]) -> Field:
     if all(v is None for v in values):  # the usual case for SIPS names: no loop below
         return Field(np.zeros(n, dtype="S1"), "S1", _nulls(np.ones(n, dtype=bool)),
                      lengths=np.zeros(n, dtype=np.int64))  # fmt: skip
-    encoded = [b"" if v is None else v.encode("utf-8") for v in values]
+    present = [i for i, v in enumerate(values) if v is not None]
+    encoded = [values[i].encode("utf-8") for i in present]
     width = max(1, max(len(b) for b in encoded))
-    null = np.array([v is None for v in values], dtype=bool)
-    lengths = np.array([len(b) for b in encoded], dtype=np.int64)
-    return Field(np.array(encoded, dtype=f"S{width}"), f"S{width}", _nulls(null),
-                 lengths=lengths)  # fmt: skip
+    data = np.zeros(n, dtype=f"S{width}")
+    data[present] = encoded
+    lengths = np.zeros(n, dtype=np.int64)
+    lengths[present] = [len(b) for b in encoded]
+    null = np.ones(n, dtype=bool)
+    null[present] = False
+    return Field(data, f"S{width}", _nulls(null), lengths=lengths)
 
 
 def float8_array(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import codecs
 import re
 
+import numpy as np
+
 __all__ = ["decode_text"]
 
 # Bytes 0x80-0x9F are C1 control codes in ISO-8859-1 and never appear in real Latin-1 text,
@@ -32,7 +34,14 @@ _CLUSTER = re.compile(rb"%s[\xc0-\xff]|[\xc0-\xff]%s" % (_AMBIGUOUS, _AMBIGUOUS)
 
 
 def _looks_like_cp1250(data: bytes) -> bool:
-    return bool(_C1.search(data) or _CP1250_IN_WORD.search(data) or _CLUSTER.search(data))
+    # Only the neighbourhood of non-ASCII bytes matters, and SIPS files have few of them
+    # (header text, star names): find them with numpy and test small windows around them.
+    high = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) >= 0x80)
+    for position in high.tolist():
+        window = data[max(position - 1, 0) : position + 2]
+        if _C1.search(window) or _CP1250_IN_WORD.search(window) or _CLUSTER.search(window):
+            return True
+    return False
 
 
 def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:

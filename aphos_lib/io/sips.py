@@ -358,7 +358,7 @@ def _read_rows(
             rejected.append(RejectedRow(i + first, reason))
 
     n = len(good)
-    table = _split_fields(good, len(names))
+    text = "\n".join(good) + "\n" if good else ""
     out: dict[str, pa.Array] = {"line": pa.array(good_lines.astype(np.int32))}
     errors: dict[int, list[str]] = {}
 
@@ -366,9 +366,20 @@ def _read_rows(
         for i, reason in converted_errors.items():
             errors.setdefault(i, []).append(f"{column}: {reason}")
 
+    numeric = [c for c in plan if c.kind in _NUMERIC_KINDS]
+    table, typed = _typed_read(text, len(names), numeric) if n else (None, None)
+    if typed is None:
+        table = _split_fields(text, len(names))
+    else:
+        out.update(typed)
+    # Cells padded with spaces are the exception: trim only when some cell needs it.
+    padded = any(marker in text for marker in ("; ", " ;", " \n", "\t")) or text[:1].isspace()
     for col in plan:
-        raw = pc.utf8_trim_whitespace(table.column(col.index).combine_chunks()) if n else \
-            pa.array([], pa.string())  # fmt: skip
+        if typed is not None and col.kind in _NUMERIC_KINDS:
+            continue
+        raw = table.column(col.index).combine_chunks() if n else pa.array([], pa.string())
+        if padded or col.kind == "text":
+            raw = pc.utf8_trim_whitespace(raw)
         if col.kind == "text":
             out[col.target] = conv.to_text(raw)
             continue
@@ -401,24 +412,68 @@ def _read_rows(
     return _canonical(out, n, apertures).filter(pa.array(keep)), rejected
 
 
-def _split_fields(good: list[str], width: int) -> pa.Table:
-    """Split the well-formed rows into string columns with pyarrow's CSV parser (C++)."""
-    if not good:
-        return pa.table({str(i): pa.array([], pa.string()) for i in range(width)})
-    data = ("\n".join(good) + "\n").encode("utf-8")
+_NUMERIC_KINDS = ("number", "flux", "deviation")
+_CSV_PARSE = pacsv.ParseOptions(delimiter=";", quote_char=False, escape_char=False,
+                                newlines_in_values=False, ignore_empty_lines=False)  # fmt: skip
+
+
+def _csv(text: str, width: int, types: dict[str, pa.DataType]) -> pa.Table:
+    # Only typed (numeric) columns turn empty cells into nulls; strings stay as written.
+    data = text.encode("utf-8")
     return pacsv.read_csv(
         io.BytesIO(data),
         read_options=pacsv.ReadOptions(
             column_names=[str(i) for i in range(width)], use_threads=False,
             block_size=max(1 << 20, len(data) + 1),
         ),
-        parse_options=pacsv.ParseOptions(delimiter=";", quote_char=False, escape_char=False,
-                                         newlines_in_values=False, ignore_empty_lines=False),
+        parse_options=_CSV_PARSE,
         convert_options=pacsv.ConvertOptions(
-            column_types={str(i): pa.string() for i in range(width)},
-            strings_can_be_null=False, quoted_strings_can_be_null=False,
+            column_types=types, null_values=[""], strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
         ),
     )  # fmt: skip
+
+
+def _split_fields(text: str, width: int) -> pa.Table:
+    """Split the well-formed rows into string columns with pyarrow's CSV parser (C++)."""
+    if not text:
+        return pa.table({str(i): pa.array([], pa.string()) for i in range(width)})
+    return _csv(text, width, {str(i): pa.string() for i in range(width)})
+
+
+def _typed_read(
+    text: str, width: int, numeric: list[_Column]
+) -> tuple[pa.Table | None, dict[str, pa.Array] | None]:
+    """Split the rows and convert every numeric column in one C++ pass, when the file allows.
+
+    The fast path for a well-formed file: ``saturated`` is read as NaN (and must account for
+    every NaN), empty cells as null. Anything irregular (a bad number, padding, a NaN or
+    infinity written in the file, ``saturated`` outside a flux column) returns ``(None,
+    None)`` and the file goes through the per-column path, which words the row errors.
+    """
+    saturated_cells = text.count(conv.SATURATED)
+    types = {str(i): pa.string() for i in range(width)}
+    types.update({str(c.index): pa.float64() for c in numeric})
+    try:
+        table = _csv(text.replace(conv.SATURATED, "nan") if saturated_cells else text,
+                     width, types)  # fmt: skip
+    except pa.ArrowInvalid:
+        return None, None
+    out: dict[str, pa.Array] = {}
+    nans = 0
+    for col in numeric:
+        values = table.column(col.index).combine_chunks()
+        array = values.to_numpy(zero_copy_only=False)
+        nan = np.isnan(array) & values.is_valid().to_numpy(zero_copy_only=False)
+        if np.isinf(array).any() or (nan.any() and col.kind not in ("flux", "deviation")):
+            return None, None
+        nans += int(nan.sum())
+        out[col.target] = pc.if_else(pa.array(nan), None, values) if nan.any() else values
+        if col.kind == "flux":
+            out[f"{col.target}_saturated"] = pa.array(nan)
+    if nans != saturated_cells:
+        return None, None
+    return table, out
 
 
 def _canonical(out: dict[str, pa.Array], n: int, apertures: int) -> pa.Table:

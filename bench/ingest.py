@@ -1,0 +1,206 @@
+"""Ingest throughput: APhoS against the original APhoS access pattern and a bare COPY.
+
+Everything runs in one process against one freshly initialised embedded PostgreSQL 18 with its
+normal, durable settings (fsync on, a commit per file), each method into its own database:
+
+- **APhoS**: ``aphos_lib.ingest.ingest_files`` end to end: read the file, parse it, upsert the
+  catalogue objects, COPY the fluxes, record the outcome, commit; one transaction per file.
+- **original**: the original APhoS access pattern on the same parsed rows: per row a SELECT of
+  the object by catalogue id, an INSERT of the object when missing, an INSERT of the flux (with
+  foreign keys to object and observer, as the original schema has); one transaction per file.
+- **bare COPY**: the same rows, already encoded in memory, COPYed into an unindexed table with
+  no constraints: what PostgreSQL itself costs. Measured with a commit per file (the same
+  transaction granularity as the ingest) and in one transaction.
+
+It prints rates (fluxes, i.e. table rows, per second) and the ratios the catalogue issue asks
+for: APhoS / original >= 30 and APhoS / bare COPY >= 0.25.
+
+    python bench/ingest.py [--files 60] [--seed 1] [--rounds 2] [--json results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import psycopg
+from psycopg import sql
+
+from aphos_lib.db.bootstrap import embedded_catalogue
+from aphos_lib.db.embedded import EmbeddedPostgres
+from aphos_lib.demo import generate_demo_data
+from aphos_lib.ingest import _flux_payload, ingest_files
+from aphos_lib.io.sips import read_sips
+
+ORIGINAL_SCHEMA = """
+CREATE TABLE observer (id bigserial PRIMARY KEY, username text UNIQUE NOT NULL);
+CREATE TABLE space_object (
+    id bigserial PRIMARY KEY, catalog text NOT NULL, catalog_id text NOT NULL, name text,
+    ra double precision, dec double precision, catalog_mag double precision,
+    UNIQUE (catalog, catalog_id));
+CREATE TABLE photo_flux (
+    id bigserial PRIMARY KEY, space_object_id bigint REFERENCES space_object,
+    observer_id bigint NOT NULL REFERENCES observer, ra double precision,
+    dec double precision, exposure_middle timestamptz, ap_auto double precision,
+    ap_auto_dev double precision, apertures double precision[],
+    aperture_devs double precision[]);
+CREATE INDEX ON photo_flux (space_object_id);
+"""
+BARE_SCHEMA = """
+CREATE TABLE bare_flux (image_id bigint, line int, object_id bigint, name text, x float8,
+    y float8, adu float8, ra_deg float8, dec_deg float8, background float8,
+    background_dev float8, ap_auto float8, ap_auto_dev float8, ap_auto_saturated bool,
+    ap float8[], ap_dev float8[], ap_saturated bool[]);
+"""
+
+
+def _fresh_database(superuser: str, name: str, schema: str | None = None) -> str:
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        ident = sql.Identifier(name)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
+    url = superuser.replace("/postgres?", f"/{name}?")
+    if schema:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(schema)
+    return url
+
+
+def run_aphos(home: Path, superuser: str, files_by_observer: dict[str, list[Path]]) -> float:
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS aphos_bench WITH (FORCE)")
+    catalogue = embedded_catalogue(home, dbname="aphos_bench")
+    started = time.perf_counter()
+    total = 0
+    for observer, paths in files_by_observer.items():
+        outcomes = ingest_files(catalogue, paths, observer=observer)
+        assert all(o.status == "stored" for o in outcomes), [o.to_json() for o in outcomes]
+        total += sum(o.fluxes for o in outcomes)
+    elapsed = time.perf_counter() - started
+    catalogue.dispose()
+    return total / elapsed
+
+
+def run_original(superuser: str, files_by_observer: dict[str, list[Path]]) -> float:
+    url = _fresh_database(superuser, "original_bench", ORIGINAL_SCHEMA)
+    total = 0
+    started = time.perf_counter()
+    with psycopg.connect(url) as conn:
+        for observer, paths in files_by_observer.items():
+            with conn.transaction():
+                observer_id = conn.execute(
+                    "INSERT INTO observer (username) VALUES (%s) RETURNING id", (observer,)
+                ).fetchone()[0]
+            for path in paths:
+                sips = read_sips(path)
+                rows = sips.rows.to_pylist()
+                middle = sips.exposure_middle
+                with conn.transaction():
+                    for row in rows:
+                        object_id = None
+                        if row["catalog_id"] is not None:
+                            found = conn.execute(
+                                "SELECT id FROM space_object"
+                                " WHERE catalog = %s AND catalog_id = %s",
+                                (row["catalog"], row["catalog_id"]),
+                            ).fetchone()
+                            if found is None:
+                                found = conn.execute(
+                                    "INSERT INTO space_object (catalog, catalog_id, name, ra, dec,"
+                                    " catalog_mag) VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+                                    (row["catalog"], row["catalog_id"], row["name"],
+                                     row["catalog_ra_deg"], row["catalog_dec_deg"],
+                                     row["catalog_mag"]),
+                                ).fetchone()  # fmt: skip
+                            object_id = found[0]
+                        apertures = [row[f"ap{k}"] for k in range(1, sips.apertures + 1)]
+                        devs = [row[f"ap{k}_dev"] for k in range(1, sips.apertures + 1)]
+                        conn.execute(
+                            "INSERT INTO photo_flux (space_object_id, observer_id, ra, dec,"
+                            " exposure_middle, ap_auto, ap_auto_dev, apertures, aperture_devs)"
+                            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                            (object_id, observer_id, row["ra_deg"], row["dec_deg"], middle,
+                             row["ap_auto"], row["ap_auto_dev"], apertures, devs),
+                        )  # fmt: skip
+                total += len(rows)
+    return total / (time.perf_counter() - started)
+
+
+def run_bare(superuser: str, paths: list[Path], *, commit_each: bool) -> float:
+    url = _fresh_database(superuser, "bare_bench", BARE_SCHEMA)
+    payloads, total = [], 0
+    for k, path in enumerate(paths):
+        sips = read_sips(path)
+        ids = np.arange(sips.rows.num_rows, dtype=np.int64)
+        payloads.append(_flux_payload(sips.rows, k + 1, ids, sips.apertures))
+        total += sips.rows.num_rows
+    started = time.perf_counter()
+    with psycopg.connect(url) as conn:
+        for payload in payloads:
+            with conn.cursor().copy("COPY bare_flux FROM STDIN (FORMAT binary)") as copy:
+                copy.write(payload)
+            if commit_each:
+                conn.commit()
+        conn.commit()
+    return total / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=60, help="demo files to load (>= 50)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=2, help="best of this many runs each")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="aphos-bench-", dir="/tmp"))
+    work.chmod(0o755)
+    home = work / "home"
+    home.mkdir()
+    home.chmod(0o755)
+    try:
+        manifest = generate_demo_data(work / "files", seed=args.seed, images=args.files)
+        by_observer: dict[str, list[Path]] = {}
+        for f in manifest.files:
+            by_observer.setdefault(f.observer, []).append(work / "files" / f.path)
+        paths = [p for ps in by_observer.values() for p in ps]
+        rows = sum(f.rows for f in manifest.files)
+        server = EmbeddedPostgres(home)
+        status = server.start()
+        superuser = server.superuser_dsn()
+        print(f"{len(paths)} demo files (seed {args.seed}), {rows:,} fluxes; embedded PostgreSQL "
+              f"{status.version}, durable settings; best of {args.rounds} rounds")  # fmt: skip
+        results: dict[str, list[float]] = {"aphos": [], "original": [], "bare_per_file": [],
+                                           "bare_one_transaction": []}  # fmt: skip
+        for _ in range(args.rounds):
+            results["aphos"].append(run_aphos(home, superuser, by_observer))
+            results["original"].append(run_original(superuser, by_observer))
+            results["bare_per_file"].append(run_bare(superuser, paths, commit_each=True))
+            results["bare_one_transaction"].append(run_bare(superuser, paths, commit_each=False))
+        best = {k: max(v) for k, v in results.items()}
+        ratio_original = best["aphos"] / best["original"]
+        ratio_bare = best["aphos"] / best["bare_per_file"]
+        ratio_bare_one = best["aphos"] / best["bare_one_transaction"]
+        print(f"APhoS ingest (read, parse, load, commit)     {best['aphos']:>10,.0f} fluxes/s")
+        print(f"original pattern (per-row SELECT/INSERT)     {best['original']:>10,.0f} fluxes/s"
+              f"   APhoS / original = {ratio_original:.1f}x  (target >= 30x)")  # fmt: skip
+        print(f"bare COPY, unindexed, commit per file        {best['bare_per_file']:>10,.0f} rows/s"
+              f"     APhoS / bare COPY = {ratio_bare:.2f}  (target >= 0.25)")  # fmt: skip
+        print(f"bare COPY, unindexed, one transaction        "
+              f"{best['bare_one_transaction']:>10,.0f} rows/s     APhoS / bare COPY = "
+              f"{ratio_bare_one:.2f}")  # fmt: skip
+        if args.json:
+            args.json.write_text(json.dumps({"files": len(paths), "fluxes": rows, "runs": results,
+                                             "best": best}, indent=2))  # fmt: skip
+    finally:
+        EmbeddedPostgres(home).stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
