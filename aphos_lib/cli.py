@@ -110,7 +110,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_demo_data(args: argparse.Namespace) -> int:
     from aphos_lib.demo import generate_demo_data
 
-    manifest = generate_demo_data(Path(args.out), seed=args.seed, images=args.images)
+    manifest = generate_demo_data(
+        Path(args.out), seed=args.seed, images=args.images, field_stars=args.field_stars
+    )
     rows = sum(f.rows for f in manifest.files)
     print(f"wrote {len(manifest.files)} SIPS files ({rows} rows) by {len(manifest.observers)} "
           f"observers to {args.out}")  # fmt: skip
@@ -158,6 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo_data.add_argument("--out", required=True, help="directory to write to")
     demo_data.add_argument("--seed", type=int, default=1)
     demo_data.add_argument("--images", type=int, default=300)
+    demo_data.add_argument(
+        "--field-stars",
+        type=int,
+        default=None,
+        metavar="N",
+        help="fill each field up to N catalogue stars with faint ones "
+        "(2500 gives images of thousands of rows, like a real SIPS export)",
+    )
     demo_data.set_defaults(func=cmd_demo_data)
 
     stats = sub.add_parser("stats", help="what the catalogue holds")

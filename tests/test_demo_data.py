@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import time
 from collections import Counter, defaultdict
@@ -25,8 +26,9 @@ from aphos_lib.demo.generator import POSITION_JITTER_ARCSEC
 from aphos_lib.demo.observers import CAMERAS, OBSERVERS
 from aphos_lib.demo.schedule import plan_sessions
 from aphos_lib.demo.sips_writer import format_center_dec, format_dec, format_ra
-from aphos_lib.demo.sky import field_stars, ucac4_zone
+from aphos_lib.demo.sky import FAINT_LIMIT_MAG, FIELD_RADIUS_DEG, field_stars, ucac4_zone
 from aphos_lib.demo.variables import eclipsing_magnitude, phase, rrab_magnitude
+from aphos_lib.io.sips import read_sips
 
 from conftest import fixture_path
 
@@ -464,3 +466,132 @@ def test_shipped_gk_cep_star_list_is_the_fixtures_stars():
     assert shipped == records
     assert 250 <= len(records) <= 300
     assert {r["name"] for r in records} == {"", "GK Cep", "EK Cep"}
+
+
+# --- field_stars: fields filled up to a real SIPS export's thousands of rows ---------------
+
+FIELD_STARS = 2500
+CATALOGUE_TEXT = ("CatalogRA", "CatalogDec", "CatalogMag", "CatalogBV", "CatalogJK")
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory) -> tuple[Path, DemoManifest]:
+    out = tmp_path_factory.mktemp("filled")
+    return out, generate_demo_data(out, seed=1, images=6, field_stars=FIELD_STARS)
+
+
+def _catalogue_text(out: Path, manifest: DemoManifest) -> dict[str, list[dict[str, str]]]:
+    """Each file's rows as {column: value}, keyed by the file's path."""
+    result = {}
+    for info in manifest.files:
+        observer = manifest.observer(info.observer)
+        _, columns, rows = _read(out / info.path, observer.encoding, observer.newline)
+        result[info.path] = [dict(zip(columns, r, strict=True)) for r in rows]
+    return result
+
+
+def test_the_default_manifest_has_no_field_stars(demo):
+    out, manifest = demo
+    assert manifest.field_stars is None
+    assert "field_stars" not in json.loads((out / "manifest.json").read_bytes())
+
+
+def test_filled_fields_give_images_of_thousands_of_rows(filled):
+    out, manifest = filled
+    assert manifest.field_stars == FIELD_STARS
+    assert json.loads((out / "manifest.json").read_bytes())["field_stars"] == FIELD_STARS
+    assert DemoManifest.load(out) == manifest
+    assert len(manifest.files) == 6
+    tables = _catalogue_text(out, manifest)
+    unmatched = total = 0
+    for info in manifest.files:
+        rows = tables[info.path]
+        # A real SIPS export of one image has 2,671 rows; these lie between 1,500 and 2,800.
+        assert 1500 <= info.rows == len(rows) <= 2800, (info.path, info.rows)
+        adu = [int(r["ADU"]) for r in rows]
+        assert adu == sorted(adu, reverse=True)
+        ids = [r["CatalogId"] for r in rows if r["CatalogId"]]
+        assert len(ids) == len(set(ids))
+        unmatched += len(rows) - len(ids)
+        total += len(rows)
+    assert 0.04 < unmatched / total < 0.11
+
+
+def test_filled_fields_keep_their_own_stars_and_add_faint_constant_ones(filled):
+    _, manifest = filled
+    own = field_stars()
+    filled_sky = field_stars(FIELD_STARS)
+    assert manifest.stars == tuple(s for _, stars in filled_sky.values() for s in stars)
+    assert manifest.fields == tuple(info for info, _ in own.values())
+    ids = [s.catalog_id for s in manifest.stars]
+    assert len(ids) == len(set(ids)) == 3 * FIELD_STARS
+    assert all(re.fullmatch(r"\d{3}-\d{6}", i) for i in ids)
+    assert [int(i[:3]) for i in ids] == ucac4_zone([s.dec_deg for s in manifest.stars]).tolist()
+    for name, (info, stars) in own.items():
+        everything = filled_sky[name][1]
+        assert len(everything) == FIELD_STARS
+        # The field's own stars, variables and comparison star included, are untouched.
+        assert everything[: len(stars)] == stars
+        added = everything[len(stars) :]
+        assert all(s.kind == "constant" and s.variability is None and s.name is None
+                   for s in added)  # fmt: skip
+        mags = np.array([s.catalog_mag for s in added])
+        assert mags.min() >= max(s.catalog_mag for s in stars) and mags.max() <= FAINT_LIMIT_MAG
+        # Counts grow towards the faint end.
+        assert np.all(np.diff(np.histogram(mags, bins=3)[0]) > 0)
+        ra, dec = np.array([[s.ra_deg, s.dec_deg] for s in added]).T
+        centre = SkyCoord(info.centre_ra_deg * u.deg, info.centre_dec_deg * u.deg)
+        sep = SkyCoord(ra * u.deg, dec * u.deg).separation(centre).deg
+        assert sep.max() <= FIELD_RADIUS_DEG + 1e-6 and np.median(sep) > 0.9
+        assert sum(s.bv is None for s in added) > 0
+    # The same stars whatever the generator's seed.
+    assert field_stars(FIELD_STARS) == filled_sky
+
+
+def test_filled_files_show_the_original_stars_with_their_catalogue_values(filled, tmp_path):
+    out, manifest = filled
+    plain = generate_demo_data(tmp_path, seed=1, images=6)
+    before = {
+        r["CatalogId"]: tuple(r[c] for c in CATALOGUE_TEXT)
+        for rows in _catalogue_text(tmp_path, plain).values() for r in rows if r["CatalogId"]
+    }  # fmt: skip
+    stars = {s.catalog_id: s for s in manifest.stars}
+    tables = _catalogue_text(out, manifest)
+    seen = set()
+    for info in manifest.files:
+        field = manifest.field(info.field)
+        rows = tables[info.path]
+        by_id = {r["CatalogId"]: r for r in rows if r["CatalogId"]}
+        assert {field.target_catalog_id, field.comparison_catalog_id} <= set(by_id)
+        for cid, r in by_id.items():
+            star = stars[cid]
+            assert star.field == info.field and r["Name"] == (star.name or "")
+            assert r["CatalogRA"] == format_ra([star.ra_deg])[0]
+            assert r["CatalogDec"] == format_dec([star.dec_deg])[0]
+            assert float(r["CatalogMag"]) == star.catalog_mag
+            if cid in before:
+                assert tuple(r[c] for c in CATALOGUE_TEXT) == before[cid]
+                seen.add(cid)
+    assert len(seen) >= 0.9 * len(before)
+
+
+def test_filled_files_are_byte_identical_for_the_same_seed(filled, tmp_path):
+    out, _ = filled
+    generate_demo_data(tmp_path, seed=1, images=6, field_stars=FIELD_STARS)
+    assert _tree(tmp_path) == _tree(out)
+
+
+@pytest.mark.parametrize("seed", [1, 5])
+def test_filled_files_are_read_whole_by_the_sips_reader(filled, tmp_path, seed):
+    # Seed 1: novak (ISO-8859-1, CRLF, no deviations) on a synthetic field; seed 5: kowalski
+    # (UTF-8, LF, deviation columns) on the real GK Cep field.
+    if seed == 1:
+        out, manifest = filled
+    else:
+        out = tmp_path
+        manifest = generate_demo_data(out, seed=seed, images=6, field_stars=FIELD_STARS)
+    for info in manifest.files:
+        sips = read_sips(out / info.path)
+        assert sips.rejected == []
+        assert sips.rows.num_rows == info.rows
+        assert sips.apertures == manifest.observer(info.observer).apertures

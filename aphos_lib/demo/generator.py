@@ -50,7 +50,8 @@ from aphos_lib.demo.sips_writer import (
     table_columns,
     write_sips,
 )
-from aphos_lib.demo.sky import FieldInfo, StarInfo, field_stars
+from aphos_lib.demo.sky import FieldInfo, StarInfo
+from aphos_lib.demo.sky import field_stars as sky_fields
 from aphos_lib.demo.variables import model_magnitude
 
 __all__ = ["generate_demo_data"]
@@ -356,7 +357,9 @@ def _remove_previous(out_dir: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def generate_demo_data(out_dir: Path, *, seed: int = 1, images: int = 300) -> DemoManifest:
+def generate_demo_data(
+    out_dir: Path, *, seed: int = 1, images: int = 300, field_stars: int | None = None
+) -> DemoManifest:
     """Write a demo data set of SIPS files and its manifest.
 
     Five observers with different cameras, apertures and export settings observe three
@@ -376,6 +379,13 @@ def generate_demo_data(out_dir: Path, *, seed: int = 1, images: int = 300) -> De
         byte-identical files.
     images : int
         Number of files (images) to write, at least 1.
+    field_stars : int or None
+        None: each field has its own 180 to 290 catalogue stars, and an image 130 to 320
+        rows. A number N: each field is filled up to N catalogue stars with faint constant
+        stars (:func:`aphos_lib.demo.sky.field_stars`), the same ones whatever the seed,
+        so that an image has as many rows as a real SIPS export: N = 2500 gives most
+        images 1,500 to 2,700 rows, fewer through cirrus or moonlight and on the narrow
+        chips. The fields' own stars, variables and comparison stars stay as they are.
 
     Returns
     -------
@@ -393,7 +403,7 @@ def generate_demo_data(out_dir: Path, *, seed: int = 1, images: int = 300) -> De
     """
     out_dir = Path(out_dir)
     rng = np.random.default_rng(seed)
-    sky = field_stars()
+    sky = sky_fields(field_stars)
     fields = {name: info for name, (info, _) in sky.items()}
     catalogues = {name: _Catalogue.build(stars) for name, (_, stars) in sky.items()}
     observers = {o.username: o for o in OBSERVERS}
@@ -476,6 +486,7 @@ def generate_demo_data(out_dir: Path, *, seed: int = 1, images: int = 300) -> De
     manifest = DemoManifest(
         seed=seed,
         images=images,
+        field_stars=field_stars,
         observers=tuple(OBSERVERS),
         fields=tuple(fields.values()),
         stars=tuple(star for _, stars in sky.values() for star in stars),

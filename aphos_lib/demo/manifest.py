@@ -82,6 +82,11 @@ class DemoManifest:
     ----------
     seed, images : int
         The arguments the data set was generated with.
+    field_stars : int or None
+        The ``field_stars`` argument: None for the fields' own stars, else the number of
+        catalogue stars each field was filled up to. Written as the top-level key
+        ``field_stars`` only when it is not None, so that the manifest of the default data
+        set stays as it was.
     observers : tuple of ObserverInfo
         Usernames, sites, apertures, deviation columns, header style, encoding.
     fields : tuple of FieldInfo
@@ -110,6 +115,7 @@ class DemoManifest:
     fields: tuple[FieldInfo, ...]
     stars: tuple[StarInfo, ...]
     files: tuple[FileInfo, ...]
+    field_stars: int | None = None
 
     def observer(self, username: str) -> ObserverInfo:
         """The observer with this username."""
@@ -130,17 +136,24 @@ class DemoManifest:
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest as JSON-ready data."""
-        return {
+        data: dict[str, Any] = {
             "format": FORMAT,
             "version": VERSION,
             "seed": self.seed,
             "images": self.images,
-            "hjd_definition": HJD_DEFINITION,
-            "observers": [asdict(o) for o in self.observers],
-            "fields": [asdict(f) for f in self.fields],
-            "stars": [asdict(s) for s in self.stars],
-            "files": [asdict(f) for f in self.files],
         }
+        if self.field_stars is not None:
+            data["field_stars"] = self.field_stars
+        data.update(
+            {
+                "hjd_definition": HJD_DEFINITION,
+                "observers": [asdict(o) for o in self.observers],
+                "fields": [asdict(f) for f in self.fields],
+                "stars": [asdict(s) for s in self.stars],
+                "files": [asdict(f) for f in self.files],
+            }
+        )
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DemoManifest:
@@ -154,6 +167,7 @@ class DemoManifest:
             fields=tuple(_build(FieldInfo, f) for f in data["fields"]),
             stars=tuple(_build(StarInfo, s) for s in data["stars"]),
             files=tuple(_build(FileInfo, f) for f in data["files"]),
+            field_stars=data.get("field_stars"),
         )
 
     def save(self, out_dir: Path) -> Path:

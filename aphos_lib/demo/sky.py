@@ -9,6 +9,10 @@
 
 The synthetic fields come from a fixed random seed of their own, not from the generator's
 seed: the sky is the same in every demo data set and only the observations differ.
+
+``field_stars(n)`` fills each field up to about ``n`` catalogue stars, as many as a real
+SIPS export of one image matches: the stars above stay as they are and faint constant
+stars (down to :data:`FAINT_LIMIT_MAG`) are added, again from a fixed seed of each field's.
 """
 
 from __future__ import annotations
@@ -21,13 +25,20 @@ from typing import Any
 
 import numpy as np
 
-from aphos_lib.demo.astrometry import deproject
+from aphos_lib.demo.astrometry import deproject, project
 
 __all__ = ["FieldInfo", "StarInfo", "field_stars", "ucac4_zone"]
 
 # Random seed of the synthetic fields; changing it changes the demo's catalogue.
 SKY_SEED = 20211106
 FIELD_RADIUS_DEG = 1.5
+# Faint end of the stars added by ``field_stars(n)``, and the slope of their counts.
+FAINT_LIMIT_MAG = 13.5
+FAINT_SLOPE = 0.28
+# Key of the random stream of the added faint stars (with the field's index).
+_FAINT_STREAM = 1
+# Stars closer than this to the target or its comparison star would share their apertures.
+_CLEARANCE_DEG = 0.03
 
 
 @dataclass(frozen=True)
@@ -181,12 +192,18 @@ def _round_to_catalogue(ra_deg: np.ndarray, dec_deg: np.ndarray) -> tuple[np.nda
     return np.round(ra_deg * 240_000.0) / 240_000.0, np.round(dec_deg * 360_000.0) / 360_000.0
 
 
-def _ucac4_ids(ra_deg: np.ndarray, dec_deg: np.ndarray) -> list[str]:
+def _ucac4_ids(
+    ra_deg: np.ndarray,
+    dec_deg: np.ndarray,
+    used: set[tuple[int, int]] | None = None,
+    per_zone: float = 120_000.0,
+) -> list[str]:
     # Within a zone UCAC4 numbers its stars in order of RA; about 1.2e5 stars per zone at
-    # these declinations gives running numbers of the right size.
+    # these declinations gives running numbers of the right size. A number already in
+    # ``used`` (zone, number) is taken by another star: the next free one is used.
     zone = ucac4_zone(dec_deg)
-    number = np.floor(ra_deg / 360.0 * 120_000.0).astype(int) + 1
-    used: set[tuple[int, int]] = set()
+    number = np.floor(ra_deg / 360.0 * per_zone).astype(int) + 1
+    used = set() if used is None else used
     ids = []
     for z, n in zip(zone.tolist(), number.tolist(), strict=True):
         while (z, n) in used:
@@ -196,10 +213,11 @@ def _ucac4_ids(ra_deg: np.ndarray, dec_deg: np.ndarray) -> list[str]:
     return ids
 
 
-def _magnitudes(rng: np.random.Generator, n: int, low: float, high: float) -> np.ndarray:
+def _magnitudes(
+    rng: np.random.Generator, n: int, low: float, high: float, a: float = 0.28
+) -> np.ndarray:
     # Star counts grow by a factor ~1.9 per magnitude (log N ~ 0.28 m), as in the fixture's
     # UCAC4 stars between V = 8.5 and 12; drawn by inverting the cumulative distribution.
-    a = 0.28
     u = rng.random(n)
     lo, hi = 10.0 ** (a * low), 10.0 ** (a * high)
     return np.log10(lo + u * (hi - lo)) / a
@@ -213,27 +231,37 @@ def _colours(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.round(bv, 2), np.round(jk, 2)
 
 
-def _synthetic_field(recipe: _Synthetic, index: int) -> tuple[FieldInfo, tuple[StarInfo, ...]]:
-    rng = np.random.default_rng([SKY_SEED, index])
-    n_field = recipe.n_stars - 2 - len(recipe.bright_mags)
-    mags = np.concatenate([np.array(recipe.bright_mags), _magnitudes(rng, n_field, 7.5, 12.0)])
-    n = mags.size
-    # Uniform over the disc of the field; a star too close to the target or to its
-    # comparison star (where their apertures overlap) is drawn again.
-    comp_pa = rng.uniform(0.0, 2 * np.pi)
-    comp_r = rng.uniform(0.3, 0.5)
-    comp_xy = np.array([comp_r * np.sin(comp_pa), comp_r * np.cos(comp_pa)])
+def _disc_positions(
+    rng: np.random.Generator, n: int, comp_xy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    # Uniform over the disc of the field, in standard coordinates around the target; a star
+    # too close to the target or to its comparison star (where their apertures overlap) is
+    # drawn again.
     r = FIELD_RADIUS_DEG * np.sqrt(rng.random(n))
     theta = rng.uniform(0.0, 2 * np.pi, n)
     xi, eta = r * np.sin(theta), r * np.cos(theta)
     for _ in range(100):
-        close = (np.hypot(xi, eta) < 0.03) | (np.hypot(xi - comp_xy[0], eta - comp_xy[1]) < 0.03)
+        close = (np.hypot(xi, eta) < _CLEARANCE_DEG) | (
+            np.hypot(xi - comp_xy[0], eta - comp_xy[1]) < _CLEARANCE_DEG
+        )
         if not close.any():
             break
         k = int(close.sum())
         r_new = FIELD_RADIUS_DEG * np.sqrt(rng.random(k))
         t_new = rng.uniform(0.0, 2 * np.pi, k)
         xi[close], eta[close] = r_new * np.sin(t_new), r_new * np.cos(t_new)
+    return xi, eta
+
+
+def _synthetic_field(recipe: _Synthetic, index: int) -> tuple[FieldInfo, tuple[StarInfo, ...]]:
+    rng = np.random.default_rng([SKY_SEED, index])
+    n_field = recipe.n_stars - 2 - len(recipe.bright_mags)
+    mags = np.concatenate([np.array(recipe.bright_mags), _magnitudes(rng, n_field, 7.5, 12.0)])
+    n = mags.size
+    comp_pa = rng.uniform(0.0, 2 * np.pi)
+    comp_r = rng.uniform(0.3, 0.5)
+    comp_xy = np.array([comp_r * np.sin(comp_pa), comp_r * np.cos(comp_pa)])
+    xi, eta = _disc_positions(rng, n, comp_xy)
     xi = np.concatenate([[0.0, comp_xy[0]], xi])
     eta = np.concatenate([[0.0, comp_xy[1]], eta])
     mags = np.concatenate([[recipe.target_mag, recipe.comparison_mag], mags])
@@ -291,6 +319,56 @@ def _gk_cep_stars() -> list[StarInfo]:
     return stars
 
 
+def _faint_stars(
+    info: FieldInfo, stars: tuple[StarInfo, ...], index: int, n_stars: int
+) -> list[StarInfo]:
+    """Constant stars fainter than the field's own, to make ``n_stars`` in all.
+
+    Their counts go on growing by :data:`FAINT_SLOPE` dex per magnitude from the faintest
+    star of the field down to :data:`FAINT_LIMIT_MAG`, uniform over the field's disc like
+    the synthetic fields' stars, with colours drawn the same way and UCAC4 numbers of the
+    size the field's own stars have, none of them taken twice.
+    """
+    n = n_stars - len(stars)
+    if n <= 0:
+        return []
+    rng = np.random.default_rng([SKY_SEED, index, _FAINT_STREAM])
+    existing_mag = np.array([s.catalog_mag for s in stars])
+    low = float(existing_mag.max())
+    mags = np.round(_magnitudes(rng, n, low, max(FAINT_LIMIT_MAG, low + 0.5), FAINT_SLOPE), 2)
+    by_id = {s.catalog_id: s for s in stars}
+    comp = by_id[info.comparison_catalog_id]
+    comp_xi, comp_eta = project(comp.ra_deg, comp.dec_deg, info.centre_ra_deg, info.centre_dec_deg)
+    xi, eta = _disc_positions(rng, n, np.array([float(comp_xi), float(comp_eta)]))
+    ra, dec = deproject(xi, eta, info.centre_ra_deg, info.centre_dec_deg)
+    ra, dec = _round_to_catalogue(ra, dec)
+    bv, jk = _colours(rng, n)
+    # Fainter stars lack an APASS B magnitude somewhat more often than bright ones.
+    no_bv = rng.random(n) < 0.05
+    # Numbers of the size of the field's own: stars per zone in proportion to RA.
+    used = {(int(s.catalog_id[:3]), int(s.catalog_id[4:])) for s in stars}
+    own_ra = np.array([s.ra_deg for s in stars])
+    own_number = np.array([int(s.catalog_id[4:]) for s in stars])
+    per_zone = float(np.median(own_number / np.maximum(own_ra, 1.0) * 360.0))
+    ids = _ucac4_ids(ra, dec, used, per_zone)
+    return [
+        StarInfo(
+            field=info.name,
+            catalog="UCAC4",
+            catalog_id=ids[i],
+            name=None,
+            ra_deg=float(ra[i]),
+            dec_deg=float(dec[i]),
+            catalog_mag=float(mags[i]),
+            bv=None if no_bv[i] else float(bv[i]),
+            jk=float(jk[i]),
+            kind="constant",
+            variability=None,
+        )
+        for i in range(n)
+    ]
+
+
 @cache
 def _all_fields() -> tuple[tuple[FieldInfo, tuple[StarInfo, ...]], ...]:
     gk = _gk_cep_stars()
@@ -305,8 +383,28 @@ def _all_fields() -> tuple[tuple[FieldInfo, tuple[StarInfo, ...]], ...]:
     return tuple(fields)
 
 
-def field_stars() -> dict[str, tuple[FieldInfo, tuple[StarInfo, ...]]]:
+@cache
+def _filled_fields(n_stars: int) -> tuple[tuple[FieldInfo, tuple[StarInfo, ...]], ...]:
+    filled = []
+    for index, (info, stars) in enumerate(_all_fields(), 1):
+        faint = sorted(
+            _faint_stars(info, stars, index, n_stars), key=lambda s: (s.catalog_mag, s.ra_deg)
+        )
+        filled.append((info, stars + tuple(faint)))
+    return tuple(filled)
+
+
+def field_stars(
+    n_stars: int | None = None,
+) -> dict[str, tuple[FieldInfo, tuple[StarInfo, ...]]]:
     """Every demo field with its stars, brightest first.
+
+    Parameters
+    ----------
+    n_stars : int or None
+        None: the fields' own stars (180 to 290 a field). A number: each field filled up to
+        that many stars with faint constant stars (:func:`_faint_stars`) after its own, which
+        stay exactly as they are; a field that has as many already gets none.
 
     Returns
     -------
@@ -320,5 +418,13 @@ def field_stars() -> dict[str, tuple[FieldInfo, tuple[StarInfo, ...]]]:
     ['gk_cep', 'demo_rr1', 'demo_ds1']
     >>> fields["gk_cep"][0].target_catalog_id
     '805-031770'
+    >>> [len(stars) for _, stars in field_stars(1000).values()]
+    [1000, 1000, 1000]
     """
-    return {info.name: (info, stars) for info, stars in _all_fields()}
+    if n_stars is None:
+        fields = _all_fields()
+    else:
+        if isinstance(n_stars, bool) or int(n_stars) != n_stars or n_stars < 0:
+            raise ValueError(f"n_stars must be a whole number >= 0, not {n_stars!r}")
+        fields = _filled_fields(int(n_stars))
+    return {info.name: (info, stars) for info, stars in fields}
