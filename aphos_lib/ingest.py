@@ -17,9 +17,8 @@ share new stars wait for each other instead of deadlocking, and each star is cre
 from __future__ import annotations
 
 import json
-from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,6 +106,7 @@ def ingest_file(
     *,
     observer_id: int,
     upload_id: int | None = None,
+    position: int = 0,
     name: str | None = None,
 ) -> FileOutcome:
     """Read one SIPS file and store it in one transaction.
@@ -121,6 +121,8 @@ def ingest_file(
         Who took the image.
     upload_id : int, optional
         The upload this file belongs to; its outcome is then recorded in ``upload_file``.
+    position : int
+        The file's place in that upload (0 for the first file).
     name : str, optional
         The file name to report (by default the path's name).
 
@@ -132,17 +134,19 @@ def ingest_file(
     try:
         parsed = read_sips(source, name=label)
     except (SipsFormatError, UnicodeDecodeError, OSError) as exc:
-        return _reject(conn, label, str(exc), upload_id)
-    return ingest_parsed(conn, parsed, observer_id=observer_id, upload_id=upload_id)
+        return _reject(conn, label, str(exc), upload_id, position)
+    return ingest_parsed(
+        conn, parsed, observer_id=observer_id, upload_id=upload_id, position=position
+    )
 
 
 def _reject(
-    conn: psycopg.Connection, label: str, message: str, upload_id: int | None
+    conn: psycopg.Connection, label: str, message: str, upload_id: int | None, position: int
 ) -> FileOutcome:
     outcome = FileOutcome(label, "rejected", error=message)
     if upload_id is not None:
         with conn.transaction():
-            _record(conn, upload_id, outcome, None)
+            _record(conn, upload_id, position, outcome, None)
     return outcome
 
 
@@ -152,8 +156,44 @@ def ingest_parsed(
     *,
     observer_id: int,
     upload_id: int | None = None,
+    position: int = 0,
+    known_objects: dict[tuple[str, str], int] | None = None,
 ) -> FileOutcome:
-    """Store an already-read file in one transaction (see :func:`ingest_file`)."""
+    """Store an already-read file in one transaction (see :func:`ingest_file`).
+
+    ``known_objects`` maps (catalogue, id) to object ids already looked up by earlier files
+    of the same batch, so that a night of images of one field asks the database once per
+    star. Ids are only added to it after the transaction that found them has committed.
+    """
+    pending = _prepare(conn, sips, observer_id, upload_id, position, known_objects or {})
+    outcome, found = _complete(pending)
+    if known_objects is not None:
+        known_objects.update(found)  # committed: these ids exist for everyone now
+    return outcome
+
+
+@dataclass
+class _Pending:
+    """A file whose transaction is open: image and objects written, fluxes encoded."""
+
+    conn: psycopg.Connection
+    outcome: FileOutcome
+    sha: bytes
+    upload_id: int | None
+    position: int
+    payload: bytes | None  # None for a duplicate
+    found: dict[tuple[str, str], int]
+
+
+def _prepare(
+    conn: psycopg.Connection,
+    sips: SipsFile,
+    observer_id: int,
+    upload_id: int | None,
+    position: int,
+    known: dict[tuple[str, str], int],
+) -> _Pending:
+    """First half of a file's transaction: the image row, the objects, the COPY payload."""
     rows = sips.rows
     matched_mask = pc.is_valid(rows["catalog_id"]).to_numpy(zero_copy_only=False)
     outcome = FileOutcome(
@@ -166,18 +206,35 @@ def ingest_parsed(
         warnings=list(sips.warnings),
     )
     sha = bytes.fromhex(sips.sha256)
-    with conn.transaction():
+    found: dict[tuple[str, str], int] = {}
+    try:
         image_id = _insert_image(conn, sips, observer_id, upload_id, sha, outcome)
         if image_id is None:
-            outcome = FileOutcome(sips.source, "duplicate", warnings=outcome.warnings)
-        else:
-            object_ids = _upsert_objects(conn, rows, matched_mask)
+            duplicate = FileOutcome(sips.source, "duplicate", warnings=outcome.warnings)
+            return _Pending(conn, duplicate, sha, upload_id, position, None, found)
+        object_ids = _upsert_objects(conn, rows, matched_mask, known, found)
+        outcome.image_id = image_id
+        payload = _flux_payload(rows, image_id, object_ids, sips.apertures)
+    except BaseException:
+        conn.rollback()
+        raise
+    return _Pending(conn, outcome, sha, upload_id, position, payload, found)
+
+
+def _complete(pending: _Pending) -> tuple[FileOutcome, dict[tuple[str, str], int]]:
+    """Second half: COPY the fluxes, record the outcome, commit (or roll back everything)."""
+    conn = pending.conn
+    try:
+        if pending.payload is not None:
             with conn.cursor().copy(_COPY_FLUX) as copy:
-                copy.write(_flux_payload(rows, image_id, object_ids, sips.apertures))
-            outcome.image_id = image_id
-        if upload_id is not None:
-            _record(conn, upload_id, outcome, sha)
-    return outcome
+                copy.write(pending.payload)
+        if pending.upload_id is not None:
+            _record(conn, pending.upload_id, pending.position, pending.outcome, pending.sha)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    return pending.outcome, pending.found
 
 
 def _insert_image(
@@ -248,7 +305,11 @@ _INSERT_OBJECTS = """
 
 
 def _upsert_objects(
-    conn: psycopg.Connection, rows: pa.Table, matched_mask: np.ndarray
+    conn: psycopg.Connection,
+    rows: pa.Table,
+    matched_mask: np.ndarray,
+    known: dict[tuple[str, str], int],
+    found: dict[tuple[str, str], int],
 ) -> np.ndarray:
     """Insert the file's new catalogue stars and return each row's object id (-1 if none).
 
@@ -264,11 +325,12 @@ def _upsert_objects(
     keys = pc.binary_join_element_wise(matched["catalog"], matched["catalog_id"], "\t")
     encoded = keys.combine_chunks().dictionary_encode()
     per_row = encoded.indices.to_numpy(zero_copy_only=False)
-    unique_keys = encoded.dictionary.to_pylist()
     first_row = np.unique(per_row, return_index=True)[1]  # first row of each star
     catalogs = matched["catalog"].take(pa.array(first_row)).to_pylist()
     catalog_ids = matched["catalog_id"].take(pa.array(first_row)).to_pylist()
-    star_ids = np.full(len(unique_keys), -1, dtype=np.int64)
+    star_ids = np.array(
+        [known.get(key, -1) for key in zip(catalogs, catalog_ids, strict=True)], dtype=np.int64
+    )
 
     def lookup(which: np.ndarray) -> None:
         (found,) = conn.execute(
@@ -277,7 +339,9 @@ def _upsert_objects(
         ).fetchone()
         star_ids[which] = np.array(found.split(","), dtype=np.int64)
 
-    lookup(np.arange(len(unique_keys)))
+    unknown = np.flatnonzero(star_ids < 0)
+    if len(unknown):
+        lookup(unknown)
     missing = np.flatnonzero(star_ids < 0)
     if len(missing):
         rows_of_new = pa.array(first_row[missing])
@@ -300,6 +364,8 @@ def _upsert_objects(
             ),
         )  # fmt: skip
         lookup(missing)
+    for k in unknown.tolist():
+        found[(catalogs[k], catalog_ids[k])] = int(star_ids[k])
     _name_unnamed(conn, matched, per_row, star_ids)
     object_ids[matched_mask] = star_ids[per_row]
     return object_ids
@@ -354,17 +420,21 @@ def _flux_payload(rows: pa.Table, image_id: int, object_ids: np.ndarray, apertur
 
 
 def _record(
-    conn: psycopg.Connection, upload_id: int, outcome: FileOutcome, sha: bytes | None
+    conn: psycopg.Connection,
+    upload_id: int,
+    position: int,
+    outcome: FileOutcome,
+    sha: bytes | None,
 ) -> None:
     conn.execute(
         """
-        INSERT INTO upload_file (upload_id, filename, sha256, status, image_id, fluxes, matched,
-            unmatched, rejected_rows, warnings, error)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        INSERT INTO upload_file (upload_id, position, filename, sha256, status, image_id, fluxes,
+            matched, unmatched, rejected_rows, warnings, error)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         """,
         (
-            upload_id, outcome.file, sha, outcome.status, outcome.image_id, outcome.fluxes,
-            outcome.matched, outcome.unmatched,
+            upload_id, position, outcome.file, sha, outcome.status, outcome.image_id,
+            outcome.fluxes, outcome.matched, outcome.unmatched,
             json.dumps(outcome.to_json()["rejected_rows"]), json.dumps(outcome.warnings),
             outcome.error,
         ),
@@ -378,23 +448,6 @@ def _read_one(path: Path) -> SipsFile | Exception:
         return exc
 
 
-def _read_ahead(paths: list[Path], depth: int = 2) -> Iterator[tuple[Path, SipsFile | Exception]]:
-    """Read the next files in a thread while the current one is being stored.
-
-    Parsing is CPU work (much of it in pyarrow, which releases the interpreter lock) and
-    storing is mostly waiting for the server, so on two cores they overlap. (A worker process
-    was measured slower: pickling the parsed tables and a third busy process on two cores
-    cost more than the lock.)
-    """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = deque(pool.submit(_read_one, p) for p in paths[:depth])
-        for k, path in enumerate(paths):
-            result = pending.popleft().result()
-            if k + depth < len(paths):
-                pending.append(pool.submit(_read_one, paths[k + depth]))
-            yield path, result
-
-
 def ingest_files(
     catalogue: Catalogue,
     paths: Iterable[str | Path],
@@ -404,7 +457,12 @@ def ingest_files(
 ) -> list[FileOutcome]:
     """Store many files for one observer as one upload, each file in its own transaction.
 
-    The local observer ``observer`` is created when it does not exist.
+    The local observer ``observer`` is created when it does not exist. The calling thread
+    reads a file, writes its image and objects and encodes its fluxes while a database thread
+    COPYs and commits the file before; files alternate between two connections so that the
+    two never wait for each other, and each file is still exactly one transaction. (Reading
+    the next file in a third thread was measured slower: on two cores it only fights for the
+    interpreter lock.)
 
     Returns
     -------
@@ -412,17 +470,37 @@ def ingest_files(
         One per path, in order.
     """
     paths = [Path(p) for p in paths]
-    outcomes: list[FileOutcome] = []
-    with catalogue.connect("writer") as conn:
-        with conn.transaction():
-            observer_id = ensure_local_observer(conn, observer)
-        upload_id = start_upload(conn, observer_id, client)
-        for path, parsed in _read_ahead(paths):
+    outcomes: list[FileOutcome | None] = [None] * len(paths)
+    known_objects: dict[tuple[str, str], int] = {}
+    with (
+        catalogue.connect("writer") as first,
+        catalogue.connect("writer") as second,
+        ThreadPoolExecutor(max_workers=1) as database,
+    ):
+        with first.transaction():
+            observer_id = ensure_local_observer(first, observer)
+        upload_id = start_upload(first, observer_id, client)
+        conns = (first, second)
+        in_flight: dict[int, tuple[int, Future]] = {}  # connection -> (file index, completion)
+
+        def settle(slot: int) -> None:
+            if slot in in_flight:
+                index, future = in_flight.pop(slot)
+                outcome, found = future.result()
+                known_objects.update(found)  # committed: these ids exist for everyone now
+                outcomes[index] = outcome
+
+        for k, path in enumerate(paths):
+            parsed = _read_one(path)
+            slot = k % 2
+            settle(slot)
+            conn = conns[slot]
             if isinstance(parsed, Exception):
-                outcomes.append(_reject(conn, path.name, str(parsed), upload_id))
-            else:
-                outcomes.append(
-                    ingest_parsed(conn, parsed, observer_id=observer_id, upload_id=upload_id)
-                )
-        finish_upload(conn, upload_id, outcomes)
+                outcomes[k] = _reject(conn, path.name, str(parsed), upload_id, k)
+                continue
+            pending = _prepare(conn, parsed, observer_id, upload_id, k, known_objects)
+            in_flight[slot] = (k, database.submit(_complete, pending))
+        for slot in (0, 1):
+            settle(slot)
+        finish_upload(first, upload_id, outcomes)
     return outcomes

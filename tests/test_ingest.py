@@ -83,7 +83,7 @@ def test_each_fixture_file_gives_its_documented_outcome(catalogue: Catalogue):
         assert total["fluxes"] - total["matched"] == 658
         recorded = conn.execute(
             "SELECT filename, status, fluxes, matched, unmatched, rejected_rows, error "
-            "FROM upload_file ORDER BY id").fetchall()  # fmt: skip
+            "FROM upload_file ORDER BY position").fetchall()  # fmt: skip
         assert [(r[0], r[1], r[2]) for r in recorded] == [
             (n, e[0], e[1]) for n, e in EXPECTED.items()]  # fmt: skip
         few = next(r for r in recorded if r[0] == "few_lines_incorrect.csv")

@@ -116,6 +116,7 @@ class UploadFile(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     upload_id: Mapped[int] = mapped_column(ForeignKey("upload.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # the file's place in the upload, from 0
     filename: Mapped[str] = mapped_column(Text)
     sha256: Mapped[bytes | None] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(Text)  # stored | duplicate | rejected
@@ -129,7 +130,7 @@ class UploadFile(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (
-        Index("upload_file_upload_idx", "upload_id"),
+        Index("upload_file_upload_position_key", "upload_id", "position", unique=True),
         CheckConstraint("status IN ('stored', 'duplicate', 'rejected')", name="upload_file_status"),
     )
 

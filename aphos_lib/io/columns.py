@@ -108,12 +108,24 @@ def to_numbers(col: pa.Array, *, allow_saturated: bool) -> Converted:
 
 
 def to_angles(col: pa.Array, *, hours: bool) -> Converted:
-    """Convert a stripped sexagesimal column (RA in hours or Dec in degrees) to degrees.
+    """Convert a stripped sexagesimal column (RA in hours or Dec in degrees) to degrees."""
+    return to_angles_many([(col, hours)])[0]
+
+
+def to_angles_many(columns: list[tuple[pa.Array, bool]]) -> list[Converted]:
+    """Convert several sexagesimal columns at once, each with its ``hours`` flag.
 
     The fast path handles ``DD MM SS.s`` and ``DD:MM:SS.s`` with integer degrees and minutes,
     minutes below 60 and seconds below 60; every other value goes through
-    :func:`aphos_lib.coordinates.parse_sexagesimal`, which also words the errors.
+    :func:`aphos_lib.coordinates.parse_sexagesimal`, which also words the errors. The columns
+    are processed as one array because each pyarrow call has a fixed cost that matters more
+    than the per-value work for a few thousand rows.
     """
+    if not columns:
+        return []
+    sizes = [len(c) for c, _ in columns]
+    col = pa.concat_arrays([c for c, _ in columns]) if len(columns) > 1 else columns[0][0]
+    hours = np.repeat([h for _, h in columns], sizes)
     n = len(col)
     blank = _blank(col)
     values = np.full(n, np.nan)
@@ -124,7 +136,9 @@ def to_angles(col: pa.Array, *, hours: bool) -> Converted:
         if np.all(lengths[~blank] == 3):
             flat = pc.cast(pc.list_flatten(pc.filter(parts, pa.array(~blank))), pa.float64())
             dms = flat.to_numpy(zero_copy_only=False).reshape(-1, 3)
-            negative = pc.starts_with(col, "-").to_numpy(zero_copy_only=False)[~blank]
+            present = np.flatnonzero(~blank)
+            negative = pc.starts_with(col, "-").to_numpy(zero_copy_only=False)[present]
+            is_ra = hours[present]
             first, minutes, seconds = np.abs(dms[:, 0]), dms[:, 1], dms[:, 2]
             value = first + minutes / 60.0 + seconds / 3600.0
             ok = (
@@ -134,24 +148,25 @@ def to_angles(col: pa.Array, *, hours: bool) -> Converted:
                 & (seconds >= 0)
                 & (seconds < 60)
             )
-            if hours:
-                ok &= ~negative & (first < 24)
-                value = value * 15.0
-            else:
-                ok &= value <= 90
-                value = np.where(negative, -value, value)
-            idx = np.flatnonzero(~blank)
-            values[idx] = value
+            ok &= np.where(is_ra, ~negative & (first < 24), value <= 90)
+            values[present] = np.where(is_ra, value * 15.0, np.where(negative, -value, value))
             slow = np.zeros(n, dtype=bool)
-            slow[idx[~ok]] = True
+            slow[present[~ok]] = True
     except (pa.ArrowInvalid, ValueError):
         slow = ~blank
-    errors = {}
-    if slow.any():
-        errors = _fallback(
-            col, np.flatnonzero(slow), lambda s: parse_sexagesimal(s, hours=hours), values
-        )
-    return Converted(values, blank, errors)
+    errors: dict[int, str] = {}
+    for i in np.flatnonzero(slow).tolist():
+        try:
+            values[i] = parse_sexagesimal(col[i].as_py(), hours=bool(hours[i]))
+        except ValueError as exc:
+            errors[i] = str(exc)
+    out, start = [], 0
+    for size in sizes:
+        stop = start + size
+        out.append(Converted(values[start:stop], blank[start:stop],
+                             {i - start: e for i, e in errors.items() if start <= i < stop}))
+        start = stop
+    return out
 
 
 def to_text(col: pa.Array) -> pa.Array:

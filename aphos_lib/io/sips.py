@@ -18,7 +18,6 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from itertools import compress
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +38,8 @@ __all__ = [
 ]
 
 MANDATORY_HEADER = ("ExposureBegin", "ExposureEnd")
+# SIPS headers have about 25 lines; the table header is looked for in this many first.
+_HEADER_SEARCH_LINES = 1000
 MANDATORY_COLUMNS = ("RA", "Dec", "ApAuto")
 
 # SIPS column -> (canonical name, kind). Apertures Ap<N>/Ap<N>Dev are matched by pattern.
@@ -202,11 +203,18 @@ def read_sips(
         path = Path(source)
         data, label = path.read_bytes(), name or path.name
     text, used_encoding = decode_text(data, encoding)
-    lines = text.replace("\r\n", "\n").split("\n")
+    text = text.replace("\r\n", "\n")
+    # Split off the header only; the table body goes to the CSV parser in one piece.
+    lines = text.split("\n", _HEADER_SEARCH_LINES)
+    table_at = _find_table_header(lines[:-1])
+    if table_at < 0:
+        lines = text.split("\n")
+        table_at = _find_table_header(lines)
+    if table_at >= 0:
+        body = "\n".join(lines[table_at + 1 :])
     if lines and lines[-1] == "":
         lines.pop()
 
-    table_at = _find_table_header(lines)
     header = [_header_line(i + 1, lines[i]) for i in range(table_at if table_at >= 0 else 0)]
     problems = []
     missing = [k for k in MANDATORY_HEADER if not any(h.key == k for h in header)]
@@ -238,7 +246,7 @@ def read_sips(
 
     names = [c.strip() for c in lines[table_at].split(";")]
     plan, apertures, warnings = _plan_columns(names, label)
-    rows, rejected = _read_rows(lines, table_at, names, plan, apertures)
+    rows, rejected = _read_rows(body, table_at + 2, names, plan, apertures)
     return SipsFile(
         source=label,
         sha256=hashlib.sha256(data).hexdigest(),
@@ -342,24 +350,25 @@ def _plan_columns(names: list[str], label: str) -> tuple[list[_Column], int, lis
 
 
 def _read_rows(
-    lines: list[str], table_at: int, names: list[str], plan: list[_Column], apertures: int
+    body: str, first_line: int, names: list[str], plan: list[_Column], apertures: int
 ) -> tuple[pa.Table, list[RejectedRow]]:
-    expected = len(names) - 1  # separators per row
-    body = lines[table_at + 1 :]
-    first = table_at + 2  # line number of body[0]
-    counts = np.fromiter((ln.count(";") for ln in body), dtype=np.int64, count=len(body))
-    ok = counts == expected
-    good = list(compress(body, ok))
-    good_lines = np.flatnonzero(ok) + first
-    rejected: list[RejectedRow] = []
-    for i in np.flatnonzero(~ok).tolist():
-        if body[i].strip():  # blank lines (a trailing one, say) are not rows
-            reason = f"expected {expected + 1} fields separated by ';', found {counts[i] + 1}"
-            rejected.append(RejectedRow(i + first, reason))
+    """Read the table body (``first_line`` is its line number in the file)."""
+    width = len(names)
+    if body and not body.endswith("\n"):
+        body += "\n"
+    physical = None
+    if "\n\n" in body or body.startswith("\n"):
+        # Blank lines are not rows; the CSV parser would not count them in its row numbers,
+        # so drop them here and keep each remaining line's number in the file.
+        kept = [(i, ln) for i, ln in enumerate(body.split("\n")[:-1]) if ln]
+        physical = np.array([i for i, _ in kept], dtype=np.int64) + first_line
+        body = "".join(ln + "\n" for _, ln in kept)
+    total = body.count("\n")
 
-    n = len(good)
-    text = "\n".join(good) + "\n" if good else ""
-    out: dict[str, pa.Array] = {"line": pa.array(good_lines.astype(np.int32))}
+    def line_of(row_numbers: np.ndarray) -> np.ndarray:  # 1-based CSV rows -> file lines
+        return row_numbers - 1 + first_line if physical is None else physical[row_numbers - 1]
+
+    out: dict[str, pa.Array] = {}
     errors: dict[int, list[str]] = {}
 
     def note(column: str, converted_errors: dict[int, str]) -> None:
@@ -367,30 +376,43 @@ def _read_rows(
             errors.setdefault(i, []).append(f"{column}: {reason}")
 
     numeric = [c for c in plan if c.kind in _NUMERIC_KINDS]
-    table, typed = _typed_read(text, len(names), numeric) if n else (None, None)
+    table, typed, short = _typed_read(body, width, numeric) if total else (None, None, [])
     if typed is None:
-        table = _split_fields(text, len(names))
+        table, short = _split_fields(body, width)
     else:
         out.update(typed)
-    # Cells padded with spaces are the exception: trim only when some cell needs it.
-    padded = any(marker in text for marker in ("; ", " ;", " \n", "\t")) or text[:1].isspace()
+    rejected = [
+        RejectedRow(int(line_of(np.array([r.number]))[0]),
+                    f"expected {width} fields separated by ';', found {r.actual_columns}")
+        for r in short if r.text.strip()  # whitespace-only lines are not rows either
+    ]  # fmt: skip
+    good_rows = np.setdiff1d(np.arange(1, total + 1), [r.number for r in short])
+    good_lines = line_of(good_rows)
+    n = table.num_rows
+    assert n == len(good_lines), "CSV rows and line numbers must agree"
+    out["line"] = pa.array(good_lines.astype(np.int32))
+
+    angles = []
     for col in plan:
         if typed is not None and col.kind in _NUMERIC_KINDS:
             continue
-        raw = table.column(col.index).combine_chunks() if n else pa.array([], pa.string())
-        if padded or col.kind == "text":
-            raw = pc.utf8_trim_whitespace(raw)
+        raw = table.column(col.index).combine_chunks()
+        if typed is None or col.kind == "text":
+            raw = pc.utf8_trim_whitespace(raw)  # padded angles go to the scalar rules anyway
         if col.kind == "text":
             out[col.target] = conv.to_text(raw)
-            continue
-        if col.kind in ("ra", "dec"):
-            c = conv.to_angles(raw, hours=col.kind == "ra")
+        elif col.kind in ("ra", "dec"):
+            angles.append((col, raw))
         else:
             c = conv.to_numbers(raw, allow_saturated=col.kind in ("flux", "deviation"))
+            note(col.source, c.errors)
+            out[col.target] = c.to_arrow()
+            if col.kind == "flux":
+                out[f"{col.target}_saturated"] = pa.array(c.saturated)
+    converted = conv.to_angles_many([(raw, col.kind == "ra") for col, raw in angles])
+    for (col, _), c in zip(angles, converted, strict=True):
         note(col.source, c.errors)
         out[col.target] = c.to_arrow()
-        if col.kind == "flux":
-            out[f"{col.target}_saturated"] = pa.array(c.saturated)
         if col.target in ("ra_deg", "dec_deg"):
             # A measured position is required: an empty RA or Dec makes the row unusable.
             for i in np.flatnonzero(c.null).tolist():
@@ -413,67 +435,82 @@ def _read_rows(
 
 
 _NUMERIC_KINDS = ("number", "flux", "deviation")
-_CSV_PARSE = pacsv.ParseOptions(delimiter=";", quote_char=False, escape_char=False,
-                                newlines_in_values=False, ignore_empty_lines=False)  # fmt: skip
 
 
-def _csv(text: str, width: int, types: dict[str, pa.DataType]) -> pa.Table:
-    # Only typed (numeric) columns turn empty cells into nulls; strings stay as written.
+def _csv(text: str, width: int, types: dict[str, pa.DataType]) -> tuple[pa.Table, list]:
+    """Parse the body; rows with another number of fields are skipped and returned."""
+    short: list = []
+
+    def skip(row) -> str:
+        short.append(row)
+        return "skip"
+
     data = text.encode("utf-8")
-    return pacsv.read_csv(
+    table = pacsv.read_csv(
         io.BytesIO(data),
+        # One thread, so that the skipped rows come with their row numbers.
         read_options=pacsv.ReadOptions(
             column_names=[str(i) for i in range(width)], use_threads=False,
             block_size=max(1 << 20, len(data) + 1),
         ),
-        parse_options=_CSV_PARSE,
+        parse_options=pacsv.ParseOptions(
+            delimiter=";", quote_char=False, escape_char=False, newlines_in_values=False,
+            ignore_empty_lines=True, invalid_row_handler=skip,
+        ),
+        # Only typed (numeric) columns turn empty cells into nulls; strings stay as written.
         convert_options=pacsv.ConvertOptions(
             column_types=types, null_values=[""], strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         ),
     )  # fmt: skip
+    return table, short
 
 
-def _split_fields(text: str, width: int) -> pa.Table:
-    """Split the well-formed rows into string columns with pyarrow's CSV parser (C++)."""
+def _split_fields(text: str, width: int) -> tuple[pa.Table, list]:
+    """Split the rows into string columns with pyarrow's CSV parser (C++)."""
     if not text:
-        return pa.table({str(i): pa.array([], pa.string()) for i in range(width)})
+        empty = pa.table({str(i): pa.array([], pa.string()) for i in range(width)})
+        return empty, []
     return _csv(text, width, {str(i): pa.string() for i in range(width)})
 
 
 def _typed_read(
     text: str, width: int, numeric: list[_Column]
-) -> tuple[pa.Table | None, dict[str, pa.Array] | None]:
+) -> tuple[pa.Table | None, dict[str, pa.Array] | None, list]:
     """Split the rows and convert every numeric column in one C++ pass, when the file allows.
 
     The fast path for a well-formed file: ``saturated`` is read as NaN (and must account for
     every NaN), empty cells as null. Anything irregular (a bad number, padding, a NaN or
-    infinity written in the file, ``saturated`` outside a flux column) returns ``(None,
-    None)`` and the file goes through the per-column path, which words the row errors.
+    infinity written in the file, ``saturated`` outside a flux column) returns no table and
+    the file goes through the per-column path, which words the row errors.
     """
     saturated_cells = text.count(conv.SATURATED)
     types = {str(i): pa.string() for i in range(width)}
     types.update({str(c.index): pa.float64() for c in numeric})
     try:
-        table = _csv(text.replace(conv.SATURATED, "nan") if saturated_cells else text,
-                     width, types)  # fmt: skip
+        table, short = _csv(text.replace(conv.SATURATED, "nan") if saturated_cells else text,
+                            width, types)  # fmt: skip
     except pa.ArrowInvalid:
-        return None, None
+        return None, None, []
+    # Every NaN must be a 'saturated' of a row that was read (skipped rows don't count).
+    expected = saturated_cells - sum(r.text.count("nan") for r in short)
     out: dict[str, pa.Array] = {}
     nans = 0
     for col in numeric:
         values = table.column(col.index).combine_chunks()
         array = values.to_numpy(zero_copy_only=False)
-        nan = np.isnan(array) & values.is_valid().to_numpy(zero_copy_only=False)
+        nan = np.isnan(array)
+        if values.null_count:
+            nan &= values.is_valid().to_numpy(zero_copy_only=False)
         if np.isinf(array).any() or (nan.any() and col.kind not in ("flux", "deviation")):
-            return None, None
+            return None, None, []
         nans += int(nan.sum())
         out[col.target] = pc.if_else(pa.array(nan), None, values) if nan.any() else values
         if col.kind == "flux":
             out[f"{col.target}_saturated"] = pa.array(nan)
-    if nans != saturated_cells:
-        return None, None
-    return table, out
+    if nans != expected:
+        return None, None, []
+    return table, out, short
 
 
 def _canonical(out: dict[str, pa.Array], n: int, apertures: int) -> pa.Table:

@@ -155,6 +155,7 @@ def upgrade() -> None:
             sa.ForeignKey("upload.id", ondelete="CASCADE"),
             nullable=False,
         ),
+        sa.Column("position", sa.Integer, nullable=False),
         sa.Column("filename", sa.Text, nullable=False),
         sa.Column("sha256", sa.LargeBinary),
         sa.Column("status", sa.Text, nullable=False),
@@ -170,7 +171,9 @@ def upgrade() -> None:
             "status IN ('stored', 'duplicate', 'rejected')", name="upload_file_status"
         ),
     )
-    op.create_index("upload_file_upload_idx", "upload_file", ["upload_id"])
+    op.create_index(
+        "upload_file_upload_position_key", "upload_file", ["upload_id", "position"], unique=True
+    )
 
     # No foreign keys on flux: see aphos_lib/db/models.py.
     op.create_table(
