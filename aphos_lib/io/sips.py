@@ -203,15 +203,16 @@ def read_sips(
         path = Path(source)
         data, label = path.read_bytes(), name or path.name
     text, used_encoding = decode_text(data, encoding)
-    text = text.replace("\r\n", "\n")
     # Split off the header only; the table body goes to the CSV parser in one piece.
     lines = text.split("\n", _HEADER_SEARCH_LINES)
-    table_at = _find_table_header(lines[:-1])
+    table_at = _find_table_header([ln.rstrip("\r") for ln in lines[:-1]])
     if table_at < 0:
         lines = text.split("\n")
-        table_at = _find_table_header(lines)
+        table_at = _find_table_header([ln.rstrip("\r") for ln in lines])
     if table_at >= 0:
-        body = "\n".join(lines[table_at + 1 :])
+        body = _body_bytes(data, lines, table_at)
+        lines = lines[: table_at + 1]
+    lines = [ln.rstrip("\r") for ln in lines]
     if lines and lines[-1] == "":
         lines.pop()
 
@@ -261,6 +262,22 @@ def read_sips(
         exposure_end=end,
         warnings=warnings,
     )
+
+
+def _body_bytes(data: bytes, lines: list[str], table_at: int) -> bytes:
+    """The table rows as UTF-8 bytes for the CSV parser.
+
+    SIPS table rows are ASCII whatever the file's encoding, so the file's own bytes after the
+    table header row serve as they are (CRLF included: the parser takes both line ends),
+    which spares decoding, line-end conversion and re-encoding of the whole table.
+    """
+    offset = 0
+    for _ in range(table_at + 1):
+        offset = data.index(b"\n", offset) + 1
+    body = data[offset:]
+    if body.isascii():
+        return body
+    return "\n".join(lines[table_at + 1 :]).replace("\r\n", "\n").encode("utf-8")
 
 
 def _find_table_header(lines: list[str]) -> int:
@@ -350,20 +367,20 @@ def _plan_columns(names: list[str], label: str) -> tuple[list[_Column], int, lis
 
 
 def _read_rows(
-    body: str, first_line: int, names: list[str], plan: list[_Column], apertures: int
+    body: bytes, first_line: int, names: list[str], plan: list[_Column], apertures: int
 ) -> tuple[pa.Table, list[RejectedRow]]:
     """Read the table body (``first_line`` is its line number in the file)."""
     width = len(names)
-    if body and not body.endswith("\n"):
-        body += "\n"
+    if body and not body.endswith(b"\n"):
+        body += b"\n"
     physical = None
-    if "\n\n" in body or body.startswith("\n"):
+    if b"\n\n" in body or b"\n\r\n" in body or body.startswith((b"\n", b"\r\n")):
         # Blank lines are not rows; the CSV parser would not count them in its row numbers,
         # so drop them here and keep each remaining line's number in the file.
-        kept = [(i, ln) for i, ln in enumerate(body.split("\n")[:-1]) if ln]
+        kept = [(i, ln) for i, ln in enumerate(body.split(b"\n")[:-1]) if ln.rstrip(b"\r")]
         physical = np.array([i for i, _ in kept], dtype=np.int64) + first_line
-        body = "".join(ln + "\n" for _, ln in kept)
-    total = body.count("\n")
+        body = b"".join(ln + b"\n" for _, ln in kept)
+    total = body.count(b"\n")
 
     def line_of(row_numbers: np.ndarray) -> np.ndarray:  # 1-based CSV rows -> file lines
         return row_numbers - 1 + first_line if physical is None else physical[row_numbers - 1]
@@ -437,7 +454,7 @@ def _read_rows(
 _NUMERIC_KINDS = ("number", "flux", "deviation")
 
 
-def _csv(text: str, width: int, types: dict[str, pa.DataType]) -> tuple[pa.Table, list]:
+def _csv(data: bytes, width: int, types: dict[str, pa.DataType]) -> tuple[pa.Table, list]:
     """Parse the body; rows with another number of fields are skipped and returned."""
     short: list = []
 
@@ -445,7 +462,6 @@ def _csv(text: str, width: int, types: dict[str, pa.DataType]) -> tuple[pa.Table
         short.append(row)
         return "skip"
 
-    data = text.encode("utf-8")
     table = pacsv.read_csv(
         io.BytesIO(data),
         # One thread, so that the skipped rows come with their row numbers.
@@ -466,7 +482,7 @@ def _csv(text: str, width: int, types: dict[str, pa.DataType]) -> tuple[pa.Table
     return table, short
 
 
-def _split_fields(text: str, width: int) -> tuple[pa.Table, list]:
+def _split_fields(text: bytes, width: int) -> tuple[pa.Table, list]:
     """Split the rows into string columns with pyarrow's CSV parser (C++)."""
     if not text:
         empty = pa.table({str(i): pa.array([], pa.string()) for i in range(width)})
@@ -475,7 +491,7 @@ def _split_fields(text: str, width: int) -> tuple[pa.Table, list]:
 
 
 def _typed_read(
-    text: str, width: int, numeric: list[_Column]
+    text: bytes, width: int, numeric: list[_Column]
 ) -> tuple[pa.Table | None, dict[str, pa.Array] | None, list]:
     """Split the rows and convert every numeric column in one C++ pass, when the file allows.
 
@@ -484,11 +500,12 @@ def _typed_read(
     infinity written in the file, ``saturated`` outside a flux column) returns no table and
     the file goes through the per-column path, which words the row errors.
     """
-    saturated_cells = text.count(conv.SATURATED)
+    saturated = conv.SATURATED.encode()
+    saturated_cells = text.count(saturated)
     types = {str(i): pa.string() for i in range(width)}
     types.update({str(c.index): pa.float64() for c in numeric})
     try:
-        table, short = _csv(text.replace(conv.SATURATED, "nan") if saturated_cells else text,
+        table, short = _csv(text.replace(saturated, b"nan") if saturated_cells else text,
                             width, types)  # fmt: skip
     except pa.ArrowInvalid:
         return None, None, []
