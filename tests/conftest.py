@@ -21,7 +21,7 @@ import pytest
 from psycopg import sql
 
 from aphos_lib.db.bootstrap import embedded_catalogue
-from aphos_lib.db.catalogue import ROLE_NAMES, Catalogue
+from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.db.embedded import EmbeddedPostgres
 from aphos_lib.db.migrate import upgrade
 
@@ -144,5 +144,3 @@ def writer(catalogue: Catalogue) -> Iterator[psycopg.Connection]:
     with catalogue.connect("writer") as conn:
         yield conn
 
-
-__all__ = ["FIXTURES", "ROLE_NAMES", "Server", "fixture_path", "make_home"]

@@ -17,7 +17,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -546,9 +546,3 @@ def _canonical(out: dict[str, pa.Array], n: int, apertures: int) -> pa.Table:
         else:
             arrays.append(pa.nulls(n, pa.float64()))
     return pa.table(arrays, names=names)
-
-
-def julian_date(moment: datetime) -> float:
-    """Julian Date (UTC) of a timezone-aware datetime, to about 10 microseconds."""
-    delta = moment.astimezone(UTC) - datetime(2000, 1, 1, 12, tzinfo=UTC)
-    return 2451545.0 + delta / timedelta(days=1)
