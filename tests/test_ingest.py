@@ -292,3 +292,26 @@ def test_roles_reader_cannot_write_and_writer_cannot_change_the_schema(catalogue
     with catalogue.connect("writer") as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("DELETE FROM flux")
+
+
+def test_every_row_points_at_the_object_with_its_catalogue_id_across_a_batch(catalogue, tmp_path):
+    # Later files of a batch take their object ids from the batch's cache, not the database.
+    paths = []
+    for k, data in enumerate(_variants(4)):
+        paths.append(tmp_path / f"night{k}.csv")
+        paths[-1].write_bytes(data)
+    paths.append(fixture_path("few_lines_incorrect.csv"))
+    outcomes = ingest_files(catalogue, paths, observer="novak")
+    assert [o.status for o in outcomes] == ["stored"] * 5
+    expected = {}
+    for path in paths:
+        sips = read_sips(path)
+        lines, ids = sips.rows["line"].to_pylist(), sips.rows["catalog_id"].to_pylist()
+        expected[path.name] = dict(zip(lines, ids, strict=True))
+    with catalogue.connect("reader") as conn:
+        stored = conn.execute(
+            "SELECT i.filename, f.line, o.catalog_id FROM flux f JOIN image i ON i.id = f.image_id"
+            " LEFT JOIN catalog_object o ON o.id = f.object_id").fetchall()  # fmt: skip
+    assert len(stored) == sum(len(v) for v in expected.values())
+    for filename, line, catalog_id in stored:
+        assert catalog_id == expected[filename][line], (filename, line)
