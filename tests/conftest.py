@@ -78,7 +78,8 @@ class Server:
                 sql.Identifier(name)))  # fmt: skip
 
 
-def _external_url() -> str | None:
+def external_url() -> str | None:
+    """The external PostgreSQL the tests may use, or None when none answers."""
     url = os.environ.get("APHOS_TEST_DATABASE_URL")
     if url:
         return url
@@ -103,7 +104,7 @@ def embedded_server() -> Iterator[Server]:
 
 @pytest.fixture(scope="session")
 def external_server() -> Iterator[Server]:
-    url = _external_url()
+    url = external_url()
     if url is None:
         pytest.skip(f"no external PostgreSQL answers at {EXTERNAL_DEFAULT} and "
                     "APHOS_TEST_DATABASE_URL is not set")  # fmt: skip

@@ -12,8 +12,9 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from sqlalchemy.engine import make_url
 
-from conftest import EXTERNAL_DEFAULT, FIXTURES, fixture_path, make_home
+from conftest import EXTERNAL_DEFAULT, FIXTURES, external_url, fixture_path, make_home
 
 pytestmark = [pytest.mark.catalogue, pytest.mark.slow]
 APHOS = str(Path(sys.executable).with_name("aphos"))
@@ -110,16 +111,15 @@ def test_bad_observer_name_is_refused(home):
 
 
 def test_external_database_url_is_used_and_nothing_embedded_starts(tmp_path):
-    try:
-        psycopg.connect(EXTERNAL_DEFAULT, connect_timeout=2).close()
-    except psycopg.Error:
-        pytest.skip(f"no PostgreSQL answers at {EXTERNAL_DEFAULT}")
+    server = external_url()
+    if server is None:
+        pytest.skip(f"no external PostgreSQL answers at {EXTERNAL_DEFAULT}")
     name = "aphos_cli_external"
-    with psycopg.connect(EXTERNAL_DEFAULT, autocommit=True) as conn:
+    with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
             sql.Identifier(name)))  # fmt: skip
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = EXTERNAL_DEFAULT.rsplit("/", 1)[0] + "/" + name
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
     env = clean_env(APHOS_HOME=str(tmp_path / "home"), APHOS_DATABASE_URL=url)
     try:
         assert "nothing embedded to start" in run("db", "start", env=env).stdout
@@ -133,6 +133,6 @@ def test_external_database_url_is_used_and_nothing_embedded_starts(tmp_path):
             assert version[0] // 10000 == 15
         assert not (tmp_path / "home" / "pgdata").exists()
     finally:
-        with psycopg.connect(EXTERNAL_DEFAULT, autocommit=True) as conn:
+        with psycopg.connect(server, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                 sql.Identifier(name)))  # fmt: skip
