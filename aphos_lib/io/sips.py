@@ -202,16 +202,21 @@ def read_sips(
     else:
         path = Path(source)
         data, label = path.read_bytes(), name or path.name
-    text, used_encoding = decode_text(data, encoding)
-    # Split off the header only; the table body goes to the CSV parser in one piece.
-    lines = text.split("\n", _HEADER_SEARCH_LINES)
-    table_at = _find_table_header([ln.rstrip("\r") for ln in lines[:-1]])
-    if table_at < 0:
+    head_end = _table_body_offset(data)
+    if head_end >= 0 and data[head_end:].isascii():
+        # The usual file: decode only the header; the ASCII table goes to the CSV parser as
+        # the file's own bytes (CRLF included: the parser takes both line ends).
+        text, used_encoding = decode_text(data[:head_end], encoding)
+        lines = text.split("\n")[:-1]
+        table_at = len(lines) - 1
+        body = data[head_end:]
+    else:
+        text, used_encoding = decode_text(data, encoding)
         lines = text.split("\n")
         table_at = _find_table_header([ln.rstrip("\r") for ln in lines])
-    if table_at >= 0:
-        body = _body_bytes(data, lines, table_at)
-        lines = lines[: table_at + 1]
+        if table_at >= 0:
+            body = "\n".join(lines[table_at + 1 :]).replace("\r\n", "\n").encode("utf-8")
+            lines = lines[: table_at + 1]
     lines = [ln.rstrip("\r") for ln in lines]
     if lines and lines[-1] == "":
         lines.pop()
@@ -264,20 +269,17 @@ def read_sips(
     )
 
 
-def _body_bytes(data: bytes, lines: list[str], table_at: int) -> bytes:
-    """The table rows as UTF-8 bytes for the CSV parser.
+def _table_body_offset(data: bytes) -> int:
+    """Byte offset just after the table header row, or -1 when it is not near the top.
 
-    SIPS table rows are ASCII whatever the file's encoding, so the file's own bytes after the
-    table header row serve as they are (CRLF included: the parser takes both line ends),
-    which spares decoding, line-end conversion and re-encoding of the whole table.
+    Column names are ASCII, so the header row is found in the raw bytes without decoding the
+    file (Latin-1 maps every byte to one character, enough to compare names).
     """
-    offset = 0
-    for _ in range(table_at + 1):
-        offset = data.index(b"\n", offset) + 1
-    body = data[offset:]
-    if body.isascii():
-        return body
-    return "\n".join(lines[table_at + 1 :]).replace("\r\n", "\n").encode("utf-8")
+    pieces = data.split(b"\n", _HEADER_SEARCH_LINES)[:-1]
+    at = _find_table_header([p.decode("latin-1").rstrip("\r") for p in pieces])
+    if at < 0:
+        return -1
+    return sum(len(p) + 1 for p in pieces[: at + 1])
 
 
 def _find_table_header(lines: list[str]) -> int:
