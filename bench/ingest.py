@@ -206,6 +206,15 @@ def main() -> None:
         print(f"bare COPY, unindexed, one transaction        "
               f"{best['bare_one_transaction']:>10,.0f} rows/s     APhoS / bare COPY = "
               f"{ratio_bare_one:.2f}")  # fmt: skip
+        # The rounds run minutes apart on a machine whose speed drifts; the ratios of methods
+        # measured in the same round show how much of the spread is the machine.
+        paired = {
+            name: [a / b for a, b in zip(results["aphos"], results[name], strict=True)]
+            for name in ("original", "bare_per_file", "bare_one_transaction")
+        }
+        print("ratios within each round (APhoS / baseline): " + "; ".join(
+            f"{name} " + ", ".join(f"{r:.2f}" for r in ratios) for name, ratios in paired.items()
+        ))  # fmt: skip
         if args.json:
             args.json.write_text(json.dumps({"files": len(paths), "fluxes": rows, "runs": results,
                                              "best": best}, indent=2))  # fmt: skip
