@@ -41,6 +41,8 @@ FLUX_COLUMNS = (
     "background", "background_dev", "ap_auto", "ap_auto_dev", "ap_auto_saturated",
     "ap", "ap_dev", "ap_saturated",
 )  # fmt: skip
+# What makes a whole file unreadable: it is then rejected with the message, and nothing stored.
+_UNREADABLE = (SipsFormatError, UnicodeDecodeError, OSError)
 _COPY_FLUX = f"COPY flux ({', '.join(FLUX_COLUMNS)}) FROM STDIN (FORMAT binary)"
 
 
@@ -134,7 +136,7 @@ def ingest_file(
     label = name or (Path(source).name if not isinstance(source, bytes) else "<bytes>")
     try:
         parsed = read_sips(source, name=label)
-    except (SipsFormatError, UnicodeDecodeError, OSError) as exc:
+    except _UNREADABLE as exc:
         return _reject(conn, label, str(exc), upload_id, position)
     return ingest_parsed(
         conn, parsed, observer_id=observer_id, upload_id=upload_id, position=position
@@ -474,7 +476,7 @@ def _record(
 def _read_one(path: Path) -> SipsFile | Exception:
     try:
         return read_sips(path)
-    except (SipsFormatError, UnicodeDecodeError, OSError) as exc:
+    except _UNREADABLE as exc:
         return exc
 
 
