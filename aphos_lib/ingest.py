@@ -187,6 +187,7 @@ class _Pending:
     position: int
     payload: bytes | None  # None for a duplicate
     found: tuple[pa.Array, np.ndarray]  # objects looked up in the database: keys, ids
+    names: tuple[list[int], list[str]] = ([], [])  # object ids and the names the file gives
 
 
 def _prepare(
@@ -219,10 +220,11 @@ def _prepare(
         object_ids, found = _upsert_objects(conn, rows, matched_mask, known)
         outcome.image_id = image_id
         payload = _flux_payload(rows, image_id, object_ids, sips.apertures)
+        names = _names_given(rows, object_ids)
     except BaseException:
         conn.rollback()
         raise
-    return _Pending(conn, outcome, sha, upload_id, position, payload, found)
+    return _Pending(conn, outcome, sha, upload_id, position, payload, found, names)
 
 
 def _complete(pending: _Pending) -> tuple[FileOutcome, tuple[pa.Array, np.ndarray]]:
@@ -232,6 +234,7 @@ def _complete(pending: _Pending) -> tuple[FileOutcome, tuple[pa.Array, np.ndarra
         if pending.payload is not None:
             with conn.cursor().copy(_COPY_FLUX) as copy:
                 copy.write(pending.payload)
+            _update_objects(conn, pending.outcome.image_id, pending.names)
         if pending.upload_id is not None:
             _record(conn, pending.upload_id, pending.position, pending.outcome, pending.sha)
         conn.commit()
@@ -394,7 +397,6 @@ def _upsert_objects(
             )  # fmt: skip
             lookup(missing)
         star_ids[unknown] = ids
-    _name_unnamed(conn, matched, per_row, star_ids)
     object_ids[matched_mask] = star_ids[per_row]
     return object_ids, (encoded.dictionary.take(pa.array(unknown)), star_ids[unknown])
 
@@ -408,20 +410,46 @@ def _reprs(values: list[float | None]) -> list[str | None]:
     return [None if v is None else repr(v) for v in values]
 
 
-def _name_unnamed(
-    conn: psycopg.Connection, matched: pa.Table, per_row: np.ndarray, star_ids: np.ndarray
-) -> None:
-    """A star first seen without a name gets the one this file gives it."""
-    named = np.flatnonzero(pc.is_valid(matched["name"]).to_numpy(zero_copy_only=False))
-    if not len(named):
-        return
-    names = matched["name"].take(pa.array(named)).to_pylist()
-    conn.execute(
-        "UPDATE catalog_object o SET name = u.name "
-        "FROM unnest(%s::bigint[], %s::text[]) AS u(id, name) "
-        "WHERE o.id = u.id AND o.name IS NULL",
-        ([int(i) for i in star_ids[per_row[named]]], names),
+def _names_given(rows: pa.Table, object_ids: np.ndarray) -> tuple[list[int], list[str]]:
+    """The (object id, name) pairs of the file's named rows, for :func:`_update_objects`."""
+    named = np.flatnonzero(
+        pc.is_valid(rows["name"]).to_numpy(zero_copy_only=False) & (object_ids >= 0)
     )
+    if not len(named):
+        return [], []
+    return [int(i) for i in object_ids[named]], rows["name"].take(pa.array(named)).to_pylist()
+
+
+# Every object the image measured, locked in id order: concurrent files of one field then wait
+# for each other instead of deadlocking, and the updates below take no further locks.
+_LOCK_OBJECTS = """
+    SELECT 1 FROM catalog_object
+    WHERE id IN (SELECT object_id FROM flux WHERE image_id = %s)
+    ORDER BY id FOR NO KEY UPDATE
+"""
+_COUNT_FLUXES = """
+    UPDATE catalog_object o SET flux_count = o.flux_count + f.n
+    FROM (SELECT object_id, count(*) AS n FROM flux
+          WHERE image_id = %s AND object_id IS NOT NULL GROUP BY object_id) f
+    WHERE o.id = f.object_id
+"""
+_NAME_UNNAMED = """
+    UPDATE catalog_object o SET name = u.name
+    FROM unnest(%s::bigint[], %s::text[]) AS u(id, name)
+    WHERE o.id = u.id AND o.name IS NULL
+"""
+
+
+def _update_objects(conn: psycopg.Connection, image_id: int, names: tuple[list, list]) -> None:
+    """After the COPY: add the image's fluxes to its objects' counts, name unnamed stars.
+
+    A search then reads each object's number of fluxes instead of counting them. A star first
+    seen without a name gets the one this file gives it.
+    """
+    conn.execute(_LOCK_OBJECTS, (image_id,))
+    conn.execute(_COUNT_FLUXES, (image_id,))
+    if names[0]:
+        conn.execute(_NAME_UNNAMED, names)
 
 
 def _flux_payload(rows: pa.Table, image_id: int, object_ids: np.ndarray, apertures: int) -> bytes:

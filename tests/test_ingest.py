@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -44,6 +45,19 @@ def counts(conn: psycopg.Connection) -> dict[str, int]:
         " (SELECT count(object_id) FROM flux), (SELECT count(*) FROM catalog_object)"
     ).fetchone()
     return dict(zip(("images", "fluxes", "matched", "objects"), row, strict=True))
+
+
+def assert_maintained_counts_are_exact(conn: psycopg.Connection) -> None:
+    """Each object's flux_count and the catalogue's object total equal a fresh count."""
+    wrong = conn.execute(
+        "SELECT o.catalog_id, o.flux_count, count(f.object_id) FROM catalog_object o"
+        " LEFT JOIN flux f ON f.object_id = o.id GROUP BY o.id"
+        " HAVING o.flux_count <> count(f.object_id)").fetchall()  # fmt: skip
+    assert wrong == []
+    totals, objects = conn.execute(
+        "SELECT (SELECT objects FROM catalogue_totals), (SELECT count(*) FROM catalog_object)"
+    ).fetchone()
+    assert totals == objects
 
 
 def distinct_stars(sips) -> int:
@@ -182,7 +196,14 @@ def test_sending_a_file_again_stores_nothing_and_says_duplicate(catalogue: Catal
     assert other[0].status == "stored"
     with catalogue.connect("reader") as conn:
         after = counts(conn)
+        assert_maintained_counts_are_exact(conn)
+        per_star = dict(conn.execute(
+            "SELECT catalog_id, flux_count FROM catalog_object").fetchall())  # fmt: skip
     assert after["fluxes"] == 2 * before["fluxes"] and after["objects"] == before["objects"]
+    # Two images (novak's and svoboda's) of each row; SIPS matched some stars on two rows.
+    rows_per_star = Counter(read_sips(path).rows["catalog_id"].drop_null().to_pylist())
+    assert per_star == {star: 2 * n for star, n in rows_per_star.items()}
+    assert max(per_star.values()) == 4
 
 
 def test_rejected_files_store_nothing(catalogue: Catalogue):
@@ -223,6 +244,7 @@ def test_twenty_parallel_ingests_sharing_new_stars_create_each_star_once(catalog
         per_object = conn.execute(
             "SELECT count(DISTINCT image_id) FROM flux WHERE object_id IS NOT NULL "
             "GROUP BY object_id").fetchall()  # fmt: skip
+        assert_maintained_counts_are_exact(conn)
     assert total == {"images": 20, "fluxes": 20 * 2671, "matched": 20 * 2013,
                      "objects": distinct_stars(files[0])}  # fmt: skip
     assert {c for (c,) in per_object} == {20}
@@ -313,5 +335,7 @@ def test_every_row_points_at_the_object_with_its_catalogue_id_across_a_batch(cat
             "SELECT i.filename, f.line, o.catalog_id FROM flux f JOIN image i ON i.id = f.image_id"
             " LEFT JOIN catalog_object o ON o.id = f.object_id").fetchall()  # fmt: skip
     assert len(stored) == sum(len(v) for v in expected.values())
+    with catalogue.connect("reader") as conn:
+        assert_maintained_counts_are_exact(conn)
     for filename, line, catalog_id in stored:
         assert catalog_id == expected[filename][line], (filename, line)

@@ -55,11 +55,14 @@ class Observer(Base):
     subject: Mapped[str | None] = mapped_column(Text)
     hub_user: Mapped[str | None] = mapped_column(Text, unique=True)
     description: Mapped[str] = mapped_column(Text, server_default="")
+    # East positive; places the observer's nights at local noon (12:00 UTC when unknown).
+    longitude_deg: Mapped[float | None] = mapped_column(Float8)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (
         Index("observer_username_lower_key", func.lower(text("username")), unique=True),
         UniqueConstraint("provider", "subject", name="observer_provider_subject_key"),
+        CheckConstraint("longitude_deg BETWEEN -180 AND 180", name="observer_longitude_range"),
     )
 
 
@@ -78,6 +81,8 @@ class CatalogObject(Base):
     bv: Mapped[float | None] = mapped_column(Float8)
     jk: Mapped[float | None] = mapped_column(Float8)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Maintained by the ingest (never counted at query time); see migration 0002.
+    flux_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
     __table_args__ = (
         UniqueConstraint("catalog", "catalog_id", name="catalog_object_catalog_id_key"),
@@ -91,7 +96,22 @@ class CatalogObject(Base):
             postgresql_using="gin",
             postgresql_ops={"name": "gin_trgm_ops"},
         ),
+        # Cone search: unit vectors as cubes (the function is defined by migration 0002).
+        Index(
+            "catalog_object_sky_idx", text("sky_vector(ra_deg, dec_deg)"), postgresql_using="gist"
+        ),
     )
+
+
+class CatalogueTotals(Base):
+    """The catalogue's single row of maintained totals (a trigger counts inserted objects)."""
+
+    __tablename__ = "catalogue_totals"
+
+    id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
+    objects: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (CheckConstraint("id", name="catalogue_totals_one_row"),)
 
 
 class Upload(Base):
