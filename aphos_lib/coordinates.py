@@ -23,7 +23,15 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["AngleParseError", "parse_sexagesimal", "split_sexagesimal"]
+__all__ = [
+    "AngleParseError",
+    "parse_dec",
+    "parse_radius",
+    "parse_ra",
+    "parse_sexagesimal",
+    "sky_position",
+    "split_sexagesimal",
+]
 
 
 class AngleParseError(ValueError):
@@ -122,3 +130,137 @@ def parse_sexagesimal(text: str, *, hours: bool) -> float:
     if value > 90:
         raise AngleParseError(f"{stripped!r}: declination must be within -90..+90 deg")
     return sign * value
+
+
+# --- Positions and radii as observers type them in a search -----------------------------------
+
+_DECIMAL = re.compile(
+    r"^\s*(?P<value>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>[a-z°'\"″′]*)\s*$"
+)
+_HOUR_UNITS = {"h", "hr", "hour", "hours"}
+_DEGREE_UNITS = {"", "d", "deg", "degree", "degrees", "°"}
+_RADIUS_UNITS = {
+    **dict.fromkeys(_DEGREE_UNITS, 1.0),
+    **dict.fromkeys(("'", "′", "m", "arcmin", "amin"), 1 / 60),
+    **dict.fromkeys(('"', "″", "''", "s", "arcsec", "asec"), 1 / 3600),
+    "mas": 1 / 3_600_000,
+}
+
+
+def _quantity_degrees(value) -> float | None:
+    """Degrees of an astropy Angle or Quantity, None for anything else."""
+    to = getattr(value, "to_value", None)
+    if to is None:
+        return None
+    import astropy.units as u
+
+    return float(to(u.deg))
+
+
+def parse_ra(value) -> float:
+    """Read a right ascension as observers type it and return degrees in [0, 360).
+
+    A sexagesimal string is in hours (``21 41 55.3``, ``21:41:55.3``, ``21h41m55.3s``); a
+    bare number, or a string holding one, is in degrees (``325.48``), unless it carries an
+    hour unit (``21.7h``). Astropy angles and quantities keep their units.
+
+    Examples
+    --------
+    >>> round(parse_ra("21 41 55.3"), 5)
+    325.48042
+    >>> parse_ra("325.5")
+    325.5
+    >>> parse_ra("1.5h")
+    22.5
+    """
+    degrees = _quantity_degrees(value)
+    if degrees is None and isinstance(value, int | float):
+        degrees = float(value)
+    if degrees is None:
+        text = str(value).strip()
+        match = _DECIMAL.match(text.lower())
+        if match is None:
+            return parse_sexagesimal(text, hours=True)
+        unit = match["unit"]
+        if unit in _HOUR_UNITS:
+            degrees = float(match["value"]) * 15.0
+        elif unit in _DEGREE_UNITS:
+            degrees = float(match["value"])
+        else:
+            raise AngleParseError(f"{text!r}: unknown unit {unit!r} for a right ascension")
+    if not 0 <= degrees <= 360 or math.isnan(degrees):
+        raise AngleParseError(f"right ascension {degrees:g} deg must be within 0..360 deg")
+    return math.fmod(degrees, 360.0)
+
+
+def parse_dec(value) -> float:
+    """Read a declination (sexagesimal or decimal, in degrees) and return degrees.
+
+    Examples
+    --------
+    >>> round(parse_dec("+71 18 38.6"), 5)
+    71.31072
+    >>> parse_dec("-0.5")
+    -0.5
+    """
+    degrees = _quantity_degrees(value)
+    if degrees is None and isinstance(value, int | float):
+        degrees = float(value)
+    if degrees is None:
+        text = str(value).strip()
+        match = _DECIMAL.match(text.lower())
+        if match is None:
+            return parse_sexagesimal(text, hours=False)
+        if match["unit"] not in _DEGREE_UNITS:
+            raise AngleParseError(f"{text!r}: unknown unit {match['unit']!r} for a declination")
+        degrees = float(match["value"])
+    if not -90 <= degrees <= 90:
+        raise AngleParseError(f"declination {degrees:g} deg must be within -90..+90 deg")
+    return degrees
+
+
+def parse_radius(value) -> float:
+    """Read a search radius and return degrees.
+
+    A bare number is in degrees; a string may carry a unit: ``20arcsec``, ``20"``,
+    ``3arcmin``, ``3'``, ``0.5deg``. Astropy quantities keep their units.
+
+    Examples
+    --------
+    >>> parse_radius("3arcmin")
+    0.05
+    >>> parse_radius(0.5)
+    0.5
+    """
+    degrees = _quantity_degrees(value)
+    if degrees is None and isinstance(value, int | float):
+        degrees = float(value)
+    if degrees is None:
+        text = str(value).strip()
+        match = _DECIMAL.match(text.lower())
+        if match is None or match["unit"] not in _RADIUS_UNITS:
+            raise AngleParseError(
+                f"{text!r} is not a radius like '0.5', '0.5deg', '3arcmin' or '20arcsec'"
+            )
+        degrees = float(match["value"]) * _RADIUS_UNITS[match["unit"]]
+    if not 0 < degrees <= 180:
+        raise AngleParseError(f"radius {degrees:g} deg must be above 0 and at most 180 deg")
+    return degrees
+
+
+def sky_position(ra=None, dec=None, coord=None) -> tuple[float, float]:
+    """RA and Dec in degrees (ICRS) from typed values or an astropy ``SkyCoord``.
+
+    Examples
+    --------
+    >>> sky_position("00 00 00", "-00 10 00")
+    (0.0, -0.16666666666666666)
+    """
+    if coord is not None:
+        if ra is not None or dec is not None:
+            raise ValueError("give either a SkyCoord or ra and dec, not both")
+        icrs = coord.icrs
+        return float(icrs.ra.deg), float(icrs.dec.deg)
+    if ra is None or dec is None:
+        raise ValueError("a position needs both ra and dec")
+    return parse_ra(ra), parse_dec(dec)

@@ -1,0 +1,453 @@
+"""A light curve: differential magnitudes image by image, with their provenance.
+
+Made by :func:`aphos_lib.photometry.differential_photometry`. It converts to pandas, astropy
+``Table`` and ``TimeSeries``, folds and bins, finds periods (astropy Lomb-Scargle) and
+writes the downloads: CSV and TXT (exposure middle, JD, HJD, magnitude, deviation, with an
+optional metadata block) and the AAVSO Extended File Format.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aphos_lib.search import CatalogObject
+
+__all__ = ["AAVSO_FILTERS", "LightCurve", "Periodogram"]
+
+TIME_COLUMNS = ("jd", "hjd")
+# Filters the AAVSO accepts, and how SIPS headers commonly name them.
+AAVSO_FILTERS = {
+    "U", "B", "V", "R", "I", "J", "H", "K", "TG", "TB", "TR", "CV", "CR", "SZ", "SU", "SG", "SR",
+    "SI", "STU", "STV", "STB", "STY", "STHBW", "STHBN", "MA", "MB", "MI", "ZS", "Y", "HA", "HAC",
+    "O",
+}  # fmt: skip
+_FILTER_ALIASES = {"RC": "R", "IC": "I", "C": "CV", "CLEAR": "CV", "L": "CV", "LUM": "CV",
+                   "NONE": "CV", "G": "TG", "GREEN": "TG"}  # fmt: skip
+
+
+def _sexagesimal(deg: float, hours: bool) -> str:
+    from astropy.coordinates import Angle
+
+    angle = Angle(deg, unit="deg")
+    if hours:
+        return angle.to_string(unit="hourangle", sep=" ", precision=3, pad=True)
+    return angle.to_string(unit="deg", sep=" ", precision=2, pad=True, alwayssign=True)
+
+
+def _describe(obj: CatalogObject) -> str:
+    name = f" ({obj.name})" if obj.name else ""
+    mag = "unknown" if obj.mag is None else f"{obj.mag:.2f}"
+    return (f"{obj.catalog} {obj.catalog_id}{name}, RA {_sexagesimal(obj.ra_deg, True)} "
+            f"({obj.ra_deg:.6f} deg), Dec {_sexagesimal(obj.dec_deg, False)} "
+            f"({obj.dec_deg:+.6f} deg), catalogue magnitude {mag}")  # fmt: skip
+
+
+@dataclass
+class Periodogram:
+    """A Lomb-Scargle periodogram of a light curve.
+
+    ``best_period`` (days) is the strongest peak, refined on a fine grid around it;
+    ``false_alarm_probability`` is astropy's (Baluev) estimate for that peak. For an
+    eclipsing binary with two similar eclipses the true period is usually twice the
+    strongest peak.
+    """
+
+    frequency: np.ndarray  # 1/day
+    power: np.ndarray
+    best_period: float
+    best_power: float
+    false_alarm_probability: float
+    nterms: int
+
+    @property
+    def period(self) -> np.ndarray:
+        """The grid as periods (days)."""
+        return 1.0 / self.frequency
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The periodogram as columns ``frequency_per_day``, ``period_d``, ``power``."""
+        return pd.DataFrame({"frequency_per_day": self.frequency, "period_d": self.period,
+                             "power": self.power})  # fmt: skip
+
+
+class LightCurve:
+    """Differential magnitudes of a variable star, one row per image.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        One row per image, in time order: ``time_utc`` (exposure middle, UTC), ``jd``,
+        ``hjd`` (from the SIPS header), ``night``, ``observer``, ``filter``, each star's
+        ApAuto and the chosen aperture's flux (``var_``, ``cmp_`` for the comparison or
+        ensemble sum, ``cmp1_``.. for ensemble members, ``check_``), ``var_aperture``/
+        ``cmp_aperture`` (0 means ApAuto), ``magnitude``, ``deviation``, ``saturated`` and
+        with a check star ``check_magnitude`` and ``check_deviation``.
+    meta : dict
+        What the curve was made from: ``variable``, ``comparisons``, ``check`` (catalogue
+        objects), the aperture choices, observer filters, ``as_of`` and ``queried_at``.
+    """
+
+    def __init__(self, data: pd.DataFrame, meta: dict[str, Any]):
+        self.data = data
+        self.meta = meta
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        var = self.meta.get("variable")
+        name = var.label if var else "?"
+        return f"<LightCurve of {name}: {len(self)} images>"
+
+    def _repr_html_(self) -> str:
+        return f"<p>{self!r}</p>" + self.data.head(20).to_html(index=False)
+
+    @property
+    def variable(self) -> CatalogObject:
+        """The variable star."""
+        return self.meta["variable"]
+
+    @property
+    def comparison_label(self) -> str:
+        """The comparison as ``CATALOG:ID``, ensemble members joined with ``+``."""
+        return "+".join(c.label for c in self.meta["comparisons"])
+
+    def _with(self, data: pd.DataFrame, **meta) -> LightCurve:
+        return LightCurve(data, {**self.meta, **meta})
+
+    # --- conversions ---------------------------------------------------------------------
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The rows as a DataFrame (a copy)."""
+        return self.data.copy()
+
+    def to_table(self):
+        """The rows as an astropy Table with units; the metadata in ``meta``."""
+        import astropy.units as u
+        from astropy.table import Table
+
+        frame = self.data.drop(columns=[c for c in self.data.columns
+                                        if self.data[c].dtype == object
+                                        and c not in ("observer", "filter")])  # fmt: skip
+        table = Table.from_pandas(frame)
+        table["time_utc"] = self.data["time_utc"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").to_numpy()
+        table["night"] = [n.isoformat() for n in self.data["night"]]
+        for column in table.colnames:
+            if column in ("magnitude", "deviation", "check_magnitude", "check_deviation"):
+                table[column].unit = u.mag
+            elif column in TIME_COLUMNS:
+                table[column].unit = u.day
+            elif column.endswith(("_ra_deg", "_dec_deg")):
+                table[column].unit = u.deg
+        table.meta.update(self._metadata())
+        return table
+
+    def to_timeseries(self, time: str = "jd"):
+        """An astropy ``TimeSeries`` on the exposure middles (``time="jd"``, UTC) or on
+        the heliocentric dates (``time="hjd"``, TDB as SIPS computes them)."""
+        from astropy.time import Time
+        from astropy.timeseries import TimeSeries
+
+        scale = "utc" if time == "jd" else "tdb"
+        series = TimeSeries(time=Time(self.data[time].to_numpy(), format="jd", scale=scale))
+        table = self.to_table()
+        for column in table.colnames:
+            if column != "time":
+                series[column] = table[column]
+        series.meta.update(table.meta)
+        return series
+
+    # --- analysis ------------------------------------------------------------------------
+
+    def _usable(self) -> pd.DataFrame:
+        return self.data[np.isfinite(self.data["magnitude"].to_numpy())]
+
+    def fold(self, period: float, epoch: float | None = None, time: str = "hjd") -> LightCurve:
+        """Fold on ``period`` (days) from ``epoch`` (a Julian date; the first image's when
+        not given), adding a ``phase`` column in [0, 1) and sorting by it."""
+        if not period > 0:
+            raise ValueError(f"period {period} must be positive")
+        t = self.data[time].to_numpy()
+        if epoch is None:
+            epoch = float(np.nanmin(t)) if len(t) else 0.0
+        data = self.data.copy()
+        data["phase"] = np.mod((t - epoch) / period, 1.0)
+        data = data.sort_values("phase", kind="stable").reset_index(drop=True)
+        return self._with(data, period=period, epoch=epoch, fold_time=time)
+
+    def bin(self, width: float | str = "night", time: str = "hjd") -> pd.DataFrame:
+        """Average the magnitudes per night (``"night"``) or in bins of ``width`` days.
+
+        Each bin's magnitude is the mean weighted by 1/deviation^2 (plain mean when a
+        deviation is unknown) and its deviation the error of that mean (for a plain mean
+        the standard deviation over sqrt(n)).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``time`` (mean of the bin's times), ``magnitude``, ``deviation``, ``n``.
+        """
+        rows = self._usable()
+        if width == "night":
+            keys = rows["night"].astype(str) + "|" + rows["observer"].astype(str)
+        else:
+            t = rows[time].to_numpy()
+            keys = np.floor((t - np.min(t)) / float(width)) if len(t) else t
+        out = []
+        for _, group in rows.groupby(keys, sort=True):
+            m, s = group["magnitude"].to_numpy(), group["deviation"].to_numpy()
+            if np.all(np.isfinite(s) & (s > 0)):
+                w = 1 / s**2
+                mean, error = np.sum(w * m) / np.sum(w), 1 / math.sqrt(np.sum(w))
+            else:
+                mean = float(np.mean(m))
+                error = float(np.std(m, ddof=1) / math.sqrt(len(m))) if len(m) > 1 else np.nan
+            out.append((float(group[time].mean()), mean, error, len(group)))
+        binned = pd.DataFrame(out, columns=["time", "magnitude", "deviation", "n"])
+        return binned.sort_values("time").reset_index(drop=True)
+
+    def periodogram(
+        self,
+        min_period: float | None = None,
+        max_period: float | None = None,
+        samples_per_peak: int = 10,
+        nterms: int = 1,
+        time: str = "hjd",
+    ) -> Periodogram:
+        """Lomb-Scargle periodogram (astropy) of the magnitudes, weighted by deviations.
+
+        Parameters
+        ----------
+        min_period, max_period : float, optional
+            The period range in days (default 0.05 d to half the time span, at most 100 d).
+        samples_per_peak : int
+            Grid density; the best peak is refined on a grid 100 times finer.
+        nterms : int
+            Fourier terms of the model (2 separates the two eclipses of a binary).
+        """
+        from astropy.timeseries import LombScargle
+
+        rows = self._usable()
+        if len(rows) < 3:
+            raise ValueError(f"a periodogram needs at least 3 magnitudes, this curve has "
+                             f"{len(rows)}")  # fmt: skip
+        t, y = rows[time].to_numpy(), rows["magnitude"].to_numpy()
+        dy = rows["deviation"].to_numpy()
+        dy = dy if np.all(np.isfinite(dy) & (dy > 0)) else None
+        span = float(t.max() - t.min())
+        if span <= 0:
+            raise ValueError("a periodogram needs images taken at different times")
+        min_period = min_period or 0.05
+        max_period = max_period or min(max(span / 2, min_period * 2), 100.0)
+        ls = LombScargle(t, y, dy, nterms=nterms)
+        frequency, power = ls.autopower(minimum_frequency=1 / max_period,
+                                        maximum_frequency=1 / min_period,
+                                        samples_per_peak=samples_per_peak)  # fmt: skip
+        peak = int(np.argmax(power))
+        step = frequency[1] - frequency[0] if len(frequency) > 1 else 1 / span
+        fine = np.linspace(frequency[peak] - step, frequency[peak] + step, 201)
+        fine_power = ls.power(fine)
+        best = int(np.argmax(fine_power))
+        fap = np.nan
+        if nterms == 1:  # astropy estimates it only for the single-term model
+            fap = float(ls.false_alarm_probability(fine_power[best],
+                                                   minimum_frequency=1 / max_period,
+                                                   maximum_frequency=1 / min_period))  # fmt: skip
+        return Periodogram(frequency, power, float(1 / fine[best]), float(fine_power[best]),
+                           fap, nterms)  # fmt: skip
+
+    def night_summary(self) -> pd.DataFrame:
+        """Per night and observer: images, apertures used, and the check star's scatter.
+
+        ``check_std`` (standard deviation of the check star's magnitudes that night) is the
+        measure of a night's quality; it is NaN without a check star.
+        """
+        data = self.data
+        rows = []
+        for (night, observer), g in data.groupby(["night", "observer"], sort=True):
+            check = g["check_magnitude"] if "check_magnitude" in g else pd.Series(dtype=float)
+            check = check[np.isfinite(check)]
+            rows.append({
+                "night": night, "observer": observer, "images": len(g),
+                "magnitudes": int(np.isfinite(g["magnitude"]).sum()),
+                "var_aperture": int(g["var_aperture"].iloc[0]),
+                "cmp_aperture": int(g[_cmp_aperture_column(g)].iloc[0]),
+                "magnitude_std": float(g["magnitude"].std()),
+                "check_std": float(check.std()) if len(check) > 1 else np.nan,
+            })  # fmt: skip
+        return pd.DataFrame(rows)
+
+    # --- downloads -----------------------------------------------------------------------
+
+    def _metadata(self) -> dict[str, Any]:
+        meta = self.meta
+        out = {"variable": _describe(meta["variable"]),
+               "comparison": " + ".join(_describe(c) for c in meta["comparisons"])}  # fmt: skip
+        if meta.get("check") is not None:
+            out["check"] = _describe(meta["check"])
+        out["variable_aperture"] = meta["aperture"].describe()
+        out["comparison_aperture"] = meta["comparison_aperture"].describe()
+        out["saturated_rows"] = "shown" if meta["include_saturated"] else "hidden"
+        if meta.get("observers") is not None:
+            out["observers"] = ", ".join(meta["observers"])
+        if meta.get("exclude_observers"):
+            out["excluded_observers"] = ", ".join(meta["exclude_observers"])
+        as_of = meta.get("as_of")
+        out["as_of"] = as_of.isoformat() if as_of else "not pinned"
+        out["queried_at"] = meta["queried_at"].isoformat(timespec="seconds")
+        out["images"] = len(self.data)
+        out["magnitudes"] = int(np.isfinite(self.data["magnitude"]).sum())
+        if "period" in meta:
+            out["period_d"] = meta["period"]
+            out["epoch"] = meta["epoch"]
+        return out
+
+    def _download_rows(self) -> pd.DataFrame:
+        rows = self._usable()
+        return pd.DataFrame({
+            "time_utc": rows["time_utc"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z",
+            "jd": rows["jd"].map(lambda v: f"{v:.6f}"),
+            "hjd": rows["hjd"].map(lambda v: "" if math.isnan(v) else f"{v:.6f}"),
+            "magnitude": rows["magnitude"].map(lambda v: f"{v:.4f}"),
+            "deviation": rows["deviation"].map(lambda v: "" if math.isnan(v) else f"{v:.4f}"),
+        })  # fmt: skip
+
+    def _header(self, prefix: str) -> str:
+        lines = [f"{prefix}APhoS light curve (differential magnitudes, var - cmp)"]
+        lines += [f"{prefix}{key}: {value}" for key, value in self._metadata().items()]
+        lines.append(f"{prefix}only images with a magnitude are listed; times are exposure "
+                     "middles")  # fmt: skip
+        return "\n".join(lines) + "\n"
+
+    def to_csv(self, path: str | Path | None = None, metadata: bool = False) -> str:
+        """Write (or return) CSV: ``time_utc,jd,hjd,magnitude,deviation``.
+
+        With ``metadata=True`` a block of ``#`` lines first names both stars (catalogue ids,
+        coordinates, catalogue magnitudes), the apertures, filters and ``as_of``.
+        """
+        text = io.StringIO()
+        if metadata:
+            text.write(self._header("# "))
+        self._download_rows().to_csv(text, index=False, lineterminator="\n")
+        return _written(text.getvalue(), path)
+
+    def to_txt(self, path: str | Path | None = None, metadata: bool = False) -> str:
+        """Write (or return) whitespace-separated text with the same columns as CSV."""
+        text = io.StringIO()
+        if metadata:
+            text.write(self._header("# "))
+        rows = self._download_rows()
+        text.write("# " + " ".join(rows.columns) + "\n")
+        for record in rows.itertuples(index=False):
+            text.write(" ".join(v if v else "-" for v in record) + "\n")
+        return _written(text.getvalue(), path)
+
+    def to_aavso(
+        self,
+        path: str | Path | None = None,
+        *,
+        obscode: str,
+        observer: str | None = None,
+        star_name: str | None = None,
+        filter: str | None = None,
+        date: str = "HJD",
+        chart: str = "na",
+        software: str = "APhoS aphos_lib",
+    ) -> str:
+        """Write (or return) the AAVSO Extended File Format (differential, ``MTYPE=DIF``).
+
+        Parameters
+        ----------
+        obscode : str
+            The observer's AAVSO observer code.
+        observer : str, optional
+            Whose images to report (an AAVSO report is one observer's); needed when the
+            curve holds several observers.
+        star_name : str, optional
+            The AAVSO name of the variable (default: its name, else ``CATALOG ID``).
+        filter : str, optional
+            AAVSO filter code; by default read from the images' SIPS ``Filter`` header.
+        date : ``"HJD"`` or ``"JD"``
+        chart : str
+            The AAVSO chart id of the comparison sequence, ``na`` when none.
+        """
+        if date not in ("HJD", "JD"):
+            raise ValueError("date must be 'HJD' or 'JD'")
+        if not obscode or any(c in obscode for c in ",#\n"):
+            raise ValueError(f"obscode {obscode!r} is not an AAVSO observer code")
+        rows = self._usable()
+        observers = sorted(set(rows["observer"]))
+        if observer is None:
+            if len(observers) > 1:
+                raise ValueError(f"an AAVSO report holds one observer's data; this curve has "
+                                 f"{', '.join(observers)}: pass observer=")  # fmt: skip
+        else:
+            rows = rows[rows["observer"].str.lower() == observer.lower()]
+        var = self.meta["variable"]
+        name = _aavso_field(star_name or var.name or f"{var.catalog} {var.catalog_id}", 30)
+        cname = _aavso_field(" + ".join(f"{c.catalog} {c.catalog_id}"
+                                        for c in self.meta["comparisons"]), 30)  # fmt: skip
+        check = self.meta.get("check")
+        kname = _aavso_field(f"{check.catalog} {check.catalog_id}", 30) if check else "na"
+        time_column = "hjd" if date == "HJD" else "jd"
+        out = io.StringIO()
+        out.write(f"#TYPE=EXTENDED\n#OBSCODE={obscode}\n#SOFTWARE={software}\n#DELIM=,\n"
+                  f"#DATE={date}\n#OBSTYPE=CCD\n")  # fmt: skip
+        out.write("#NAME,DATE,MAG,MERR,FILT,TRANS,MTYPE,CNAME,CMAG,KNAME,KMAG,AMASS,GROUP,"
+                  "CHART,NOTES\n")  # fmt: skip
+        writer = csv.writer(out, lineterminator="\n")
+        for row in rows.itertuples(index=False):
+            when = getattr(row, time_column)
+            if not np.isfinite(when):
+                raise ValueError(f"image {row.image_id} has no {date} in its header: use "
+                                 "date='JD'")  # fmt: skip
+            kmag = _instrumental(getattr(row, "check_flux", np.nan)) if check else "na"
+            writer.writerow([
+                name, f"{when:.5f}", f"{row.magnitude:.3f}",
+                "na" if not np.isfinite(row.deviation) else f"{row.deviation:.3f}",
+                _aavso_filter(filter or row.filter), "NO", "DIF", cname,
+                _instrumental(row.cmp_flux), kname, kmag, "na", "na", chart,
+                f"APhoS image {row.image_id}",
+            ])  # fmt: skip
+        return _written(out.getvalue(), path)
+
+
+def _cmp_aperture_column(frame: pd.DataFrame) -> str:
+    return "cmp_aperture" if "cmp_aperture" in frame else "cmp1_aperture"
+
+
+def _aavso_field(text: str, limit: int) -> str:
+    cleaned = text.replace(",", " ").strip()
+    if len(cleaned) > limit:
+        raise ValueError(f"{cleaned!r} is longer than the AAVSO limit of {limit} characters")
+    return cleaned
+
+
+def _aavso_filter(value: str | None) -> str:
+    code = (value or "").strip().upper()
+    code = _FILTER_ALIASES.get(code, code)
+    if code not in AAVSO_FILTERS:
+        raise ValueError(f"filter {value!r} is not an AAVSO filter code: pass filter= "
+                         "(e.g. 'V', 'CV' for unfiltered)")  # fmt: skip
+    return code
+
+
+def _instrumental(flux: float) -> str:
+    """An instrumental magnitude (-2.5 log10 of the flux), or ``na``."""
+    if not (np.isfinite(flux) and flux > 0):
+        return "na"
+    return f"{-2.5 * math.log10(flux):.3f}"
+
+
+def _written(text: str, path: str | Path | None) -> str:
+    if path is not None:
+        Path(path).write_text(text, encoding="utf-8")
+    return text

@@ -1,0 +1,433 @@
+"""Differential photometry: a variable star against a comparison star (or an ensemble).
+
+One row per image in which the variable and every comparison star were measured. For each
+row the aperture is chosen per night and per star (ApAuto unless asked otherwise), and
+
+    m = -2.5 log10(F_var / F_cmp)
+    sigma_m = 2.5 / ln(10) * sqrt((s_var / F_var)^2 + (s_cmp / F_cmp)^2)
+
+An ensemble comparison sums its stars' fluxes and adds their deviations in quadrature. A
+magnitude is only given when both fluxes are positive numbers and neither is saturated; its
+deviation only when both deviations are known. A night is one observer's session from local
+noon to local noon (the observer's longitude when known, else 12:00 UTC), named by the date
+on which it began.
+
+The database picks the rows and the apertures; the magnitudes are computed here with numpy.
+When SIPS matched one star to two sources of an image, the source nearest the star's
+catalogue position is used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from aphos_lib.search import CatalogObject, resolve_object
+
+__all__ = [
+    "AUTO",
+    "ApertureChoice",
+    "differential_magnitude",
+    "differential_photometry",
+    "ensemble_flux",
+]
+
+AUTO = 0  # the aperture number that stands for ApAuto
+_POGSON = 2.5 / math.log(10)
+
+
+@dataclass(frozen=True)
+class ApertureChoice:
+    """Which aperture a star is measured in, night by night.
+
+    ``default`` applies to every night not named in ``nights``; apertures are numbered as in
+    SIPS (1..N) and :data:`AUTO` (0) stands for ApAuto.
+
+    Examples
+    --------
+    >>> ApertureChoice.parse("auto")
+    ApertureChoice(default=0, nights={})
+    >>> ApertureChoice.parse({"2021-11-06": 3}).for_night(dt.date(2021, 11, 6))
+    3
+    """
+
+    default: int = AUTO
+    nights: Mapping[dt.date, int] = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.nights is None:
+            object.__setattr__(self, "nights", {})
+
+    @staticmethod
+    def _number(value) -> int:
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("auto", "")):
+            return AUTO
+        number = int(value)
+        if number < 0:
+            raise ValueError(f"aperture {value!r} must be 'auto' or a number from 1")
+        return number
+
+    @classmethod
+    def parse(cls, value) -> ApertureChoice:
+        """From ``"auto"``, an aperture number, or a mapping of nights to either.
+
+        A mapping may name its default under the key ``"default"``.
+        """
+        if isinstance(value, ApertureChoice):
+            return value
+        if isinstance(value, Mapping):
+            nights = {}
+            default = AUTO
+            for key, aperture in value.items():
+                if key == "default":
+                    default = cls._number(aperture)
+                else:
+                    nights[_night(key)] = cls._number(aperture)
+            return cls(default, nights)
+        return cls(cls._number(value), {})
+
+    def for_night(self, night: dt.date) -> int:
+        """The aperture number used on ``night``."""
+        return self.nights.get(night, self.default)
+
+    def describe(self) -> str:
+        """A one-line summary, for metadata: ``auto``, ``3`` or ``auto; 2021-11-06: 3``."""
+        name = "auto" if self.default == AUTO else str(self.default)
+        exceptions = "; ".join(f"{n.isoformat()}: {'auto' if k == AUTO else k}"
+                               for n, k in sorted(self.nights.items()))  # fmt: skip
+        return f"{name}; {exceptions}" if exceptions else name
+
+
+def _night(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def differential_magnitude(
+    var_flux, var_dev, cmp_flux, cmp_dev, saturated=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Magnitudes and deviations of a variable against a comparison, element by element.
+
+    NaN where a flux is missing, not positive or saturated (magnitude and deviation), or
+    where a deviation is unknown (deviation only).
+
+    Examples
+    --------
+    >>> m, s = differential_magnitude([1000.0], [10.0], [4000.0], [20.0])
+    >>> round(float(m[0]), 4), round(float(s[0]), 5)
+    (1.5051, 0.01214)
+    """
+    fv, sv = np.asarray(var_flux, float), np.asarray(var_dev, float)
+    fc, sc = np.asarray(cmp_flux, float), np.asarray(cmp_dev, float)
+    usable = (fv > 0) & (fc > 0)  # NaN compares False: missing fluxes drop out here too
+    if saturated is not None:
+        usable &= ~np.asarray(saturated, bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        magnitude = np.where(usable, -2.5 * np.log10(fv / fc), np.nan)
+        deviation = np.where(usable, _POGSON * np.hypot(sv / fv, sc / fc), np.nan)
+    return magnitude, deviation
+
+
+def ensemble_flux(fluxes: Sequence, deviations: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    """The summed flux of comparison stars and its deviation (quadrature sum).
+
+    Missing anywhere stays missing: a sum with a star left out is not comparable with the
+    sums of other images.
+    """
+    flux = np.sum(np.asarray(fluxes, float), axis=0)
+    deviation = np.sqrt(np.sum(np.asarray(deviations, float) ** 2, axis=0))
+    return flux, deviation
+
+
+# One CTE per star: its fluxes, one per image (the source nearest the catalogue position).
+_STAR = """
+    SELECT DISTINCT ON (image_id) image_id, ra_deg, dec_deg, ap_auto, ap_auto_dev,
+           ap_auto_saturated, ap, ap_dev, ap_saturated
+    FROM flux WHERE object_id = {id}
+    ORDER BY image_id, cube_distance(sky_vector(ra_deg, dec_deg), sky_vector({ra}, {dec}))
+"""
+# The night of an image: local noon to local noon, named by the date it began (UTC noon
+# when the observer's longitude is unknown; 240 s of time per degree of longitude).
+_NIGHT = (
+    "(timezone('UTC', i.exposure_mid)"
+    " + make_interval(secs => coalesce(ob.longitude_deg, 0) * 240)"
+    " - interval '12 hours')::date"
+)
+
+# The header's JD of mid-exposure; from the UTC time when a short header has none.
+_JD = "coalesce(i.jd_mid, extract(epoch FROM i.exposure_mid) / 86400 + 2440587.5)"
+
+
+def _aperture_sql(alias: str) -> tuple[sql.Composable, sql.Composable]:
+    """A star's columns in the aperture chosen for the row's night (0: ApAuto).
+
+    Returns the select-list columns and the lateral join that picks the aperture number.
+    """
+    s, k = sql.Identifier(alias), sql.Identifier(f"k_{alias}")
+    pick = sql.SQL(
+        "CROSS JOIN LATERAL (SELECT coalesce((SELECT u.k FROM unnest({n}::date[], {a}::int[])"
+        " AS u(night, k) WHERE u.night = n.night), {d}) AS k) {k}"
+    ).format(n=sql.Placeholder(f"{alias}_nights"), a=sql.Placeholder(f"{alias}_apertures"),
+             d=sql.Placeholder(f"{alias}_default"), k=k)  # fmt: skip
+    columns = sql.SQL(
+        "{s}.ra_deg, {s}.dec_deg, {s}.ap_auto, {s}.ap_auto_dev, {s}.ap_auto_saturated, {k}.k, "
+        "CASE WHEN {k}.k = 0 THEN {s}.ap_auto ELSE {s}.ap[{k}.k] END, "
+        "CASE WHEN {k}.k = 0 THEN {s}.ap_auto_dev ELSE {s}.ap_dev[{k}.k] END, "
+        "CASE WHEN {k}.k = 0 THEN {s}.ap_auto_saturated "
+        "ELSE coalesce({s}.ap_saturated[{k}.k], false) END"
+    ).format(s=s, k=k)
+    return columns, pick
+
+
+_STAR_FIELDS = ["ra_deg", "dec_deg", "ap_auto", "ap_auto_dev", "ap_auto_saturated", "aperture",
+                "flux", "flux_dev", "saturated"]  # fmt: skip
+_IMAGE_FIELDS = ["image_id", "time_utc", "jd", "hjd", "night", "observer", "filter",
+                 "exposure_s"]  # fmt: skip
+
+
+def _names(values: Iterable[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    if isinstance(values, str):
+        values = [values]
+    return [v.lower() for v in values]
+
+
+def differential_photometry(
+    conn: psycopg.Connection,
+    variable,
+    comparison,
+    *,
+    check=None,
+    aperture="auto",
+    comparison_aperture="auto",
+    check_aperture=None,
+    include_saturated: bool = False,
+    observers: Iterable[str] | None = None,
+    exclude_observers: Iterable[str] | None = None,
+    as_of: dt.datetime | str | None = None,
+    with_apertures: bool = False,
+):
+    """The light curve of ``variable`` against ``comparison``, one row per image.
+
+    Parameters
+    ----------
+    conn : psycopg.Connection
+        A connection to the catalogue (the read-only role is enough).
+    variable : str, tuple or CatalogObject
+        The variable star: ``"UCAC4:805-031770"``, ``("UCAC4", "805-031770")`` or an object.
+    comparison : object or list of objects
+        The comparison star, or several (an ensemble: fluxes summed).
+    check : object, optional
+        A check star, measured against the same comparison: its scatter shows how good each
+        night is.
+    aperture, comparison_aperture : str, int or mapping
+        The aperture of the variable and of the comparison: ``"auto"`` (ApAuto, the
+        default), a number 1..N, or ``{night: aperture}`` with nights as dates or
+        ``"YYYY-MM-DD"`` (see :class:`ApertureChoice`).
+    check_aperture : optional
+        The check star's aperture; the variable's when not given.
+    include_saturated : bool
+        Also return the rows where a star is saturated (they never get a magnitude).
+    observers, exclude_observers : list of str, optional
+        Keep only these observers / leave these out (usernames, any case).
+    as_of : datetime or ISO string, optional
+        Only data uploaded by then, so that an analysis can be repeated later exactly.
+    with_apertures : bool
+        Also return every aperture's flux, deviation and saturation of each star as lists.
+
+    Returns
+    -------
+    aphos_lib.lightcurve.LightCurve
+    """
+    from aphos_lib.lightcurve import LightCurve
+
+    var = resolve_object(conn, variable)
+    comparisons = [resolve_object(conn, c) for c in _as_list(comparison)]
+    chk = resolve_object(conn, check) if check is not None else None
+    choices = {
+        "var": ApertureChoice.parse(aperture),
+        "cmp": ApertureChoice.parse(comparison_aperture),
+        "chk": ApertureChoice.parse(aperture if check_aperture is None else check_aperture),
+    }
+    if isinstance(as_of, str):
+        as_of = dt.datetime.fromisoformat(as_of)
+    if as_of is not None and as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware (e.g. 2026-11-24T12:00:00+00:00)")
+
+    stars = [("v", "var", var)] + [(f"c{k}", "cmp", c) for k, c in enumerate(comparisons)]
+    if chk is not None:
+        stars.append(("k", "chk", chk))
+    query, params = _query(stars, choices, observers, exclude_observers, as_of, with_apertures)
+    rows = conn.cursor(binary=True).execute(query, params).fetchall()
+    frame = _frame(rows, stars, with_apertures)
+    _fill_missing_hjd(frame, var)
+    frame = _magnitudes(frame, len(comparisons), chk is not None)
+    if not include_saturated:
+        frame = frame[~frame["saturated"]].reset_index(drop=True)
+    meta = {
+        "variable": var, "comparisons": comparisons, "check": chk,
+        "aperture": choices["var"], "comparison_aperture": choices["cmp"],
+        "check_aperture": choices["chk"], "include_saturated": include_saturated,
+        "observers": _names(observers), "exclude_observers": _names(exclude_observers),
+        "as_of": as_of, "queried_at": dt.datetime.now(dt.UTC),
+    }  # fmt: skip
+    return LightCurve(frame, meta)
+
+
+def _as_list(value) -> list:
+    if isinstance(value, list):
+        if not value:
+            raise ValueError("an ensemble needs at least one comparison star")
+        return value
+    return [value]
+
+
+def _query(stars, choices, observers, exclude_observers, as_of, with_apertures):
+    params: dict = {}
+    ctes, columns, laterals, joins = [], [], [], []
+    for alias, key, obj in stars:
+        ctes.append(sql.SQL("{} AS ({})").format(sql.Identifier(alias), sql.SQL(_STAR.format(
+            id=f"%({alias}_id)s", ra=f"%({alias}_ra)s", dec=f"%({alias}_dec)s"))))  # fmt: skip
+        params.update({f"{alias}_id": obj.id, f"{alias}_ra": obj.ra_deg,
+                       f"{alias}_dec": obj.dec_deg})  # fmt: skip
+        cols, lateral = _aperture_sql(alias)
+        columns.append(cols)
+        laterals.append(lateral)
+        choice = choices[key]
+        nights = sorted(choice.nights)
+        params.update({f"{alias}_nights": nights,
+                       f"{alias}_apertures": [choice.nights[n] for n in nights],
+                       f"{alias}_default": choice.default})  # fmt: skip
+        if with_apertures:
+            columns.append(sql.SQL("{s}.ap, {s}.ap_dev, {s}.ap_saturated").format(
+                s=sql.Identifier(alias)))  # fmt: skip
+        if alias != "v":
+            kind = "LEFT JOIN" if key == "chk" else "JOIN"
+            joins.append(sql.SQL("{} {} ON {}.image_id = v.image_id").format(
+                sql.SQL(kind), sql.Identifier(alias), sql.Identifier(alias)))  # fmt: skip
+    where = [sql.SQL("true")]
+    if observers is not None:
+        params["observers"] = _names(observers)
+        where.append(sql.SQL("lower(ob.username) = ANY(%(observers)s)"))
+    if exclude_observers:
+        params["exclude"] = _names(exclude_observers)
+        where.append(sql.SQL("lower(ob.username) <> ALL(%(exclude)s)"))
+    if as_of is not None:
+        params["as_of"] = as_of
+        where.append(sql.SQL("i.created_at <= %(as_of)s"))
+    query = sql.SQL(
+        "WITH {ctes} "
+        "SELECT i.id, i.exposure_mid, {jd}, i.hjd, n.night, ob.username, i.filter, "
+        "i.exposure_time_s, {columns} "
+        "FROM v {joins} "
+        "JOIN image i ON i.id = v.image_id "
+        "JOIN observer ob ON ob.id = i.observer_id "
+        "CROSS JOIN LATERAL (SELECT {night} AS night) n "
+        "{laterals} "
+        "WHERE {where} "
+        "ORDER BY i.exposure_mid, i.id"
+    ).format(
+        ctes=sql.SQL(", ").join(ctes), columns=sql.SQL(", ").join(columns),
+        joins=sql.SQL(" ").join(joins), night=sql.SQL(_NIGHT), jd=sql.SQL(_JD),
+        laterals=sql.SQL(" ").join(laterals), where=sql.SQL(" AND ").join(where),
+    )  # fmt: skip
+    return query, params
+
+
+def _frame(rows: list[tuple], stars, with_apertures: bool) -> pd.DataFrame:
+    names = list(_IMAGE_FIELDS)
+    for alias, _, _ in stars:
+        names += [f"{alias}_{f}" for f in _STAR_FIELDS]
+        if with_apertures:
+            names += [f"{alias}_ap", f"{alias}_ap_dev", f"{alias}_ap_saturated"]
+    if rows:
+        columns = list(zip(*rows, strict=True))
+    else:
+        columns = [()] * len(names)
+    data = {}
+    for name, values in zip(names, columns, strict=True):
+        if name.endswith(("saturated",)) and not name.endswith("ap_saturated"):
+            # NULL only for a check star missing from an image: treat as not measured.
+            data[name] = np.array([bool(v) for v in values], dtype=bool)
+        elif name in ("image_id",) or name.endswith("_aperture"):
+            data[name] = np.array([-1 if v is None else v for v in values], dtype=np.int64)
+        elif name in ("time_utc", "night", "observer", "filter") or name.endswith(
+            ("_ap", "_ap_dev", "_ap_saturated")
+        ):
+            data[name] = list(values)
+        else:
+            data[name] = np.array(values, dtype=float)  # None becomes NaN
+    frame = pd.DataFrame(data)
+    frame["time_utc"] = pd.to_datetime(frame["time_utc"], utc=True)
+    frame["night"] = pd.Series(data["night"], dtype=object)
+    return frame
+
+
+def _fill_missing_hjd(frame: pd.DataFrame, var: CatalogObject) -> None:
+    """HJD for images whose SIPS header had none, computed with astropy.
+
+    The heliocentric light travel time to the variable from the Earth's centre (the site is
+    not known; it changes the result by at most 21 ms). ``hjd_computed`` marks these rows.
+    """
+    missing = ~np.isfinite(frame["hjd"].to_numpy())
+    frame["hjd_computed"] = missing
+    if not missing.any():
+        return
+    from astropy.coordinates import EarthLocation, SkyCoord
+    from astropy.time import Time
+
+    geocentre = EarthLocation.from_geocentric(0, 0, 0, unit="m")
+    times = Time(frame.loc[missing, "jd"].to_numpy(), format="jd", scale="utc",
+                 location=geocentre)  # fmt: skip
+    star = SkyCoord(var.ra_deg, var.dec_deg, unit="deg")
+    delay = times.light_travel_time(star, kind="heliocentric")
+    frame.loc[missing, "hjd"] = (times.utc + delay).jd
+
+
+def _magnitudes(frame: pd.DataFrame, n_comparisons: int, has_check: bool) -> pd.DataFrame:
+    """Add the comparison's (ensemble) columns, magnitude, deviation and the saturated flag."""
+    cmp_aliases = [f"c{k}" for k in range(n_comparisons)]
+    flux, dev = ensemble_flux([frame[f"{a}_flux"] for a in cmp_aliases],
+                              [frame[f"{a}_flux_dev"] for a in cmp_aliases])  # fmt: skip
+    cmp_saturated = np.logical_or.reduce([frame[f"{a}_saturated"].to_numpy()
+                                          for a in cmp_aliases])  # fmt: skip
+    frame = frame.rename(columns=_renames(n_comparisons))
+    frame["cmp_flux"], frame["cmp_flux_dev"], frame["cmp_saturated"] = flux, dev, cmp_saturated
+    saturated = frame["var_saturated"].to_numpy() | cmp_saturated
+    frame["magnitude"], frame["deviation"] = differential_magnitude(
+        frame["var_flux"], frame["var_flux_dev"], flux, dev, saturated)  # fmt: skip
+    frame["saturated"] = saturated
+    frame = frame.drop(columns=[c for c in frame.columns if c.startswith("_")])
+    if has_check:
+        frame["check_magnitude"], frame["check_deviation"] = differential_magnitude(
+            frame["check_flux"], frame["check_flux_dev"], flux, dev,
+            frame["check_saturated"].to_numpy() | cmp_saturated)  # fmt: skip
+    return frame
+
+
+def _renames(n_comparisons: int) -> dict[str, str]:
+    """Column prefixes users read: var_, cmp_ (one comparison) or cmp1_.. (ensemble), check_."""
+    renames = {}
+    fields = _STAR_FIELDS + ["ap", "ap_dev", "ap_saturated"]
+    for f in fields:
+        renames[f"v_{f}"] = f"var_{f}"
+        renames[f"k_{f}"] = f"check_{f}"
+        for k in range(n_comparisons):
+            prefix = "cmp" if n_comparisons == 1 else f"cmp{k + 1}"
+            renames[f"c{k}_{f}"] = f"{prefix}_{f}"
+    if n_comparisons == 1:
+        # A single comparison's flux columns are the ensemble's: computed once, named once.
+        for f in ("flux", "flux_dev", "saturated"):
+            renames[f"c0_{f}"] = f"_c0_{f}"
+    return renames

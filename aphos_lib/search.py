@@ -1,0 +1,334 @@
+"""Finding catalogue objects: cone, name, magnitude range, catalogue and catalogue id.
+
+Every filter combines with the others. Results are ordered by distance for a cone, else by
+catalogue and id, and paged (``limit``, ``offset``) with the total number of matches, so
+nothing is silently cut at 100 as in the original APhoS. Each object carries its number of
+fluxes, which the ingest maintains: a search never counts fluxes.
+
+How a cone is found fast: positions are indexed as unit vectors (``sky_vector``, migration
+0002) in a GiST index; a cone of radius r is inside the box of half-side 2 sin(r/2) (the
+chord) around its centre's vector, which the index answers, and the exact great-circle
+distance trims the box to the cone. Nothing special happens at RA 0/360 or at the poles.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from aphos_lib.coordinates import parse_radius, sky_position
+
+__all__ = [
+    "CatalogObject",
+    "ObjectNotFound",
+    "SearchResult",
+    "catalogs",
+    "get_object",
+    "parse_object_ref",
+    "resolve_object",
+    "search_objects",
+]
+
+# Great-circle distance in degrees (haversine: accurate at small separations).
+_DISTANCE = """
+    2 * asind(least(1, sqrt(
+        power(sind((o.dec_deg - {dec}) / 2), 2)
+        + cosd(o.dec_deg) * cosd({dec}) * power(sind((o.ra_deg - {ra}) / 2), 2))))
+"""
+_OBJECT_COLUMNS = (
+    "o.id, o.catalog, o.catalog_id, o.name, o.ra_deg, o.dec_deg, o.mag, o.bv, o.jk, o.flux_count"
+)
+COLUMNS = ["object_id", "catalog", "catalog_id", "name", "ra_deg", "dec_deg", "mag", "bv",
+           "jk", "n_fluxes"]  # fmt: skip
+_UNITS = {"ra_deg": "deg", "dec_deg": "deg", "mag": "mag", "bv": "mag", "jk": "mag",
+          "distance_deg": "deg"}  # fmt: skip
+
+
+class ObjectNotFound(LookupError):
+    """No catalogue object with that catalogue and id."""
+
+
+@dataclass(frozen=True)
+class CatalogObject:
+    """A catalogue star as the archive knows it.
+
+    ``ra_deg``/``dec_deg`` are the catalogue's position (ICRS, degrees), ``mag``, ``bv`` and
+    ``jk`` the catalogue's magnitude and colours, ``n_fluxes`` the number of fluxes stored.
+    """
+
+    id: int
+    catalog: str
+    catalog_id: str
+    name: str | None
+    ra_deg: float
+    dec_deg: float
+    mag: float | None
+    bv: float | None
+    jk: float | None
+    n_fluxes: int
+
+    @property
+    def label(self) -> str:
+        """``CATALOG:ID``, the form the CLI and downloads use."""
+        return f"{self.catalog}:{self.catalog_id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The object as JSON-ready values (the internal id left out)."""
+        return {"catalog": self.catalog, "catalog_id": self.catalog_id, "name": self.name,
+                "ra_deg": self.ra_deg, "dec_deg": self.dec_deg, "mag": self.mag,
+                "bv": self.bv, "jk": self.jk, "n_fluxes": self.n_fluxes}  # fmt: skip
+
+
+@dataclass
+class SearchResult:
+    """One page of a search: the objects, and how many match in all.
+
+    ``frame`` is a pandas DataFrame with units in its column names (``ra_deg``, ``mag``,
+    ``distance_deg`` for a cone); ``total`` counts every match, not just this page.
+    """
+
+    frame: pd.DataFrame
+    total: int
+    limit: int
+    offset: int
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def has_more(self) -> bool:
+        """Whether pages after this one hold more matches."""
+        return self.offset + len(self.frame) < self.total
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The page as a DataFrame (a copy)."""
+        return self.frame.copy()
+
+    def to_table(self):
+        """The page as an astropy Table with units, the total in its ``meta``."""
+        from astropy.table import Table
+
+        table = Table.from_pandas(self.frame, units=_units(self.frame))
+        table.meta.update(total=self.total, limit=self.limit, offset=self.offset)
+        return table
+
+    def objects(self) -> list[CatalogObject]:
+        """The page's objects as :class:`CatalogObject` values."""
+        return [_object(row) for row in self.frame[COLUMNS].itertuples(index=False)]
+
+    def _repr_html_(self) -> str:
+        shown = f"{self.offset + 1}-{self.offset + len(self.frame)}" if len(self.frame) else "0"
+        return f"<p>{shown} of {self.total} objects</p>" + self.frame.to_html(index=False)
+
+
+def _units(frame: pd.DataFrame) -> dict[str, str]:
+    return {c: u for c, u in _UNITS.items() if c in frame.columns}
+
+
+def _object(row) -> CatalogObject:
+    return CatalogObject(*row)
+
+
+def parse_object_ref(ref: str) -> tuple[str, str]:
+    """Split ``CATALOG:ID`` (e.g. ``UCAC4:805-031770``) into catalogue and id.
+
+    Examples
+    --------
+    >>> parse_object_ref("UCAC4:805-031770")
+    ('UCAC4', '805-031770')
+    """
+    catalog, sep, catalog_id = ref.partition(":")
+    if not sep or not catalog.strip() or not catalog_id.strip():
+        raise ValueError(f"{ref!r} is not an object like 'UCAC4:805-031770' (CATALOG:ID)")
+    return catalog.strip(), catalog_id.strip()
+
+
+def get_object(conn: psycopg.Connection, catalog: str, catalog_id: str) -> CatalogObject:
+    """The catalogue object with this catalogue and id.
+
+    The catalogue's name is matched regardless of case (``ucac4`` finds ``UCAC4``).
+
+    Raises
+    ------
+    ObjectNotFound
+        When the archive holds no such object.
+    """
+    row = conn.execute(
+        f"SELECT {_OBJECT_COLUMNS} FROM catalog_object o "
+        "WHERE o.catalog = %s AND o.catalog_id = %s",
+        (_catalog_name(conn, catalog), catalog_id.strip()),
+    ).fetchone()
+    if row is None:
+        raise ObjectNotFound(f"no object {catalog}:{catalog_id} in the catalogue")
+    return _object(row)
+
+
+def resolve_object(conn: psycopg.Connection, ref) -> CatalogObject:
+    """An object from any of the ways it can be named.
+
+    ``ref`` is a :class:`CatalogObject` (returned as is), a ``"CATALOG:ID"`` string such as
+    ``"UCAC4:805-031770"``, or a ``(catalog, catalog_id)`` pair.
+    """
+    if isinstance(ref, CatalogObject):
+        return ref
+    if isinstance(ref, str):
+        return get_object(conn, *parse_object_ref(ref))
+    if isinstance(ref, tuple | list) and len(ref) == 2:
+        return get_object(conn, str(ref[0]), str(ref[1]))
+    raise TypeError(f"cannot name an object with {ref!r}: use 'CATALOG:ID' or (catalog, id)")
+
+
+def catalogs(conn: psycopg.Connection) -> list[str]:
+    """The catalogues the archive holds objects of, sorted (e.g. ``['UCAC4', 'USNO-B1.0']``).
+
+    Read by skipping through the (catalogue, id) index, one probe per catalogue, so it stays
+    instant with any number of objects.
+    """
+    rows = conn.execute(
+        """
+        WITH RECURSIVE c(catalog) AS (
+            (SELECT catalog FROM catalog_object ORDER BY catalog LIMIT 1)
+            UNION ALL
+            SELECT (SELECT o.catalog FROM catalog_object o WHERE o.catalog > c.catalog
+                    ORDER BY o.catalog LIMIT 1)
+            FROM c WHERE c.catalog IS NOT NULL
+        )
+        SELECT catalog FROM c WHERE catalog IS NOT NULL
+        """
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _catalog_name(conn: psycopg.Connection, catalog: str) -> str:
+    """The stored spelling of a catalogue name given in any case."""
+    wanted = catalog.strip()
+    for known in catalogs(conn):
+        if known.lower() == wanted.lower():
+            return known
+    return wanted
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_objects(
+    conn: psycopg.Connection,
+    *,
+    ra=None,
+    dec=None,
+    radius=None,
+    coord=None,
+    name: str | None = None,
+    min_mag: float | None = None,
+    max_mag: float | None = None,
+    catalog: str | None = None,
+    catalog_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> SearchResult:
+    """Search the catalogue; every given filter must hold.
+
+    Parameters
+    ----------
+    conn : psycopg.Connection
+        A connection to the catalogue (the read-only role is enough).
+    ra, dec : str, float or astropy Angle, optional
+        Cone centre as observers type it: ``"21 41 55.3"``, ``"21:41:55.3"`` or
+        ``"21h41m55.3s"`` (RA in hours when sexagesimal), or decimal degrees.
+    radius : float, str or astropy Quantity, optional
+        Cone radius: degrees, or a string with a unit (``"3arcmin"``, ``"20arcsec"``).
+        Required with a position.
+    coord : astropy.coordinates.SkyCoord, optional
+        The cone centre as a SkyCoord, instead of ``ra``/``dec``.
+    name : str, optional
+        Case-insensitive substring of the object's name.
+    min_mag, max_mag : float, optional
+        Catalogue magnitude range, inclusive.
+    catalog : str, optional
+        Catalogue name (any case), e.g. ``"UCAC4"``.
+    catalog_id : str, optional
+        Catalogue id, exact; a trailing ``*`` makes it a prefix (``"805-03*"``).
+    limit, offset : int
+        The page: at most ``limit`` objects (default 100) after skipping ``offset``.
+
+    Returns
+    -------
+    SearchResult
+        The page and the total number of matches.
+
+    Examples
+    --------
+    >>> search_objects(conn, ra="21 41 55.3", dec="+71 18 38.6", radius="5arcmin")  # doctest: +SKIP
+    """
+    if limit < 0 or offset < 0:
+        raise ValueError("limit and offset must not be negative")
+    if min_mag is not None and max_mag is not None and min_mag > max_mag:
+        raise ValueError(f"min_mag {min_mag} is above max_mag {max_mag}")
+    where: list[sql.Composable] = []
+    params: dict[str, Any] = {}
+    cone = coord is not None or ra is not None or dec is not None
+    if cone:
+        if radius is None:
+            raise ValueError("a cone search needs a radius")
+        params["ra"], params["dec"] = sky_position(ra, dec, coord)
+        params["r"] = parse_radius(radius)
+        params["chord"] = 2 * math.sin(math.radians(params["r"]) / 2)
+        where.append(sql.SQL(
+            "sky_vector(o.ra_deg, o.dec_deg) <@ "
+            "cube_enlarge(sky_vector(%(ra)s, %(dec)s), %(chord)s, 3)"))  # fmt: skip
+        where.append(sql.SQL(_DISTANCE.format(ra="%(ra)s", dec="%(dec)s") + " <= %(r)s"))
+    elif radius is not None:
+        raise ValueError("a radius needs a position (ra and dec, or coord)")
+    if name:
+        params["name"] = f"%{_like_escape(name.strip())}%"
+        where.append(sql.SQL("o.name ILIKE %(name)s"))
+    if min_mag is not None:
+        params["min_mag"] = float(min_mag)
+        where.append(sql.SQL("o.mag >= %(min_mag)s"))
+    if max_mag is not None:
+        params["max_mag"] = float(max_mag)
+        where.append(sql.SQL("o.mag <= %(max_mag)s"))
+    if catalog:
+        params["catalog"] = _catalog_name(conn, catalog)
+        where.append(sql.SQL("o.catalog = %(catalog)s"))
+    if catalog_id:
+        wanted = catalog_id.strip()
+        if wanted.endswith("*"):
+            params["catalog_id"] = _like_escape(wanted.rstrip("*")) + "%"
+            where.append(sql.SQL("o.catalog_id LIKE %(catalog_id)s"))
+        else:
+            params["catalog_id"] = wanted
+            where.append(sql.SQL("o.catalog_id = %(catalog_id)s"))
+
+    condition = sql.SQL(" AND ").join(where) if where else sql.SQL("true")
+    columns = sql.SQL(_OBJECT_COLUMNS)
+    order = sql.SQL("o.catalog, o.catalog_id")
+    if cone:
+        columns = sql.SQL("{}, {} AS distance_deg").format(
+            columns, sql.SQL(_DISTANCE.format(ra="%(ra)s", dec="%(dec)s")))  # fmt: skip
+        order = sql.SQL("distance_deg, o.catalog, o.catalog_id")
+    params.update(limit=limit, offset=offset)
+    page = conn.execute(
+        sql.SQL("SELECT {} FROM catalog_object o WHERE {} ORDER BY {} LIMIT %(limit)s "
+                "OFFSET %(offset)s").format(columns, condition, order),  # fmt: skip
+        params,
+    ).fetchall()
+    total = _total(conn, where, condition, params, page, limit, offset)
+    frame = pd.DataFrame(page, columns=COLUMNS + (["distance_deg"] if cone else []))
+    return SearchResult(frame.astype({"n_fluxes": "int64"}), total, limit, offset)
+
+
+def _total(conn, where, condition, params, page, limit: int, offset: int) -> int:
+    """How many objects match in all, counting only when the page cannot tell."""
+    if limit and (0 < len(page) < limit or (not page and offset == 0)):
+        return offset + len(page)  # the page holds the last match
+    if not where:
+        return conn.execute("SELECT objects FROM catalogue_totals").fetchone()[0]
+    query = sql.SQL("SELECT count(*) FROM catalog_object o WHERE {}").format(condition)
+    return conn.execute(query, params).fetchone()[0]
