@@ -8,6 +8,8 @@ Examples
     aphos ingest --observer novak --json night/*.csv
     aphos demo-data --out /tmp/demo --images 50
     aphos stats --json
+    aphos search --ra "21 41 55.3" --dec "+71 18 38.6" --radius 3arcmin --json
+    aphos lightcurve UCAC4:805-031770 UCAC4:803-032417 --format csv --metadata
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from aphos_lib.cli_queries import add_query_commands
 from aphos_lib.db.catalogue import ROLE_NAMES, Catalogue, aphos_home
 
 __all__ = ["main"]
@@ -178,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--images", type=int, default=300)
     demo.set_defaults(func=cmd_demo)
+
+    add_query_commands(sub)
     return parser
 
 
@@ -191,6 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EmbeddedPostgresError as exc:
         print(f"aphos: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) has gone: stop quietly, like other Unix tools.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -145,3 +145,31 @@ def writer(catalogue: Catalogue) -> Iterator[psycopg.Connection]:
     with catalogue.connect("writer") as conn:
         yield conn
 
+
+
+@pytest.fixture(scope="session")
+def demo_files() -> Iterator[tuple[Path, object]]:
+    """The demo data set (300 SIPS files and their manifest), written once per session."""
+    from aphos_lib.demo import generate_demo_data
+
+    directory = make_home("aphos-demo-files-")
+    try:
+        yield directory, generate_demo_data(directory, seed=1, images=300)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", params=["embedded", "external"])
+def demo_catalogue(request, demo_files) -> Iterator[Catalogue]:
+    """A catalogue holding the demo data, loaded once per server; tests only read it."""
+    from aphos_lib.demo.load import load_demo
+
+    server = request.getfixturevalue(f"{request.param}_server")
+    cat, name = server.clone()
+    directory, _ = demo_files
+    try:
+        assert load_demo(cat, directory=directory) == 0
+        yield cat
+    finally:
+        cat.dispose()
+        server.drop(name)

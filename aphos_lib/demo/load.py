@@ -48,9 +48,20 @@ def load_demo(
                 for o in outcomes:
                     if not o.ok:
                         print(f"{o.file}: {o.status}: {o.error}")
+        _set_longitudes(catalogue, manifest)
         print(f"loaded {len(manifest.files)} demo images ({stored} fluxes) in "
               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
     with catalogue.connect("reader") as conn:
         stats = catalogue_stats(conn)
     print("the catalogue holds " + ", ".join(f"{v:,} {k}" for k, v in stats.items()))
     return status
+
+
+def _set_longitudes(catalogue: Catalogue, manifest) -> None:
+    """Give the demo observers their sites' longitudes, so their nights start at local noon."""
+    with catalogue.connect("owner") as conn, conn.transaction():
+        for observer in manifest.observers:
+            conn.execute(
+                "UPDATE observer SET longitude_deg = %s WHERE lower(username) = lower(%s)",
+                (observer.longitude_deg, observer.username),
+            )

@@ -1,0 +1,150 @@
+"""The ``aphos search`` and ``aphos lightcurve`` commands: reading the catalogue.
+
+Examples
+--------
+::
+
+    aphos search --ra "21 41 55.3" --dec "+71 18 38.6" --radius 3arcmin --json
+    aphos search --min-mag 10 --max-mag 11 --catalog UCAC4 --limit 20
+    aphos lightcurve UCAC4:805-031770 UCAC4:803-032417 --format csv --metadata
+    aphos lightcurve UCAC4:805-031770 UCAC4:803-032417 --aperture 3 --exclude-observer smith
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from aphos_lib.coordinates import AngleParseError
+from aphos_lib.db.catalogue import Catalogue
+
+__all__ = ["add_query_commands"]
+
+SEARCH_FIELDS = ("catalog", "catalog_id", "name", "ra_deg", "dec_deg", "mag", "n_fluxes")
+LIGHTCURVE_FIELDS = ("time_utc", "jd", "hjd", "night", "observer", "magnitude", "deviation",
+                     "saturated")  # fmt: skip
+
+
+def _json_value(value):
+    """Plain JSON values: NaN and None as null, numpy scalars as Python numbers."""
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from aphos_lib.search import search_objects
+
+    catalogue = Catalogue.from_environment()
+    with catalogue.connect("reader", autocommit=True) as conn:
+        result = search_objects(
+            conn, ra=args.ra, dec=args.dec, radius=args.radius, name=args.name,
+            min_mag=args.min_mag, max_mag=args.max_mag, catalog=args.catalog,
+            catalog_id=args.id, limit=args.limit, offset=args.offset,
+        )  # fmt: skip
+    if args.json:
+        for row in result.frame.itertuples(index=False):
+            record = {f: _json_value(getattr(row, f)) for f in SEARCH_FIELDS}
+            if "distance_deg" in result.frame:
+                record["distance_deg"] = _json_value(row.distance_deg)
+            print(json.dumps(record))
+        return 0
+    shown = result.frame[list(SEARCH_FIELDS) + [c for c in ("distance_deg",)
+                                                if c in result.frame]]  # fmt: skip
+    print(shown.to_string(index=False) if len(shown) else "no objects match")
+    first = result.offset + 1 if len(result) else 0
+    print(f"objects {first}-{result.offset + len(result)} of {result.total}")
+    return 0
+
+
+def cmd_lightcurve(args: argparse.Namespace) -> int:
+    from aphos_lib.photometry import differential_photometry
+
+    catalogue = Catalogue.from_environment()
+    comparison = [args.comparison, *args.ensemble] if args.ensemble else args.comparison
+    with catalogue.connect("reader", autocommit=True) as conn:
+        curve = differential_photometry(
+            conn, args.variable, comparison, check=args.check, aperture=args.aperture,
+            comparison_aperture=args.comparison_aperture,
+            include_saturated=args.include_saturated, observers=args.observer or None,
+            exclude_observers=args.exclude_observer, as_of=args.as_of,
+        )  # fmt: skip
+    if args.format == "json":
+        for row in curve.data.itertuples(index=False):
+            record = {f: _json_value(getattr(row, f)) for f in LIGHTCURVE_FIELDS}
+            record["time_utc"] = row.time_utc.isoformat()
+            record["night"] = row.night.isoformat()
+            print(json.dumps(record))
+    elif args.format == "csv":
+        sys.stdout.write(curve.to_csv(metadata=args.metadata))
+    elif args.format == "txt":
+        sys.stdout.write(curve.to_txt(metadata=args.metadata))
+    else:
+        if not args.obscode:
+            raise ValueError("--format aavso needs --obscode (your AAVSO observer code)")
+        sys.stdout.write(curve.to_aavso(obscode=args.obscode, observer=args.aavso_observer))
+    return 0
+
+
+def _query_errors(func):
+    """Exit 1 with the message for a missing object or bad input, never a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        from aphos_lib.search import ObjectNotFound
+
+        try:
+            return func(args)
+        except ObjectNotFound as exc:
+            print(f"aphos {args.command}: {exc}", file=sys.stderr)
+            return 1
+        except (AngleParseError, ValueError) as exc:
+            print(f"aphos {args.command}: {exc}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+def add_query_commands(sub) -> None:
+    """Add ``search`` and ``lightcurve`` to the ``aphos`` sub-command parser."""
+    search = sub.add_parser("search", help="find catalogue objects")
+    search.add_argument("--ra", help="cone centre RA: '21 41 55.3' (hours) or degrees")
+    search.add_argument("--dec", help="cone centre Dec: '+71 18 38.6' or degrees")
+    search.add_argument("--radius", help="cone radius: degrees, or '3arcmin', '20arcsec'")
+    search.add_argument("--name", help="case-insensitive part of the object's name")
+    search.add_argument("--min-mag", type=float)
+    search.add_argument("--max-mag", type=float)
+    search.add_argument("--catalog", help="catalogue, e.g. UCAC4")
+    search.add_argument("--id", help="catalogue id, exact; end with * for a prefix")
+    search.add_argument("--limit", type=int, default=100)
+    search.add_argument("--offset", type=int, default=0)
+    search.add_argument("--json", action="store_true", help="one JSON object per line")
+    search.set_defaults(func=_query_errors(cmd_search))
+
+    curve = sub.add_parser("lightcurve", help="differential magnitudes of a variable star")
+    curve.add_argument("variable", help="CATALOG:ID of the variable, e.g. UCAC4:805-031770")
+    curve.add_argument("comparison", help="CATALOG:ID of the comparison star")
+    curve.add_argument("--ensemble", action="append", default=[], metavar="CATALOG:ID",
+                       help="more comparison stars (fluxes summed with the first)")  # fmt: skip
+    curve.add_argument("--check", metavar="CATALOG:ID", help="a check star")
+    curve.add_argument("--aperture", default="auto", help="variable's aperture: N or auto")
+    curve.add_argument("--comparison-aperture", default="auto",
+                       help="comparison's aperture: N or auto")  # fmt: skip
+    curve.add_argument("--include-saturated", action="store_true",
+                       help="also list images with a saturated star (no magnitude)")  # fmt: skip
+    curve.add_argument("--observer", action="append", default=[], metavar="NAME",
+                       help="keep only these observers")  # fmt: skip
+    curve.add_argument("--exclude-observer", action="append", default=[], metavar="NAME")
+    curve.add_argument("--as-of", help="only data uploaded by this time (ISO 8601 with zone)")
+    curve.add_argument("--format", choices=["csv", "txt", "json", "aavso"], default="csv")
+    curve.add_argument("--metadata", action="store_true",
+                       help="csv/txt: start with the stars, apertures and as_of")  # fmt: skip
+    curve.add_argument("--obscode", help="aavso: your AAVSO observer code")
+    curve.add_argument("--aavso-observer", metavar="NAME",
+                       help="aavso: whose images to report when several observers")  # fmt: skip
+    curve.set_defaults(func=_query_errors(cmd_lightcurve))
