@@ -1,0 +1,130 @@
+"""Light curve conversions and downloads: CSV, TXT, AAVSO Extended, astropy, binning."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import astropy.units as u
+import numpy as np
+import pandas as pd
+import pytest
+
+from aphos_lib.lightcurve import AAVSO_FILTERS
+from aphos_lib.photometry import differential_photometry
+
+pytestmark = pytest.mark.catalogue
+GK_CEP, GK_CMP, GK_CHECK = "UCAC4:805-031770", "UCAC4:803-032417", "UCAC4:804-031083"
+
+
+@pytest.fixture
+def curve(demo_catalogue):
+    with demo_catalogue.connect("reader", autocommit=True) as conn:
+        return differential_photometry(conn, GK_CEP, GK_CMP, check=GK_CHECK)
+
+
+def test_csv_holds_every_magnitude_and_its_metadata_names_both_stars(curve):
+    text = curve.to_csv(metadata=True)
+    comments = [line for line in text.splitlines() if line.startswith("#")]
+    meta = "\n".join(comments)
+    needed = ["UCAC4 805-031770 (GK Cep)", "RA 21 30 59.150", "Dec +70 49 23.58",
+              "catalogue magnitude 8.42", "UCAC4 803-032417", "as_of: not pinned"]
+    assert [n for n in needed if n not in meta] == []
+    table = pd.read_csv(io.StringIO(text), comment="#")
+    assert table.columns.tolist() == ["time_utc", "jd", "hjd", "magnitude", "deviation"]
+    assert len(table) == np.isfinite(curve.data.magnitude).sum() == len(curve)
+    np.testing.assert_allclose(table.magnitude, curve.data.magnitude, atol=5e-5)
+    np.testing.assert_allclose(table.jd, curve.data.jd, atol=5e-7)
+    assert pd.to_datetime(table.time_utc).dt.tz is not None
+    assert curve.to_csv().splitlines()[0] == "time_utc,jd,hjd,magnitude,deviation"
+
+
+def test_txt_is_whitespace_separated_with_the_same_rows(curve, tmp_path):
+    path = tmp_path / "gk.txt"
+    curve.to_txt(path, metadata=True)
+    rows = [line.split() for line in path.read_text().splitlines() if not line.startswith("#")]
+    assert len(rows) == len(curve) and all(len(r) == 5 for r in rows)
+    np.testing.assert_allclose([float(r[3]) for r in rows], curve.data.magnitude, atol=5e-5)
+
+
+def test_aavso_extended_format_follows_the_rules(curve):
+    with pytest.raises(ValueError, match="one observer"):
+        curve.to_aavso(obscode="XYZ")
+    text = curve.to_aavso(obscode="XYZ", observer="svoboda")
+    lines = text.splitlines()
+    params = dict(line[1:].split("=", 1) for line in lines if "=" in line and line[0] == "#")
+    assert {k.upper() for k in params} >= {"TYPE", "OBSCODE", "SOFTWARE", "DELIM", "DATE",
+                                           "OBSTYPE"}  # fmt: skip
+    assert params["TYPE"] == "EXTENDED" and params["DATE"] == "HJD"
+    data = [line.split(",") for line in lines if not line.startswith("#")]
+    assert len(data) == (curve.data.observer == "svoboda").sum() > 10
+    svoboda = curve.data[curve.data.observer == "svoboda"]
+    for fields, row in zip(data, svoboda.itertuples(), strict=True):
+        assert len(fields) == 15
+        name, date, mag, merr, filt, trans, mtype, cname, cmag, kname = fields[:10]
+        assert name == "GK Cep" and len(date) <= 16 and float(date) == round(row.hjd, 5)
+        assert "." in mag and len(mag) <= 8 and float(mag) == round(row.magnitude, 3)
+        assert merr == "na" or (len(merr) <= 6 and float(merr) == round(row.deviation, 3))
+        assert filt in AAVSO_FILTERS and trans == "NO" and mtype == "DIF"
+        assert cname == "UCAC4 803-032417" and kname == "UCAC4 804-031083"
+        assert float(cmag) == pytest.approx(-2.5 * np.log10(row.cmp_flux), abs=5e-4)
+    with pytest.raises(ValueError, match="AAVSO filter"):
+        curve.to_aavso(obscode="XYZ", observer="svoboda", filter="Halpha-ish")
+
+
+def test_astropy_table_and_timeseries_carry_units_and_metadata(curve):
+    table = curve.to_table()
+    assert table["magnitude"].unit == u.mag and table["jd"].unit == u.day
+    assert "GK Cep" in table.meta["variable"]
+    series = curve.to_timeseries()
+    np.testing.assert_allclose(series.time.jd, curve.data.jd, rtol=0, atol=1e-9)
+    assert series.time.scale == "utc" and len(series) == len(curve)
+
+
+def test_binning_per_night_is_the_weighted_mean(curve):
+    binned = curve.bin("night")
+    usable = curve.data[np.isfinite(curve.data.magnitude)]
+    groups = usable.groupby([usable.night.astype(str), usable.observer])
+    assert len(binned) == groups.ngroups and binned.n.sum() == len(usable)
+    first = usable[(usable.night == usable.night.iloc[0])
+                   & (usable.observer == usable.observer.iloc[0])]  # fmt: skip
+    row = binned.iloc[(binned.time - first.hjd.mean()).abs().argmin()]
+    m, s = first.magnitude.to_numpy(), first.deviation.to_numpy()
+    if np.all(np.isfinite(s)):
+        expected = np.sum(m / s**2) / np.sum(1 / s**2)
+    else:
+        expected = m.mean()
+    assert row.magnitude == pytest.approx(expected, abs=1e-12) and row.n == len(first)
+
+
+def _cli(catalogue, *args) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APHOS_")}
+    env.update(APHOS_DATABASE_URL=catalogue.conninfo("owner"),
+               APHOS_DATABASE_URL_WRITER=catalogue.conninfo("writer"),
+               APHOS_DATABASE_URL_READER=catalogue.conninfo("reader"))  # fmt: skip
+    return subprocess.run([sys.executable, "-m", "aphos_lib.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def test_cli_search_and_lightcurve_print_json_lines(demo_catalogue, curve):
+    found = _cli(demo_catalogue, "search", "--ra", "21 30 59.15", "--dec", "+70 49 23.58",
+                 "--radius", "3arcmin", "--json")  # fmt: skip
+    assert found.returncode == 0, found.stderr
+    records = [json.loads(line) for line in found.stdout.splitlines()]
+    assert records[0]["catalog_id"] == "805-031770" and records[0]["name"] == "GK Cep"
+    assert set(records[0]) >= {"catalog", "catalog_id", "name", "ra_deg", "dec_deg", "mag",
+                               "n_fluxes"}  # fmt: skip
+    assert records[0]["n_fluxes"] == 142
+    lc = _cli(demo_catalogue, "lightcurve", GK_CEP, GK_CMP, "--format", "json")
+    assert lc.returncode == 0, lc.stderr
+    rows = [json.loads(line) for line in lc.stdout.splitlines()]
+    assert len(rows) == len(curve)
+    assert set(rows[0]) == {"time_utc", "jd", "hjd", "night", "observer", "magnitude",
+                            "deviation", "saturated"}  # fmt: skip
+    np.testing.assert_allclose([r["magnitude"] for r in rows], curve.data.magnitude)
+    missing = _cli(demo_catalogue, "lightcurve", GK_CEP, "UCAC4:000-000000")
+    assert missing.returncode == 1 and "no object UCAC4:000-000000" in missing.stderr
+    assert "Traceback" not in missing.stderr
