@@ -357,10 +357,10 @@ def _frame(rows: list[tuple], stars, with_apertures: bool) -> pd.DataFrame:
         columns = [()] * len(names)
     data = {}
     for name, values in zip(names, columns, strict=True):
-        if name.endswith(("saturated",)) and not name.endswith("ap_saturated"):
-            # NULL only for a check star missing from an image: treat as not measured.
-            data[name] = np.array([bool(v) for v in values], dtype=bool)
-        elif name in ("image_id",) or name.endswith("_aperture"):
+        if name.endswith("saturated") and not name.endswith("ap_saturated"):
+            # NULL only for a check star missing from an image: not measured, not saturated.
+            data[name] = np.array(values, dtype=bool)
+        elif name == "image_id" or name.endswith("_aperture"):
             data[name] = np.array([-1 if v is None else v for v in values], dtype=np.int64)
         elif name in ("time_utc", "night", "observer", "filter") or name.endswith(
             ("_ap", "_ap_dev", "_ap_saturated")

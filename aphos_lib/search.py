@@ -158,11 +158,11 @@ def get_object(conn: psycopg.Connection, catalog: str, catalog_id: str) -> Catal
     ObjectNotFound
         When the archive holds no such object.
     """
-    row = conn.execute(
-        f"SELECT {_OBJECT_COLUMNS} FROM catalog_object o "
-        "WHERE o.catalog = %s AND o.catalog_id = %s",
-        (_catalog_name(conn, catalog), catalog_id.strip()),
-    ).fetchone()
+    query = (f"SELECT {_OBJECT_COLUMNS} FROM catalog_object o "
+             "WHERE o.catalog = %s AND o.catalog_id = %s")  # fmt: skip
+    row = conn.execute(query, (catalog.strip(), catalog_id.strip())).fetchone()
+    if row is None:  # perhaps the catalogue's name in another case
+        row = conn.execute(query, (_catalog_name(conn, catalog), catalog_id.strip())).fetchone()
     if row is None:
         raise ObjectNotFound(f"no object {catalog}:{catalog_id} in the catalogue")
     return _object(row)
