@@ -130,14 +130,20 @@ def to_angles_many(columns: list[tuple[pa.Array, bool]]) -> list[Converted]:
     blank = _blank(col)
     values = np.full(n, np.nan)
     slow = ~blank
+    present = np.flatnonzero(~blank)
     try:
-        parts = pc.split_pattern(pc.replace_substring(col, ":", " "), " ")
-        lengths = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
-        if np.all(lengths[~blank] == 3):
-            flat = pc.cast(pc.list_flatten(pc.filter(parts, pa.array(~blank))), pa.float64())
+        # Only the present values are split (filtering strings is cheaper than lists), and
+        # colons replaced only when there are any.
+        text = col.filter(pa.array(~blank)) if len(present) < n else col
+        if _holds(text, ":"):
+            text = pc.replace_substring(text, ":", " ")
+        parts = pc.split_pattern(text, " ")
+        if np.all(pc.list_value_length(parts).to_numpy(zero_copy_only=False) == 3):
+            flat = pc.cast(pc.list_flatten(parts), pa.float64())
             dms = flat.to_numpy(zero_copy_only=False).reshape(-1, 3)
-            present = np.flatnonzero(~blank)
-            negative = pc.starts_with(col, "-").to_numpy(zero_copy_only=False)[present]
+            # The first field is the whole value's start: a written minus, "-00" included
+            # (cast to -0.0), is its sign bit.
+            negative = np.signbit(dms[:, 0])
             is_ra = hours[present]
             first, minutes, seconds = np.abs(dms[:, 0]), dms[:, 1], dms[:, 2]
             value = first + minutes / 60.0 + seconds / 3600.0
@@ -167,6 +173,12 @@ def to_angles_many(columns: list[tuple[pa.Array, bool]]) -> list[Converted]:
                              {i - start: e for i, e in errors.items() if start <= i < stop}))
         start = stop
     return out
+
+
+def _holds(col: pa.Array, char: str) -> bool:
+    """Whether a string array's data holds ``char`` (an ASCII character), in one numpy pass."""
+    data = col.buffers()[2]
+    return data is not None and bool((np.frombuffer(data, dtype=np.uint8) == ord(char)).any())
 
 
 def to_text(col: pa.Array) -> pa.Array:
