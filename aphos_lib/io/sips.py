@@ -546,14 +546,16 @@ def _typed_read(
     nans = 0
     for col in numeric:
         values = table.column(col.index).combine_chunks()
-        array = values.to_numpy(zero_copy_only=False)
-        nan = np.isnan(array)
+        array = values.to_numpy(zero_copy_only=False)  # NaN for empty cells and 'saturated'
+        missing = np.isnan(array)
+        nan = missing
         if values.null_count:
-            nan &= values.is_valid().to_numpy(zero_copy_only=False)
+            nan = missing & values.is_valid().to_numpy(zero_copy_only=False)
         if np.isinf(array).any() or (nan.any() and col.kind not in ("flux", "deviation")):
             return None, None, []
         nans += int(nan.sum())
-        out[col.target] = pc.if_else(pa.array(nan), None, values) if nan.any() else values
+        # Built from numpy with the mask: several times cheaper than pc.if_else.
+        out[col.target] = pa.array(array, mask=missing, type=pa.float64()) if nan.any() else values
         if col.kind == "flux":
             out[f"{col.target}_saturated"] = pa.array(nan)
     if nans != expected:
