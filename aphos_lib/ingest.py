@@ -327,8 +327,7 @@ class ObjectCache:
         """Each key's object id, -1 where unknown."""
         if not len(self.keys):
             return np.full(len(keys), -1, dtype=np.int64)
-        at = pc.index_in(keys, value_set=self.keys).to_numpy(zero_copy_only=False)
-        at = np.nan_to_num(at.astype(np.float64), nan=-1).astype(np.int64)
+        at = pc.fill_null(pc.index_in(keys, value_set=self.keys), -1).to_numpy()
         return np.where(at >= 0, self.ids[at], -1)
 
     def add(self, keys: pa.Array, ids: np.ndarray) -> None:
@@ -355,7 +354,10 @@ def _upsert_objects(
     object_ids = np.full(rows.num_rows, -1, dtype=np.int64)
     if not matched_mask.any():
         return object_ids, (pa.array([], pa.string()), np.empty(0, dtype=np.int64))
-    matched = rows.filter(pa.array(matched_mask))
+    # Only the key columns of the matched rows: filtering the whole table cost more than the
+    # rest of the lookup. The few new stars take their other columns from ``rows``.
+    matched_at = np.flatnonzero(matched_mask)
+    matched = rows.select(["catalog", "catalog_id"]).filter(pa.array(matched_mask))
     keys = pc.binary_join_element_wise(matched["catalog"], matched["catalog_id"], "\t")
     encoded = keys.combine_chunks().dictionary_encode()
     per_row = encoded.indices.to_numpy(zero_copy_only=False)
@@ -378,10 +380,10 @@ def _upsert_objects(
         lookup(np.arange(len(unknown)))
         missing = np.flatnonzero(ids < 0)
         if len(missing):
-            new = matched.select(
+            new = rows.select(
                 ["name", "catalog_ra_deg", "catalog_dec_deg", "ra_deg", "dec_deg", "catalog_mag",
                  "catalog_bv", "catalog_jk"]
-            ).take(pa.array(first_row[unknown][missing])).to_pydict()  # fmt: skip
+            ).take(pa.array(matched_at[first_row[unknown][missing]])).to_pydict()  # fmt: skip
             # A star's position is the catalogue's; the measured one when SIPS gave none.
             ra = _first_present(new["catalog_ra_deg"], new["ra_deg"])
             dec = _first_present(new["catalog_dec_deg"], new["dec_deg"])
