@@ -1,3 +1,17 @@
-"""APhoS: the Amateur Photometric Survey catalogue and analysis library."""
+"""APhoS: the Amateur Photometric Survey catalogue and analysis library.
+
+``aphos_lib.connect()`` opens the archive read-only for analysis (see
+:mod:`aphos_lib.archive`).
+"""
 
 __version__ = "0.1.0"
+__all__ = ["connect"]
+
+
+def __getattr__(name: str):
+    # Imported on first use so that `import aphos_lib` (and the CLI) stays light.
+    if name == "connect":
+        from aphos_lib.archive import connect
+
+        return connect
+    raise AttributeError(f"module 'aphos_lib' has no attribute {name!r}")

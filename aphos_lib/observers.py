@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from dataclasses import dataclass
 
 import psycopg
 
-__all__ = ["InvalidUsername", "ensure_local_observer", "validate_username"]
+__all__ = [
+    "InvalidUsername",
+    "Observer",
+    "ObserverNotFound",
+    "ensure_local_observer",
+    "get_observer",
+    "validate_username",
+]
 
 _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{1,31}$")
 
@@ -54,3 +63,51 @@ def ensure_local_observer(conn: psycopg.Connection, username: str) -> int:
             "SELECT id FROM observer WHERE lower(username) = lower(%s)", (username,)
         ).fetchone()
     return row[0]
+
+
+class ObserverNotFound(LookupError):
+    """No observer with that username."""
+
+
+@dataclass(frozen=True)
+class Observer:
+    """An observer's public profile and what they contributed.
+
+    ``first_night``/``last_night`` are the UTC exposure middles of their first and last
+    images (None before their first upload).
+    """
+
+    username: str
+    description: str
+    created_at: dt.datetime
+    longitude_deg: float | None
+    images: int
+    fluxes: int
+    uploads: int
+    first_image: dt.datetime | None
+    last_image: dt.datetime | None
+
+
+def get_observer(conn: psycopg.Connection, username: str) -> Observer:
+    """The observer with this username (any case) and their totals.
+
+    Raises
+    ------
+    ObserverNotFound
+        When nobody has that username.
+    """
+    row = conn.execute(
+        """
+        SELECT o.username, o.description, o.created_at, o.longitude_deg,
+               count(i.id), coalesce(sum(i.flux_count), 0),
+               (SELECT count(*) FROM upload u WHERE u.observer_id = o.id),
+               min(i.exposure_mid), max(i.exposure_mid)
+        FROM observer o LEFT JOIN image i ON i.observer_id = o.id
+        WHERE lower(o.username) = lower(%s)
+        GROUP BY o.id
+        """,
+        (username.strip(),),
+    ).fetchone()
+    if row is None:
+        raise ObserverNotFound(f"no observer named {username!r}")
+    return Observer(*row[:4], int(row[4]), int(row[5]), int(row[6]), row[7], row[8])

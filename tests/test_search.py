@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import astropy.units as u
 import numpy as np
+import psycopg
 import pytest
 from astropy.coordinates import SkyCoord
 
@@ -154,3 +155,25 @@ def test_typed_coordinates_agree_with_astropy():
             parse_ra(bad)
     with pytest.raises(AngleParseError, match="radius"):
         parse_radius("3 parsecs")
+
+
+def test_the_archive_connects_read_only_and_answers_in_one_line(demo_catalogue):
+    import aphos_lib
+    from aphos_lib.observers import ObserverNotFound
+
+    with aphos_lib.connect(demo_catalogue.conninfo("reader")) as archive:
+        assert archive.search(name="GK Cep").frame.catalog_id.tolist() == ["805-031770"]
+        assert archive.object("UCAC4:805-031770").name == "GK Cep"
+        assert archive.catalogs() == ["UCAC4"]
+        novak = archive.observer("NOVAK")
+        images = archive.conn.execute(
+            "SELECT count(*), sum(flux_count) FROM image i JOIN observer o"
+            " ON o.id = i.observer_id WHERE o.username = 'novak'").fetchone()  # fmt: skip
+        assert (novak.username, novak.images, novak.fluxes) == ("novak", images[0], images[1])
+        assert novak.uploads == 1 and novak.longitude_deg == pytest.approx(16.5833)
+        with pytest.raises(ObserverNotFound):
+            archive.observer("nobody")
+        assert len(archive.lightcurve("UCAC4:805-031770", "UCAC4:803-032417")) > 100
+        assert archive.stats()["images"] == 300
+        with pytest.raises(psycopg.Error, match="read-only|permission denied"):
+            archive.conn.execute("DELETE FROM flux")
