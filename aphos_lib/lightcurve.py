@@ -310,45 +310,60 @@ class LightCurve:
             out["epoch"] = meta["epoch"]
         return out
 
-    def _download_rows(self) -> pd.DataFrame:
+    def _download_rows(self, missing: str) -> list[list[str]]:
         rows = self._usable()
-        return pd.DataFrame({
-            "time_utc": rows["time_utc"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z",
-            "jd": rows["jd"].map(lambda v: f"{v:.6f}"),
-            "hjd": rows["hjd"].map(lambda v: "" if math.isnan(v) else f"{v:.6f}"),
-            "magnitude": rows["magnitude"].map(lambda v: f"{v:.4f}"),
-            "deviation": rows["deviation"].map(lambda v: "" if math.isnan(v) else f"{v:.4f}"),
-        })  # fmt: skip
+        # The original's "Exposure middle" format (seconds), here always in UTC.
+        times = rows["time_utc"].dt.strftime("%Y-%m-%d %H:%M:%S")
+        return [
+            [t, f"{m:.4f}", missing if math.isnan(d) else f"{d:.4f}", f"{jd:.6f}",
+             missing if math.isnan(hjd) else f"{hjd:.6f}"]
+            for t, m, d, jd, hjd in zip(times, rows["magnitude"], rows["deviation"], rows["jd"],
+                                        rows["hjd"], strict=True)
+        ]  # fmt: skip
 
-    def _header(self, prefix: str) -> str:
-        lines = [f"{prefix}APhoS light curve (differential magnitudes, var - cmp)"]
-        lines += [f"{prefix}{key}: {value}" for key, value in self._metadata().items()]
-        lines.append(f"{prefix}only images with a magnitude are listed; times are exposure "
-                     "middles")  # fmt: skip
-        return "\n".join(lines) + "\n"
+    def _metadata_rows(self) -> list[list[str]]:
+        """The original APhoS's metadata block, then what this archive adds."""
+        var, comparisons = self.meta["variable"], self.meta["comparisons"]
+        rows = [["Catalog ID", f"{var.catalog} {var.catalog_id}"],
+                ["Catalog Right Ascension", _hms(var.ra_deg)],
+                ["Catalog Declination", _dms(var.dec_deg)],
+                ["Catalog Magnitude", _magnitude(var.mag)]]  # fmt: skip
+        for k, ref in enumerate(comparisons):
+            label = "Reference" if len(comparisons) == 1 else f"Reference {k + 1}"
+            rows += [[f"{label} catalog ID", f"{ref.catalog} {ref.catalog_id}"],
+                     [f"{label} catalog Right Ascension", _hms(ref.ra_deg)],
+                     [f"{label} catalog Declination", _dms(ref.dec_deg)],
+                     [f"{label} catalog Magnitude", _magnitude(ref.mag)]]  # fmt: skip
+        extra = self._metadata()
+        for key in ("variable", "comparison"):
+            extra.pop(key)
+        rows += [[key.replace("_", " ").capitalize(), str(value)] for key, value in extra.items()]
+        return rows
+
+    def _download(self, delimiter: str, missing: str, metadata: bool) -> str:
+        text = io.StringIO()
+        writer = csv.writer(text, delimiter=delimiter, lineterminator="\n")
+        if metadata:
+            writer.writerows(self._metadata_rows())
+        writer.writerow(["Exposure middle", "Magnitude", "Deviation", "JD", "HJD"])
+        writer.writerows(self._download_rows(missing))
+        return text.getvalue()
 
     def to_csv(self, path: str | Path | None = None, metadata: bool = False) -> str:
-        """Write (or return) CSV: ``time_utc,jd,hjd,magnitude,deviation``.
+        """Write (or return) the original APhoS's CSV download, plus JD and HJD.
 
-        With ``metadata=True`` a block of ``#`` lines first names both stars (catalogue ids,
-        coordinates, catalogue magnitudes), the apertures, filters and ``as_of``.
+        Semicolon-separated: ``Exposure middle;Magnitude;Deviation;JD;HJD`` (exposure middle
+        in UTC), one row per image with a magnitude; an unknown deviation is empty, never 0.
+        With ``metadata=True`` it starts, as the original's did, with ``key;value`` rows
+        naming both stars (catalogue id, RA, Dec, catalogue magnitude), followed by the
+        apertures, observer filters, ``As of`` and the query time.
         """
-        text = io.StringIO()
-        if metadata:
-            text.write(self._header("# "))
-        self._download_rows().to_csv(text, index=False, lineterminator="\n")
-        return _written(text.getvalue(), path)
+        return _written(self._download(";", "", metadata), path)
 
     def to_txt(self, path: str | Path | None = None, metadata: bool = False) -> str:
-        """Write (or return) whitespace-separated text with the same columns as CSV."""
-        text = io.StringIO()
-        if metadata:
-            text.write(self._header("# "))
-        rows = self._download_rows()
-        text.write("# " + " ".join(rows.columns) + "\n")
-        for record in rows.itertuples(index=False):
-            text.write(" ".join(v if v else "-" for v in record) + "\n")
-        return _written(text.getvalue(), path)
+        """Write (or return) the same as :meth:`to_csv`, space-separated (values that hold a
+        space are quoted, as in the original); an unknown deviation is ``nan``."""
+        return _written(self._download(" ", "nan", metadata), path)
 
     def to_aavso(
         self,
@@ -418,6 +433,26 @@ class LightCurve:
                 f"APhoS image {row.image_id}",
             ])  # fmt: skip
         return _written(out.getvalue(), path)
+
+
+def _hms(ra_deg: float) -> str:
+    """RA as the original wrote it: ``21h30m59.150s``."""
+    from astropy.coordinates import Angle
+
+    return Angle(ra_deg, unit="deg").to_string(unit="hourangle", precision=3, pad=True)
+
+
+def _dms(dec_deg: float) -> str:
+    """Dec as ``+70d49m23.58s``: the original's form without quote marks, which a CSV
+    would have to escape; astropy and most tools read it as it is."""
+    from astropy.coordinates import Angle
+
+    return Angle(dec_deg, unit="deg").to_string(unit="deg", precision=2, pad=True,
+                                                alwayssign=True)  # fmt: skip
+
+
+def _magnitude(mag: float | None) -> str:
+    return "" if mag is None else f"{mag:.2f}"
 
 
 def _cmp_aperture_column(frame: pd.DataFrame) -> str:

@@ -12,6 +12,7 @@ import astropy.units as u
 import numpy as np
 import pandas as pd
 import pytest
+from astropy.coordinates import SkyCoord
 
 from aphos_lib.lightcurve import AAVSO_FILTERS
 from aphos_lib.photometry import differential_photometry
@@ -26,28 +27,37 @@ def curve(demo_catalogue):
         return differential_photometry(conn, GK_CEP, GK_CMP, check=GK_CHECK)
 
 
-def test_csv_holds_every_magnitude_and_its_metadata_names_both_stars(curve):
+def test_csv_is_the_original_download_plus_jd_and_hjd(curve):
     text = curve.to_csv(metadata=True)
-    comments = [line for line in text.splitlines() if line.startswith("#")]
-    meta = "\n".join(comments)
-    needed = ["UCAC4 805-031770 (GK Cep)", "RA 21 30 59.150", "Dec +70 49 23.58",
-              "catalogue magnitude 8.42", "UCAC4 803-032417", "as_of: not pinned"]
-    assert [n for n in needed if n not in meta] == []
-    table = pd.read_csv(io.StringIO(text), comment="#")
-    assert table.columns.tolist() == ["time_utc", "jd", "hjd", "magnitude", "deviation"]
+    lines = text.splitlines()
+    header = lines.index("Exposure middle;Magnitude;Deviation;JD;HJD")
+    meta = dict(line.split(";", 1) for line in lines[:header])
+    assert meta["Catalog ID"] == "UCAC4 805-031770"
+    assert meta["Reference catalog ID"] == "UCAC4 803-032417"
+    assert meta["Catalog Magnitude"] == "8.42" and meta["Reference catalog Magnitude"] == "8.69"
+    position = SkyCoord(meta["Catalog Right Ascension"], meta["Catalog Declination"])
+    assert position.separation(SkyCoord(322.746458333, 70.823216667, unit="deg")).arcsec < 0.01
+    assert meta["As of"] == "not pinned" and meta["Variable aperture"] == "auto"
+    table = pd.read_csv(io.StringIO(text), sep=";", skiprows=header)
     assert len(table) == np.isfinite(curve.data.magnitude).sum() == len(curve)
-    np.testing.assert_allclose(table.magnitude, curve.data.magnitude, atol=5e-5)
-    np.testing.assert_allclose(table.jd, curve.data.jd, atol=5e-7)
-    assert pd.to_datetime(table.time_utc).dt.tz is not None
-    assert curve.to_csv().splitlines()[0] == "time_utc,jd,hjd,magnitude,deviation"
+    np.testing.assert_allclose(table.Magnitude, curve.data.magnitude, atol=5e-5)
+    np.testing.assert_allclose(table.JD, curve.data.jd, atol=5e-7)
+    np.testing.assert_allclose(table.HJD, curve.data.hjd, atol=5e-7)
+    known = np.isfinite(curve.data.deviation).to_numpy()
+    assert table.Deviation.isna().to_numpy().tolist() == (~known).tolist()  # never 0
+    middles = pd.to_datetime(table["Exposure middle"]).dt.tz_localize("UTC")
+    assert (abs(middles - curve.data.time_utc) < pd.Timedelta(seconds=1)).all()
+    assert curve.to_csv().splitlines()[0] == "Exposure middle;Magnitude;Deviation;JD;HJD"
 
 
-def test_txt_is_whitespace_separated_with_the_same_rows(curve, tmp_path):
+def test_txt_is_space_separated_with_the_same_rows(curve, tmp_path):
     path = tmp_path / "gk.txt"
     curve.to_txt(path, metadata=True)
-    rows = [line.split() for line in path.read_text().splitlines() if not line.startswith("#")]
-    assert len(rows) == len(curve) and all(len(r) == 5 for r in rows)
-    np.testing.assert_allclose([float(r[3]) for r in rows], curve.data.magnitude, atol=5e-5)
+    lines = path.read_text().splitlines()
+    header = lines.index('"Exposure middle" Magnitude Deviation JD HJD')
+    table = pd.read_csv(path, sep=" ", skiprows=header)
+    assert len(table) == len(curve)
+    np.testing.assert_allclose(table.Magnitude, curve.data.magnitude, atol=5e-5)
 
 
 def test_aavso_extended_format_follows_the_rules(curve):
