@@ -25,6 +25,8 @@ import re
 
 __all__ = [
     "AngleParseError",
+    "format_dec",
+    "format_ra",
     "parse_dec",
     "parse_radius",
     "parse_ra",
@@ -264,3 +266,57 @@ def sky_position(ra=None, dec=None, coord=None) -> tuple[float, float]:
     if ra is None or dec is None:
         raise ValueError("a position needs both ra and dec")
     return parse_ra(ra), parse_dec(dec)
+
+
+# --- Writing angles ------------------------------------------------------------------------
+
+
+def _fields(value: float, decimals: int) -> tuple[int, int, int, int]:
+    """(first, minutes, whole seconds, fraction as an integer) of |value|, rounded once so a
+    carry never writes 60 seconds."""
+    scale = 10**decimals
+    total = round(abs(value) * 3600 * scale)
+    first, rest = divmod(total, 3600 * scale)
+    minutes, rest = divmod(rest, 60 * scale)
+    seconds, fraction = divmod(rest, scale)
+    return first, minutes, seconds, fraction
+
+
+def format_ra(ra_deg: float, style: str = "hms", decimals: int = 3) -> str:
+    """A right ascension (degrees) in hours: ``21h30m59.150s`` (``style="hms"``),
+    ``21 30 59.150`` (``"space"``) or ``21:30:59.150`` (``"colon"``).
+
+    Examples
+    --------
+    >>> format_ra(322.7464583)
+    '21h30m59.150s'
+    >>> format_ra(359.99999999, "colon")
+    '00:00:00.000'
+    """
+    hours, minutes, seconds, fraction = _fields(math.fmod(ra_deg, 360.0) / 15.0, decimals)
+    hours %= 24  # 23:59:59.9996 rounds up to 24 h, which is 0 h
+    tail = f".{fraction:0{decimals}d}" if decimals else ""
+    if style == "hms":
+        return f"{hours:02d}h{minutes:02d}m{seconds:02d}{tail}s"
+    separator = {"space": " ", "colon": ":"}[style]
+    return f"{hours:02d}{separator}{minutes:02d}{separator}{seconds:02d}{tail}"
+
+
+def format_dec(dec_deg: float, style: str = "dms", decimals: int = 2) -> str:
+    """A declination (degrees): ``+70°49'23.58"`` (``style="symbols"``, the original
+    APhoS's), ``+70d49m23.58s`` (``"dms"``), ``+70 49 23.58`` (``"space"``) or
+    ``+70:49:23.58`` (``"colon"``). The sign is always written, also for -0.
+
+    Examples
+    --------
+    >>> format_dec(-10 / 60, "space")
+    '-00 10 00.00'
+    >>> print(format_dec(70.8232167, "symbols"))
+    +70°49'23.58"
+    """
+    degrees, minutes, seconds, fraction = _fields(dec_deg, decimals)
+    sign = "-" if dec_deg < 0 and (degrees or minutes or seconds or fraction) else "+"
+    tail = f".{fraction:0{decimals}d}" if decimals else ""
+    marks = {"symbols": ("°", "'", '"'), "dms": ("d", "m", "s"), "space": (" ", " ", ""),
+             "colon": (":", ":", "")}[style]  # fmt: skip
+    return f"{sign}{degrees:02d}{marks[0]}{minutes:02d}{marks[1]}{seconds:02d}{tail}{marks[2]}"

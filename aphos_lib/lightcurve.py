@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aphos_lib.coordinates import format_dec, format_ra
 from aphos_lib.search import CatalogObject
 
 __all__ = ["AAVSO_FILTERS", "LightCurve", "Periodogram"]
@@ -33,20 +34,11 @@ _FILTER_ALIASES = {"RC": "R", "IC": "I", "C": "CV", "CLEAR": "CV", "L": "CV", "L
                    "NONE": "CV", "G": "TG", "GREEN": "TG"}  # fmt: skip
 
 
-def _sexagesimal(deg: float, hours: bool) -> str:
-    from astropy.coordinates import Angle
-
-    angle = Angle(deg, unit="deg")
-    if hours:
-        return angle.to_string(unit="hourangle", sep=" ", precision=3, pad=True)
-    return angle.to_string(unit="deg", sep=" ", precision=2, pad=True, alwayssign=True)
-
-
 def _describe(obj: CatalogObject) -> str:
     name = f" ({obj.name})" if obj.name else ""
     mag = "unknown" if obj.mag is None else f"{obj.mag:.2f}"
-    return (f"{obj.catalog} {obj.catalog_id}{name}, RA {_sexagesimal(obj.ra_deg, True)} "
-            f"({obj.ra_deg:.6f} deg), Dec {_sexagesimal(obj.dec_deg, False)} "
+    return (f"{obj.catalog} {obj.catalog_id}{name}, RA {format_ra(obj.ra_deg, 'space')} "
+            f"({obj.ra_deg:.6f} deg), Dec {format_dec(obj.dec_deg, 'space')} "
             f"({obj.dec_deg:+.6f} deg), catalogue magnitude {mag}")  # fmt: skip
 
 
@@ -325,14 +317,14 @@ class LightCurve:
         """The original APhoS's metadata block, then what this archive adds."""
         var, comparisons = self.meta["variable"], self.meta["comparisons"]
         rows = [["Catalog ID", f"{var.catalog} {var.catalog_id}"],
-                ["Catalog Right Ascension", _hms(var.ra_deg)],
-                ["Catalog Declination", _dms(var.dec_deg)],
+                ["Catalog Right Ascension", format_ra(var.ra_deg)],
+                ["Catalog Declination", format_dec(var.dec_deg)],
                 ["Catalog Magnitude", _magnitude(var.mag)]]  # fmt: skip
         for k, ref in enumerate(comparisons):
             label = "Reference" if len(comparisons) == 1 else f"Reference {k + 1}"
             rows += [[f"{label} catalog ID", f"{ref.catalog} {ref.catalog_id}"],
-                     [f"{label} catalog Right Ascension", _hms(ref.ra_deg)],
-                     [f"{label} catalog Declination", _dms(ref.dec_deg)],
+                     [f"{label} catalog Right Ascension", format_ra(ref.ra_deg)],
+                     [f"{label} catalog Declination", format_dec(ref.dec_deg)],
                      [f"{label} catalog Magnitude", _magnitude(ref.mag)]]  # fmt: skip
         extra = self._metadata()
         for key in ("variable", "comparison"):
@@ -433,22 +425,6 @@ class LightCurve:
                 f"APhoS image {row.image_id}",
             ])  # fmt: skip
         return _written(out.getvalue(), path)
-
-
-def _hms(ra_deg: float) -> str:
-    """RA as the original wrote it: ``21h30m59.150s``."""
-    from astropy.coordinates import Angle
-
-    return Angle(ra_deg, unit="deg").to_string(unit="hourangle", precision=3, pad=True)
-
-
-def _dms(dec_deg: float) -> str:
-    """Dec as ``+70d49m23.58s``: the original's form without quote marks, which a CSV
-    would have to escape; astropy and most tools read it as it is."""
-    from astropy.coordinates import Angle
-
-    return Angle(dec_deg, unit="deg").to_string(unit="deg", precision=2, pad=True,
-                                                alwayssign=True)  # fmt: skip
 
 
 def _magnitude(mag: float | None) -> str:

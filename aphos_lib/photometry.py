@@ -375,24 +375,30 @@ def _frame(rows: list[tuple], stars, with_apertures: bool) -> pd.DataFrame:
 
 
 def _fill_missing_hjd(frame: pd.DataFrame, var: CatalogObject) -> None:
-    """HJD for images whose SIPS header had none, computed with astropy.
+    """HJD for images whose SIPS header had none, computed with astropy's ephemeris.
 
-    The heliocentric light travel time to the variable from the Earth's centre (the site is
-    not known; it changes the result by at most 21 ms). ``hjd_computed`` marks these rows.
+    HJD = JD + (r . n) / c, with r the Earth's position relative to the Sun and n the
+    direction to the variable: the light travel time from the Earth's centre (the site is not
+    known; it changes the result by at most 21 ms). ``hjd_computed`` marks these rows.
+    Computed directly rather than with ``Time.light_travel_time``, which reads the Earth
+    rotation tables (seconds) that do not matter at the Earth's centre.
     """
     missing = ~np.isfinite(frame["hjd"].to_numpy())
     frame["hjd_computed"] = missing
     if not missing.any():
         return
-    from astropy.coordinates import EarthLocation, SkyCoord
+    import astropy.constants as const
+    import astropy.units as u
+    from astropy.coordinates import get_body_barycentric
     from astropy.time import Time
 
-    geocentre = EarthLocation.from_geocentric(0, 0, 0, unit="m")
-    times = Time(frame.loc[missing, "jd"].to_numpy(), format="jd", scale="utc",
-                 location=geocentre)  # fmt: skip
-    star = SkyCoord(var.ra_deg, var.dec_deg, unit="deg")
-    delay = times.light_travel_time(star, kind="heliocentric")
-    frame.loc[missing, "hjd"] = (times.utc + delay).jd
+    jd = frame.loc[missing, "jd"].to_numpy()
+    tdb = Time(jd, format="jd", scale="utc").tdb
+    earth = (get_body_barycentric("earth", tdb) - get_body_barycentric("sun", tdb)).xyz
+    ra, dec = np.radians(var.ra_deg), np.radians(var.dec_deg)
+    towards = np.array([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
+    delay_s = (towards @ earth.to_value(u.m)) / const.c.to_value(u.m / u.s)
+    frame.loc[missing, "hjd"] = jd + delay_s / 86400.0
 
 
 def _magnitudes(frame: pd.DataFrame, n_comparisons: int, has_check: bool) -> pd.DataFrame:

@@ -131,7 +131,8 @@ def _units(frame: pd.DataFrame) -> dict[str, str]:
 
 
 def _object(row) -> CatalogObject:
-    return CatalogObject(*row)
+    # Rows from a DataFrame carry NaN where the database had NULL.
+    return CatalogObject(*(None if isinstance(v, float) and math.isnan(v) else v for v in row))
 
 
 def parse_object_ref(ref: str) -> tuple[str, str]:
