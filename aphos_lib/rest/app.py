@@ -1,0 +1,109 @@
+"""Wiring the REST API into a FastAPI application: connection pool, errors, routers."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from psycopg_pool import ConnectionPool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from aphos_lib.db.catalogue import Catalogue
+from aphos_lib.rest.compat import router as compat_router
+from aphos_lib.rest.jsonout import CompatJSONResponse
+
+__all__ = ["error_response", "install"]
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, message: str) -> CompatJSONResponse:
+    """The original API's error body: ``{"id": <uuid>, "message": ...}``.
+
+    The id is also logged with the status, so a report quoting it can be found in the log.
+    """
+    error_id = str(uuid.uuid4())
+    log.info("error %s: %s %s", error_id, status, message)
+    return CompatJSONResponse({"id": error_id, "message": message}, status_code=status)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("query", "path"))
+        parts.append(f"{where}: {error.get('msg', 'invalid')}" if where else error.get("msg"))
+    return "; ".join(parts) or "invalid request"
+
+
+def install(
+    app: FastAPI, catalogue: Catalogue | None = None, *, prefix: str = "", pool_size: int = 4
+) -> None:
+    """Add the REST API to ``app`` under ``prefix`` (e.g. ``/services/api``).
+
+    Parameters
+    ----------
+    app : FastAPI
+    catalogue : Catalogue, optional
+        Where to read; by default ``Catalogue.from_environment()``. Requests use its
+        read-only role through a pool of ``pool_size`` connections.
+    prefix : str
+        URL prefix of every route, without a trailing slash.
+    """
+    state = app.state
+
+    def pool() -> ConnectionPool:
+        # Opened on first use, so that creating the app never needs the database.
+        if getattr(state, "_reader_pool", None) is None:
+            cat = catalogue or Catalogue.from_environment(start=False)
+            state._reader_pool = ConnectionPool(
+                cat.conninfo("reader"), min_size=1, max_size=pool_size, open=True,
+                kwargs={"autocommit": True}, check=ConnectionPool.check_connection,
+            )  # fmt: skip
+        return state._reader_pool
+
+    class _LazyPool:
+        def connection(self):
+            return pool().connection()
+
+        def close(self) -> None:
+            if getattr(state, "_reader_pool", None) is not None:
+                state._reader_pool.close()
+                state._reader_pool = None
+
+    state.reader_pool = _LazyPool()
+    previous = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(application):
+        async with previous(application) as value:
+            try:
+                yield value
+            finally:
+                state.reader_pool.close()
+
+    app.router.lifespan_context = lifespan
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        return error_response(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        return error_response(400, _validation_message(exc))
+
+    @app.exception_handler(psycopg.errors.QueryCanceled)
+    async def too_slow(request: Request, exc: Exception):
+        return error_response(503, "the query took too long; narrow the search")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        # Never a stack trace, SQL or a path in the response: the log has them, under the id.
+        response = error_response(500, "internal error; quote this id when reporting it")
+        log.exception("unexpected error %s", response.body.decode())
+        return response
+
+    app.include_router(compat_router, prefix=prefix)
