@@ -1,27 +1,32 @@
 # APhoS: two commands on a fresh machine.
-#   make demo   set up .venv, start the embedded catalogue, load the demo data once, show it
+#   make demo   set up .venv and the proxy, start the embedded catalogue, load the demo data
+#               once, then run the hub and its services in the foreground (Ctrl-C stops all)
 #   make test   set up .venv and run the whole test suite
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test venv lint format bench stop clean
+.PHONY: demo test venv proxy lint format bench stop clean
 
 venv:
 	@scripts/ensure-venv
 
-demo: venv
+# The hub's proxy: the npm configurable-http-proxy, installed under hub_config/proxy.
+proxy:
+	@scripts/ensure-proxy
+
+demo: venv proxy
 	@$(VENV)/bin/aphos demo
 
-test: venv lint
+test: venv proxy lint
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
-	@$(VENV)/bin/ruff check aphos_lib tests bench
+	@$(VENV)/bin/ruff check aphos_lib tests bench hub_config
 
 format: venv
-	@$(VENV)/bin/ruff format aphos_lib tests bench
-	@$(VENV)/bin/ruff check --fix aphos_lib tests bench
+	@$(VENV)/bin/ruff format aphos_lib tests bench hub_config
+	@$(VENV)/bin/ruff check --fix aphos_lib tests bench hub_config
 
 bench: venv
 	@$(PY) bench/ingest.py

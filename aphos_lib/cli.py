@@ -136,9 +136,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from aphos_lib.demo.load import load_demo
+    from aphos_lib.hub.run import demo
 
-    return load_demo(Catalogue.from_environment(), seed=args.seed, images=args.images)
+    return demo(seed=args.seed, images=args.images, hub=not args.no_hub)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -177,9 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(func=cmd_stats)
 
-    demo = sub.add_parser("demo", help="start the catalogue and load the demo data once")
+    demo = sub.add_parser(
+        "demo", help="start the catalogue, load the demo data once, run the hub in the foreground"
+    )
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--images", type=int, default=300)
+    demo.add_argument("--no-hub", action="store_true", help="only load the data and show it")
     demo.set_defaults(func=cmd_demo)
 
     add_query_commands(sub)

@@ -1,0 +1,172 @@
+"""The ``api`` service (FastAPI) at ``/services/api/``: health, sign-in plumbing, profiles.
+
+Run by the hub as ``python -m aphos_lib.hub.api`` with the writer role's database login; the
+catalogue endpoints come with the API issue. Routes:
+
+- ``GET health``: the service and its database answer;
+- ``GET oauth_callback``: end of the hub's OAuth flow (browsers);
+- ``GET welcome``: where the hub sends observers after sign-in: the profile form the first
+  time, their workspace afterwards;
+- ``GET/POST profile``: choose or edit one's own username and description;
+- ``GET observers/{username}``: a public profile with its uploads (HTML or JSON);
+- ``PUT observers/{username}``: change a profile, only its owner.
+"""
+
+# No "from __future__ import annotations": FastAPI must see the dependencies defined inside
+# create_app when it reads the endpoint signatures.
+import os
+import sys
+from typing import Annotated
+from urllib.parse import parse_qs, urlsplit
+
+from fastapi import Body, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+
+from aphos_lib.db.catalogue import Catalogue
+from aphos_lib.hub import pages
+from aphos_lib.hub.profiles import (
+    Profile,
+    UsernameTaken,
+    profile_by_hub_user,
+    public_profile,
+    save_profile,
+)
+from aphos_lib.hub.service_auth import HubUser, ServiceAuth
+from aphos_lib.observers import InvalidUsername
+
+__all__ = ["create_app", "main"]
+
+
+def _profile_json(p: Profile) -> dict:
+    return {"username": p.username, "description": p.description,
+            "created_at": p.created_at.isoformat(),
+            "uploads": [{**u, "created_at": u["created_at"].isoformat()} for u in p.uploads]}
+
+
+def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = None) -> FastAPI:
+    """The api service's application.
+
+    Parameters
+    ----------
+    catalogue : Catalogue, optional
+        Default: ``Catalogue.from_environment()`` (the writer's login, set by the hub).
+    auth : ServiceAuth, optional
+        Default: the hub OAuth client described by the ``JUPYTERHUB_*`` environment.
+    """
+    auth = auth or ServiceAuth()
+    prefix = auth.prefix
+    app = FastAPI(title="APhoS API", root_path="", docs_url=f"{prefix}docs",
+                  openapi_url=f"{prefix}openapi.json")  # fmt: skip
+    state: dict = {}
+
+    def cat() -> Catalogue:
+        if "catalogue" not in state:
+            state["catalogue"] = catalogue or Catalogue.from_environment(start=False)
+        return state["catalogue"]
+
+    async def current_user(request: Request) -> HubUser:
+        return await auth.require(request)
+
+    @app.get(f"{prefix}health")
+    def health() -> dict:
+        with cat().connect("writer") as conn:
+            conn.execute("SELECT 1 FROM observer LIMIT 1")
+        return {"status": "ok", "service": "api", "database": "ok"}
+
+    @app.get(f"{prefix}oauth_callback")
+    async def oauth_callback(request: Request):
+        return await auth.callback(request)
+
+    @app.get(f"{prefix}welcome")
+    async def welcome(request: Request):
+        user = await auth.user(request)
+        if user is None:
+            return auth.login_redirect(f"{prefix}welcome")
+        with cat().connect("writer") as conn:
+            profile = profile_by_hub_user(conn, user.name)
+        return RedirectResponse(f"{prefix}profile" if profile is None else "/hub/home", 302)
+
+    def form_response(request: Request, user: HubUser, status: int = 200, **form) -> HTMLResponse:
+        with cat().connect("writer") as conn:
+            profile = profile_by_hub_user(conn, user.name)
+        xsrf = auth.xsrf_token(request)
+        response = HTMLResponse(pages.profile_form(prefix, xsrf, profile, **form), status)
+        auth.set_xsrf_cookie(response, xsrf)
+        return response
+
+    @app.get(f"{prefix}profile", response_class=HTMLResponse)
+    async def profile_page(request: Request):
+        user = await auth.user(request)
+        if user is None:
+            return auth.login_redirect(f"{prefix}profile")
+        return form_response(request, user)
+
+    @app.post(f"{prefix}profile")
+    async def profile_save(request: Request, user: Annotated[HubUser, Depends(current_user)]):
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        auth.check_xsrf(request, user, form.get("_xsrf"))
+        username, description = form.get("username", "").strip(), form.get("description", "")
+        try:
+            with cat().connect("writer") as conn:
+                saved = save_profile(conn, user.name, username, description)
+        except (InvalidUsername, UsernameTaken) as e:
+            status = 409 if isinstance(e, UsernameTaken) else 400
+            return form_response(request, user, status, username=username,
+                                 description=description, error=str(e))  # fmt: skip
+        return RedirectResponse(f"{prefix}observers/{saved.username}", 303)
+
+    @app.get(f"{prefix}observers/{{username}}")
+    async def observer(username: str, request: Request):
+        with cat().connect("writer") as conn:
+            profile = public_profile(conn, username)
+        if profile is None:
+            raise HTTPException(404, f"no observer {username!r}")
+        if "text/html" in request.headers.get("accept", ""):
+            user = await auth.user(request)
+            with cat().connect("writer") as conn:
+                mine = user is not None and profile_by_hub_user(conn, user.name)
+            own = bool(mine) and mine.id == profile.id
+            return HTMLResponse(pages.public_profile_page(profile, own=own))
+        return JSONResponse(_profile_json(profile))
+
+    @app.put(f"{prefix}observers/{{username}}")
+    def observer_update(username: str, request: Request, body: Annotated[dict, Body()],
+                        user: Annotated[HubUser, Depends(current_user)]):  # fmt: skip
+        auth.check_xsrf(request, user, request.headers.get("x-xsrftoken"))
+        with cat().connect("writer") as conn:
+            target = public_profile(conn, username, limit=0)
+            mine = profile_by_hub_user(conn, user.name)
+            if target is None:
+                raise HTTPException(404, f"no observer {username!r}")
+            if mine is None or mine.id != target.id:
+                raise HTTPException(403, "only the owner may edit a profile")
+            try:
+                saved = save_profile(conn, user.name, body.get("username", target.username),
+                                     body.get("description", target.description))
+            except UsernameTaken as e:
+                raise HTTPException(409, str(e)) from e
+            except InvalidUsername as e:
+                raise HTTPException(400, str(e)) from e
+        return _profile_json(saved)
+
+    return app
+
+
+def main() -> None:
+    """Serve on the address the hub gave this service (``JUPYTERHUB_SERVICE_URL``)."""
+    import uvicorn
+
+    url = urlsplit(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8003"))
+    # A short graceful shutdown: the proxy keeps idle connections open, and uvicorn would
+    # otherwise wait for them while the hub waits for this service on Ctrl-C.
+    uvicorn.run(create_app(), host=url.hostname, port=url.port, log_level="info",
+                proxy_headers=False, timeout_graceful_shutdown=1)  # fmt: skip
+    # Skip the interpreter's teardown of every imported module (seconds on a busy machine):
+    # uvicorn has closed the connections, and the hub is waiting for this process to end.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

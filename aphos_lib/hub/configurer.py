@@ -1,0 +1,216 @@
+"""JupyterHub configuration, one function per concern, each testable on a plain ``Config()``.
+
+``hub_config/jupyterhub_config.py`` calls :func:`apply_config` and then loads the site
+overrides in ``hub_config/jupyterhub_config.d/``; nothing here starts a process.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from traitlets.config import Config
+
+from aphos_lib.db.catalogue import Catalogue
+from aphos_lib.hub.settings import REPO, HubSettings
+
+__all__ = [
+    "apply_config",
+    "prepare_directories",
+    "service_environment",
+    "update_auth",
+    "update_limits",
+    "update_network",
+    "update_roles",
+    "update_services",
+    "update_spawner",
+]
+
+BIN = Path(sys.executable).parent
+SERVICES = ("api", "worker", "dashboards")
+# Which database role each part of the platform gets (ARCHITECTURE.md, security model).
+DATABASE_ROLE = {"api": "writer", "worker": "writer", "dashboards": "reader", "user": "reader"}
+TEMPLATES = REPO / "hub_config" / "templates"
+LOCAL_LOGIN_NOTICE = (
+    "<strong>Local demo sign-in.</strong> This hub runs on this machine only: type any name "
+    "to sign in, no Google account and no password. Production uses Google sign-in."
+)
+
+
+def service_environment(catalogue: Catalogue, role: str) -> dict[str, str]:
+    """Database settings for a process that may act only as ``role`` (writer or reader).
+
+    The process sees that role's login as its ``APHOS_DATABASE_URL``; it is given no owner
+    login, so ``Catalogue.from_environment()`` there can do no more than the role allows.
+    """
+    url = catalogue.conninfo(role)
+    # A reader's "writer" is its own login too: a write then fails for lack of privilege
+    # instead of switching to a role it was never given.
+    return {"APHOS_DATABASE_URL": url, "APHOS_DATABASE_URL_WRITER": url,
+            "APHOS_DATABASE_URL_READER": catalogue.conninfo("reader")}  # fmt: skip
+
+
+def update_network(c: Config, s: HubSettings) -> None:
+    """Public address, internal ports, the npm proxy and where the hub keeps its state."""
+    c.JupyterHub.bind_url = f"{s.public_url}/"
+    c.JupyterHub.hub_ip = "127.0.0.1"
+    c.JupyterHub.hub_port = s.internal_port("hub")
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{s.internal_port('proxy_api')}"
+    c.ConfigurableHTTPProxy.command = [s.proxy_command]
+    c.ConfigurableHTTPProxy.pid_file = str(s.hub_dir / "proxy.pid")
+    c.JupyterHub.db_url = s.hub_db_url
+    c.JupyterHub.cookie_secret_file = str(s.hub_dir / "cookie_secret")
+    c.JupyterHub.pid_file = str(s.hub_dir / "jupyterhub.pid")
+    # After sign-in observers land on their profile page: it asks for a username the first time.
+    c.JupyterHub.default_url = "/services/api/welcome"
+
+
+def update_auth(c: Config, s: HubSettings) -> None:
+    """Google sign-in in production; the local demo login otherwise."""
+    if s.auth == "google":
+        c.JupyterHub.authenticator_class = "aphos_lib.hub.auth.AphosGoogleOAuthenticator"
+        a = c.AphosGoogleOAuthenticator
+        a.client_id = s.google_client_id
+        a.client_secret = s.google_client_secret
+        a.oauth_callback_url = s.oauth_callback_url
+        a.allowed_email_domains = set(s.allowed_domains)
+        a.allowed_emails = set(s.allowed_emails)
+        a.open_registration = s.open_registration
+        a.allow_all = False  # allow_all would skip the verified-email check
+        a.enable_auth_state = False
+        for trait, value in (("authorize_url", s.google_authorize_url),
+                             ("token_url", s.google_token_url),
+                             ("userdata_url", s.google_userdata_url)):  # fmt: skip
+            if value:  # only the tests' stand-in provider sets these
+                a[trait] = value
+    else:
+        c.JupyterHub.authenticator_class = "aphos_lib.hub.auth.LocalDemoAuthenticator"
+        c.LocalDemoAuthenticator.allow_all = True
+        c.JupyterHub.template_paths = [str(TEMPLATES)]
+        c.JupyterHub.template_vars = {"announcement_login": LOCAL_LOGIN_NOTICE}
+    c.Authenticator.admin_users = set(s.admin_users)
+
+
+def update_spawner(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
+    """JupyterLab per observer under ``$APHOS_HOME/users``, with the read-only role."""
+    c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
+    c.SimpleLocalProcessSpawner.home_dir_template = str(s.users_dir / "{username}")
+    c.Spawner.cmd = [str(BIN / "jupyterhub-singleuser")]
+    c.Spawner.default_url = "/lab"
+    env = service_environment(catalogue, DATABASE_ROLE["user"])
+    env["APHOS_SHARED_NOTEBOOKS"] = str(s.notebooks_dir)
+    c.Spawner.environment = env
+    args = [f"--ServerApp.shutdown_no_activity_timeout={s.server_idle_timeout}",
+            f"--MappingKernelManager.cull_idle_timeout={s.kernel_idle_timeout}",
+            "--MappingKernelManager.cull_interval=60"]  # fmt: skip
+    if os.geteuid() == 0:  # the demo in a container; Jupyter refuses root without this
+        args.append("--allow-root")
+    c.Spawner.args = args
+    c.Spawner.pre_spawn_hook = copy_shared_notebooks
+    c.Spawner.start_timeout = 120
+    c.Spawner.http_timeout = 120
+
+
+def copy_shared_notebooks(spawner) -> None:
+    """Give the workspace a fresh copy of the shared notebooks in ``shared-notebooks/``.
+
+    A copy, not a link: the server only shows what lies under its root, and an observer's
+    edits stay theirs once they copy a notebook out of that folder (refreshed at each start).
+    """
+    import shutil
+
+    source = Path(spawner.environment.get("APHOS_SHARED_NOTEBOOKS", ""))
+    home = Path(spawner.home_dir)
+    home.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        target = home / "shared-notebooks"
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+
+
+def _service_command(name: str, s: HubSettings) -> list[str]:
+    if name == "dashboards":
+        from aphos_lib.hub import dashboards
+
+        return dashboards.command(s)
+    return [sys.executable, "-m", f"aphos_lib.hub.{name}"]
+
+
+def update_services(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
+    """The three hub-managed services, each with its own database role."""
+    services = []
+    for name in SERVICES:
+        env = service_environment(catalogue, DATABASE_ROLE[name])
+        env["APHOS_HOME"] = str(s.home)
+        services.append({
+            "name": name,
+            "url": f"http://127.0.0.1:{s.internal_port(name)}",
+            "command": _service_command(name, s),
+            "environment": env,
+            "cwd": str(REPO),
+            # api signs observers in through the hub (OAuth); the others need no client.
+            "oauth_no_confirm": True,
+            "display": name != "worker",
+        })  # fmt: skip
+    c.JupyterHub.services = services
+
+
+def update_roles(c: Config, s: HubSettings) -> None:
+    """What observers and each service may do on the hub."""
+    c.JupyterHub.load_roles = [
+        {
+            "name": "user",
+            "description": "Observers: their own server, the services, sharing",
+            # shares!user: share their own server; read:users:name to find whom to share with.
+            "scopes": ["self", "access:services", "shares!user", "read:users:name",
+                       "read:groups:name"],  # fmt: skip
+        },
+        {
+            "name": "aphos-api",
+            "description": "The api service: identifies observers from their hub tokens",
+            "scopes": ["read:users:name"],
+            "services": ["api"],
+        },
+        {
+            "name": "aphos-worker",
+            "description": "The ingest worker: reads who owns a job",
+            "scopes": ["read:users:name"],
+            "services": ["worker"],
+        },
+        {
+            "name": "aphos-dashboards",
+            "description": "Public dashboards: no hub access needed",
+            "scopes": ["read:hub"],
+            "services": ["dashboards"],
+        },
+    ]
+
+
+def update_limits(c: Config, s: HubSettings) -> None:
+    """Spawn concurrency, active servers, and stopping everything with the hub."""
+    c.JupyterHub.concurrent_spawn_limit = s.concurrent_spawn_limit
+    c.JupyterHub.active_server_limit = s.active_server_limit
+    # Ctrl-C on `make demo` stops the observers' servers too, not only the hub.
+    c.JupyterHub.cleanup_servers = True
+    c.JupyterHub.cleanup_proxy = True
+
+
+def prepare_directories(s: HubSettings) -> None:
+    """Create the hub's state directory (private) and the parent of the observers' homes."""
+    s.hub_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    s.users_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
+
+
+def apply_config(c: Config, s: HubSettings | None = None,
+                 catalogue: Catalogue | None = None) -> Config:  # fmt: skip
+    """Apply every concern to ``c``; read the environment and the catalogue when not given."""
+    s = s or HubSettings.from_environment()
+    catalogue = catalogue or Catalogue.from_environment()
+    update_network(c, s)
+    update_auth(c, s)
+    update_spawner(c, s, catalogue)
+    update_services(c, s, catalogue)
+    update_roles(c, s)
+    update_limits(c, s)
+    return c

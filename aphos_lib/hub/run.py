@@ -1,0 +1,108 @@
+"""Run the whole platform in the foreground: what ``make demo`` does after loading the data.
+
+The hub starts its proxy and the three services itself; this only checks that the proxy is
+installed and starts the hub with SIGINT at its default, so that Ctrl-C in the terminal (which
+reaches the hub, the proxy and every service at once) stops all of them within seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from aphos_lib.hub.settings import REPO, HubSettings
+
+__all__ = ["demo", "hub_command", "run_hub"]
+
+CONFIG = REPO / "hub_config" / "jupyterhub_config.py"
+
+
+def hub_command() -> list[str]:
+    """The command line that starts the hub with APhoS's configuration."""
+    return [str(Path(sys.executable).parent / "jupyterhub"), "-f", str(CONFIG)]
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _interrupt_children(pid: int) -> None:
+    import psutil
+
+    try:
+        children = psutil.Process(pid).children()
+    except psutil.Error:
+        return
+    for child in children:
+        try:
+            child.send_signal(signal.SIGINT)
+        except psutil.Error:
+            pass
+
+
+def run_hub(settings: HubSettings | None = None) -> int:
+    """Start the hub, wait for it, and return its exit code (0 after Ctrl-C).
+
+    Raises
+    ------
+    FileNotFoundError
+        The proxy is not installed (``make demo`` installs it; see README).
+    """
+    settings = settings or HubSettings.from_environment()
+    if not os.access(settings.proxy_command, os.X_OK):
+        raise FileNotFoundError(
+            f"the hub's proxy is missing ({settings.proxy_command}); 'make demo' installs it "
+            "with npm (scripts/ensure-proxy), which needs Node.js >= 20 and npm"
+        )
+    print(f"APhoS is starting at {settings.public_url}/ (sign-in: {settings.auth}); "
+          f"dashboards at {settings.public_url}/services/dashboards/ ; Ctrl-C stops it",
+          flush=True)  # fmt: skip
+    # A parent that ignores SIGINT (a shell's background job) would hand that on, and the
+    # hub's services would then each take 30 s to stop (ARCHITECTURE.md, pitfalls).
+    # No terminal on stdin: Jupyter servers that see one answer SIGINT with a "Shutdown this
+    # server (y/[n])?" prompt and wait for it instead of stopping.
+    hub = subprocess.Popen(hub_command(), cwd=REPO, stdin=subprocess.DEVNULL,
+                           preexec_fn=_default_sigint)  # fmt: skip
+    try:
+        return hub.wait()
+    except KeyboardInterrupt:
+        # The terminal's SIGINT reached this process and the hub, but not the services, the
+        # proxy or the observers' servers: the hub starts each in a session of its own and
+        # stops them one after another, polling with a growing back-off (seconds each). Hand
+        # the signal to all of them at once; the hub then finds them already gone.
+        _interrupt_children(hub.pid)
+        try:
+            hub.wait(timeout=15)
+            return 0
+        except subprocess.TimeoutExpired:
+            hub.terminate()
+            return hub.wait()
+
+
+def demo(*, seed: int = 1, images: int = 300, hub: bool = True) -> int:
+    """``make demo``: the catalogue, the demo data on the first run, then the hub until Ctrl-C.
+
+    The embedded database is stopped again on the way out when this call started it (a
+    database started before, with ``aphos db start``, keeps running).
+    """
+    from aphos_lib.db.catalogue import Catalogue, aphos_home
+    from aphos_lib.db.embedded import EmbeddedPostgres
+    from aphos_lib.demo.load import load_demo
+
+    embedded = None if os.environ.get("APHOS_DATABASE_URL") else EmbeddedPostgres(aphos_home())
+    was_running = embedded is not None and embedded.status().running
+    try:
+        status = load_demo(Catalogue.from_environment(), seed=seed, images=images)
+        if status or not hub:
+            return status
+        try:
+            return run_hub()
+        except FileNotFoundError as e:
+            print(f"aphos: {e}", file=sys.stderr)
+            return 1
+    finally:
+        if hub and embedded is not None and not was_running:
+            embedded.stop()

@@ -1,0 +1,160 @@
+"""The platform's settings, read once from ``APHOS_*`` environment variables.
+
+Every value has a default that runs the local demo on one machine; production sets the Google
+sign-in variables. Secrets (the Google client secret) come from the environment or from a file
+outside the repository, never from committed configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["HubSettings", "SettingsError", "REPO"]
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Internal ports are offsets from the public one, so one variable moves a whole instance
+# (two demos, or the tests, side by side on one machine).
+PORT_OFFSETS = {"proxy_api": 1, "hub": 2, "api": 3, "worker": 4, "dashboards": 5}
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work; the message names the variable."""
+
+
+def _list(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _secret(env: Mapping[str, str], name: str) -> str:
+    """``NAME`` from the environment, else the content of the file named by ``NAME_FILE``."""
+    if env.get(name):
+        return env[name]
+    path = env.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as e:
+            raise SettingsError(f"{name}_FILE={path}: {e.strerror}") from e
+    return ""
+
+
+@dataclass
+class HubSettings:
+    """What the hub, its proxy and its services need to know.
+
+    Examples
+    --------
+    >>> s = HubSettings.from_environment({"APHOS_PORT": "9000", "APHOS_HOME": "/srv/aphos"})
+    >>> s.port, s.internal_port("api"), s.auth
+    (9000, 9003, 'local')
+    """
+
+    home: Path
+    ip: str = "127.0.0.1"
+    port: int = 8000
+    auth: str = "local"  # "local" or "google"
+    google_client_id: str = ""
+    google_client_secret: str = ""
+    oauth_callback_url: str = ""
+    google_authorize_url: str = ""
+    google_token_url: str = ""
+    google_userdata_url: str = ""
+    allowed_domains: list[str] = field(default_factory=list)
+    allowed_emails: list[str] = field(default_factory=list)
+    open_registration: bool = False
+    admin_users: list[str] = field(default_factory=list)
+    hub_db_url: str = ""
+    notebooks_dir: Path = REPO / "notebooks"
+    dashboards_dir: Path = REPO / "dashboards"
+    proxy_command: str = ""
+    server_idle_timeout: int = 3600
+    kernel_idle_timeout: int = 1800
+    dashboard_kernel_idle_timeout: int = 600
+    concurrent_spawn_limit: int = 10
+    active_server_limit: int = 0
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> HubSettings:
+        """Read the settings from ``env`` (default ``os.environ``); see README, Settings."""
+        env = os.environ if env is None else env
+        home = Path(env.get("APHOS_HOME", "var")).resolve()
+        client_id = env.get("APHOS_GOOGLE_CLIENT_ID", "")
+        auth = env.get("APHOS_AUTH") or ("google" if client_id else "local")
+        if auth not in ("local", "google"):
+            raise SettingsError(f"APHOS_AUTH={auth!r}: use 'google' or 'local'")
+        port = int(env.get("APHOS_PORT", "8000"))
+        ip = env.get("APHOS_IP", "127.0.0.1")
+        s = cls(
+            home=home,
+            ip=ip,
+            port=port,
+            auth=auth,
+            google_client_id=client_id,
+            google_client_secret=_secret(env, "APHOS_GOOGLE_CLIENT_SECRET"),
+            oauth_callback_url=env.get("APHOS_OAUTH_CALLBACK_URL")
+            or f"http://{ip}:{port}/hub/oauth_callback",
+            google_authorize_url=env.get("APHOS_GOOGLE_AUTHORIZE_URL", ""),
+            google_token_url=env.get("APHOS_GOOGLE_TOKEN_URL", ""),
+            google_userdata_url=env.get("APHOS_GOOGLE_USERDATA_URL", ""),
+            allowed_domains=[d.lower() for d in _list(env.get("APHOS_GOOGLE_ALLOWED_DOMAINS"))],
+            allowed_emails=[e.lower() for e in _list(env.get("APHOS_GOOGLE_ALLOWED_EMAILS"))],
+            open_registration=_flag(env.get("APHOS_OPEN_REGISTRATION")),
+            admin_users=_list(env.get("APHOS_ADMIN_USERS")),
+            hub_db_url=env.get("APHOS_HUB_DB_URL")
+            or f"sqlite:///{home / 'hub' / 'jupyterhub.sqlite'}",
+            notebooks_dir=Path(env.get("APHOS_NOTEBOOKS_DIR") or REPO / "notebooks"),
+            dashboards_dir=Path(env.get("APHOS_DASHBOARDS_DIR") or REPO / "dashboards"),
+            proxy_command=env.get("APHOS_PROXY_COMMAND")
+            or str(REPO / "hub_config" / "proxy" / "node_modules" / ".bin"
+                   / "configurable-http-proxy"),
+            server_idle_timeout=int(env.get("APHOS_SERVER_IDLE_TIMEOUT", "3600")),
+            kernel_idle_timeout=int(env.get("APHOS_KERNEL_IDLE_TIMEOUT", "1800")),
+            dashboard_kernel_idle_timeout=int(env.get("APHOS_DASHBOARD_KERNEL_IDLE_TIMEOUT",
+                                                      "600")),
+            concurrent_spawn_limit=int(env.get("APHOS_CONCURRENT_SPAWN_LIMIT", "10")),
+            active_server_limit=int(env.get("APHOS_ACTIVE_SERVER_LIMIT", "0")),
+        )  # fmt: skip
+        s.check()
+        return s
+
+    def check(self) -> None:
+        """Refuse settings that would start an unusable or open hub."""
+        if self.auth == "google":
+            if not (self.google_client_id and self.google_client_secret):
+                raise SettingsError(
+                    "APHOS_AUTH=google needs APHOS_GOOGLE_CLIENT_ID and "
+                    "APHOS_GOOGLE_CLIENT_SECRET (or APHOS_GOOGLE_CLIENT_SECRET_FILE)"
+                )
+            if not (self.allowed_domains or self.allowed_emails or self.open_registration):
+                # Never allow_all: it would skip the verified-email check (ARCHITECTURE.md).
+                raise SettingsError(
+                    "Google sign-in needs an allow rule: APHOS_GOOGLE_ALLOWED_DOMAINS, "
+                    "APHOS_GOOGLE_ALLOWED_EMAILS or APHOS_OPEN_REGISTRATION=1"
+                )
+
+    @property
+    def public_url(self) -> str:
+        """Where observers open the platform."""
+        return f"http://{self.ip}:{self.port}"
+
+    def internal_port(self, name: str) -> int:
+        """The loopback port of an internal part: proxy_api, hub, api, worker, dashboards."""
+        return self.port + PORT_OFFSETS[name]
+
+    @property
+    def hub_dir(self) -> Path:
+        """The hub's own state: its database, cookie secret and proxy pid file."""
+        return self.home / "hub"
+
+    @property
+    def users_dir(self) -> Path:
+        """Parent of the observers' home directories (local spawner)."""
+        return self.home / "users"

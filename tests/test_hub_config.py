@@ -1,0 +1,161 @@
+"""The hub configuration, one concern at a time, on a plain traitlets Config (no hub runs)."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import pytest
+from traitlets.config import Config
+
+from aphos_lib.db.catalogue import Catalogue
+from aphos_lib.hub import configurer
+from aphos_lib.hub.identity import hub_name, parse_hub_name
+from aphos_lib.hub.settings import HubSettings, SettingsError
+
+REPO = Path(__file__).resolve().parents[1]
+GOOGLE = {
+    "APHOS_GOOGLE_CLIENT_ID": "client-id",
+    "APHOS_GOOGLE_CLIENT_SECRET": "client-secret",
+    "APHOS_GOOGLE_ALLOWED_DOMAINS": "Example.org",
+}
+
+
+def settings(tmp_path, **env) -> HubSettings:
+    return HubSettings.from_environment({"APHOS_HOME": str(tmp_path), **env})
+
+
+@pytest.fixture
+def catalogue() -> Catalogue:
+    return Catalogue.external(
+        "postgresql://owner:o@db.example.org/aphos",
+        writer_url="postgresql://aphos_writer:w@db.example.org/aphos",
+        reader_url="postgresql://aphos_reader:r@db.example.org/aphos",
+    )
+
+
+def test_settings_default_to_the_local_demo(tmp_path):
+    s = settings(tmp_path)
+    assert (s.auth, s.ip, s.port, s.public_url) == ("local", "127.0.0.1", 8000,
+                                                     "http://127.0.0.1:8000")  # fmt: skip
+    assert [s.internal_port(n) for n in ("proxy_api", "hub", "api", "worker", "dashboards")] \
+        == [8001, 8002, 8003, 8004, 8005]  # fmt: skip
+    assert s.hub_db_url == f"sqlite:///{tmp_path / 'hub' / 'jupyterhub.sqlite'}"
+
+
+def test_google_needs_credentials_and_an_allow_rule(tmp_path):
+    with pytest.raises(SettingsError, match="CLIENT_SECRET"):
+        settings(tmp_path, APHOS_AUTH="google", APHOS_GOOGLE_CLIENT_ID="x")
+    with pytest.raises(SettingsError, match="allow rule"):
+        settings(tmp_path, APHOS_GOOGLE_CLIENT_ID="x", APHOS_GOOGLE_CLIENT_SECRET="y")
+    assert settings(tmp_path, **GOOGLE).auth == "google"  # a client id selects Google
+    assert settings(tmp_path, **{**GOOGLE, "APHOS_GOOGLE_ALLOWED_DOMAINS": "",
+                                 "APHOS_OPEN_REGISTRATION": "1"}).open_registration  # fmt: skip
+
+
+def test_client_secret_from_a_file_outside_the_repository(tmp_path):
+    secret = tmp_path / "google-secret"
+    secret.write_text("from-file\n")
+    env = {**GOOGLE, "APHOS_GOOGLE_CLIENT_SECRET": "", "APHOS_GOOGLE_CLIENT_SECRET_FILE":
+           str(secret)}  # fmt: skip
+    assert settings(tmp_path, **env).google_client_secret == "from-file"
+    with pytest.raises(SettingsError, match="CLIENT_SECRET_FILE"):
+        settings(tmp_path, **{**env, "APHOS_GOOGLE_CLIENT_SECRET_FILE": str(tmp_path / "no")})
+
+
+def test_update_auth_google(tmp_path):
+    c = Config()
+    configurer.update_auth(c, settings(tmp_path, **GOOGLE, APHOS_GOOGLE_ALLOWED_EMAILS="A@x.org"))
+    assert c.JupyterHub.authenticator_class == "aphos_lib.hub.auth.AphosGoogleOAuthenticator"
+    a = c.AphosGoogleOAuthenticator
+    assert (a.client_id, a.client_secret) == ("client-id", "client-secret")
+    assert a.allowed_email_domains == {"example.org"} and a.allowed_emails == {"a@x.org"}
+    assert a.allow_all is False and a.open_registration is False
+    assert a.oauth_callback_url == "http://127.0.0.1:8000/hub/oauth_callback"
+    assert "token_url" not in a  # Google's own endpoints unless a stand-in is named
+
+
+def test_update_auth_local_is_marked_local(tmp_path):
+    c = Config()
+    configurer.update_auth(c, settings(tmp_path))
+    assert c.JupyterHub.authenticator_class == "aphos_lib.hub.auth.LocalDemoAuthenticator"
+    assert "Local demo sign-in" in c.JupyterHub.template_vars["announcement_login"]
+    login = Path(c.JupyterHub.template_paths[0]) / "login.html"
+    assert "no Google account and no password" in login.read_text()
+
+
+def test_update_network(tmp_path):
+    c = Config()
+    configurer.update_network(c, settings(tmp_path, APHOS_PORT="9100"))
+    assert c.JupyterHub.bind_url == "http://127.0.0.1:9100/"
+    assert c.JupyterHub.hub_port == 9102
+    assert c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:9101"
+    assert c.ConfigurableHTTPProxy.command[0].endswith("node_modules/.bin/configurable-http-proxy")
+    assert c.JupyterHub.cookie_secret_file.startswith(str(tmp_path))
+    assert c.JupyterHub.default_url == "/services/api/welcome"
+
+
+def test_update_spawner_gives_workspaces_the_reader_only(tmp_path, catalogue):
+    c = Config()
+    configurer.update_spawner(c, settings(tmp_path), catalogue)
+    assert c.JupyterHub.spawner_class == "jupyterhub.spawner.SimpleLocalProcessSpawner"
+    assert c.SimpleLocalProcessSpawner.home_dir_template == f"{tmp_path}/users/{{username}}"
+    env = c.Spawner.environment
+    assert env["APHOS_DATABASE_URL"].startswith("postgresql://aphos_reader:")
+    assert env["APHOS_DATABASE_URL_WRITER"] == env["APHOS_DATABASE_URL"]
+    assert not any("owner" in v or "aphos_writer" in v for v in env.values())
+    assert c.Spawner.default_url == "/lab"
+    assert any("cull_idle_timeout" in a for a in c.Spawner.args)
+
+
+def test_update_services_roles_and_database_logins(tmp_path, catalogue):
+    c = Config()
+    s = settings(tmp_path, APHOS_PORT="9100")
+    configurer.update_services(c, s, catalogue)
+    services = {svc["name"]: svc for svc in c.JupyterHub.services}
+    assert set(services) == {"api", "worker", "dashboards"}
+    assert services["api"]["url"] == "http://127.0.0.1:9103"
+    for name, login in (("api", "aphos_writer"), ("worker", "aphos_writer"),
+                        ("dashboards", "aphos_reader")):  # fmt: skip
+        assert services[name]["environment"]["APHOS_DATABASE_URL"].startswith(
+            f"postgresql://{login}:")
+    voila = services["dashboards"]["command"]
+    assert "--MappingKernelManager.cull_connected=False" in voila
+    assert "--Voila.base_url=/services/dashboards/" in voila
+    configurer.update_roles(c, s)
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert roles["aphos-api"]["services"] == ["api"]
+    assert roles["aphos-worker"]["services"] == ["worker"]
+    assert roles["aphos-dashboards"]["services"] == ["dashboards"]
+    assert "access:services" in roles["user"]["scopes"] and "shares!user" in roles["user"]["scopes"]
+
+
+def test_update_limits(tmp_path):
+    c = Config()
+    configurer.update_limits(c, settings(tmp_path, APHOS_ACTIVE_SERVER_LIMIT="20"))
+    assert c.JupyterHub.active_server_limit == 20 and c.JupyterHub.concurrent_spawn_limit == 10
+    assert c.JupyterHub.cleanup_servers is True
+
+
+def test_config_file_applies_everything_and_site_overrides(tmp_path, monkeypatch, catalogue):
+    monkeypatch.setenv("APHOS_HOME", str(tmp_path))
+    monkeypatch.setattr(Catalogue, "from_environment", classmethod(lambda cls: catalogue))
+    overrides = REPO / "hub_config" / "jupyterhub_config.d"
+    c = Config()
+    loaded = []
+    runpy.run_path(str(REPO / "hub_config" / "jupyterhub_config.py"), init_globals={
+        "get_config": lambda: c, "load_subconfig": loaded.append})  # fmt: skip
+    assert c.JupyterHub.authenticator_class.endswith("LocalDemoAuthenticator")
+    assert len(c.JupyterHub.services) == 3
+    assert (tmp_path / "hub").is_dir()
+    assert loaded == [str(p) for p in sorted(overrides.glob("*.py"))]
+
+
+def test_hub_names_come_from_the_subject_never_the_email():
+    assert hub_name("google", "1082345") == "google-1082345"
+    assert parse_hub_name("google-1082345") == ("google", "1082345")
+    assert parse_hub_name(hub_name("local", "Novak")) == ("local", "novak")
+    with pytest.raises(ValueError):
+        hub_name("google", "a b")
+    with pytest.raises(ValueError):
+        parse_hub_name("admin")
