@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test venv proxy lint format bench stop clean
+.PHONY: demo test venv proxy lint format bench bench-queries stop clean
 
 venv:
 	@scripts/ensure-venv
@@ -30,6 +30,9 @@ format: venv
 
 bench: venv
 	@$(PY) bench/ingest.py
+
+bench-queries: venv
+	@$(PY) bench/queries.py $(BENCH_ARGS)
 
 stop:
 	@$(VENV)/bin/aphos db stop
