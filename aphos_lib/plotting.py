@@ -1,0 +1,146 @@
+"""Quick matplotlib figures of light curves, folded curves and periodograms.
+
+Each function draws on ``ax`` (a new figure when none is given) and returns the axes.
+Magnitudes grow downwards, as astronomers plot them. Matplotlib is imported on first use,
+so ``aphos_lib`` works without it; in a notebook the figures show inline, and anywhere
+without a display (CI, a batch job) matplotlib's default non-interactive backend draws them.
+
+>>> from aphos_lib import plotting
+>>> plotting.plot_phase(curve.fold(0.936))     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["plot_aperture_scatter", "plot_lightcurve", "plot_periodogram", "plot_phase"]
+
+
+def _axes(ax, title: str | None = None):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(8, 4), layout="constrained")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def _title(curve) -> str:
+    var = curve.meta.get("variable")
+    name = (var.name or var.label) if var is not None else "light curve"
+    return f"{name} against {curve.comparison_label}" if curve.meta.get("comparisons") else name
+
+
+def _by_group(data, by: str | None):
+    if by is None or by not in data:
+        yield None, data
+        return
+    yield from data.groupby(by, sort=True)
+
+
+def _errorbars(ax, x, group, label):
+    y = group["magnitude"].to_numpy(dtype=float)
+    err = group["deviation"].to_numpy(dtype=float)
+    err = np.where(np.isfinite(err), err, 0.0)  # unknown deviations: a point without a bar
+    ax.errorbar(x, y, yerr=err, fmt="o", markersize=3, elinewidth=0.8, label=label)
+
+
+def plot_lightcurve(curve, ax=None, time: str = "hjd", by: str | None = "observer"):
+    """The magnitudes against time, one colour per observer (``by=None``: one colour).
+
+    Parameters
+    ----------
+    curve : LightCurve
+    ax : matplotlib.axes.Axes, optional
+    time : str
+        The time column: ``"hjd"`` or ``"jd"``.
+    by : str or None
+        A column whose values get a colour and a legend entry each.
+    """
+    ax = _axes(ax, _title(curve))
+    data = curve.data[np.isfinite(curve.data["magnitude"].to_numpy(dtype=float))]
+    for key, group in _by_group(data, by):
+        _errorbars(ax, group[time].to_numpy(dtype=float), group, key)
+    ax.set_xlabel(time.upper())
+    ax.set_ylabel("differential magnitude")
+    if not ax.yaxis_inverted():
+        ax.invert_yaxis()
+    if by is not None and by in data and len(data):
+        ax.legend(fontsize="small")
+    return ax
+
+
+def plot_phase(curve, ax=None, cycles: int = 2, by: str | None = "observer"):
+    """A folded curve (from :meth:`LightCurve.fold`) against phase, ``cycles`` times over.
+
+    Parameters
+    ----------
+    curve : LightCurve
+        Folded: it has a ``phase`` column and ``meta["period"]``.
+    cycles : int
+        How many cycles to draw (2 shows an eclipse at phase 0 whole).
+    """
+    if "phase" not in curve.data:
+        raise ValueError("plot_phase needs a folded curve: curve.fold(period)")
+    period = curve.meta.get("period")
+    title = _title(curve) + (f", P = {period:.5f} d" if period else "")
+    ax = _axes(ax, title)
+    data = curve.data[np.isfinite(curve.data["magnitude"].to_numpy(dtype=float))]
+    for key, group in _by_group(data, by):
+        phase = group["phase"].to_numpy(dtype=float)
+        x = np.concatenate([phase + k for k in range(cycles)])
+        _errorbars(ax, x, pd.concat([group] * cycles), key)
+    ax.set_xlabel("phase")
+    ax.set_ylabel("differential magnitude")
+    ax.set_xlim(0, cycles)
+    if not ax.yaxis_inverted():
+        ax.invert_yaxis()
+    if by is not None and by in data and len(data):
+        ax.legend(fontsize="small")
+    return ax
+
+
+def plot_periodogram(periodogram, ax=None, mark=None):
+    """Lomb-Scargle power against period (log scale), with vertical lines at ``mark``.
+
+    Parameters
+    ----------
+    periodogram : Periodogram
+        From :meth:`LightCurve.periodogram`.
+    mark : float or list of float, optional
+        Periods to mark (days), e.g. the best period and twice it.
+    """
+    ax = _axes(ax, f"Lomb-Scargle periodogram (nterms={periodogram.nterms})")
+    order = np.argsort(periodogram.period)
+    ax.plot(periodogram.period[order], periodogram.power[order], linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("period (d)")
+    ax.set_ylabel("power")
+    marks = [] if mark is None else np.atleast_1d(mark)
+    for period in marks:
+        ax.axvline(float(period), color="tab:red", linestyle="--", linewidth=0.8)
+        ax.annotate(f"{float(period):.4f} d", (float(period), ax.get_ylim()[1]),
+                    rotation=90, va="top", ha="right", fontsize="small")  # fmt: skip
+    return ax
+
+
+def plot_aperture_scatter(scatter, ax=None):
+    """The check star's scatter per aperture, one line per night and observer.
+
+    Parameters
+    ----------
+    scatter : pandas.DataFrame
+        From :func:`aphos_lib.analysis.aperture_scatter`; aperture 0 is ApAuto.
+    """
+    ax = _axes(ax, "check star scatter by aperture (0 = ApAuto)")
+    for (night, observer), group in scatter.groupby(["night", "observer"], sort=True):
+        group = group[np.isfinite(group["check_std"].to_numpy(dtype=float))]
+        if len(group):
+            ax.plot(group["aperture"], group["check_std"], marker=".", linewidth=0.6,
+                    label=f"{night} {observer}")  # fmt: skip
+    ax.set_xlabel("aperture")
+    ax.set_ylabel("check star std (mag)")
+    ax.set_yscale("log")
+    return ax
