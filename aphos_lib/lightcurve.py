@@ -271,7 +271,7 @@ class LightCurve:
                 "night": night, "observer": observer, "images": len(g),
                 "magnitudes": int(np.isfinite(g["magnitude"]).sum()),
                 "var_aperture": int(g["var_aperture"].iloc[0]),
-                "cmp_aperture": int(g[_cmp_aperture_column(g)].iloc[0]),
+                "cmp_aperture": int(g["cmp_aperture"].iloc[0]),
                 "magnitude_std": float(g["magnitude"].std()),
                 "check_std": float(check.std()) if len(check) > 1 else np.nan,
             })  # fmt: skip
@@ -429,10 +429,6 @@ class LightCurve:
 
 def _magnitude(mag: float | None) -> str:
     return "" if mag is None else f"{mag:.2f}"
-
-
-def _cmp_aperture_column(frame: pd.DataFrame) -> str:
-    return "cmp_aperture" if "cmp_aperture" in frame else "cmp1_aperture"
 
 
 def _aavso_field(text: str, limit: int) -> str:

@@ -410,6 +410,8 @@ def _magnitudes(frame: pd.DataFrame, n_comparisons: int, has_check: bool) -> pd.
                                           for a in cmp_aliases])  # fmt: skip
     frame = frame.rename(columns=_renames(n_comparisons))
     frame["cmp_flux"], frame["cmp_flux_dev"], frame["cmp_saturated"] = flux, dev, cmp_saturated
+    if n_comparisons > 1:  # the members share one aperture choice
+        frame["cmp_aperture"] = frame["cmp1_aperture"]
     saturated = frame["var_saturated"].to_numpy() | cmp_saturated
     frame["magnitude"], frame["deviation"] = differential_magnitude(
         frame["var_flux"], frame["var_flux_dev"], flux, dev, saturated)  # fmt: skip

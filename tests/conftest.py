@@ -8,9 +8,15 @@ template, so tests never see each other's rows.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
 import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -173,3 +179,41 @@ def demo_catalogue(request, demo_files) -> Iterator[Catalogue]:
     finally:
         cat.dispose()
         server.drop(name)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url: str) -> tuple[int, object]:
+    """GET a JSON document: (status, parsed body), also for error statuses."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture(scope="session")
+def api_url(demo_catalogue) -> Iterator[str]:
+    """The REST API on the demo catalogue, served by uvicorn on a loopback port."""
+    import uvicorn
+    from fastapi import FastAPI
+
+    from aphos_lib.rest import install
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    install(app, demo_catalogue)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(),
+                                           log_level="warning"))  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the API server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{server.config.port}"
+    server.should_exit = True
+    thread.join(10)

@@ -9,23 +9,17 @@ from __future__ import annotations
 
 import json
 import math
-import socket
 import subprocess
-import threading
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
-import uvicorn
 from astropy.coordinates import SkyCoord
-from fastapi import FastAPI
 
 from aphos_lib.photometry import differential_photometry
-from aphos_lib.rest import install
 from aphos_lib.search import search_objects
+
+from conftest import http_get as get
 
 pytestmark = [pytest.mark.catalogue, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[1]
@@ -39,37 +33,6 @@ def client_python() -> Path:
                           text=True, timeout=900)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     return Path(done.stdout.strip().splitlines()[-1])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def api_url(demo_catalogue):
-    app = FastAPI()
-    install(app, demo_catalogue)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the API server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-
-
-def get(url: str) -> tuple[int, object]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def none_if_not_finite(values):

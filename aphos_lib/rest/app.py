@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import uuid
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -14,21 +13,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.rest.compat import router as compat_router
-from aphos_lib.rest.jsonout import CompatJSONResponse
+from aphos_lib.rest.docs import add_docs
+from aphos_lib.rest.errors import error_response
+from aphos_lib.rest.v2 import router as v2_router
 
-__all__ = ["error_response", "install"]
+__all__ = ["install"]
 
-log = logging.getLogger(__name__)
-
-
-def error_response(status: int, message: str) -> CompatJSONResponse:
-    """The original API's error body: ``{"id": <uuid>, "message": ...}``.
-
-    The id is also logged with the status, so a report quoting it can be found in the log.
-    """
-    error_id = str(uuid.uuid4())
-    log.info("error %s: %s %s", error_id, status, message)
-    return CompatJSONResponse({"id": error_id, "message": message}, status_code=status)
+log = logging.getLogger("aphos_lib.rest")
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -95,6 +86,11 @@ def install(
     async def validation_error(request: Request, exc: RequestValidationError):
         return error_response(400, _validation_message(exc))
 
+    @app.exception_handler(psycopg.DataError)
+    async def bad_value(request: Request, exc: Exception):
+        # A value the database cannot hold (a NUL character, a number out of range).
+        return error_response(400, "a parameter holds a value the catalogue cannot read")
+
     @app.exception_handler(psycopg.errors.QueryCanceled)
     async def too_slow(request: Request, exc: Exception):
         return error_response(503, "the query took too long; narrow the search")
@@ -107,3 +103,5 @@ def install(
         return response
 
     app.include_router(compat_router, prefix=prefix)
+    app.include_router(v2_router, prefix=prefix)
+    add_docs(app, prefix)

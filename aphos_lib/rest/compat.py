@@ -23,12 +23,13 @@ import json
 import math
 from typing import Annotated
 
-import psycopg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 
 from aphos_lib.coordinates import AngleParseError, format_dec, format_ra, parse_dec, parse_ra
 from aphos_lib.observers import ObserverNotFound, get_observer
 from aphos_lib.photometry import differential_photometry
+from aphos_lib.rest.deps import Reader
+from aphos_lib.rest.errors import ERROR_RESPONSES
 from aphos_lib.rest.jsonout import CompatJSONResponse
 from aphos_lib.search import CatalogObject, ObjectNotFound, catalogs, get_object, search_objects
 
@@ -42,15 +43,10 @@ FLUX_CAP = 2000
 COORDINATES_HELP = ('Coordinates value not correct, use: {"rightAsc":"21:41:55.291",'
                     '"declination":"71:18:41.12","radius":0.05}')  # fmt: skip
 
-router = APIRouter(tags=["original APhoS API"], default_response_class=CompatJSONResponse)
+router = APIRouter(tags=["original APhoS API"], default_response_class=CompatJSONResponse,
+                   responses=ERROR_RESPONSES)  # fmt: skip
 
 
-def _reader(request: Request):
-    with request.app.state.reader_pool.connection() as conn:
-        yield conn
-
-
-Reader = Annotated[psycopg.Connection, Depends(_reader)]
 CatalogParam = Annotated[str, Query(description="'UCAC4', 'USNO-B1.0' or 'All catalogues'")]
 
 
@@ -117,11 +113,14 @@ def find_space_objects_by_params(
     filters: dict = {}
     if coordinates:
         filters.update(_cone(coordinates))
-    result = search_objects(
-        conn, **filters, name=name or None, min_mag=minMag, max_mag=maxMag,
-        catalog=None if not catalog or catalog == ALL_CATALOGUES else catalog,
-        catalog_id=objectId or None, limit=SEARCH_CAP,
-    )  # fmt: skip
+    try:
+        result = search_objects(
+            conn, **filters, name=name or None, min_mag=minMag, max_mag=maxMag,
+            catalog=None if not catalog or catalog == ALL_CATALOGUES else catalog,
+            catalog_id=objectId or None, limit=SEARCH_CAP,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise HTTPException(400, f"{exc} Illegal argument exception") from None
     return CompatJSONResponse([space_object(o) for o in result.objects()])
 
 

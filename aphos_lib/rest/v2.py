@@ -1,0 +1,242 @@
+"""The versioned API, ``/api/v2``: paged, uncapped, and everything ``aphos_lib`` can do.
+
+- ``GET /api/v2/catalogs``
+- ``GET /api/v2/objects``: search (cone, name, magnitude, catalogue, id), paged, with total;
+- ``GET /api/v2/objects/{catalog}/{catalog_id}``: one object;
+- ``GET /api/v2/objects/{catalog}/{catalog_id}/fluxes``: its fluxes, paged, ``as_of``;
+- ``GET /api/v2/lightcurve``: differential photometry with per-night apertures, ensembles,
+  a check star, observer filters and ``as_of``, as JSON or as the CSV, TXT and AAVSO
+  downloads;
+- ``GET /api/v2/observers/{username}``: a public profile with totals.
+
+Every answer is computed by ``aphos_lib``; this module only translates HTTP to calls.
+"""
+
+# No "from __future__ import annotations": FastAPI reads the endpoint signatures.
+import datetime as dt
+import math
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import PlainTextResponse
+
+from aphos_lib.coordinates import AngleParseError
+from aphos_lib.observers import ObserverNotFound, get_observer
+from aphos_lib.photometry import differential_photometry
+from aphos_lib.rest.deps import Reader
+from aphos_lib.rest.errors import ERROR_RESPONSES
+from aphos_lib.rest.jsonout import CompatJSONResponse
+from aphos_lib.search import ObjectNotFound, catalogs, get_object, search_objects
+
+__all__ = ["router"]
+
+router = APIRouter(
+    prefix="/api/v2", tags=["APhoS API v2"], default_response_class=CompatJSONResponse,
+    responses=ERROR_RESPONSES,
+)
+MAX_PAGE = 10_000
+
+
+Limit = Annotated[int, Query(ge=0, le=MAX_PAGE, description="page size")]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
+AsOf = Annotated[dt.datetime | None, Query(description="only data uploaded by then (ISO 8601 "
+                                                        "with a zone)")]  # fmt: skip
+
+
+def _finite(value):
+    """JSON numbers: NaN (unknown) as null."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _bad_request(exc: Exception) -> HTTPException:
+    return HTTPException(400, str(exc))
+
+
+@router.get("/catalogs", summary="Catalogues the archive holds objects of")
+def list_catalogs(conn: Reader) -> list[str]:
+    return catalogs(conn)
+
+
+def _object_json(obj) -> dict:
+    return {"catalog": obj.catalog, "catalog_id": obj.catalog_id, "name": obj.name,
+            "ra_deg": obj.ra_deg, "dec_deg": obj.dec_deg, "mag": _finite(obj.mag),
+            "bv": _finite(obj.bv), "jk": _finite(obj.jk), "n_fluxes": obj.n_fluxes}  # fmt: skip
+
+
+@router.get("/objects", summary="Search objects; paged, with the total number of matches")
+def find_objects(
+    conn: Reader,
+    ra: Annotated[str | None, Query(description="'21 41 55.3' (hours) or degrees")] = None,
+    dec: Annotated[str | None, Query(description="'+71 18 38.6' or degrees")] = None,
+    radius: Annotated[str | None, Query(description="degrees, or '3arcmin', '20arcsec'")] = None,
+    name: str | None = None,
+    min_mag: float | None = None,
+    max_mag: float | None = None,
+    catalog: str | None = None,
+    catalog_id: Annotated[str | None, Query(description="exact; ends with * for a prefix")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict:
+    try:
+        result = search_objects(conn, ra=ra, dec=dec, radius=radius, name=name, min_mag=min_mag,
+                                max_mag=max_mag, catalog=catalog, catalog_id=catalog_id,
+                                limit=limit, offset=offset)  # fmt: skip
+    except (ValueError, AngleParseError) as exc:
+        raise _bad_request(exc) from None
+    objects = [_object_json(o) for o in result.objects()]
+    if "distance_deg" in result.frame:
+        for item, distance in zip(objects, result.frame.distance_deg, strict=True):
+            item["distance_deg"] = float(distance)
+    return CompatJSONResponse({"total": result.total, "limit": limit, "offset": offset,
+                               "objects": objects})  # fmt: skip
+
+
+def _get(conn, catalog: str, catalog_id: str):
+    try:
+        return get_object(conn, catalog, catalog_id)
+    except ObjectNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.get("/objects/{catalog}/{catalog_id}", summary="One object")
+def read_object(conn: Reader, catalog: str, catalog_id: str) -> dict:
+    return CompatJSONResponse(_object_json(_get(conn, catalog, catalog_id)))
+
+
+_FLUXES = """
+    SELECT i.id, i.exposure_mid, coalesce(i.jd_mid,
+           extract(epoch FROM i.exposure_mid) / 86400 + 2440587.5), i.hjd, ob.username,
+           f.line, f.ra_deg, f.dec_deg, f.ap_auto, f.ap_auto_dev, f.ap_auto_saturated, f.ap,
+           f.ap_dev, f.ap_saturated
+    FROM flux f JOIN image i ON i.id = f.image_id JOIN observer ob ON ob.id = i.observer_id
+    WHERE f.object_id = %(id)s AND (%(as_of)s::timestamptz IS NULL OR i.created_at <= %(as_of)s)
+    ORDER BY i.exposure_mid, i.id, f.line
+    LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+
+@router.get("/objects/{catalog}/{catalog_id}/fluxes",
+            summary="An object's fluxes in time order; paged")  # fmt: skip
+def read_fluxes(conn: Reader, catalog: str, catalog_id: str, limit: Limit = 1000,
+                offset: Offset = 0, as_of: AsOf = None) -> dict:  # fmt: skip
+    obj = _get(conn, catalog, catalog_id)
+    params = {"id": obj.id, "as_of": as_of, "limit": limit, "offset": offset}
+    rows = conn.cursor(binary=True).execute(_FLUXES, params).fetchall()
+    if as_of is None:
+        total = obj.n_fluxes
+    else:
+        query = ("SELECT count(*) FROM flux f JOIN image i ON i.id = f.image_id "
+                 "WHERE f.object_id = %s AND i.created_at <= %s")  # fmt: skip
+        (total,) = conn.execute(query, (obj.id, as_of)).fetchone()
+    fluxes = [{
+        "image_id": r[0], "time_utc": r[1].isoformat(), "jd": r[2], "hjd": _finite(r[3]),
+        "observer": r[4], "line": r[5], "ra_deg": r[6], "dec_deg": r[7],
+        "ap_auto": _finite(r[8]), "ap_auto_dev": _finite(r[9]), "ap_auto_saturated": r[10],
+        "ap": [_finite(v) for v in r[11]], "ap_dev": [_finite(v) for v in r[12]],
+        "ap_saturated": r[13],
+    } for r in rows]  # fmt: skip
+    return CompatJSONResponse({"object": _object_json(obj), "total": total, "limit": limit,
+                               "offset": offset, "fluxes": fluxes})  # fmt: skip
+
+
+def _apertures(default: str, per_night: list[str]) -> dict | str:
+    """``auto``/``N`` plus ``YYYY-MM-DD:N`` items into an aperture choice."""
+    if not per_night:
+        return default
+    choice: dict = {"default": default}
+    for item in per_night:
+        night, sep, aperture = item.partition(":")
+        if not sep:
+            raise HTTPException(400, f"night aperture {item!r} must look like 2021-11-06:3")
+        choice[night] = aperture
+    return choice
+
+
+_ROW_FIELDS = ("image_id", "time_utc", "jd", "hjd", "night", "observer", "filter", "magnitude",
+               "deviation", "saturated", "var_aperture", "var_flux", "var_flux_dev",
+               "cmp_aperture", "cmp_flux", "cmp_flux_dev")  # fmt: skip
+_MEDIA = {"csv": "text/csv", "txt": "text/plain", "aavso": "text/plain"}
+
+
+@router.get("/lightcurve", summary="Differential photometry of a variable star")
+def lightcurve(
+    conn: Reader,
+    variable: Annotated[str, Query(description="CATALOG:ID, e.g. UCAC4:805-031770")],
+    comparison: Annotated[list[str], Query(description="CATALOG:ID; repeat for an ensemble")],
+    check: str | None = None,
+    aperture: Annotated[str, Query(description="auto or N (1..N)")] = "auto",
+    comparison_aperture: str = "auto",
+    night_aperture: Annotated[list[str], Query(description="YYYY-MM-DD:N, variable")] = (),
+    night_comparison_aperture: Annotated[list[str], Query(description="YYYY-MM-DD:N")] = (),
+    include_saturated: bool = False,
+    observer: Annotated[list[str], Query(description="keep only these observers")] = (),
+    exclude_observer: Annotated[list[str], Query()] = (),
+    as_of: AsOf = None,
+    format: Literal["json", "csv", "txt", "aavso"] = "json",  # noqa: A002 - the API's name
+    metadata: bool = False,
+    obscode: str | None = None,
+    aavso_observer: str | None = None,
+):
+    if as_of is not None and as_of.tzinfo is None:
+        raise HTTPException(400, "as_of needs a time zone, e.g. 2026-11-24T12:00:00Z")
+    try:
+        curve = differential_photometry(
+            conn, variable, comparison if len(comparison) > 1 else comparison[0], check=check,
+            aperture=_apertures(aperture, list(night_aperture)),
+            comparison_aperture=_apertures(comparison_aperture, list(night_comparison_aperture)),
+            include_saturated=include_saturated, observers=list(observer) or None,
+            exclude_observers=list(exclude_observer), as_of=as_of,
+        )  # fmt: skip
+        if format == "csv":
+            body = curve.to_csv(metadata=metadata)
+        elif format == "txt":
+            body = curve.to_txt(metadata=metadata)
+        elif format == "aavso":
+            if not obscode:
+                raise ValueError("format=aavso needs obscode (the AAVSO observer code)")
+            body = curve.to_aavso(obscode=obscode, observer=aavso_observer)
+    except ObjectNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except (ValueError, TypeError, AngleParseError) as exc:
+        raise _bad_request(exc) from None
+    if format != "json":
+        return PlainTextResponse(body, media_type=_MEDIA[format])
+    data = curve.data
+    rows = []
+    for row in data.itertuples(index=False):
+        item = {f: getattr(row, f) for f in _ROW_FIELDS}
+        item["time_utc"], item["night"] = row.time_utc.isoformat(), row.night.isoformat()
+        for key in ("jd", "hjd", "magnitude", "deviation", "var_flux", "var_flux_dev",
+                    "cmp_flux", "cmp_flux_dev"):  # fmt: skip
+            item[key] = _finite(item[key])
+        item["saturated"] = bool(item["saturated"])
+        for key in ("image_id", "var_aperture", "cmp_aperture"):
+            item[key] = int(item[key])
+        if "check_magnitude" in data:
+            item["check_magnitude"] = _finite(row.check_magnitude)
+            item["check_deviation"] = _finite(row.check_deviation)
+        rows.append(item)
+    meta = curve.meta
+    return CompatJSONResponse({
+        "variable": _object_json(meta["variable"]),
+        "comparisons": [_object_json(c) for c in meta["comparisons"]],
+        "check": _object_json(meta["check"]) if meta["check"] is not None else None,
+        "as_of": as_of.isoformat() if as_of else None,
+        "rows": rows,
+    })  # fmt: skip
+
+
+@router.get("/observers/{username}", summary="An observer's public profile and totals")
+def read_observer(conn: Reader, username: str) -> dict:
+    try:
+        o = get_observer(conn, username)
+    except ObserverNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return {"username": o.username, "description": o.description,
+            "created_at": o.created_at.isoformat(), "images": o.images, "fluxes": o.fluxes,
+            "uploads": o.uploads,
+            "first_image": o.first_image.isoformat() if o.first_image else None,
+            "last_image": o.last_image.isoformat() if o.last_image else None}  # fmt: skip
