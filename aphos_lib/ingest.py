@@ -188,6 +188,7 @@ class _Pending:
     payload: bytes | None  # None for a duplicate
     found: tuple[pa.Array, np.ndarray]  # objects looked up in the database: keys, ids
     names: tuple[list[int], list[str]] = ([], [])  # object ids and the names the file gives
+    counts: tuple[str, str] = ("", "")  # object ids and their numbers of rows in the file
 
 
 def _prepare(
@@ -221,10 +222,11 @@ def _prepare(
         outcome.image_id = image_id
         payload = _flux_payload(rows, image_id, object_ids, sips.apertures)
         names = _names_given(rows, object_ids)
+        counts = _flux_counts(object_ids)
     except BaseException:
         conn.rollback()
         raise
-    return _Pending(conn, outcome, sha, upload_id, position, payload, found, names)
+    return _Pending(conn, outcome, sha, upload_id, position, payload, found, names, counts)
 
 
 def _complete(pending: _Pending) -> tuple[FileOutcome, tuple[pa.Array, np.ndarray]]:
@@ -234,7 +236,7 @@ def _complete(pending: _Pending) -> tuple[FileOutcome, tuple[pa.Array, np.ndarra
         if pending.payload is not None:
             with conn.cursor().copy(_COPY_FLUX) as copy:
                 copy.write(pending.payload)
-            _update_objects(conn, pending.outcome.image_id, pending.names)
+            _update_objects(conn, pending.counts, pending.names)
         if pending.upload_id is not None:
             _record(conn, pending.upload_id, pending.position, pending.outcome, pending.sha)
         conn.commit()
@@ -422,18 +424,17 @@ def _names_given(rows: pa.Table, object_ids: np.ndarray) -> tuple[list[int], lis
     return [int(i) for i in object_ids[named]], rows["name"].take(pa.array(named)).to_pylist()
 
 
-# Every object the image measured, locked in id order: concurrent files of one field then wait
-# for each other instead of deadlocking, and the updates below take no further locks.
-_LOCK_OBJECTS = """
-    SELECT 1 FROM catalog_object
-    WHERE id IN (SELECT object_id FROM flux WHERE image_id = %s)
-    ORDER BY id FOR NO KEY UPDATE
-"""
+# One statement adds the image's fluxes to its objects' counts. The CTE locks the objects in
+# id order first (a locking CTE is never inlined), so concurrent files of one field wait for
+# each other instead of deadlocking, and the update itself then waits for nothing.
 _COUNT_FLUXES = """
-    UPDATE catalog_object o SET flux_count = o.flux_count + f.n
-    FROM (SELECT object_id, count(*) AS n FROM flux
-          WHERE image_id = %s AND object_id IS NOT NULL GROUP BY object_id) f
-    WHERE o.id = f.object_id
+    WITH d AS (SELECT * FROM unnest(string_to_array(%s, ',')::bigint[],
+                                    string_to_array(%s, ',')::int[]) AS d(id, n)),
+         locked AS (SELECT o.id FROM catalog_object o JOIN d USING (id)
+                    ORDER BY o.id FOR NO KEY UPDATE OF o)
+    UPDATE catalog_object o SET flux_count = o.flux_count + d.n
+    FROM d JOIN locked USING (id)
+    WHERE o.id = d.id
 """
 _NAME_UNNAMED = """
     UPDATE catalog_object o SET name = u.name
@@ -442,14 +443,21 @@ _NAME_UNNAMED = """
 """
 
 
-def _update_objects(conn: psycopg.Connection, image_id: int, names: tuple[list, list]) -> None:
-    """After the COPY: add the image's fluxes to its objects' counts, name unnamed stars.
+def _flux_counts(object_ids: np.ndarray) -> tuple[str, str]:
+    """The file's objects and how many of its rows each has, as comma-separated text."""
+    ids, counts = np.unique(object_ids[object_ids >= 0], return_counts=True)
+    return ",".join(map(str, ids.tolist())), ",".join(map(str, counts.tolist()))
+
+
+def _update_objects(conn: psycopg.Connection, counts: tuple[str, str],
+                    names: tuple[list, list]) -> None:  # fmt: skip
+    """With the COPY: add the image's fluxes to its objects' counts, name unnamed stars.
 
     A search then reads each object's number of fluxes instead of counting them. A star first
-    seen without a name gets the one this file gives it.
+    seen without a name gets the one this file gives it (its row is locked by then).
     """
-    conn.execute(_LOCK_OBJECTS, (image_id,))
-    conn.execute(_COUNT_FLUXES, (image_id,))
+    if counts[0]:
+        conn.execute(_COUNT_FLUXES, counts)
     if names[0]:
         conn.execute(_NAME_UNNAMED, names)
 

@@ -154,7 +154,8 @@ _STAR = """
     SELECT DISTINCT ON (image_id) image_id, ra_deg, dec_deg, ap_auto, ap_auto_dev,
            ap_auto_saturated, ap, ap_dev, ap_saturated
     FROM flux WHERE object_id = {id}
-    ORDER BY image_id, cube_distance(sky_vector(ra_deg, dec_deg), sky_vector({ra}, {dec}))
+    ORDER BY image_id,
+             sind(dec_deg) * sind({dec}) + cosd(dec_deg) * cosd({dec}) * cosd(ra_deg - {ra}) DESC
 """
 # The night of an image: local noon to local noon, named by the date it began (UTC noon
 # when the observer's longitude is unknown; 240 s of time per degree of longitude).

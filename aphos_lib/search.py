@@ -5,10 +5,10 @@ catalogue and id, and paged (``limit``, ``offset``) with the total number of mat
 nothing is silently cut at 100 as in the original APhoS. Each object carries its number of
 fluxes, which the ingest maintains: a search never counts fluxes.
 
-How a cone is found fast: positions are indexed as unit vectors (``sky_vector``, migration
-0002) in a GiST index; a cone of radius r is inside the box of half-side 2 sin(r/2) (the
-chord) around its centre's vector, which the index answers, and the exact great-circle
-distance trims the box to the cone. Nothing special happens at RA 0/360 or at the poles.
+How a cone is found fast: positions are indexed as points (RA, Dec) in an SP-GiST quad-tree
+(migration 0003); a cone's bounding boxes in (RA, Dec) are found in it, two boxes when the
+cone crosses RA 0/360 and the whole RA range when it reaches a pole, and the exact
+great-circle distance trims the boxes to the cone.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ __all__ = [
     "catalogs",
     "get_object",
     "parse_object_ref",
+    "cone_boxes",
     "resolve_object",
     "search_objects",
 ]
@@ -214,6 +215,31 @@ def _catalog_name(conn: psycopg.Connection, catalog: str) -> str:
     return wanted
 
 
+def cone_boxes(ra: float, dec: float, radius: float) -> list[tuple[float, float, float, float]]:
+    """The (RA, Dec) boxes, in degrees, that together hold every point of a cone.
+
+    A cone of radius r around declination d spans RA +- asin(sin r / cos d); it takes the
+    whole RA range when it reaches a pole, and two boxes when it crosses RA 0/360.
+
+    Examples
+    --------
+    >>> [tuple(round(v, 6) for v in box) for box in cone_boxes(359.0, 0.0, 2.0)]
+    [(357.0, -2.0, 360.0, 2.0), (0.0, -2.0, 1.0, 2.0)]
+    """
+    margin = 1e-9  # the exact distance decides; the boxes only need to hold the cone
+    low, high = max(dec - radius - margin, -90.0), min(dec + radius + margin, 90.0)
+    reach = math.sin(math.radians(radius)) / math.cos(math.radians(dec))
+    if high >= 90.0 or low <= -90.0 or reach >= 1.0:
+        return [(0.0, low, 360.0, high)]
+    half = math.degrees(math.asin(reach)) + margin
+    west, east = ra - half, ra + half
+    if west < 0:
+        return [(west + 360.0, low, 360.0, high), (0.0, low, east, high)]
+    if east > 360:
+        return [(west, low, 360.0, high), (0.0, low, east - 360.0, high)]
+    return [(west, low, east, high)]
+
+
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -279,10 +305,10 @@ def search_objects(
             raise ValueError("a cone search needs a radius")
         params["ra"], params["dec"] = sky_position(ra, dec, coord)
         params["r"] = parse_radius(radius)
-        params["chord"] = 2 * math.sin(math.radians(params["r"]) / 2)
-        where.append(sql.SQL(
-            "sky_vector(o.ra_deg, o.dec_deg) <@ "
-            "cube_enlarge(sky_vector(%(ra)s, %(dec)s), %(chord)s, 3)"))  # fmt: skip
+        boxes = cone_boxes(params["ra"], params["dec"], params["r"])
+        where.append(sql.SQL("({})").format(sql.SQL(" OR ").join(
+            sql.SQL("point(o.ra_deg, o.dec_deg) <@ box(point({}, {}), point({}, {}))").format(
+                *map(sql.Literal, box)) for box in boxes)))  # fmt: skip
         where.append(sql.SQL(_DISTANCE.format(ra="%(ra)s", dec="%(dec)s") + " <= %(r)s"))
     elif radius is not None:
         raise ValueError("a radius needs a position (ra and dec, or coord)")

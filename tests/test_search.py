@@ -177,3 +177,20 @@ def test_the_archive_connects_read_only_and_answers_in_one_line(demo_catalogue):
         assert archive.stats()["images"] == 300
         with pytest.raises(psycopg.Error, match="read-only|permission denied"):
             archive.conn.execute("DELETE FROM flux")
+
+
+CONES = [(359.5, 10.0, 2.0), (0.3, -45.0, 3.0), (120.0, 88.5, 2.0), (200.0, -89.0, 1.5),
+         (10.0, 60.0, 30.0), (180.0, 0.0, 0.001)]
+
+
+@pytest.mark.parametrize(("ra", "dec", "radius"), CONES)
+def test_cone_boxes_hold_every_point_of_the_cone(ra, dec, radius):
+    from aphos_lib.search import cone_boxes
+
+    # Points on the cone's edge (astropy's directional offsets) must lie in some box.
+    centre = SkyCoord(ra, dec, unit="deg")
+    edge = centre.directional_offset_by(np.linspace(0, 360, 721) * u.deg, radius * u.deg)
+    boxes = cone_boxes(ra, dec, radius)
+    for point in edge:
+        assert any(w <= point.ra.deg <= e and s <= point.dec.deg <= n
+                   for w, s, e, n in boxes), (point.ra.deg, point.dec.deg)  # fmt: skip

@@ -89,16 +89,16 @@ class CatalogObject(Base):
         CheckConstraint("ra_deg >= 0 AND ra_deg < 360", name="catalog_object_ra_range"),
         CheckConstraint("dec_deg BETWEEN -90 AND 90", name="catalog_object_dec_range"),
         Index("catalog_object_mag_idx", "mag"),
-        Index("catalog_object_dec_idx", "dec_deg"),
         Index(
             "catalog_object_name_trgm_idx",
             "name",
             postgresql_using="gin",
             postgresql_ops={"name": "gin_trgm_ops"},
         ),
-        # Cone search: unit vectors as cubes (the function is defined by migration 0002).
+        # Cone search: the bounding boxes of a cone (see aphos_lib/search.py), migration 0003.
         Index(
-            "catalog_object_sky_idx", text("sky_vector(ra_deg, dec_deg)"), postgresql_using="gist"
+            "catalog_object_position_idx", text("point(ra_deg, dec_deg)"),
+            postgresql_using="spgist",
         ),
     )
 
