@@ -33,7 +33,9 @@ from aphos_lib.db.migrate import upgrade
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "sips" / "original"
 EXTERNAL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
-TEMPLATE = "aphos_test_template"
+# Unique per test session: sessions running at once on the shared external server must not
+# drop each other's template.
+TEMPLATE = f"aphos_test_template_{uuid.uuid4().hex[:8]}"
 # Test servers need no durability; this makes each test's CREATE DATABASE and COPY cheaper.
 TEST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 

@@ -35,8 +35,18 @@ READER_STATEMENT_TIMEOUT = "60s"
 
 
 def aphos_home() -> Path:
-    """``$APHOS_HOME``, by default ``./var``: where the embedded database and secrets live."""
-    return Path(os.environ.get("APHOS_HOME", "var")).resolve()
+    """``$APHOS_HOME``: where the embedded database and secrets live.
+
+    By default the ``var`` folder of the APhoS checkout the current directory is in (so a
+    notebook opened in ``notebooks/`` finds ``make demo``'s catalogue), else ``./var``.
+    """
+    if "APHOS_HOME" in os.environ:
+        return Path(os.environ["APHOS_HOME"]).resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "aphos_lib" / "db").is_dir() and (folder / "pyproject.toml").is_file():
+            return folder / "var"
+    return here / "var"
 
 
 def _sqlalchemy_url(url: str) -> str:
