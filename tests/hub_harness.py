@@ -12,6 +12,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -22,7 +23,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from aphos_lib.hub.run import hub_command
 from aphos_lib.hub.settings import PORT_OFFSETS
 
 CLIENT_ID = "aphos-test-client"
@@ -144,8 +144,10 @@ class RunningHub:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self._out = open(log, "wb")  # noqa: SIM115 (closed in stop)
+        # By default the hub as `make demo` runs it (run_hub: Ctrl-C handling included).
+        command = command or [sys.executable, "-m", "aphos_lib.hub.run"]
         self.process = subprocess.Popen(
-            command or hub_command(), env={**os.environ, **env}, stdout=self._out,
+            command, env={**os.environ, **env}, stdout=self._out,
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 

@@ -218,5 +218,16 @@ def test_workspace_reads_the_catalogue_and_cannot_write(platform, alice):
         assert len(refusals) == 14 and {code for _, code in refusals} == {"42501"}, out
         assert "start_here.ipynb" in out
         assert (platform["home"] / "users" / name).is_dir()
+        # Sharing: bob reaches alice's workspace only once she shares it with him.
+        bob, _ = google_sign_in(url, "bob")
+        bob_headers = {"Authorization": f"token {user_token(platform, bob, 'google-1002')}"}
+        contents = f"{url}/user/{name}/api/contents"
+        assert httpx.get(contents, headers=bob_headers).status_code == 403
+        r = httpx.post(f"{url}/hub/api/shares/{name}/", headers=headers,
+                       json={"user": "google-1002"})  # fmt: skip
+        assert r.status_code == 200, r.text
+        # A new token: the workspace caches what it learnt of the first one for minutes.
+        bob_headers = {"Authorization": f"token {user_token(platform, bob, 'google-1002')}"}
+        assert httpx.get(contents, headers=bob_headers).status_code == 200
     finally:
         httpx.delete(f"{url}/hub/api/users/{name}/server", headers=headers, timeout=60)

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from aphos_lib.hub.settings import REPO, HubSettings
@@ -29,7 +30,8 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _interrupt_children(pid: int) -> None:
+def _interrupt_children(pid: int, timeout: float = 8) -> None:
+    """SIGINT to every child of ``pid`` at once; return when they are gone (or ``timeout``)."""
     import psutil
 
     try:
@@ -41,10 +43,15 @@ def _interrupt_children(pid: int) -> None:
             child.send_signal(signal.SIGINT)
         except psutil.Error:
             pass
+    psutil.wait_procs(children, timeout=timeout)
 
 
-def run_hub(settings: HubSettings | None = None) -> int:
+def run_hub(settings: HubSettings | None = None, *,
+            when_stopping: Callable[[], None] | None = None) -> int:  # fmt: skip
     """Start the hub, wait for it, and return its exit code (0 after Ctrl-C).
+
+    ``when_stopping`` runs after Ctrl-C once the hub's children (services, proxy, observers'
+    servers) have stopped, while the hub itself is still finishing.
 
     Raises
     ------
@@ -74,6 +81,8 @@ def run_hub(settings: HubSettings | None = None) -> int:
         # stops them one after another, polling with a growing back-off (seconds each). Hand
         # the signal to all of them at once; the hub then finds them already gone.
         _interrupt_children(hub.pid)
+        if when_stopping is not None:
+            when_stopping()
         try:
             hub.wait(timeout=15)
             return 0
@@ -93,16 +102,27 @@ def demo(*, seed: int = 1, images: int = 300, hub: bool = True) -> int:
     from aphos_lib.demo.load import load_demo
 
     embedded = None if os.environ.get("APHOS_DATABASE_URL") else EmbeddedPostgres(aphos_home())
-    was_running = embedded is not None and embedded.status().running
+    started_here = embedded is not None and not embedded.status().running
+
+    def stop_database() -> None:
+        # Once nothing that uses it is left: while the hub still finishes, not after it.
+        if started_here and embedded.status().running:
+            embedded.stop()
+
     try:
         status = load_demo(Catalogue.from_environment(), seed=seed, images=images)
         if status or not hub:
             return status
         try:
-            return run_hub()
+            return run_hub(when_stopping=stop_database)
         except FileNotFoundError as e:
             print(f"aphos: {e}", file=sys.stderr)
             return 1
     finally:
-        if hub and embedded is not None and not was_running:
-            embedded.stop()
+        if hub:
+            stop_database()
+
+
+if __name__ == "__main__":
+    # `python -m aphos_lib.hub.run`: the hub alone, on a catalogue that is already running.
+    sys.exit(run_hub())

@@ -44,7 +44,6 @@ class ServiceAuth:
     def __init__(self, prefix: str | None = None, hub_auth: HubOAuth | None = None):
         self.prefix = prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/api/")
         self.hub = hub_auth or HubOAuth(cache_max_age=60)
-        self._states: dict[str, str] = {}
 
     def _token(self, request: Request) -> tuple[str | None, bool]:
         header = request.headers.get("authorization", "")
@@ -74,8 +73,7 @@ class ServiceAuth:
 
     def login_redirect(self, next_url: str) -> RedirectResponse:
         """Send the browser through the hub's OAuth flow, back to ``next_url``."""
-        state = secrets.token_urlsafe(16)
-        self._states[state] = next_url
+        state = self.hub.generate_state(next_url)  # kept by HubOAuth, expiring after 10 min
         query = urlencode({"client_id": self.hub.oauth_client_id, "response_type": "code",
                            "redirect_uri": self.hub.oauth_redirect_uri, "state": state})
         response = RedirectResponse(f"{self.hub.oauth_authorization_url}?{query}", 302)
@@ -88,9 +86,10 @@ class ServiceAuth:
         """Finish the OAuth flow: trade the code for a token kept in the service's cookie."""
         state = request.query_params.get("state", "")
         expected = request.cookies.get("aphos-oauth-state", "")
-        if not state or not hmac.compare_digest(state, expected) or state not in self._states:
+        if not state or not hmac.compare_digest(state, expected):
             raise HTTPException(403, "OAuth state does not match; start again")
-        next_url = self._states.pop(state)
+        next_url = self.hub.get_next_url(state)
+        self.hub.clear_oauth_state(state)
         code = request.query_params.get("code", "")
         token = await self.hub.token_for_code(code, sync=False)
         response = RedirectResponse(next_url, 302)
