@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import runpy
+import shutil
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,18 @@ def test_hub_names_come_from_the_subject_never_the_email():
         hub_name("google", "a b")
     with pytest.raises(ValueError):
         parse_hub_name("admin")
+
+
+def test_site_overrides_win_when_jupyterhub_loads_the_file(tmp_path, monkeypatch):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    site = tmp_path / "site"
+    (site / "jupyterhub_config.d").mkdir(parents=True)
+    shutil.copy(REPO / "hub_config" / "jupyterhub_config.py", site)
+    (site / "jupyterhub_config.d" / "50-limits.py").write_text(
+        "c.JupyterHub.active_server_limit = 7\n")  # fmt: skip
+    monkeypatch.setenv("APHOS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("APHOS_DATABASE_URL", "postgresql://owner@db.example.org/aphos")
+    c = PyFileConfigLoader("jupyterhub_config.py", path=str(site)).load_config()
+    assert c.JupyterHub.active_server_limit == 7
+    assert c.JupyterHub.authenticator_class.endswith("LocalDemoAuthenticator")
