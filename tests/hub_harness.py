@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import re
 import secrets
 import signal
 import socket
@@ -30,23 +32,23 @@ CLIENT_SECRET = "aphos-test-secret"
 
 
 def free_port_block() -> int:
-    """A public port whose internal neighbours (port + 1..5) are all free on loopback."""
+    """A public port whose internal neighbours (port + 1..5) are all free on loopback.
+
+    Taken below the kernel's ephemeral range: ports there are also handed to outgoing
+    connections (to PostgreSQL, between the hub and its services) and could be taken between
+    this check and the hub's start.
+    """
+    low, _ = (int(v) for v in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    span = max(PORT_OFFSETS.values())
     for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + max(PORT_OFFSETS.values()) > 65000:
-            continue
-        free = True
-        for offset in range(max(PORT_OFFSETS.values()) + 1):
-            with socket.socket() as s:
-                try:
+        base = random.randrange(10000, max(low, 10100) - span - 1)
+        try:
+            for offset in range(span + 1):
+                with socket.socket() as s:
                     s.bind(("127.0.0.1", base + offset))
-                except OSError:
-                    free = False
-                    break
-        if free:
-            return base
+        except OSError:
+            continue
+        return base
     raise RuntimeError("no block of free ports on 127.0.0.1")
 
 
@@ -168,8 +170,11 @@ class RunningHub:
         raise TimeoutError(f"the hub did not get ready in {timeout} s:\n{self.tail()}")
 
     def tail(self, n: int = 60) -> str:
+        """The log's last lines, after its errors (what a failing test needs to show)."""
         self._out.flush()
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+        lines = self.log.read_text(errors="replace").splitlines()
+        errors = [line for line in lines if re.search(r"\[[EC] |Traceback|Error", line)]
+        return "\n".join([*errors[:40], "...", *lines[-n:]])
 
     def interrupt(self, timeout: float = 30) -> float:
         """Ctrl-C (SIGINT to the whole process group, as a terminal does); seconds to exit."""

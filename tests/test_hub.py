@@ -172,6 +172,26 @@ def test_api_and_worker_healthy(platform):
     print(f"hub and services ready in {platform['ready']:.1f} s")
 
 
+def test_publishing_a_notebook_for_everyone(platform, alice):
+    url = platform["url"] + "/services/api/published"
+    alice_headers = {"Authorization": f"token {user_token(platform, alice, 'google-1001')}"}
+    notebook = nbformat.writes(nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("GK Cep, night of 2021-11-06")]))  # fmt: skip
+    assert httpx.put(f"{url}/gk_cep.ipynb", content=notebook).status_code == 401
+    r = httpx.put(f"{url}/gk_cep.ipynb", content=notebook, headers=alice_headers)
+    assert r.status_code == 200
+    assert r.json()["url"] == "/services/api/published/Alice_W/gk_cep.ipynb"
+    assert httpx.put(f"{url}/bad.ipynb", content=b"{}", headers=alice_headers).status_code == 400
+    listing = httpx.get(url).json()
+    assert [(p["username"], p["name"]) for p in listing] == [("Alice_W", "gk_cep.ipynb")]
+    assert "GK Cep" in httpx.get(f"{url}/Alice_W/gk_cep.ipynb").text
+    bob, _ = google_sign_in(platform["url"], "bob")
+    bob_headers = {"Authorization": f"token {user_token(platform, bob, 'google-1002')}"}
+    # Bob can only withdraw his own notebooks: there is no gk_cep.ipynb of his.
+    assert httpx.delete(f"{url}/gk_cep.ipynb", headers=bob_headers).status_code == 404
+    assert httpx.get(f"{url}/Alice_W/gk_cep.ipynb").status_code == 200
+
+
 WORKSPACE_CODE = """
 import psycopg
 from aphos_lib.db.catalogue import Catalogue
@@ -193,6 +213,7 @@ for sql in ["INSERT INTO observer (username) VALUES ('intruder')",
                 print("REFUSED", role, e.sqlstate)
 import os
 print("SHARED", sorted(os.listdir("shared-notebooks")))
+print("PUBLISHED", sorted(os.listdir("published/Alice_W")))
 """
 
 
@@ -216,7 +237,9 @@ def test_workspace_reads_the_catalogue_and_cannot_write(platform, alice):
         refusals = re.findall(r"REFUSED (\w+) (\w+)", out)
         assert "WROTE" not in out, out
         assert len(refusals) == 14 and {code for _, code in refusals} == {"42501"}, out
-        assert "start_here.ipynb" in out
+        assert "start_here.ipynb" in out and "PUBLISHED ['gk_cep.ipynb']" in out
+        listing = httpx.get(f"{url}/user/{name}/api/contents/published/Alice_W", headers=headers)
+        assert [f["name"] for f in listing.json()["content"]] == ["gk_cep.ipynb"]
         assert (platform["home"] / "users" / name).is_dir()
         # Sharing: bob reaches alice's workspace only once she shares it with him.
         bob, _ = google_sign_in(url, "bob")

@@ -74,3 +74,12 @@ def test_workspaces_get_only_the_read_only_role():
     env = values()["singleuser"]["extraEnv"]
     for name in ("APHOS_DATABASE_URL", "APHOS_DATABASE_URL_WRITER", "APHOS_DATABASE_URL_READER"):
         assert env[name]["valueFrom"]["secretKeyRef"]["key"] == "reader-url"
+
+
+def test_the_published_area_is_read_only_in_workspaces_and_written_by_the_api():
+    mounts = values()["singleuser"]["storage"]["extraVolumeMounts"]
+    assert [(m["name"], m["readOnly"]) for m in mounts] == [("published", True)]
+    api = next(d for d in manifests() if d["metadata"]["name"] == "aphos-api"
+               and d["kind"] == "Deployment")  # fmt: skip
+    container = api["spec"]["template"]["spec"]["containers"][0]
+    assert [m.get("readOnly", False) for m in container["volumeMounts"]] == [False]

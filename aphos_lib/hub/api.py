@@ -9,21 +9,26 @@ catalogue endpoints come with the API issue. Routes:
   time, their workspace afterwards;
 - ``GET/POST profile``: choose or edit one's own username and description;
 - ``GET observers/{username}``: a public profile with its uploads (HTML or JSON);
-- ``PUT observers/{username}``: change a profile, only its owner.
+- ``PUT observers/{username}``: change a profile, only its owner;
+- ``GET published``, ``GET published/{username}/{name}``: the published notebooks (public);
+- ``PUT/DELETE published/{name}``: publish or withdraw one's own notebook
+  (:mod:`aphos_lib.hub.published`).
 """
 
 # No "from __future__ import annotations": FastAPI must see the dependencies defined inside
 # create_app when it reads the endpoint signatures.
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import Body, Depends, FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from aphos_lib.db.catalogue import Catalogue
+from aphos_lib.db.catalogue import Catalogue, aphos_home
 from aphos_lib.hub import pages
+from aphos_lib.hub import published as pub
 from aphos_lib.hub.profiles import (
     Profile,
     UsernameTaken,
@@ -43,7 +48,8 @@ def _profile_json(p: Profile) -> dict:
             "uploads": [{**u, "created_at": u["created_at"].isoformat()} for u in p.uploads]}
 
 
-def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = None) -> FastAPI:
+def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = None,
+               published_dir: Path | None = None) -> FastAPI:  # fmt: skip
     """The api service's application.
 
     Parameters
@@ -52,8 +58,12 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
         Default: ``Catalogue.from_environment()`` (the writer's login, set by the hub).
     auth : ServiceAuth, optional
         Default: the hub OAuth client described by the ``JUPYTERHUB_*`` environment.
+    published_dir : Path, optional
+        The published area; default ``$APHOS_PUBLISHED_DIR``, else ``$APHOS_HOME/published``.
     """
     auth = auth or ServiceAuth()
+    published = published_dir or Path(
+        os.environ.get("APHOS_PUBLISHED_DIR") or aphos_home() / "published")
     prefix = auth.prefix
     app = FastAPI(title="APhoS API", root_path="", docs_url=f"{prefix}docs",
                   openapi_url=f"{prefix}openapi.json")  # fmt: skip
@@ -108,7 +118,10 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
         username, description = form.get("username", "").strip(), form.get("description", "")
         try:
             with cat().connect("writer") as conn:
+                before = profile_by_hub_user(conn, user.name)
                 saved = save_profile(conn, user.name, username, description)
+            if before is not None:
+                pub.rename_publisher(published, before.username, saved.username)
         except (InvalidUsername, UsernameTaken) as e:
             status = 409 if isinstance(e, UsernameTaken) else 400
             return form_response(request, user, status, username=username,
@@ -147,7 +160,53 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
                 raise HTTPException(409, str(e)) from e
             except InvalidUsername as e:
                 raise HTTPException(400, str(e)) from e
+        pub.rename_publisher(published, target.username, saved.username)
         return _profile_json(saved)
+
+    @app.get(f"{prefix}published")
+    def published_list() -> list[dict]:
+        return pub.list_published(published)
+
+    @app.get(f"{prefix}published/{{username}}/{{name}}")
+    def published_get(username: str, name: str):
+        try:
+            data = pub.read_published(published, username, name)
+        except pub.InvalidNotebook as e:
+            raise HTTPException(400, str(e)) from e
+        if data is None:
+            raise HTTPException(404, f"{username} has not published {name}")
+        return Response(data, media_type="application/x-ipynb+json")
+
+    def publisher(user: HubUser) -> str:
+        with cat().connect("writer") as conn:
+            mine = profile_by_hub_user(conn, user.name)
+        if mine is None:
+            raise HTTPException(409, f"choose a username first: {prefix}profile")
+        return mine.username
+
+    @app.put(f"{prefix}published/{{name}}")
+    async def published_put(name: str, request: Request,
+                            user: Annotated[HubUser, Depends(current_user)]):  # fmt: skip
+        auth.check_xsrf(request, user, request.headers.get("x-xsrftoken"))
+        username = publisher(user)
+        try:
+            pub.publish(published, username, name, await request.body())
+        except pub.InvalidNotebook as e:
+            raise HTTPException(400, str(e)) from e
+        return {"username": username, "name": name,
+                "url": f"{prefix}published/{username}/{name}"}  # fmt: skip
+
+    @app.delete(f"{prefix}published/{{name}}", status_code=204)
+    def published_delete(name: str, request: Request,
+                         user: Annotated[HubUser, Depends(current_user)]):  # fmt: skip
+        auth.check_xsrf(request, user, request.headers.get("x-xsrftoken"))
+        try:
+            removed = pub.unpublish(published, publisher(user), name)
+        except pub.InvalidNotebook as e:
+            raise HTTPException(400, str(e)) from e
+        if not removed:
+            raise HTTPException(404, f"you have not published {name}")
+        return Response(status_code=204)
 
     return app
 

@@ -100,6 +100,7 @@ def update_spawner(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
     c.Spawner.default_url = "/lab"
     env = service_environment(catalogue, DATABASE_ROLE["user"])
     env["APHOS_SHARED_NOTEBOOKS"] = str(s.notebooks_dir)
+    env["APHOS_PUBLISHED_DIR"] = str(s.published_dir)
     c.Spawner.environment = env
     args = [f"--ServerApp.shutdown_no_activity_timeout={s.server_idle_timeout}",
             f"--MappingKernelManager.cull_idle_timeout={s.kernel_idle_timeout}",
@@ -107,22 +108,29 @@ def update_spawner(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
     if os.geteuid() == 0:  # the demo in a container; Jupyter refuses root without this
         args.append("--allow-root")
     c.Spawner.args = args
-    c.Spawner.pre_spawn_hook = copy_shared_notebooks
+    c.Spawner.pre_spawn_hook = prepare_workspace
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 120
 
 
-def copy_shared_notebooks(spawner) -> None:
-    """Give the workspace a fresh copy of the shared notebooks in ``shared-notebooks/``.
+def prepare_workspace(spawner) -> None:
+    """Before a workspace starts: the shared notebooks and the published area in its home.
 
-    A copy, not a link: the server only shows what lies under its root, and an observer's
-    edits stay theirs once they copy a notebook out of that folder (refreshed at each start).
+    ``shared-notebooks/`` is a fresh copy of ``notebooks/`` at each start (an observer's edits
+    stay theirs once they copy a notebook out of it); ``published/`` links to the published
+    area, which only the api service writes (read-only in each pod on Kubernetes; on one
+    machine every process runs as the same system user, so that is not enforced there).
     """
     import shutil
 
     source = Path(spawner.environment.get("APHOS_SHARED_NOTEBOOKS", ""))
     home = Path(spawner.home_dir)
     home.mkdir(parents=True, exist_ok=True)
+    published = Path(spawner.environment["APHOS_PUBLISHED_DIR"])
+    published.mkdir(parents=True, exist_ok=True)
+    link = home / "published"
+    if not link.is_symlink() and not link.exists():
+        link.symlink_to(published, target_is_directory=True)
     if source.is_dir():
         target = home / "shared-notebooks"
         shutil.rmtree(target, ignore_errors=True)
@@ -143,6 +151,7 @@ def update_services(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
     for name in SERVICES:
         env = service_environment(catalogue, DATABASE_ROLE[name])
         env["APHOS_HOME"] = str(s.home)
+        env["APHOS_PUBLISHED_DIR"] = str(s.published_dir)
         services.append({
             "name": name,
             "url": f"http://127.0.0.1:{s.internal_port(name)}",

@@ -73,6 +73,7 @@ class HubSettings:
     admin_users: list[str] = field(default_factory=list)
     hub_db_url: str = ""
     notebooks_dir: Path = REPO / "notebooks"
+    published_dir: Path | None = None
     dashboards_dir: Path = REPO / "dashboards"
     proxy_command: str = ""
     server_idle_timeout: int = 3600
@@ -112,6 +113,7 @@ class HubSettings:
             or f"sqlite:///{home / 'hub' / 'jupyterhub.sqlite'}",
             notebooks_dir=Path(env.get("APHOS_NOTEBOOKS_DIR") or REPO / "notebooks"),
             dashboards_dir=Path(env.get("APHOS_DASHBOARDS_DIR") or REPO / "dashboards"),
+            published_dir=Path(env.get("APHOS_PUBLISHED_DIR") or home / "published"),
             proxy_command=env.get("APHOS_PROXY_COMMAND")
             or str(REPO / "hub_config" / "proxy" / "node_modules" / ".bin"
                    / "configurable-http-proxy"),
