@@ -169,17 +169,23 @@ _NIGHT = (
 _JD = "coalesce(i.jd_mid, extract(epoch FROM i.exposure_mid) / 86400 + 2440587.5)"
 
 
-def _aperture_sql(alias: str) -> tuple[sql.Composable, sql.Composable]:
+def _aperture_sql(alias: str, choice: ApertureChoice) -> tuple[sql.Composable, sql.Composable]:
     """A star's columns in the aperture chosen for the row's night (0: ApAuto).
 
-    Returns the select-list columns and the lateral join that picks the aperture number.
+    Returns the select-list columns and the lateral join that picks the aperture number. When
+    every night uses the same aperture the number is a literal, which the planner folds
+    (no per-row lookup: the common case, ApAuto throughout, costs nothing).
     """
     s, k = sql.Identifier(alias), sql.Identifier(f"k_{alias}")
-    pick = sql.SQL(
-        "CROSS JOIN LATERAL (SELECT coalesce((SELECT u.k FROM unnest({n}::date[], {a}::int[])"
-        " AS u(night, k) WHERE u.night = n.night), {d}) AS k) {k}"
-    ).format(n=sql.Placeholder(f"{alias}_nights"), a=sql.Placeholder(f"{alias}_apertures"),
-             d=sql.Placeholder(f"{alias}_default"), k=k)  # fmt: skip
+    if choice.nights:
+        pick = sql.SQL(
+            "CROSS JOIN LATERAL (SELECT coalesce((SELECT u.k FROM unnest({n}::date[], "
+            "{a}::int[]) AS u(night, k) WHERE u.night = n.night), {d}) AS k) {k}"
+        ).format(n=sql.Placeholder(f"{alias}_nights"), a=sql.Placeholder(f"{alias}_apertures"),
+                 d=sql.Placeholder(f"{alias}_default"), k=k)  # fmt: skip
+    else:
+        pick = sql.SQL("CROSS JOIN LATERAL (SELECT {}::int AS k) {}").format(
+            sql.Literal(int(choice.default)), k)  # fmt: skip
     columns = sql.SQL(
         "{s}.ra_deg, {s}.dec_deg, {s}.ap_auto, {s}.ap_auto_dev, {s}.ap_auto_saturated, {k}.k, "
         "CASE WHEN {k}.k = 0 THEN {s}.ap_auto ELSE {s}.ap[{k}.k] END, "
@@ -302,10 +308,10 @@ def _query(stars, choices, observers, exclude_observers, as_of, with_apertures):
             id=f"%({alias}_id)s", ra=f"%({alias}_ra)s", dec=f"%({alias}_dec)s"))))  # fmt: skip
         params.update({f"{alias}_id": obj.id, f"{alias}_ra": obj.ra_deg,
                        f"{alias}_dec": obj.dec_deg})  # fmt: skip
-        cols, lateral = _aperture_sql(alias)
+        choice = choices[key]
+        cols, lateral = _aperture_sql(alias, choice)
         columns.append(cols)
         laterals.append(lateral)
-        choice = choices[key]
         nights = sorted(choice.nights)
         params.update({f"{alias}_nights": nights,
                        f"{alias}_apertures": [choice.nights[n] for n in nights],
@@ -329,7 +335,8 @@ def _query(stars, choices, observers, exclude_observers, as_of, with_apertures):
         where.append(sql.SQL("i.created_at <= %(as_of)s"))
     query = sql.SQL(
         "WITH {ctes} "
-        "SELECT i.id, i.exposure_mid, {jd}, i.hjd, n.night, ob.username, i.filter, "
+        "SELECT i.id, (extract(epoch FROM i.exposure_mid) * 1000000)::bigint, {jd}, i.hjd, "
+        "n.night - date '1970-01-01', ob.username, i.filter, "
         "i.exposure_time_s, {columns} "
         "FROM v {joins} "
         "JOIN image i ON i.id = v.image_id "
@@ -363,15 +370,17 @@ def _frame(rows: list[tuple], stars, with_apertures: bool) -> pd.DataFrame:
             data[name] = np.array(values, dtype=bool)
         elif name == "image_id" or name.endswith("_aperture"):
             data[name] = np.array([-1 if v is None else v for v in values], dtype=np.int64)
-        elif name in ("time_utc", "night", "observer", "filter") or name.endswith(
+        elif name in ("time_utc", "night"):  # microseconds / days since 1970 (cheap to read)
+            data[name] = np.array(values, dtype=np.int64)
+        elif name in ("observer", "filter") or name.endswith(
             ("_ap", "_ap_dev", "_ap_saturated")
         ):
             data[name] = list(values)
         else:
             data[name] = np.array(values, dtype=float)  # None becomes NaN
     frame = pd.DataFrame(data)
-    frame["time_utc"] = pd.to_datetime(frame["time_utc"], utc=True)
-    frame["night"] = pd.Series(data["night"], dtype=object)
+    frame["time_utc"] = pd.to_datetime(data["time_utc"], unit="us", utc=True)
+    frame["night"] = pd.Series(data["night"].astype("datetime64[D]").astype(object), dtype=object)
     return frame
 
 
