@@ -150,13 +150,17 @@ def ensemble_flux(fluxes: Sequence, deviations: Sequence) -> tuple[np.ndarray, n
 
 
 # One CTE per star: its fluxes, one per image (the source nearest the catalogue position).
+# The aperture arrays are read only when needed: without them the flux index covers the
+# query (migration 0004) and the table is not read at all.
 _STAR = """
     SELECT DISTINCT ON (image_id) image_id, ra_deg, dec_deg, ap_auto, ap_auto_dev,
-           ap_auto_saturated, ap, ap_dev, ap_saturated
+           ap_auto_saturated, {arrays}
     FROM flux WHERE object_id = {id}
     ORDER BY image_id,
              sind(dec_deg) * sind({dec}) + cosd(dec_deg) * cosd({dec}) * cosd(ra_deg - {ra}) DESC
 """
+_ARRAYS = "ap, ap_dev, ap_saturated"
+_NO_ARRAYS = "NULL::float8[] AS ap, NULL::float8[] AS ap_dev, NULL::bool[] AS ap_saturated"
 # The night of an image: local noon to local noon, named by the date it began (UTC noon
 # when the observer's longitude is unknown; 240 s of time per degree of longitude).
 _NIGHT = (
@@ -304,11 +308,14 @@ def _query(stars, choices, observers, exclude_observers, as_of, with_apertures):
     params: dict = {}
     ctes, columns, laterals, joins = [], [], [], []
     for alias, key, obj in stars:
+        choice = choices[key]
+        needs_arrays = with_apertures or choice.default != AUTO or any(choice.nights.values())
+        arrays = _ARRAYS if needs_arrays else _NO_ARRAYS
         ctes.append(sql.SQL("{} AS ({})").format(sql.Identifier(alias), sql.SQL(_STAR.format(
-            id=f"%({alias}_id)s", ra=f"%({alias}_ra)s", dec=f"%({alias}_dec)s"))))  # fmt: skip
+            id=f"%({alias}_id)s", ra=f"%({alias}_ra)s", dec=f"%({alias}_dec)s",
+            arrays=arrays))))  # fmt: skip
         params.update({f"{alias}_id": obj.id, f"{alias}_ra": obj.ra_deg,
                        f"{alias}_dec": obj.dec_deg})  # fmt: skip
-        choice = choices[key]
         cols, lateral = _aperture_sql(alias, choice)
         columns.append(cols)
         laterals.append(lateral)

@@ -348,7 +348,9 @@ def search_objects(
     ).fetchall()
     total = _total(conn, where, condition, params, page, limit, offset)
     frame = pd.DataFrame(page, columns=COLUMNS + (["distance_deg"] if cone else []))
-    return SearchResult(frame.astype({"n_fluxes": "int64"}), total, limit, offset)
+    if not page:  # an empty page has no values to infer types from
+        frame = frame.astype({"object_id": "int64", "n_fluxes": "int64"})
+    return SearchResult(frame, total, limit, offset)
 
 
 def _total(conn, where, condition, params, page, limit: int, offset: int) -> int:

@@ -230,6 +230,9 @@ class Flux(Base):
             "object_id",
             "image_id",
             postgresql_where=text("object_id IS NOT NULL"),
+            # Light curves in ApAuto are index-only scans (migration 0004).
+            postgresql_include=["ra_deg", "dec_deg", "ap_auto", "ap_auto_dev",
+                                "ap_auto_saturated"],
         ),
     )
 
