@@ -46,6 +46,34 @@ def _interrupt_children(pid: int, timeout: float = 8) -> None:
     psutil.wait_procs(children, timeout=timeout)
 
 
+def _remember_children(pid: int, children: dict) -> None:
+    import psutil
+
+    try:
+        for child in psutil.Process(pid).children():
+            children.setdefault(child.pid, child)
+    except psutil.Error:
+        pass
+
+
+def _stop_leftovers(children: dict) -> None:
+    """Terminate what the hub started and left running (after a crash of the hub)."""
+    import psutil
+
+    alive = [c for c in children.values() if c.is_running()]
+    for child in alive:
+        try:
+            child.terminate()
+        except psutil.Error:
+            pass
+    _, still = psutil.wait_procs(alive, timeout=5)
+    for child in still:
+        try:
+            child.kill()
+        except psutil.Error:
+            pass
+
+
 def run_hub(settings: HubSettings | None = None, *,
             when_stopping: Callable[[], None] | None = None) -> int:  # fmt: skip
     """Start the hub, wait for it, and return its exit code (0 after Ctrl-C).
@@ -73,8 +101,15 @@ def run_hub(settings: HubSettings | None = None, *,
     # server (y/[n])?" prompt and wait for it instead of stopping.
     hub = subprocess.Popen(hub_command(), cwd=REPO, stdin=subprocess.DEVNULL,
                            preexec_fn=_default_sigint)  # fmt: skip
+    children: dict = {}
     try:
-        return hub.wait()
+        while True:
+            # Remember the hub's children: should the hub die, they would outlive it.
+            _remember_children(hub.pid, children)
+            try:
+                return hub.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
     except KeyboardInterrupt:
         # The terminal's SIGINT reached this process and the hub, but not the services, the
         # proxy or the observers' servers: the hub starts each in a session of its own and
@@ -89,6 +124,8 @@ def run_hub(settings: HubSettings | None = None, *,
         except subprocess.TimeoutExpired:
             hub.terminate()
             return hub.wait()
+    finally:
+        _stop_leftovers(children)
 
 
 def demo(*, seed: int = 1, images: int = 300, hub: bool = True) -> int:
