@@ -163,6 +163,20 @@ def test_dashboards_answer_without_sign_in(platform):
     assert "fluxes" in r.text and "observers" in r.text  # the notebook ran against the reader
 
 
+def test_the_rest_api_is_served_publicly_by_the_api_service(platform, alice):
+    base = platform["url"] + "/services/api/api"
+    catalogs = httpx.get(base + "/catalogs")
+    assert catalogs.status_code == 200 and catalogs.json()[:3] == [
+        "All catalogues", "UCAC4", "USNO-B1.0"]  # fmt: skip
+    assert httpx.get(base + "/users/current").json() is None  # nobody signed in
+    me = alice.get("/services/api/api/users/current")  # her cookie from the sign-in
+    assert me.status_code == 200 and me.json()["username"] == "Alice_W"
+    docs = httpx.get(base + "/docs")
+    assert docs.status_code == 200 and "/services/api/api/docs/static/" in docs.text
+    missing = httpx.get(base + "/space-objects/search?spaceObjectId=000-000000")
+    assert missing.status_code == 404 and set(missing.json()) == {"id", "message"}
+
+
 def test_api_and_worker_healthy(platform):
     api = httpx.get(platform["url"] + "/services/api/health")
     assert api.status_code == 200 and api.json() == {"status": "ok", "service": "api",

@@ -1,8 +1,11 @@
 """The ``api`` service (FastAPI) at ``/services/api/``: health, sign-in plumbing, profiles.
 
-Run by the hub as ``python -m aphos_lib.hub.api`` with the writer role's database login; the
-catalogue endpoints come with the API issue. Routes:
+Run by the hub as ``python -m aphos_lib.hub.api`` with the writer role's database login.
+Routes:
 
+- ``api/...``: the catalogue's REST API (:mod:`aphos_lib.rest`: the original APhoS's
+  endpoints, ``api/v2``, ``api/openapi.json`` and Swagger UI at ``api/docs``), public, read
+  through the read-only role; ``api/users/current`` names the signed-in observer;
 - ``GET health``: the service and its database answer;
 - ``GET oauth_callback``: end of the hub's OAuth flow (browsers);
 - ``GET welcome``: where the hub sends observers after sign-in: the profile form the first
@@ -26,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import Body, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from aphos_lib import rest
 from aphos_lib.db.catalogue import Catalogue, aphos_home
 from aphos_lib.hub import pages
 from aphos_lib.hub import published as pub
@@ -65,14 +69,29 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
     published = published_dir or Path(
         os.environ.get("APHOS_PUBLISHED_DIR") or aphos_home() / "published")
     prefix = auth.prefix
-    app = FastAPI(title="APhoS API", root_path="", docs_url=f"{prefix}docs",
-                  openapi_url=f"{prefix}openapi.json")  # fmt: skip
+    # The REST API brings its own documentation, served without a CDN, at {prefix}api/docs.
+    app = FastAPI(title="APhoS API", root_path="", docs_url=None, redoc_url=None,
+                  openapi_url=None)  # fmt: skip
     state: dict = {}
 
     def cat() -> Catalogue:
         if "catalogue" not in state:
             state["catalogue"] = catalogue or Catalogue.from_environment(start=False)
         return state["catalogue"]
+
+    async def current_username(request: Request) -> str | None:
+        """The signed-in observer's public username (hub token or cookie), for the API."""
+        user = await auth.user(request)
+        if user is None:
+            return None
+        with cat().connect("writer") as conn:
+            profile = profile_by_hub_user(conn, user.name)
+        return profile.username if profile else None
+
+    # The catalogue's REST API (the original APhoS's endpoints and /api/v2): public reads
+    # through the read-only role.
+    rest.install(app, catalogue, prefix=prefix.rstrip("/"))
+    app.state.current_username = current_username
 
     async def current_user(request: Request) -> HubUser:
         return await auth.require(request)
