@@ -242,3 +242,19 @@ def test_bad_rows_are_reported_with_line_and_reason_and_the_rest_kept():
         (8, "expected 7 fields separated by ';', found 8"),
         (10, "RA: is empty"),
     ]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_lone_carriage_return_inside_a_row_is_not_a_line_end(newline):
+    text = (HEADER + (
+        "Name;RA;Dec;Catalog;CatalogId;ApAuto;Ap1\n"  # line 3
+        "a;21 00 00;+10 00 00;UCAC4;501-000001;5;6\n"  # 4
+        "b;21 00 00;+10 00 00;UCAC4;501-000002;5\r;6\n"  # 5: a stray CR splits nothing
+        "c;21 00 00;+10 00 00;UCAC4;501-000003;5;6\r;7\n"  # 6: ... but the extra field counts
+        "d;21 00 00;+10 00 00;UCAC4;501-000004;5;6\n"  # 7
+    )).replace("\n", newline)
+    sips = read_sips(text.encode())
+    assert sips.rows["line"].to_pylist() == [4, 5, 7]
+    assert sips.rows["ap_auto"].to_pylist() == [5.0, 5.0, 5.0]
+    assert [(r.line, r.reason) for r in sips.rejected] == [
+        (6, "expected 7 fields separated by ';', found 8")]

@@ -376,6 +376,9 @@ def _plan_columns(names: list[str], label: str) -> tuple[list[_Column], int, lis
     return plan, apertures, warnings
 
 
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
 def _read_rows(
     body: bytes, first_line: int, names: list[str], plan: list[_Column], apertures: int
 ) -> tuple[pa.Table, list[RejectedRow]]:
@@ -383,6 +386,10 @@ def _read_rows(
     width = len(names)
     if body and not body.endswith(b"\n"):
         body += b"\n"
+    if body.count(b"\r") != body.count(b"\r\n"):
+        # A lone CR is not a line end in a SIPS file, but the CSV parser would start a row
+        # there; as a space it leaves the line one row, reported if it is then wrong.
+        body = _LONE_CR.sub(b" ", body)
     physical = None
     total, blank_lines = _count_lines(body)
     if blank_lines:
