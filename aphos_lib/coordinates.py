@@ -159,6 +159,19 @@ def _quantity_degrees(value) -> float | None:
     return float(to(u.deg))
 
 
+def _typed(value) -> tuple[float | None, str, re.Match | None]:
+    """What a typed angle is: degrees when it is a number or an astropy quantity (else None),
+    its text, and the match of that text as a plain number with an optional unit (None when
+    the text is something else, e.g. sexagesimal)."""
+    degrees = _quantity_degrees(value)
+    if degrees is None and isinstance(value, int | float):
+        degrees = float(value)
+    if degrees is not None:
+        return degrees, "", None
+    text = str(value).strip()
+    return None, text, _DECIMAL.match(text.lower())
+
+
 def parse_ra(value) -> float:
     """Read a right ascension as observers type it and return degrees in [0, 360).
 
@@ -175,12 +188,8 @@ def parse_ra(value) -> float:
     >>> parse_ra("1.5h")
     22.5
     """
-    degrees = _quantity_degrees(value)
-    if degrees is None and isinstance(value, int | float):
-        degrees = float(value)
+    degrees, text, match = _typed(value)
     if degrees is None:
-        text = str(value).strip()
-        match = _DECIMAL.match(text.lower())
         if match is None:
             return parse_sexagesimal(text, hours=True)
         unit = match["unit"]
@@ -205,12 +214,8 @@ def parse_dec(value) -> float:
     >>> parse_dec("-0.5")
     -0.5
     """
-    degrees = _quantity_degrees(value)
-    if degrees is None and isinstance(value, int | float):
-        degrees = float(value)
+    degrees, text, match = _typed(value)
     if degrees is None:
-        text = str(value).strip()
-        match = _DECIMAL.match(text.lower())
         if match is None:
             return parse_sexagesimal(text, hours=False)
         if match["unit"] not in _DEGREE_UNITS:
@@ -234,12 +239,8 @@ def parse_radius(value) -> float:
     >>> parse_radius(0.5)
     0.5
     """
-    degrees = _quantity_degrees(value)
-    if degrees is None and isinstance(value, int | float):
-        degrees = float(value)
+    degrees, text, match = _typed(value)
     if degrees is None:
-        text = str(value).strip()
-        match = _DECIMAL.match(text.lower())
         if match is None or match["unit"] not in _RADIUS_UNITS:
             raise AngleParseError(
                 f"{text!r} is not a radius like '0.5', '0.5deg', '3arcmin' or '20arcsec'"

@@ -170,7 +170,7 @@ _NIGHT = (
 )
 
 # The header's JD of mid-exposure; from the UTC time when a short header has none.
-_JD = "coalesce(i.jd_mid, extract(epoch FROM i.exposure_mid) / 86400 + 2440587.5)"
+JD_SQL = "coalesce(i.jd_mid, extract(epoch FROM i.exposure_mid) / 86400 + 2440587.5)"
 
 
 def _aperture_sql(alias: str, choice: ApertureChoice) -> tuple[sql.Composable, sql.Composable]:
@@ -354,7 +354,7 @@ def _query(stars, choices, observers, exclude_observers, as_of, with_apertures):
         "ORDER BY i.exposure_mid, i.id"
     ).format(
         ctes=sql.SQL(", ").join(ctes), columns=sql.SQL(", ").join(columns),
-        joins=sql.SQL(" ").join(joins), night=sql.SQL(_NIGHT), jd=sql.SQL(_JD),
+        joins=sql.SQL(" ").join(joins), night=sql.SQL(_NIGHT), jd=sql.SQL(JD_SQL),
         laterals=sql.SQL(" ").join(laterals), where=sql.SQL(" AND ").join(where),
     )  # fmt: skip
     return query, params

@@ -22,7 +22,7 @@ from fastapi.responses import PlainTextResponse
 
 from aphos_lib.coordinates import AngleParseError
 from aphos_lib.observers import ObserverNotFound, get_observer
-from aphos_lib.photometry import differential_photometry
+from aphos_lib.photometry import JD_SQL, differential_photometry
 from aphos_lib.rest.deps import Reader
 from aphos_lib.rest.errors import ERROR_RESPONSES
 from aphos_lib.rest.jsonout import CompatJSONResponse
@@ -106,9 +106,8 @@ def read_object(conn: Reader, catalog: str, catalog_id: str) -> dict:
     return CompatJSONResponse(_object_json(_get(conn, catalog, catalog_id)))
 
 
-_FLUXES = """
-    SELECT i.id, i.exposure_mid, coalesce(i.jd_mid,
-           extract(epoch FROM i.exposure_mid) / 86400 + 2440587.5), i.hjd, ob.username,
+_FLUXES = f"""
+    SELECT i.id, i.exposure_mid, {JD_SQL}, i.hjd, ob.username,
            f.line, f.ra_deg, f.dec_deg, f.ap_auto, f.ap_auto_dev, f.ap_auto_saturated, f.ap,
            f.ap_dev, f.ap_saturated
     FROM flux f JOIN image i ON i.id = f.image_id JOIN observer ob ON ob.id = i.observer_id
