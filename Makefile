@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test venv proxy lint format bench bench-queries stop clean
+.PHONY: demo test venv proxy browser lint format bench bench-queries stop clean
 
 venv:
 	@scripts/ensure-venv
@@ -15,10 +15,14 @@ venv:
 proxy:
 	@scripts/ensure-proxy
 
+# Debian's chromium for the dashboard tests (installed with apt when missing and run as root).
+browser:
+	@scripts/ensure-browser
+
 demo: venv proxy
 	@$(VENV)/bin/aphos demo
 
-test: venv proxy lint
+test: venv proxy browser lint
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
