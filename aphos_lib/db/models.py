@@ -155,6 +155,68 @@ class UploadFile(Base):
     )
 
 
+class UploadInput(Base):
+    """A file an upload received, kept under a server-generated name until its job has run.
+
+    ``stored_name`` is relative to ``$APHOS_HOME/uploads``; ``filename`` is what the client
+    called the file, metadata only (``../../x`` there names nothing on disk).
+    """
+
+    __tablename__ = "upload_input"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("upload.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(Text)
+    stored_name: Mapped[str] = mapped_column(Text, unique=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    __table_args__ = (
+        UniqueConstraint("upload_id", "position", name="upload_input_upload_position_key"),
+    )
+
+
+class IngestJob(Base):
+    """The job that ingests one upload: queued, claimed by a worker, heartbeats, done or failed.
+
+    Claimed with ``FOR UPDATE SKIP LOCKED``; a running job whose heartbeat is older than the
+    worker timeout is taken over; ``attempts`` stops at ``max_attempts``.
+    """
+
+    __tablename__ = "ingest_job"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("upload.id", ondelete="CASCADE"), unique=True)
+    observer_id: Mapped[int] = mapped_column(ForeignKey("observer.id"))
+    state: Mapped[str] = mapped_column(Text, server_default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    max_attempts: Mapped[int] = mapped_column(Integer, server_default="3")
+    worker: Mapped[str | None] = mapped_column(Text)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    files_total: Mapped[int] = mapped_column(Integer)
+    files_done: Mapped[int] = mapped_column(Integer, server_default="0")
+    report_path: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('queued', 'running', 'done', 'failed')", name="ingest_job_state"
+        ),
+        Index(
+            "ingest_job_pending_idx", "id",
+            postgresql_where=text("state IN ('queued', 'running')"),
+        ),  # fmt: skip
+        Index("ingest_job_observer_idx", "observer_id", "state"),
+    )
+
+
 class Image(Base):
     """One SIPS file: one CCD image of a field, with its header kept losslessly.
 
