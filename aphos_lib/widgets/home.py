@@ -1,0 +1,83 @@
+"""The home and about page: what APhoS is, what it holds, and where everything is."""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+
+from aphos_lib.stats import catalogue_stats
+
+__all__ = ["LINKS", "LINK_STYLE", "home_page", "stats_table"]
+
+# Voila's theme draws links like plain text; an HTML widget's links need their own colour.
+LINK_STYLE = "color:#1a5fb4;text-decoration:underline"
+
+# (label, address, what it is). Dashboards are linked relatively; hub and service pages by
+# absolute path, as the hub serves them (sign-in, workspace and api service).
+LINKS = [
+    ("Search the catalogue", "search.ipynb",
+     "find stars by position, name, magnitude or catalogue id, then open a light curve"),
+    ("Upload photometry", "/hub/user-redirect/voila/render/upload.ipynb",
+     "send your SIPS exports to the archive (in your own workspace; sign-in needed)"),
+    ("Your profile", "/services/api/profile",
+     "your public username, description and upload log (sign-in needed)"),
+    ("Shared notebooks", "/hub/user-redirect/lab/tree/shared-notebooks",
+     "analysis notebooks to start from, in your workspace (sign-in needed)"),
+    ("Published notebooks", "/services/api/published",
+     "notebooks observers chose to publish, readable by anyone"),
+    ("API documentation", "/services/api/api/docs",
+     "the REST API (OpenAPI): search, light curves and downloads from any program"),
+    ("Sign in", "/hub/login", "with your Google account"),
+]  # fmt: skip
+
+ABOUT = (
+    "APhoS, the Amateur Photometric Survey, is an archive of photometry of variable stars "
+    "measured by amateur observers. Every observer uploads the fluxes of all stars in their "
+    "images; anyone can then pick a variable and comparison stars and get a differential "
+    "light curve from every observer's data, without an account."
+)
+
+
+def stats_table(stats: dict[str, int]) -> str:
+    """The catalogue's counts as an HTML table, one row per count (``aphos-stat-<name>``).
+
+    Examples
+    --------
+    >>> "1,987" in stats_table({"objects": 1987})
+    True
+    """
+    rows = "".join(
+        f'<tr class="aphos-stat aphos-stat-{name}"><th style="text-align:left;padding-right:1em">'
+        f'{html.escape(name.capitalize())}</th><td style="text-align:right" '
+        f'data-value="{value}">{value:,}</td></tr>'
+        for name, value in stats.items()
+    )
+    return f'<table class="aphos-stats">{rows}</table>'
+
+
+def _links() -> str:
+    items = "".join(
+        f'<li><a class="aphos-link" href="{html.escape(href)}" target="_top" style="{LINK_STYLE}">'
+        f"{html.escape(label)}</a>: {html.escape(what)}</li>"
+        for label, href, what in LINKS
+    )
+    return f'<ul class="aphos-links">{items}</ul>'
+
+
+def home_page(conn) -> widgets.Widget:
+    """The home page: about APhoS, the catalogue's counts and links to every part.
+
+    Parameters
+    ----------
+    conn : psycopg.Connection
+        A connection to the catalogue (the reader role is enough).
+    """
+    stats = catalogue_stats(conn)
+    page = widgets.VBox([
+        widgets.HTML(f"<p style='max-width:50em'>{html.escape(ABOUT)}</p>"),
+        widgets.HTML("<h3>The archive holds</h3>" + stats_table(stats)),
+        widgets.HTML("<h3>Where to go</h3>" + _links()),
+    ])  # fmt: skip
+    page.add_class("aphos-home")
+    return page

@@ -1,0 +1,44 @@
+"""Helpers for the browser tests: dashboard addresses, loading a page, screenshots.
+
+The fixtures (Voila server, Chromium, a page per test) are in this folder's conftest.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aphos_lib.widgets.urls import page_link
+
+ROOT = Path(__file__).resolve().parents[2]
+DASHBOARDS = ROOT / "dashboards"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+
+
+def dashboard_url(voila_url: str, name: str, params: dict | None = None) -> str:
+    """The address of ``dashboards/<name>.ipynb`` with query parameters."""
+    return f"{voila_url}/voila/render/" + page_link(f"{name}.ipynb", params)
+
+
+def open_dashboard(page, voila_url: str, name: str, params: dict | None = None,
+                   ready: str | None = None) -> None:  # fmt: skip
+    """Load a dashboard and wait until Voila has run it and ``ready`` (a CSS selector,
+    default: any ``.aphos-`` widget) is drawn. Fails on a Python traceback in the page."""
+    page.goto(dashboard_url(voila_url, name, params), wait_until="domcontentloaded")
+    page.wait_for_selector(ready or "[class*='aphos-']", state="visible")
+    errors = page.locator(
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'],"
+        " .jp-RenderedText[data-mime-type='application/vnd.jupyter.error']"
+    )
+    if errors.count():
+        pytest.fail(f"{name}.ipynb raised:\n" + "\n".join(errors.all_inner_texts()))
+
+
+def screenshot(page, name: str) -> Path:
+    """Save the whole page as ``tests/artifacts/screenshots/<name>.png`` (a test artifact)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,142 @@
+"""Browser tests: the dashboards in Debian's Chromium, driven by Playwright, on demo data.
+
+One Voila server (on ``dashboards/``, the demo catalogue's reader login) and one Chromium
+serve the whole session; each test gets a fresh browser context and page. Chromium is never
+Playwright's own download: ``make test`` installs Debian's ``chromium`` (scripts/ensure-browser).
+
+Helpers for tests are in browser_harness.py: ``dashboard_url`` builds a page's address,
+``open_dashboard`` loads it and waits until its widgets are drawn, ``screenshot`` saves a PNG
+under ``tests/artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browser_harness import ARTIFACTS, DASHBOARDS, ROOT
+
+from aphos_lib.hub.configurer import service_environment
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]  # fmt: skip
+PAGE_TIMEOUT_MS = 30_000  # a page's first load starts a kernel and runs every cell
+
+
+@pytest.fixture(scope="session", params=["embedded"])
+def demo_catalogue(request, demo_files):
+    """The demo catalogue on the embedded server only: one Voila for the whole session.
+
+    Overrides tests/conftest.py's fixture of the same name (which also runs on the external
+    server); the dashboards read through the same aphos_lib calls whatever the server.
+    """
+    from aphos_lib.demo.load import load_demo
+
+    server = request.getfixturevalue(f"{request.param}_server")
+    cat, name = server.clone()
+    directory, _ = demo_files
+    try:
+        assert load_demo(cat, directory=directory) == 0
+        yield cat
+    finally:
+        cat.dispose()
+        server.drop(name)
+
+
+def _free_port() -> int:
+    # tests/conftest.py has one, but that module's name is shadowed by this one's here.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"Voila exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    pytest.fail(f"Voila did not answer at {url} in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def voila_url(demo_catalogue) -> Iterator[str]:
+    """A Voila server on ``dashboards/`` reading the demo catalogue as the reader role.
+
+    Run as the dashboards service runs it (kernel culling), with none of this machine's
+    Jupyter configuration: ``config_file_paths`` empty and an empty ``JUPYTER_CONFIG_DIR``.
+    """
+    port = _free_port()
+    config_dir = Path(tempfile.mkdtemp(prefix="aphos-voila-config-"))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = ARTIFACTS / "voila.log"
+    env = {**os.environ, **service_environment(demo_catalogue, "reader"),
+           "JUPYTER_CONFIG_DIR": str(config_dir), "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    command = [sys.executable, "-m", "voila", str(DASHBOARDS), "--no-browser",
+               "--Voila.ip=127.0.0.1", f"--Voila.port={port}", "--Voila.config_file_paths=[]",
+               "--VoilaConfiguration.show_tracebacks=True",
+               "--MappingKernelManager.cull_interval=30",
+               "--MappingKernelManager.cull_idle_timeout=120",
+               "--MappingKernelManager.cull_connected=False"]  # fmt: skip
+    with log.open("w") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_http(url + "/", process, log, timeout=60)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(config_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium, headless, one for the session (Playwright gives it a fresh profile)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (Debian's chromium package)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                              headless=True)  # fmt: skip
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[object]:
+    """A fresh browser context and page; page errors are collected in ``page.aphos_errors``."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  accept_downloads=True)  # fmt: skip
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    page = context.new_page()
+    page.aphos_errors = []
+    page.on("pageerror", lambda error: page.aphos_errors.append(str(error)))
+    try:
+        yield page
+    finally:
+        context.close()

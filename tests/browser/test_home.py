@@ -1,0 +1,28 @@
+"""The home page in Chromium: the counts it shows are the catalogue's."""
+
+from __future__ import annotations
+
+import pytest
+from browser_harness import open_dashboard, screenshot
+
+from aphos_lib.stats import catalogue_stats
+from aphos_lib.widgets.home import LINKS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_home_shows_the_catalogue_counts_and_links(page, voila_url, demo_catalogue):
+    open_dashboard(page, voila_url, "index", ready=".aphos-home .aphos-stats")
+    with demo_catalogue.connect("reader") as conn:
+        expected = catalogue_stats(conn)
+    shown = {name: int(page.locator(f".aphos-stat-{name} td").get_attribute("data-value"))
+             for name in expected}  # fmt: skip
+    assert shown == expected
+    assert page.locator(".aphos-stat-fluxes td").inner_text() == f"{expected['fluxes']:,}"
+    hrefs = page.locator(".aphos-links a").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))"
+    )
+    assert hrefs == [href for _, href, _ in LINKS]
+    assert "/services/api/api/docs" in hrefs and "search.ipynb" in hrefs
+    screenshot(page, "home")
+    assert page.aphos_errors == []
