@@ -6,6 +6,8 @@ Routes:
 - ``api/...``: the catalogue's REST API (:mod:`aphos_lib.rest`: the original APhoS's
   endpoints, ``api/v2``, ``api/openapi.json`` and Swagger UI at ``api/docs``), public, read
   through the read-only role; ``api/users/current`` names the signed-in observer;
+- ``api/v2/uploads...``: an observer's uploads, their jobs and reports
+  (:mod:`aphos_lib.rest.uploads`), for the signed-in observer only;
 - ``GET health``: the service and its database answer;
 - ``GET oauth_callback``: end of the hub's OAuth flow (browsers);
 - ``GET welcome``: where the hub sends observers after sign-in: the profile form the first
@@ -42,6 +44,7 @@ from aphos_lib.hub.profiles import (
 )
 from aphos_lib.hub.service_auth import HubUser, ServiceAuth
 from aphos_lib.observers import InvalidUsername
+from aphos_lib.rest.uploads import install_uploads
 
 __all__ = ["create_app", "main"]
 
@@ -92,6 +95,7 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
     # through the read-only role.
     rest.install(app, catalogue, prefix=prefix.rstrip("/"))
     app.state.current_username = current_username
+    install_uploads(app, auth, lambda: cat().connect("writer"))
 
     async def current_user(request: Request) -> HubUser:
         return await auth.require(request)

@@ -1,0 +1,218 @@
+"""Uploads through the API: send SIPS files, follow their ingest job, read its report.
+
+For signed-in observers only (hub token in ``Authorization: token ...``, or the hub cookie with
+the ``X-XSRFToken`` header); installed by the ``api`` service (:mod:`aphos_lib.hub.api`):
+
+- ``POST /api/v2/uploads``: multipart, one or many ``files`` (and an optional ``client``
+  field); answered 202 with the upload's id, its job's id and where to follow it;
+- ``GET /api/v2/uploads``: the observer's uploads, newest first, paged, with counts;
+- ``GET /api/v2/uploads/{id}``: state, progress (files_done / files_total), each file's outcome;
+- ``GET /api/v2/uploads/{id}/report``: the job's executed notebook (``.ipynb``, or HTML with
+  ``format=html``).
+
+Another observer's upload answers 404, as a missing one does. Limits, from the environment:
+``APHOS_UPLOAD_MAX_BYTES`` per file (default 20 MB, answered 413 storing nothing),
+``APHOS_UPLOAD_MAX_IN_FLIGHT`` jobs queued or running per observer (default 4, answered 429),
+``APHOS_UPLOAD_MAX_FILES`` per upload (default 500).
+"""
+
+# No "from __future__ import annotations": FastAPI reads the endpoint signatures.
+import os
+import re
+from collections.abc import Callable
+from typing import Annotated, Literal
+
+import psycopg
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from aphos_lib.hub.profiles import profile_by_hub_user
+from aphos_lib.hub.service_auth import HubUser, ServiceAuth
+from aphos_lib.rest.errors import ErrorMessage
+from aphos_lib.rest.jsonout import CompatJSONResponse
+from aphos_lib.uploads.receive import FileTooLarge, MultipartFiles, UploadRejected
+from aphos_lib.uploads.records import (
+    TooManyInFlight,
+    check_in_flight,
+    record_upload,
+    reserve_upload_id,
+)
+from aphos_lib.uploads.status import list_uploads, report_file, upload_status
+
+__all__ = ["UploadLimits", "install_uploads"]
+
+_CLIENT = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+
+
+class UploadLimits:
+    """The limits in force, read from the environment when the service starts."""
+
+    def __init__(self, max_bytes: int | None = None, max_in_flight: int | None = None,
+                 max_files: int | None = None):  # fmt: skip
+        env = os.environ.get
+        self.max_bytes = max_bytes or int(env("APHOS_UPLOAD_MAX_BYTES") or 20 * 2**20)
+        self.max_in_flight = max_in_flight or int(env("APHOS_UPLOAD_MAX_IN_FLIGHT") or 4)
+        self.max_files = max_files or int(env("APHOS_UPLOAD_MAX_FILES") or 500)
+
+
+def _errors(*codes: int) -> dict:
+    why = {400: "Not a multipart upload of files", 401: "Not signed in",
+           404: "No such upload of yours", 409: "Choose a username first",
+           413: "A file is over the size limit; nothing was stored",
+           429: "Too many of your uploads are still waiting or being stored"}  # fmt: skip
+    return {c: {"model": ErrorMessage, "description": why[c]} for c in codes}
+
+
+_MULTIPART_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["files"],
+            "properties": {
+                "files": {"type": "array", "items": {"type": "string", "format": "binary"},
+                          "description": "SIPS exports (.csv); the names are kept as metadata"},
+                "client": {"type": "string", "description": "what sends them, e.g. notebook"},
+            },
+        }}},
+    }
+}  # fmt: skip
+
+
+async def _drain(request: Request) -> None:
+    # Read what the client still sends, so it gets the answer instead of a broken connection.
+    async for _ in request.stream():
+        pass
+
+
+def install_uploads(app: FastAPI, auth: ServiceAuth,
+                    writer: Callable[[], psycopg.Connection], *,
+                    limits: UploadLimits | None = None) -> None:  # fmt: skip
+    """Add the upload endpoints to the api service's ``app``.
+
+    Parameters
+    ----------
+    app : FastAPI
+        The application, with the REST API's error handlers (:func:`aphos_lib.rest.install`).
+    auth : ServiceAuth
+        Who is signed in (hub token or cookie).
+    writer : callable
+        Returns a new connection as the writer role (used as a context manager).
+    limits : UploadLimits, optional
+        By default read from the environment.
+    """
+    limits = limits or UploadLimits()
+    base = f"{auth.prefix.rstrip('/')}/api/v2/uploads"
+    router = APIRouter(prefix=base, tags=["Uploads (signed-in observers)"],
+                       default_response_class=CompatJSONResponse)  # fmt: skip
+
+    async def observer_id(request: Request) -> int:
+        user: HubUser = await auth.require(request)
+        if request.method not in ("GET", "HEAD"):
+            auth.check_xsrf(request, user, request.headers.get("x-xsrftoken")
+                            or request.query_params.get("_xsrf"))  # fmt: skip
+
+        def lookup():
+            with writer() as conn:
+                return profile_by_hub_user(conn, user.name)
+
+        profile = await run_in_threadpool(lookup)
+        if profile is None:
+            raise HTTPException(409, f"choose a username first: {auth.prefix}profile")
+        return profile.id
+
+    Observer = Annotated[int, Depends(observer_id)]
+
+    def urls(upload_id: int) -> dict:
+        return {"status_url": f"{base}/{upload_id}", "report_url": f"{base}/{upload_id}/report"}
+
+    @router.post("", status_code=202, summary="Send SIPS files to be stored (one job)",
+                 openapi_extra=_MULTIPART_BODY,
+                 responses=_errors(400, 401, 409, 413, 429))  # fmt: skip
+    async def create_upload(request: Request, observer: Observer) -> dict:
+        def reserve() -> int:
+            with writer() as conn:
+                check_in_flight(conn, observer, limits.max_in_flight)  # before reading files
+                return reserve_upload_id(conn)
+
+        try:
+            upload_id = await run_in_threadpool(reserve)
+            receiver = MultipartFiles(request.headers.get("content-type", ""), upload_id,
+                                      max_bytes=limits.max_bytes,
+                                      max_files=limits.max_files)  # fmt: skip
+        except (TooManyInFlight, UploadRejected) as e:
+            await _drain(request)
+            raise HTTPException(429 if isinstance(e, TooManyInFlight) else 400, str(e)) from None
+        try:
+            async for chunk in request.stream():
+                receiver.feed(chunk)
+            files = receiver.finish()
+            client = receiver.fields.get("client", "api")
+
+            def record() -> int:
+                with writer() as conn:
+                    return record_upload(
+                        conn, upload_id, observer, files, max_in_flight=limits.max_in_flight,
+                        client=client if _CLIENT.fullmatch(client) else "api",
+                    )  # fmt: skip
+
+            job_id = await run_in_threadpool(record)
+        except BaseException as e:
+            receiver.discard()  # nothing of a refused or failed upload stays on disk
+            if isinstance(e, UploadRejected | TooManyInFlight):
+                status = (413 if isinstance(e, FileTooLarge)
+                          else 429 if isinstance(e, TooManyInFlight) else 400)  # fmt: skip
+                raise HTTPException(status, str(e)) from None
+            raise
+        return {"upload_id": upload_id, "job_id": job_id, **urls(upload_id),
+                "files": [{"position": f.position, "filename": f.filename,
+                           "size_bytes": f.size_bytes, "sha256": f.sha256.hex()}
+                          for f in files]}  # fmt: skip
+
+    @router.get("", summary="My uploads, newest first, with counts and messages",
+                responses=_errors(401, 409))  # fmt: skip
+    def my_uploads(observer: Observer, limit: Annotated[int, Query(ge=0, le=1000)] = 50,
+                   offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0) -> dict:  # fmt: skip
+        with writer() as conn:
+            total, uploads = list_uploads(conn, observer, limit=limit, offset=offset)
+        for u in uploads:
+            u.update(urls(u["id"]))
+        return {"total": total, "limit": limit, "offset": offset, "uploads": uploads}
+
+    @router.get("/{upload_id}", summary="One of my uploads: state, progress, file outcomes",
+                responses=_errors(401, 404, 409))  # fmt: skip
+    def one_upload(upload_id: int, observer: Observer) -> dict:
+        with writer() as conn:
+            status = upload_status(conn, observer, upload_id) if upload_id < 2**63 else None
+        if status is None:
+            raise HTTPException(404, f"you have no upload {upload_id}")
+        return {**status, **urls(upload_id)}
+
+    @router.get("/{upload_id}/report", summary="The executed notebook of my upload's job",
+                responses={200: {"content": {"application/x-ipynb+json": {}, "text/html": {}}},
+                           **_errors(401, 404, 409)})  # fmt: skip
+    def report(upload_id: int, observer: Observer,
+               format: Literal["ipynb", "html"] = "ipynb") -> Response:  # fmt: skip
+        with writer() as conn:
+            path = report_file(conn, observer, upload_id) if upload_id < 2**63 else None
+        if path is None:
+            raise HTTPException(404, f"upload {upload_id} of yours has no report (yet)")
+        if format == "html":
+            return HTMLResponse(_as_html(path))
+        name = f"upload-{upload_id}-{path.name}"
+        return Response(
+            path.read_bytes(),
+            media_type="application/x-ipynb+json",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    app.include_router(router)
+
+
+def _as_html(path) -> str:
+    # nbconvert is imported only when a report is viewed: it is slow to import.
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.read(path, 4))
+    return body

@@ -1,0 +1,167 @@
+"""What became of an observer's uploads: state, progress, per-file outcomes, the upload log.
+
+Every function takes the observer's id and sees only that observer's uploads, so an upload of
+someone else reads exactly as a missing one. Answers are JSON-ready (times as ISO 8601
+strings, hashes as hex); the api service sends them as they are and the pages show them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from aphos_lib.db.catalogue import aphos_home
+
+__all__ = ["list_uploads", "report_file", "upload_status", "upload_totals"]
+
+_JOB = """
+    SELECT u.id, u.client, u.state, u.created_at, u.finished_at,
+           j.id, j.state, j.files_done, j.files_total, j.attempts, j.error, j.started_at,
+           j.finished_at, j.report_path IS NOT NULL
+      FROM upload u LEFT JOIN ingest_job j ON j.upload_id = u.id
+     WHERE u.id = %s AND u.observer_id = %s
+"""
+
+# The files an upload received (upload_input) beside what became of them (upload_file):
+# uploads made on the command line have outcomes only, queued ones inputs only.
+_FILES = """
+    SELECT coalesce(i.position, f.position), coalesce(i.filename, f.filename), i.size_bytes,
+           encode(coalesce(i.sha256, f.sha256), 'hex'), f.status, coalesce(f.fluxes, 0),
+           coalesce(f.matched, 0), coalesce(f.unmatched, 0), coalesce(f.rejected_rows, '[]'),
+           coalesce(f.warnings, '[]'), f.error
+      FROM (SELECT * FROM upload_input WHERE upload_id = %(id)s) i
+      FULL JOIN (SELECT * FROM upload_file WHERE upload_id = %(id)s) f
+        ON f.position = i.position
+     ORDER BY 1
+"""
+_FILE_KEYS = ("position", "filename", "size_bytes", "sha256", "status", "fluxes", "matched",
+              "unmatched", "rejected_rows", "warnings", "error")  # fmt: skip
+
+_LOG = """
+    SELECT u.id, u.created_at, u.finished_at, u.client, u.state, j.id, j.state,
+           coalesce(j.files_done, f.files), greatest(coalesce(j.files_total, 0), f.files, i.n),
+           f.stored, f.duplicates, f.rejected, f.fluxes, f.matched, f.unmatched, f.rejected_rows,
+           array_remove(array_prepend(j.error, f.messages), NULL), j.report_path IS NOT NULL,
+           count(*) OVER ()
+      FROM upload u
+      LEFT JOIN ingest_job j ON j.upload_id = u.id
+      CROSS JOIN LATERAL (SELECT count(*) AS n FROM upload_input WHERE upload_id = u.id) i
+      CROSS JOIN LATERAL (
+            SELECT count(*) AS files,
+                   count(*) FILTER (WHERE status = 'stored') AS stored,
+                   count(*) FILTER (WHERE status = 'duplicate') AS duplicates,
+                   count(*) FILTER (WHERE status = 'rejected') AS rejected,
+                   coalesce(sum(fluxes), 0) AS fluxes, coalesce(sum(matched), 0) AS matched,
+                   coalesce(sum(unmatched), 0) AS unmatched,
+                   coalesce(sum(jsonb_array_length(rejected_rows)), 0) AS rejected_rows,
+                   coalesce(array_agg(filename || ': ' || error ORDER BY position)
+                            FILTER (WHERE error IS NOT NULL), '{}') AS messages
+              FROM upload_file WHERE upload_id = u.id) f
+     WHERE u.observer_id = %s
+     ORDER BY u.created_at DESC, u.id DESC
+     LIMIT %s OFFSET %s
+"""
+_LOG_KEYS = ("id", "created_at", "finished_at", "client", "state", "job_id", "job_state",
+             "files_done", "files_total", "stored", "duplicates", "rejected", "fluxes",
+             "matched", "unmatched", "rejected_rows", "messages", "has_report")  # fmt: skip
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def upload_status(conn: psycopg.Connection, observer_id: int, upload_id: int) -> dict | None:
+    """One upload of the observer: its state, its job's progress and each file's outcome.
+
+    Parameters
+    ----------
+    conn : psycopg.Connection
+        As the writer role (the reader cannot see jobs).
+    observer_id, upload_id : int
+
+    Returns
+    -------
+    dict or None
+        None when the observer has no such upload. Files are in the order they were sent;
+        a file's ``status`` is None until its job has stored or rejected it.
+    """
+    row = conn.execute(_JOB, (upload_id, observer_id)).fetchone()
+    if row is None:
+        return None
+    (uid, client, state, created, finished, job_id, job_state, done, total, attempts, error,
+     started, ended, has_report) = row  # fmt: skip
+    files = [dict(zip(_FILE_KEYS, r, strict=True))
+             for r in conn.execute(_FILES, {"id": uid})]  # fmt: skip
+    job = None
+    if job_id is not None:
+        job = {"id": job_id, "state": job_state, "files_done": done, "files_total": total,
+               "attempts": attempts, "error": error, "started_at": _iso(started),
+               "finished_at": _iso(ended), "has_report": has_report}  # fmt: skip
+    return {"id": uid, "client": client, "state": state, "created_at": _iso(created),
+            "finished_at": _iso(finished), "job": job, "files": files}  # fmt: skip
+
+
+def list_uploads(conn: psycopg.Connection, observer_id: int, *, limit: int = 50,
+                 offset: int = 0) -> tuple[int, list[dict]]:  # fmt: skip
+    """The observer's upload log, newest first: counts and messages per upload.
+
+    Returns
+    -------
+    (int, list of dict)
+        The number of uploads the observer has, and the page asked for. ``messages`` holds
+        the job's error, if any, and each rejected file's ``filename: reason``.
+    """
+    rows = conn.execute(_LOG, (observer_id, limit, offset)).fetchall()
+    total = rows[0][-1] if rows else _count(conn, observer_id)
+    entries = []
+    for r in rows:
+        entry = dict(zip(_LOG_KEYS, r[:-1], strict=True))
+        entry["created_at"], entry["finished_at"] = (_iso(entry["created_at"]),
+                                                     _iso(entry["finished_at"]))  # fmt: skip
+        entries.append(entry)
+    return total, entries
+
+
+def _count(conn: psycopg.Connection, observer_id: int) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM upload WHERE observer_id = %s", (observer_id,)
+    ).fetchone()[0]
+
+
+def upload_totals(conn: psycopg.Connection, observer_id: int) -> dict[str, int]:
+    """What anyone may know of an observer's uploads: counts only."""
+    row = conn.execute(
+        """
+        SELECT count(DISTINCT u.id), count(f.id),
+               count(f.id) FILTER (WHERE f.status = 'stored'),
+               count(f.id) FILTER (WHERE f.status = 'duplicate'),
+               count(f.id) FILTER (WHERE f.status = 'rejected'), coalesce(sum(f.fluxes), 0)
+          FROM upload u LEFT JOIN upload_file f ON f.upload_id = u.id
+         WHERE u.observer_id = %s
+        """,
+        (observer_id,),
+    ).fetchone()
+    keys = ("uploads", "files", "stored", "duplicates", "rejected", "fluxes")
+    return dict(zip(keys, (int(v) for v in row), strict=True))
+
+
+def report_file(conn: psycopg.Connection, observer_id: int, upload_id: int) -> Path | None:
+    """The executed notebook of the observer's upload's job, when it has one.
+
+    The worker records it relative to ``$APHOS_HOME``; a recorded path that would lead out of
+    that folder is not served.
+    """
+    row = conn.execute(
+        "SELECT j.report_path FROM ingest_job j JOIN upload u ON u.id = j.upload_id"
+        " WHERE u.id = %s AND u.observer_id = %s",
+        (upload_id, observer_id),
+    ).fetchone()
+    if row is None or not row[0]:
+        return None
+    home = aphos_home().resolve()
+    path = (home / row[0]).resolve()
+    if not path.is_relative_to(home) or not path.is_file():
+        return None
+    return path
