@@ -101,6 +101,8 @@ def update_spawner(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
     env = service_environment(catalogue, DATABASE_ROLE["user"])
     env["APHOS_SHARED_NOTEBOOKS"] = str(s.notebooks_dir)
     env["APHOS_PUBLISHED_DIR"] = str(s.published_dir)
+    # Where aphos_lib's upload client reaches the api service from a kernel (same machine).
+    env["APHOS_API_URL"] = f"http://127.0.0.1:{s.internal_port('api')}/services/api/"
     c.Spawner.environment = env
     args = [f"--ServerApp.shutdown_no_activity_timeout={s.server_idle_timeout}",
             f"--MappingKernelManager.cull_idle_timeout={s.kernel_idle_timeout}",
