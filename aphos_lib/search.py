@@ -46,6 +46,10 @@ _OBJECT_COLUMNS = (
 )
 COLUMNS = ["object_id", "catalog", "catalog_id", "name", "ra_deg", "dec_deg", "mag", "bv",
            "jk", "n_fluxes"]  # fmt: skip
+# Orders a search may ask for (``order="mag"``, ``"-mag"`` for descending); catalogue and id
+# break ties so pages never overlap. Objects without a magnitude or name come last.
+ORDERS = {"mag": "o.mag", "name": "o.name", "catalog_id": "o.catalog_id", "ra": "o.ra_deg",
+          "dec": "o.dec_deg", "n_fluxes": "o.flux_count", "distance": "distance_deg"}  # fmt: skip
 _UNITS = {"ra_deg": "deg", "dec_deg": "deg", "mag": "mag", "bv": "mag", "jk": "mag",
           "distance_deg": "deg"}  # fmt: skip
 
@@ -258,6 +262,7 @@ def search_objects(
     catalog_id: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    order: str | None = None,
 ) -> SearchResult:
     """Search the catalogue; every given filter must hold.
 
@@ -283,6 +288,10 @@ def search_objects(
         Catalogue id, exact; a trailing ``*`` makes it a prefix (``"805-03*"``).
     limit, offset : int
         The page: at most ``limit`` objects (default 100) after skipping ``offset``.
+    order : str, optional
+        Sort by ``mag``, ``name``, ``catalog_id``, ``ra``, ``dec``, ``n_fluxes`` or (for a
+        cone) ``distance``; a leading ``-`` sorts descending. Default: distance for a cone,
+        else catalogue and id.
 
     Returns
     -------
@@ -335,15 +344,24 @@ def search_objects(
 
     condition = sql.SQL(" AND ").join(where) if where else sql.SQL("true")
     columns = sql.SQL(_OBJECT_COLUMNS)
-    order = sql.SQL("o.catalog, o.catalog_id")
+    order_default = sql.SQL("o.catalog, o.catalog_id")
     if cone:
         columns = sql.SQL("{}, {} AS distance_deg").format(
             columns, sql.SQL(_DISTANCE.format(ra="%(ra)s", dec="%(dec)s")))  # fmt: skip
-        order = sql.SQL("distance_deg, o.catalog, o.catalog_id")
+        order_default = sql.SQL("distance_deg, o.catalog, o.catalog_id")
+    if order:
+        key, descending = order.lstrip("-"), order.startswith("-")
+        if key not in ORDERS or (key == "distance" and not cone):
+            raise ValueError(f"cannot sort by {order!r}: use one of {', '.join(ORDERS)}"
+                             " (distance only for a cone), with '-' for descending")  # fmt: skip
+        direction = "DESC NULLS LAST" if descending else "ASC NULLS LAST"
+        ordering = sql.SQL(f"{ORDERS[key]} {direction}, o.catalog, o.catalog_id")
+    else:
+        ordering = order_default
     params.update(limit=limit, offset=offset)
     page = conn.execute(
         sql.SQL("SELECT {} FROM catalog_object o WHERE {} ORDER BY {} LIMIT %(limit)s "
-                "OFFSET %(offset)s").format(columns, condition, order),  # fmt: skip
+                "OFFSET %(offset)s").format(columns, condition, ordering),  # fmt: skip
         params,
     ).fetchall()
     total = _total(conn, where, condition, params, page, limit, offset)

@@ -194,3 +194,21 @@ def test_cone_boxes_hold_every_point_of_the_cone(ra, dec, radius):
     for point in edge:
         assert any(w <= point.ra.deg <= e and s <= point.dec.deg <= n
                    for w, s, e, n in boxes), (point.ra.deg, point.dec.deg)  # fmt: skip
+
+
+def test_order_by_magnitude_either_way_pages_without_overlap_and_names_bad_orders(reader):
+    objects = all_objects(reader)
+    with_mag = sorted((v[2], k) for k, v in objects.items() if v[2] is not None)
+    pages = [search_objects(reader, order="-mag", limit=50, offset=o) for o in (0, 50)]
+    shown = [(r.mag, (r.catalog, r.catalog_id)) for p in pages for r in p.frame.itertuples()]
+    assert [m for m, _ in shown] == [m for m, _ in reversed(with_mag)][:100]
+    assert len(set(k for _, k in shown)) == 100
+    faint_last = search_objects(reader, order="mag", limit=len(objects))
+    assert faint_last.frame.mag.dropna().is_monotonic_increasing
+    cone = search_objects(reader, ra="21 30 59.15", dec="+70 49 23.58", radius=1.0,
+                          order="-distance", limit=1000)  # fmt: skip
+    assert cone.frame.distance_deg.is_monotonic_decreasing
+    with pytest.raises(ValueError, match="cannot sort by 'distance'"):
+        search_objects(reader, order="distance")
+    with pytest.raises(ValueError, match="cannot sort by 'colour'"):
+        search_objects(reader, order="colour")
