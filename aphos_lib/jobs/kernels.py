@@ -1,0 +1,58 @@
+"""Warm kernels for job notebooks: started and primed before a job arrives.
+
+Starting a kernel and importing the catalogue code in it costs seconds, most of an upload's
+latency for one file. A worker therefore starts its next kernel while it is idle, imports
+what the job notebook needs there, and hands that kernel to papermill when a job comes.
+Each job still gets a fresh kernel of its own (nothing leaks from one job to the next).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from jupyter_client import BlockingKernelClient, KernelManager
+
+__all__ = ["PRIME", "start_warm_kernel", "stop_kernel"]
+
+# What the job notebook imports; imported here before the job, it is then already loaded.
+PRIME = "import aphos_lib.jobs.upload, aphos_lib.ingest, pandas"
+
+
+def start_warm_kernel(cwd: Path, *, timeout: float = 120.0) -> KernelManager:
+    """Start a ``python3`` kernel of this interpreter in ``cwd`` and run :data:`PRIME` in it.
+
+    The kernel's client class is asynchronous, as papermill's executor expects of a kernel
+    manager it is given.
+    """
+    km = KernelManager(kernel_name="python3",
+                       client_class="jupyter_client.asynchronous.AsyncKernelClient")  # fmt: skip
+    # The kernel dies with this process (ipykernel watches JPY_PARENT_PID, which the
+    # launcher sets), so a killed worker leaves no kernel behind writing for it.
+    km.start_kernel(cwd=str(cwd), extra_arguments=["--HistoryManager.enabled=False"])
+    try:
+        kc = BlockingKernelClient()
+        kc.load_connection_info(km.get_connection_info())
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=timeout)
+            reply = kc.execute_interactive(PRIME, timeout=timeout, output_hook=lambda msg: None)
+            if reply["content"]["status"] != "ok":
+                raise RuntimeError(f"priming the kernel failed: {reply['content'].get('evalue')}")
+        finally:
+            kc.stop_channels()
+    except BaseException:
+        stop_kernel(km)
+        raise
+    return km
+
+
+def stop_kernel(km: KernelManager) -> None:
+    """Stop a kernel at once (its job is over, or the worker is stopping)."""
+    try:
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
+    except Exception as exc:  # already gone: nothing left to stop
+        print(f"stopping a kernel: {exc}", file=sys.stderr)
+    finally:
+        km.cleanup_resources()

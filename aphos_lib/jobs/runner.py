@@ -1,0 +1,259 @@
+"""A worker process: claims ingest jobs and runs the job notebook for each with papermill.
+
+The loop
+--------
+1. Wait for work: ``LISTEN`` on :data:`aphos_lib.jobs.queue.CHANNEL` (``enqueue`` notifies
+   it when the api commits), with a short poll as a fallback that also finds jobs whose
+   worker died. Meanwhile the next kernel is started and primed
+   (:mod:`aphos_lib.jobs.kernels`), so a job does not wait for a kernel to start.
+2. Claim a job (:func:`aphos_lib.jobs.queue.claim`), read its files from ``upload_input``.
+3. Run ``ingest_jobs/ingest_sips.ipynb`` with papermill in a thread, writing the executed
+   notebook to ``$APHOS_HOME/reports/<upload id>/job-<id>-attempt-<n>.ipynb``; the notebook
+   records progress after each file, and this thread heartbeats while it runs.
+4. Finish the job ``done``, or on an error give it back for a retry (``failed`` at its last
+   attempt) with the error's one-line message. A job taken over by another worker is left
+   alone; its kernel is stopped.
+
+``SIGTERM``/``SIGINT`` stop the worker: the kernel of a job in progress is killed (its file in
+progress rolls back, files done stay done) and the job is given back.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from aphos_lib.db.catalogue import Catalogue, aphos_home
+from aphos_lib.jobs import queue
+from aphos_lib.jobs.kernels import start_warm_kernel, stop_kernel
+from aphos_lib.jobs.queue import Job
+
+__all__ = ["NOTEBOOK", "Settings", "Worker", "main", "report_path"]
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "ingest_jobs" / "ingest_sips.ipynb"
+
+
+@dataclass
+class Settings:
+    """How a worker waits, heartbeats and gives up (environment names in brackets).
+
+    Attributes
+    ----------
+    heartbeat_timeout : float
+        Seconds without a heartbeat after which a running job is taken over
+        (``APHOS_JOB_HEARTBEAT_TIMEOUT``, 30).
+    poll_interval : float
+        Longest wait between looks at the queue when no notification comes
+        (``APHOS_JOB_POLL_INTERVAL``, 0.5).
+    execution_timeout : float
+        Longest run of one notebook cell, in seconds (``APHOS_JOB_TIMEOUT``, 3600).
+    warm_kernel : bool
+        Start and prime the next kernel before a job arrives (``APHOS_JOB_WARM_KERNEL``, 1).
+    """
+
+    heartbeat_timeout: float = 30.0
+    poll_interval: float = 0.5
+    execution_timeout: float = 3600.0
+    warm_kernel: bool = True
+
+    @property
+    def heartbeat_interval(self) -> float:
+        """A few heartbeats per timeout, so one slow write does not look like a death."""
+        return self.heartbeat_timeout / 4
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        """The settings, from ``APHOS_JOB_*`` where set."""
+        env = os.environ
+        return cls(
+            heartbeat_timeout=float(env.get("APHOS_JOB_HEARTBEAT_TIMEOUT", 30)),
+            poll_interval=float(env.get("APHOS_JOB_POLL_INTERVAL", 0.5)),
+            execution_timeout=float(env.get("APHOS_JOB_TIMEOUT", 3600)),
+            warm_kernel=env.get("APHOS_JOB_WARM_KERNEL", "1") != "0",
+        )
+
+
+def report_path(job: Job) -> str:
+    """Where a job attempt's executed notebook goes, relative to ``$APHOS_HOME``."""
+    return f"reports/{job.upload_id}/job-{job.id}-attempt-{job.attempt}.ipynb"
+
+
+@dataclass
+class _Run:
+    """A notebook running in its thread: how it ended, once it has."""
+
+    thread: threading.Thread | None = None
+    error: BaseException | None = None
+
+
+class Worker:
+    """One worker: a loop that claims jobs and runs them one at a time.
+
+    Parameters
+    ----------
+    catalogue : Catalogue
+        The catalogue; the worker connects as the writer role.
+    name : str, optional
+        Unique among running workers; by default ``host:pid``.
+    settings : Settings, optional
+        By default from the environment.
+    notebook : Path
+        The job notebook.
+    """
+
+    def __init__(self, catalogue: Catalogue, name: str | None = None,
+                 settings: Settings | None = None, notebook: Path = NOTEBOOK) -> None:  # fmt: skip
+        self.catalogue = catalogue
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.settings = settings or Settings.from_environment()
+        self.notebook = notebook
+        self.stop = threading.Event()
+        self.cwd = Path.cwd()
+        self._next_kernel = None
+        self.last: dict[str, float] = {}  # timings of the last job, for measurements
+
+    def run(self) -> None:
+        """Claim and run jobs until :attr:`stop` is set."""
+        try:
+            while not self.stop.is_set():
+                try:
+                    self._serve()
+                except psycopg.OperationalError as exc:
+                    # The database went away (restart, network): try again shortly.
+                    print(f"worker {self.name}: {exc}; reconnecting", flush=True)
+                    self.stop.wait(1.0)
+        finally:
+            if self._next_kernel is not None:
+                stop_kernel(self._next_kernel)
+                self._next_kernel = None
+
+    def _serve(self) -> None:
+        with (
+            self.catalogue.connect("writer") as conn,
+            self.catalogue.connect("writer", autocommit=True) as listener,
+        ):
+            listener.execute(f"LISTEN {queue.CHANNEL}")
+            while not self.stop.is_set():
+                job = queue.claim(conn, self.name,
+                                  heartbeat_timeout=self.settings.heartbeat_timeout)  # fmt: skip
+                if job is not None:
+                    self.execute(conn, job)
+                    continue
+                self._prepare_kernel()
+                # Wake on the first notification, or after the poll interval to look for
+                # abandoned jobs; any notification means "look again", whatever its job.
+                for _ in listener.notifies(timeout=self.settings.poll_interval, stop_after=1):
+                    pass
+
+    def _prepare_kernel(self) -> None:
+        if self.settings.warm_kernel and self._next_kernel is None:
+            self._next_kernel = start_warm_kernel(self.cwd)
+
+    def execute(self, conn: psycopg.Connection, job: Job) -> str:
+        """Run one claimed job's notebook and settle the job.
+
+        Returns
+        -------
+        str
+            How the job was left: ``done``, ``queued`` (to retry), ``failed``, or ``lost``
+            (taken over by another worker, or this worker stopped before it could tell).
+        """
+        claimed = time.monotonic()
+        with conn.transaction():
+            files = [
+                {"position": p, "filename": f, "stored_name": s}
+                for p, f, s in conn.execute(
+                    "SELECT position, filename, stored_name FROM upload_input"
+                    " WHERE upload_id = %s ORDER BY position",
+                    (job.upload_id,),
+                )
+            ]
+        relative = report_path(job)
+        output = aphos_home() / relative
+        output.parent.mkdir(parents=True, exist_ok=True)
+        # A kernel of its own for each job: the warm one when ready, else one started now.
+        km, self._next_kernel = self._next_kernel, None
+        if km is None:
+            km = start_warm_kernel(self.cwd)
+        kernel_ready = time.monotonic()
+        run = _Run()
+        parameters = {"upload_id": job.upload_id, "job_id": job.id,
+                      "observer_id": job.observer_id, "worker": job.worker,
+                      "attempt": job.attempt, "files": files}  # fmt: skip
+
+        def execute_notebook() -> None:
+            import papermill
+
+            try:
+                papermill.execute_notebook(
+                    str(self.notebook), str(output), parameters=parameters,
+                    kernel_name="python3", km=km, progress_bar=False,
+                    execution_timeout=self.settings.execution_timeout,
+                )  # fmt: skip
+            except BaseException as exc:  # reported to the job below
+                run.error = exc
+
+        run.thread = threading.Thread(target=execute_notebook, name=f"job-{job.id}")
+        run.thread.start()
+        lost = False
+        # Heartbeat while the notebook runs; stop its kernel when the job is no longer ours
+        # or the worker is told to stop. Short joins keep a stop prompt.
+        with self.catalogue.connect("writer") as beat:
+            next_beat = time.monotonic() + self.settings.heartbeat_interval
+            while run.thread.is_alive():
+                run.thread.join(0.2)
+                if not run.thread.is_alive():
+                    break
+                if not self.stop.is_set() and time.monotonic() < next_beat:
+                    continue
+                next_beat = time.monotonic() + self.settings.heartbeat_interval
+                if self.stop.is_set() or not queue.heartbeat(beat, job):
+                    lost = not self.stop.is_set()
+                    stop_kernel(km)
+                    run.thread.join()
+        stop_kernel(km)
+        self.last = {"kernel_s": kernel_ready - claimed,
+                     "claim_to_end_s": time.monotonic() - claimed}  # fmt: skip
+        if lost:
+            return "lost"
+        if run.error is None:
+            return "done" if queue.finish(conn, job, "done", report_path=relative) else "lost"
+        message = "the worker was stopped" if self.stop.is_set() else error_message(run.error)
+        if message.startswith("JobLost"):
+            return "lost"
+        return queue.retry(conn, job, message, report_path=relative)
+
+
+def error_message(exc: BaseException) -> str:
+    """One line for the observer: what went wrong, never a traceback."""
+    name = getattr(exc, "ename", None) or type(exc).__name__
+    value = getattr(exc, "evalue", None)
+    if value is None:
+        value = str(exc)
+    line = next((s.strip() for s in str(value).splitlines() if s.strip()), "")
+    text = f"{name}: {line}" if line else name
+    return text if len(text) <= 500 else text[:499] + "…"
+
+
+def main() -> None:
+    """Run one worker until SIGTERM or SIGINT (``python -m aphos_lib.jobs.runner``)."""
+    worker = Worker(Catalogue.from_environment(start=False))
+
+    def stop(signum, frame) -> None:
+        worker.stop.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"worker {worker.name} ready", flush=True)
+    worker.run()
+
+
+if __name__ == "__main__":
+    main()

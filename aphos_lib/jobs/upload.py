@@ -1,0 +1,130 @@
+"""What one ingest job does: store its upload's files one by one, each exactly once.
+
+The job's notebook (``ingest_jobs/ingest_sips.ipynb``) calls :func:`run_upload`; tests call
+it directly. Each file is one transaction that also records the file's ``upload_file`` row,
+so a file is either wholly in the catalogue with its outcome, or not at all. A retry after a
+crash therefore skips the positions already recorded and stores only the rest; the unique
+(upload, position) key refuses a second outcome if two attempts ever overlap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+
+from aphos_lib.db.catalogue import Catalogue
+from aphos_lib.ingest import ingest_file
+from aphos_lib.jobs import queue
+from aphos_lib.jobs.queue import Job
+from aphos_lib.uploads.storage import stored_path
+
+if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
+
+__all__ = ["JobLost", "OUTCOME_COLUMNS", "outcome_table", "outcomes", "run_job", "run_upload"]
+
+OUTCOME_COLUMNS = ("position", "file", "status", "fluxes", "matched", "unmatched",
+                   "rejected_rows", "error")  # fmt: skip
+
+
+class JobLost(RuntimeError):
+    """This worker no longer owns the job (another took it over): it must stop."""
+
+
+def run_upload(conn: psycopg.Connection, job: Job, files: Iterable[Mapping[str, Any]]) -> int:
+    """Store each file of the job's upload not stored yet, recording progress after each.
+
+    Parameters
+    ----------
+    conn : psycopg.Connection
+        A connection as the writer role, not inside a transaction.
+    job : Job
+        This worker's claim of the job.
+    files : iterable of mapping
+        The upload's files: ``position``, ``filename`` (the client's name, reported only) and
+        ``stored_name`` (where the api stored it, see :mod:`aphos_lib.uploads.storage`).
+
+    Returns
+    -------
+    int
+        How many files this attempt stored (files recorded by an earlier attempt are skipped).
+
+    Raises
+    ------
+    JobLost
+        When another worker has taken the job over; the file in progress is not recorded.
+    """
+    recorded = _recorded_positions(conn, job.upload_id)
+    done = len(recorded)
+    stored = 0
+    for f in sorted(files, key=lambda f: f["position"]):
+        if f["position"] in recorded:
+            continue
+        if not queue.heartbeat(conn, job, files_done=done):
+            raise JobLost(f"job {job.id} was taken over by another worker")
+        try:
+            ingest_file(conn, stored_path(f["stored_name"]), observer_id=job.observer_id,
+                        upload_id=job.upload_id, position=f["position"],
+                        name=f["filename"])  # fmt: skip
+        except psycopg.errors.UniqueViolation as exc:
+            # Another attempt recorded this position meanwhile: that one counts, not ours.
+            if exc.diag.constraint_name != "upload_file_upload_position_key":
+                raise
+            lost = f"job {job.id}: file {f['position']} was stored by another worker"
+            raise JobLost(lost) from exc
+        done += 1
+        stored += 1
+    if not queue.heartbeat(conn, job, files_done=done):
+        raise JobLost(f"job {job.id} was taken over by another worker")
+    return stored
+
+
+def _recorded_positions(conn: psycopg.Connection, upload_id: int) -> set[int]:
+    with conn.transaction():
+        return {p for (p,) in conn.execute(
+            "SELECT position FROM upload_file WHERE upload_id = %s", (upload_id,))}  # fmt: skip
+
+
+def outcomes(conn: psycopg.Connection, upload_id: int) -> list[dict[str, Any]]:
+    """Each file's recorded outcome, in upload order, as :data:`OUTCOME_COLUMNS` dicts.
+
+    ``rejected_rows`` is the list of ``{line, reason}`` the file's rows that were not stored.
+    """
+    with conn.transaction():
+        rows = conn.execute(
+            "SELECT position, filename, status, fluxes, matched, unmatched, rejected_rows,"
+            " error FROM upload_file WHERE upload_id = %s ORDER BY position",
+            (upload_id,),
+        ).fetchall()
+    return [dict(zip(OUTCOME_COLUMNS, r, strict=True)) for r in rows]
+
+
+def run_job(*, job_id: int, upload_id: int, observer_id: int, worker: str, attempt: int,
+            files: list[Mapping[str, Any]]) -> list[dict[str, Any]]:  # fmt: skip
+    """The job notebook's one call: run the claimed job, return every file's outcome.
+
+    Connects as the writer role named by the environment the worker gave the kernel, so no
+    database login is ever written into the notebook (which the observer may read).
+    """
+    job = Job(job_id, upload_id, observer_id, attempt, attempt, worker, len(files))
+    with Catalogue.from_environment(start=False).connect("writer") as conn:
+        run_upload(conn, job, files)
+        return outcomes(conn, upload_id)
+
+
+def outcome_table(rows: list[dict[str, Any]]) -> Styler:
+    """The per-file outcomes as a table to read: one row per file, rejected rows as text.
+
+    A styled table, so that the report shows every reason and error in full (a plain
+    DataFrame cuts long text at 50 characters).
+    """
+    import pandas as pd  # only to show the table: the job itself does not wait for it
+
+    table = pd.DataFrame(rows, columns=list(OUTCOME_COLUMNS)).set_index("position")
+    table["rejected_rows"] = [
+        "; ".join(f"line {r['line']}: {r['reason']}" for r in rejected)
+        for rejected in table["rejected_rows"]
+    ]
+    return table.style.format(na_rep="")
