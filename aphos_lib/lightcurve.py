@@ -439,7 +439,8 @@ def _aavso_field(text: str, limit: int) -> str:
 
 
 def _aavso_filter(value: str | None) -> str:
-    code = (value or "").strip().upper()
+    # An image without a Filter header reads as NaN in the frame's string column, not None.
+    code = (value if isinstance(value, str) else "").strip().upper()
     code = _FILTER_ALIASES.get(code, code)
     if code not in AAVSO_FILTERS:
         raise ValueError(f"filter {value!r} is not an AAVSO filter code: pass filter= "
