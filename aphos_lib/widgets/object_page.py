@@ -1,0 +1,231 @@
+"""The object page: a variable star against its comparison, image by image.
+
+``object.ipynb?variable=CAT:ID&comparison=CAT:ID[&comparison=...][&check=CAT:ID]
+[&exclude=observer...]`` shows both stars, the per-image table, the aperture panel, the
+"show saturated" switch, the observer filter, the light curve, the phase plot and the
+downloads. Every change recomputes the curve with
+:func:`~aphos_lib.photometry.differential_photometry` (:meth:`ObjectPage.options` is what it
+is called with) and redraws; nothing here computes a magnitude.
+
+>>> from aphos_lib.widgets.object_page import object_page
+>>> object_page()        # in a Voila page: reads QUERY_STRING  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+import ipywidgets as widgets
+import psycopg
+
+from aphos_lib.coordinates import format_dec, format_ra
+from aphos_lib.lightcurve import LightCurve
+from aphos_lib.photometry import differential_photometry
+from aphos_lib.search import CatalogObject, ObjectNotFound, parse_object_ref, resolve_object
+from aphos_lib.widgets.apertures import AperturePanel, nights_of
+from aphos_lib.widgets.downloads import Downloads
+from aphos_lib.widgets.image_table import ImageTable
+from aphos_lib.widgets.lightcurve_plot import LightCurvePlot, PhasePlot, colours_for
+from aphos_lib.widgets.urls import first, page_link, query_params
+
+__all__ = ["ObjectPage", "ObjectRequest", "message", "object_page", "parse_request"]
+
+
+@dataclass
+class ObjectRequest:
+    """What an object page's address asks for (object refs as ``CATALOG:ID``)."""
+
+    variable: str
+    comparisons: list[str]
+    check: str | None = None
+    exclude: list[str] = field(default_factory=list)
+
+
+def parse_request(query_string: str | None = None) -> ObjectRequest:
+    """Read the page's address (default ``$QUERY_STRING``).
+
+    Raises
+    ------
+    ValueError
+        When the variable or the comparison is missing or not ``CATALOG:ID``.
+
+    Examples
+    --------
+    >>> parse_request("variable=UCAC4:805-031770&comparison=UCAC4:803-032417&exclude=novak")
+    ObjectRequest(variable='UCAC4:805-031770', comparisons=['UCAC4:803-032417'], check=None, \
+exclude=['novak'])
+    """
+    params = query_params(query_string)
+    variable = first(params, "variable")
+    comparisons = [c.strip() for c in params.get("comparison", []) if c.strip()]
+    if not variable or not comparisons:
+        raise ValueError("The address must name a variable star and a comparison star: "
+                         "object.ipynb?variable=CATALOG:ID&comparison=CATALOG:ID. "
+                         "Pick them on the search page.")  # fmt: skip
+    for ref in [variable, *comparisons, *params.get("check", [])]:
+        parse_object_ref(ref)
+    return ObjectRequest(variable, comparisons, first(params, "check"),
+                         [e.strip() for e in params.get("exclude", []) if e.strip()])  # fmt: skip
+
+
+def message(text: str, *, kind: str = "error") -> widgets.HTML:
+    """A page-wide message in place of the page (unknown object, no common images)."""
+    search = '<p><a href="search.ipynb" target="_top">Search the catalogue</a></p>'
+    return widgets.HTML(f'<div class="aphos-message aphos-message-{kind}" style="padding:1em;'
+                        f'border:1px solid #c99;background:#fff6f0"><p>{html.escape(text)}</p>'
+                        f"{search}</div>").add_class("aphos-object-message")  # fmt: skip
+
+
+def _star_html(role: str, star: CatalogObject) -> str:
+    name = f" ({html.escape(star.name)})" if star.name else ""
+    mag = "–" if star.mag is None else f"{star.mag:.2f}"
+    bv = "" if star.bv is None else f", B−V {star.bv:.2f}"
+    return (f'<tr class="aphos-star aphos-star-{role.split()[0].lower()}"><th style='
+            f'"text-align:left;padding-right:1em">{role}</th><td class="label">'
+            f"{html.escape(star.catalog)} {html.escape(star.catalog_id)}{name}</td>"
+            f"<td>RA {format_ra(star.ra_deg)}</td><td>Dec {format_dec(star.dec_deg)}</td>"
+            f"<td>{mag} mag{bv}</td><td>{star.n_fluxes:,} fluxes</td></tr>")  # fmt: skip
+
+
+class ObjectPage(widgets.VBox):
+    """The object page's widgets for one variable and its comparison (or ensemble).
+
+    Parameters
+    ----------
+    conn : psycopg.Connection
+        A read-only connection to the catalogue, in autocommit.
+    request : ObjectRequest
+        The stars and the observers left out.
+    gl : bool
+        Draw the points with WebGL (bqplot-gl) instead of SVG.
+    page_size : int
+        Table rows per page.
+
+    Raises
+    ------
+    aphos_lib.search.ObjectNotFound
+        When a star is not in the catalogue.
+    LookupError
+        When the stars have no image in common.
+    """
+
+    def __init__(self, conn: psycopg.Connection, request: ObjectRequest, *, gl: bool = False,
+                 page_size: int = 50):  # fmt: skip
+        self.conn = conn
+        self.request = request
+        self.variable = resolve_object(conn, request.variable)
+        self.comparisons = [resolve_object(conn, c) for c in request.comparisons]
+        self.check = resolve_object(conn, request.check) if request.check else None
+        # Everything once, to know every observer and night whatever the filters hide.
+        everything = self._photometry(include_saturated=True)
+        if not len(everything):
+            raise LookupError(f"{self.variable.label} and {self._comparison_label()} were "
+                              "never measured in the same image: no light curve.")  # fmt: skip
+        self.colours = colours_for(set(everything.data["observer"]))
+        self.curve: LightCurve = everything
+
+        self.apertures = AperturePanel(on_change=self.refresh)
+        self.apertures.set_nights(nights_of(conn, everything))
+        self.saturated = widgets.Checkbox(value=False, description="Show saturated",
+                                          indent=False).add_class("aphos-saturated")  # fmt: skip
+        excluded = {e.lower() for e in request.exclude}
+        self.observers = {
+            name: widgets.Checkbox(value=name.lower() not in excluded, description=name,
+                                   indent=False, layout={"width": "auto"})
+            .add_class("aphos-observer").add_class(f"aphos-observer-{name}")
+            for name in sorted(self.colours)
+        }  # fmt: skip
+        for box in [self.saturated, *self.observers.values()]:
+            box.observe(lambda _: self.refresh(), "value")
+        self.table = ImageTable(page_size)
+        self.plot = LightCurvePlot(gl=gl)
+        self.phase = PhasePlot(gl=gl)
+        self.downloads = Downloads()
+        self.status = widgets.HTML().add_class("aphos-status")
+
+        observers = widgets.HBox(
+            [widgets.HTML("<b>Observers</b>&nbsp;"), *self.observers.values()],
+            layout={"flex_flow": "row wrap", "align_items": "center"},
+        )
+        filters = widgets.VBox([self.apertures, widgets.HBox([self.saturated]), observers])
+        super().__init__([
+            widgets.HTML(self._header()).add_class("aphos-object-header"),
+            filters, self.status, self.plot, self.downloads,
+            widgets.HTML("<h3>Images</h3>"), self.table,
+            widgets.HTML("<h3>Phase</h3>"), self.phase,
+        ])  # fmt: skip
+        self.add_class("aphos-object-page")
+        self.refresh()
+
+    def _comparison_label(self) -> str:
+        return " + ".join(c.label for c in self.comparisons)
+
+    def _header(self) -> str:
+        rows = _star_html("Variable", self.variable)
+        for k, star in enumerate(self.comparisons):
+            role = "Comparison" if len(self.comparisons) == 1 else f"Comparison {k + 1}"
+            rows += _star_html(role, star)
+        if self.check is not None:
+            rows += _star_html("Check", self.check)
+        title = html.escape(self.variable.name or self.variable.label)
+        back = page_link("search.ipynb", {"variable": self.variable.label})
+        return (f"<h2>{title}</h2><table class='aphos-stars'>{rows}</table>"
+                f'<p><small><a href="{html.escape(back)}" target="_top">Choose other stars'
+                "</a></small></p>")  # fmt: skip
+
+    def options(self) -> dict:
+        """The keyword arguments of :func:`differential_photometry` for the current choices."""
+        excluded = sorted(name for name, box in self.observers.items() if not box.value)
+        return {"aperture": self.apertures.choice("variable"),
+                "comparison_aperture": self.apertures.choice("comparison"),
+                "include_saturated": self.saturated.value,
+                "exclude_observers": excluded or None}  # fmt: skip
+
+    def _photometry(self, **options) -> LightCurve:
+        return differential_photometry(self.conn, self.variable, self.comparisons,
+                                       check=self.check, **options)  # fmt: skip
+
+    def refresh(self) -> None:
+        """Recompute the light curve for the current choices and redraw everything."""
+        self.curve = self._photometry(**self.options())
+        n = len(self.curve)
+        self.status.value = (
+            ""
+            if n
+            else "<p class='aphos-empty'>No images with these "
+            "choices: include an observer again or show saturated rows.</p>"
+        )
+        self.plot.show(self.curve, self.colours)
+        self.table.show(self.curve)
+        self.downloads.show(self.curve)
+        self.phase.show(self.curve, self.colours)
+
+
+def object_page(query_string: str | None = None, conn: psycopg.Connection | None = None,
+                **options) -> widgets.Widget:  # fmt: skip
+    """The object page for an address, or a message saying why there is none.
+
+    Parameters
+    ----------
+    query_string : str, optional
+        The page's query string; ``$QUERY_STRING`` (set by Voila) by default.
+    conn : psycopg.Connection, optional
+        A read-only connection; :func:`aphos_lib.widgets.connection.reader` by default.
+    **options
+        Passed to :class:`ObjectPage` (``gl``, ``page_size``).
+    """
+    try:
+        request = parse_request(query_string)
+    except ValueError as error:
+        return message(str(error))
+    if conn is None:
+        from aphos_lib.widgets.connection import reader
+
+        conn = reader()
+    try:
+        return ObjectPage(conn, request, **options)
+    except ObjectNotFound as error:
+        return message(f"There is {error}: check the catalogue and id, or search for the star.")
+    except LookupError as error:
+        return message(str(error))

@@ -1,0 +1,280 @@
+"""The object page's widgets, without a browser: what they show is what aphos_lib computes.
+
+Each test drives the widgets as a user would (dropdowns, checkboxes, text fields) and checks
+the table, the plot's marks and the download links against an independent call of
+:func:`differential_photometry` with the same choices.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from bqplot import Scatter
+
+from aphos_lib.photometry import differential_photometry
+from aphos_lib.widgets.object_page import ObjectPage, object_page, parse_request
+
+pytestmark = pytest.mark.catalogue
+GK_CEP, GK_CMP = "UCAC4:805-031770", "UCAC4:803-032417"
+BRIGHT = "UCAC4:807-030174"  # 6.3 mag: saturated in 81 of its images with GK Cep
+NIGHT = "2021-11-06"  # kowalski's six images of GK Cep
+
+
+class _Rows(HTMLParser):
+    """The table's rows as {column class: text}, with the row's data- attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self._cell = [], None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "tr" and "data-image-id" in attrs:
+            self.rows.append({"image_id": int(attrs["data-image-id"]),
+                              "data-night": attrs["data-night"]})  # fmt: skip
+        elif tag == "td" and self.rows:
+            self._cell = attrs["class"]
+            self.rows[-1][self._cell] = ""
+        elif tag == "a" and self._cell == "uploader":
+            self.rows[-1]["href"] = attrs["href"]
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell:
+            self.rows[-1][self._cell] += data
+
+
+def table_rows(page: ObjectPage) -> list[dict]:
+    """Every row of the table, page after page, as the user would read them."""
+    rows = []
+    for number in range(page.table.pages):
+        page.table.go(number)
+        parser = _Rows()
+        parser.feed(page.table.table.value)
+        rows += parser.rows
+    page.table.go(0)
+    return rows
+
+
+def shown_points(page: ObjectPage) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The light curve's points by observer, read from the figure's scatter marks."""
+    return {mark.labels[0]: (np.asarray(mark.x), np.asarray(mark.y))
+            for mark in page.plot.figure.marks if isinstance(mark, Scatter)}  # fmt: skip
+
+
+def expected_cells(curve) -> list[dict]:
+    data = curve.data
+    return [{"image_id": int(r.image_id), "night": r.night.isoformat(),
+             "magnitude": "saturated" if r.saturated else f"{r.magnitude:.4f}",
+             "deviation": "" if np.isnan(r.deviation) else f"{r.deviation:.4f}",
+             "uploader": r.observer} for r in data.itertuples()]  # fmt: skip
+
+
+def cells(rows: list[dict]) -> list[dict]:
+    keys = ["image_id", "night", "magnitude", "deviation", "uploader"]
+    return [{k: r[k] for k in keys} for r in rows]
+
+
+@pytest.fixture
+def reader(demo_catalogue):
+    with demo_catalogue.connect("reader", autocommit=True) as conn:
+        yield conn
+
+
+def open_page(reader, query: str) -> ObjectPage:
+    page = object_page(query, conn=reader)
+    assert isinstance(page, ObjectPage), page.value
+    return page
+
+
+def test_the_table_and_the_plot_equal_the_librarys_light_curve(reader):
+    page = open_page(reader, f"variable={GK_CEP}&comparison={GK_CMP}")
+    oracle = differential_photometry(reader, GK_CEP, GK_CMP)
+    rows = table_rows(page)
+    assert len(rows) == len(oracle) == 142
+    assert cells(rows) == expected_cells(oracle)
+    assert page.table.where.value.startswith('<span data-rows="142">Images 1–50 of 142')
+    assert rows[0]["href"] == f"profile.ipynb?username={oracle.data.observer[0]}"
+    assert rows[0]["var_aperture"] == rows[0]["cmp_aperture"] == "auto"
+    assert rows[0]["var_ap_auto"] == f"{oracle.data.var_ap_auto[0]:.1f}"
+    points = shown_points(page)
+    assert set(points) == set(oracle.data.observer)
+    for observer, group in oracle.data.groupby("observer"):
+        x, y = points[observer]
+        np.testing.assert_array_equal(x, group.hjd.to_numpy())
+        np.testing.assert_array_equal(y, group.magnitude.to_numpy())
+    assert page.plot.count.value.startswith('<span data-points="142">')
+    # The magnitude axis is inverted: brighter (smaller) magnitudes are up.
+    assert page.plot.plot.y_scale.reverse is True
+
+
+def test_changing_one_nights_aperture_changes_exactly_that_nights_magnitudes(reader):
+    page = open_page(reader, f"variable={GK_CEP}&comparison={GK_CMP}")
+    before = {r["image_id"]: r for r in table_rows(page)}
+    page.apertures.set_choice("variable", NIGHT, 3)
+    oracle = differential_photometry(reader, GK_CEP, GK_CMP, aperture={NIGHT: 3})
+    after = table_rows(page)
+    assert cells(after) == expected_cells(oracle)
+    changed = {r["image_id"] for r in after if r != before[r["image_id"]]}
+    assert changed == {int(i) for i in oracle.data.image_id[oracle.data.night.astype(str)
+                                                            == NIGHT]}  # fmt: skip
+    assert len(changed) == 6
+    assert {r["var_aperture"] for r in after if r["data-night"] == NIGHT} == {"Ap3"}
+    assert "2021-11-06: Ap3" in page.apertures.summary.value
+    # Back to auto: the table is the ApAuto one again.
+    page.apertures.set_choice("variable", NIGHT, 0)
+    assert {r["image_id"]: r for r in table_rows(page)} == before
+    # The comparison's aperture, on every night.
+    page.apertures.set_choice("comparison", None, 2)
+    oracle = differential_photometry(reader, GK_CEP, GK_CMP, comparison_aperture=2)
+    assert cells(table_rows(page)) == expected_cells(oracle)
+
+
+def test_the_aperture_dropdown_offers_auto_and_the_nights_apertures(reader):
+    page = open_page(reader, f"variable={GK_CEP}&comparison={GK_CMP}")
+    page.apertures.night.value = NIGHT
+    counts = reader.execute(
+        "SELECT max(apertures) FROM image WHERE id = ANY(%s)",
+        ([int(i) for i in page.curve.data.image_id[page.curve.data.night.astype(str) == NIGHT]],),
+    ).fetchone()[0]  # fmt: skip
+    labels = [label for label, _ in page.apertures.dropdowns["variable"].options]
+    assert labels == ["auto"] + [f"Ap{k}" for k in range(1, counts + 1)]
+
+
+def test_show_saturated_adds_the_rows_the_library_hides(reader):
+    page = open_page(reader, f"variable={GK_CEP}&comparison={BRIGHT}")
+    hidden = differential_photometry(reader, GK_CEP, BRIGHT)
+    shown = differential_photometry(reader, GK_CEP, BRIGHT, include_saturated=True)
+    assert (len(hidden), len(shown)) == (61, 142)
+    assert len(table_rows(page)) == 61
+    page.saturated.value = True
+    rows = table_rows(page)
+    assert cells(rows) == expected_cells(shown)
+    assert sum(r["magnitude"] == "saturated" for r in rows) == 81
+    assert page.plot.plot.points == 61  # saturated rows have no magnitude to plot
+    page.saturated.value = False
+    assert len(table_rows(page)) == 61
+
+
+def test_excluding_an_observer_removes_exactly_their_rows(reader):
+    page = open_page(reader, f"variable={GK_CEP}&comparison={GK_CMP}")
+    everyone = differential_photometry(reader, GK_CEP, GK_CMP)
+    page.observers["novak"].value = False
+    without = differential_photometry(reader, GK_CEP, GK_CMP, exclude_observers=["novak"])
+    rows = table_rows(page)
+    assert cells(rows) == expected_cells(without)
+    novak = set(everyone.data.image_id[everyone.data.observer == "novak"])
+    assert len(novak) == 19 and len(rows) == len(everyone) - len(novak)
+    assert "novak" not in shown_points(page)
+    assert page.options()["exclude_observers"] == ["novak"]
+
+
+def test_the_address_can_leave_observers_out(reader):
+    page = open_page(reader, f"variable={GK_CEP}&comparison={GK_CMP}&exclude=novak&exclude=smith")
+    assert not page.observers["novak"].value and not page.observers["smith"].value
+    assert set(page.curve.data.observer) == {"dvorak", "kowalski", "svoboda"}
+
+
+def _links(page: ObjectPage) -> dict[str, tuple[str, bytes]]:
+    found = re.findall(r'class="aphos-download aphos-download-(\w+)" download="([^"]+)" '
+                       r'href="data:[^;]+;charset=utf-8;base64,([^"]+)"',
+                       page.downloads.links.value)  # fmt: skip
+    return {key: (name, base64.b64decode(data)) for key, name, data in found}
+
+
+def _unstamped(text: str) -> str:
+    """The metadata download without its query time (two queries never share one)."""
+    return re.sub(r"^Queried at;.*$", "Queried at;", text, flags=re.M)
+
+
+def test_downloads_are_the_librarys_bytes_for_the_current_choices(reader):
+    page = open_page(reader, f"variable={GK_CEP}&comparison={GK_CMP}")
+    page.apertures.set_choice("variable", NIGHT, 3)
+    page.observers["dvorak"].value = False
+    oracle = differential_photometry(reader, GK_CEP, GK_CMP, aperture={NIGHT: 3},
+                                     exclude_observers=["dvorak"])  # fmt: skip
+    links = _links(page)
+    stem = "UCAC4_805-031770-vs-UCAC4_803-032417"
+    assert links["txt"] == (f"{stem}.txt", oracle.to_txt().encode())
+    assert links["csv"] == (f"{stem}.csv", oracle.to_csv().encode())
+    name, data = links["csv_metadata"]
+    assert name == f"{stem}-metadata.csv"
+    assert 'Variable aperture;"auto; 2021-11-06: 3"' in data.decode()
+    assert _unstamped(data.decode()) == _unstamped(oracle.to_csv(metadata=True))
+    # AAVSO: one observer's report, once an observer code is typed.
+    assert "aavso" not in links and "type your AAVSO observer code" in page.downloads.links.value
+    page.downloads.obscode.value = "XYZ"
+    assert "choose whose report it is" in page.downloads.links.value
+    page.downloads.observer.value = "svoboda"
+    name, data = _links(page)["aavso"]
+    assert name == f"{stem}-aavso.txt"
+    assert data.decode() == oracle.to_aavso(obscode="XYZ", observer="svoboda")
+    assert data.decode().startswith("#TYPE=EXTENDED\n#OBSCODE=XYZ\n")
+
+
+def test_aavso_without_a_filter_in_the_headers_asks_for_one(reader):
+    page = open_page(reader, f"variable={GK_CEP}&comparison={GK_CMP}")
+    data = page.curve.data
+    unfiltered = sorted(set(data.observer[data["filter"].isna()]))[0]
+    page.downloads.obscode.value = "XYZ"
+    page.downloads.observer.value = unfiltered
+    assert "not an AAVSO filter code" in page.downloads.links.value
+    page.downloads.filter.value = "CV"
+    oracle = differential_photometry(reader, GK_CEP, GK_CMP)
+    assert _links(page)["aavso"][1].decode() == oracle.to_aavso(
+        obscode="XYZ", observer=unfiltered, filter="CV")  # fmt: skip
+
+
+def test_find_period_fills_the_period_and_folds_the_curve(reader):
+    page = open_page(reader, f"variable={GK_CEP}&comparison={GK_CMP}")
+    page.phase.find_period()  # two Fourier terms: GK Cep's two eclipses told apart
+    assert page.phase.period.value == pytest.approx(0.936, rel=1e-3)
+    oracle = differential_photometry(reader, GK_CEP, GK_CMP).fold(
+        page.phase.period.value, epoch=page.phase.epoch.value
+    )
+    x = np.concatenate([np.asarray(m.x) for m in page.phase.figure.marks
+                        if isinstance(m, Scatter)])  # fmt: skip
+    assert len(x) == 2 * len(oracle)
+    np.testing.assert_allclose(np.sort(x[x < 1]), np.sort(oracle.data.phase.to_numpy()))
+    assert page.phase.epoch.value == pytest.approx(oracle.data.hjd.min(), abs=1e-5)
+
+
+def test_error_bars_switch_off_and_reset_restores_the_view(reader):
+    page = open_page(reader, f"variable={GK_CEP}&comparison={GK_CMP}")
+    scale = page.plot.plot.x_scale
+    whole = (scale.min, scale.max)
+    scale.min, scale.max = whole[0] + 1, whole[0] + 2  # as a mouse zoom would
+    page.plot.reset_button.click()
+    assert (scale.min, scale.max) == whole
+    bars = [m for m in page.plot.figure.marks if not isinstance(m, Scatter)]
+    assert bars and all(m.visible for m in bars)
+    page.plot.errors.value = False
+    assert not any(m.visible for m in bars)
+
+
+@pytest.mark.parametrize(
+    ("query", "text"),
+    [("variable=UCAC4:999-999999&comparison=UCAC4:803-032417",
+      "There is no object UCAC4:999-999999 in the catalogue"),
+     ("variable=UCAC4:805-031770", "must name a variable star and a comparison star"),
+     ("variable=805-031770&comparison=UCAC4:803-032417", "is not an object like"),
+     ("variable=UCAC4:805-031770&comparison=UCAC4:619-010308",
+      "never measured in the same image")],
+)  # fmt: skip
+def test_unknown_objects_and_pairs_without_common_images_get_a_message(reader, query, text):
+    shown = object_page(query, conn=reader)
+    assert not isinstance(shown, ObjectPage)
+    assert "aphos-object-message" in shown._dom_classes and text in shown.value
+
+
+def test_parse_request_reads_ensembles_and_the_check_star():
+    request = parse_request("variable=A:1&comparison=A:2&comparison=A:3&check=A:4")
+    assert (request.variable, request.comparisons, request.check) == ("A:1", ["A:2", "A:3"],
+                                                                      "A:4")  # fmt: skip
