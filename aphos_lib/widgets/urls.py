@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlencode
 
 __all__ = ["first", "page_link", "query_params"]
 
-# Object refs (CATALOG:ID) and sexagesimal positions stay readable in a shared link.
-_SAFE = ":+*"
+# Object refs (CATALOG:ID) and id prefixes stay readable in a shared link.
+_SAFE = ":*"  # never "+": in a query it means a space
 
 
 def query_params(query_string: str | None = None) -> dict[str, list[str]]:

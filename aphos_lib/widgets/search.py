@@ -1,0 +1,313 @@
+"""The search page: a form, a paged and sorted result list, and picking the stars to compare.
+
+The form's state is a :class:`~aphos_lib.widgets.search_query.SearchQuery`, read from the
+page's address at start and shown back as a shareable link; the results come from
+:func:`aphos_lib.search.search_objects` one page at a time, sorted in the database. Picking
+a variable and a comparison from the results gives the link to the object page.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+
+from aphos_lib.search import catalogs, search_objects
+from aphos_lib.widgets.search_query import (
+    COLUMNS,
+    PAGE_SIZE,
+    SearchQuery,
+    object_link,
+    page_label,
+    result_rows,
+)
+from aphos_lib.widgets.urls import query_params
+
+__all__ = ["SORTS", "SearchPage", "format_row", "search_page"]
+
+# (label, order) of the sort choices; "" is the default order (nearest first for a cone,
+# else by catalogue id).
+SORTS = [("nearest first / catalogue id", ""), ("magnitude, brightest first", "mag"),
+         ("magnitude, faintest first", "-mag"), ("name", "name"), ("catalogue id", "catalog_id"),
+         ("RA", "ra"), ("Dec", "dec"), ("most fluxes first", "-n_fluxes"),
+         ("distance, farthest first", "-distance")]  # fmt: skip
+WIDTHS = {"Name": 18, "Catalogue": 10, "Id": 14, "RA": 13, "Dec": 13, "Mag": 6, "Fluxes": 8,
+          "Distance": 9}  # fmt: skip
+# Widgets draw no monospace list or error colour of their own.
+STYLE = """<style>
+.aphos-results select { font-family: monospace; font-size: 13px; }
+.aphos-results-header { font-family: monospace; font-size: 13px; white-space: pre;
+                        font-weight: bold; padding-left: 4px; }
+.aphos-error { color: #c01c28; }
+.aphos-search a { color: #1a5fb4; text-decoration: underline; }
+</style>"""
+NBSP = "\u00a0"  # list options collapse ordinary spaces
+
+
+def format_row(row: dict[str, str]) -> str:
+    """One result as a fixed-width line of the result list (spaces as no-break spaces).
+
+    Examples
+    --------
+    >>> format_row({"Name": "GK Cep", "Id": "805-031770", "Mag": "7.10"}).replace(NBSP, " ")
+    'GK Cep                      805-031770                            7.10'
+    """
+    cells = []
+    for heading, _ in COLUMNS:
+        text = row.get(heading, "")[: WIDTHS[heading] - 1]
+        right = heading in ("Mag", "Fluxes", "Distance")
+        cells.append(text.rjust(WIDTHS[heading] - 1) + " " if right
+                     else text.ljust(WIDTHS[heading]))  # fmt: skip
+    return "".join(cells).rstrip().replace(" ", NBSP)
+
+
+def _header() -> str:
+    return "".join(
+        (h.rjust(WIDTHS[h] - 1) + " ") if h in ("Mag", "Fluxes", "Distance") else h.ljust(WIDTHS[h])
+        for h, _ in COLUMNS
+    ).rstrip()
+
+
+def _error_label(name: str) -> widgets.HTML:
+    return widgets.HTML("").add_class("aphos-error").add_class(f"aphos-error-{name}")
+
+
+class SearchPage:
+    """The search page's widgets and what they do (``SearchPage(conn).widget`` shows it).
+
+    Parameters
+    ----------
+    conn : psycopg.Connection
+        A reader connection, kept while the page is open (autocommit).
+    query : SearchQuery, optional
+        The starting state; default: read from the page's address (``$QUERY_STRING``).
+    """
+
+    def __init__(self, conn, query: SearchQuery | None = None) -> None:
+        self.conn = conn
+        self.query = query or SearchQuery.from_params(query_params())
+        self.result = None
+        self.rows: list[dict[str, str]] = []
+        self._syncing = False
+        q = self.query
+
+        def text(name, description, value, placeholder, width="20em"):
+            box = widgets.Text(value=value, description=description, placeholder=placeholder,
+                               continuous_update=False, layout={"width": width},
+                               style={"description_width": "6em"})  # fmt: skip
+            return box.add_class(f"aphos-{name.replace('_', '-')}")
+
+        self.ra = text("ra", "RA", q.ra, "21 41 55.3")
+        self.dec = text("dec", "Dec", q.dec, "+71 18 38.6")
+        self.radius = text("radius", "Radius", q.radius or "", "5arcmin")
+        self.name = text("name", "Name", q.name, "GK Cep")
+        self.min_mag = text("min_mag", "Bright limit", q.min_mag, "mag", "12em")
+        self.max_mag = text("max_mag", "Faint limit", q.max_mag, "mag", "12em")
+        self.mag_slider = widgets.FloatRangeSlider(
+            value=(0.0, 20.0), min=0.0, max=20.0, step=0.1, description="Magnitude",
+            continuous_update=False, readout_format=".1f", layout={"width": "28em"},
+            style={"description_width": "6em"}).add_class("aphos-mag-slider")  # fmt: skip
+        self._sync_slider_from_boxes()
+        options = [("any", "")] + [(c, c) for c in catalogs(conn)]
+        if q.catalog and q.catalog not in [v for _, v in options]:
+            options.append((q.catalog, q.catalog))
+        self.catalog = widgets.Dropdown(
+            options=options, value=q.catalog, description="Catalogue",
+            style={"description_width": "6em"}, layout={"width": "16em"},
+        ).add_class("aphos-catalog")  # fmt: skip
+        self.catalog_id = text("id", "Id", q.id, "805-031770 or 805-03*", "18em")
+        sort_values = [v for _, v in SORTS]
+        self.sort = widgets.Dropdown(options=SORTS, value=q.sort if q.sort in sort_values else "",
+                                     description="Sort by", style={"description_width": "6em"},
+                                     layout={"width": "24em"}).add_class("aphos-sort")  # fmt: skip
+        self.errors = {n: _error_label(n) for n in
+                       ("ra", "dec", "radius", "name", "min_mag", "max_mag", "id", "sort",
+                        "variable", "comparison", "check")}  # fmt: skip
+        self.search_button = widgets.Button(
+            description="Search", button_style="primary", icon="search"
+        ).add_class("aphos-search-button")
+        self.status = widgets.HTML("").add_class("aphos-status")
+        self.page_label = widgets.HTML("").add_class("aphos-page-label")
+        self.prev = widgets.Button(description="Previous", icon="arrow-left",
+                                   disabled=True).add_class("aphos-prev")  # fmt: skip
+        self.next = widgets.Button(description="Next", icon="arrow-right",
+                                   disabled=True).add_class("aphos-next")  # fmt: skip
+        self.header = widgets.HTML(f'<div class="aphos-results-header">{html.escape(_header())}'
+                                   "</div>")  # fmt: skip
+        self.results = widgets.Select(options=[], rows=15, layout={"width": "100%"}).add_class(
+            "aphos-results"
+        )
+        self.pick_variable = widgets.Button(description="Use as variable", disabled=True).add_class(
+            "aphos-pick-variable"
+        )
+        self.pick_comparison = widgets.Button(
+            description="Add as comparison", disabled=True
+        ).add_class("aphos-pick-comparison")
+        self.pick_check = widgets.Button(description="Use as check", disabled=True).add_class(
+            "aphos-pick-check"
+        )
+        self.clear_picks = widgets.Button(description="Clear picks").add_class("aphos-clear-picks")
+        self.picks = widgets.HTML("").add_class("aphos-picks")
+        self.share = widgets.HTML("").add_class("aphos-share-link")
+
+        self.search_button.on_click(lambda _: self.run(offset=0))
+        self.prev.on_click(lambda _: self.run(offset=max(self.query.offset - PAGE_SIZE, 0)))
+        self.next.on_click(lambda _: self.run(offset=self.query.offset + PAGE_SIZE))
+        self.sort.observe(lambda _: self.run(offset=0) if self.result is not None else None,
+                          "value")  # fmt: skip
+        self.mag_slider.observe(lambda _: self._sync_boxes_from_slider(), "value")
+        for box in (self.min_mag, self.max_mag):
+            box.observe(lambda _: self._sync_slider_from_boxes(), "value")
+        self.results.observe(lambda _: self._enable_picks(), "value")
+        self.pick_variable.on_click(lambda _: self._pick("variable"))
+        self.pick_comparison.on_click(lambda _: self._pick("comparison"))
+        self.pick_check.on_click(lambda _: self._pick("check"))
+        self.clear_picks.on_click(lambda _: self._pick("clear"))
+
+        def row(*children):
+            return widgets.HBox(list(children), layout={"align_items": "center"})
+
+        form = widgets.VBox([
+            widgets.HTML("<b>Position</b> (RA in hours: <code>21 41 55.3</code>, "
+                         "<code>21:41:55.3</code>, <code>21h41m55.3s</code>, or degrees; "
+                         "radius with a unit: <code>3arcmin</code>, <code>20arcsec</code>)"),
+            row(self.ra, self.errors["ra"]), row(self.dec, self.errors["dec"]),
+            row(self.radius, self.errors["radius"]),
+            row(self.name, self.errors["name"]),
+            row(self.mag_slider),
+            row(self.min_mag, self.max_mag, self.errors["min_mag"], self.errors["max_mag"]),
+            row(self.catalog, self.catalog_id, self.errors["id"]),
+            row(self.sort, self.errors["sort"]),
+            row(self.search_button, self.status),
+        ]).add_class("aphos-search-form")  # fmt: skip
+        results = widgets.VBox([
+            row(self.prev, self.next, self.page_label),
+            self.header, self.results,
+            row(self.pick_variable, self.pick_comparison, self.pick_check, self.clear_picks),
+            row(self.errors["variable"], self.errors["comparison"], self.errors["check"]),
+            self.picks, self.share,
+        ])  # fmt: skip
+        self.widget = widgets.VBox([widgets.HTML(STYLE), form, results]).add_class("aphos-search")
+        if self.query.searching():
+            self.run(offset=self.query.offset)
+        else:
+            self._show_picks()
+
+    # --- the form ------------------------------------------------------------------------
+
+    def form_query(self, offset: int) -> SearchQuery:
+        """The query the form holds now, at ``offset``, keeping the picks."""
+        return self.query.with_changes(
+            ra=self.ra.value.strip(), dec=self.dec.value.strip(),
+            radius=self.radius.value.strip(), name=self.name.value.strip(),
+            min_mag=self.min_mag.value.strip(), max_mag=self.max_mag.value.strip(),
+            catalog=self.catalog.value, id=self.catalog_id.value.strip(),
+            sort=self.sort.value, offset=offset)  # fmt: skip
+
+    def _sync_boxes_from_slider(self) -> None:
+        if self._syncing:
+            return
+        self._syncing = True
+        low, high = self.mag_slider.value
+        self.min_mag.value = "" if low <= self.mag_slider.min else f"{low:.1f}"
+        self.max_mag.value = "" if high >= self.mag_slider.max else f"{high:.1f}"
+        self._syncing = False
+
+    def _sync_slider_from_boxes(self) -> None:
+        if self._syncing:
+            return
+        self._syncing = True
+        low, high = self.mag_slider.value
+        try:
+            low = float(self.min_mag.value) if self.min_mag.value.strip() else self.mag_slider.min
+            high = float(self.max_mag.value) if self.max_mag.value.strip() else self.mag_slider.max
+            clamp = lambda v: min(max(v, self.mag_slider.min), self.mag_slider.max)  # noqa: E731
+            if clamp(low) <= clamp(high):
+                self.mag_slider.value = (clamp(low), clamp(high))
+        except ValueError:
+            pass  # the search says what is wrong with the box
+        self._syncing = False
+
+    # --- searching -----------------------------------------------------------------------
+
+    def run(self, offset: int = 0) -> None:
+        """Search with what the form holds and show the page at ``offset``."""
+        query = self.form_query(offset)
+        args, errors = query.validate()
+        for name, label in self.errors.items():
+            label.value = html.escape(errors.get(name, ""))
+        self.query = query
+        if errors:
+            self.status.value = '<span class="aphos-error">Correct the fields marked.</span>'
+            self._show_share()
+            return
+        try:
+            self.result = search_objects(self.conn, **args)
+        except ValueError as error:
+            self.status.value = f'<span class="aphos-error">{html.escape(str(error))}</span>'
+            return
+        self.status.value = ""
+        self.rows = result_rows(self.result)
+        self.results.options = [(format_row(r), r["ref"]) for r in self.rows]
+        self.results.value = None
+        self.results.rows = max(min(len(self.rows), 15), 2)
+        self.page_label.value = html.escape(page_label(self.result))
+        self.prev.disabled = offset == 0
+        self.next.disabled = not self.result.has_more
+        self._enable_picks()
+        self._show_picks()
+
+    # --- picking -------------------------------------------------------------------------
+
+    def _enable_picks(self) -> None:
+        chosen = self.results.value is not None
+        for button in (self.pick_variable, self.pick_comparison, self.pick_check):
+            button.disabled = not chosen
+
+    def _pick(self, role: str) -> None:
+        ref = self.results.value
+        q = self.query
+        if role == "clear":
+            self.query = q.with_changes(variable="", comparison=(), check="")
+        elif ref is None:
+            return
+        elif role == "variable":
+            self.query = q.with_changes(
+                variable=ref, comparison=tuple(c for c in q.comparison if c != ref)
+            )
+        elif role == "comparison" and ref != q.variable and ref not in q.comparison:
+            self.query = q.with_changes(comparison=(*q.comparison, ref))
+        elif role == "check" and ref != q.variable:
+            self.query = q.with_changes(check=ref)
+        self._show_picks()
+
+    def _label(self, ref: str) -> str:
+        names = {r["ref"]: r["Name"] for r in self.rows}
+        name = names.get(ref)
+        return html.escape(f"{ref} ({name})" if name else ref)
+
+    def _show_picks(self) -> None:
+        q = self.query
+        lines = [f"<b>Variable:</b> {self._label(q.variable) if q.variable else '(pick one)'}",
+                 "<b>Comparison:</b> " + (", ".join(map(self._label, q.comparison))
+                                          or "(pick one or more)")]  # fmt: skip
+        if q.check:
+            lines.append(f"<b>Check:</b> {self._label(q.check)}")
+        link = object_link(q.variable, q.comparison, q.check)
+        if link:
+            lines.append(f'<a class="aphos-object-link" href="{html.escape(link)}" '
+                         'target="_top">Open the light curve</a>')  # fmt: skip
+        self.picks.value = "<br>".join(lines)
+        self._show_share()
+
+    def _show_share(self) -> None:
+        link = self.query.link()
+        self.share.value = (
+            f'Link to this search: <a class="aphos-search-link" '
+            f'href="{html.escape(link)}" target="_top">{html.escape(link)}</a>'
+        )
+
+
+def search_page(conn) -> widgets.Widget:
+    """The search page for the address it was opened at (one line in ``search.ipynb``)."""
+    return SearchPage(conn).widget

@@ -1,0 +1,161 @@
+"""The search page in Chromium: cone, name and id searches, paging, sorting, picking, URLs.
+
+Expected values come from aphos_lib.search.search_objects on the same demo catalogue.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from browser_harness import open_dashboard, screenshot
+from playwright.sync_api import expect
+
+from aphos_lib.search import search_objects
+from aphos_lib.widgets.search import format_row
+from aphos_lib.widgets.search_query import result_rows
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CONE = {"ra": "21 30 59.15", "dec": "+70 49 23.58", "radius": "30arcmin"}
+
+
+@pytest.fixture(scope="module")
+def reader(demo_catalogue):
+    with demo_catalogue.connect("reader", autocommit=True) as conn:
+        yield conn
+
+
+def shown_rows(page) -> list[str]:
+    return page.locator(".aphos-results select option").all_inner_texts()
+
+
+def expected_rows(result) -> list[str]:
+    return [format_row(r) for r in result_rows(result)]
+
+
+def label(page):
+    return page.locator(".aphos-page-label")
+
+
+def fill(page, field: str, value: str) -> None:
+    box = page.locator(f".aphos-{field} input")
+    box.fill(value)
+    box.press("Enter")  # the box sends its value on Enter (continuous_update=False)
+
+
+def test_a_cone_typed_in_sexagesimal_finds_what_search_objects_finds(page, voila_url, reader):
+    open_dashboard(page, voila_url, "search", ready=".aphos-search-button")
+    for field, value in CONE.items():
+        fill(page, field, value)
+    page.locator(".aphos-search-button").click()
+    expected = search_objects(reader, **CONE)
+    assert expected.total > 10
+    expect(label(page)).to_have_text(f"showing 1-{len(expected)} of {expected.total}")
+    assert shown_rows(page) == expected_rows(expected)
+    assert "21:30:59.15" in shown_rows(page)[0]  # GK Cep itself, nearest first, sexagesimal
+    link = page.locator(".aphos-search-link").get_attribute("href")
+    assert parse_qs(urlsplit(link).query) == {k: [v] for k, v in CONE.items()}
+    screenshot(page, "search-cone")
+    assert page.aphos_errors == []
+
+
+def test_by_name_and_by_catalogue_id_exact_and_prefix(page, voila_url, reader):
+    open_dashboard(page, voila_url, "search", ready=".aphos-search-button")
+    fill(page, "name", "cep")
+    page.locator(".aphos-search-button").click()
+    by_name = search_objects(reader, name="cep")
+    expect(label(page)).to_have_text(f"showing 1-{by_name.total} of {by_name.total}")
+    assert shown_rows(page) == expected_rows(by_name)
+    assert any(r.startswith("GK\u00a0Cep") for r in shown_rows(page))
+    fill(page, "name", "")
+    fill(page, "id", "805-031770")
+    page.locator(".aphos-search-button").click()
+    expect(label(page)).to_have_text("showing 1-1 of 1")
+    assert "805-031770" in shown_rows(page)[0]
+    fill(page, "id", "805-03*")
+    page.locator(".aphos-search-button").click()
+    prefix = search_objects(reader, catalog_id="805-03*")
+    expect(label(page)).to_have_text(f"showing 1-{len(prefix)} of {prefix.total}")
+    assert shown_rows(page) == expected_rows(prefix)
+
+
+def test_paging_says_how_many_and_sorting_by_magnitude_orders_rows(page, voila_url, reader):
+    open_dashboard(page, voila_url, "search", ready=".aphos-search-button")
+    page.locator(".aphos-search-button").click()  # no filter: every object
+    total = search_objects(reader, limit=0).total
+    expect(label(page)).to_have_text(f"showing 1-100 of {total:,}")
+    page.locator(".aphos-next").click()
+    expect(label(page)).to_have_text(f"showing 101-200 of {total:,}")
+    assert shown_rows(page) == expected_rows(search_objects(reader, offset=100))
+    page.locator(".aphos-sort select").select_option(label="magnitude, brightest first")
+    expect(label(page)).to_have_text(f"showing 1-100 of {total:,}")  # a new order starts over
+    rows = shown_rows(page)
+    assert rows == expected_rows(search_objects(reader, order="mag"))
+    mags = [float(r.split()[-2]) for r in rows]
+    assert mags == sorted(mags)
+    page.locator(".aphos-next").click()
+    expect(label(page)).to_have_text(f"showing 101-200 of {total:,}")
+    assert shown_rows(page) == expected_rows(search_objects(reader, order="mag", offset=100))
+    assert "sort=mag" in page.locator(".aphos-search-link").get_attribute("href")
+    screenshot(page, "search-sorted-page-2")
+
+
+def test_picking_a_variable_and_comparisons_gives_the_object_page_link(page, voila_url, reader):
+    open_dashboard(page, voila_url, "search", CONE, ready=".aphos-results option")
+    refs = [r["ref"] for r in result_rows(search_objects(reader, **CONE))]
+    results = page.locator(".aphos-results select")
+    results.select_option(index=0)
+    page.locator(".aphos-pick-variable").click()
+    for index in (2, 1):
+        results.select_option(index=index)
+        page.locator(".aphos-pick-comparison").click()
+    results.select_option(index=3)
+    page.locator(".aphos-pick-check").click()
+    link = page.locator(".aphos-object-link")
+    expect(link).to_have_attribute("href", re.compile("check="))  # the last click is in
+    href = link.get_attribute("href")
+    assert href.startswith("object.ipynb?")
+    assert parse_qs(urlsplit(href).query) == {"variable": [refs[0]],
+                                              "comparison": [refs[2], refs[1]],
+                                              "check": [refs[3]]}  # fmt: skip
+    search_link = page.locator(".aphos-search-link").get_attribute("href")
+    assert parse_qs(urlsplit(search_link).query)["comparison"] == [refs[2], refs[1]]
+    screenshot(page, "search-picked")
+
+
+def test_opening_a_search_address_restores_the_form_results_and_picks(page, voila_url, reader):
+    address = {**CONE, "min_mag": "9", "max_mag": "13.5", "sort": "-mag", "catalog": "UCAC4"}
+    expected = search_objects(reader, **CONE, min_mag=9, max_mag=13.5, order="-mag",
+                              catalog="UCAC4")  # fmt: skip
+    refs = [r["ref"] for r in result_rows(expected)]
+    address.update(variable=refs[0], comparison=refs[1])
+    open_dashboard(page, voila_url, "search", address, ready=".aphos-results option")
+    for field, value in CONE.items():
+        assert page.locator(f".aphos-{field} input").input_value() == value
+    assert page.locator(".aphos-min-mag input").input_value() == "9"
+    assert page.locator(".aphos-max-mag input").input_value() == "13.5"
+    assert page.locator(".aphos-catalog select").input_value() is not None
+    assert "brightest" not in page.locator(".aphos-sort select").evaluate(
+        "s => s.options[s.selectedIndex].text")  # fmt: skip
+    expect(label(page)).to_have_text(f"showing 1-{len(expected)} of {expected.total}")
+    assert shown_rows(page) == expected_rows(expected)
+    href = page.locator(".aphos-object-link").get_attribute("href")
+    assert parse_qs(urlsplit(href).query) == {"variable": [refs[0]], "comparison": [refs[1]]}
+
+
+def test_invalid_input_is_named_next_to_its_field(page, voila_url):
+    open_dashboard(page, voila_url, "search", {"ra": "25 00 00", "dec": "+70 49 23.58"},
+                   ready=".aphos-error-ra")  # fmt: skip
+    expect(page.locator(".aphos-error-ra")).to_contain_text("below 24 h")
+    fill(page, "ra", "21 30 59.15")
+    fill(page, "radius", "3 parsecs")
+    fill(page, "min-mag", "12")
+    fill(page, "max-mag", "bright")
+    page.locator(".aphos-search-button").click()
+    expect(page.locator(".aphos-error-radius")).to_contain_text("is not a radius")
+    expect(page.locator(".aphos-error-max_mag")).to_contain_text("is not a magnitude")
+    expect(page.locator(".aphos-error-ra")).to_have_text("")
+    assert re.search("Correct the fields", page.locator(".aphos-status").inner_text())
+    screenshot(page, "search-invalid")
