@@ -1,0 +1,84 @@
+"""The public profile page of an observer: who they are and what they contributed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+import ipywidgets as widgets
+
+from aphos_lib.observers import ObserverNotFound, get_observer
+from aphos_lib.widgets.home import LINK_STYLE
+from aphos_lib.widgets.urls import first, query_params
+
+__all__ = ["OWNER_LINKS", "profile_page", "profile_summary"]
+
+# Pages only the signed-in owner can use (the api service checks who they are), and the
+# upload page in their own workspace.
+OWNER_LINKS = [("Edit your profile", "/services/api/profile"),
+               ("Your upload log", "/services/api/api/v2/uploads"),
+               ("Upload photometry", "/hub/user-redirect/voila/render/upload.ipynb")]  # fmt: skip
+
+
+def _when(value: dt.datetime | None) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "none yet"
+
+
+def profile_summary(conn, username: str) -> dict[str, object]:
+    """What an observer's public page shows, as values (ObserverNotFound when unknown).
+
+    ``first_upload``/``last_upload`` are when their first and last uploads were received.
+    """
+    observer = get_observer(conn, username)
+    first_upload, last_upload = conn.execute(
+        "SELECT min(u.created_at), max(u.created_at) FROM upload u JOIN observer o "
+        "ON o.id = u.observer_id WHERE lower(o.username) = lower(%s)",
+        (observer.username,),
+    ).fetchone()
+    return {"username": observer.username, "description": observer.description,
+            "uploads": observer.uploads, "images": observer.images, "fluxes": observer.fluxes,
+            "first_upload": first_upload, "last_upload": last_upload,
+            "first_image": observer.first_image, "last_image": observer.last_image}  # fmt: skip
+
+
+def _summary_html(s: dict[str, object]) -> str:
+    counts = [("Uploads", f"{s['uploads']:,}", "uploads"), ("Images", f"{s['images']:,}", "images"),
+              ("Fluxes", f"{s['fluxes']:,}", "fluxes"),
+              ("First upload", _when(s["first_upload"]), "first-upload"),
+              ("Last upload", _when(s["last_upload"]), "last-upload"),
+              ("Images taken", f"{_when(s['first_image'])} to {_when(s['last_image'])}"
+               if s["first_image"] else "none yet", "nights")]  # fmt: skip
+    rows = "".join(f'<tr class="aphos-profile-{key}"><th style="text-align:left;'
+                   f'padding-right:1em">{label}</th><td>{html.escape(value)}</td></tr>'
+                   for label, value, key in counts)  # fmt: skip
+    description = html.escape(str(s["description"] or "")) or "<i>No description yet.</i>"
+    owner = " · ".join(f'<a href="{href}" target="_top" style="{LINK_STYLE}">{label}</a>'
+                       for label, href in OWNER_LINKS)  # fmt: skip
+    return (f'<h2 class="aphos-profile-username">{html.escape(str(s["username"]))}</h2>'
+            f'<p class="aphos-profile-description" style="max-width:50em;white-space:pre-wrap">'
+            f"{description}</p><table class='aphos-profile-summary'>{rows}</table>"
+            f'<p class="aphos-profile-owner">Is this you? (sign-in needed) {owner}</p>'
+            f'<p><a href="search.ipynb" target="_top" style="{LINK_STYLE}">Search the '
+            "catalogue</a></p>")  # fmt: skip
+
+
+def profile_page(conn, username: str | None = None) -> widgets.Widget:
+    """The profile of ``username`` (default: the page address's ``username=``).
+
+    An unknown or missing username gives a page that says so.
+    """
+    if username is None:
+        username = first(query_params(), "username", "")
+    if not username:
+        text = (
+            "<p>Give an observer's name in the address: "
+            "<code>profile.ipynb?username=NAME</code>.</p>"
+        )
+        page = widgets.HTML(text).add_class("aphos-profile-missing")
+    else:
+        try:
+            page = widgets.HTML(_summary_html(profile_summary(conn, username)))
+        except ObserverNotFound:
+            page = widgets.HTML(f"<p>No observer is called <b>{html.escape(username)}</b>.</p>"
+                                ).add_class("aphos-profile-not-found")  # fmt: skip
+    return widgets.VBox([page]).add_class("aphos-profile")
