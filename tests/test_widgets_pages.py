@@ -1,0 +1,51 @@
+"""The home and profile pages' content without a browser, against the catalogue's own SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from aphos_lib.stats import catalogue_stats
+from aphos_lib.widgets.home import LINKS, home_page, stats_table
+from aphos_lib.widgets.profile import profile_page, profile_summary
+
+pytestmark = pytest.mark.catalogue
+
+
+@pytest.fixture
+def reader(demo_catalogue):
+    with demo_catalogue.connect("reader", autocommit=True) as conn:
+        yield conn
+
+
+def test_home_shows_the_counts_and_every_link(reader):
+    stats = catalogue_stats(reader)
+    text = "".join(w.value for w in home_page(reader).children)
+    assert stats_table(stats) in text and f"{stats['fluxes']:,}" in text
+    assert all(f'href="{href}"' in text for _, href, _ in LINKS)
+
+
+def test_profile_summary_is_what_sql_counts(reader):
+    images, fluxes, first_image = reader.execute(
+        "SELECT count(*), sum(flux_count), min(exposure_mid) FROM image i JOIN observer o"
+        " ON o.id = i.observer_id WHERE o.username = 'kowalski'"
+    ).fetchone()
+    summary = profile_summary(reader, "Kowalski")
+    assert (summary["username"], summary["images"], summary["fluxes"], summary["uploads"]) == (
+        "kowalski", images, fluxes, 1)  # fmt: skip
+    assert summary["first_image"] == first_image
+    assert isinstance(summary["first_upload"], dt.datetime)
+    assert summary["first_upload"] == summary["last_upload"]
+    html = profile_page(reader, "kowalski").children[0].value
+    assert f"<td>{fluxes:,}</td>" in html and "No description yet." in html
+
+
+def test_unknown_or_missing_username(reader, monkeypatch):
+    unknown = profile_page(reader, "<script>").children[0]
+    assert "aphos-profile-not-found" in unknown._dom_classes
+    assert "&lt;script&gt;" in unknown.value and "<script>" not in unknown.value
+    monkeypatch.setenv("QUERY_STRING", "")
+    assert "aphos-profile-missing" in profile_page(reader).children[0]._dom_classes
+    monkeypatch.setenv("QUERY_STRING", "username=novak")
+    assert ">novak</h2>" in profile_page(reader).children[0].value
