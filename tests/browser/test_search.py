@@ -5,11 +5,14 @@ Expected values come from aphos_lib.search.search_objects on the same demo catal
 
 from __future__ import annotations
 
+import json
 import re
+import statistics
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from browser_harness import open_dashboard, screenshot
+from browser_harness import ARTIFACTS, dashboard_url, open_dashboard, screenshot
 from playwright.sync_api import expect
 
 from aphos_lib.search import search_objects
@@ -18,6 +21,7 @@ from aphos_lib.widgets.search_query import result_rows
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+TIMINGS = ARTIFACTS / "timings"
 CONE = {"ra": "21 30 59.15", "dec": "+70 49 23.58", "radius": "30arcmin"}
 
 
@@ -159,3 +163,20 @@ def test_invalid_input_is_named_next_to_its_field(page, voila_url):
     expect(page.locator(".aphos-error-ra")).to_have_text("")
     assert re.search("Correct the fields", page.locator(".aphos-status").inner_text())
     screenshot(page, "search-invalid")
+
+
+def test_time_from_opening_a_cone_search_address_to_its_results(page, voila_url, reader):
+    """Median of 5 page loads (each starts a kernel, as every visitor's does), written to
+    tests/artifacts/timings/search-cone.json; the bound only catches a page that hangs."""
+    expected = search_objects(reader, **CONE)
+    seconds = []
+    for _ in range(5):
+        started = time.perf_counter()
+        page.goto(dashboard_url(voila_url, "search", CONE), wait_until="commit")
+        expect(label(page)).to_have_text(f"showing 1-{len(expected)} of {expected.total}")
+        seconds.append(time.perf_counter() - started)
+    TIMINGS.mkdir(parents=True, exist_ok=True)
+    (TIMINGS / "search-cone.json").write_text(json.dumps(
+        {"median_s": statistics.median(seconds), "runs_s": seconds}, indent=1))  # fmt: skip
+    print(f"cone search page to results: median {statistics.median(seconds):.2f} s of {seconds}")
+    assert statistics.median(seconds) < 15
