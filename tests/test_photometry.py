@@ -222,3 +222,65 @@ def test_a_night_runs_from_local_noon_to_local_noon(catalogue):
                 conn.execute("UPDATE observer SET longitude_deg = %s", (longitude,))
             curve = differential_photometry(conn, "UCAC4:777-044861", "UCAC4:779-040824")
             assert str(curve.data.night[0]) == night, longitude
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [
+        {},
+        {"aperture": 2, "comparison_aperture": "auto", "check": GK_CHECK},
+        {"comparison": [GK_CMP, GK_CHECK], "include_saturated": True},
+        {"exclude_observers": ["svoboda"], "check": GK_CHECK, "check_aperture": 1},
+    ],
+)
+def test_the_columnar_read_gives_the_frame_of_the_general_query(reader, choice):
+    """One aperture per star is read by binary COPY; per-night choices by the SQL query.
+
+    A per-night choice naming a night with no data uses its default everywhere, so it must
+    give exactly the frame of the columnar read.
+    """
+    args = {"comparison": GK_CMP, **choice}
+    comparison = args.pop("comparison")
+    columnar = differential_photometry(reader, GK_CEP, comparison, **args).data
+    no_night = dt.date(1990, 1, 1)
+    forced = {
+        "aperture": {"default": args.get("aperture", "auto"), no_night: 0},
+        "comparison_aperture": {"default": args.get("comparison_aperture", "auto")},
+    }
+    general = differential_photometry(reader, GK_CEP, comparison, **{**args, **forced}).data
+    assert len(columnar) > 100
+    assert list(columnar.columns) == list(general.columns)
+    for name in columnar.columns:
+        if name in ("jd", "hjd"):  # SQL numeric vs numpy epoch, and HJD from it: one ULP
+            np.testing.assert_allclose(columnar[name], general[name], rtol=0, atol=1e-9)
+        else:
+            assert columnar[name].tolist() == general[name].tolist() or np.array_equal(
+                columnar[name].to_numpy(), general[name].to_numpy(), equal_nan=True
+            ), name
+
+
+def test_a_star_matched_to_two_sources_keeps_the_nearest_in_both_reads(catalogue):
+    path = fixture_path("correct_file.csv")
+    ingest_files(catalogue, [path], observer="novak")
+    with catalogue.connect() as conn:
+        # A second source matched to the variable, 30" away: both reads must ignore it.
+        conn.execute(
+            "INSERT INTO flux (image_id, line, object_id, ra_deg, dec_deg, ap_auto, "
+            "ap_auto_saturated, ap, ap_dev, ap_saturated) "
+            "SELECT image_id, 100000, object_id, ra_deg + 30.0 / 3600, dec_deg, ap_auto * 2, "
+            "false, ap, ap_dev, ap_saturated FROM flux WHERE object_id = "
+            "(SELECT id FROM catalog_object WHERE catalog_id = '777-044861')"
+        )
+    table = sips_table(path)
+    expected = -2.5 * math.log10(
+        float(table["777-044861"]["ApAuto"]) / float(table["779-040824"]["ApAuto"])
+    )
+    with catalogue.connect("reader") as conn:
+        columnar = differential_photometry(conn, "UCAC4:777-044861", "UCAC4:779-040824")
+        per_night = {"default": "auto", "1990-01-01": 0}  # takes the general query
+        general = differential_photometry(
+            conn, "UCAC4:777-044861", "UCAC4:779-040824", aperture=per_night
+        )
+    assert len(columnar) == len(general) == 1
+    assert columnar.data.magnitude[0] == pytest.approx(expected, abs=1e-12)
+    assert general.data.magnitude[0] == pytest.approx(expected, abs=1e-12)

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Field", "bool_array", "boolean", "encode", "float8", "float8_array", "int4", "int8",
-           "text"]  # fmt: skip
+__all__ = ["Field", "bool_array", "boolean", "decode_array", "encode", "float8", "float8_array",
+           "int4", "int8", "text"]  # fmt: skip
 
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 _TRAILER = b"\xff\xff"
@@ -261,3 +261,26 @@ def _stream(flat: np.ndarray, drops: list[tuple[np.ndarray, np.ndarray]]) -> byt
     ends = (starts + lengths).tolist()
     pieces = [view[a:b] for a, b in zip([0, *ends], [*starts.tolist(), flat.size], strict=True)]
     return b"".join([_HEADER, *pieces, _TRAILER])
+
+
+
+def decode_array(data: bytes | None, wire: str) -> np.ndarray:
+    """A one-dimensional array from its binary wire format (``array_send``), without NULLs.
+
+    ``wire`` is the element's type on the wire (``>i8`` for int8 and timestamptz, ``>f8``,
+    ``>i4``, ``?`` for boolean). The elements all have that width, so the array is read as
+    one numpy record array: no Python object per value. ``None`` (the ``array_agg`` of no
+    rows) is an empty array. A NULL element raises ValueError: ``coalesce`` them first.
+    """
+    native = np.dtype(wire).newbyteorder("=")
+    if data is None:
+        return np.empty(0, dtype=native)
+    ndim, has_null = int.from_bytes(data[0:4], "big"), int.from_bytes(data[4:8], "big")
+    if ndim != 1 or has_null:
+        raise ValueError("expected a one-dimensional array without NULLs")
+    n = int.from_bytes(data[12:16], "big")
+    element = np.dtype([("length", ">i4"), ("value", wire)])
+    items = np.frombuffer(data, dtype=element, offset=20, count=n)
+    if not (items["length"] == element["value"].itemsize).all():
+        raise ValueError(f"array elements are not all {wire}")
+    return items["value"].astype(native)

@@ -255,6 +255,7 @@ class Image(Base):
         CheckConstraint("exposure_end >= exposure_begin", name="image_exposure_order"),
         Index("image_exposure_mid_idx", "exposure_mid"),
         Index("image_created_at_idx", "created_at"),
+        Index("image_filter_idx", "filter"),
     )
 
 
