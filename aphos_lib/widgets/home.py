@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-import ipywidgets as widgets
+from IPython.display import HTML
 
 from aphos_lib.stats import catalogue_stats
 
@@ -65,8 +65,11 @@ def _links() -> str:
     return f'<ul class="aphos-links">{items}</ul>'
 
 
-def home_page(conn) -> widgets.Widget:
+def home_page(conn) -> HTML:
     """The home page: about APhoS, the catalogue's counts and links to every part.
+
+    Plain HTML, not widgets: nothing on it changes, and so the page's HTML itself holds the
+    counts (no widget state to fetch over the kernel's websocket).
 
     Parameters
     ----------
@@ -74,10 +77,6 @@ def home_page(conn) -> widgets.Widget:
         A connection to the catalogue (the reader role is enough).
     """
     stats = catalogue_stats(conn)
-    page = widgets.VBox([
-        widgets.HTML(f"<p style='max-width:50em'>{html.escape(ABOUT)}</p>"),
-        widgets.HTML("<h3>The archive holds</h3>" + stats_table(stats)),
-        widgets.HTML("<h3>Where to go</h3>" + _links()),
-    ])  # fmt: skip
-    page.add_class("aphos-home")
-    return page
+    return HTML(f'<div class="aphos-home"><p style="max-width:50em">{html.escape(ABOUT)}</p>'
+                f"<h3>The archive holds</h3>{stats_table(stats)}"
+                f"<h3>Where to go</h3>{_links()}</div>")  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 
-import ipywidgets as widgets
+from IPython.display import HTML
 
 from aphos_lib.observers import ObserverNotFound, get_observer
 from aphos_lib.widgets.home import LINK_STYLE
@@ -62,23 +62,21 @@ def _summary_html(s: dict[str, object]) -> str:
             "catalogue</a></p>")  # fmt: skip
 
 
-def profile_page(conn, username: str | None = None) -> widgets.Widget:
-    """The profile of ``username`` (default: the page address's ``username=``).
+def profile_page(conn, username: str | None = None) -> HTML:
+    """The profile of ``username`` (default: the page address's ``username=``), as HTML.
 
-    An unknown or missing username gives a page that says so.
+    An unknown or missing username gives a page that says so. Plain HTML, not widgets:
+    nothing on it changes.
     """
     if username is None:
         username = first(query_params(), "username", "")
     if not username:
-        text = (
-            "<p>Give an observer's name in the address: "
-            "<code>profile.ipynb?username=NAME</code>.</p>"
-        )
-        page = widgets.HTML(text).add_class("aphos-profile-missing")
+        body = ('<p class="aphos-profile-missing">Give an observer\'s name in the address: '
+                "<code>profile.ipynb?username=NAME</code>.</p>")  # fmt: skip
     else:
         try:
-            page = widgets.HTML(_summary_html(profile_summary(conn, username)))
+            body = _summary_html(profile_summary(conn, username))
         except ObserverNotFound:
-            page = widgets.HTML(f"<p>No observer is called <b>{html.escape(username)}</b>.</p>"
-                                ).add_class("aphos-profile-not-found")  # fmt: skip
-    return widgets.VBox([page]).add_class("aphos-profile")
+            body = (f'<p class="aphos-profile-not-found">No observer is called '
+                    f"<b>{html.escape(username)}</b>.</p>")  # fmt: skip
+    return HTML(f'<div class="aphos-profile">{body}</div>')
