@@ -134,4 +134,8 @@ def test_the_page_restores_an_address_and_links_slider_and_boxes(reader):
     page.search_button.click()
     assert "not a magnitude" in page.errors["min_mag"].value
     assert "Correct the fields" in page.status.value
-    assert "Variable:</b> UCAC4:805-031770" in page.picks.value
+    assert "Variable:</b> UCAC4:805-031770 (GK Cep)" in page.picks.value
+    page = SearchPage(reader, SearchQuery(variable="UCAC4:805-031770", comparison=("UCAC4:1-1",)))
+    assert page.result is None  # picks alone are no search
+    assert "UCAC4:805-031770 (GK Cep)" in page.picks.value
+    assert 'UCAC4:1-1 <span class="aphos-error">(not in the catalogue)' in page.picks.value

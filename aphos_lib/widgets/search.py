@@ -12,7 +12,7 @@ import html
 
 import ipywidgets as widgets
 
-from aphos_lib.search import catalogs, search_objects
+from aphos_lib.search import ObjectNotFound, catalogs, resolve_object, search_objects
 from aphos_lib.widgets.search_query import (
     COLUMNS,
     PAGE_SIZE,
@@ -89,6 +89,7 @@ class SearchPage:
         self.result = None
         self.rows: list[dict[str, str]] = []
         self._syncing = False
+        self._names: dict[str, str | None] = {}
         q = self.query
 
         def text(name, description, value, placeholder, width="20em"):
@@ -282,8 +283,20 @@ class SearchPage:
         self._show_picks()
 
     def _label(self, ref: str) -> str:
-        names = {r["ref"]: r["Name"] for r in self.rows}
-        name = names.get(ref)
+        """``CATALOG:ID (name)``; picks from an address may lie outside the shown page."""
+        for row in self.rows:
+            if row["ref"] == ref:
+                self._names[ref] = row["Name"]
+        if ref not in self._names:
+            try:
+                self._names[ref] = resolve_object(self.conn, ref).name or ""
+            except ObjectNotFound:
+                self._names[ref] = None
+            except ValueError:  # not CATALOG:ID; the form says so
+                self._names[ref] = ""
+        name = self._names[ref]
+        if name is None:
+            return f'{html.escape(ref)} <span class="aphos-error">(not in the catalogue)</span>'
         return html.escape(f"{ref} ({name})" if name else ref)
 
     def _show_picks(self) -> None:
