@@ -281,14 +281,14 @@ def differential_photometry(
     if chk is not None:
         stars.append(("k", "chk", chk))
     where, params = _conditions(observers, exclude_observers, as_of)
-    if with_apertures or any(choices[key].nights for _, key, _ in stars):
+    if with_apertures:
         query = _query(stars, choices, where, with_apertures)
         params.update(_star_params(stars, choices))
         rows = conn.cursor(binary=True).execute(query, params).fetchall()
         frame = _frame(rows, stars, with_apertures)
-    else:  # one aperture per star: the columnar read (same frame, a fraction of the time)
+    else:  # the columnar read: the same frame in a fraction of the time
         frame = fetch_columns(
-            conn, [(alias, obj, choices[key].default, key == "chk") for alias, key, obj in stars],
+            conn, [(alias, obj, choices[key], key == "chk") for alias, key, obj in stars],
             where, params)  # fmt: skip
     _fill_missing_hjd(frame, var)
     frame = _magnitudes(frame, len(comparisons), chk is not None)

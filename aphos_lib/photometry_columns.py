@@ -14,12 +14,16 @@ a Python object per value; the rest is done with numpy:
 - the JD of mid-exposure is the header's, else the UTC time's;
 - observers and filters come back as small integer codes, named from two tiny queries.
 
-:func:`aphos_lib.photometry.differential_photometry` uses this whenever it can (one aperture
-per star and no per-aperture lists); a per-night aperture choice goes through its SQL query.
-The two give the same frame, which the tests check.
+:func:`aphos_lib.photometry.differential_photometry` uses this unless every aperture's lists
+are asked for (``with_apertures``), which its SQL query returns; the apertures chosen night by
+night are picked here from one column per aperture number used. The two reads give the same
+frame, which the tests check.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,11 +32,17 @@ from psycopg import sql
 
 from aphos_lib.db.binary_copy import decode_array
 
+if TYPE_CHECKING:
+    from aphos_lib.photometry import ApertureChoice
+
+AUTO = 0  # ApAuto's aperture number, as in aphos_lib.photometry
+
 __all__ = ["fetch_columns"]
 
 _US_PER_DAY = 86_400_000_000
 _EPOCH_2000_US = 946_684_800_000_000  # PostgreSQL's timestamps count from 2000-01-01
 _NOON_US = 43_200_000_000
+_EPOCH_DATE = dt.date(1970, 1, 1)
 
 # The image columns, each with its wire type, then each star's.
 _IMAGE = [
@@ -51,10 +61,10 @@ _STAR = [
     ("ap_auto_dev", "coalesce({s}.ap_auto_dev, 'NaN')", ">f8"),
     ("ap_auto_saturated", "coalesce({s}.ap_auto_saturated, false)", "?"),
 ]
-_APERTURE = [
-    ("flux", "coalesce({s}.ap[{k}], 'NaN')", ">f8"),
-    ("flux_dev", "coalesce({s}.ap_dev[{k}], 'NaN')", ">f8"),
-    ("saturated", "coalesce({s}.ap_saturated[{k}], false)", "?"),
+_APERTURE = [  # one set per aperture number a star uses on some night
+    ("flux_{k}", "coalesce({s}.ap[{k}], 'NaN')", ">f8"),
+    ("flux_dev_{k}", "coalesce({s}.ap_dev[{k}], 'NaN')", ">f8"),
+    ("saturated_{k}", "coalesce({s}.ap_saturated[{k}], false)", "?"),
 ]
 
 # Distinct filters by skipping through image_filter_idx: one probe per filter.
@@ -71,7 +81,7 @@ _FILTERS = """
 
 def fetch_columns(
     conn: psycopg.Connection,
-    stars: list[tuple[str, object, int, bool]],
+    stars: list[tuple[str, object, ApertureChoice, bool]],
     where: list[sql.Composable],
     params: dict,
 ) -> dict:
@@ -83,7 +93,7 @@ def fetch_columns(
     stars : list of (alias, CatalogObject, aperture, optional)
         The variable first (alias ``v``), then the comparisons, then an optional check star
         (``optional``: a LEFT JOIN; where it is missing its values are NaN and not saturated).
-        ``aperture`` is one number for every night (0: ApAuto).
+        The star's aperture on each night follows its ``ApertureChoice``.
     where : list of sql.Composable
         Conditions on the image ``i`` and its observer id (observers, ``as_of``).
     params : dict
@@ -113,11 +123,11 @@ def fetch_columns(
 def _select(stars) -> tuple[list[tuple[str, str, str]], list[sql.Composable]]:
     columns = list(_IMAGE)
     joins = []
-    for alias, obj, aperture, optional in stars:
+    for alias, obj, choice, optional in stars:
         # Aliases are ours (v, c0, c1, k), never user input.
         columns += [(f"{alias}_{n}", e.format(s=alias), w) for n, e, w in _STAR]
-        if aperture:
-            columns += [(f"{alias}_{n}", e.format(s=alias, k=int(aperture)), w)
+        for k in _apertures_used(choice):
+            columns += [(f"{alias}_{n.format(k=k)}", e.format(s=alias, k=k), w)
                         for n, e, w in _APERTURE]  # fmt: skip
         if alias != "v":
             joins.append(sql.SQL("{kind} flux {s} ON {s}.image_id = v.image_id AND "
@@ -125,6 +135,11 @@ def _select(stars) -> tuple[list[tuple[str, str, str]], list[sql.Composable]]:
                 kind=sql.SQL("LEFT JOIN" if optional else "JOIN"), s=sql.Identifier(alias),
                 id=sql.Literal(obj.id)))  # fmt: skip
     return columns, joins
+
+
+def _apertures_used(choice: ApertureChoice) -> list[int]:
+    """The numbered apertures (not ApAuto) a star is measured in on some night."""
+    return sorted({int(choice.default), *(int(k) for k in choice.nights.values())} - {AUTO})
 
 
 def _closeness(data: dict, alias: str, obj) -> np.ndarray:
@@ -175,13 +190,21 @@ def _frame(conn, data: dict, stars, filters: list[str]) -> dict:
         "filter": filter_names[data["_filter_code"]].tolist(),
         "exposure_s": data["exposure_s"],
     }
-    for alias, _, aperture, _ in stars:
+    for alias, _, choice, _ in stars:
         for name in ("ra_deg", "dec_deg", "ap_auto", "ap_auto_dev", "ap_auto_saturated"):
             frame[f"{alias}_{name}"] = data[f"{alias}_{name}"]
-        frame[f"{alias}_aperture"] = np.full(len(time_us), int(aperture), dtype=np.int64)
-        # In ApAuto the star's flux is its ApAuto value: read once, named twice.
-        source = "ap_auto" if not aperture else None
-        for name, auto in (("flux", "ap_auto"), ("flux_dev", "ap_auto_dev"),
-                           ("saturated", "ap_auto_saturated")):  # fmt: skip
-            frame[f"{alias}_{name}"] = data[f"{alias}_{auto if source else name}"]
+        aperture = np.full(len(time_us), int(choice.default), dtype=np.int64)
+        for night, k in choice.nights.items():
+            aperture[night_days == (night - _EPOCH_DATE).days] = int(k)
+        frame[f"{alias}_aperture"] = aperture
+        flux = data[f"{alias}_ap_auto"].copy()
+        flux_dev = data[f"{alias}_ap_auto_dev"].copy()
+        saturated = data[f"{alias}_ap_auto_saturated"].copy()
+        for k in _apertures_used(choice):
+            rows = aperture == k
+            flux[rows] = data[f"{alias}_flux_{k}"][rows]
+            flux_dev[rows] = data[f"{alias}_flux_dev_{k}"][rows]
+            saturated[rows] = data[f"{alias}_saturated_{k}"][rows]
+        frame[f"{alias}_flux"], frame[f"{alias}_flux_dev"] = flux, flux_dev
+        frame[f"{alias}_saturated"] = saturated
     return frame

@@ -231,25 +231,26 @@ def test_a_night_runs_from_local_noon_to_local_noon(catalogue):
         {"aperture": 2, "comparison_aperture": "auto", "check": GK_CHECK},
         {"comparison": [GK_CMP, GK_CHECK], "include_saturated": True},
         {"exclude_observers": ["svoboda"], "check": GK_CHECK, "check_aperture": 1},
+        {"aperture": "per-night", "comparison_aperture": "per-night"},
     ],
 )
 def test_the_columnar_read_gives_the_frame_of_the_general_query(reader, choice):
-    """One aperture per star is read by binary COPY; per-night choices by the SQL query.
+    """Light curves are read as binary arrays; with every aperture's lists by the SQL query.
 
-    A per-night choice naming a night with no data uses its default everywhere, so it must
-    give exactly the frame of the columnar read.
+    Both must give the same frame (the general one has the lists as extra columns), with
+    apertures chosen night by night too.
     """
     args = {"comparison": GK_CMP, **choice}
     comparison = args.pop("comparison")
+    if args.get("aperture") == "per-night":
+        nights = sorted(set(differential_photometry(reader, GK_CEP, comparison).data.night))
+        args["aperture"] = {"default": "auto", nights[0]: 2, nights[-1]: 1}
+        args["comparison_aperture"] = {"default": 3, nights[1]: "auto"}
     columnar = differential_photometry(reader, GK_CEP, comparison, **args).data
-    no_night = dt.date(1990, 1, 1)
-    forced = {
-        "aperture": {"default": args.get("aperture", "auto"), no_night: 0},
-        "comparison_aperture": {"default": args.get("comparison_aperture", "auto")},
-    }
-    general = differential_photometry(reader, GK_CEP, comparison, **{**args, **forced}).data
+    general = differential_photometry(reader, GK_CEP, comparison, with_apertures=True,
+                                      **args).data  # fmt: skip
     assert len(columnar) > 100
-    assert list(columnar.columns) == list(general.columns)
+    assert [c for c in general.columns if c in columnar.columns] == list(columnar.columns)
     for name in columnar.columns:
         if name in ("jd", "hjd"):  # SQL numeric vs numpy epoch, and HJD from it: one ULP
             np.testing.assert_allclose(columnar[name], general[name], rtol=0, atol=1e-9)
@@ -257,6 +258,12 @@ def test_the_columnar_read_gives_the_frame_of_the_general_query(reader, choice):
             assert columnar[name].tolist() == general[name].tolist() or np.array_equal(
                 columnar[name].to_numpy(), general[name].to_numpy(), equal_nan=True
             ), name
+    if isinstance(args.get("aperture"), dict):
+        first, last = columnar.night == nights[0], columnar.night == nights[-1]
+        assert set(columnar.var_aperture[first]) == {2}
+        assert set(columnar.var_aperture[last]) == {1}
+        assert set(columnar.cmp_aperture[columnar.night == nights[1]]) == {0}
+        assert set(columnar.cmp_aperture[first]) == {3}
 
 
 def test_a_star_matched_to_two_sources_keeps_the_nearest_in_both_reads(catalogue):
@@ -277,9 +284,8 @@ def test_a_star_matched_to_two_sources_keeps_the_nearest_in_both_reads(catalogue
     )
     with catalogue.connect("reader") as conn:
         columnar = differential_photometry(conn, "UCAC4:777-044861", "UCAC4:779-040824")
-        per_night = {"default": "auto", "1990-01-01": 0}  # takes the general query
         general = differential_photometry(
-            conn, "UCAC4:777-044861", "UCAC4:779-040824", aperture=per_night
+            conn, "UCAC4:777-044861", "UCAC4:779-040824", with_apertures=True
         )
     assert len(columnar) == len(general) == 1
     assert columnar.data.magnitude[0] == pytest.approx(expected, abs=1e-12)
