@@ -1,95 +1,43 @@
-"""The upload endpoints of the api service, served by uvicorn on a real catalogue.
+"""The upload endpoints of the api service on a real catalogue and queue, with no worker.
 
-Who is signed in comes from a stand-in for the hub's token check (a fixed table of tokens);
-everything else is real: the service's application, HTTP, the catalogue and the job queue.
-tests/test_hub_uploads.py runs the same endpoints behind a real hub with its worker.
+Nothing runs the jobs here, so uploads stay queued (tests/test_upload_widget.py adds a real
+worker; tests/test_hub_uploads.py a real hub). See tests/upload_service.py for the sign-in.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from upload_service import BASE, environment, headers, serve_api
 
-from aphos_lib.hub.api import create_app
-from aphos_lib.hub.profiles import save_profile
-from aphos_lib.hub.service_auth import ServiceAuth
 from aphos_lib.uploads.storage import uploads_dir
 
-from conftest import fixture_path, free_port, make_home
+from conftest import fixture_path, make_home
 
 pytestmark = pytest.mark.catalogue
 
-BASE = "/services/api/api/v2/uploads"
-TOKENS = {"tok-alice": "google-1", "tok-bob": "google-2", "tok-nameless": "google-3",
-          "tok-carol": "google-4", "tok-dan": "google-5"}  # fmt: skip
 MAX_BYTES = 20 * 2**20
-
-
-class StandInHub:
-    """What ServiceAuth asks of jupyterhub's HubOAuth, for a fixed table of tokens."""
-
-    cookie_name = "stand-in-cookie"
-    access_scopes = {"access:services!service=api"}
-
-    async def user_for_token(self, token, use_cache=True, *, sync=True):
-        name = TOKENS.get(token)
-        return (
-            {"kind": "user", "name": name, "scopes": ["access:services!service=api"]}
-            if name
-            else None
-        )
-
-    def check_scopes(self, required, model):
-        return set(required) & set(model["scopes"])
 
 
 @pytest.fixture(scope="module")
 def service(embedded_server) -> Iterator[dict]:
-    import uvicorn
-
     home = make_home("aphos-uploads-")
     catalogue, dbname = embedded_server.clone()
-    saved = {k: os.environ.get(k) for k in ("APHOS_HOME", "APHOS_UPLOADS_DIR",
-                                             "APHOS_UPLOAD_MAX_IN_FLIGHT")}  # fmt: skip
-    os.environ.update({"APHOS_HOME": str(home), "APHOS_UPLOAD_MAX_IN_FLIGHT": "2"})
-    os.environ.pop("APHOS_UPLOADS_DIR", None)
-    server = None
     try:
-        with catalogue.connect("writer") as conn:
-            for hub_user, username in [("google-1", "Alice"), ("google-2", "Bob"),
-                                       ("google-4", "Carol"), ("google-5", "Dan")]:  # fmt: skip
-                save_profile(conn, hub_user, username)
-        auth = ServiceAuth("/services/api/", hub_auth=StandInHub())
-        app = create_app(catalogue, auth, published_dir=home / "published")
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(),
-                                               log_level="warning"))  # fmt: skip
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "the api service did not start"
-            time.sleep(0.05)
-        yield {"url": f"http://127.0.0.1:{server.config.port}", "catalogue": catalogue,
-               "home": home}  # fmt: skip
+        with (
+            environment(APHOS_HOME=str(home), APHOS_UPLOADS_DIR=None,
+                        APHOS_UPLOAD_MAX_IN_FLIGHT="2"),
+            serve_api(catalogue, home) as url,
+        ):  # fmt: skip
+            yield {"url": url, "catalogue": catalogue, "home": home}
     finally:
-        if server is not None:
-            server.should_exit = True
-        for k, v in saved.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
         catalogue.dispose()
         embedded_server.drop(dbname)
         shutil.rmtree(home, ignore_errors=True)
-
-
-def headers(who: str) -> dict:
-    return {"Authorization": f"token tok-{who}"}
 
 
 def send(service, who: str | None, files: list[tuple[str, bytes]], **kw) -> httpx.Response:
@@ -208,3 +156,24 @@ def test_the_endpoints_are_in_the_openapi_document(service):
     assert "multipart/form-data" in post["requestBody"]["content"]
     assert {"202", "401", "413", "429"} <= set(post["responses"])
     assert uploads_dir() == service["home"] / "uploads"
+
+
+def test_the_owner_sees_the_upload_log_others_only_counts(service):
+    r = send(service, "alice", [("night.csv", b"x"), ("../../y.csv", b"y")])
+    assert r.status_code == 202
+    upload_id = r.json()["upload_id"]
+    page = service["url"] + "/services/api/observers/alice"
+    html = {"Accept": "text/html"}
+    own = httpx.get(page, headers={**html, **headers("alice")})
+    assert own.status_code == 200 and "id='upload-log'" in own.text
+    assert f"<td>{upload_id}</td>" in own.text and "../../y.csv" not in own.text
+    assert "<td>queued</td><td>0 / 2</td>" in own.text
+    public = httpx.get(page, headers=html)
+    assert "upload-log" not in public.text and "id='upload-totals'" in public.text
+    other = httpx.get(page, headers={**html, **headers("bob")})
+    assert "upload-log" not in other.text
+    totals = httpx.get(page).json()["totals"]
+    uploads = count(service, "SELECT count(*) FROM upload u JOIN observer o ON o.id ="
+                             " u.observer_id WHERE o.username = 'Alice'")  # fmt: skip
+    assert totals == {"uploads": uploads, "files": 0, "stored": 0, "duplicates": 0,
+                      "rejected": 0, "fluxes": 0}  # fmt: skip

@@ -191,20 +191,28 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
     @router.get("/{upload_id}/report", summary="The executed notebook of my upload's job",
                 responses={200: {"content": {"application/x-ipynb+json": {}, "text/html": {}}},
                            **_errors(401, 404, 409)})  # fmt: skip
-    def report(upload_id: int, observer: Observer,
-               format: Literal["ipynb", "html"] = "ipynb") -> Response:  # fmt: skip
-        with writer() as conn:
-            path = report_file(conn, observer, upload_id) if upload_id < 2**63 else None
-        if path is None:
-            raise HTTPException(404, f"upload {upload_id} of yours has no report (yet)")
-        if format == "html":
-            return HTMLResponse(_as_html(path))
-        name = f"upload-{upload_id}-{path.name}"
-        return Response(
-            path.read_bytes(),
-            media_type="application/x-ipynb+json",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+    async def report(upload_id: int, request: Request,
+                     format: Literal["ipynb", "html"] = "ipynb") -> Response:  # fmt: skip
+        if format == "html" and await auth.user(request) is None:
+            # A link followed from a page (the widget, the profile): sign in, then come back.
+            return auth.login_redirect(f"{base}/{upload_id}/report?format=html")
+        observer = await observer_id(request)
+
+        def read() -> Response:
+            with writer() as conn:
+                path = report_file(conn, observer, upload_id) if upload_id < 2**63 else None
+            if path is None:
+                raise HTTPException(404, f"upload {upload_id} of yours has no report (yet)")
+            if format == "html":
+                return HTMLResponse(_as_html(path))
+            name = f"upload-{upload_id}-{path.name}"
+            return Response(
+                path.read_bytes(),
+                media_type="application/x-ipynb+json",
+                headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            )
+
+        return await run_in_threadpool(read)
 
     app.include_router(router)
 

@@ -1,0 +1,87 @@
+"""The api service on a loopback port, signed in through a stand-in for the hub's token check.
+
+Only who is signed in is stood in for (a fixed table of tokens, as the hub would answer for
+them); the service's application, HTTP, the catalogue, the queue and the worker are real.
+tests/test_hub_uploads.py runs the same endpoints behind a real hub.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from aphos_lib.db.catalogue import Catalogue
+from aphos_lib.hub.api import create_app
+from aphos_lib.hub.profiles import save_profile
+from aphos_lib.hub.service_auth import ServiceAuth
+
+from conftest import free_port
+
+PREFIX = "/services/api/"
+BASE = "/services/api/api/v2/uploads"
+# token -> (hub user, username chosen; None: no username yet)
+OBSERVERS = {"tok-alice": ("google-1", "Alice"), "tok-bob": ("google-2", "Bob"),
+             "tok-nameless": ("google-3", None), "tok-carol": ("google-4", "Carol"),
+             "tok-dan": ("google-5", "Dan")}  # fmt: skip
+
+
+class StandInHub:
+    """What ServiceAuth asks of jupyterhub's HubOAuth, for the tokens of :data:`OBSERVERS`."""
+
+    cookie_name = "stand-in-cookie"
+    access_scopes = {"access:services!service=api"}
+
+    async def user_for_token(self, token, use_cache=True, *, sync=True):
+        if token not in OBSERVERS:
+            return None
+        return {"kind": "user", "name": OBSERVERS[token][0], "scopes": list(self.access_scopes)}
+
+    def check_scopes(self, required, model):
+        return set(required) & set(model["scopes"])
+
+
+@contextlib.contextmanager
+def environment(**values: str | None) -> Iterator[None]:
+    """Set (or, with None, remove) environment variables for the block."""
+    saved = {k: os.environ.get(k) for k in values}
+    try:
+        for k, v in values.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+        yield
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+@contextlib.contextmanager
+def serve_api(catalogue: Catalogue, home: Path) -> Iterator[str]:
+    """The api service (create_app) on 127.0.0.1, its observers' profiles made; its URL."""
+    import uvicorn
+
+    with catalogue.connect("writer") as conn:
+        for hub_user, username in OBSERVERS.values():
+            if username:
+                save_profile(conn, hub_user, username)
+    auth = ServiceAuth(PREFIX, hub_auth=StandInHub())
+    app = create_app(catalogue, auth, published_dir=home / "published")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(),
+                                           log_level="warning"))  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the api service did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def headers(who: str) -> dict[str, str]:
+    return {"Authorization": f"token tok-{who}"}
