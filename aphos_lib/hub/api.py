@@ -45,6 +45,7 @@ from aphos_lib.hub.profiles import (
 from aphos_lib.hub.service_auth import HubUser, ServiceAuth
 from aphos_lib.observers import InvalidUsername
 from aphos_lib.rest.uploads import install_uploads
+from aphos_lib.uploads.status import list_uploads
 
 __all__ = ["create_app", "main"]
 
@@ -52,7 +53,8 @@ __all__ = ["create_app", "main"]
 def _profile_json(p: Profile) -> dict:
     return {"username": p.username, "description": p.description,
             "created_at": p.created_at.isoformat(),
-            "uploads": [{**u, "created_at": u["created_at"].isoformat()} for u in p.uploads]}
+            "uploads": [{**u, "created_at": u["created_at"].isoformat()} for u in p.uploads],
+            "totals": p.totals}
 
 
 def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = None,
@@ -162,7 +164,11 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
             with cat().connect("writer") as conn:
                 mine = user is not None and profile_by_hub_user(conn, user.name)
             own = bool(mine) and mine.id == profile.id
-            return HTMLResponse(pages.public_profile_page(profile, own=own))
+            log = None
+            if own:  # only the owner sees messages and reports
+                with cat().connect("writer") as conn:
+                    _, log = list_uploads(conn, profile.id, limit=100)
+            return HTMLResponse(pages.public_profile_page(profile, own=own, log=log))
         return JSONResponse(_profile_json(profile))
 
     @app.put(f"{prefix}observers/{{username}}")

@@ -9,7 +9,7 @@ from html import escape
 
 from aphos_lib.hub.profiles import Profile
 
-__all__ = ["page", "profile_form", "public_profile_page"]
+__all__ = ["page", "profile_form", "public_profile_page", "upload_log_html"]
 
 
 def page(title: str, body: str) -> str:
@@ -50,8 +50,35 @@ def profile_form(prefix: str, xsrf: str, profile: Profile | None, *, username: s
     )
 
 
-def public_profile_page(profile: Profile, *, own: bool) -> str:
-    """An observer's public page: username, description and uploads."""
+def upload_log_html(entries: list[dict], prefix: str = "/services/api/") -> str:
+    """The owner's upload log: each upload's time, files, counts, messages and report link."""
+    if not entries:
+        return "<p id='upload-log'>You have not uploaded anything yet.</p>"
+    rows = []
+    for u in entries:
+        report = (f"<a class='upload-report' href='{escape(prefix)}api/v2/uploads/{u['id']}"
+                  "/report?format=html'>report</a>" if u["has_report"] else "")  # fmt: skip
+        messages = "".join(f"<li>{escape(m)}</li>" for m in u["messages"])
+        rows.append(
+            f"<tr class='upload-{escape(u['state'])}'><td>{u['id']}</td>"
+            f"<td>{escape(str(u['created_at']))[:19].replace('T', ' ')}</td>"
+            f"<td>{escape(u['job_state'] or u['state'])}</td>"
+            f"<td>{u['files_done']} / {u['files_total']}</td><td>{u['stored']}</td>"
+            f"<td>{u['duplicates']}</td><td>{u['rejected']}</td><td>{u['fluxes']:,}</td>"
+            f"<td>{u['rejected_rows']}</td><td><ul>{messages}</ul></td><td>{report}</td></tr>"
+        )
+    return ("<table id='upload-log'><tr><th>upload</th><th>when (UTC)</th><th>state</th>"
+            "<th>files done</th><th>stored</th><th>duplicates</th><th>rejected files</th>"
+            "<th>fluxes</th><th>rejected rows</th><th>messages</th><th>job</th></tr>"
+            f"{''.join(rows)}</table>")  # fmt: skip
+
+
+def public_profile_page(profile: Profile, *, own: bool, log: list[dict] | None = None) -> str:
+    """An observer's public page: username, description and uploads.
+
+    With ``log`` (the owner's own page) it also shows the upload log with messages and links
+    to each job's report.
+    """
     rows = "".join(
         f"<tr><td>{u['id']}</td><td>{escape(str(u['created_at']))[:19]}</td>"
         f"<td>{escape(u['state'])}</td><td>{u['stored']} / {u['files']}</td>"
@@ -64,8 +91,13 @@ def public_profile_page(profile: Profile, *, own: bool) -> str:
         if rows else "<p id='uploads'>No uploads yet.</p>"
     )  # fmt: skip
     edit = '<p><a href="/services/api/profile">Edit your profile</a></p>' if own else ""
+    t = profile.totals
+    totals = (f"<p id='upload-totals'>{t['uploads']} uploads, {t['files']} files: "
+              f"{t['stored']} stored, {t['duplicates']} duplicates, {t['rejected']} rejected; "
+              f"{t['fluxes']:,} fluxes.</p>" if t else "")  # fmt: skip
+    own_log = f"<h2>Your upload log</h2>{upload_log_html(log)}" if own and log is not None else ""
     return page(
         profile.username,
         f"<p id='description'>{escape(profile.description) or '<em>No description.</em>'}</p>"
-        f"{edit}<h2>Uploads</h2>{uploads}",
+        f"{edit}<h2>Uploads</h2>{totals}{uploads}{own_log}",
     )

@@ -12,6 +12,7 @@ import psycopg
 
 from aphos_lib.hub.identity import parse_hub_name
 from aphos_lib.observers import InvalidUsername, validate_username
+from aphos_lib.uploads.status import upload_totals
 
 __all__ = ["Profile", "UsernameTaken", "profile_by_hub_user", "public_profile", "save_profile"]
 
@@ -31,6 +32,8 @@ class Profile:
     description: str
     created_at: object
     uploads: list[dict] = field(default_factory=list)
+    # What anyone may know of the uploads as a whole: counts only (see upload_totals).
+    totals: dict[str, int] = field(default_factory=dict)
 
 
 def profile_by_hub_user(conn: psycopg.Connection, hub_user: str) -> Profile | None:
@@ -115,4 +118,5 @@ def public_profile(conn: psycopg.Connection, username: str, *, limit: int = 100)
     )
     names = [d.name for d in cur.description]
     profile.uploads = [dict(zip(names, r, strict=True)) for r in cur]
+    profile.totals = upload_totals(conn, profile.id)
     return profile
