@@ -1,0 +1,156 @@
+"""Upload latency: from the end of the upload request to the fluxes being searchable.
+
+Starts what ``make demo`` starts, on loopback: a fresh embedded PostgreSQL 18 (durable
+settings), the hub with its proxy and api service (sign-in by the tests' stand-in Google), and
+one worker process (``python -m aphos_lib.jobs.runner``, as the hub's worker service runs it).
+Each run signs in a new observer (a re-upload by the same observer would be a duplicate and
+store nothing), sends ../shared/fixtures/sips/original/correct_file.csv (2,671 rows) through
+``aphos_lib.uploads.client`` with the observer's hub token, and then polls
+``aphos_lib.search.get_object`` for GK Cep (UCAC4 805-031770) through the read-only role
+until its flux count has grown by one.
+
+It prints, over the runs: the request time (POST until its 202), the latency (202 until
+searchable), and the worker's share: queue wait (job created until claimed) and the job
+(claimed until its notebook ended), read from ``ingest_job``. The target is a median latency
+under 5 s. The jobs helper's ``bench/uploads.py`` measures throughput; this one latency only.
+
+    python bench/upload_latency.py [--runs 7] [--json results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # the hub harness (stand-in Google, running hub)
+
+from aphos_lib.db.bootstrap import embedded_catalogue  # noqa: E402
+from aphos_lib.db.embedded import EmbeddedPostgres  # noqa: E402
+from aphos_lib.search import get_object  # noqa: E402
+from aphos_lib.uploads.client import UploadClient  # noqa: E402
+
+from hub_harness import (  # noqa: E402
+    GoogleStandIn,
+    RunningHub,
+    free_port_block,
+    google_sign_in,
+)
+
+FILE = REPO.parent / "shared" / "fixtures" / "sips" / "original" / "correct_file.csv"
+GK_CEP = ("UCAC4", "805-031770")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def token_for(hub_url: str, account: str, hub_user: str) -> str:
+    import re
+
+    client, page = google_sign_in(hub_url, account)
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+    r = client.post("/services/api/profile", data={"_xsrf": xsrf, "username": account})
+    assert r.status_code == 303, r.text
+    xsrf = next(c.value for c in client.cookies.jar if c.name == "_xsrf" and c.path == "/hub/")
+    r = client.post(f"/hub/api/users/{hub_user}/tokens", headers={"X-XSRFToken": xsrf},
+                    json={"note": "bench"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    return r.json()["token"]
+
+
+def n_fluxes(conn) -> int:
+    try:
+        return get_object(conn, *GK_CEP).n_fluxes
+    except LookupError:
+        return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    accounts = {f"obs{i}": {"id": str(3000 + i), "email": f"obs{i}@example.org",
+                            "verified_email": True} for i in range(args.runs)}  # fmt: skip
+    home = Path(tempfile.mkdtemp(prefix="aphos-bench-upload-", dir="/tmp"))
+    home.chmod(0o755)
+    standin = GoogleStandIn(accounts)
+    hub = worker = None
+    rows = []
+    try:
+        catalogue = embedded_catalogue(home / "db")
+        db = {"APHOS_DATABASE_URL": catalogue.conninfo("owner"),
+              "APHOS_DATABASE_URL_WRITER": catalogue.conninfo("writer"),
+              "APHOS_DATABASE_URL_READER": catalogue.conninfo("reader")}  # fmt: skip
+        env = {**standin.environment(), **db, "APHOS_HOME": str(home),
+               "APHOS_PORT": str(free_port_block()),
+               "APHOS_GOOGLE_ALLOWED_DOMAINS": "example.org"}  # fmt: skip
+        hub = RunningHub(env, home / "hub.log")
+        print(f"hub ready in {hub.wait_ready():.1f} s", flush=True)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "aphos_lib.jobs.runner"], cwd=REPO,
+            env={**os.environ, **db, "APHOS_HOME": str(home),
+                 "APHOS_DATABASE_URL": catalogue.conninfo("writer")},
+            stdout=open(home / "worker.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+        )  # fmt: skip
+        api = hub.url + "/services/api/"
+        with catalogue.connect("reader", autocommit=True) as reader, catalogue.connect(
+            "writer", autocommit=True
+        ) as writer:
+            for i, account in enumerate(accounts):
+                client = UploadClient(api, token_for(hub.url, account, f"google-{3000 + i}"))
+                before = n_fluxes(reader)
+                started = time.perf_counter()
+                sent = client.send([FILE])
+                replied = time.perf_counter()
+                while n_fluxes(reader) == before:
+                    if time.perf_counter() - replied > 120:
+                        raise TimeoutError(f"not searchable after 120 s:\n{hub.tail()}")
+                    time.sleep(0.01)
+                searchable = time.perf_counter()
+                sent.wait(timeout=120)
+                queued, job = writer.execute(
+                    "SELECT extract(epoch FROM started_at - created_at),"
+                    " extract(epoch FROM finished_at - started_at)"
+                    " FROM ingest_job WHERE upload_id = %s", (sent.id,)).fetchone()  # fmt: skip
+                row = {"request_s": replied - started, "latency_s": searchable - replied,
+                       "queue_wait_s": float(queued), "job_s": float(job)}  # fmt: skip
+                rows.append(row)
+                print(f"run {i + 1}: " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()),
+                      flush=True)  # fmt: skip
+                client.close()
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(30)
+        if hub is not None:
+            hub.interrupt()
+        standin.close()
+        EmbeddedPostgres(home / "db").stop()
+        shutil.rmtree(home, ignore_errors=True)
+    summary = {k: {"median": statistics.median(r[k] for r in rows),
+                   "p95": percentile([r[k] for r in rows], 0.95)} for k in rows[0]}  # fmt: skip
+    print(f"\n{len(rows)} uploads of {FILE.name} (2,671 rows) through the hub and one worker")
+    for k, v in summary.items():
+        print(f"  {k:13s} median {v['median']:.2f} s   p95 {v['p95']:.2f} s")
+    share = summary["job_s"]["median"] / summary["latency_s"]["median"]
+    met = "met" if summary["latency_s"]["median"] < 5 else "NOT met"
+    print(f"  worker's share of the latency (job / latency, medians): {share:.0%}; "
+          f"target latency median < 5 s: {met}")
+    if args.json:
+        args.json.write_text(json.dumps({"runs": rows, "summary": summary}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

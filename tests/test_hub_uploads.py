@@ -1,0 +1,132 @@
+"""Uploads through the real hub: sign-in by the stand-in Google, the api service behind the
+proxy, a real worker process storing into a real catalogue.
+
+The worker runs as ``python -m aphos_lib.jobs.runner`` beside the hub (as the hub's worker
+service runs it), against the hub's catalogue.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from aphos_lib.uploads.client import UploadClient, UploadError
+
+from conftest import FIXTURES, make_home
+from hub_harness import GoogleStandIn, RunningHub, free_port_block, google_sign_in
+
+pytestmark = [pytest.mark.hub, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+ACCOUNTS = {
+    "alice": {"id": "2001", "email": "alice@example.org", "verified_email": True},
+    "bob": {"id": "2002", "email": "bob@example.org", "verified_email": True},
+}
+EXPECTED = {  # ../shared/fixtures/sips/original/README.md, as in tests/test_ingest.py
+    "correct_file.csv": ("stored", 2671, 2013, 658, []),
+    "correct_file_missing_scheme.csv": ("stored", 1, 1, 0, []),
+    "correct_file_shorter_header.csv": ("stored", 178, 178, 0, []),
+    "few_lines_incorrect.csv": ("stored", 66, 66, 0, [32, 35]),
+    "incorrect_missing_initial_info.csv": ("rejected", 0, 0, 0, []),
+    "scheme_missing.csv": ("rejected", 0, 0, 0, []),
+}
+
+
+@pytest.fixture(scope="module")
+def platform(embedded_server) -> Iterator[dict]:
+    home = make_home("aphos-hub-uploads-")
+    catalogue, dbname = embedded_server.clone()
+    standin = GoogleStandIn(ACCOUNTS)
+    hub = worker = None
+    try:
+        db = {"APHOS_DATABASE_URL": catalogue.conninfo("owner"),
+              "APHOS_DATABASE_URL_WRITER": catalogue.conninfo("writer"),
+              "APHOS_DATABASE_URL_READER": catalogue.conninfo("reader")}  # fmt: skip
+        env = {**standin.environment(), **db, "APHOS_HOME": str(home),
+               "APHOS_PORT": str(free_port_block()),
+               "APHOS_GOOGLE_ALLOWED_EMAILS": "alice@example.org,bob@example.org"}  # fmt: skip
+        hub = RunningHub(env, home / "hub.log")
+        hub.wait_ready()
+        worker_env = {**os.environ, "APHOS_HOME": str(home),
+                      "APHOS_DATABASE_URL": catalogue.conninfo("writer"),
+                      "APHOS_DATABASE_URL_WRITER": catalogue.conninfo("writer"),
+                      "APHOS_DATABASE_URL_READER": catalogue.conninfo("reader")}  # fmt: skip
+        with open(home / "worker.log", "wb") as log:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "aphos_lib.jobs.runner"], cwd=REPO, env=worker_env,
+                stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        yield {"url": hub.url, "hub": hub, "catalogue": catalogue, "home": home}
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        if hub is not None:
+            hub.interrupt()
+        standin.close()
+        catalogue.dispose()
+        embedded_server.drop(dbname)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def signed_in(platform, account: str, username: str) -> tuple[httpx.Client, str]:
+    """Sign in (choosing a username the first time); the client and a hub token."""
+    client, page = google_sign_in(platform["url"], account)
+    if page.url.path == "/services/api/profile":
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+        r = client.post("/services/api/profile", data={"_xsrf": xsrf, "username": username})
+        assert r.status_code == 303, r.text
+    hub_user = f"google-{ACCOUNTS[account]['id']}"
+    xsrf = next(c.value for c in client.cookies.jar if c.name == "_xsrf" and c.path == "/hub/")
+    r = client.post(f"/hub/api/users/{hub_user}/tokens", headers={"X-XSRFToken": xsrf},
+                    json={"note": "uploads"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    return client, r.json()["token"]
+
+
+def test_uploads_through_the_hub_end_with_the_fixture_outcomes(platform):
+    api = platform["url"] + "/services/api/"
+    r = httpx.post(api + "api/v2/uploads", files={"files": ("a.csv", b"x")})
+    assert r.status_code == 401 and set(r.json()) == {"id", "message"}
+    browser, token = signed_in(platform, "alice", "Alice")
+    alice = UploadClient(api, token)
+    sent = alice.send(sorted(FIXTURES.glob("*.csv")))
+    status = sent.wait(timeout=300)
+    assert status["job"]["state"] == "done", (status["job"], platform["hub"].tail())
+    got = {f["filename"]: (f["status"], f["fluxes"], f["matched"], f["unmatched"],
+                           [r["line"] for r in f["rejected_rows"]])
+           for f in status["files"]}  # fmt: skip
+    assert got == EXPECTED
+    assert (status["job"]["files_done"], status["job"]["files_total"]) == (6, 6)
+    table = sent.outcomes()
+    assert dict(zip(table["filename"], table["fluxes"], strict=True)) == {
+        name: expected[1] for name, expected in EXPECTED.items()}  # fmt: skip
+    # A re-upload stores nothing new.
+    again = alice.send([FIXTURES / "correct_file.csv"]).wait(timeout=300)
+    assert [(f["status"], f["fluxes"]) for f in again["files"]] == [("duplicate", 0)]
+    # Bob sees none of it: Alice's upload answers him as a missing one does.
+    _, bob_token = signed_in(platform, "bob", "Bob")
+    with pytest.raises(UploadError) as refused:
+        UploadClient(api, bob_token).status(sent.id)
+    assert refused.value.status == 404
+    assert UploadClient(api, bob_token).uploads()["total"] == 0
+    # Alice's browser (hub cookie) reads her log and the report; a write needs the XSRF echo.
+    assert browser.get(f"/services/api/api/v2/uploads/{sent.id}").json()["id"] == sent.id
+    report = browser.get(f"/services/api/api/v2/uploads/{sent.id}/report?format=html")
+    assert report.status_code == 200 and "few_lines_incorrect.csv" in report.text
+    r = browser.post("/services/api/api/v2/uploads", files={"files": ("a.csv", b"x")})
+    assert r.status_code == 403
+    page = browser.get("/services/api/observers/Alice", headers={"Accept": "text/html"})
+    assert "id='upload-log'" in page.text and "class='upload-report'" in page.text
