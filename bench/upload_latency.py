@@ -105,9 +105,10 @@ def main() -> None:
             stdout=open(home / "worker.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
         )  # fmt: skip
         api = hub.url + "/services/api/"
-        with catalogue.connect("reader", autocommit=True) as reader, catalogue.connect(
-            "writer", autocommit=True
-        ) as writer:
+        with (
+            catalogue.connect("reader", autocommit=True) as reader,
+            catalogue.connect("writer", autocommit=True) as writer,
+        ):
             for i, account in enumerate(accounts):
                 client = UploadClient(api, token_for(hub.url, account, f"google-{3000 + i}"))
                 before = n_fluxes(reader)
@@ -146,8 +147,10 @@ def main() -> None:
         print(f"  {k:13s} median {v['median']:.2f} s   p95 {v['p95']:.2f} s")
     share = summary["job_s"]["median"] / summary["latency_s"]["median"]
     met = "met" if summary["latency_s"]["median"] < 5 else "NOT met"
-    print(f"  worker's share of the latency (job / latency, medians): {share:.0%}; "
-          f"target latency median < 5 s: {met}")
+    print(
+        f"  worker's share of the latency (job / latency, medians): {share:.0%}; "
+        f"target latency median < 5 s: {met}"
+    )
     if args.json:
         args.json.write_text(json.dumps({"runs": rows, "summary": summary}, indent=2))
 
