@@ -28,10 +28,17 @@ def open_dashboard(page, voila_url: str, name: str, params: dict | None = None,
     default: any ``.aphos-`` widget) is drawn. Fails on a Python traceback in the page."""
     page.goto(dashboard_url(voila_url, name, params), wait_until="domcontentloaded")
     page.wait_for_selector(ready or "[class*='aphos-']", state="visible")
-    errors = page.locator(
-        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'],"
-        " .jp-RenderedText[data-mime-type='application/vnd.jupyter.error']"
-    )
+    assert_page_ran(page, name)
+
+
+def assert_page_ran(page, name: str) -> None:
+    """Fail with the traceback when a cell of the open dashboard raised or wrote to stderr.
+
+    Waits until Voila has run every cell (its spinner gone) before looking.
+    """
+    page.wait_for_function("() => !document.querySelector('#loading, .voila-spinner')"
+                           " || document.readyState === 'complete'")  # fmt: skip
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     if errors.count():
         pytest.fail(f"{name}.ipynb raised:\n" + "\n".join(errors.all_inner_texts()))
 

@@ -12,7 +12,7 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from browser_harness import ARTIFACTS, dashboard_url, open_dashboard, screenshot
+from browser_harness import ARTIFACTS, assert_page_ran, dashboard_url, open_dashboard, screenshot
 from playwright.sync_api import expect
 
 from aphos_lib.search import search_objects
@@ -145,8 +145,14 @@ def test_opening_a_search_address_restores_the_form_results_and_picks(page, voil
         "s => s.options[s.selectedIndex].text")  # fmt: skip
     expect(label(page)).to_have_text(f"showing 1-{len(expected)} of {expected.total}")
     assert shown_rows(page) == expected_rows(expected)
-    href = page.locator(".aphos-object-link").get_attribute("href")
+    link = page.locator(".aphos-object-link")
+    href = link.get_attribute("href")
     assert parse_qs(urlsplit(href).query) == {"variable": [refs[0]], "comparison": [refs[1]]}
+    link.click()  # a relative link: the object page beside this one, on any base URL
+    page.wait_for_url(re.compile(r"/voila/render/object\.ipynb\?variable="))
+    assert parse_qs(urlsplit(page.url).query) == parse_qs(urlsplit(href).query)
+    page.wait_for_selector("[class*='aphos-']")
+    assert_page_ran(page, "object")
 
 
 def test_invalid_input_is_named_next_to_its_field(page, voila_url):
