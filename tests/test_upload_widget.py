@@ -155,12 +155,10 @@ def test_the_widget_follows_an_upload_to_its_outcome_table(platform):
     assert panel.report.layout.display is None
     assert f"/services/api/api/v2/uploads/{panel.upload.id}/report?format=html" in (
         panel.report.value)  # fmt: skip
-    for part in ("panel", "progress", "outcomes", "report", "state"):
-        assert (
-            f"aphos-upload-{part}"
-            in getattr(panel, {"panel": "progress"}.get(part, part))._dom_classes
-            or part == "panel"
-        )
+    classes = {name: w._dom_classes for name, w in [
+        ("panel", panel), ("progress", panel.progress), ("outcomes", panel.table),
+        ("report", panel.report), ("state", panel.state)]}  # fmt: skip
+    assert all(f"aphos-upload-{name}" in c for name, c in classes.items()), classes
 
 
 def test_the_widget_says_why_an_upload_was_refused(platform):
