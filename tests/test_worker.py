@@ -13,10 +13,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.ingest import start_upload
@@ -24,7 +27,7 @@ from aphos_lib.jobs import queue
 from aphos_lib.observers import ensure_local_observer
 from aphos_lib.uploads.storage import new_stored_name
 
-from conftest import fixture_path, make_home
+from conftest import fixture_path, free_port, make_home
 
 pytestmark = [pytest.mark.catalogue, pytest.mark.slow]
 
@@ -96,7 +99,7 @@ def upload(conn: psycopg.Connection, home: Path, paths: list[Path], observer: st
     return upload_id, job_id
 
 
-def wait_for_jobs(conn: psycopg.Connection, job_ids: list[int], timeout: float = 240) -> None:
+def wait_for_jobs(conn: psycopg.Connection, job_ids: list[int], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pending = conn.execute(
@@ -107,7 +110,10 @@ def wait_for_jobs(conn: psycopg.Connection, job_ids: list[int], timeout: float =
         if pending == 0:
             return
         time.sleep(0.1)
-    raise AssertionError(f"jobs {job_ids} did not end within {timeout} s")
+    states = conn.execute(
+        "SELECT id, state, attempts, worker, files_done, error FROM ingest_job ORDER BY id"
+    ).fetchall()
+    raise AssertionError(f"jobs {job_ids} did not end within {timeout} s: {states}")
 
 
 def job_state(conn: psycopg.Connection, job_id: int) -> tuple:
@@ -167,3 +173,211 @@ def test_a_batch_of_the_fixture_files_ends_with_the_documented_outcomes(catalogu
         assert writer.execute("SELECT count(*) FROM image").fetchone()[0] == 4
     finally:
         print(stop_worker(worker))
+
+
+def variants(directory: Path, name: str, count: int) -> list[Path]:
+    """Copies of a fixture that differ only in their exposure start (so in SHA-256)."""
+    data = fixture_path(name).read_bytes()
+    paths = []
+    for k in range(count):
+        path = directory / f"{k:03d}-{name}"
+        path.write_bytes(data.replace(b"ExposureBegin;2021-11-06T16:27:45.652",
+                                      f"ExposureBegin;2021-11-06T16:{k // 60:02d}:{k % 60:02d}.652"
+                                      .encode()))  # fmt: skip
+        paths.append(path)
+    return paths
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (a worker's kernel)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_worker_killed_mid_file_leaves_no_rows_and_the_job_completes_once_after_takeover(
+    server, catalogue, writer, home
+):
+    fast = {"APHOS_JOB_HEARTBEAT_TIMEOUT": "2"}
+    upload_id, job_id = upload(writer, home, [fixture_path("correct_file.csv")])
+    dbname = make_url(catalogue.url("owner")).database
+    # Pause the file's transaction deterministically: its fluxes are written when it reaches
+    # the outcome row, which waits for this lock. Reads of upload_file are not blocked.
+    with (
+        catalogue.connect("owner") as gate,
+        psycopg.connect(server.superuser, autocommit=True) as watch,
+    ):
+        gate.execute("LOCK TABLE upload_file IN EXCLUSIVE MODE")
+        first = start_worker(catalogue, home, **fast)
+        try:
+            deadline = time.monotonic() + 120
+            while not watch.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'"
+                " AND query LIKE '%%INSERT INTO upload_file%%'", (dbname,)).fetchone():  # fmt: skip
+                assert time.monotonic() < deadline, "the job never reached its outcome row"
+                assert first.poll() is None, first.communicate()[0]
+                time.sleep(0.05)
+            kernels = children(first.pid)
+            assert kernels, "the worker runs its notebook in a kernel process"
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+            # The kernel notices that its worker is gone and exits (within about a second).
+            deadline = time.monotonic() + 10
+            while any(alive(k) for k in kernels):
+                assert time.monotonic() < deadline, "the kernel outlived its killed worker"
+                time.sleep(0.05)
+        finally:
+            stop_worker(first)
+        gate.commit()  # the paused transaction may go on: its client is gone, so it aborts
+        while watch.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE datname = %s"
+            " AND query LIKE '%%INSERT INTO upload_file%%' AND state <> 'idle'", (dbname,)
+        ).fetchone():  # fmt: skip
+            time.sleep(0.05)
+    counts = writer.execute(
+        "SELECT (SELECT count(*) FROM image), (SELECT count(*) FROM flux),"
+        " (SELECT count(*) FROM upload_file), (SELECT count(*) FROM catalog_object)"
+    ).fetchone()
+    assert counts == (0, 0, 0, 0)
+    assert job_state(writer, job_id)[:3] == ("running", 1, 0)
+
+    second = start_worker(catalogue, home, **fast)
+    try:
+        wait_for_jobs(writer, [job_id])
+    finally:
+        stop_worker(second)
+    state, attempts, done, total, error, report = job_state(writer, job_id)
+    assert (state, attempts, done, total, error) == ("done", 2, 1, 1, None)
+    assert report == f"reports/{upload_id}/job-{job_id}-attempt-2.ipynb"
+    rows = writer.execute(
+        "SELECT position, status, fluxes, matched, unmatched FROM upload_file"
+    ).fetchall()
+    assert rows == [(0, "stored", 2671, 2013, 658)]
+    assert writer.execute(
+        "SELECT count(*), count(DISTINCT (image_id, line)) FROM flux"
+    ).fetchone() == (2671, 2671)
+    assert writer.execute("SELECT state FROM upload WHERE id = %s", (upload_id,)).fetchone() == (
+        "stored",)  # fmt: skip
+
+
+def test_two_workers_on_one_queue_never_run_a_job_twice(catalogue, writer, home, tmp_path):
+    files = variants(tmp_path, "correct_file_shorter_header.csv", 24)
+    workers = [start_worker(catalogue, home) for _ in range(2)]
+    try:
+        jobs = [upload(writer, home, files[k : k + 2])[1] for k in range(0, len(files), 2)]
+        wait_for_jobs(writer, jobs)
+    finally:
+        logs = [stop_worker(w) for w in workers]
+    ended = writer.execute(
+        "SELECT state, attempts, files_done, count(*) FROM ingest_job"
+        " GROUP BY state, attempts, files_done").fetchall()  # fmt: skip
+    assert ended == [("done", 1, 2, 12)], (
+        logs,
+        writer.execute(
+            "SELECT id, attempts, worker, error, report_path FROM ingest_job"
+        ).fetchall(),
+    )
+    per_position = writer.execute(
+        "SELECT upload_id, position, count(*) FROM upload_file GROUP BY upload_id, position"
+    ).fetchall()
+    assert len(per_position) == 24 and {c for _, _, c in per_position} == {1}
+    assert writer.execute(
+        "SELECT count(*), count(DISTINCT sha256), sum(flux_count) FROM image").fetchone() == (
+        24, 24, 24 * 178)  # fmt: skip
+    # One report per job: no attempt beyond the first ever started.
+    reports = sorted(p.name for p in (home / "reports").rglob("*.ipynb"))
+    assert reports == sorted(f"job-{j}-attempt-1.ipynb" for j in jobs)
+    by_worker = Counter(w for (w,) in writer.execute("SELECT worker FROM ingest_job"))
+    assert sum(by_worker.values()) == 12
+
+
+def test_a_job_that_fails_is_retried_until_max_attempts_then_failed(catalogue, writer, home):
+    upload_id, job_id = upload(writer, home, [fixture_path("few_lines_incorrect.csv")])
+    # A stored name that leads out of the uploads folder: the job fails on every attempt.
+    writer.execute("UPDATE upload_input SET stored_name = '../../x' WHERE upload_id = %s",
+                   (upload_id,))  # fmt: skip
+    writer.commit()
+    worker = start_worker(catalogue, home)
+    try:
+        wait_for_jobs(writer, [job_id])
+    finally:
+        stop_worker(worker)
+    state, attempts, done, _, error, report = job_state(writer, job_id)
+    assert (state, attempts, done) == ("failed", 3, 0)
+    assert error == "ValueError: not an upload's stored name: '../../x'"
+    assert report == f"reports/{upload_id}/job-{job_id}-attempt-3.ipynb"
+    assert sorted(p.name for p in (home / "reports" / str(upload_id)).iterdir()) == [
+        f"job-{job_id}-attempt-{n}.ipynb" for n in (1, 2, 3)]  # fmt: skip
+    assert writer.execute("SELECT state FROM upload WHERE id = %s", (upload_id,)).fetchone() == (
+        "failed",)  # fmt: skip
+    assert writer.execute("SELECT count(*) FROM image").fetchone() == (0,)
+
+
+def health(url: str) -> dict:
+    try:
+        return httpx.get(url, timeout=10).json()
+    except httpx.HTTPError:
+        return {}
+
+
+def test_the_worker_service_runs_n_workers_restarts_a_dead_one_and_stops_fast(
+    catalogue, writer, home
+):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/services/worker/health"
+    env = worker_env(catalogue, home, APHOS_WORKERS="2",
+                     JUPYTERHUB_SERVICE_URL=f"http://127.0.0.1:{port}",
+                     JUPYTERHUB_SERVICE_PREFIX="/services/worker/")  # fmt: skip
+    log = (home / "worker-service.log").open("w")
+    service = subprocess.Popen([sys.executable, "-m", "aphos_lib.hub.worker"], env=env,
+                               cwd=REPO, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while health(url).get("workers") != 2:
+            assert time.monotonic() < deadline, "the worker service did not start its workers"
+            assert service.poll() is None, (home / "worker-service.log").read_text()
+            time.sleep(0.2)
+        seen = health(url)
+        assert (seen["status"], seen["database"], seen["workers_configured"]) == ("ok", "ok", 2)
+        assert (seen["jobs_queued"], seen["jobs_running"], seen["worker_restarts"]) == (0, 0, 0)
+        workers = children(service.pid)
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while (seen := health(url)).get("worker_restarts") != 1 or seen["workers"] != 2:
+            assert time.monotonic() < deadline, f"the dead worker was not replaced: {seen}"
+            time.sleep(0.2)
+        assert workers[1] in children(service.pid) and workers[0] not in children(service.pid)
+        # The service's workers run jobs.
+        upload_id, job_id = upload(writer, home, [fixture_path("few_lines_incorrect.csv")])
+        wait_for_jobs(writer, [job_id], timeout=60)
+        assert job_state(writer, job_id)[:3] == ("done", 1, 1)
+        everyone = [service.pid, *children(service.pid)]
+        started = time.monotonic()
+        service.send_signal(signal.SIGTERM)
+        service.wait(30)
+        deadline = time.monotonic() + 10
+        while any(alive(p) for p in everyone):
+            assert time.monotonic() < deadline, "worker processes outlived their service"
+            time.sleep(0.05)
+        assert time.monotonic() - started < 10
+    finally:
+        if service.poll() is None:
+            service.kill()
+            service.wait()
+        log.close()

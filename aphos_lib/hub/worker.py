@@ -1,8 +1,10 @@
-"""The ``worker`` service: stays up beside the hub and reports its health.
+"""The ``worker`` service: runs the ingest worker processes and reports their health.
 
-It will claim ingest jobs from the queue (the uploads issue); for now it checks that it can
-reach the catalogue with the writer role every ``interval`` seconds and answers
-``GET /services/worker/health`` with what it last saw.
+It starts ``APHOS_WORKERS`` worker processes (default 1; :mod:`aphos_lib.jobs.pool`), each
+claiming jobs from the queue and running the job notebook (:mod:`aphos_lib.jobs.runner`);
+a process that dies is started again, and SIGTERM/SIGINT stop them all. ``GET
+/services/worker/health`` answers what it last saw: the catalogue reachable with the writer
+role, the worker processes alive, and the queue (jobs queued and running).
 """
 
 from __future__ import annotations
@@ -18,21 +20,38 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from aphos_lib.db.catalogue import Catalogue
+from aphos_lib.jobs.pool import WorkerPool
+from aphos_lib.jobs.queue import queue_depth
 
 __all__ = ["create_app", "main"]
 
 
 def create_app(catalogue: Catalogue | None = None, *, interval: float = 10.0,
-               prefix: str | None = None) -> FastAPI:  # fmt: skip
-    """The worker's health endpoint and its background loop."""
+               prefix: str | None = None, pool: WorkerPool | None = None) -> FastAPI:  # fmt: skip
+    """The worker's health endpoint, its worker processes and its background check.
+
+    Parameters
+    ----------
+    catalogue : Catalogue, optional
+        By default from the environment (the writer login the hub gives this service).
+    interval : float
+        Seconds between health checks.
+    prefix : str, optional
+        The service's URL prefix (``JUPYTERHUB_SERVICE_PREFIX``).
+    pool : WorkerPool, optional
+        The worker processes; by default ``APHOS_WORKERS`` of them. Started with the app and
+        stopped with it.
+    """
     prefix = prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/worker/")
-    status: dict = {"database": "unknown", "checked_at": None, "started_at": time.time()}
+    pool = pool if pool is not None else WorkerPool()
+    status: dict = {"database": "unknown", "checked_at": None, "started_at": time.time(),
+                    "queued": None, "running": None}  # fmt: skip
 
     def check() -> None:
         cat = catalogue or Catalogue.from_environment(start=False)
         try:
             with cat.connect("writer", connect_timeout=5) as conn:
-                conn.execute("SELECT 1")
+                status["queued"], status["running"] = queue_depth(conn)
             status["database"] = "ok"
         except Exception as e:  # any failure is reported; the loop goes on
             status["database"] = f"error: {e}"
@@ -45,11 +64,13 @@ def create_app(catalogue: Catalogue | None = None, *, interval: float = 10.0,
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
+        pool.start()
         task = asyncio.create_task(loop())
         try:
             yield
         finally:
             task.cancel()
+            await asyncio.to_thread(pool.stop)
 
     app = FastAPI(title="APhoS worker", lifespan=lifespan, docs_url=None, openapi_url=None)
 
@@ -57,9 +78,12 @@ def create_app(catalogue: Catalogue | None = None, *, interval: float = 10.0,
     async def health():
         if status["checked_at"] is None:
             await asyncio.to_thread(check)
-        ok = status["database"] == "ok"
+        workers = len(pool.pids)
+        ok = status["database"] == "ok" and workers == pool.size
         body = {"status": "ok" if ok else "degraded", "service": "worker",
-                "database": status["database"], "jobs_running": 0,
+                "database": status["database"], "workers": workers,
+                "workers_configured": pool.size, "worker_restarts": pool.restarts,
+                "jobs_running": status["running"], "jobs_queued": status["queued"],
                 "uptime_s": round(time.time() - status["started_at"], 1)}  # fmt: skip
         return JSONResponse(body, 200 if ok else 503)
 
@@ -74,7 +98,7 @@ def main() -> None:
     uvicorn.run(create_app(), host=url.hostname, port=url.port, log_level="info",
                 timeout_graceful_shutdown=1)  # fmt: skip
     # Skip the interpreter's teardown of every imported module (seconds on a busy machine):
-    # uvicorn has closed the connections, and the hub is waiting for this process to end.
+    # uvicorn has closed the connections and the pool has stopped its processes.
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

@@ -8,7 +8,10 @@ Each job still gets a fresh kernel of its own (nothing leaks from one job to the
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
+import uuid
 from pathlib import Path
 
 from jupyter_client import BlockingKernelClient, KernelManager
@@ -25,14 +28,18 @@ def start_warm_kernel(cwd: Path, *, timeout: float = 120.0) -> KernelManager:
     The kernel's client class is asynchronous, as papermill's executor expects of a kernel
     manager it is given.
     """
-    km = KernelManager(kernel_name="python3",
+    # Unix sockets, not TCP ports: workers starting kernels at once would race for free ports
+    # (and local TCP is unencrypted).
+    km = KernelManager(kernel_name="python3", transport="ipc",
+                       ip=os.path.join(tempfile.gettempdir(), f"aphos-kernel-{uuid.uuid4().hex}"),
                        client_class="jupyter_client.asynchronous.AsyncKernelClient")  # fmt: skip
     # The kernel dies with this process (ipykernel watches JPY_PARENT_PID, which the
     # launcher sets), so a killed worker leaves no kernel behind writing for it.
     km.start_kernel(cwd=str(cwd), extra_arguments=["--HistoryManager.enabled=False"])
     try:
-        kc = BlockingKernelClient()
-        kc.load_connection_info(km.get_connection_info())
+        # With the manager as parent the client asks it whether the kernel process lives;
+        # alone it would judge by heartbeats, which a busy machine delays past a second.
+        kc = BlockingKernelClient(parent=km, **km.get_connection_info(session=True))
         kc.start_channels()
         try:
             kc.wait_for_ready(timeout=timeout)

@@ -25,10 +25,15 @@ import signal
 import socket
 import threading
 import time
+import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import papermill
 import psycopg
+from jupyter_client import KernelManager
+from papermill.exceptions import PapermillExecutionError
 
 from aphos_lib.db.catalogue import Catalogue, aphos_home
 from aphos_lib.jobs import queue
@@ -89,7 +94,9 @@ def report_path(job: Job) -> str:
 class _Run:
     """A notebook running in its thread: how it ended, once it has."""
 
-    thread: threading.Thread | None = None
+    km: KernelManager | None = None
+    kernel_ready: float | None = None
+    stopped: bool = False  # the worker gave the job up: do not start the notebook
     error: BaseException | None = None
 
 
@@ -116,7 +123,10 @@ class Worker:
         self.notebook = notebook
         self.stop = threading.Event()
         self.cwd = Path.cwd()
-        self._next_kernel = None
+        # The next job's kernel, starting in the background (during the current job, or
+        # while idle) so that a job rarely waits for one.
+        self._warming = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warm-kernel")
+        self._next_kernel: Future[KernelManager] | None = None
         self.last: dict[str, float] = {}  # timings of the last job, for measurements
 
     def run(self) -> None:
@@ -130,9 +140,10 @@ class Worker:
                     print(f"worker {self.name}: {exc}; reconnecting", flush=True)
                     self.stop.wait(1.0)
         finally:
-            if self._next_kernel is not None:
-                stop_kernel(self._next_kernel)
-                self._next_kernel = None
+            km = self._take_kernel()
+            if km is not None:
+                stop_kernel(km)
+            self._warming.shutdown()
 
     def _serve(self) -> None:
         with (
@@ -144,7 +155,9 @@ class Worker:
                 job = queue.claim(conn, self.name,
                                   heartbeat_timeout=self.settings.heartbeat_timeout)  # fmt: skip
                 if job is not None:
-                    self.execute(conn, job)
+                    ended = self.execute(conn, job)
+                    print(f"worker {self.name}: job {job.id} attempt {job.attempt}: {ended}"
+                          f" ({self.last['claim_to_end_s']:.2f} s)", flush=True)  # fmt: skip
                     continue
                 self._prepare_kernel()
                 # Wake on the first notification, or after the poll interval to look for
@@ -153,8 +166,20 @@ class Worker:
                     pass
 
     def _prepare_kernel(self) -> None:
+        """Start warming the next kernel, unless one is warming or ready already."""
         if self.settings.warm_kernel and self._next_kernel is None:
-            self._next_kernel = start_warm_kernel(self.cwd)
+            self._next_kernel = self._warming.submit(start_warm_kernel, self.cwd)
+
+    def _take_kernel(self) -> KernelManager | None:
+        """The warm kernel (waiting for it to be ready), or None if there is none."""
+        future, self._next_kernel = self._next_kernel, None
+        if future is None:
+            return None
+        try:
+            return future.result()
+        except Exception as exc:  # the job starts a kernel of its own instead
+            print(f"worker {self.name}: warming a kernel failed: {exc}", flush=True)
+            return None
 
     def execute(self, conn: psycopg.Connection, job: Job) -> str:
         """Run one claimed job's notebook and settle the job.
@@ -178,54 +203,64 @@ class Worker:
         relative = report_path(job)
         output = aphos_home() / relative
         output.parent.mkdir(parents=True, exist_ok=True)
-        # A kernel of its own for each job: the warm one when ready, else one started now.
-        km, self._next_kernel = self._next_kernel, None
-        if km is None:
-            km = start_warm_kernel(self.cwd)
-        kernel_ready = time.monotonic()
         run = _Run()
         parameters = {"upload_id": job.upload_id, "job_id": job.id,
                       "observer_id": job.observer_id, "worker": job.worker,
                       "attempt": job.attempt, "files": files}  # fmt: skip
 
         def execute_notebook() -> None:
-            import papermill
-
             try:
-                papermill.execute_notebook(
-                    str(self.notebook), str(output), parameters=parameters,
-                    kernel_name="python3", km=km, progress_bar=False,
-                    execution_timeout=self.settings.execution_timeout,
-                )  # fmt: skip
+                # A kernel of its own for each job: the warm one, else a new one; the next
+                # job's kernel then warms up while this one runs.
+                run.km = self._take_kernel() or start_warm_kernel(self.cwd)
+                run.kernel_ready = time.monotonic()
+                self._prepare_kernel()
+                if not run.stopped:
+                    papermill.execute_notebook(
+                        str(self.notebook), str(output), parameters=parameters,
+                        kernel_name="python3", km=run.km, progress_bar=False,
+                        execution_timeout=self.settings.execution_timeout,
+                    )  # fmt: skip
             except BaseException as exc:  # reported to the job below
                 run.error = exc
 
-        run.thread = threading.Thread(target=execute_notebook, name=f"job-{job.id}")
-        run.thread.start()
+        thread = threading.Thread(target=execute_notebook, name=f"job-{job.id}")
+        thread.start()
         lost = False
-        # Heartbeat while the notebook runs; stop its kernel when the job is no longer ours
-        # or the worker is told to stop. Short joins keep a stop prompt.
+        # Heartbeat from the kernel's start to the notebook's end; stop the kernel when the
+        # job is no longer ours or the worker is told to stop. Short joins keep a stop prompt.
         with self.catalogue.connect("writer") as beat:
             next_beat = time.monotonic() + self.settings.heartbeat_interval
-            while run.thread.is_alive():
-                run.thread.join(0.2)
-                if not run.thread.is_alive():
+            while thread.is_alive():
+                thread.join(0.2)
+                if not thread.is_alive():
                     break
                 if not self.stop.is_set() and time.monotonic() < next_beat:
                     continue
                 next_beat = time.monotonic() + self.settings.heartbeat_interval
                 if self.stop.is_set() or not queue.heartbeat(beat, job):
                     lost = not self.stop.is_set()
-                    stop_kernel(km)
-                    run.thread.join()
-        stop_kernel(km)
-        self.last = {"kernel_s": kernel_ready - claimed,
+                    run.stopped = True
+                    if run.km is not None:
+                        stop_kernel(run.km)
+                    thread.join()
+        if run.km is not None:
+            stop_kernel(run.km)
+        self.last = {"kernel_s": (run.kernel_ready or claimed) - claimed,
                      "claim_to_end_s": time.monotonic() - claimed}  # fmt: skip
         if lost:
             return "lost"
+        if run.stopped:
+            # Stopped (a restart, a shutdown): the files done stay done, the rest is retried.
+            return queue.retry(conn, job, "the worker was stopped before the job ended",
+                               report_path=relative)  # fmt: skip
         if run.error is None:
             return "done" if queue.finish(conn, job, "done", report_path=relative) else "lost"
-        message = "the worker was stopped" if self.stop.is_set() else error_message(run.error)
+        message = error_message(run.error)
+        print(f"worker {self.name}: job {job.id} attempt {job.attempt}: {message}", flush=True)
+        if not isinstance(run.error, PapermillExecutionError):
+            # Not the notebook's own error (the kernel died, a timeout): the log keeps where.
+            traceback.print_exception(run.error)
         if message.startswith("JobLost"):
             return "lost"
         return queue.retry(conn, job, message, report_path=relative)
@@ -242,6 +277,13 @@ def error_message(exc: BaseException) -> str:
     return text if len(text) <= 500 else text[:499] + "…"
 
 
+def _stop_with_parent(parent: int, stop: threading.Event) -> None:
+    """Stop when the service that started this worker is gone (it was killed, not stopped)."""
+    while not stop.wait(1.0):
+        if os.getppid() != parent:
+            stop.set()
+
+
 def main() -> None:
     """Run one worker until SIGTERM or SIGINT (``python -m aphos_lib.jobs.runner``)."""
     worker = Worker(Catalogue.from_environment(start=False))
@@ -251,6 +293,10 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    parent = os.environ.get("APHOS_WORKER_PARENT_PID")
+    if parent:
+        threading.Thread(target=_stop_with_parent, args=(int(parent), worker.stop),
+                         daemon=True).start()  # fmt: skip
     print(f"worker {worker.name} ready", flush=True)
     worker.run()
 
