@@ -1,8 +1,9 @@
 """Browser tests: the dashboards in Debian's Chromium, driven by Playwright, on demo data.
 
-One Voila server (on ``dashboards/``, the demo catalogue's reader login) and one Chromium
-serve the whole session; each test gets a fresh browser context and page. Chromium is never
-Playwright's own download: ``make test`` installs Debian's ``chromium`` (scripts/ensure-browser).
+One Voila server (on ``dashboards/``, the demo catalogue's reader login) serves the whole
+session and one Chromium each test module; each test gets a fresh browser context and page.
+Chromium is never Playwright's own download: ``make test`` installs Debian's ``chromium``
+(scripts/ensure-browser).
 
 Helpers for tests are in browser_harness.py: ``dashboard_url`` builds a page's address,
 ``open_dashboard`` loads it and waits until its widgets are drawn, ``screenshot`` saves a PNG
@@ -111,9 +112,14 @@ def voila_url(demo_catalogue) -> Iterator[str]:
         shutil.rmtree(config_dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's Chromium, headless, one for the session (Playwright gives it a fresh profile)."""
+    """Debian's Chromium, headless, one per test module (Playwright gives it a fresh profile).
+
+    Per module, not per session: while Playwright's sync API is running, its event loop is
+    the thread's running loop, and every later test that calls ``asyncio.run`` (the hub
+    tests do) would fail. Launching takes under a second.
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make browser` (Debian's chromium package)")
     from playwright.sync_api import sync_playwright
