@@ -104,6 +104,10 @@ def update_spawner(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
     # Where aphos_lib's upload client reaches the api service from a kernel (same machine).
     env["APHOS_API_URL"] = f"http://127.0.0.1:{s.internal_port('api')}/services/api/"
     c.Spawner.environment = env
+    # The kernel's JUPYTERHUB_API_TOKEN also opens the api service (uploads from notebooks);
+    # the rest is the hub's default "server" role.
+    c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server",
+                                     "access:services!service=api"]  # fmt: skip
     args = [f"--ServerApp.shutdown_no_activity_timeout={s.server_idle_timeout}",
             f"--MappingKernelManager.cull_idle_timeout={s.kernel_idle_timeout}",
             "--MappingKernelManager.cull_interval=60"]  # fmt: skip
