@@ -7,12 +7,14 @@ service runs it), against the hub's catalogue.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +24,7 @@ import pytest
 from aphos_lib.uploads.client import UploadClient, UploadError
 
 from conftest import FIXTURES, make_home
-from hub_harness import GoogleStandIn, RunningHub, free_port_block, google_sign_in
+from hub_harness import GoogleStandIn, RunningHub, execute, free_port_block, google_sign_in
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow]
 
@@ -130,3 +132,41 @@ def test_uploads_through_the_hub_end_with_the_fixture_outcomes(platform):
     assert r.status_code == 403
     page = browser.get("/services/api/observers/Alice", headers={"Accept": "text/html"})
     assert "id='upload-log'" in page.text and "class='upload-report'" in page.text
+
+
+KERNEL_CODE = """
+import aphos_lib
+sent = aphos_lib.upload([{path!r}], wait=True, timeout=240)
+table = sent.outcomes()
+print("OUTCOME", table[["filename", "status", "fluxes", "matched", "unmatched"]]
+      .to_dict("records"))
+"""
+
+
+def test_a_workspace_notebook_uploads_with_the_kernels_own_token(platform):
+    url = platform["url"]
+    _, token = signed_in(platform, "bob", "Bob")
+    name, headers = "google-2002", {"Authorization": f"token {token}"}
+    r = httpx.post(f"{url}/hub/api/users/{name}/server", headers=headers, timeout=60)
+    assert r.status_code in (201, 202), r.text
+    deadline = time.monotonic() + 120
+    while (
+        not httpx.get(f"{url}/hub/api/users/{name}", headers=headers)
+        .json()["servers"]
+        .get("", {})
+        .get("ready")
+    ):
+        assert time.monotonic() < deadline, platform["hub"].tail()
+        time.sleep(1)
+    try:
+        out = execute(url, name, token, KERNEL_CODE.format(path=str(FIXTURES / "correct_file.csv")),
+                      timeout=300)  # fmt: skip
+        line = next((x for x in out.splitlines() if x.startswith("OUTCOME ")), None)
+        assert line is not None, out
+        assert ast.literal_eval(line.removeprefix("OUTCOME ")) == [
+            {"filename": "correct_file.csv", "status": "stored", "fluxes": 2671,
+             "matched": 2013, "unmatched": 658}]  # fmt: skip
+        log = UploadClient(platform["url"] + "/services/api/", token).uploads()
+        assert log["total"] == 1 and log["uploads"][0]["client"] == "notebook"
+    finally:
+        httpx.delete(f"{url}/hub/api/users/{name}/server", headers=headers, timeout=60)
