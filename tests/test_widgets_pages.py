@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from aphos_lib.stats import catalogue_stats
-from aphos_lib.widgets.home import LINKS, home_page, stats_table
+from aphos_lib.widgets.home import LINK_STYLE, LINKS, home_page, stats_table
 from aphos_lib.widgets.profile import profile_page, profile_summary
 
 pytestmark = pytest.mark.catalogue
@@ -24,6 +24,14 @@ def test_home_shows_the_counts_and_every_link(reader):
     text = home_page(reader).data
     assert stats_table(stats) in text and f"{stats['fluxes']:,}" in text
     assert all(f'href="{href}"' in text for _, href, _ in LINKS)
+    (svoboda_images,) = reader.execute(
+        "SELECT count(*) FROM image i JOIN observer o ON o.id = i.observer_id"
+        " WHERE o.username = 'svoboda'"
+    ).fetchone()
+    assert (
+        f'href="profile.ipynb?username=svoboda" target="_top" style="{LINK_STYLE}">svoboda</a>'
+        f" ({svoboda_images:,} images)" in text
+    )
 
 
 def test_profile_summary_is_what_sql_counts(reader):

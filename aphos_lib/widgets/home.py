@@ -7,8 +7,9 @@ import html
 from IPython.display import HTML
 
 from aphos_lib.stats import catalogue_stats
+from aphos_lib.widgets.urls import page_link
 
-__all__ = ["LINKS", "LINK_STYLE", "home_page", "stats_table"]
+__all__ = ["LINKS", "LINK_STYLE", "home_page", "observers_list", "stats_table"]
 
 # Voila's theme draws links like plain text; an HTML widget's links need their own colour.
 LINK_STYLE = "color:#1a5fb4;text-decoration:underline"
@@ -65,6 +66,23 @@ def _links() -> str:
     return f'<ul class="aphos-links">{items}</ul>'
 
 
+def observers_list(conn, limit: int = 50) -> str:
+    """Links to the profiles of the observers with the most images (at most ``limit``)."""
+    rows = conn.execute(
+        "SELECT o.username, count(i.id) FROM observer o LEFT JOIN image i"
+        " ON i.observer_id = o.id GROUP BY o.id ORDER BY count(i.id) DESC, lower(o.username)"
+        " LIMIT %s",
+        (limit,),
+    ).fetchall()
+    profile = lambda name: html.escape(page_link("profile.ipynb", {"username": name}))  # noqa: E731
+    items = ", ".join(
+        f'<a class="aphos-observer" href="{profile(u)}" target="_top" style="{LINK_STYLE}">'
+        f"{html.escape(u)}</a> ({n:,} images)"
+        for u, n in rows
+    )
+    return f'<p class="aphos-observers" style="max-width:50em">{items or "None yet."}</p>'
+
+
 def home_page(conn) -> HTML:
     """The home page: about APhoS, the catalogue's counts and links to every part.
 
@@ -79,4 +97,5 @@ def home_page(conn) -> HTML:
     stats = catalogue_stats(conn)
     return HTML(f'<div class="aphos-home"><p style="max-width:50em">{html.escape(ABOUT)}</p>'
                 f"<h3>The archive holds</h3>{stats_table(stats)}"
-                f"<h3>Where to go</h3>{_links()}</div>")  # fmt: skip
+                f"<h3>Where to go</h3>{_links()}"
+                f"<h3>Observers</h3>{observers_list(conn)}</div>")  # fmt: skip

@@ -24,5 +24,13 @@ def test_home_shows_the_catalogue_counts_and_links(page, voila_url, demo_catalog
     )
     assert hrefs == [href for _, href, _ in LINKS]
     assert "/services/api/api/docs" in hrefs and "search.ipynb" in hrefs
+    with demo_catalogue.connect("reader") as conn:
+        observers = conn.execute("SELECT username FROM observer").fetchall()
+    links = page.locator(".aphos-observers a")
+    links_first = links.first.inner_text()
+    assert sorted(links.all_inner_texts()) == sorted(u for (u,) in observers)
     screenshot(page, "home")
+    links.first.click()  # a relative link to the observer's profile
+    page.wait_for_selector(".aphos-profile-summary")
+    assert page.locator(".aphos-profile-username").inner_text() == links_first
     assert page.aphos_errors == []
