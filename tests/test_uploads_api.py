@@ -7,13 +7,17 @@ worker; tests/test_hub_uploads.py a real hub). See tests/upload_service.py for t
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import socket
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from upload_service import BASE, environment, headers, serve_api
 
+from aphos_lib.uploads.cleanup import remove_abandoned
 from aphos_lib.uploads.storage import uploads_dir
 
 from conftest import fixture_path, make_home
@@ -177,3 +181,33 @@ def test_the_owner_sees_the_upload_log_others_only_counts(service):
                              " u.observer_id WHERE o.username = 'Alice'")  # fmt: skip
     assert totals == {"uploads": uploads, "files": 0, "stored": 0, "duplicates": 0,
                       "rejected": 0, "fluxes": 0}  # fmt: skip
+
+
+def test_a_body_declared_far_too_large_is_refused_unread(service):
+    host, port = service["url"].removeprefix("http://").split(":")
+    request = (f"POST {BASE} HTTP/1.1\r\nHost: {host}\r\nAuthorization: token tok-alice\r\n"
+               "Content-Type: multipart/form-data; boundary=x\r\n"
+               f"Content-Length: {10**12}\r\n\r\n")  # fmt: skip
+    with socket.create_connection((host, int(port)), timeout=30) as s:
+        s.sendall(request.encode())
+        reply = b""
+        while b"}" not in reply and (chunk := s.recv(65536)):
+            reply += chunk
+        reply = reply.decode()
+    assert reply.startswith("HTTP/1.1 413") and "per upload" in reply
+
+
+def test_abandoned_upload_folders_are_removed_once_old(service):
+    root = service["home"] / "uploads"
+    r = send(service, "dan", [("kept.csv", b"k")])
+    kept = root / str(r.json()["upload_id"])
+    abandoned, recent = root / "987654", root / "987655"
+    for folder in (abandoned, recent):
+        folder.mkdir(parents=True)
+        (folder / "0123.csv").write_bytes(b"half a file")
+    old = time.time() - 7200
+    for folder in (abandoned, kept):
+        os.utime(folder, (old, old))
+    with service["catalogue"].connect("writer") as conn:
+        assert remove_abandoned(conn) == ["987654"]
+    assert not abandoned.exists() and recent.is_dir() and kept.is_dir()

@@ -17,8 +17,11 @@ Another observer's upload answers 404, as a missing one does. Limits, from the e
 """
 
 # No "from __future__ import annotations": FastAPI reads the endpoint signatures.
+import contextlib
+import logging
 import os
 import re
+import threading
 from collections.abc import Callable
 from typing import Annotated, Literal
 
@@ -31,6 +34,7 @@ from aphos_lib.hub.profiles import profile_by_hub_user
 from aphos_lib.hub.service_auth import HubUser, ServiceAuth
 from aphos_lib.rest.errors import ErrorMessage
 from aphos_lib.rest.jsonout import CompatJSONResponse
+from aphos_lib.uploads.cleanup import remove_abandoned
 from aphos_lib.uploads.receive import FileTooLarge, MultipartFiles, UploadRejected
 from aphos_lib.uploads.records import (
     TooManyInFlight,
@@ -42,6 +46,7 @@ from aphos_lib.uploads.status import list_uploads, report_file, upload_status
 
 __all__ = ["UploadLimits", "install_uploads"]
 
+log = logging.getLogger("aphos_lib.rest")
 _CLIENT = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 
@@ -54,6 +59,11 @@ class UploadLimits:
         self.max_bytes = max_bytes or int(env("APHOS_UPLOAD_MAX_BYTES") or 20 * 2**20)
         self.max_in_flight = max_in_flight or int(env("APHOS_UPLOAD_MAX_IN_FLIGHT") or 4)
         self.max_files = max_files or int(env("APHOS_UPLOAD_MAX_FILES") or 500)
+
+    @property
+    def max_body(self) -> int:
+        """The largest body an accepted upload can have (multipart overhead included)."""
+        return self.max_files * (self.max_bytes + 4096) + 65536
 
 
 def _errors(*codes: int) -> dict:
@@ -103,6 +113,25 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
     """
     limits = limits or UploadLimits()
     base = f"{auth.prefix.rstrip('/')}/api/v2/uploads"
+    previous = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(application):
+        def clean() -> None:
+            try:
+                with writer() as conn:
+                    removed = remove_abandoned(conn)
+                if removed:
+                    log.info("removed the files of %d abandoned uploads", len(removed))
+            except Exception:  # the service serves anyway; the next start tries again
+                log.exception("cleaning up abandoned uploads failed")
+
+        # Files a killed request left behind, once the service starts again.
+        threading.Thread(target=clean, name="upload-cleanup", daemon=True).start()
+        async with previous(application) as value:
+            yield value
+
+    app.router.lifespan_context = lifespan
     router = APIRouter(prefix=base, tags=["Uploads (signed-in observers)"],
                        default_response_class=CompatJSONResponse)  # fmt: skip
 
@@ -130,6 +159,12 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
                  openapi_extra=_MULTIPART_BODY,
                  responses=_errors(400, 401, 409, 413, 429))  # fmt: skip
     async def create_upload(request: Request, observer: Observer) -> dict:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limits.max_body:
+            # Far more than any accepted upload: refused without reading it.
+            raise HTTPException(413, f"at most {limits.max_files} files of "
+                                     f"{limits.max_bytes / 2**20:g} MB per upload")  # fmt: skip
+
         def reserve() -> int:
             with writer() as conn:
                 check_in_flight(conn, observer, limits.max_in_flight)  # before reading files
