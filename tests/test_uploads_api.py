@@ -211,3 +211,14 @@ def test_abandoned_upload_folders_are_removed_once_old(service):
     with service["catalogue"].connect("writer") as conn:
         assert remove_abandoned(conn) == ["987654"]
     assert not abandoned.exists() and recent.is_dir() and kept.is_dir()
+
+
+def test_the_client_finds_the_api_service_from_a_workspaces_environment():
+    from aphos_lib.uploads.client import UploadError, api_url_from_environment
+
+    assert api_url_from_environment({"APHOS_API_URL": "http://127.0.0.1:8003/services/api"}) == (
+        "http://127.0.0.1:8003/services/api/")  # fmt: skip
+    hub = {"JUPYTERHUB_PUBLIC_HUB_URL": "https://aphos.example/hub/"}
+    assert api_url_from_environment(hub) == "https://aphos.example/services/api/"
+    with pytest.raises(UploadError, match="APHOS_API_URL"):
+        api_url_from_environment({"JUPYTERHUB_API_URL": "http://127.0.0.1:8081/hub/api"})
