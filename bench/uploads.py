@@ -13,7 +13,9 @@ settings (fsync on, a commit per file), each measurement in its own database:
 - **latency**: ../shared/fixtures/sips/original/correct_file.csv (2,671 rows), queued by a
   new observer each run (a re-upload would be a duplicate and store nothing), until its
   fluxes are visible to the read-only role; the median over ``--runs``, against the same
-  file stored directly with ``ingest_file`` (the baseline of the latency).
+  file stored directly with ``ingest_file`` (the baseline of the latency); and again with no
+  warm kernel (``APHOS_JOB_WARM_KERNEL=0``: each job starts its kernel when it comes), which
+  shows what starting a kernel costs.
 
 The workers are idle and their next kernel warm before each latency run, as between uploads
 in use. bench/upload_latency.py measures latency through the whole hub (HTTP included).
@@ -74,9 +76,11 @@ def receive(conn: psycopg.Connection, home: Path, observer: str, paths: list[Pat
     return upload_id
 
 
-def start_workers(catalogue: Catalogue, home: Path, count: int) -> list[subprocess.Popen]:
+def start_workers(catalogue: Catalogue, home: Path, count: int,
+                  warm: bool = True) -> list[subprocess.Popen]:  # fmt: skip
     writer = catalogue.conninfo("writer")
     env = {k: v for k, v in os.environ.items() if not k.startswith("APHOS_")}
+    env["APHOS_JOB_WARM_KERNEL"] = "1" if warm else "0"
     env.update(APHOS_HOME=str(home), APHOS_DATABASE_URL=writer, APHOS_DATABASE_URL_WRITER=writer,
                APHOS_DATABASE_URL_READER=catalogue.conninfo("reader"))  # fmt: skip
     return [subprocess.Popen([sys.executable, "-m", "aphos_lib.jobs.runner"], env=env, cwd=REPO,
@@ -138,16 +142,23 @@ def throughput(catalogue: Catalogue, home: Path, uploads: list[tuple[str, list[P
     return fluxes / elapsed, fluxes, elapsed
 
 
-def latency(catalogue: Catalogue, home: Path, runs: int) -> list[float]:
-    """Seconds from the job's commit to its fluxes being visible to the reader, per run."""
-    procs = start_workers(catalogue, home, 2)
+def latency(catalogue: Catalogue, home: Path, runs: int, warm: bool = True) -> list[float]:
+    """Seconds from the job's commit to its fluxes being visible to the reader, per run.
+
+    ``warm=False``: the workers start each job's kernel when the job comes (papermill's
+    own way), to show what the warm kernel saves.
+    """
+    procs = start_workers(catalogue, home, 2, warm)
     seconds = []
     try:
         with catalogue.connect("writer") as conn, catalogue.connect("reader") as reader:
             reader.autocommit = True
             for run in range(runs):
-                upload_id = receive(conn, home, f"latency{run}", [FILE])
-                wait_idle_and_warm(procs)
+                upload_id = receive(conn, home, f"latency{run}{warm}", [FILE])
+                if warm:
+                    wait_idle_and_warm(procs)
+                else:
+                    time.sleep(2)
                 with conn.transaction():
                     queue.enqueue(conn, upload_id)
                 started = time.perf_counter()
@@ -174,6 +185,8 @@ def main() -> None:
     parser.add_argument("--files-per-upload", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--runs", type=int, default=7, help="latency runs (median)")
+    parser.add_argument("--cold-runs", type=int, default=3,
+                        help="latency runs with no warm kernel")  # fmt: skip
     parser.add_argument("--field-stars", type=int, default=0,
                         help="catalogue stars per field (0: make demo's light fields; 2500: "
                              "images as large as real SIPS exports)")  # fmt: skip
@@ -223,6 +236,8 @@ def main() -> None:
                                            uploads, args.workers)  # fmt: skip
         assert fluxes == rows, (fluxes, rows)
         seconds = latency(fresh(home, superuser, "bench_latency"), home, args.runs)
+        cold = latency(fresh(home, superuser, "bench_latency_cold"), home, args.cold_runs,
+                       warm=False)  # fmt: skip
 
         print(f"baseline: ingest_files in one process   {base_rate:>10,.0f} fluxes/s")
         print(
@@ -242,7 +257,8 @@ def main() -> None:
             args.json.write_text(json.dumps({
                 "files": args.files, "fluxes": rows, "workers": args.workers,
                 "throughput_fluxes_per_s": rate, "baseline_fluxes_per_s": base_rate,
-                "latency_s": seconds, "direct_latency_s": direct}, indent=2))  # fmt: skip
+                "latency_s": seconds, "cold_kernel_latency_s": cold,
+                "direct_latency_s": direct}, indent=2))  # fmt: skip
     finally:
         EmbeddedPostgres(home).stop()
         shutil.rmtree(work, ignore_errors=True)

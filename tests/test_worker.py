@@ -77,8 +77,12 @@ def stop_worker(proc: subprocess.Popen) -> str:
 
 
 def upload(conn: psycopg.Connection, home: Path, paths: list[Path], observer: str = "novak",
-           ) -> tuple[int, int]:  # fmt: skip
-    """Receive files as the api does and queue the job: (upload id, job id)."""
+           names: list[str] | None = None) -> tuple[int, int]:  # fmt: skip
+    """Receive files as the api does and queue the job: (upload id, job id).
+
+    ``names``: the client's filenames, by default the paths' names.
+    """
+    names = names or [p.name for p in paths]
     os.environ["APHOS_HOME"] = str(home)  # stored_name is relative to $APHOS_HOME/uploads
     with conn.transaction():
         observer_id = ensure_local_observer(conn, observer)
@@ -93,7 +97,7 @@ def upload(conn: psycopg.Connection, home: Path, paths: list[Path], observer: st
             conn.execute(
                 "INSERT INTO upload_input (upload_id, position, filename, stored_name,"
                 " size_bytes, sha256) VALUES (%s, %s, %s, %s, %s, sha256(%s))",
-                (upload_id, position, path.name, stored, len(data), data),
+                (upload_id, position, names[position], stored, len(data), data),
             )
         job_id = queue.enqueue(conn, upload_id)
     return upload_id, job_id
@@ -173,6 +177,20 @@ def test_a_batch_of_the_fixture_files_ends_with_the_documented_outcomes(catalogu
         assert writer.execute("SELECT count(*) FROM image").fetchone()[0] == 4
     finally:
         print(stop_worker(worker))
+
+
+def test_a_client_filename_that_looks_like_code_is_only_a_name(catalogue, writer, home):
+    name = 'x"; import os; os._exit(3) #\\\'\n"""\u00e9.csv'
+    worker = start_worker(catalogue, home)
+    try:
+        upload_id, job_id = upload(writer, home, [fixture_path("correct_file_missing_scheme.csv")],
+                                   names=[name])  # fmt: skip
+        wait_for_jobs(writer, [job_id])
+    finally:
+        stop_worker(worker)
+    assert job_state(writer, job_id)[:3] == ("done", 1, 1)
+    assert writer.execute("SELECT filename, status, fluxes FROM upload_file").fetchall() == [
+        (name, "stored", 1)]  # fmt: skip
 
 
 def variants(directory: Path, name: str, count: int) -> list[Path]:
