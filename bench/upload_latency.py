@@ -1,8 +1,8 @@
 """Upload latency: from the end of the upload request to the fluxes being searchable.
 
 Starts what ``make demo`` starts, on loopback: a fresh embedded PostgreSQL 18 (durable
-settings), the hub with its proxy and api service (sign-in by the tests' stand-in Google), and
-one worker process (``python -m aphos_lib.jobs.runner``, as the hub's worker service runs it).
+settings), the hub with its proxy, api service (sign-in by the tests' stand-in Google) and
+worker service (``APHOS_WORKERS`` worker processes, 1 by default).
 Each run signs in a new observer (a re-upload by the same observer would be a duplicate and
 store nothing), sends ../shared/fixtures/sips/original/correct_file.csv (2,671 rows) through
 ``aphos_lib.uploads.client`` with the observer's hub token, and then polls
@@ -10,9 +10,10 @@ store nothing), sends ../shared/fixtures/sips/original/correct_file.csv (2,671 r
 until its flux count has grown by one.
 
 It prints, over the runs: the request time (POST until its 202), the latency (202 until
-searchable), and the worker's share: queue wait (job created until claimed) and the job
-(claimed until its notebook ended), read from ``ingest_job``. The target is a median latency
-under 5 s. The jobs helper's ``bench/uploads.py`` measures throughput; this one latency only.
+searchable), the queue wait (job created until claimed) and the job (claimed until its notebook
+ended), read from ``ingest_job``, and the shares of request, queue wait and worker in the time
+from sending to searchable. The target is a median latency
+under 5 s. bench/uploads.py measures throughput, and latency from the queue on (no HTTP).
 
     python bench/upload_latency.py [--runs 7] [--json results.json]
 """
@@ -21,11 +22,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -86,7 +84,7 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="aphos-bench-upload-", dir="/tmp"))
     home.chmod(0o755)
     standin = GoogleStandIn(accounts)
-    hub = worker = None
+    hub = None
     rows = []
     try:
         catalogue = embedded_catalogue(home / "db")
@@ -98,12 +96,6 @@ def main() -> None:
                "APHOS_GOOGLE_ALLOWED_DOMAINS": "example.org"}  # fmt: skip
         hub = RunningHub(env, home / "hub.log")
         print(f"hub ready in {hub.wait_ready():.1f} s", flush=True)
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "aphos_lib.jobs.runner"], cwd=REPO,
-            env={**os.environ, **db, "APHOS_HOME": str(home),
-                 "APHOS_DATABASE_URL": catalogue.conninfo("writer")},
-            stdout=open(home / "worker.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
-        )  # fmt: skip
         api = hub.url + "/services/api/"
         with (
             catalogue.connect("reader", autocommit=True) as reader,
@@ -132,9 +124,6 @@ def main() -> None:
                       flush=True)  # fmt: skip
                 client.close()
     finally:
-        if worker is not None:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(30)
         if hub is not None:
             hub.interrupt()
         standin.close()
@@ -145,12 +134,18 @@ def main() -> None:
     print(f"\n{len(rows)} uploads of {FILE.name} (2,671 rows) through the hub and one worker")
     for k, v in summary.items():
         print(f"  {k:13s} median {v['median']:.2f} s   p95 {v['p95']:.2f} s")
-    share = summary["job_s"]["median"] / summary["latency_s"]["median"]
-    met = "met" if summary["latency_s"]["median"] < 5 else "NOT met"
+    # Where the time from sending to searchable goes (medians of the runs' own splits).
+    total = [r["request_s"] + r["latency_s"] for r in rows]
+    request = statistics.median(r["request_s"] / t for r, t in zip(rows, total, strict=True))
+    queued = statistics.median(r["queue_wait_s"] / t for r, t in zip(rows, total, strict=True))
     print(
-        f"  worker's share of the latency (job / latency, medians): {share:.0%}; "
-        f"target latency median < 5 s: {met}"
+        f"  of sending to searchable (median {statistics.median(total):.2f} s): request "
+        f"{request:.0%}, queue wait {queued:.0%}, worker until searchable "
+        f"{1 - request - queued:.0%}; the job ends {summary['job_s']['median']:.2f} s after "
+        "its claim (its notebook goes on to show the outcome table and is saved)"
     )
+    met = "met" if summary["latency_s"]["median"] < 5 else "NOT met"
+    print(f"  target: latency median < 5 s: {met}")
     if args.json:
         args.json.write_text(json.dumps({"runs": rows, "summary": summary}, indent=2))
 

@@ -1,22 +1,15 @@
 """Uploads through the real hub: sign-in by the stand-in Google, the api service behind the
-proxy, a real worker process storing into a real catalogue.
-
-The worker runs as ``python -m aphos_lib.jobs.runner`` beside the hub (as the hub's worker
-service runs it), against the hub's catalogue.
+proxy, the hub's worker service (its worker processes run the job notebooks) storing into a
+real catalogue.
 """
 
 from __future__ import annotations
 
 import ast
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -28,7 +21,6 @@ from hub_harness import GoogleStandIn, RunningHub, execute, free_port_block, goo
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[1]
 ACCOUNTS = {
     "alice": {"id": "2001", "email": "alice@example.org", "verified_email": True},
     "bob": {"id": "2002", "email": "bob@example.org", "verified_email": True},
@@ -48,7 +40,7 @@ def platform(embedded_server) -> Iterator[dict]:
     home = make_home("aphos-hub-uploads-")
     catalogue, dbname = embedded_server.clone()
     standin = GoogleStandIn(ACCOUNTS)
-    hub = worker = None
+    hub = None
     try:
         db = {"APHOS_DATABASE_URL": catalogue.conninfo("owner"),
               "APHOS_DATABASE_URL_WRITER": catalogue.conninfo("writer"),
@@ -58,23 +50,8 @@ def platform(embedded_server) -> Iterator[dict]:
                "APHOS_GOOGLE_ALLOWED_EMAILS": "alice@example.org,bob@example.org"}  # fmt: skip
         hub = RunningHub(env, home / "hub.log")
         hub.wait_ready()
-        worker_env = {**os.environ, "APHOS_HOME": str(home),
-                      "APHOS_DATABASE_URL": catalogue.conninfo("writer"),
-                      "APHOS_DATABASE_URL_WRITER": catalogue.conninfo("writer"),
-                      "APHOS_DATABASE_URL_READER": catalogue.conninfo("reader")}  # fmt: skip
-        with open(home / "worker.log", "wb") as log:
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "aphos_lib.jobs.runner"], cwd=REPO, env=worker_env,
-                stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
         yield {"url": hub.url, "hub": hub, "catalogue": catalogue, "home": home}
     finally:
-        if worker is not None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
         if hub is not None:
             hub.interrupt()
         standin.close()
