@@ -249,6 +249,9 @@ def main() -> None:
             f"latency, job queued to searchable, correct_file.csv: median {med:.2f} s"
             f" (runs: {', '.join(f'{s:.2f}' for s in seconds)}); target < 5 s"
         )
+        cold_runs = ", ".join(f"{s:.2f}" for s in cold)
+        print(f"latency with no warm kernel (each job starts its own): median"
+              f" {statistics.median(cold):.2f} s (runs: {cold_runs})")  # fmt: skip
         print(
             f"baseline latency, ingest_file directly: median {med_direct:.2f} s;"
             f" queue + notebook / direct = {med / med_direct:.1f}x"

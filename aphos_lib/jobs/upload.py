@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 
 from aphos_lib.db.catalogue import Catalogue
-from aphos_lib.ingest import ingest_file
+from aphos_lib.ingest import ObjectCache, ingest_file, ingest_parsed
+from aphos_lib.io.sips import read_sips
 from aphos_lib.jobs import queue
 from aphos_lib.jobs.queue import Job
 from aphos_lib.uploads.storage import stored_path
@@ -57,6 +58,7 @@ def run_upload(conn: psycopg.Connection, job: Job, files: Iterable[Mapping[str, 
         When another worker has taken the job over; the file in progress is not recorded.
     """
     recorded = _recorded_positions(conn, job.upload_id)
+    known = ObjectCache()  # a night of one field asks the database once per star
     done = len(recorded)
     stored = 0
     for f in sorted(files, key=lambda f: f["position"]):
@@ -65,9 +67,7 @@ def run_upload(conn: psycopg.Connection, job: Job, files: Iterable[Mapping[str, 
         if not queue.heartbeat(conn, job, files_done=done):
             raise JobLost(f"job {job.id} was taken over by another worker")
         try:
-            ingest_file(conn, stored_path(f["stored_name"]), observer_id=job.observer_id,
-                        upload_id=job.upload_id, position=f["position"],
-                        name=f["filename"])  # fmt: skip
+            _store(conn, job, f, known)
         except psycopg.errors.UniqueViolation as exc:
             # Another attempt recorded this position meanwhile: that one counts, not ours.
             if exc.diag.constraint_name != "upload_file_upload_position_key":
@@ -79,6 +79,23 @@ def run_upload(conn: psycopg.Connection, job: Job, files: Iterable[Mapping[str, 
     if not queue.heartbeat(conn, job, files_done=done):
         raise JobLost(f"job {job.id} was taken over by another worker")
     return stored
+
+
+def _store(conn: psycopg.Connection, job: Job, f: Mapping[str, Any], known: ObjectCache) -> None:
+    """One file in one transaction, with its outcome row."""
+    path = stored_path(f["stored_name"])
+    try:
+        parsed = read_sips(path, name=f["filename"])
+    except Exception:
+        # Unreadable: ingest_file records the rejection with its reason (or raises what is
+        # not a reason to reject the file).
+        parsed = None
+    if parsed is None:
+        ingest_file(conn, path, observer_id=job.observer_id, upload_id=job.upload_id,
+                    position=f["position"], name=f["filename"])  # fmt: skip
+    else:
+        ingest_parsed(conn, parsed, observer_id=job.observer_id, upload_id=job.upload_id,
+                      position=f["position"], known_objects=known)  # fmt: skip
 
 
 def _recorded_positions(conn: psycopg.Connection, upload_id: int) -> set[int]:
