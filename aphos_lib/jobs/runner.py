@@ -4,8 +4,9 @@ The loop
 --------
 1. Wait for work: ``LISTEN`` on :data:`aphos_lib.jobs.queue.CHANNEL` (``enqueue`` notifies
    it when the api commits), with a short poll as a fallback that also finds jobs whose
-   worker died. Meanwhile the next kernel is started and primed
-   (:mod:`aphos_lib.jobs.kernels`), so a job does not wait for a kernel to start.
+   worker died. The next job's kernel is started and primed in the background, while idle
+   and during the job before (:mod:`aphos_lib.jobs.kernels`), so a job rarely waits for a
+   kernel to start.
 2. Claim a job (:func:`aphos_lib.jobs.queue.claim`), read its files from ``upload_input``.
 3. Run ``ingest_jobs/ingest_sips.ipynb`` with papermill in a thread, writing the executed
    notebook to ``$APHOS_HOME/reports/<upload id>/job-<id>-attempt-<n>.ipynb``; the notebook
@@ -176,10 +177,14 @@ class Worker:
         if future is None:
             return None
         try:
-            return future.result()
+            km = future.result()
         except Exception as exc:  # the job starts a kernel of its own instead
             print(f"worker {self.name}: warming a kernel failed: {exc}", flush=True)
             return None
+        if not km.is_alive():  # it died while it waited (the OOM killer): start another
+            stop_kernel(km)
+            return None
+        return km
 
     def execute(self, conn: psycopg.Connection, job: Job) -> str:
         """Run one claimed job's notebook and settle the job.
