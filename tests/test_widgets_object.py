@@ -110,7 +110,7 @@ def test_the_table_and_the_plot_equal_the_librarys_light_curve(reader):
         x, y = points[observer]
         np.testing.assert_array_equal(x, group.hjd.to_numpy())
         np.testing.assert_array_equal(y, group.magnitude.to_numpy())
-    assert page.plot.count.value.startswith('<span data-points="142">')
+    assert page.plot.count.value.startswith('<span data-points="142" data-version=')
     # The magnitude axis is inverted: brighter (smaller) magnitudes are up.
     assert page.plot.plot.y_scale.reverse is True
 
@@ -278,3 +278,21 @@ def test_parse_request_reads_ensembles_and_the_check_star():
     request = parse_request("variable=A:1&comparison=A:2&comparison=A:3&check=A:4")
     assert (request.variable, request.comparisons, request.check) == ("A:1", ["A:2", "A:3"],
                                                                       "A:4")  # fmt: skip
+
+
+def test_the_address_can_ask_for_webgl_points(reader):
+    from bqplot_gl import ScatterGL
+
+    svg = open_page(reader, f"variable={GK_CEP}&comparison={GK_CMP}")
+    gl = open_page(reader, f"variable={GK_CEP}&comparison={GK_CMP}&webgl=1")
+    assert not any(isinstance(m, ScatterGL) for m in svg.plot.figure.marks)  # 142 < WEBGL_FROM
+    gl_marks = [m for m in gl.plot.figure.marks if isinstance(m, ScatterGL)]
+    assert sum(len(m.x) for m in gl_marks) == 142
+
+
+def test_the_phase_plot_waits_for_a_period(reader):
+    page = open_page(reader, f"variable={GK_CEP}&comparison={GK_CMP}")
+    assert page.phase.figure.marks == [] and "Type a period" in page.phase.message.value
+    page.phase.period.value = 0.936
+    assert sum(len(m.x) for m in page.phase.figure.marks if isinstance(m, Scatter)) == 2 * 142
+    assert page.phase.message.value == ""

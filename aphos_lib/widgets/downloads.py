@@ -84,13 +84,22 @@ class Downloads(widgets.VBox):
     def __init__(self):
         self.links = widgets.HTML().add_class("aphos-downloads")
         self.obscode = widgets.Text(
-            description="AAVSO code", placeholder="your observer code", layout={"width": "16em"}
+            description="AAVSO code",
+            placeholder="your observer code",
+            layout={"width": "18em"},
+            style={"description_width": "initial"},
         ).add_class("aphos-aavso-obscode")
         self.observer = widgets.Dropdown(
-            description="Observer", options=[("", "")], layout={"width": "16em"}
+            description="Observer",
+            options=[("", "")],
+            layout={"width": "14em"},
+            style={"description_width": "initial"},
         ).add_class("aphos-aavso-observer")
         self.filter = widgets.Text(
-            description="Filter", placeholder="from the images", layout={"width": "14em"}
+            description="Filter",
+            placeholder="from the images",
+            layout={"width": "14em"},
+            style={"description_width": "initial"},
         ).add_class("aphos-aavso-filter")
         self.curve: LightCurve | None = None
         self.texts: dict[str, str] = {}

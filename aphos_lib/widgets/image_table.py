@@ -33,7 +33,8 @@ _STYLE = (
     ".aphos-images th,.aphos-images td{padding:2px 6px;border-bottom:1px solid #ddd;"
     "text-align:right;white-space:nowrap}.aphos-images th{background:#f3f3f3}"
     ".aphos-images td.uploader,.aphos-images td.night,.aphos-images td.time{text-align:left}"
-    ".aphos-images tr.saturated{color:#a33;background:#fff4f4}</style>"
+    ".aphos-images tr.saturated{color:#a33;background:#fff4f4}"
+    ".aphos-images a{color:#1a5fb4;text-decoration:underline}</style>"
 )
 
 

@@ -29,7 +29,11 @@ from aphos_lib.widgets.image_table import ImageTable
 from aphos_lib.widgets.lightcurve_plot import LightCurvePlot, PhasePlot, colours_for
 from aphos_lib.widgets.urls import first, page_link, query_params
 
-__all__ = ["ObjectPage", "ObjectRequest", "message", "object_page", "parse_request"]
+__all__ = ["WEBGL_FROM", "ObjectPage", "ObjectRequest", "message", "object_page", "parse_request"]
+
+# Above this many images the points are drawn with WebGL: SVG's one element per point made
+# the page take seconds longer to open at 5,000 points (bench/dashboard.py).
+WEBGL_FROM = 1000
 
 
 @dataclass
@@ -40,6 +44,7 @@ class ObjectRequest:
     comparisons: list[str]
     check: str | None = None
     exclude: list[str] = field(default_factory=list)
+    webgl: bool | None = None  # WebGL points (``webgl=1``), SVG (``webgl=0``), None: by size
 
 
 def parse_request(query_string: str | None = None) -> ObjectRequest:
@@ -54,7 +59,7 @@ def parse_request(query_string: str | None = None) -> ObjectRequest:
     --------
     >>> parse_request("variable=UCAC4:805-031770&comparison=UCAC4:803-032417&exclude=novak")
     ObjectRequest(variable='UCAC4:805-031770', comparisons=['UCAC4:803-032417'], check=None, \
-exclude=['novak'])
+exclude=['novak'], webgl=None)
     """
     params = query_params(query_string)
     variable = first(params, "variable")
@@ -66,7 +71,12 @@ exclude=['novak'])
     for ref in [variable, *comparisons, *params.get("check", [])]:
         parse_object_ref(ref)
     return ObjectRequest(variable, comparisons, first(params, "check"),
-                         [e.strip() for e in params.get("exclude", []) if e.strip()])  # fmt: skip
+                         [e.strip() for e in params.get("exclude", []) if e.strip()],
+                         _flag(first(params, "webgl")))  # fmt: skip
+
+
+def _flag(value: str | None) -> bool | None:
+    return None if value is None else value.lower() in ("1", "true", "yes", "on")
 
 
 def message(text: str, *, kind: str = "error") -> widgets.HTML:
@@ -97,8 +107,9 @@ class ObjectPage(widgets.VBox):
         A read-only connection to the catalogue, in autocommit.
     request : ObjectRequest
         The stars and the observers left out.
-    gl : bool
-        Draw the points with WebGL (bqplot-gl) instead of SVG.
+    gl : bool, optional
+        Draw the points with WebGL (bqplot-gl) instead of SVG; by default as the address
+        says (``webgl=1`` or ``0``), else WebGL for curves longer than :data:`WEBGL_FROM`.
     page_size : int
         Table rows per page.
 
@@ -110,8 +121,8 @@ class ObjectPage(widgets.VBox):
         When the stars have no image in common.
     """
 
-    def __init__(self, conn: psycopg.Connection, request: ObjectRequest, *, gl: bool = False,
-                 page_size: int = 50):  # fmt: skip
+    def __init__(self, conn: psycopg.Connection, request: ObjectRequest, *,
+                 gl: bool | None = None, page_size: int = 50):  # fmt: skip
         self.conn = conn
         self.request = request
         self.variable = resolve_object(conn, request.variable)
@@ -124,6 +135,8 @@ class ObjectPage(widgets.VBox):
                               "never measured in the same image: no light curve.")  # fmt: skip
         self.colours = colours_for(set(everything.data["observer"]))
         self.curve: LightCurve = everything
+        if gl is None:
+            gl = request.webgl if request.webgl is not None else len(everything) > WEBGL_FROM
 
         self.apertures = AperturePanel(on_change=self.refresh)
         self.apertures.set_nights(nights_of(conn, everything))
