@@ -156,6 +156,7 @@ class ObjectPage(widgets.VBox):
         self.phase = PhasePlot(gl=gl)
         self.downloads = Downloads()
         self.status = widgets.HTML().add_class("aphos-status")
+        self.version = 0
 
         observers = widgets.HBox(
             [widgets.HTML("<b>Observers</b>&nbsp;"), *self.observers.values()],
@@ -202,17 +203,19 @@ class ObjectPage(widgets.VBox):
     def refresh(self) -> None:
         """Recompute the light curve for the current choices and redraw everything."""
         self.curve = self._photometry(**self.options())
-        n = len(self.curve)
-        self.status.value = (
-            ""
-            if n
-            else "<p class='aphos-empty'>No images with these "
-            "choices: include an observer again or show saturated rows.</p>"
-        )
         self.plot.show(self.curve, self.colours)
         self.table.show(self.curve)
         self.downloads.show(self.curve)
         self.phase.show(self.curve, self.colours)
+        # Set last: a browser waiting for this version knows every part is redrawn.
+        self.version += 1
+        empty = (
+            ""
+            if len(self.curve)
+            else "<p class='aphos-empty'>No images with these choices: include an observer "
+            "again or show saturated rows.</p>"
+        )
+        self.status.value = f'<span data-version="{self.version}"></span>{empty}'
 
 
 def object_page(query_string: str | None = None, conn: psycopg.Connection | None = None,
