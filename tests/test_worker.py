@@ -399,3 +399,24 @@ def test_the_worker_service_runs_n_workers_restarts_a_dead_one_and_stops_fast(
             service.kill()
             service.wait()
         log.close()
+
+
+def test_a_long_running_worker_leaks_no_threads_or_descriptors_per_job(catalogue, writer, home):
+    worker = start_worker(catalogue, home)
+    seen = []
+    try:
+        for _ in range(8):
+            _, job_id = upload(writer, home, [fixture_path("correct_file_missing_scheme.csv")])
+            wait_for_jobs(writer, [job_id], timeout=60)
+            time.sleep(0.3)  # the next kernel is warming: let it settle
+            seen.append((len(os.listdir(f"/proc/{worker.pid}/task")),
+                         len(os.listdir(f"/proc/{worker.pid}/fd"))))  # fmt: skip
+    finally:
+        stop_worker(worker)
+    assert writer.execute("SELECT state, count(*) FROM ingest_job GROUP BY state").fetchall() == [
+        ("done", 8)]  # fmt: skip
+    # A leak grows with each job (papermill leaves a client per job open: 3 threads and ~13
+    # descriptors each, before the worker closed them); a steady worker stays level.
+    threads, descriptors = seen[2]
+    assert max(t for t, _ in seen[2:]) <= threads + 1, seen
+    assert max(d for _, d in seen[2:]) <= descriptors + 4, seen

@@ -16,13 +16,34 @@ from pathlib import Path
 
 from jupyter_client import BlockingKernelClient, KernelManager
 
-__all__ = ["PRIME", "start_warm_kernel", "stop_kernel"]
+__all__ = ["PRIME", "JobKernelManager", "start_warm_kernel", "stop_kernel"]
 
 # What the job notebook imports; imported here before the job, it is then already loaded.
 PRIME = "import aphos_lib.jobs.upload, aphos_lib.ingest, pandas"
 
 
-def start_warm_kernel(cwd: Path, *, timeout: float = 120.0) -> KernelManager:
+class JobKernelManager(KernelManager):
+    """A kernel manager that remembers the clients it made, to close them with the kernel.
+
+    papermill's executor does not close the client of a kernel it was given (it does not own
+    it), and each open client keeps a heartbeat thread and its sockets: a long-running worker
+    would leak them job after job.
+    """
+
+    def client(self, **kwargs):
+        """A client of this kernel, closed by :meth:`close_clients`."""
+        made = super().client(**kwargs)
+        self._clients = [*getattr(self, "_clients", []), made]
+        return made
+
+    def close_clients(self) -> None:
+        """Close the channels of every client made so far."""
+        for made in getattr(self, "_clients", []):
+            made.stop_channels()
+        self._clients = []
+
+
+def start_warm_kernel(cwd: Path, *, timeout: float = 120.0) -> JobKernelManager:
     """Start a ``python3`` kernel of this interpreter in ``cwd`` and run :data:`PRIME` in it.
 
     The kernel's client class is asynchronous, as papermill's executor expects of a kernel
@@ -30,7 +51,7 @@ def start_warm_kernel(cwd: Path, *, timeout: float = 120.0) -> KernelManager:
     """
     # Unix sockets, not TCP ports: workers starting kernels at once would race for free ports
     # (and local TCP is unencrypted).
-    km = KernelManager(kernel_name="python3", transport="ipc",
+    km = JobKernelManager(kernel_name="python3", transport="ipc",
                        ip=os.path.join(tempfile.gettempdir(), f"aphos-kernel-{uuid.uuid4().hex}"),
                        client_class="jupyter_client.asynchronous.AsyncKernelClient")  # fmt: skip
     # The kernel dies with this process (ipykernel watches JPY_PARENT_PID, which the
@@ -55,8 +76,10 @@ def start_warm_kernel(cwd: Path, *, timeout: float = 120.0) -> KernelManager:
 
 
 def stop_kernel(km: KernelManager) -> None:
-    """Stop a kernel at once (its job is over, or the worker is stopping)."""
+    """Stop a kernel at once (its job is over, or the worker is stopping), and its clients."""
     try:
+        if isinstance(km, JobKernelManager):
+            km.close_clients()
         if km.has_kernel:
             km.shutdown_kernel(now=True)
     except Exception as exc:  # already gone: nothing left to stop

@@ -27,7 +27,7 @@ import socket
 import threading
 import time
 import traceback
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,6 +127,9 @@ class Worker:
         # The next job's kernel, starting in the background (during the current job, or
         # while idle) so that a job rarely waits for one.
         self._warming = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warm-kernel")
+        # Notebooks run on one long-lived thread: the event loop papermill makes for a thread
+        # is never closed, so a thread per job would leak one loop (and its sockets) per job.
+        self._notebooks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notebook")
         self._next_kernel: Future[KernelManager] | None = None
         self.last: dict[str, float] = {}  # timings of the last job, for measurements
 
@@ -145,6 +148,7 @@ class Worker:
             if km is not None:
                 stop_kernel(km)
             self._warming.shutdown()
+            self._notebooks.shutdown()
 
     def _serve(self) -> None:
         with (
@@ -229,16 +233,14 @@ class Worker:
             except BaseException as exc:  # reported to the job below
                 run.error = exc
 
-        thread = threading.Thread(target=execute_notebook, name=f"job-{job.id}")
-        thread.start()
+        running = self._notebooks.submit(execute_notebook)
         lost = False
         # Heartbeat from the kernel's start to the notebook's end; stop the kernel when the
         # job is no longer ours or the worker is told to stop. Short joins keep a stop prompt.
         with self.catalogue.connect("writer") as beat:
             next_beat = time.monotonic() + self.settings.heartbeat_interval
-            while thread.is_alive():
-                thread.join(0.2)
-                if not thread.is_alive():
+            while not running.done():
+                if wait([running], timeout=0.2).done:
                     break
                 if not self.stop.is_set() and time.monotonic() < next_beat:
                     continue
@@ -248,7 +250,7 @@ class Worker:
                     run.stopped = True
                     if run.km is not None:
                         stop_kernel(run.km)
-                    thread.join()
+                    wait([running])
         if run.km is not None:
             stop_kernel(run.km)
         self.last = {"kernel_s": (run.kernel_ready or claimed) - claimed,
