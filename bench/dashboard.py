@@ -20,9 +20,14 @@ Playwright. A first page view warms the disk cache and Python's imports; then ea
   points) and the browser drew them: 5,000 ``path.dot`` in the figure's SVG, or for the
   WebGL marks (``webgl=1``) the ``canvas`` of bqplot-gl, after one more animation frame. The
   page's PanZoom interaction is live as soon as the figure is drawn.
+- **pan**: the mouse drags the light curve sideways in 20 steps; each step is timed until the
+  browser painted two more frames (the median step).
 - **redraw**: a night is picked in the aperture panel, then from choosing ``Ap3`` for the
   variable that night until the browser drew the new curve: the redraw counter
   (``data-version``) moved on and, for SVG, the points' positions changed.
+
+For scale, the home page (``index.ipynb``, a small table) is opened ``--runs`` times too:
+a kernel's start and Voila's own page are most of the time to open any dashboard here.
 
 Medians and maxima in seconds; targets (issue 7): open < 3 s median, redraw < 1 s. The
 machine is shared (2 vCPUs, other jobs running): the numbers are upper bounds.
@@ -118,6 +123,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def pan(page, steps: int = 20) -> float:
+    """Drag the light curve sideways with the mouse; the median time per step until the
+    browser painted the next frame (bqplot's PanZoom moves the scales, the marks follow)."""
+    box = page.locator(".aphos-lightcurve").first.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    frames = []
+    for k in range(1, steps + 1):
+        started = time.perf_counter()
+        page.mouse.move(x + 10 * k, y)
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => "
+                      "requestAnimationFrame(() => r())))")  # fmt: skip
+        frames.append(time.perf_counter() - started)
+    page.mouse.up()
+    page.locator("button.aphos-reset").click()
+    return statistics.median(frames)
+
+
+def floor(browser, url: str) -> float:
+    """Opening the home page (a table of counts): what Voila itself costs on this machine."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context.set_default_timeout(120_000)
+    page = context.new_page()
+    try:
+        started = time.perf_counter()
+        page.goto(url, wait_until="commit")
+        page.wait_for_selector("[class*='aphos-']", state="visible")
+        return time.perf_counter() - started
+    finally:
+        context.close()
+
+
 def view(browser, url: str, webgl: bool) -> dict[str, float]:
     """One timed page view: open, then one aperture change."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
@@ -136,6 +174,7 @@ def view(browser, url: str, webgl: bool) -> dict[str, float]:
                 arg=POINTS,
             )
         opened = time.perf_counter() - started
+        panned = pan(page)
 
         nights = page.locator(".aphos-night select option").all_inner_texts()
         page.locator(".aphos-night select").select_option(label=nights[len(nights) // 2])
@@ -152,7 +191,7 @@ def view(browser, url: str, webgl: bool) -> dict[str, float]:
         else:
             page.wait_for_function(f"b => ({DOTS_SIGNATURE})() !== b", arg=before)
         redrawn = time.perf_counter() - started
-        return {"open_s": opened, "redraw_s": redrawn}
+        return {"open_s": opened, "redraw_s": redrawn, "pan_frame_s": panned}
     finally:
         context.close()
 
@@ -182,6 +221,10 @@ def main() -> None:
 
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            home = f"http://127.0.0.1:{port}/voila/render/index.ipynb"
+            floor(browser, home)
+            results["home_open_s"] = summary([floor(browser, home) for _ in range(args.runs)])
+            log(f"home page (Voila's floor): {results['home_open_s']['median']:.2f} s")
             for marks in args.marks:
                 webgl = marks == "webgl"
                 params = {"variable": variable, "comparison": comparison,
@@ -192,10 +235,11 @@ def main() -> None:
                 runs = []
                 for k in range(args.runs):
                     runs.append(view(browser, url, webgl))
-                    log(f"{marks} run {k + 1}: open {runs[-1]['open_s']:.2f} s, "
-                        f"redraw {runs[-1]['redraw_s']:.2f} s")  # fmt: skip
-                results[marks] = {"open_s": summary([r["open_s"] for r in runs]),
-                                  "redraw_s": summary([r["redraw_s"] for r in runs])}  # fmt: skip
+                    log(f"{marks} run {k + 1}: open {runs[-1]['open_s']:.2f} s, redraw "
+                        f"{runs[-1]['redraw_s']:.2f} s, pan step "
+                        f"{runs[-1]['pan_frame_s'] * 1000:.0f} ms")  # fmt: skip
+                results[marks] = {key: summary([r[key] for r in runs])
+                                  for key in ("open_s", "redraw_s", "pan_frame_s")}  # fmt: skip
             browser.close()
     finally:
         voila.terminate()
@@ -206,7 +250,10 @@ def main() -> None:
         print(f"{marks:6s} open to interactive: median {r['open_s']['median']:.2f} s "
               f"(max {r['open_s']['max']:.2f}, target < 3 s); redraw after an aperture change: "
               f"median {r['redraw_s']['median']:.2f} s (max {r['redraw_s']['max']:.2f}, "
-              "target < 1 s)")  # fmt: skip
+              f"target < 1 s); pan: median {r['pan_frame_s']['median'] * 1000:.0f} ms a "
+              "mouse step")  # fmt: skip
+    print(f"home page open (Voila's own floor here): median "
+          f"{results['home_open_s']['median']:.2f} s")  # fmt: skip
     print(f"load average before/after: {results['load_average']} / "
           f"{results['load_average_after']} on {os.cpu_count()} CPUs")  # fmt: skip
     if args.json:
