@@ -296,3 +296,22 @@ def test_the_phase_plot_waits_for_a_period(reader):
     page.phase.period.value = 0.936
     assert sum(len(m.x) for m in page.phase.figure.marks if isinstance(m, Scatter)) == 2 * 142
     assert page.phase.message.value == ""
+
+
+def test_an_ensemble_and_a_check_star(reader):
+    members, check = [GK_CMP, "UCAC4:804-031083"], "UCAC4:805-031804"
+    query = f"variable={GK_CEP}&comparison={members[0]}&comparison={members[1]}&check={check}"
+    page = open_page(reader, query)
+    oracle = differential_photometry(reader, GK_CEP, members, check=check)
+    rows = table_rows(page)
+    assert cells(rows) == expected_cells(oracle)
+    data = oracle.data
+    assert [r["check_magnitude"] for r in rows] == [
+        "" if np.isnan(m) else f"{m:.4f}" for m in data.check_magnitude
+    ]
+    # The ensemble's ApAuto is its members' sum, as its flux is.
+    assert [r["cmp_ap_auto"] for r in rows] == [
+        f"{a + b:.1f}" for a, b in zip(data.cmp1_ap_auto, data.cmp2_ap_auto, strict=True)
+    ]
+    header = page.children[0].value
+    assert "Comparison 1" in header and "Comparison 2" in header and "Check" in header

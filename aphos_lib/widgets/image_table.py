@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 
 import ipywidgets as widgets
 import numpy as np
@@ -17,11 +18,12 @@ import pandas as pd
 
 from aphos_lib.coordinates import format_dec, format_ra
 from aphos_lib.lightcurve import LightCurve
+from aphos_lib.photometry import ensemble_flux
 from aphos_lib.widgets.urls import page_link
 
 __all__ = ["COLUMNS", "ImageTable", "table_html"]
 
-# (key, heading)
+# (key, heading); an ensemble's "Cmp" columns are its members' sums.
 COLUMNS = [
     ("time", "Exposure middle (UTC)"), ("night", "Night"), ("ra", "RA"), ("dec", "Dec"),
     ("var_ap_auto", "Var ApAuto"), ("var_aperture", "Var ap."), ("var_flux", "Var flux"),
@@ -46,11 +48,29 @@ def _aperture(value: int) -> str:
     return "auto" if value == 0 else f"Ap{value}"
 
 
+def _columns(data: pd.DataFrame) -> list[tuple[str, str]]:
+    """The table's columns for these rows: a check star adds its magnitude."""
+    columns = list(COLUMNS)
+    if "check_magnitude" in data:
+        columns.insert(-1, ("check_magnitude", "Check mag."))
+    return columns
+
+
+def _comparison_ap_auto(data: pd.DataFrame) -> np.ndarray:
+    """The comparison's ApAuto flux; an ensemble's is its members' sum, as its flux is."""
+    if "cmp_ap_auto" in data:
+        return data["cmp_ap_auto"].to_numpy(dtype=float)
+    members = sorted(c for c in data.columns if re.fullmatch(r"cmp\d+_ap_auto", c))
+    return ensemble_flux([data[c] for c in members], [data[c] for c in members])[0]
+
+
 def table_html(data: pd.DataFrame) -> str:
     """The rows of ``data`` (a light curve's) as an HTML table."""
-    head = "".join(f'<th class="{key}">{html.escape(title)}</th>' for key, title in COLUMNS)
+    columns = _columns(data)
+    head = "".join(f'<th class="{key}">{html.escape(title)}</th>' for key, title in columns)
+    cmp_ap_auto = _comparison_ap_auto(data)
     rows = []
-    for r in data.itertuples(index=False):
+    for k, r in enumerate(data.itertuples(index=False)):
         username = str(r.observer)
         link = page_link("profile.ipynb", {"username": username})
         saturated = bool(r.saturated)
@@ -59,12 +79,13 @@ def table_html(data: pd.DataFrame) -> str:
             "time": r.time_utc.strftime("%Y-%m-%d %H:%M:%S"), "night": r.night.isoformat(),
             "ra": format_ra(r.var_ra_deg, "colon", 2), "dec": format_dec(r.var_dec_deg, "colon", 1),
             "var_ap_auto": _number(r.var_ap_auto, 1), "var_aperture": _aperture(r.var_aperture),
-            "var_flux": _number(r.var_flux, 1), "cmp_ap_auto": _number(r.cmp_ap_auto, 1),
+            "var_flux": _number(r.var_flux, 1), "cmp_ap_auto": _number(cmp_ap_auto[k], 1),
             "cmp_aperture": _aperture(r.cmp_aperture), "cmp_flux": _number(r.cmp_flux, 1),
             "magnitude": magnitude, "deviation": _number(r.deviation, 4),
+            "check_magnitude": _number(getattr(r, "check_magnitude", math.nan), 4),
         }  # fmt: skip
         tds = "".join(f'<td class="{key}">{html.escape(cells[key])}</td>'
-                      for key, _ in COLUMNS[:-1])  # fmt: skip
+                      for key, _ in columns[:-1])  # fmt: skip
         tds += (f'<td class="uploader"><a class="aphos-profile-link" href="{html.escape(link)}"'
                 f' target="_top">{html.escape(username)}</a></td>')  # fmt: skip
         css = ' class="saturated"' if saturated else ""
