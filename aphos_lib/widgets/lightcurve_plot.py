@@ -224,7 +224,8 @@ class PhasePlot(widgets.VBox):
         self.nterms = widgets.Dropdown(description="Terms", options=[1, 2, 3], value=2,
                                        tooltip="Fourier terms of the periodogram's model: 2 "
                                        "tells an eclipsing binary's two eclipses apart",
-                                       layout={"width": "9em"})  # fmt: skip
+                                       layout={"width": "9em"},
+                                       style={"description_width": "initial"})  # fmt: skip
         self.find = widgets.Button(
             description="Find period",
             icon="search",

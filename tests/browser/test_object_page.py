@@ -48,9 +48,9 @@ def wait_for_redraw(page, before: str) -> None:
                            ".getAttribute('data-version') !== v", arg=before)  # fmt: skip
 
 
-def wait_for_dots(page, n: int) -> None:
-    page.wait_for_function("n => document.querySelectorAll('.aphos-lightcurve path.dot')"
-                           ".length === n", arg=int(n))  # fmt: skip
+def wait_for_dots(page, n: int, figure: str = ".aphos-lightcurve") -> None:
+    page.wait_for_function("([n, f]) => document.querySelectorAll(f + ' path.dot').length === n",
+                           arg=[int(n), figure])  # fmt: skip
 
 
 def eventually(condition, timeout: float = 30.0) -> None:
@@ -125,6 +125,15 @@ def test_table_light_curve_and_a_nights_aperture(page, voila_url, reader):
     assert all(old[r["image_id"]] == r["magnitude"] for r in shown if r["night"] != NIGHT)
     assert "2021-11-06: Ap3" in page.locator(".aphos-aperture-summary").inner_text()
     screenshot(page, "object-aperture-changed")
+
+    # Find period: the periodogram's best period, and the curve folded on it, two cycles.
+    page.locator("button.aphos-find-period").click()
+    wait_for_dots(page, 2 * 142, ".aphos-phase")
+    best = ap3.periodogram(nterms=2).best_period
+    period = float(page.locator(".aphos-period input").input_value())
+    assert period == pytest.approx(round(best, 6), abs=1e-6)
+    assert period == pytest.approx(0.936, rel=1e-3)  # GK Cep's, in the demo's model
+    screenshot(page, "object-phase")
 
     # Error bars off and on.
     bars = page.locator(".aphos-lightcurve path.line")
