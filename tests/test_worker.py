@@ -420,3 +420,37 @@ def test_a_long_running_worker_leaks_no_threads_or_descriptors_per_job(catalogue
     threads, descriptors = seen[2]
     assert max(t for t, _ in seen[2:]) <= threads + 1, seen
     assert max(d for _, d in seen[2:]) <= descriptors + 4, seen
+
+
+def test_a_kernel_runs_up_to_its_number_of_jobs_reset_between_them(catalogue, writer, home):
+    worker = start_worker(catalogue, home, APHOS_JOB_KERNEL_JOBS="2")
+    kernels, reports = [], []
+    try:
+        deadline = time.monotonic() + 60
+        while not children(worker.pid):  # the warm kernel, started while idle
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        kernels.append(children(worker.pid))
+        for observer in ("first", "second", "third"):
+            _, job_id = upload(writer, home, [fixture_path("correct_file_missing_scheme.csv")],
+                               observer=observer)  # fmt: skip
+            wait_for_jobs(writer, [job_id], timeout=60)
+            reports.append(job_state(writer, job_id)[5])
+            time.sleep(0.5)  # the kept kernel is reset in the background
+            kernels.append(children(worker.pid))
+    finally:
+        stop_worker(worker)
+    # Jobs 1 and 2 ran in the warm kernel; job 3 in the one that warmed during job 2.
+    assert kernels[1] == kernels[0] and len(kernels[0]) == 1
+    assert kernels[2] != kernels[1] and kernels[3] == kernels[2] and len(kernels[2]) == 1
+    # Each report numbers its cells from 1, as from a fresh kernel, and finds nothing left
+    # by the job before.
+    counts = []
+    for report in reports:
+        cells = json.loads((home / report).read_text())["cells"]
+        counts.append([c["execution_count"] for c in cells if c["cell_type"] == "code"])
+        assert not any(o.get("output_type") == "error" for c in cells
+                       if c["cell_type"] == "code" for o in c["outputs"])  # fmt: skip
+    assert counts == [[1, 2, 3, 4, 5]] * 3
+    assert writer.execute("SELECT status, count(*) FROM upload_file GROUP BY status").fetchall() \
+        == [("stored", 3)]  # fmt: skip

@@ -3,7 +3,9 @@
 Starting a kernel and importing the catalogue code in it costs seconds, most of an upload's
 latency for one file. A worker therefore starts its next kernel while it is idle, imports
 what the job notebook needs there, and hands that kernel to papermill when a job comes.
-Each job still gets a fresh kernel of its own (nothing leaks from one job to the next).
+A kernel may then run several jobs in a row (``APHOS_JOB_KERNEL_JOBS``), reset between
+them (:func:`reset_kernel`: the namespace cleared, cells numbered from 1 again); it is
+replaced after a job that failed.
 """
 
 from __future__ import annotations
@@ -11,15 +13,20 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
 from jupyter_client import BlockingKernelClient, KernelManager
 
-__all__ = ["PRIME", "JobKernelManager", "start_warm_kernel", "stop_kernel"]
+__all__ = ["PRIME", "RESET", "JobKernelManager", "reset_kernel", "start_warm_kernel",
+           "stop_kernel"]  # fmt: skip
 
 # What the job notebook imports; imported here before the job, it is then already loaded.
 PRIME = "import aphos_lib.jobs.upload, aphos_lib.ingest, pandas"
+# Between two jobs in one kernel: nothing of the last job's namespace stays, and the next
+# report numbers its cells from 1, as a fresh kernel would.
+RESET = "get_ipython().run_line_magic('reset', '-f')\nget_ipython().execution_count = 1"
 
 
 class JobKernelManager(KernelManager):
@@ -58,21 +65,63 @@ def start_warm_kernel(cwd: Path, *, timeout: float = 120.0) -> JobKernelManager:
     # launcher sets), so a killed worker leaves no kernel behind writing for it.
     km.start_kernel(cwd=str(cwd), extra_arguments=["--HistoryManager.enabled=False"])
     try:
-        # With the manager as parent the client asks it whether the kernel process lives;
-        # alone it would judge by heartbeats, which a busy machine delays past a second.
-        kc = BlockingKernelClient(parent=km, **km.get_connection_info(session=True))
-        kc.start_channels()
-        try:
-            kc.wait_for_ready(timeout=timeout)
-            reply = kc.execute_interactive(PRIME, timeout=timeout, output_hook=lambda msg: None)
-            if reply["content"]["status"] != "ok":
-                raise RuntimeError(f"priming the kernel failed: {reply['content'].get('evalue')}")
-        finally:
-            kc.stop_channels()
+        _run(km, PRIME, timeout)
     except BaseException:
         stop_kernel(km)
         raise
     return km
+
+
+def reset_kernel(km: JobKernelManager, *, timeout: float = 30.0) -> bool:
+    """Make a kernel that ran a job like a fresh one for the next: False if it cannot be.
+
+    Clears the notebook's namespace and numbers cells from 1 again; the imported modules
+    stay loaded, which is what a warm kernel is for.
+    """
+    try:
+        km.close_clients()
+        _run_quietly(km, RESET, timeout)
+    except Exception as exc:  # a broken kernel is replaced, not reused
+        print(f"resetting a kernel: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def _run_quietly(km: KernelManager, code: str, timeout: float) -> None:
+    """Run code in a kernel known to be ready, waiting only for its reply on the shell channel.
+
+    Much quicker than :func:`_run` (which waits for the kernel's output to go quiet, a few
+    tenths of a second) when the kernel has already answered before.
+    """
+    kc = BlockingKernelClient(parent=km, **km.get_connection_info(session=True))
+    kc.start_channels(iopub=False, stdin=False, hb=False, control=False)
+    try:
+        msg_id = kc.execute(code, silent=True, store_history=False)
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = kc.get_shell_msg(timeout=max(0.0, deadline - time.monotonic()))
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"{code!r} failed in the kernel: {reply['content'].get('evalue')}")
+    finally:
+        kc.stop_channels()
+
+
+def _run(km: KernelManager, code: str, timeout: float) -> None:
+    """Run code in the kernel, raising if it fails."""
+    # With the manager as parent the client asks it whether the kernel process lives;
+    # alone it would judge by heartbeats, which a busy machine delays past a second.
+    kc = BlockingKernelClient(parent=km, **km.get_connection_info(session=True))
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=timeout)
+        reply = kc.execute_interactive(code, timeout=timeout, store_history=False,
+                                       output_hook=lambda msg: None)  # fmt: skip
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"{code!r} failed in the kernel: {reply['content'].get('evalue')}")
+    finally:
+        kc.stop_channels()
 
 
 def stop_kernel(km: KernelManager) -> None:

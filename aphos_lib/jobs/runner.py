@@ -4,9 +4,9 @@ The loop
 --------
 1. Wait for work: ``LISTEN`` on :data:`aphos_lib.jobs.queue.CHANNEL` (``enqueue`` notifies
    it when the api commits), with a short poll as a fallback that also finds jobs whose
-   worker died. The next job's kernel is started and primed in the background, while idle
-   and during the job before (:mod:`aphos_lib.jobs.kernels`), so a job rarely waits for a
-   kernel to start.
+   worker died. A job gets the last job's kernel, reset (``APHOS_JOB_KERNEL_JOBS`` jobs per
+   kernel), or one started and primed in the background while idle or during the job before
+   (:mod:`aphos_lib.jobs.kernels`), so a job rarely waits for a kernel to start.
 2. Claim a job (:func:`aphos_lib.jobs.queue.claim`), read its files from ``upload_input``.
 3. Run ``ingest_jobs/ingest_sips.ipynb`` with papermill in a thread, writing the executed
    notebook to ``$APHOS_HOME/reports/<upload id>/job-<id>-attempt-<n>.ipynb``; the notebook
@@ -33,12 +33,11 @@ from pathlib import Path
 
 import papermill
 import psycopg
-from jupyter_client import KernelManager
 from papermill.exceptions import PapermillExecutionError
 
 from aphos_lib.db.catalogue import Catalogue, aphos_home
 from aphos_lib.jobs import queue
-from aphos_lib.jobs.kernels import start_warm_kernel, stop_kernel
+from aphos_lib.jobs.kernels import JobKernelManager, reset_kernel, start_warm_kernel, stop_kernel
 from aphos_lib.jobs.queue import Job
 
 __all__ = ["NOTEBOOK", "Settings", "Worker", "main", "report_path"]
@@ -62,12 +61,16 @@ class Settings:
         Longest run of one notebook cell, in seconds (``APHOS_JOB_TIMEOUT``, 3600).
     warm_kernel : bool
         Start and prime the next kernel before a job arrives (``APHOS_JOB_WARM_KERNEL``, 1).
+    kernel_jobs : int
+        Jobs one kernel may run in a row, reset between them (``APHOS_JOB_KERNEL_JOBS``,
+        20; 1 for a new kernel for every job). A kernel is replaced after a failed job.
     """
 
     heartbeat_timeout: float = 30.0
     poll_interval: float = 0.5
     execution_timeout: float = 3600.0
     warm_kernel: bool = True
+    kernel_jobs: int = 20
 
     @property
     def heartbeat_interval(self) -> float:
@@ -83,6 +86,7 @@ class Settings:
             poll_interval=float(env.get("APHOS_JOB_POLL_INTERVAL", 0.5)),
             execution_timeout=float(env.get("APHOS_JOB_TIMEOUT", 3600)),
             warm_kernel=env.get("APHOS_JOB_WARM_KERNEL", "1") != "0",
+            kernel_jobs=max(1, int(env.get("APHOS_JOB_KERNEL_JOBS", 20))),
         )
 
 
@@ -95,8 +99,9 @@ def report_path(job: Job) -> str:
 class _Run:
     """A notebook running in its thread: how it ended, once it has."""
 
-    km: KernelManager | None = None
+    km: JobKernelManager | None = None
     kernel_ready: float | None = None
+    kernel_jobs: int = 0  # jobs the kernel ran before this one
     stopped: bool = False  # the worker gave the job up: do not start the notebook
     error: BaseException | None = None
 
@@ -130,7 +135,8 @@ class Worker:
         # Notebooks run on one long-lived thread: the event loop papermill makes for a thread
         # is never closed, so a thread per job would leak one loop (and its sockets) per job.
         self._notebooks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notebook")
-        self._next_kernel: Future[KernelManager] | None = None
+        # (kernel, jobs it has run): a new one warming, or the last job's being reset.
+        self._next_kernel: Future[tuple[JobKernelManager, int]] | None = None
         self.last: dict[str, float] = {}  # timings of the last job, for measurements
 
     def run(self) -> None:
@@ -144,7 +150,7 @@ class Worker:
                     print(f"worker {self.name}: {exc}; reconnecting", flush=True)
                     self.stop.wait(1.0)
         finally:
-            km = self._take_kernel()
+            km, _ = self._take_kernel()
             if km is not None:
                 stop_kernel(km)
             self._warming.shutdown()
@@ -162,7 +168,8 @@ class Worker:
                 if job is not None:
                     ended = self.execute(conn, job)
                     print(f"worker {self.name}: job {job.id} attempt {job.attempt}: {ended}"
-                          f" ({self.last['claim_to_end_s']:.2f} s)", flush=True)  # fmt: skip
+                          f" ({self.last['claim_to_end_s']:.2f} s, kernel ready after"
+                          f" {self.last['kernel_s']:.2f} s)", flush=True)  # fmt: skip
                     continue
                 self._prepare_kernel()
                 # Wake on the first notification, or after the poll interval to look for
@@ -173,22 +180,43 @@ class Worker:
     def _prepare_kernel(self) -> None:
         """Start warming the next kernel, unless one is warming or ready already."""
         if self.settings.warm_kernel and self._next_kernel is None:
-            self._next_kernel = self._warming.submit(start_warm_kernel, self.cwd)
+            self._next_kernel = self._warming.submit(lambda: (start_warm_kernel(self.cwd), 0))
 
-    def _take_kernel(self) -> KernelManager | None:
-        """The warm kernel (waiting for it to be ready), or None if there is none."""
+    def _take_kernel(self) -> tuple[JobKernelManager | None, int]:
+        """The next job's kernel and the jobs it has run (waiting for it to be ready)."""
         future, self._next_kernel = self._next_kernel, None
         if future is None:
-            return None
+            return None, 0
         try:
-            km = future.result()
+            km, jobs = future.result()
         except Exception as exc:  # the job starts a kernel of its own instead
-            print(f"worker {self.name}: warming a kernel failed: {exc}", flush=True)
-            return None
+            print(f"worker {self.name}: preparing a kernel failed: {exc}", flush=True)
+            return None, 0
         if not km.is_alive():  # it died while it waited (the OOM killer): start another
             stop_kernel(km)
-            return None
-        return km
+            return None, 0
+        return km, jobs
+
+    def _keep_or_stop(self, run: _Run, ok: bool) -> None:
+        """Keep the kernel of a job that went well for the next job, if it has jobs left.
+
+        It is reset in the background, so neither this job's end nor the next job waits.
+        """
+        if run.km is None:
+            return
+        jobs = run.kernel_jobs + 1
+        if ok and jobs < self.settings.kernel_jobs and self._next_kernel is None:
+            km = run.km
+
+            def reset() -> tuple[JobKernelManager, int]:
+                if km.is_alive() and reset_kernel(km):
+                    return km, jobs
+                stop_kernel(km)
+                return start_warm_kernel(self.cwd), 0
+
+            self._next_kernel = self._warming.submit(reset)
+        else:
+            stop_kernel(run.km)
 
     def execute(self, conn: psycopg.Connection, job: Job) -> str:
         """Run one claimed job's notebook and settle the job.
@@ -221,9 +249,12 @@ class Worker:
             try:
                 # A kernel of its own for each job: the warm one, else a new one; the next
                 # job's kernel then warms up while this one runs.
-                run.km = self._take_kernel() or start_warm_kernel(self.cwd)
+                run.km, run.kernel_jobs = self._take_kernel()
+                if run.km is None:
+                    run.km = start_warm_kernel(self.cwd)
                 run.kernel_ready = time.monotonic()
-                self._prepare_kernel()
+                if run.kernel_jobs + 1 >= self.settings.kernel_jobs:
+                    self._prepare_kernel()  # this kernel's last job: warm its successor
                 if not run.stopped:
                     papermill.execute_notebook(
                         str(self.notebook), str(output), parameters=parameters,
@@ -251,8 +282,7 @@ class Worker:
                     if run.km is not None:
                         stop_kernel(run.km)
                     wait([running])
-        if run.km is not None:
-            stop_kernel(run.km)
+        self._keep_or_stop(run, ok=not lost and not run.stopped and run.error is None)
         self.last = {"kernel_s": (run.kernel_ready or claimed) - claimed,
                      "claim_to_end_s": time.monotonic() - claimed}  # fmt: skip
         if lost:
