@@ -292,7 +292,7 @@ def differential_photometry(
             where, params)  # fmt: skip
     _fill_missing_hjd(frame, var)
     frame = _magnitudes(frame, len(comparisons), chk is not None)
-    if not include_saturated:
+    if not include_saturated and frame["saturated"].any():
         keep = ~frame["saturated"]
         frame = {name: _take(column, keep) for name, column in frame.items()}
     frame = pd.DataFrame(frame)  # built once: every column added before costs a copy
