@@ -14,11 +14,12 @@ settings (fsync on, a commit per file), each measurement in its own database:
   new observer each run (a re-upload would be a duplicate and store nothing), until its
   fluxes are visible to the read-only role; the median over ``--runs``, against the same
   file stored directly with ``ingest_file`` (the baseline of the latency); and again with no
-  warm kernel (``APHOS_JOB_WARM_KERNEL=0``: each job starts its kernel when it comes), which
-  shows what starting a kernel costs.
+  warm kernel (``APHOS_JOB_WARM_KERNEL=0``, ``APHOS_JOB_KERNEL_JOBS=1``: each job starts its
+  kernel when it comes), which shows what starting a kernel costs.
 
 The workers are idle and their next kernel warm before each latency run, as between uploads
-in use. bench/upload_latency.py measures latency through the whole hub (HTTP included).
+in use (a kernel runs up to 20 jobs, reset between them: ``APHOS_JOB_KERNEL_JOBS``).
+bench/upload_latency.py measures latency through the whole hub (HTTP included).
 
     python bench/uploads.py [--files 100] [--workers 2] [--runs 7] [--json results.json]
 """
@@ -80,7 +81,8 @@ def start_workers(catalogue: Catalogue, home: Path, count: int,
                   warm: bool = True) -> list[subprocess.Popen]:  # fmt: skip
     writer = catalogue.conninfo("writer")
     env = {k: v for k, v in os.environ.items() if not k.startswith("APHOS_")}
-    env["APHOS_JOB_WARM_KERNEL"] = "1" if warm else "0"
+    if not warm:  # no kernel started ahead, none kept from the job before
+        env.update(APHOS_JOB_WARM_KERNEL="0", APHOS_JOB_KERNEL_JOBS="1")
     env.update(APHOS_HOME=str(home), APHOS_DATABASE_URL=writer, APHOS_DATABASE_URL_WRITER=writer,
                APHOS_DATABASE_URL_READER=catalogue.conninfo("reader"))  # fmt: skip
     return [subprocess.Popen([sys.executable, "-m", "aphos_lib.jobs.runner"], env=env, cwd=REPO,
