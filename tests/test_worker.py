@@ -454,3 +454,44 @@ def test_a_kernel_runs_up_to_its_number_of_jobs_reset_between_them(catalogue, wr
     assert counts == [[1, 2, 3, 4, 5]] * 3
     assert writer.execute("SELECT status, count(*) FROM upload_file GROUP BY status").fetchall() \
         == [("stored", 3)]  # fmt: skip
+
+
+def test_a_worker_stopped_mid_file_gives_the_job_back_and_exits_promptly(
+    server, catalogue, writer, home
+):
+    upload_id, job_id = upload(writer, home, [fixture_path("correct_file.csv")])
+    dbname = make_url(catalogue.url("owner")).database
+    with (
+        catalogue.connect("owner") as gate,
+        psycopg.connect(server.superuser, autocommit=True) as watch,
+    ):
+        gate.execute("LOCK TABLE upload_file IN EXCLUSIVE MODE")  # pauses the file (see above)
+        worker = start_worker(catalogue, home)
+        try:
+            deadline = time.monotonic() + 120
+            while not watch.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'"
+                " AND query LIKE '%%INSERT INTO upload_file%%'", (dbname,)).fetchone():  # fmt: skip
+                assert time.monotonic() < deadline, "the job never reached its outcome row"
+                time.sleep(0.05)
+            started = time.monotonic()
+            worker.send_signal(signal.SIGTERM)
+            log = worker.communicate(timeout=30)[0]
+            stopped_in = time.monotonic() - started
+        finally:
+            stop_worker(worker)
+        gate.commit()
+    assert worker.returncode == 0, log
+    assert stopped_in < 10, log
+    state, attempts, done, _, error, _ = job_state(writer, job_id)
+    assert (state, attempts, done, error) == (
+        "queued", 1, 0, "the worker was stopped before the job ended")  # fmt: skip
+    second = start_worker(catalogue, home)
+    try:
+        wait_for_jobs(writer, [job_id])
+    finally:
+        stop_worker(second)
+    assert job_state(writer, job_id)[:4] == ("done", 2, 1, 1)
+    assert writer.execute("SELECT count(*) FROM flux").fetchone() == (2671,)
+    assert writer.execute("SELECT count(*) FROM upload_file WHERE upload_id = %s",
+                          (upload_id,)).fetchone() == (1,)  # fmt: skip
