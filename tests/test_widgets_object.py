@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
-from bqplot import Scatter
+from bqplot import PanZoom, Scatter
 
 from aphos_lib.photometry import differential_photometry
 from aphos_lib.widgets.object_page import ObjectPage, object_page, parse_request
@@ -249,6 +249,9 @@ def test_find_period_fills_the_period_and_folds_the_curve(reader):
 def test_error_bars_switch_off_and_reset_restores_the_view(reader):
     page = open_page(reader, f"variable={GK_CEP}&comparison={GK_CMP}")
     scale = page.plot.plot.x_scale
+    interaction = page.plot.figure.interaction
+    assert isinstance(interaction, PanZoom)  # wheel zooms, drag pans, on both axes
+    assert interaction.scales == {"x": [scale], "y": [page.plot.plot.y_scale]}
     whole = (scale.min, scale.max)
     scale.min, scale.max = whole[0] + 1, whole[0] + 2  # as a mouse zoom would
     page.plot.reset_button.click()

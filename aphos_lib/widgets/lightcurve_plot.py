@@ -137,11 +137,9 @@ class _ObserverFigure:
 
     def reset(self) -> None:
         """Back to the whole curve after zooming and panning."""
-        (x0, x1), (y0, y1) = self.view
-        with self.x_scale.hold_sync():
-            self.x_scale.min, self.x_scale.max = x0, x1
-        with self.y_scale.hold_sync():
-            self.y_scale.min, self.y_scale.max = y0, y1
+        for scale, (low, high) in zip((self.x_scale, self.y_scale), self.view, strict=True):
+            with scale.hold_sync():  # PanZoom syncs the browser's scales back to here
+                scale.min, scale.max = low, high
 
     def set_errors(self, show: bool) -> None:
         """Show or hide the error bars."""

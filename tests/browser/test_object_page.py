@@ -53,11 +53,11 @@ def wait_for_dots(page, n: int, figure: str = ".aphos-lightcurve") -> None:
                            arg=[int(n), figure])  # fmt: skip
 
 
-def eventually(condition, timeout: float = 30.0) -> None:
+def eventually(condition, timeout: float = 30.0, message=lambda: "") -> None:
     """Wait until ``condition()`` holds (for what the DOM cannot be asked in one selector)."""
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, "the page did not change in time"
+        assert time.monotonic() < deadline, f"the page did not change in time {message()}"
         time.sleep(0.1)
 
 
@@ -134,6 +134,19 @@ def test_table_light_curve_and_a_nights_aperture(page, voila_url, reader):
     assert period == pytest.approx(round(best, 6), abs=1e-6)
     assert period == pytest.approx(0.936, rel=1e-3)  # GK Cep's, in the demo's model
     screenshot(page, "object-phase")
+
+    # Zoom with the mouse wheel (bqplot's PanZoom), then back with "Reset view".
+    axis = page.locator(".aphos-lightcurve .axis text")
+    ticks = lambda: sorted(axis.evaluate_all("ts => ts.map(t => t.textContent)"))  # noqa: E731
+    whole = ticks()
+    page.locator(".aphos-lightcurve").scroll_into_view_if_needed()
+    box = page.locator(".aphos-lightcurve").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -400)
+    eventually(lambda: ticks() != whole)
+    assert "2459460.00" in whole and "2459460.00" not in ticks()
+    page.locator("button.aphos-reset").click()
+    eventually(lambda: ticks() == whole, message=lambda: f"{ticks()} != {whole}")
 
     # Error bars off and on.
     bars = page.locator(".aphos-lightcurve path.line")
