@@ -97,7 +97,7 @@ def report_path(job: Job) -> str:
 
 @dataclass
 class _Run:
-    """A notebook running in its thread: how it ended, once it has."""
+    """One job's notebook run: its kernel, and how it ended once it has."""
 
     km: JobKernelManager | None = None
     kernel_ready: float | None = None
@@ -247,8 +247,7 @@ class Worker:
 
         def execute_notebook() -> None:
             try:
-                # A kernel of its own for each job: the warm one, else a new one; the next
-                # job's kernel then warms up while this one runs.
+                # The last job's kernel (reset) or a warm one, else one started now.
                 run.km, run.kernel_jobs = self._take_kernel()
                 if run.km is None:
                     run.km = start_warm_kernel(self.cwd)
@@ -293,13 +292,13 @@ class Worker:
                                report_path=relative)  # fmt: skip
         if run.error is None:
             return "done" if queue.finish(conn, job, "done", report_path=relative) else "lost"
+        if getattr(run.error, "ename", None) == "JobLost":
+            return "lost"  # the notebook saw the takeover first; the job is another's now
         message = error_message(run.error)
         print(f"worker {self.name}: job {job.id} attempt {job.attempt}: {message}", flush=True)
         if not isinstance(run.error, PapermillExecutionError):
             # Not the notebook's own error (the kernel died, a timeout): the log keeps where.
             traceback.print_exception(run.error)
-        if message.startswith("JobLost"):
-            return "lost"
         return queue.retry(conn, job, message, report_path=relative)
 
 

@@ -50,7 +50,8 @@ def run_upload(conn: psycopg.Connection, job: Job, files: Iterable[Mapping[str, 
     Returns
     -------
     int
-        How many files this attempt stored (files recorded by an earlier attempt are skipped).
+        How many files this attempt recorded (stored, duplicate or rejected); the files an
+        earlier attempt recorded are skipped.
 
     Raises
     ------
