@@ -160,8 +160,8 @@ def update_services(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
         env["APHOS_PUBLISHED_DIR"] = str(s.published_dir)
         if name == "worker":
             # How many worker processes (default 1 on one machine) and the job settings.
-            env.update({k: v for k, v in os.environ.items() if k == "APHOS_WORKERS"
-                        or k == "APHOS_UPLOADS_DIR" or k.startswith("APHOS_JOB_")})  # fmt: skip
+            env.update({k: v for k, v in os.environ.items()
+                        if k == "APHOS_WORKERS" or k.startswith("APHOS_JOB_")})  # fmt: skip
         services.append({
             "name": name,
             "url": f"http://127.0.0.1:{s.internal_port(name)}",
