@@ -25,9 +25,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_harness import ARTIFACTS, DASHBOARDS, ROOT
 
 from aphos_lib.hub.configurer import service_environment
+
+from browser.browser_harness import ARTIFACTS, DASHBOARDS, ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

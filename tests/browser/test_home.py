@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from browser_harness import open_dashboard, screenshot
 
 from aphos_lib.stats import catalogue_stats
 from aphos_lib.widgets.home import LINKS
+
+from browser.browser_harness import open_dashboard, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_harness import open_dashboard, screenshot
 
 from aphos_lib.photometry import differential_photometry
+
+from browser.browser_harness import open_dashboard, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 GK_CEP, GK_CMP = "UCAC4:805-031770", "UCAC4:803-032417"

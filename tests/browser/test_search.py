@@ -12,12 +12,19 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from browser_harness import ARTIFACTS, assert_page_ran, dashboard_url, open_dashboard, screenshot
 from playwright.sync_api import expect
 
 from aphos_lib.search import search_objects
 from aphos_lib.widgets.search import format_row
 from aphos_lib.widgets.search_query import result_rows
+
+from browser.browser_harness import (
+    ARTIFACTS,
+    assert_page_ran,
+    dashboard_url,
+    open_dashboard,
+    screenshot,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from browser_harness import open_dashboard, screenshot
+
+from browser.browser_harness import open_dashboard, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
