@@ -145,5 +145,12 @@ def test_a_workspace_notebook_uploads_with_the_kernels_own_token(platform):
              "matched": 2013, "unmatched": 658}]  # fmt: skip
         log = UploadClient(platform["url"] + "/services/api/", token).uploads()
         assert log["total"] == 1 and log["uploads"][0]["client"] == "notebook"
+        # The upload page runs in the observer's own server (JupyterLab's Voila), where the
+        # kernel holds their token; home and profile pages link to it through user-redirect.
+        page = httpx.get(f"{url}/user/{name}/voila/render/dashboards/upload.ipynb",
+                         headers=headers, timeout=120)  # fmt: skip
+        assert page.status_code == 200, page.text[-2000:]
+        assert "Upload photometry" in page.text and "widget-view+json" in page.text
+        assert "Traceback" not in page.text and "There was an error" not in page.text
     finally:
         httpx.delete(f"{url}/hub/api/users/{name}/server", headers=headers, timeout=60)

@@ -30,6 +30,9 @@ __all__ = [
 BIN = Path(sys.executable).parent
 SERVICES = ("api", "worker", "dashboards")
 # Which database role each part of the platform gets (ARCHITECTURE.md, security model).
+# Dashboards that act for the signed-in observer: served by their own server, not the public
+# dashboards service (which has no hub token of theirs).
+WORKSPACE_DASHBOARDS = ("upload.ipynb",)
 DATABASE_ROLE = {"api": "writer", "worker": "writer", "dashboards": "reader", "user": "reader"}
 TEMPLATES = REPO / "hub_config" / "templates"
 LOCAL_LOGIN_NOTICE = (
@@ -100,6 +103,7 @@ def update_spawner(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
     c.Spawner.default_url = "/lab"
     env = service_environment(catalogue, DATABASE_ROLE["user"])
     env["APHOS_SHARED_NOTEBOOKS"] = str(s.notebooks_dir)
+    env["APHOS_WORKSPACE_DASHBOARDS"] = str(s.dashboards_dir)
     env["APHOS_PUBLISHED_DIR"] = str(s.published_dir)
     # Where aphos_lib's upload client reaches the api service from a kernel (same machine).
     env["APHOS_API_URL"] = f"http://127.0.0.1:{s.internal_port('api')}/services/api/"
@@ -123,7 +127,10 @@ def prepare_workspace(spawner) -> None:
     """Before a workspace starts: the shared notebooks and the published area in its home.
 
     ``shared-notebooks/`` is a fresh copy of ``notebooks/`` at each start (an observer's edits
-    stay theirs once they copy a notebook out of it); ``published/`` links to the published
+    stay theirs once they copy a notebook out of it); ``dashboards/`` holds a fresh copy of the
+    dashboards that act for the observer and so run in their own server with their hub token
+    (:data:`WORKSPACE_DASHBOARDS`: the upload page, opened by JupyterLab's Voila at
+    ``/user/<name>/voila/render/dashboards/upload.ipynb``); ``published/`` links to the published
     area, which only the api service writes (read-only in each pod on Kubernetes; on one
     machine every process runs as the same system user, so that is not enforced there).
     """
@@ -141,6 +148,12 @@ def prepare_workspace(spawner) -> None:
         target = home / "shared-notebooks"
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(source, target, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+    dashboards = Path(spawner.environment.get("APHOS_WORKSPACE_DASHBOARDS", ""))
+    if dashboards.is_dir():
+        target = home / "dashboards"
+        target.mkdir(exist_ok=True)
+        for name in WORKSPACE_DASHBOARDS:
+            shutil.copyfile(dashboards / name, target / name)
 
 
 def _service_command(name: str, s: HubSettings) -> list[str]:

@@ -19,7 +19,7 @@ LINK_STYLE = "color:#1a5fb4;text-decoration:underline"
 LINKS = [
     ("Search the catalogue", "search.ipynb",
      "find stars by position, name, magnitude or catalogue id, then open a light curve"),
-    ("Upload photometry", "/hub/user-redirect/voila/render/upload.ipynb",
+    ("Upload photometry", "/hub/user-redirect/voila/render/dashboards/upload.ipynb",
      "send your SIPS exports to the archive (in your own workspace; sign-in needed)"),
     ("Your profile", "/services/api/profile",
      "your public username, description and upload log (sign-in needed)"),

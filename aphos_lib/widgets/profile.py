@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import urllib.parse
 
 from IPython.display import HTML
 
@@ -15,9 +16,11 @@ __all__ = ["OWNER_LINKS", "profile_page", "profile_summary"]
 
 # Pages only the signed-in owner can use (the api service checks who they are), and the
 # upload page in their own workspace.
+# The api service's page of an observer shows its owner the upload log with report links.
+UPLOAD_PAGE = "/hub/user-redirect/voila/render/dashboards/upload.ipynb"
 OWNER_LINKS = [("Edit your profile", "/services/api/profile"),
-               ("Your upload log", "/services/api/api/v2/uploads"),
-               ("Upload photometry", "/hub/user-redirect/voila/render/upload.ipynb")]  # fmt: skip
+               ("Your upload log", "/services/api/observers/{username}"),
+               ("Upload photometry", UPLOAD_PAGE)]  # fmt: skip
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -52,8 +55,11 @@ def _summary_html(s: dict[str, object]) -> str:
                    f'padding-right:1em">{label}</th><td>{html.escape(value)}</td></tr>'
                    for label, value, key in counts)  # fmt: skip
     description = html.escape(str(s["description"] or "")) or "<i>No description yet.</i>"
-    owner = " · ".join(f'<a href="{href}" target="_top" style="{LINK_STYLE}">{label}</a>'
-                       for label, href in OWNER_LINKS)  # fmt: skip
+    name = urllib.parse.quote(str(s["username"]), safe="")
+    owner = " · ".join(
+        f'<a href="{href.format(username=name)}" target="_top" style="{LINK_STYLE}">{label}</a>'
+        for label, href in OWNER_LINKS
+    )
     return (f'<h2 class="aphos-profile-username">{html.escape(str(s["username"]))}</h2>'
             f'<p class="aphos-profile-description" style="max-width:50em;white-space:pre-wrap">'
             f"{description}</p><table class='aphos-profile-summary'>{rows}</table>"
