@@ -11,7 +11,8 @@ writes to it.
 Method
 ------
 One Voila on ``dashboards/`` as the dashboards service runs it (reader role, kernel culling,
-none of the machine's Jupyter configuration) and one headless Debian Chromium driven by
+``--pool-size`` preheated kernels per page (the service's default; 0: a kernel started for
+each view), none of the machine's Jupyter configuration) and one headless Debian Chromium driven by
 Playwright. A first page view warms the disk cache and Python's imports; then each of
 ``--runs`` views (a fresh browser context each, the page closed afterwards) is timed:
 
@@ -55,6 +56,8 @@ import psycopg
 from aphos_lib.db.bootstrap import embedded_catalogue
 from aphos_lib.db.embedded import EmbeddedPostgres
 from aphos_lib.hub.configurer import service_environment
+from aphos_lib.hub.dashboards import preheat_options
+from aphos_lib.hub.settings import HubSettings
 from aphos_lib.widgets.urls import page_link
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +93,7 @@ def bench_database(home: Path):
     return catalogue, labels
 
 
-def start_voila(catalogue, port: int, log_path: Path) -> subprocess.Popen:
+def start_voila(catalogue, port: int, log_path: Path, pool_size: int) -> subprocess.Popen:
     config_dir = tempfile.mkdtemp(prefix="aphos-bench-voila-")
     env = {**os.environ, **service_environment(catalogue, "reader"),
            "JUPYTER_CONFIG_DIR": config_dir}  # fmt: skip
@@ -98,7 +101,8 @@ def start_voila(catalogue, port: int, log_path: Path) -> subprocess.Popen:
                "--Voila.ip=127.0.0.1", f"--Voila.port={port}", "--Voila.config_file_paths=[]",
                "--MappingKernelManager.cull_interval=30",
                "--MappingKernelManager.cull_idle_timeout=60",
-               "--MappingKernelManager.cull_connected=False"]  # fmt: skip
+               "--MappingKernelManager.cull_connected=False",
+               *preheat_options(pool_size)]  # fmt: skip
     with log_path.open("w") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,
                                    stderr=subprocess.STDOUT)  # fmt: skip
@@ -207,14 +211,27 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--marks", nargs="+", choices=["svg", "webgl"], default=["svg", "webgl"])
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=HubSettings.dashboard_kernel_pool,
+        help="preheated kernels per page (0: none)",
+    )
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.0,
+        help="seconds between timed views (time for the pool to refill)",
+    )
     args = parser.parse_args()
 
     catalogue, (variable, comparison) = bench_database(args.home)
     port = free_port()
     log_path = Path(tempfile.mkdtemp(prefix="aphos-bench-dashboard-")) / "voila.log"
-    voila = start_voila(catalogue, port, log_path)
+    voila = start_voila(catalogue, port, log_path, args.pool_size)
     results: dict[str, object] = {"pair": [variable, comparison], "points": POINTS,
-                                  "runs": args.runs, "cpus": os.cpu_count(),
+                                  "runs": args.runs, "pool_size": args.pool_size,
+                                  "pause_s": args.pause, "cpus": os.cpu_count(),
                                   "load_average": os.getloadavg()}  # fmt: skip
     try:
         from playwright.sync_api import sync_playwright
@@ -223,7 +240,11 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             home = f"http://127.0.0.1:{port}/voila/render/index.ipynb"
             floor(browser, home)
-            results["home_open_s"] = summary([floor(browser, home) for _ in range(args.runs)])
+            homes = []
+            for _ in range(args.runs):
+                time.sleep(args.pause)
+                homes.append(floor(browser, home))
+            results["home_open_s"] = summary(homes)
             log(f"home page (Voila's floor): {results['home_open_s']['median']:.2f} s")
             for marks in args.marks:
                 webgl = marks == "webgl"
@@ -234,6 +255,7 @@ def main() -> None:
                 view(browser, url, webgl)
                 runs = []
                 for k in range(args.runs):
+                    time.sleep(args.pause)
                     runs.append(view(browser, url, webgl))
                     log(f"{marks} run {k + 1}: open {runs[-1]['open_s']:.2f} s, redraw "
                         f"{runs[-1]['redraw_s']:.2f} s, pan step "

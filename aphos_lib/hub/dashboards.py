@@ -11,7 +11,25 @@ import sys
 
 from aphos_lib.hub.settings import HubSettings
 
-__all__ = ["command", "main"]
+__all__ = ["command", "main", "preheat_options"]
+
+# The observer's own server runs the upload page, signed in; the public service never should.
+_NOT_PREHEATED = ["upload.ipynb"]
+
+
+def preheat_options(pool_size: int) -> list[str]:
+    """Voila's options for ``pool_size`` preheated kernels per dashboard (none when 0).
+
+    A preheated kernel has started and run its page's imports before anyone asks for the page,
+    then waits in :func:`aphos_lib.widgets.urls.wait_for_page_request` for a request's address;
+    the pool refills a second after a request takes one. Voila never culls a kernel still in the
+    pool; one a request took is culled like any other when idle.
+    """
+    if pool_size <= 0:
+        return []
+    return ["--VoilaConfiguration.preheat_kernel=True",
+            f"--VoilaConfiguration.default_pool_size={pool_size}",
+            f"--VoilaKernelManager.preheat_denylist={_NOT_PREHEATED!r}"]  # fmt: skip
 
 
 def command(s: HubSettings) -> list[str]:
@@ -24,7 +42,8 @@ def command(s: HubSettings) -> list[str]:
             # while a browser tab still holds the connection (ARCHITECTURE.md, pitfalls).
             "--MappingKernelManager.cull_interval=30",
             f"--MappingKernelManager.cull_idle_timeout={s.dashboard_kernel_idle_timeout}",
-            "--MappingKernelManager.cull_connected=False"]  # fmt: skip
+            "--MappingKernelManager.cull_connected=False",
+            *preheat_options(s.dashboard_kernel_pool)]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,8 +1,11 @@
 """Query parameters in and links out: a dashboard's state lives in its address.
 
 Voila gives a page's query string to its kernel as ``QUERY_STRING``; every page reads it
-through :func:`query_params`. Links between pages are relative (``object.ipynb?...``), so they
-work under the hub (``/services/dashboards/voila/render/``) and on a bare Voila alike.
+through :func:`query_params`. A page preheated by Voila (a kernel started, and its imports run,
+before anyone asks for it) gets that environment only once a request takes it: the page calls
+:func:`wait_for_page_request` between its imports and its first read of the address. Links
+between pages are relative (``object.ipynb?...``), so they work under the hub
+(``/services/dashboards/voila/render/``) and on a bare Voila alike.
 """
 
 from __future__ import annotations
@@ -11,10 +14,36 @@ import os
 from collections.abc import Mapping
 from urllib.parse import parse_qs, urlencode
 
-__all__ = ["first", "page_link", "query_params"]
+__all__ = ["first", "page_link", "query_params", "wait_for_page_request"]
 
 # Object refs (CATALOG:ID) and id prefixes stay readable in a shared link.
 _SAFE = ":*"  # never "+": in a query it means a space
+
+
+def wait_for_page_request() -> None:
+    """In a kernel Voila preheated, wait until a page request takes it; elsewhere return at once.
+
+    Voila (``--preheat_kernel=True``) runs a pool of kernels through their notebook before any
+    request, with ``VOILA_PREHEAT=True`` in their environment; Voila's ``wait_for_request``
+    blocks until a request takes the kernel, then sets ``QUERY_STRING`` and the rest of the
+    request's environment. Everywhere else (a kernel Voila starts for a request, papermill,
+    JupyterLab) this returns at once, and without importing Voila, which takes seconds.
+
+    Raises
+    ------
+    RuntimeError
+        When a preheated kernel could not get its request from Voila: the page would
+        otherwise show the wrong state (an empty address) as if it were right.
+    """
+    if os.environ.get("VOILA_PREHEAT") != "True":
+        return
+    from voila.utils import wait_for_request
+
+    wait_for_request()
+    # Once is enough: a second call, in this kernel or a process it starts, returns at once.
+    os.environ["VOILA_PREHEAT"] = "False"
+    if not os.environ.get("SERVER_SOFTWARE", "").startswith("voila/"):
+        raise RuntimeError("this preheated page never received its request from Voila")
 
 
 def query_params(query_string: str | None = None) -> dict[str, list[str]]:

@@ -27,6 +27,8 @@ from pathlib import Path
 import pytest
 
 from aphos_lib.hub.configurer import service_environment
+from aphos_lib.hub.dashboards import preheat_options
+from aphos_lib.hub.settings import HubSettings
 
 from browser.browser_harness import ARTIFACTS, DASHBOARDS, ROOT
 
@@ -81,8 +83,9 @@ def _wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: floa
 def voila_url(demo_catalogue) -> Iterator[str]:
     """A Voila server on ``dashboards/`` reading the demo catalogue as the reader role.
 
-    Run as the dashboards service runs it (kernel culling), with none of this machine's
-    Jupyter configuration: ``config_file_paths`` empty and an empty ``JUPYTER_CONFIG_DIR``.
+    Run as the dashboards service runs it (kernel culling, preheated kernels), with none of
+    this machine's Jupyter configuration: ``config_file_paths`` empty and an empty
+    ``JUPYTER_CONFIG_DIR``.
     """
     port = _free_port()
     config_dir = Path(tempfile.mkdtemp(prefix="aphos-voila-config-"))
@@ -95,7 +98,8 @@ def voila_url(demo_catalogue) -> Iterator[str]:
                "--VoilaConfiguration.show_tracebacks=True",
                "--MappingKernelManager.cull_interval=30",
                "--MappingKernelManager.cull_idle_timeout=120",
-               "--MappingKernelManager.cull_connected=False"]  # fmt: skip
+               "--MappingKernelManager.cull_connected=False",
+               *preheat_options(HubSettings.dashboard_kernel_pool)]  # fmt: skip
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,
                                    stderr=subprocess.STDOUT)  # fmt: skip
