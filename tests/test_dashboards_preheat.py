@@ -1,10 +1,10 @@
 """The dashboards service's preheated kernels: each request's address reaches its kernel, and
 culling reaps the kernels of page views but never the pool.
 
-The service's own command (``aphos_lib.hub.dashboards.command``: the hub's base URL, one
-preheated kernel per page) on a free port, culling idle kernels after 4 s instead of minutes,
-on an empty catalogue: the profile page of a name nobody has says that name back, so each page
-shows which address its kernel got.
+The service's own command (``aphos_lib.hub.dashboards.command``: the hub's base URL) with one
+preheated kernel per page (``APHOS_DASHBOARD_KERNEL_POOL=1``; the default is none) on a free
+port, culling idle kernels after 4 s instead of minutes, on an empty catalogue: the profile page
+of a name nobody has says that name back, so each page shows which address its kernel got.
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def _free_port() -> int:
 def service(tmp_path, catalogue):
     """The dashboards service's Voila on an empty catalogue: (its URL, its log)."""
     port = _free_port()
-    s = HubSettings(home=tmp_path, dashboard_kernel_idle_timeout=IDLE_TIMEOUT)
+    s = HubSettings(home=tmp_path, dashboard_kernel_idle_timeout=IDLE_TIMEOUT,
+                    dashboard_kernel_pool=1)  # fmt: skip
     replaced = ("--Voila.port=", "--MappingKernelManager.cull_interval=")
     argv = [a for a in command(s) if not a.startswith(replaced)]
     argv += [f"--Voila.port={port}", f"--MappingKernelManager.cull_interval={CULL_INTERVAL}",
@@ -100,13 +101,14 @@ def test_pool_size_comes_from_the_settings(tmp_path):
         env = {"APHOS_HOME": str(tmp_path), "APHOS_DASHBOARD_KERNEL_POOL": pool}
         return command(HubSettings.from_environment(env))
 
-    assert HubSettings(home=tmp_path).dashboard_kernel_pool == 1
+    assert HubSettings(home=tmp_path).dashboard_kernel_pool == 0
     assert voila("2")[-3:] == [
         "--VoilaConfiguration.preheat_kernel=True",
         "--VoilaConfiguration.default_pool_size=2",
         "--VoilaKernelManager.preheat_denylist=['upload.ipynb']",
     ]
     assert not any("preheat" in a or "pool" in a for a in voila("0"))
+    assert command(HubSettings(home=tmp_path)) == voila("0")
 
 
 def _wait_in_kernel(**env: str) -> subprocess.CompletedProcess:

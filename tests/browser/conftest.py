@@ -83,8 +83,8 @@ def _wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: floa
 def voila_url(demo_catalogue) -> Iterator[str]:
     """A Voila server on ``dashboards/`` reading the demo catalogue as the reader role.
 
-    Run as the dashboards service runs it (kernel culling, preheated kernels), with none of
-    this machine's Jupyter configuration: ``config_file_paths`` empty and an empty
+    Run as the dashboards service runs it (kernel culling, its default preheated pool), with
+    none of this machine's Jupyter configuration: ``config_file_paths`` empty and an empty
     ``JUPYTER_CONFIG_DIR``.
     """
     port = _free_port()
