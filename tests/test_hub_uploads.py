@@ -95,6 +95,12 @@ def test_uploads_through_the_hub_end_with_the_fixture_outcomes(platform):
     # A re-upload stores nothing new.
     again = alice.send([FIXTURES / "correct_file.csv"]).wait(timeout=300)
     assert [(f["status"], f["fluxes"]) for f in again["files"]] == [("duplicate", 0)]
+    # A 21 MB file through the proxy is refused whole, nothing recorded.
+    before = alice.uploads()["total"]
+    big = httpx.post(api + "api/v2/uploads", files={"files": ("big.csv", b"x" * (21 * 2**20))},
+                     headers={"Authorization": f"token {token}"}, timeout=120)  # fmt: skip
+    assert big.status_code == 413 and set(big.json()) == {"id", "message"}
+    assert alice.uploads()["total"] == before
     # Bob sees none of it: Alice's upload answers him as a missing one does.
     _, bob_token = signed_in(platform, "bob", "Bob")
     with pytest.raises(UploadError) as refused:

@@ -10,8 +10,11 @@ import hashlib
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -222,3 +225,16 @@ def test_the_client_finds_the_api_service_from_a_workspaces_environment():
     assert api_url_from_environment(hub) == "https://aphos.example/services/api/"
     with pytest.raises(UploadError, match="APHOS_API_URL"):
         api_url_from_environment({"JUPYTERHUB_API_URL": "http://127.0.0.1:8081/hub/api"})
+
+
+@pytest.mark.slow
+def test_schemathesis_over_the_whole_service_finds_no_server_error(service, tmp_path):
+    """The api service's own document (REST API and uploads), called as a signed-in observer."""
+    schemathesis = Path(sys.executable).parent / "st"
+    done = subprocess.run(
+        [str(schemathesis), "run", service["url"] + "/services/api/api/openapi.json",
+         "--url", service["url"], "--header", "Authorization: token tok-dan",
+         "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance,"
+         "content_type_conformance", "--max-examples", "10", "--seed", "1"],
+        capture_output=True, text=True, timeout=900, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:]

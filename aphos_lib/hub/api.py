@@ -44,6 +44,7 @@ from aphos_lib.hub.profiles import (
 )
 from aphos_lib.hub.service_auth import HubUser, ServiceAuth
 from aphos_lib.observers import InvalidUsername
+from aphos_lib.rest.errors import ErrorMessage
 from aphos_lib.rest.uploads import install_uploads
 from aphos_lib.uploads.status import list_uploads
 
@@ -55,6 +56,16 @@ def _profile_json(p: Profile) -> dict:
             "created_at": p.created_at.isoformat(),
             "uploads": [{**u, "created_at": u["created_at"].isoformat()} for u in p.uploads],
             "totals": p.totals}
+
+
+_WHY = {400: "The request is malformed (a name, a notebook, a username)",
+        401: "Not signed in", 403: "Not yours, or the form did not echo the XSRF cookie",
+        404: "No such observer or notebook", 409: "Taken, or choose a username first"}
+
+
+def _errors(*codes: int) -> dict:
+    """OpenAPI responses of a route's error statuses: JSON ``{id, message}`` bodies."""
+    return {c: {"model": ErrorMessage, "description": _WHY[c]} for c in codes}
 
 
 def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = None,
@@ -108,11 +119,12 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
             conn.execute("SELECT 1 FROM observer LIMIT 1")
         return {"status": "ok", "service": "api", "database": "ok"}
 
-    @app.get(f"{prefix}oauth_callback")
+    # Sign-in and the profile form are browser pages, not API: kept out of the OpenAPI document.
+    @app.get(f"{prefix}oauth_callback", include_in_schema=False)
     async def oauth_callback(request: Request):
         return await auth.callback(request)
 
-    @app.get(f"{prefix}welcome")
+    @app.get(f"{prefix}welcome", include_in_schema=False)
     async def welcome(request: Request):
         user = await auth.user(request)
         if user is None:
@@ -129,14 +141,14 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
         auth.set_xsrf_cookie(response, xsrf)
         return response
 
-    @app.get(f"{prefix}profile", response_class=HTMLResponse)
+    @app.get(f"{prefix}profile", response_class=HTMLResponse, include_in_schema=False)
     async def profile_page(request: Request):
         user = await auth.user(request)
         if user is None:
             return auth.login_redirect(f"{prefix}profile")
         return form_response(request, user)
 
-    @app.post(f"{prefix}profile")
+    @app.post(f"{prefix}profile", include_in_schema=False)
     async def profile_save(request: Request, user: Annotated[HubUser, Depends(current_user)]):
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
         auth.check_xsrf(request, user, form.get("_xsrf"))
@@ -153,7 +165,7 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
                                  description=description, error=str(e))  # fmt: skip
         return RedirectResponse(f"{prefix}observers/{saved.username}", 303)
 
-    @app.get(f"{prefix}observers/{{username}}")
+    @app.get(f"{prefix}observers/{{username}}", responses=_errors(404))
     async def observer(username: str, request: Request):
         with cat().connect("writer") as conn:
             profile = public_profile(conn, username)
@@ -171,7 +183,7 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
             return HTMLResponse(pages.public_profile_page(profile, own=own, log=log))
         return JSONResponse(_profile_json(profile))
 
-    @app.put(f"{prefix}observers/{{username}}")
+    @app.put(f"{prefix}observers/{{username}}", responses=_errors(400, 401, 403, 404, 409))
     def observer_update(username: str, request: Request, body: Annotated[dict, Body()],
                         user: Annotated[HubUser, Depends(current_user)]):  # fmt: skip
         auth.check_xsrf(request, user, request.headers.get("x-xsrftoken"))
@@ -196,7 +208,7 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
     def published_list() -> list[dict]:
         return pub.list_published(published)
 
-    @app.get(f"{prefix}published/{{username}}/{{name}}")
+    @app.get(f"{prefix}published/{{username}}/{{name}}", responses=_errors(400, 404))
     def published_get(username: str, name: str):
         try:
             data = pub.read_published(published, username, name)
@@ -213,7 +225,7 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
             raise HTTPException(409, f"choose a username first: {prefix}profile")
         return mine.username
 
-    @app.put(f"{prefix}published/{{name}}")
+    @app.put(f"{prefix}published/{{name}}", responses=_errors(400, 401, 403, 409))
     async def published_put(name: str, request: Request,
                             user: Annotated[HubUser, Depends(current_user)]):  # fmt: skip
         auth.check_xsrf(request, user, request.headers.get("x-xsrftoken"))
@@ -225,7 +237,8 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
         return {"username": username, "name": name,
                 "url": f"{prefix}published/{username}/{name}"}  # fmt: skip
 
-    @app.delete(f"{prefix}published/{{name}}", status_code=204)
+    @app.delete(f"{prefix}published/{{name}}", status_code=204,
+                responses=_errors(400, 401, 403, 404, 409))
     def published_delete(name: str, request: Request,
                          user: Annotated[HubUser, Depends(current_user)]):  # fmt: skip
         auth.check_xsrf(request, user, request.headers.get("x-xsrftoken"))

@@ -67,7 +67,7 @@ class UploadLimits:
 
 
 def _errors(*codes: int) -> dict:
-    why = {400: "Not a multipart upload of files", 401: "Not signed in",
+    why = {400: "Not a multipart upload of files, or a parameter is wrong", 401: "Not signed in",
            404: "No such upload of yours", 409: "Choose a username first",
            413: "A file is over the size limit; nothing was stored",
            429: "Too many of your uploads are still waiting or being stored"}  # fmt: skip
@@ -205,7 +205,7 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
                           for f in files]}  # fmt: skip
 
     @router.get("", summary="My uploads, newest first, with counts and messages",
-                responses=_errors(401, 409))  # fmt: skip
+                responses=_errors(400, 401, 409))  # fmt: skip
     def my_uploads(observer: Observer, limit: Annotated[int, Query(ge=0, le=1000)] = 50,
                    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0) -> dict:  # fmt: skip
         with writer() as conn:
@@ -215,7 +215,7 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
         return {"total": total, "limit": limit, "offset": offset, "uploads": uploads}
 
     @router.get("/{upload_id}", summary="One of my uploads: state, progress, file outcomes",
-                responses=_errors(401, 404, 409))  # fmt: skip
+                responses=_errors(400, 401, 404, 409))  # fmt: skip
     def one_upload(upload_id: int, observer: Observer) -> dict:
         with writer() as conn:
             status = upload_status(conn, observer, upload_id) if upload_id < 2**63 else None
@@ -225,7 +225,7 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
 
     @router.get("/{upload_id}/report", summary="The executed notebook of my upload's job",
                 responses={200: {"content": {"application/x-ipynb+json": {}, "text/html": {}}},
-                           **_errors(401, 404, 409)})  # fmt: skip
+                           **_errors(400, 401, 404, 409)})  # fmt: skip
     async def report(upload_id: int, request: Request,
                      format: Literal["ipynb", "html"] = "ipynb") -> Response:  # fmt: skip
         if format == "html" and await auth.user(request) is None:
