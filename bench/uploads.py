@@ -37,6 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
 import psycopg
 
 from aphos_lib.db.bootstrap import embedded_catalogue
@@ -99,16 +100,10 @@ def wait_idle_and_warm(workers: list[subprocess.Popen], seconds: float = 60) -> 
 
 
 def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rpartition(")")[2].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
+    try:
+        return [p.pid for p in psutil.Process(pid).children()]
+    except psutil.NoSuchProcess:
+        return []
 
 
 def wait_jobs(conn: psycopg.Connection, job_ids: list[int], timeout: float = 1800) -> None:

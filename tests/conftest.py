@@ -40,6 +40,18 @@ TEMPLATE = f"aphos_test_template_{uuid.uuid4().hex[:8]}"
 TEST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
+# What each fixture file must give (their README): status, fluxes, matched, unmatched rows and
+# the line numbers of the rows reported as unreadable.
+FIXTURE_OUTCOMES = {
+    "correct_file.csv": ("stored", 2671, 2013, 658, []),
+    "correct_file_missing_scheme.csv": ("stored", 1, 1, 0, []),
+    "correct_file_shorter_header.csv": ("stored", 178, 178, 0, []),
+    "few_lines_incorrect.csv": ("stored", 66, 66, 0, [32, 35]),
+    "incorrect_missing_initial_info.csv": ("rejected", 0, 0, 0, []),
+    "scheme_missing.csv": ("rejected", 0, 0, 0, []),
+}
+
+
 def fixture_path(name: str) -> Path:
     path = FIXTURES / name
     if not path.exists():

@@ -16,7 +16,7 @@ import pytest
 
 from aphos_lib.uploads.client import UploadClient, UploadError
 
-from conftest import FIXTURES, make_home
+from conftest import FIXTURE_OUTCOMES, FIXTURES, make_home
 from hub_harness import GoogleStandIn, RunningHub, execute, free_port_block, google_sign_in
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow]
@@ -25,14 +25,7 @@ ACCOUNTS = {
     "alice": {"id": "2001", "email": "alice@example.org", "verified_email": True},
     "bob": {"id": "2002", "email": "bob@example.org", "verified_email": True},
 }
-EXPECTED = {  # ../shared/fixtures/sips/original/README.md, as in tests/test_ingest.py
-    "correct_file.csv": ("stored", 2671, 2013, 658, []),
-    "correct_file_missing_scheme.csv": ("stored", 1, 1, 0, []),
-    "correct_file_shorter_header.csv": ("stored", 178, 178, 0, []),
-    "few_lines_incorrect.csv": ("stored", 66, 66, 0, [32, 35]),
-    "incorrect_missing_initial_info.csv": ("rejected", 0, 0, 0, []),
-    "scheme_missing.csv": ("rejected", 0, 0, 0, []),
-}
+EXPECTED = FIXTURE_OUTCOMES
 
 
 @pytest.fixture(scope="module")

@@ -24,19 +24,12 @@ from aphos_lib.ingest import FileOutcome, ingest_file, ingest_files, ingest_pars
 from aphos_lib.io.sips import read_sips
 from aphos_lib.observers import ensure_local_observer
 
-from conftest import FIXTURES, fixture_path
+from conftest import FIXTURE_OUTCOMES, FIXTURES, fixture_path
 
 pytestmark = pytest.mark.catalogue
 
 REPO = Path(__file__).resolve().parents[1]
-EXPECTED = {
-    "correct_file.csv": ("stored", 2671, 2013, 658, []),
-    "correct_file_missing_scheme.csv": ("stored", 1, 1, 0, []),
-    "correct_file_shorter_header.csv": ("stored", 178, 178, 0, []),
-    "few_lines_incorrect.csv": ("stored", 66, 66, 0, [32, 35]),
-    "incorrect_missing_initial_info.csv": ("rejected", 0, 0, 0, []),
-    "scheme_missing.csv": ("rejected", 0, 0, 0, []),
-}
+EXPECTED = FIXTURE_OUTCOMES
 
 
 def counts(conn: psycopg.Connection) -> dict[str, int]:

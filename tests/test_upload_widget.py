@@ -22,21 +22,13 @@ from upload_service import environment, serve_api
 from aphos_lib.uploads.client import UploadClient
 from aphos_lib.widgets.upload import UploadWidget
 
-from conftest import FIXTURES, make_home
+from conftest import FIXTURE_OUTCOMES, FIXTURES, make_home
 
 pytestmark = [pytest.mark.catalogue, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
 
-# file: (status, fluxes, matched, unmatched, lines of the rejected rows)
-EXPECTED = {
-    "correct_file.csv": ("stored", 2671, 2013, 658, []),
-    "correct_file_missing_scheme.csv": ("stored", 1, 1, 0, []),
-    "correct_file_shorter_header.csv": ("stored", 178, 178, 0, []),
-    "few_lines_incorrect.csv": ("stored", 66, 66, 0, [32, 35]),
-    "incorrect_missing_initial_info.csv": ("rejected", 0, 0, 0, []),
-    "scheme_missing.csv": ("rejected", 0, 0, 0, []),
-}
+EXPECTED = FIXTURE_OUTCOMES
 
 
 @pytest.fixture(scope="module")

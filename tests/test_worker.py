@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import psutil
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
@@ -27,20 +28,12 @@ from aphos_lib.jobs import queue
 from aphos_lib.observers import ensure_local_observer
 from aphos_lib.uploads.storage import new_stored_name
 
-from conftest import fixture_path, free_port, make_home
+from conftest import FIXTURE_OUTCOMES, fixture_path, free_port, make_home
 
 pytestmark = [pytest.mark.catalogue, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
-# The fixtures' README: (status, fluxes, matched, unmatched, lines of the rejected rows).
-EXPECTED = {
-    "correct_file.csv": ("stored", 2671, 2013, 658, []),
-    "correct_file_missing_scheme.csv": ("stored", 1, 1, 0, []),
-    "correct_file_shorter_header.csv": ("stored", 178, 178, 0, []),
-    "few_lines_incorrect.csv": ("stored", 66, 66, 0, [32, 35]),
-    "incorrect_missing_initial_info.csv": ("rejected", 0, 0, 0, []),
-    "scheme_missing.csv": ("rejected", 0, 0, 0, []),
-}
+EXPECTED = FIXTURE_OUTCOMES
 
 
 @pytest.fixture
@@ -208,16 +201,10 @@ def variants(directory: Path, name: str, count: int) -> list[Path]:
 
 def children(pid: int) -> list[int]:
     """The processes whose parent is ``pid`` (a worker's kernel)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rpartition(")")[2].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
+    try:
+        return [p.pid for p in psutil.Process(pid).children()]
+    except psutil.NoSuchProcess:
+        return []
 
 
 def alive(pid: int) -> bool:

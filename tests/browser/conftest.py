@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from aphos_lib.hub.dashboards import preheat_options
 from aphos_lib.hub.settings import HubSettings
 
 from browser.browser_harness import ARTIFACTS, DASHBOARDS, ROOT
+from conftest import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -59,13 +59,6 @@ def demo_catalogue(request, demo_files):
         server.drop(name)
 
 
-def _free_port() -> int:
-    # tests/conftest.py has one, but that module's name is shadowed by this one's here.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -87,7 +80,7 @@ def voila_url(demo_catalogue) -> Iterator[str]:
     none of this machine's Jupyter configuration: ``config_file_paths`` empty and an empty
     ``JUPYTER_CONFIG_DIR``.
     """
-    port = _free_port()
+    port = free_port()
     config_dir = Path(tempfile.mkdtemp(prefix="aphos-voila-config-"))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = ARTIFACTS / "voila.log"
