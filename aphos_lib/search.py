@@ -48,7 +48,8 @@ COLUMNS = ["object_id", "catalog", "catalog_id", "name", "ra_deg", "dec_deg", "m
            "jk", "n_fluxes"]  # fmt: skip
 # Orders a search may ask for (``order="mag"``, ``"-mag"`` for descending); catalogue and id
 # break ties so pages never overlap. Objects without a magnitude or name come last.
-ORDERS = {"mag": "o.mag", "name": "o.name", "catalog_id": "o.catalog_id", "ra": "o.ra_deg",
+ORDERS = {"mag": "o.mag", "name": "o.name", "catalog": "o.catalog",
+          "catalog_id": "o.catalog_id", "ra": "o.ra_deg",
           "dec": "o.dec_deg", "n_fluxes": "o.flux_count", "distance": "distance_deg"}  # fmt: skip
 _UNITS = {"ra_deg": "deg", "dec_deg": "deg", "mag": "mag", "bv": "mag", "jk": "mag",
           "distance_deg": "deg"}  # fmt: skip
@@ -289,9 +290,9 @@ def search_objects(
     limit, offset : int
         The page: at most ``limit`` objects (default 100) after skipping ``offset``.
     order : str, optional
-        Sort by ``mag``, ``name``, ``catalog_id``, ``ra``, ``dec``, ``n_fluxes`` or (for a
-        cone) ``distance``; a leading ``-`` sorts descending. Default: distance for a cone,
-        else catalogue and id.
+        Sort by ``mag``, ``name``, ``catalog``, ``catalog_id``, ``ra``, ``dec``,
+        ``n_fluxes`` or (for a cone) ``distance``; a leading ``-`` sorts descending.
+        Default: distance for a cone, else catalogue and id.
 
     Returns
     -------

@@ -97,7 +97,13 @@ def test_the_page_searches_pages_sorts_and_picks_like_search_objects(reader):
     assert page.page_label.value == f"showing 1-100 of {total:,}" and page.prev.disabled
     page.next.click()
     assert page.page_label.value == f"showing 101-200 of {total:,}"
-    page.sort.value = "-mag"  # a new order starts at the first page
+    page.headings["Mag"].click()  # a new order starts at the first page
+    assert page.headings["Mag"].description == "Mag \u25b2" and page.query.offset == 0
+    assert [t for t, _ in page.results.options] == [
+        format_row(r) for r in result_rows(search_objects(reader, order="mag"))]  # fmt: skip
+    page.headings["Mag"].click()  # again: the other way
+    assert page.headings["Mag"].description == "Mag \u25bc"
+    assert page.headings["Distance"].disabled  # not a cone
     expected = search_objects(reader, order="-mag")
     assert [v for _, v in page.results.options] == [r["ref"] for r in result_rows(expected)]
     assert [t for t, _ in page.results.options] == [format_row(r) for r in result_rows(expected)]

@@ -1,4 +1,5 @@
-"""The search page: a form, a paged and sorted result list, and picking the stars to compare.
+"""The search page: a form, a paged result table sorted by clicking its headings, and picking
+the stars to compare.
 
 The form's state is a :class:`~aphos_lib.widgets.search_query.SearchQuery`, read from the
 page's address at start and shown back as a shareable link; the results come from
@@ -23,21 +24,28 @@ from aphos_lib.widgets.search_query import (
 )
 from aphos_lib.widgets.urls import query_params
 
-__all__ = ["SORTS", "SearchPage", "format_row", "search_page"]
+__all__ = ["SearchPage", "format_row", "next_sort", "search_page"]
 
-# (label, order) of the sort choices; "" is the default order (nearest first for a cone,
-# else by catalogue id).
-SORTS = [("nearest first / catalogue id", ""), ("magnitude, brightest first", "mag"),
-         ("magnitude, faintest first", "-mag"), ("name", "name"), ("catalogue id", "catalog_id"),
-         ("RA", "ra"), ("Dec", "dec"), ("most fluxes first", "-n_fluxes"),
-         ("distance, farthest first", "-distance")]  # fmt: skip
 WIDTHS = {"Name": 18, "Catalogue": 10, "Id": 14, "RA": 13, "Dec": 13, "Mag": 6, "Fluxes": 8,
           "Distance": 9}  # fmt: skip
-# Widgets draw no monospace list or error colour of their own.
+NUMERIC = ("Mag", "Fluxes", "Distance")  # right-aligned
+# A heading's first click sorts this way: the most measured objects first, the rest ascending.
+FIRST_DESCENDING = {"n_fluxes"}
+ARROWS = {False: " \u25b2", True: " \u25bc"}  # ascending, descending
+# Widgets draw no monospace list, heading buttons that line up with it, or error colour.
+# A heading is as many characters wide as its column (1ch each, same font as the list).
 STYLE = """<style>
 .aphos-results select { font-family: monospace; font-size: 13px; }
-.aphos-results-header { font-family: monospace; font-size: 13px; white-space: pre;
-                        font-weight: bold; padding-left: 4px; }
+.aphos-results-header { padding-left: 4px; }
+.aphos-results-header .aphos-sort-heading { font-family: monospace; font-size: 13px;
+    font-weight: bold; padding: 0; margin: 0; height: 1.8em; background: none;
+    box-shadow: none; text-align: left; white-space: pre; overflow: hidden; }
+.aphos-results-header .aphos-sort-heading.aphos-numeric { text-align: right;
+    padding-right: 1ch; }
+.aphos-results-header .aphos-sort-heading:hover:enabled { background: #e8eef7; }
+.aphos-results-header .aphos-sort-heading.aphos-sorted { color: #1a5fb4; }
+.aphos-results-header .aphos-sort-heading:disabled { opacity: 1; color: inherit;
+    cursor: default; }
 .aphos-error { color: #c01c28; }
 .aphos-search a { color: #1a5fb4; text-decoration: underline; }
 </style>"""
@@ -56,17 +64,27 @@ def format_row(row: dict[str, str]) -> str:
     cells = []
     for heading, _ in COLUMNS:
         text = row.get(heading, "")[: WIDTHS[heading] - 1]
-        right = heading in ("Mag", "Fluxes", "Distance")
+        right = heading in NUMERIC
         cells.append(text.rjust(WIDTHS[heading] - 1) + " " if right
                      else text.ljust(WIDTHS[heading]))  # fmt: skip
     return "".join(cells).rstrip().replace(" ", NBSP)
 
 
-def _header() -> str:
-    return "".join(
-        (h.rjust(WIDTHS[h] - 1) + " ") if h in ("Mag", "Fluxes", "Distance") else h.ljust(WIDTHS[h])
-        for h, _ in COLUMNS
-    ).rstrip()
+def next_sort(current: str, key: str) -> str:
+    """The order after clicking the heading that sorts by ``key`` when sorted by ``current``.
+
+    A first click sorts ascending (most fluxes first for the flux count), a second reverses.
+
+    Examples
+    --------
+    >>> next_sort("", "mag"), next_sort("mag", "mag"), next_sort("-mag", "mag")
+    ('mag', '-mag', 'mag')
+    >>> next_sort("mag", "n_fluxes")
+    '-n_fluxes'
+    """
+    if current.lstrip("-") == key:
+        return key if current.startswith("-") else f"-{key}"
+    return f"-{key}" if key in FIRST_DESCENDING else key
 
 
 def _error_label(name: str) -> widgets.HTML:
@@ -118,10 +136,18 @@ class SearchPage:
             style={"description_width": "6em"}, layout={"width": "16em"},
         ).add_class("aphos-catalog")  # fmt: skip
         self.catalog_id = text("id", "Id", q.id, "805-031770 or 805-03*", "18em")
-        sort_values = [v for _, v in SORTS]
-        self.sort = widgets.Dropdown(options=SORTS, value=q.sort if q.sort in sort_values else "",
-                                     description="Sort by", style={"description_width": "6em"},
-                                     layout={"width": "24em"}).add_class("aphos-sort")  # fmt: skip
+        self.sort_order = q.sort
+        self.headings = {}
+        for heading, key in COLUMNS:
+            button = widgets.Button(description=heading, disabled=key is None,
+                                    tooltip=f"sort by {heading.lower()}" if key else "",
+                                    layout={"width": f"{WIDTHS[heading]}ch"})  # fmt: skip
+            button.add_class("aphos-sort-heading").add_class(f"aphos-sort-{heading.lower()}")
+            if heading in NUMERIC:
+                button.add_class("aphos-numeric")
+            if key:
+                button.on_click(lambda _, key=key: self._sort_by(key))
+            self.headings[heading] = button
         self.errors = {n: _error_label(n) for n in
                        ("ra", "dec", "radius", "name", "min_mag", "max_mag", "id", "sort",
                         "variable", "comparison", "check")}  # fmt: skip
@@ -134,8 +160,7 @@ class SearchPage:
                                    disabled=True).add_class("aphos-prev")  # fmt: skip
         self.next = widgets.Button(description="Next", icon="arrow-right",
                                    disabled=True).add_class("aphos-next")  # fmt: skip
-        self.header = widgets.HTML(f'<div class="aphos-results-header">{html.escape(_header())}'
-                                   "</div>")  # fmt: skip
+        self.header = widgets.HBox(list(self.headings.values())).add_class("aphos-results-header")
         self.results = widgets.Select(options=[], rows=15, layout={"width": "100%"}).add_class(
             "aphos-results"
         )
@@ -155,8 +180,6 @@ class SearchPage:
         self.search_button.on_click(lambda _: self.run(offset=0))
         self.prev.on_click(lambda _: self.run(offset=max(self.query.offset - PAGE_SIZE, 0)))
         self.next.on_click(lambda _: self.run(offset=self.query.offset + PAGE_SIZE))
-        self.sort.observe(lambda _: self.run(offset=0) if self.result is not None else None,
-                          "value")  # fmt: skip
         self.mag_slider.observe(lambda _: self._sync_boxes_from_slider(), "value")
         for box in (self.min_mag, self.max_mag):
             box.observe(lambda _: self._sync_slider_from_boxes(), "value")
@@ -179,7 +202,7 @@ class SearchPage:
             row(self.mag_slider),
             row(self.min_mag, self.max_mag, self.errors["min_mag"], self.errors["max_mag"]),
             row(self.catalog, self.catalog_id, self.errors["id"]),
-            row(self.sort, self.errors["sort"]),
+            row(self.errors["sort"]),
             row(self.search_button, self.status),
         ]).add_class("aphos-search-form")  # fmt: skip
         results = widgets.VBox([
@@ -190,6 +213,7 @@ class SearchPage:
             self.picks, self.share,
         ])  # fmt: skip
         self.widget = widgets.VBox([widgets.HTML(STYLE), form, results]).add_class("aphos-search")
+        self._show_sort()
         if self.query.searching():
             self.run(offset=self.query.offset)
         else:
@@ -204,7 +228,7 @@ class SearchPage:
             radius=self.radius.value.strip(), name=self.name.value.strip(),
             min_mag=self.min_mag.value.strip(), max_mag=self.max_mag.value.strip(),
             catalog=self.catalog.value, id=self.catalog_id.value.strip(),
-            sort=self.sort.value, offset=offset)  # fmt: skip
+            sort=self.sort_order, offset=offset)  # fmt: skip
 
     def _sync_boxes_from_slider(self) -> None:
         if self._syncing:
@@ -230,6 +254,30 @@ class SearchPage:
             pass  # the search says what is wrong with the box
         self._syncing = False
 
+    # --- sorting -------------------------------------------------------------------------
+
+    def _sort_by(self, key: str) -> None:
+        """A heading was clicked: sort by it (again: the other way) from the first page."""
+        self.sort_order = next_sort(self.sort_order, key)
+        self._show_sort()
+        if self.result is not None:
+            self.run(offset=0)
+
+    def _show_sort(self) -> None:
+        """Mark the sorted heading with its direction; distance sorts only a cone."""
+        cone = bool(self.query.ra or self.query.dec)
+        for heading, key in COLUMNS:
+            button = self.headings[heading]
+            sorted_here = key is not None and self.sort_order.lstrip("-") == key
+            arrow = ARROWS[self.sort_order.startswith("-")] if sorted_here else ""
+            button.description = heading + arrow
+            if sorted_here:
+                button.add_class("aphos-sorted")
+            else:
+                button.remove_class("aphos-sorted")
+            if key == "distance":
+                button.disabled = not cone
+
     # --- searching -----------------------------------------------------------------------
 
     def run(self, offset: int = 0) -> None:
@@ -239,6 +287,7 @@ class SearchPage:
         for name, label in self.errors.items():
             label.value = html.escape(errors.get(name, ""))
         self.query = query
+        self._show_sort()
         if errors:
             self.status.value = '<span class="aphos-error">Correct the fields marked.</span>'
             self._show_share()

@@ -186,7 +186,7 @@ def page_label(result: SearchResult) -> str:
 
 
 # (heading, sort key) of the results table's columns.
-COLUMNS = [("Name", "name"), ("Catalogue", None), ("Id", "catalog_id"), ("RA", "ra"),
+COLUMNS = [("Name", "name"), ("Catalogue", "catalog"), ("Id", "catalog_id"), ("RA", "ra"),
            ("Dec", "dec"), ("Mag", "mag"), ("Fluxes", "n_fluxes"),
            ("Distance", "distance")]  # fmt: skip
 

@@ -100,7 +100,8 @@ def test_paging_says_how_many_and_sorting_by_magnitude_orders_rows(page, voila_u
     page.locator(".aphos-next").click()
     expect(label(page)).to_have_text(f"showing 101-200 of {total:,}")
     assert shown_rows(page) == expected_rows(search_objects(reader, offset=100))
-    page.locator(".aphos-sort select").select_option(label="magnitude, brightest first")
+    page.locator(".aphos-sort-mag").click()  # the heading sorts: brightest first
+    expect(page.locator(".aphos-sort-mag")).to_have_text("Mag \u25b2")
     expect(label(page)).to_have_text(f"showing 1-100 of {total:,}")  # a new order starts over
     rows = shown_rows(page)
     assert rows == expected_rows(search_objects(reader, order="mag"))
@@ -111,6 +112,29 @@ def test_paging_says_how_many_and_sorting_by_magnitude_orders_rows(page, voila_u
     assert shown_rows(page) == expected_rows(search_objects(reader, order="mag", offset=100))
     assert "sort=mag" in page.locator(".aphos-search-link").get_attribute("href")
     screenshot(page, "search-sorted-page-2")
+    page.locator(".aphos-sort-fluxes").click()  # most measured first, from the first page
+    expect(page.locator(".aphos-sort-fluxes")).to_have_text("Fluxes \u25bc")
+    expect(page.locator(".aphos-sort-mag")).to_have_text("Mag")
+    expect(label(page)).to_have_text(f"showing 1-100 of {total:,}")
+    assert shown_rows(page) == expected_rows(search_objects(reader, order="-n_fluxes"))
+    assert "sort=-n_fluxes" in page.locator(".aphos-search-link").get_attribute("href")
+
+
+def test_the_headings_line_up_with_the_result_columns(page, voila_url, reader):
+    open_dashboard(page, voila_url, "search", CONE, ready=".aphos-results option")
+    option = page.locator(".aphos-results select option").first
+    # Where each column's text starts in the first row, in pixels: the row's text is
+    # fixed-width, so a column starts at its character offset times one character's width.
+    char = page.evaluate("""() => { const s = document.createElement('span');
+        s.style.font = '13px monospace'; s.textContent = 'x'.repeat(100);
+        document.body.appendChild(s); const w = s.getBoundingClientRect().width / 100;
+        s.remove(); return w; }""")
+    left = option.bounding_box()["x"]
+    start = 0
+    for heading in ("name", "catalogue", "id", "ra", "dec"):  # left-aligned columns
+        box = page.locator(f".aphos-sort-{heading}").bounding_box()
+        assert abs(box["x"] - (left + start * char)) < char, heading
+        start += {"name": 18, "catalogue": 10, "id": 14, "ra": 13, "dec": 13}[heading]
 
 
 def test_picking_a_variable_and_comparisons_gives_the_object_page_link(page, voila_url, reader):
@@ -148,8 +172,7 @@ def test_opening_a_search_address_restores_the_form_results_and_picks(page, voil
     assert page.locator(".aphos-min-mag input").input_value() == "9"
     assert page.locator(".aphos-max-mag input").input_value() == "13.5"
     assert page.locator(".aphos-catalog select").input_value() is not None
-    assert "brightest" not in page.locator(".aphos-sort select").evaluate(
-        "s => s.options[s.selectedIndex].text")  # fmt: skip
+    expect(page.locator(".aphos-sort-mag")).to_have_text("Mag \u25bc")  # sort=-mag
     expect(label(page)).to_have_text(f"showing 1-{len(expected)} of {expected.total}")
     assert shown_rows(page) == expected_rows(expected)
     link = page.locator(".aphos-object-link")
