@@ -4,7 +4,8 @@ Everything runs in one process against one freshly initialised embedded PostgreS
 normal, durable settings (fsync on, a commit per file), each method into its own database:
 
 - **APhoS**: ``aphos_lib.ingest.ingest_files`` end to end: read the file, parse it, upsert the
-  catalogue objects, COPY the fluxes, record the outcome, commit; one transaction per file.
+  catalogue objects, COPY the fluxes, record the outcome, commit; one transaction per file;
+  the objects' flux counts added once per batch (``fold_flux_counts``), included.
 - **original**: the original APhoS access pattern on the same parsed rows (a share of the files
   from every observer: at about 1,500 rows/s it would take minutes): per row a SELECT of
   the object by catalogue id, an INSERT of the object when missing, an INSERT of the flux (with

@@ -20,7 +20,13 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from aphos_lib.db.catalogue import Catalogue
-from aphos_lib.ingest import FileOutcome, ingest_file, ingest_files, ingest_parsed
+from aphos_lib.ingest import (
+    FileOutcome,
+    fold_flux_counts,
+    ingest_file,
+    ingest_files,
+    ingest_parsed,
+)
 from aphos_lib.io.sips import read_sips
 from aphos_lib.observers import ensure_local_observer
 
@@ -197,6 +203,27 @@ def test_sending_a_file_again_stores_nothing_and_says_duplicate(catalogue: Catal
     rows_per_star = Counter(read_sips(path).rows["catalog_id"].drop_null().to_pylist())
     assert per_star == {star: 2 * n for star, n in rows_per_star.items()}
     assert max(per_star.values()) == 4
+
+
+def test_flux_counts_left_pending_are_folded_by_the_next_ingest(catalogue: Catalogue):
+    """A file's counts wait in flux_count_pending until a fold, e.g. when its process died."""
+    first = fixture_path("correct_file.csv")
+    second = fixture_path("correct_file_shorter_header.csv")
+    with catalogue.connect("writer") as conn:
+        outcome = ingest_file(conn, first, observer_id=observer(conn), fold=False)
+        assert outcome.status == "stored"
+        assert conn.execute("SELECT sum(flux_count) FROM catalog_object").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM flux_count_pending").fetchone() == (1,)
+    later = ingest_files(catalogue, [second], observer="svoboda")  # another upload, later
+    assert later[0].status == "stored"
+    with catalogue.connect("writer") as conn:
+        assert conn.execute("SELECT count(*) FROM flux_count_pending").fetchone() == (0,)
+        assert_maintained_counts_are_exact(conn)
+        total = conn.execute("SELECT sum(flux_count) FROM catalog_object").fetchone()[0]
+        assert total == outcome.matched + later[0].matched
+        assert fold_flux_counts(conn) == 0  # nothing left: a second fold changes nothing
+    with catalogue.connect("reader") as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("SELECT * FROM flux_count_pending")
 
 
 def test_rejected_files_store_nothing(catalogue: Catalogue):

@@ -19,12 +19,14 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     DateTime,
     ForeignKey,
     Identity,
     Index,
     Integer,
     LargeBinary,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -101,6 +103,17 @@ class CatalogObject(Base):
             postgresql_using="spgist",
         ),
     )
+
+
+# One row per stored file: its objects and how many of its fluxes each has, until the batch's
+# fold adds them to catalog_object.flux_count (migration 0007, aphos_lib.ingest
+# .fold_flux_counts). No key: it is only appended to and emptied whole.
+flux_count_pending = Table(
+    "flux_count_pending",
+    Base.metadata,
+    Column("object_ids", ARRAY(BigInteger), nullable=False),
+    Column("counts", ARRAY(Integer), nullable=False),
+)
 
 
 class CatalogueTotals(Base):

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from aphos_lib.db.catalogue import Catalogue
+from aphos_lib.ingest import fold_flux_counts
 from aphos_lib.jobs.pool import WorkerPool
 from aphos_lib.jobs.queue import queue_depth
 
@@ -52,6 +53,9 @@ def create_app(catalogue: Catalogue | None = None, *, interval: float = 10.0,
         try:
             with cat.connect("writer", connect_timeout=5) as conn:
                 status["queued"], status["running"] = queue_depth(conn)
+                # Flux counts a killed job left pending (its files are stored) reach their
+                # objects within one interval, not only with the next upload.
+                fold_flux_counts(conn)
             status["database"] = "ok"
         except Exception as e:  # any failure is reported; the loop goes on
             status["database"] = f"error: {e}"

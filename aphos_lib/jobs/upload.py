@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 
 from aphos_lib.db.catalogue import Catalogue
-from aphos_lib.ingest import ObjectCache, ingest_file, ingest_parsed
+from aphos_lib.ingest import FOLD_EVERY, ObjectCache, fold_flux_counts, ingest_file, ingest_parsed
 from aphos_lib.io.sips import read_sips
 from aphos_lib.jobs import queue
 from aphos_lib.jobs.queue import Job
@@ -77,6 +77,11 @@ def run_upload(conn: psycopg.Connection, job: Job, files: Iterable[Mapping[str, 
             raise JobLost(lost) from exc
         done += 1
         stored += 1
+        if stored % FOLD_EVERY == 0:
+            fold_flux_counts(conn)
+    # The files' flux counts, left pending by each file's transaction; counts a lost attempt
+    # left are folded by the next ingest.
+    fold_flux_counts(conn)
     if not queue.heartbeat(conn, job, files_done=done):
         raise JobLost(f"job {job.id} was taken over by another worker")
     return stored
@@ -93,10 +98,10 @@ def _store(conn: psycopg.Connection, job: Job, f: Mapping[str, Any], known: Obje
         parsed = None
     if parsed is None:
         ingest_file(conn, path, observer_id=job.observer_id, upload_id=job.upload_id,
-                    position=f["position"], name=f["filename"])  # fmt: skip
+                    position=f["position"], name=f["filename"], fold=False)  # fmt: skip
     else:
         ingest_parsed(conn, parsed, observer_id=job.observer_id, upload_id=job.upload_id,
-                      position=f["position"], known_objects=known)  # fmt: skip
+                      position=f["position"], known_objects=known, fold=False)  # fmt: skip
 
 
 def _recorded_positions(conn: psycopg.Connection, upload_id: int) -> set[int]:
