@@ -8,9 +8,9 @@ What a file becomes
   (catalogue, catalogue id); rows SIPS matched to no star are kept with no object;
 - one ``flux`` row per table row, loaded with a binary COPY;
 - an ``upload_file`` row with the outcome, when the file is part of an upload;
-- a ``flux_count_pending`` row: its objects' numbers of fluxes, which
-  :func:`fold_flux_counts` adds to ``catalog_object.flux_count`` once per batch of files (and
-  every :data:`FOLD_EVERY` files), so a search reads counts instead of counting.
+- a ``flux_count_pending`` row: its objects' numbers of fluxes and the names it gives stars,
+  which :func:`fold_flux_counts` adds to ``catalog_object`` once per batch of files (and every
+  :data:`FOLD_EVERY` files), so a search reads counts instead of counting.
 
 All of it commits together or not at all, so a process killed in the middle of a file leaves
 nothing of that file. Objects are inserted in (catalogue, id) order, so parallel ingests that
@@ -435,35 +435,30 @@ def _names_given(rows: pa.Table, object_ids: np.ndarray) -> tuple[list[int], lis
     return [int(i) for i in object_ids[named]], rows["name"].take(pa.array(named)).to_pylist()
 
 
-# A file's transaction appends one row, its objects and their numbers of fluxes, to
-# flux_count_pending; the batch's fold adds them to catalog_object once per star (migration
-# 0007). Rewriting ~2,000 catalogue rows in every file's transaction cost a third of the ingest.
+# A file's transaction appends one row to flux_count_pending: its objects, their numbers of
+# fluxes, and the names it gives stars; the batch's fold adds the counts to catalog_object and
+# names the stars still unnamed, once per star (migration 0007). Rewriting ~2,000 catalogue
+# rows in every file's transaction cost a third of the ingest.
 _PEND_COUNTS = """
-    INSERT INTO flux_count_pending (object_ids, counts)
-    VALUES (string_to_array(%s, ',')::bigint[], string_to_array(%s, ',')::int[])
+    INSERT INTO flux_count_pending (object_ids, counts, named_ids, names)
+    VALUES (string_to_array(%s, ',')::bigint[], string_to_array(%s, ',')::int[], %s, %s)
 """
-# The CTEs lock the rows in id order first (a locking CTE is never inlined), so that a fold
-# and files naming the same stars wait for each other instead of deadlocking.
-_NAME_UNNAMED = """
-    WITH u AS (SELECT * FROM unnest(%s::bigint[], %s::text[]) AS u(id, name)),
-         locked AS (SELECT o.id FROM catalog_object o JOIN u USING (id)
-                    WHERE o.name IS NULL ORDER BY o.id FOR NO KEY UPDATE OF o)
-    UPDATE catalog_object o SET name = u.name
-    FROM u JOIN locked USING (id)
-    WHERE o.id = u.id AND o.name IS NULL
-"""
-# Folds never run two at once (a transaction-level advisory lock), so one fold's DELETE
-# takes every pending row committed before it, and none twice.
+# The fold is the only statement that changes existing catalogue rows, and folds never run two
+# at once (a transaction-level advisory lock): no ordering of row locks is needed, and one
+# fold's DELETE takes every pending row committed before it, and none twice. A star named by
+# several files takes the name of the earliest (the lowest pending id).
 _FOLD_LOCK = 7_046_117_200  # any constant, shared by every fold
 _FOLD_COUNTS = """
-    WITH moved AS (DELETE FROM flux_count_pending RETURNING object_ids, counts),
+    WITH moved AS (DELETE FROM flux_count_pending RETURNING *),
          sums AS (SELECT u.id, sum(u.n) AS n
                   FROM moved, unnest(moved.object_ids, moved.counts) AS u(id, n)
                   GROUP BY u.id),
-         locked AS (SELECT o.id FROM catalog_object o JOIN sums USING (id)
-                    ORDER BY o.id FOR NO KEY UPDATE OF o)
-    UPDATE catalog_object o SET flux_count = o.flux_count + sums.n
-    FROM sums JOIN locked USING (id)
+         named AS (SELECT DISTINCT ON (u.id) u.id, u.name
+                   FROM moved, unnest(moved.named_ids, moved.names) AS u(id, name)
+                   ORDER BY u.id, moved.id)
+    UPDATE catalog_object o
+    SET flux_count = o.flux_count + sums.n, name = coalesce(o.name, named.name)
+    FROM sums LEFT JOIN named USING (id)
     WHERE o.id = sums.id
 """
 # A batch folds at least this often, so that the counts a search shows lag a long upload by
@@ -472,7 +467,8 @@ FOLD_EVERY = 25
 
 
 def fold_flux_counts(conn: psycopg.Connection) -> int:
-    """Add the flux counts of the files stored since the last fold to their objects.
+    """Add the flux counts of the files stored since the last fold to their objects, and
+    name the stars they named that had no name yet.
 
     Every ingest calls this when its batch of files is stored (and every :data:`FOLD_EVERY`
     files); counts a killed ingest left pending are folded by the next one. It runs in a
@@ -501,15 +497,13 @@ def _flux_counts(object_ids: np.ndarray) -> tuple[str, str]:
 
 def _update_objects(conn: psycopg.Connection, counts: tuple[str, str],
                     names: tuple[list, list]) -> None:  # fmt: skip
-    """With the COPY: leave the image's flux counts for the fold, name unnamed stars.
+    """With the COPY: leave the image's flux counts and star names for the batch's fold.
 
     A search then reads each object's number of fluxes instead of counting them. A star first
-    seen without a name gets the one this file gives it.
+    seen without a name gets the one a file gives it.
     """
     if counts[0]:
-        conn.execute(_PEND_COUNTS, counts)
-    if names[0]:
-        conn.execute(_NAME_UNNAMED, names)
+        conn.execute(_PEND_COUNTS, (*counts, *names))
 
 
 def _flux_payload(rows: pa.Table, image_id: int, object_ids: np.ndarray, apertures: int) -> bytes:

@@ -180,6 +180,33 @@ def test_declinations_just_south_of_the_equator_stay_south(writer):
     assert [d for (d,) in objs] == [pytest.approx(-10 / 60), pytest.approx(0.5)]
 
 
+def test_a_star_stored_without_a_name_takes_the_first_name_a_later_file_gives(
+    catalogue: Catalogue, tmp_path
+):
+    def image(minute: int, name: str) -> Path:
+        path = tmp_path / f"m{minute}.csv"
+        path.write_text(
+            f"ExposureBegin;2021-11-06T16:{minute:02d}:00\n"
+            f"ExposureEnd;2021-11-06T16:{minute:02d}:30\n"
+            "Name;RA;Dec;Catalog;CatalogId;CatalogRA;CatalogDec;ApAuto\n"
+            f"{name};05 00 00.0;+10 00 00.0;UCAC4;500-000001;05 00 00.0;+10 00 00.0;100\n"
+        )
+        return path
+
+    def stored() -> tuple:
+        with catalogue.connect("reader") as conn:
+            return conn.execute("SELECT name, flux_count FROM catalog_object").fetchone()
+
+    ingest_files(catalogue, [image(1, "")], observer="novak")
+    assert stored() == (None, 1)
+    # One batch: the earliest file that names the star wins, whatever the fold's order.
+    ingest_files(catalogue, [image(2, ""), image(3, "V1 Ori"), image(4, "NSV 1")],
+                 observer="novak")  # fmt: skip
+    assert stored() == ("V1 Ori", 4)
+    ingest_files(catalogue, [image(5, "GSC 123")], observer="svoboda")  # a name is kept
+    assert stored() == ("V1 Ori", 5)
+
+
 def test_sending_a_file_again_stores_nothing_and_says_duplicate(catalogue: Catalogue):
     path = fixture_path("correct_file.csv")
     first = ingest_files(catalogue, [path], observer="novak")

@@ -105,14 +105,17 @@ class CatalogObject(Base):
     )
 
 
-# One row per stored file: its objects and how many of its fluxes each has, until the batch's
-# fold adds them to catalog_object.flux_count (migration 0007, aphos_lib.ingest
-# .fold_flux_counts). No key: it is only appended to and emptied whole.
+# One row per stored file: its objects and how many of its fluxes each has, and the names it
+# gives stars, until the batch's fold adds them to catalog_object (migration 0007,
+# aphos_lib.ingest.fold_flux_counts). The id orders the files: the earliest name wins.
 flux_count_pending = Table(
     "flux_count_pending",
     Base.metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
     Column("object_ids", ARRAY(BigInteger), nullable=False),
     Column("counts", ARRAY(Integer), nullable=False),
+    Column("named_ids", ARRAY(BigInteger), nullable=False),
+    Column("names", ARRAY(Text), nullable=False),
 )
 
 
