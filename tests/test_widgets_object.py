@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
-from bqplot import PanZoom, Scatter
+from bqplot import Figure, PanZoom, Scatter
 
 from aphos_lib.photometry import differential_photometry
 from aphos_lib.widgets.object_page import ObjectPage, object_page, parse_request
@@ -295,8 +295,11 @@ def test_the_address_can_ask_for_webgl_points(reader):
 
 def test_the_phase_plot_waits_for_a_period(reader):
     page = open_page(reader, f"variable={GK_CEP}&comparison={GK_CMP}")
-    assert page.phase.figure.marks == [] and "Type a period" in page.phase.message.value
+    # No figure at all until there is a period: the page opens without its cost.
+    assert not any(isinstance(c, Figure) for c in page.phase.children)
+    assert "Type a period" in page.phase.message.value
     page.phase.period.value = 0.936
+    assert sum(isinstance(c, Figure) for c in page.phase.children) == 1
     assert sum(len(m.x) for m in page.phase.figure.marks if isinstance(m, Scatter)) == 2 * 142
     assert page.phase.message.value == ""
 

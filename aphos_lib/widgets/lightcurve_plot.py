@@ -205,7 +205,8 @@ class PhasePlot(widgets.VBox):
     """The curve folded on a period from an epoch, two cycles wide, with "find period"."""
 
     def __init__(self, *, gl: bool = False):
-        self.plot = _ObserverFigure("phase", gl=gl, css="aphos-phase", title="Phase plot")
+        self.gl = gl
+        self._plot: _ObserverFigure | None = None
         # 0 until a period is typed or found: folding on a made-up period shows nothing, and
         # a long curve's phase plot costs as much to draw as the light curve.
         self.period = widgets.BoundedFloatText(
@@ -236,10 +237,20 @@ class PhasePlot(widgets.VBox):
         self.period.observe(lambda _: self.redraw(), "value")
         self.epoch.observe(lambda _: self.redraw(), "value")
         controls = widgets.HBox([self.period, self.epoch, self.nterms, self.find])
-        super().__init__([controls, self.message, self.plot.figure])
+        super().__init__([controls, self.message])
         self.add_class("aphos-phase-panel")
-        self.plot.view = ((0.0, 2.0), (-0.5, 0.5))
-        self.plot.reset()
+
+    @property
+    def plot(self) -> _ObserverFigure:
+        """The phase figure, made when first needed (a period to fold on): an empty figure
+        cost every object page about 0.3 s of its opening in Chromium (bench/dashboard.py)."""
+        if self._plot is None:
+            self._plot = _ObserverFigure("phase", gl=self.gl, css="aphos-phase",
+                                         title="Phase plot")  # fmt: skip
+            self._plot.view = ((0.0, 2.0), (-0.5, 0.5))
+            self._plot.reset()
+            self.children = (*self.children, self._plot.figure)
+        return self._plot
 
     @property
     def figure(self) -> Figure:
@@ -271,8 +282,8 @@ class PhasePlot(widgets.VBox):
     def redraw(self) -> None:
         """Fold again on the current period and epoch."""
         if self.curve is None or not len(self.curve) or not self.period.value > 0:
-            if self.plot.figure.marks:
-                self.plot.draw({}, {}, (0.0, 2.0))
+            if self._plot is not None and self._plot.figure.marks:
+                self._plot.draw({}, {}, (0.0, 2.0))
             if self.curve is not None and not self.period.value > 0:
                 self.message.value = (
                     "<small>Type a period, or find one with the periodogram.</small>"
