@@ -56,7 +56,7 @@ import psycopg
 from aphos_lib.db.bootstrap import embedded_catalogue
 from aphos_lib.db.embedded import EmbeddedPostgres
 from aphos_lib.hub.configurer import service_environment
-from aphos_lib.hub.dashboards import preheat_options
+from aphos_lib.hub.dashboards import voila_arguments
 from aphos_lib.hub.settings import HubSettings
 from aphos_lib.widgets.urls import page_link
 
@@ -97,12 +97,10 @@ def start_voila(catalogue, port: int, log_path: Path, pool_size: int) -> subproc
     config_dir = tempfile.mkdtemp(prefix="aphos-bench-voila-")
     env = {**os.environ, **service_environment(catalogue, "reader"),
            "JUPYTER_CONFIG_DIR": config_dir}  # fmt: skip
-    command = [sys.executable, "-m", "voila", str(ROOT / "dashboards"), "--no-browser",
-               "--Voila.ip=127.0.0.1", f"--Voila.port={port}", "--Voila.config_file_paths=[]",
-               "--MappingKernelManager.cull_interval=30",
-               "--MappingKernelManager.cull_idle_timeout=60",
-               "--MappingKernelManager.cull_connected=False",
-               *preheat_options(pool_size)]  # fmt: skip
+    command = [sys.executable, "-m", "aphos_lib.hub.dashboards",
+               *voila_arguments(ROOT / "dashboards", port=port, idle_timeout=60,
+                                pool_size=pool_size),
+               "--Voila.config_file_paths=[]"]  # fmt: skip
     with log_path.open("w") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,
                                    stderr=subprocess.STDOUT)  # fmt: skip

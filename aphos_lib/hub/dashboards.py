@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
+
+from traitlets.config import Config
 
 from aphos_lib.hub.settings import HubSettings
 
-__all__ = ["command", "main", "preheat_options"]
+__all__ = ["command", "main", "preheat_options", "service_config", "voila_arguments"]
 
 # The observer's own server runs the upload page, signed in; the public service never should.
 _NOT_PREHEATED = ["upload.ipynb"]
@@ -37,18 +40,45 @@ def preheat_options(pool_size: int) -> list[str]:
             f"--VoilaKernelManager.preheat_denylist={_NOT_PREHEATED!r}"]  # fmt: skip
 
 
-def command(s: HubSettings) -> list[str]:
-    """The service's command line for the hub."""
-    return [sys.executable, "-m", "aphos_lib.hub.dashboards", str(s.dashboards_dir),
-            "--no-browser", "--Voila.ip=127.0.0.1",
-            f"--Voila.port={s.internal_port('dashboards')}",
-            "--Voila.base_url=/services/dashboards/",
+def voila_arguments(dashboards_dir: Path, *, port: int, idle_timeout: int, pool_size: int,
+                    base_url: str = "/") -> list[str]:  # fmt: skip
+    """Voila's arguments as the service runs it (the hub, the browser tests, the benchmark).
+
+    Run them with ``python -m aphos_lib.hub.dashboards``, which also lets a closing tab shut
+    its kernel down (see :func:`main`).
+    """
+    return [str(dashboards_dir), "--no-browser", "--Voila.ip=127.0.0.1",
+            f"--Voila.port={port}", f"--Voila.base_url={base_url}",
             # Voila starts a kernel per page view and never reaps it: cull idle ones, even
             # while a browser tab still holds the connection (ARCHITECTURE.md, pitfalls).
             "--MappingKernelManager.cull_interval=30",
-            f"--MappingKernelManager.cull_idle_timeout={s.dashboard_kernel_idle_timeout}",
+            f"--MappingKernelManager.cull_idle_timeout={idle_timeout}",
             "--MappingKernelManager.cull_connected=False",
-            *preheat_options(s.dashboard_kernel_pool)]  # fmt: skip
+            *preheat_options(pool_size)]  # fmt: skip
+
+
+def command(s: HubSettings) -> list[str]:
+    """The service's command line for the hub."""
+    return [sys.executable, "-m", "aphos_lib.hub.dashboards",
+            *voila_arguments(s.dashboards_dir, port=s.internal_port("dashboards"),
+                             base_url="/services/dashboards/",
+                             idle_timeout=s.dashboard_kernel_idle_timeout,
+                             pool_size=s.dashboard_kernel_pool)]  # fmt: skip
+
+
+def service_config() -> Config:
+    """What the service sets beyond its arguments.
+
+    A page that closes asks Voila to shut its kernel down with ``navigator.sendBeacon``,
+    which cannot carry an XSRF token, so Voila refused it (403, voila-dashboards/voila#1458)
+    and every closed tab held a kernel until culling. The service has no sign-in and no
+    session to protect (anyone may open a page, which starts a kernel), so it checks no XSRF
+    token; the only other request it would check is that same shutdown, of a kernel whose
+    random id only its page knows.
+    """
+    config = Config()
+    config.Voila.tornado_settings = {"disable_check_xsrf": True}
+    return config
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -56,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     from voila.app import Voila
 
     try:
-        Voila.launch_instance(argv if argv is not None else sys.argv[1:])
+        Voila.launch_instance(argv if argv is not None else sys.argv[1:], config=service_config())
     finally:
         # Voila leaves its loop on SIGINT but a leftover thread keeps the process alive, and
         # the hub then waits 10 s before it sends SIGTERM: end here instead.

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from aphos_lib.hub.configurer import service_environment
-from aphos_lib.hub.dashboards import preheat_options
+from aphos_lib.hub.dashboards import voila_arguments
 from aphos_lib.hub.settings import HubSettings
 
 from browser.browser_harness import ARTIFACTS, DASHBOARDS, ROOT
@@ -76,7 +76,8 @@ def _wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: floa
 def voila_url(demo_catalogue) -> Iterator[str]:
     """A Voila server on ``dashboards/`` reading the demo catalogue as the reader role.
 
-    Run as the dashboards service runs it (kernel culling, its default preheated pool), with
+    Run as the dashboards service runs it (its module and arguments: kernel culling, its
+    default preheated pool, closing tabs shutting their kernels down), with
     none of this machine's Jupyter configuration: ``config_file_paths`` empty and an empty
     ``JUPYTER_CONFIG_DIR``.
     """
@@ -86,13 +87,11 @@ def voila_url(demo_catalogue) -> Iterator[str]:
     log = ARTIFACTS / "voila.log"
     env = {**os.environ, **service_environment(demo_catalogue, "reader"),
            "JUPYTER_CONFIG_DIR": str(config_dir), "PYTHONUNBUFFERED": "1"}  # fmt: skip
-    command = [sys.executable, "-m", "voila", str(DASHBOARDS), "--no-browser",
-               "--Voila.ip=127.0.0.1", f"--Voila.port={port}", "--Voila.config_file_paths=[]",
-               "--VoilaConfiguration.show_tracebacks=True",
-               "--MappingKernelManager.cull_interval=30",
-               "--MappingKernelManager.cull_idle_timeout=120",
-               "--MappingKernelManager.cull_connected=False",
-               *preheat_options(HubSettings.dashboard_kernel_pool)]  # fmt: skip
+    command = [sys.executable, "-m", "aphos_lib.hub.dashboards",
+               *voila_arguments(DASHBOARDS, port=port, idle_timeout=120,
+                                pool_size=HubSettings.dashboard_kernel_pool),
+               "--Voila.config_file_paths=[]",
+               "--VoilaConfiguration.show_tracebacks=True"]  # fmt: skip
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,
                                    stderr=subprocess.STDOUT)  # fmt: skip

@@ -1,13 +1,17 @@
-"""The home page in Chromium: the counts it shows are the catalogue's."""
+"""The home page in Chromium: the counts it shows are the catalogue's; a closed page frees its
+kernel."""
 
 from __future__ import annotations
+
+import json
+import time
 
 import pytest
 
 from aphos_lib.stats import catalogue_stats
 from aphos_lib.widgets.home import LINKS
 
-from browser.browser_harness import open_dashboard, screenshot
+from browser.browser_harness import ARTIFACTS, open_dashboard, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -35,3 +39,16 @@ def test_home_shows_the_catalogue_counts_and_links(page, voila_url, demo_catalog
     page.wait_for_selector(".aphos-profile-summary")
     assert page.locator(".aphos-profile-username").inner_text() == links_first
     assert page.aphos_errors == []
+
+
+def test_closing_a_page_shuts_its_kernel_down_at_once(page, voila_url):
+    """Not after the idle timeout (120 s here): Voila's beacon on unload is accepted."""
+    open_dashboard(page, voila_url, "index", ready=".aphos-home .aphos-stats")
+    kernel = json.loads(page.locator("#jupyter-config-data").text_content())["kernelId"]
+    page.close(run_before_unload=True)
+    log = ARTIFACTS / "voila.log"
+    deadline = time.monotonic() + 15
+    while f"Kernel shutdown: {kernel}" not in log.read_text():
+        assert time.monotonic() < deadline, f"kernel {kernel} still running 15 s after closing"
+        time.sleep(0.2)
+    assert f"403 POST /voila/api/shutdown/{kernel}" not in log.read_text()
