@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from aphos_lib.hub.configurer import DATABASE_ROLE, SERVICES
+from aphos_lib.hub.dashboards import voila_arguments
 
 K8S = Path(__file__).resolve().parents[1] / "hub_config" / "k8s"
 # Top-level sections of the jupyterhub chart 4.x values.
@@ -67,7 +68,11 @@ def test_every_service_has_a_deployment_with_its_database_role():
         assert secret_key(env, "JUPYTERHUB_API_TOKEN") == f"hub.services.{name}.apiToken"
         assert f"aphos_lib.hub.{name}" in container["command"]
     dashboards = deployments["aphos-dashboards"]["spec"]["template"]["spec"]["containers"][0]
-    assert "--MappingKernelManager.cull_connected=False" in dashboards["command"]
+    assert dashboards["command"] == ["python", "-m", "aphos_lib.hub.dashboards", *voila_arguments(
+        Path("/srv/aphos/dashboards"), port=8000, idle_timeout=600, pool_size=0,
+        base_url="/services/dashboards/", ip="0.0.0.0")]  # fmt: skip
+    # A page's kernel lives in the process that served it: one replica (no sticky routing).
+    assert deployments["aphos-dashboards"]["spec"]["replicas"] == 1
 
 
 def test_workspaces_get_only_the_read_only_role():

@@ -41,13 +41,14 @@ def preheat_options(pool_size: int) -> list[str]:
 
 
 def voila_arguments(dashboards_dir: Path, *, port: int, idle_timeout: int, pool_size: int,
-                    base_url: str = "/") -> list[str]:  # fmt: skip
+                    base_url: str = "/", ip: str = "127.0.0.1") -> list[str]:  # fmt: skip
     """Voila's arguments as the service runs it (the hub, the browser tests, the benchmark).
 
     Run them with ``python -m aphos_lib.hub.dashboards``, which also lets a closing tab shut
-    its kernel down (see :func:`main`).
+    its kernel down (see :func:`service_config`). ``hub_config/k8s/services.yaml`` spells
+    them out for a container (``ip="0.0.0.0"``); a test keeps the two the same.
     """
-    return [str(dashboards_dir), "--no-browser", "--Voila.ip=127.0.0.1",
+    return [str(dashboards_dir), "--no-browser", f"--Voila.ip={ip}",
             f"--Voila.port={port}", f"--Voila.base_url={base_url}",
             # Voila starts a kernel per page view and never reaps it: cull idle ones, even
             # while a browser tab still holds the connection (ARCHITECTURE.md, pitfalls).
