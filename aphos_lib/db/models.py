@@ -272,6 +272,10 @@ class Image(Base):
         Index("image_exposure_mid_idx", "exposure_mid"),
         Index("image_created_at_idx", "created_at"),
         Index("image_filter_idx", "filter"),
+        # A light curve's images, index-only (migration 0008).
+        Index("image_light_curve_idx", "id",
+              postgresql_include=["exposure_mid", "jd_mid", "hjd", "observer_id",
+                                  "exposure_time_s", "filter"]),  # fmt: skip
     )
 
 
