@@ -40,6 +40,7 @@ machine is shared (2 vCPUs, other jobs running): the numbers are upper bounds.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -144,26 +145,29 @@ def pan(page, steps: int = 20) -> float:
     return statistics.median(frames)
 
 
-def floor(browser, url: str) -> float:
-    """Opening the home page (a table of counts): what Voila itself costs on this machine."""
+@contextlib.contextmanager
+def fresh_page(browser):
+    """A page in a new browser context (nothing cached), closed afterwards."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     context.set_default_timeout(120_000)
-    page = context.new_page()
     try:
-        started = time.perf_counter()
-        page.goto(url, wait_until="commit")
-        page.wait_for_selector("[class*='aphos-']", state="visible")
-        return time.perf_counter() - started
+        yield context.new_page()
     finally:
         context.close()
 
 
+def floor(browser, url: str) -> float:
+    """Opening the home page (a table of counts): what Voila itself costs on this machine."""
+    with fresh_page(browser) as page:
+        started = time.perf_counter()
+        page.goto(url, wait_until="commit")
+        page.wait_for_selector("[class*='aphos-']", state="visible")
+        return time.perf_counter() - started
+
+
 def view(browser, url: str, webgl: bool) -> dict[str, float]:
     """One timed page view: open, then one aperture change."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    context.set_default_timeout(120_000)
-    page = context.new_page()
-    try:
+    with fresh_page(browser) as page:
         started = time.perf_counter()
         page.goto(url, wait_until="commit")
         page.wait_for_selector(f".aphos-point-count [data-points='{POINTS}']")
@@ -194,8 +198,6 @@ def view(browser, url: str, webgl: bool) -> dict[str, float]:
             page.wait_for_function(f"b => ({DOTS_SIGNATURE})() !== b", arg=before)
         redrawn = time.perf_counter() - started
         return {"open_s": opened, "redraw_s": redrawn, "pan_frame_s": panned}
-    finally:
-        context.close()
 
 
 def summary(times: list[float]) -> dict[str, float]:

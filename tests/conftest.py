@@ -8,6 +8,7 @@ template, so tests never see each other's rows.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -210,24 +211,34 @@ def http_get(url: str) -> tuple[int, object]:
         return error.code, json.loads(error.read())
 
 
-@pytest.fixture(scope="session")
-def api_url(demo_catalogue) -> Iterator[str]:
-    """The REST API on the demo catalogue, served by uvicorn on a loopback port."""
+@contextlib.contextmanager
+def serve_in_thread(app, what: str) -> Iterator[str]:
+    """Serve an ASGI ``app`` with uvicorn in a thread on a loopback port; its URL."""
     import uvicorn
-    from fastapi import FastAPI
 
-    from aphos_lib.rest import install
-
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    install(app, demo_catalogue)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(),
                                            log_level="warning"))  # fmt: skip
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
-        assert time.monotonic() < deadline, "the API server did not start"
+        assert time.monotonic() < deadline, f"{what} did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{server.config.port}"
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def api_url(demo_catalogue) -> Iterator[str]:
+    """The REST API on the demo catalogue, served by uvicorn on a loopback port."""
+    from fastapi import FastAPI
+
+    from aphos_lib.rest import install
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    install(app, demo_catalogue)
+    with serve_in_thread(app, "the API server") as url:
+        yield url

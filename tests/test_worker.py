@@ -215,6 +215,18 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def wait_at_outcome_row(watch: psycopg.Connection, dbname: str, worker: subprocess.Popen) -> None:
+    """Wait until the worker's file transaction waits for the lock on upload_file (its
+    fluxes are written by then); fail if the worker exits first."""
+    deadline = time.monotonic() + 120
+    while not watch.execute(
+        "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'"
+        " AND query LIKE '%%INSERT INTO upload_file%%'", (dbname,)).fetchone():  # fmt: skip
+        assert time.monotonic() < deadline, "the job never reached its outcome row"
+        assert worker.poll() is None, worker.communicate()[0]
+        time.sleep(0.05)
+
+
 def test_a_worker_killed_mid_file_leaves_no_rows_and_the_job_completes_once_after_takeover(
     server, catalogue, writer, home
 ):
@@ -230,13 +242,7 @@ def test_a_worker_killed_mid_file_leaves_no_rows_and_the_job_completes_once_afte
         gate.execute("LOCK TABLE upload_file IN EXCLUSIVE MODE")
         first = start_worker(catalogue, home, **fast)
         try:
-            deadline = time.monotonic() + 120
-            while not watch.execute(
-                "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'"
-                " AND query LIKE '%%INSERT INTO upload_file%%'", (dbname,)).fetchone():  # fmt: skip
-                assert time.monotonic() < deadline, "the job never reached its outcome row"
-                assert first.poll() is None, first.communicate()[0]
-                time.sleep(0.05)
+            wait_at_outcome_row(watch, dbname, first)
             kernels = children(first.pid)
             assert kernels, "the worker runs its notebook in a kernel process"
             first.send_signal(signal.SIGKILL)
@@ -455,12 +461,7 @@ def test_a_worker_stopped_mid_file_gives_the_job_back_and_exits_promptly(
         gate.execute("LOCK TABLE upload_file IN EXCLUSIVE MODE")  # pauses the file (see above)
         worker = start_worker(catalogue, home)
         try:
-            deadline = time.monotonic() + 120
-            while not watch.execute(
-                "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'"
-                " AND query LIKE '%%INSERT INTO upload_file%%'", (dbname,)).fetchone():  # fmt: skip
-                assert time.monotonic() < deadline, "the job never reached its outcome row"
-                time.sleep(0.05)
+            wait_at_outcome_row(watch, dbname, worker)
             started = time.monotonic()
             worker.send_signal(signal.SIGTERM)
             log = worker.communicate(timeout=30)[0]

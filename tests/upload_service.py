@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from aphos_lib.hub.api import create_app
 from aphos_lib.hub.profiles import save_profile
 from aphos_lib.hub.service_auth import ServiceAuth
 
-from conftest import free_port
+from conftest import serve_in_thread
 
 PREFIX = "/services/api/"
 BASE = "/services/api/api/v2/uploads"
@@ -60,27 +58,14 @@ def environment(**values: str | None) -> Iterator[None]:
 @contextlib.contextmanager
 def serve_api(catalogue: Catalogue, home: Path) -> Iterator[str]:
     """The api service (create_app) on 127.0.0.1, its observers' profiles made; its URL."""
-    import uvicorn
-
     with catalogue.connect("writer") as conn:
         for hub_user, username in OBSERVERS.values():
             if username:
                 save_profile(conn, hub_user, username)
     auth = ServiceAuth(PREFIX, hub_auth=StandInHub())
     app = create_app(catalogue, auth, published_dir=home / "published")
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(),
-                                           log_level="warning"))  # fmt: skip
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the api service did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serve_in_thread(app, "the api service") as url:
+        yield url
 
 
 def headers(who: str) -> dict[str, str]:
