@@ -11,10 +11,11 @@ writes to it.
 Method
 ------
 One Voila on ``dashboards/`` as the dashboards service runs it (reader role, kernel culling,
-``--pool-size`` preheated kernels per page (the service's default; 0: a kernel started for
-each view), none of the machine's Jupyter configuration) and one headless Debian Chromium driven by
-Playwright. A first page view warms the disk cache and Python's imports; then each of
-``--runs`` views (a fresh browser context each, the page closed afterwards) is timed:
+``--pool-size`` preheated kernels per page (the service's default, refilled
+``aphos_lib.hub.dashboards.REFILL_DELAY_S`` after a view takes one; 0: a kernel started for
+each view), none of the machine's Jupyter configuration; ``--pause`` seconds between views)
+and one headless Debian Chromium driven by Playwright. A first page view warms the disk cache
+and Python's imports; then each of ``--runs`` views (a fresh browser context each, the page closed afterwards) is timed:
 
 - **open**: from ``page.goto`` of ``object.ipynb?variable=..&comparison=..`` until the light
   curve is interactive: the kernel has sent the curve (``.aphos-point-count`` names 5,000
@@ -94,14 +95,15 @@ def bench_database(home: Path):
     return catalogue, labels
 
 
-def start_voila(catalogue, port: int, log_path: Path, pool_size: int) -> subprocess.Popen:
+def start_voila(catalogue, port: int, log_path: Path, pool_size: int,
+                extra: list[str]) -> subprocess.Popen:
     config_dir = tempfile.mkdtemp(prefix="aphos-bench-voila-")
     env = {**os.environ, **service_environment(catalogue, "reader"),
            "JUPYTER_CONFIG_DIR": config_dir}  # fmt: skip
     command = [sys.executable, "-m", "aphos_lib.hub.dashboards",
                *voila_arguments(ROOT / "dashboards", port=port, idle_timeout=60,
                                 pool_size=pool_size),
-               "--Voila.config_file_paths=[]"]  # fmt: skip
+               "--Voila.config_file_paths=[]", *extra]  # fmt: skip
     with log_path.open("w") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,
                                    stderr=subprocess.STDOUT)  # fmt: skip
@@ -223,15 +225,18 @@ def main() -> None:
         default=0.0,
         help="seconds between timed views (time for the pool to refill)",
     )
+    parser.add_argument("--voila-option", action="append", default=[],
+                        help="one more option for Voila (repeatable), e.g. to try a setting")
     args = parser.parse_args()
 
     catalogue, (variable, comparison) = bench_database(args.home)
     port = free_port()
     log_path = Path(tempfile.mkdtemp(prefix="aphos-bench-dashboard-")) / "voila.log"
-    voila = start_voila(catalogue, port, log_path, args.pool_size)
+    voila = start_voila(catalogue, port, log_path, args.pool_size, args.voila_option)
     results: dict[str, object] = {"pair": [variable, comparison], "points": POINTS,
                                   "runs": args.runs, "pool_size": args.pool_size,
-                                  "pause_s": args.pause, "cpus": os.cpu_count(),
+                                  "pause_s": args.pause, "voila_options": args.voila_option,
+                                  "cpus": os.cpu_count(),
                                   "load_average": os.getloadavg()}  # fmt: skip
     try:
         from playwright.sync_api import sync_playwright

@@ -2,7 +2,7 @@
 culling reaps the kernels of page views but never the pool.
 
 The service's own command (``aphos_lib.hub.dashboards.command``: the hub's base URL) with one
-preheated kernel per page (``APHOS_DASHBOARD_KERNEL_POOL=1``; the default is none) on a free
+preheated kernel per page (``APHOS_DASHBOARD_KERNEL_POOL=1``; the default is two) on a free
 port, culling idle kernels after 4 s instead of minutes, on an empty catalogue: the profile page
 of a name nobody has says that name back, so each page shows which address its kernel got.
 """
@@ -27,7 +27,7 @@ from aphos_lib.hub.dashboards import command
 from aphos_lib.hub.settings import HubSettings
 
 BASE = "/services/dashboards/"
-POOLED = ("index.ipynb", "object.ipynb", "profile.ipynb", "search.ipynb")
+POOLED = ("index.ipynb", "object.ipynb", "profile.ipynb", "search.ipynb")  # every page but upload
 IDLE_TIMEOUT = 4
 CULL_INTERVAL = 2
 
@@ -101,14 +101,15 @@ def test_pool_size_comes_from_the_settings(tmp_path):
         env = {"APHOS_HOME": str(tmp_path), "APHOS_DASHBOARD_KERNEL_POOL": pool}
         return command(HubSettings.from_environment(env))
 
-    assert HubSettings(home=tmp_path).dashboard_kernel_pool == 0
-    assert voila("2")[-3:] == [
+    assert HubSettings(home=tmp_path).dashboard_kernel_pool == 2
+    assert voila("3")[-4:] == [
         "--VoilaConfiguration.preheat_kernel=True",
-        "--VoilaConfiguration.default_pool_size=2",
+        "--VoilaConfiguration.default_pool_size=3",
+        "--VoilaKernelManager.fill_delay=2.5",
         "--VoilaKernelManager.preheat_denylist=['upload.ipynb']",
     ]
-    assert not any("preheat" in a or "pool" in a for a in voila("0"))
-    assert command(HubSettings(home=tmp_path)) == voila("0")
+    assert not any("preheat" in a or "pool" in a or "fill" in a for a in voila("0"))
+    assert command(HubSettings(home=tmp_path)) == voila("2")
 
 
 def _wait_in_kernel(**env: str) -> subprocess.CompletedProcess:

@@ -12,6 +12,7 @@ import yaml
 
 from aphos_lib.hub.configurer import DATABASE_ROLE, SERVICES
 from aphos_lib.hub.dashboards import voila_arguments
+from aphos_lib.hub.settings import HubSettings
 
 K8S = Path(__file__).resolve().parents[1] / "hub_config" / "k8s"
 # Top-level sections of the jupyterhub chart 4.x values.
@@ -69,7 +70,8 @@ def test_every_service_has_a_deployment_with_its_database_role():
         assert f"aphos_lib.hub.{name}" in container["command"]
     dashboards = deployments["aphos-dashboards"]["spec"]["template"]["spec"]["containers"][0]
     assert dashboards["command"] == ["python", "-m", "aphos_lib.hub.dashboards", *voila_arguments(
-        Path("/srv/aphos/dashboards"), port=8000, idle_timeout=600, pool_size=0,
+        Path("/srv/aphos/dashboards"), port=8000, idle_timeout=600,
+        pool_size=HubSettings.dashboard_kernel_pool,
         base_url="/services/dashboards/", ip="0.0.0.0")]  # fmt: skip
     # A page's kernel lives in the process that served it: one replica (no sticky routing).
     assert deployments["aphos-dashboards"]["spec"]["replicas"] == 1

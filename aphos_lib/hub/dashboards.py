@@ -12,17 +12,21 @@ from pathlib import Path
 
 from traitlets.config import Config
 
+from aphos_lib.hub import voila_pool
 from aphos_lib.hub.settings import HubSettings
 
-__all__ = ["command", "main", "preheat_options", "service_config", "voila_arguments"]
+__all__ = ["REFILL_DELAY_S", "command", "main", "preheat_options", "preheated_pages",
+           "service_config", "voila_arguments"]
 
 # The observer's own server runs the upload page, signed in; the public service never should.
 _NOT_PREHEATED = ["upload.ipynb"]
-# Voila refills a page's pool 1 s after a request takes its kernel (its fill_delay, kept): the
-# refill's start and imports then compete for the CPU with the page being opened, but a later
-# refill makes whoever opens the same page within that delay wait for it (bench/dashboard.py on
-# 2 vCPUs: 6 s opened the object page 0.3-1 s sooner, and a reload a few seconds later in over
-# 5 s instead of about 3 s).
+# Voila refills a page's pool this long after a request took a kernel from it. Sooner, the
+# refill's start and imports compete for the CPU with the page being opened (0.3-1 s slower on
+# 2 vCPUs); later, a request that finds the refill still waiting out its delay waits with it
+# (a third object page within seconds took over 5 s with one kernel per page and 6 s). With
+# two kernels per page and 2.5 s, bench/dashboard.py opened the object page in 2.13 s median
+# back to back and 2.14 s with 6 s between views, against 2.87 s for a fresh kernel each.
+REFILL_DELAY_S = 2.5
 
 
 def preheat_options(pool_size: int) -> list[str]:
@@ -30,14 +34,21 @@ def preheat_options(pool_size: int) -> list[str]:
 
     A preheated kernel has started and run its page's imports before anyone asks for the page,
     then waits in :func:`aphos_lib.widgets.urls.wait_for_page_request` for a request's address;
-    the pool refills a second after a request takes one. Voila never culls a kernel still in the
-    pool; one a request took is culled like any other when idle.
+    the pool refills :data:`REFILL_DELAY_S` after a request takes one. Voila never culls a kernel
+    still in the pool; one a request took is culled like any other when idle.
     """
     if pool_size <= 0:
         return []
     return ["--VoilaConfiguration.preheat_kernel=True",
             f"--VoilaConfiguration.default_pool_size={pool_size}",
+            f"--VoilaKernelManager.fill_delay={REFILL_DELAY_S}",
             f"--VoilaKernelManager.preheat_denylist={_NOT_PREHEATED!r}"]  # fmt: skip
+
+
+def preheated_pages(dashboards_dir: Path) -> list[str]:
+    """The dashboards that get a pool of preheated kernels (all but the upload page)."""
+    return sorted(p.name for p in Path(dashboards_dir).glob("*.ipynb")
+                  if p.name not in _NOT_PREHEATED)  # fmt: skip
 
 
 def voila_arguments(dashboards_dir: Path, *, port: int, idle_timeout: int, pool_size: int,
@@ -86,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run Voila; exit the process as soon as it returns."""
     from voila.app import Voila
 
+    voila_pool.install()
     try:
         Voila.launch_instance(argv if argv is not None else sys.argv[1:], config=service_config())
     finally:

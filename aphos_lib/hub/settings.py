@@ -79,9 +79,9 @@ class HubSettings:
     server_idle_timeout: int = 3600
     kernel_idle_timeout: int = 1800
     dashboard_kernel_idle_timeout: int = 600
-    # Preheated kernels per dashboard; off: with one, reloading a page within seconds waited
-    # for the pool's refill and took longer than a fresh kernel (tests/browser, search page).
-    dashboard_kernel_pool: int = 0
+    # Preheated kernels per dashboard: two, so that a page opened twice within seconds still
+    # finds one ready while the first refills (aphos_lib.hub.dashboards.REFILL_DELAY_S).
+    dashboard_kernel_pool: int = 2
     concurrent_spawn_limit: int = 10
     active_server_limit: int = 0
 
@@ -124,7 +124,7 @@ class HubSettings:
             kernel_idle_timeout=int(env.get("APHOS_KERNEL_IDLE_TIMEOUT", "1800")),
             dashboard_kernel_idle_timeout=int(env.get("APHOS_DASHBOARD_KERNEL_IDLE_TIMEOUT",
                                                       "600")),
-            dashboard_kernel_pool=int(env.get("APHOS_DASHBOARD_KERNEL_POOL", "0")),
+            dashboard_kernel_pool=int(env.get("APHOS_DASHBOARD_KERNEL_POOL", "2")),
             concurrent_spawn_limit=int(env.get("APHOS_CONCURRENT_SPAWN_LIMIT", "10")),
             active_server_limit=int(env.get("APHOS_ACTIVE_SERVER_LIMIT", "0")),
         )  # fmt: skip

@@ -11,11 +11,15 @@ between pages are relative (``object.ipynb?...``), so they work under the hub
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from urllib.parse import parse_qs, urlencode
 
-__all__ = ["first", "page_link", "query_params", "wait_for_page_request"]
+__all__ = ["PREHEATED_READY", "first", "page_link", "query_params", "wait_for_page_request"]
 
+# What a preheated kernel writes to the service's log once its page's imports are done, so an
+# operator (and the browser tests) can tell the pool is ready, not just started.
+PREHEATED_READY = "aphos: a preheated dashboard kernel is ready for its request"
 # Object refs (CATALOG:ID) and id prefixes stay readable in a shared link.
 _SAFE = ":*"  # never "+": in a query it means a space
 
@@ -39,6 +43,8 @@ def wait_for_page_request() -> None:
         return
     from voila.utils import wait_for_request
 
+    # The kernel's own stderr (sys.stderr is the page's output here) is the service's log.
+    print(PREHEATED_READY, file=sys.__stderr__, flush=True)
     wait_for_request()
     # Once is enough: a second call, in this kernel or a process it starts, returns at once.
     os.environ["VOILA_PREHEAT"] = "False"

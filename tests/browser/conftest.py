@@ -26,8 +26,9 @@ from pathlib import Path
 import pytest
 
 from aphos_lib.hub.configurer import service_environment
-from aphos_lib.hub.dashboards import voila_arguments
+from aphos_lib.hub.dashboards import preheated_pages, voila_arguments
 from aphos_lib.hub.settings import HubSettings
+from aphos_lib.widgets.urls import PREHEATED_READY
 
 from browser.browser_harness import ARTIFACTS, DASHBOARDS, ROOT
 from conftest import free_port
@@ -72,6 +73,18 @@ def _wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: floa
     pytest.fail(f"Voila did not answer at {url} in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
+def _wait_for_pools(process: subprocess.Popen, log: Path, timeout: float) -> None:
+    """Until every preheated kernel has run its page's imports: a page the first test opens
+    while eight kernels still import would time the start-up, not the page."""
+    wanted = HubSettings.dashboard_kernel_pool * len(preheated_pages(DASHBOARDS))
+    deadline = time.monotonic() + timeout
+    while log.read_text().count(PREHEATED_READY) < wanted:
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"{wanted} preheated kernels not ready in {timeout:.0f} s:\n"
+                        f"{log.read_text()[-3000:]}")  # fmt: skip
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def voila_url(demo_catalogue) -> Iterator[str]:
     """A Voila server on ``dashboards/`` reading the demo catalogue as the reader role.
@@ -98,6 +111,7 @@ def voila_url(demo_catalogue) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_for_http(url + "/", process, log, timeout=60)
+        _wait_for_pools(process, log, timeout=180)
         yield url
     finally:
         process.terminate()

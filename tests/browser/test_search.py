@@ -202,14 +202,16 @@ def test_invalid_input_is_named_next_to_its_field(page, voila_url):
 
 
 def test_time_from_opening_a_cone_search_address_to_its_results(page, voila_url, reader):
-    """Median of 5 page loads (each starts a kernel, as every visitor's does), written to
-    tests/artifacts/timings/search-cone.json; the bound only catches a page that hangs."""
+    """Median of 5 page loads back to back, written to tests/artifacts/timings/search-cone.json;
+    the bound only catches a page that hangs. The first two take the page's preheated kernels;
+    the third finds their refills starting and can take several seconds."""
     expected = search_objects(reader, **CONE)
     seconds = []
     for _ in range(5):
         started = time.perf_counter()
         page.goto(dashboard_url(voila_url, "search", CONE), wait_until="commit")
-        expect(label(page)).to_have_text(f"showing 1-{len(expected)} of {expected.total}")
+        expect(label(page)).to_have_text(f"showing 1-{len(expected)} of {expected.total}",
+                                          timeout=15_000)
         seconds.append(time.perf_counter() - started)
     TIMINGS.mkdir(parents=True, exist_ok=True)
     (TIMINGS / "search-cone.json").write_text(json.dumps(
