@@ -15,7 +15,8 @@ One Voila on ``dashboards/`` as the dashboards service runs it (reader role, ker
 ``aphos_lib.hub.dashboards.REFILL_DELAY_S`` after a view takes one; 0: a kernel started for
 each view), none of the machine's Jupyter configuration; ``--pause`` seconds between views)
 and one headless Debian Chromium driven by Playwright. A first page view warms the disk cache
-and Python's imports; then each of ``--runs`` views (a fresh browser context each, the page closed afterwards) is timed:
+and Python's imports; then each of ``--runs`` views (a fresh browser context each, the page
+closed afterwards) is timed:
 
 - **open**: from ``page.goto`` of ``object.ipynb?variable=..&comparison=..`` until the light
   curve is interactive: the kernel has sent the curve (``.aphos-point-count`` names 5,000
