@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import sql
@@ -366,10 +367,30 @@ def search_objects(
         params,
     ).fetchall()
     total = _total(conn, where, condition, params, page, limit, offset)
-    frame = pd.DataFrame(page, columns=COLUMNS + (["distance_deg"] if cone else []))
-    if not page:  # an empty page has no values to infer types from
-        frame = frame.astype({"object_id": "int64", "n_fluxes": "int64"})
-    return SearchResult(frame, total, limit, offset)
+    return SearchResult(_frame(page, cone), total, limit, offset)
+
+
+# Each column's type, fixed rather than inferred from the page: a page whose stars all lack a
+# B-V would otherwise get an object column of None instead of floats with NaN.
+_KINDS = {"object_id": "int", "catalog": "str", "catalog_id": "str", "name": "str",
+          "ra_deg": "float", "dec_deg": "float", "mag": "float", "bv": "float", "jk": "float",
+          "n_fluxes": "int", "distance_deg": "float"}  # fmt: skip
+
+
+def _frame(page: list[tuple], cone: bool) -> pd.DataFrame:
+    """The page as a DataFrame with the same column types whatever it holds (even nothing)."""
+    names = COLUMNS + (["distance_deg"] if cone else [])
+    columns = list(zip(*page)) if page else [()] * len(names)
+    data = {}
+    for name, values in zip(names, columns, strict=True):
+        kind = _KINDS[name]
+        if kind == "str":
+            data[name] = pd.array(values, dtype="str")
+        elif kind == "float":
+            data[name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        else:
+            data[name] = np.array(values, dtype=np.int64)
+    return pd.DataFrame(data, copy=False)
 
 
 def _total(conn, where, condition, params, page, limit: int, offset: int) -> int:

@@ -212,3 +212,21 @@ def test_order_by_magnitude_either_way_pages_without_overlap_and_names_bad_order
         search_objects(reader, order="distance")
     with pytest.raises(ValueError, match="cannot sort by 'colour'"):
         search_objects(reader, order="colour")
+
+
+def test_columns_keep_their_types_whatever_the_page_holds(reader):
+    """A page of stars without B-V still has a float B-V column (NaN), and an empty page
+    has the same column types as a full one."""
+    catalog, catalog_id = reader.execute(
+        "SELECT catalog, catalog_id FROM catalog_object WHERE bv IS NULL "
+        "ORDER BY id LIMIT 1").fetchone()  # fmt: skip
+    lone = search_objects(reader, catalog=catalog, catalog_id=catalog_id).frame
+    assert len(lone) == 1 and np.isnan(lone.bv.iloc[0])
+    full = search_objects(reader, limit=20).frame
+    empty = search_objects(reader, name="no star is called this").frame
+    cone = search_objects(reader, ra=0.0, dec=-89.9, radius="1arcsec").frame
+    assert len(empty) == len(cone) == 0
+    assert lone.dtypes.to_dict() == full.dtypes.to_dict() == empty.dtypes.to_dict()
+    assert full.bv.dtype == np.float64 and full.n_fluxes.dtype == np.int64
+    assert str(full.catalog.dtype) == "str"
+    assert cone.dtypes.to_dict() == {**full.dtypes.to_dict(), "distance_deg": np.float64}
