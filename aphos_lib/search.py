@@ -380,7 +380,7 @@ _KINDS = {"object_id": "int", "catalog": "str", "catalog_id": "str", "name": "st
 def _frame(page: list[tuple], cone: bool) -> pd.DataFrame:
     """The page as a DataFrame with the same column types whatever it holds (even nothing)."""
     names = COLUMNS + (["distance_deg"] if cone else [])
-    columns = list(zip(*page)) if page else [()] * len(names)
+    columns = list(zip(*page, strict=True)) if page else [()] * len(names)
     data = {}
     for name, values in zip(names, columns, strict=True):
         kind = _KINDS[name]
