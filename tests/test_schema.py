@@ -71,3 +71,27 @@ def test_environment_yml_mirrors_pyproject():
         name = re.match(r"[A-Za-z0-9_.-]+", requirement).group(0)
         assert re.search(rf"^\s*-\s*{re.escape(name)}\b", conda, re.M), name
     assert f"python{project['requires-python']}" in conda.replace(" ", "")
+
+
+def test_upgrading_stars_to_fillfactor_50_leaves_them_ready_for_index_only_scans(empty_catalogue):
+    """Migration 0009 rewrites catalog_object with room for a fold's updates; the upgrade then
+    VACUUMs it, so every page is marked all-visible again (index-only scans need that)."""
+    assert upgrade(empty_catalogue, "0008") == "0008"
+    with empty_catalogue.connect("owner") as conn:
+        conn.execute(
+            "INSERT INTO catalog_object (catalog, catalog_id, ra_deg, dec_deg, mag, flux_count) "
+            "SELECT 'UCAC4', lpad(i::text, 9, '0'), i % 360, 0, 12, 0 "
+            "FROM generate_series(1, 5000) AS i")  # fmt: skip
+    with empty_catalogue.connect("owner", autocommit=True) as conn:
+        conn.execute("VACUUM catalog_object")
+        packed = conn.execute("SELECT relpages FROM pg_class WHERE relname = 'catalog_object'")
+        packed = packed.fetchone()[0]
+    assert upgrade(empty_catalogue) == head_revision()
+    with empty_catalogue.connect("owner") as conn:
+        options, pages, visible = conn.execute(
+            "SELECT reloptions, relpages, relallvisible FROM pg_class "
+            "WHERE relname = 'catalog_object'").fetchone()  # fmt: skip
+        assert conn.execute("SELECT count(*) FROM catalog_object").fetchone() == (5000,)
+    assert options == ["fillfactor=50"]
+    assert pages >= 1.5 * packed  # rows at 50% of a page instead of 80%
+    assert visible == pages

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from psycopg import sql
 
 from aphos_lib.db.catalogue import Catalogue
 
@@ -33,7 +34,27 @@ def upgrade(catalogue: Catalogue, revision: str = "head") -> str:
     if revision == "head" and current == head_revision():
         return current  # already there: skip loading Alembic's machinery
     command.upgrade(alembic_config(catalogue), revision)
-    return current_revision(catalogue)
+    reached = current_revision(catalogue)
+    _vacuum_after(catalogue, current, reached)
+    return reached
+
+
+def _vacuum_after(catalogue: Catalogue, before: str | None, after: str | None) -> None:
+    """VACUUM ANALYZE the tables that the migrations just applied rewrote (``VACUUM_AFTER``).
+
+    A rewritten table (CLUSTER) has no page marked all-visible, so index-only scans read
+    the table until autovacuum gets to it (a magnitude search 1.4 -> 2.3 ms at 100,000 stars);
+    VACUUM cannot run inside the migration's transaction, so it runs here.
+    """
+    if after is None or before == after:
+        return
+    script = ScriptDirectory(str(MIGRATIONS))
+    tables = sorted({table for rev in script.iterate_revisions(after, before or "base")
+                     for table in getattr(rev.module, "VACUUM_AFTER", ())})  # fmt: skip
+    if tables:
+        with catalogue.connect("owner", autocommit=True) as conn:
+            for table in tables:
+                conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
 
 
 def current_revision(catalogue: Catalogue) -> str | None:

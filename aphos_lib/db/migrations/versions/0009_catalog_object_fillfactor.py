@@ -10,7 +10,9 @@ can be updated once (the next fold prunes the old versions first): 5,287 records
 24 ms. The table is about twice as large (some 120 bytes a star: 24 MB for 100,000 stars).
 
 Existing pages are rewritten (CLUSTER on the primary key: the rows' order is their insertion
-order already) so that they get the room too.
+order already) so that they get the room too; ``aphos_lib.db.migrate.upgrade`` then VACUUMs the
+table (``VACUUM_AFTER``), which a migration's transaction cannot, so that index-only scans
+work again at once.
 
 Revision ID: 0009
 Revises: 0008
@@ -23,6 +25,7 @@ revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
+VACUUM_AFTER = ["catalog_object"]
 
 
 def _rewrite(fillfactor: int) -> None:
