@@ -20,6 +20,7 @@ share new stars wait for each other instead of deadlocking, and each star is cre
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -178,7 +179,7 @@ def ingest_parsed(
     flux counts stay pending until the caller's :func:`fold_flux_counts` (once per batch).
     """
     pending = _prepare(conn, sips, observer_id, upload_id, position,
-                       known_objects or ObjectCache())  # fmt: skip
+                       known_objects or ObjectCache(read_areas=False))  # fmt: skip
     outcome, found = _complete(pending)
     if known_objects is not None:
         known_objects.add(*found)  # committed: these ids exist for everyone now
@@ -311,16 +312,24 @@ _FIND_OBJECTS = """
          WITH ORDINALITY AS k(catalog, catalog_id, ord)
     LEFT JOIN catalog_object o USING (catalog, catalog_id)
 """
+# The stars it inserted come back as keys and ids (those another ingest inserted meanwhile are
+# skipped, and looked up once it has committed).
 _INSERT_OBJECTS = """
-    INSERT INTO catalog_object (catalog, catalog_id, name, ra_deg, dec_deg, mag, bv, jk)
-    SELECT c, i, nullif(n, ''), r::float8, d::float8, nullif(m, '')::float8,
-           nullif(b, '')::float8, nullif(j, '')::float8
-    FROM unnest(string_to_array(%s, E'\n'), string_to_array(%s, E'\n'),
-                string_to_array(%s, E'\n'), string_to_array(%s, E'\n'),
-                string_to_array(%s, E'\n'), string_to_array(%s, E'\n'),
-                string_to_array(%s, E'\n'), string_to_array(%s, E'\n')) AS t(c, i, n, r, d, m, b, j)
-    ORDER BY c, i
-    ON CONFLICT (catalog, catalog_id) DO NOTHING
+    WITH inserted AS (
+        INSERT INTO catalog_object (catalog, catalog_id, name, ra_deg, dec_deg, mag, bv, jk)
+        SELECT c, i, nullif(n, ''), r::float8, d::float8, nullif(m, '')::float8,
+               nullif(b, '')::float8, nullif(j, '')::float8
+        FROM unnest(string_to_array(%s, E'\n'), string_to_array(%s, E'\n'),
+                    string_to_array(%s, E'\n'), string_to_array(%s, E'\n'),
+                    string_to_array(%s, E'\n'), string_to_array(%s, E'\n'),
+                    string_to_array(%s, E'\n'), string_to_array(%s, E'\n'))
+             AS t(c, i, n, r, d, m, b, j)
+        ORDER BY c, i
+        ON CONFLICT (catalog, catalog_id) DO NOTHING
+        RETURNING catalog, catalog_id, id
+    )
+    SELECT string_agg(catalog || E'\t' || catalog_id, E'\n'), string_agg(id::text, ',')
+    FROM inserted
 """
 
 
@@ -332,9 +341,13 @@ class ObjectCache:
     objects are never deleted, so a cached id stays valid for the batch.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, read_areas: bool = True) -> None:
         self.keys = pa.array([], pa.string())
         self.ids = np.empty(0, dtype=np.int64)
+        # A batch reads the catalogue by sky area (see _AREA_READ_MIN_STARS); a lone file
+        # has no later image to profit from it.
+        self.read_areas = read_areas
+        self.boxes: list[tuple[float, float, float, float]] = []  # sky areas already read
 
     def find(self, keys: pa.Array) -> np.ndarray:
         """Each key's object id, -1 where unknown."""
@@ -349,6 +362,56 @@ class ObjectCache:
             self.keys = pa.concat_arrays([self.keys, keys])
             self.ids = np.concatenate([self.ids, ids])
 
+    def holds_area(self, box: tuple[float, float, float, float]) -> bool:
+        """Whether an area read before covers ``box`` (west, south, east, north)."""
+        return any(b[0] <= box[0] and b[1] <= box[1] and b[2] >= box[2] and b[3] >= box[3]
+                   for b in self.boxes)  # fmt: skip
+
+
+# A file with at least this many stars the batch has not met reads every catalogue star of its
+# sky area at once (one index range of the position index) instead of asking for its stars by
+# id: the batch's later images of the field then find theirs in the cache, though each image
+# measures another subset of the field's stars.
+_AREA_READ_MIN_STARS = 100
+_AREA_MARGIN_DEG = 0.05  # catalogue positions a little outside the measured ones
+# Wider on the sky (or across RA 0/360): ask by id, as before. SIPS fields reach 5 x 7 deg
+# (the published export's).
+_AREA_MAX_SIDE_DEG = 10.0
+_OBJECTS_IN_AREA = """
+    SELECT string_agg(catalog || E'\t' || catalog_id, E'\n'), string_agg(id::text, ',')
+    FROM catalog_object
+    WHERE point(ra_deg, dec_deg) <@ box(point(%s, %s), point(%s, %s))
+"""
+
+
+def _sky_area(rows: pa.Table, matched_at: np.ndarray) -> tuple[float, float, float, float] | None:
+    """The (west, south, east, north) box of the matched rows' measured positions, with a
+    margin; None when it is too wide to be one image's field or crosses RA 0/360."""
+    ra = rows["ra_deg"].to_numpy()[matched_at]
+    dec = rows["dec_deg"].to_numpy()[matched_at]
+    west, east = float(np.nanmin(ra)), float(np.nanmax(ra))
+    south, north = float(np.nanmin(dec)), float(np.nanmax(dec))
+    widest = math.cos(math.radians(min(abs(south), abs(north)))) if south * north > 0 else 1.0
+    if (east - west > 180 or (east - west) * widest > _AREA_MAX_SIDE_DEG
+            or north - south > _AREA_MAX_SIDE_DEG):  # fmt: skip
+        return None
+    m = _AREA_MARGIN_DEG
+    return west - m, south - m, east + m, north + m
+
+
+def _read_area(conn: psycopg.Connection, known: ObjectCache,
+               box: tuple[float, float, float, float]) -> None:  # fmt: skip
+    """Cache every catalogue star in ``box``. Only committed stars are read: the file's
+    transaction has inserted none yet."""
+    keys_text, ids_text = conn.execute(_OBJECTS_IN_AREA, box).fetchone()
+    known.boxes.append(box)
+    if not keys_text:
+        return
+    keys = pa.array(keys_text.split("\n"))
+    ids = np.array(ids_text.split(","), dtype=np.int64)
+    new = known.find(keys) < 0
+    known.add(keys.filter(pa.array(new)), ids[new])
+
 
 def _upsert_objects(
     conn: psycopg.Connection,
@@ -360,9 +423,10 @@ def _upsert_objects(
 
     Also returns the (keys, ids) this file looked up in the database, for the batch's
     :class:`ObjectCache` once the file has committed. Most stars of a file are already known,
-    so the ids are looked up first and only the missing stars are inserted, in (catalogue, id)
-    order so that concurrent ingests sharing new stars wait for each other instead of
-    deadlocking. A star another ingest inserted meanwhile is found by the second lookup.
+    so the ids are looked up first (unless the cache holds the file's whole sky area) and only
+    the missing stars are inserted, in (catalogue, id) order so that concurrent ingests
+    sharing new stars wait for each other instead of deadlocking. The INSERT returns the new
+    stars' ids; a star another ingest inserted meanwhile is looked up after it.
     """
     object_ids = np.full(rows.num_rows, -1, dtype=np.int64)
     if not matched_mask.any():
@@ -376,6 +440,17 @@ def _upsert_objects(
     per_row = encoded.indices.to_numpy(zero_copy_only=False)
     star_ids = known.find(encoded.dictionary)
     unknown = np.flatnonzero(star_ids < 0)
+    # Whether the cache holds every stored star of the file's area: its unknown stars are
+    # then new, and go straight to the INSERT.
+    area_known = False
+    if known.read_areas and len(unknown) >= _AREA_READ_MIN_STARS:
+        area = _sky_area(rows, matched_at)
+        if area is not None:
+            if not known.holds_area(area):
+                _read_area(conn, known, area)
+                star_ids = known.find(encoded.dictionary)
+                unknown = np.flatnonzero(star_ids < 0)
+            area_known = True
     if len(unknown):
         first_row = np.unique(per_row, return_index=True)[1]  # first row of each star
         new_rows = pa.array(first_row[unknown])
@@ -390,7 +465,8 @@ def _upsert_objects(
             ).fetchone()
             ids[which] = np.array(found.split(","), dtype=np.int64)
 
-        lookup(np.arange(len(unknown)))
+        if not area_known:
+            lookup(np.arange(len(unknown)))
         missing = np.flatnonzero(ids < 0)
         if len(missing):
             new = rows.select(
@@ -400,7 +476,7 @@ def _upsert_objects(
             # A star's position is the catalogue's; the measured one when SIPS gave none.
             ra = _first_present(new["catalog_ra_deg"], new["ra_deg"])
             dec = _first_present(new["catalog_dec_deg"], new["dec_deg"])
-            conn.execute(
+            inserted_keys, inserted_ids = conn.execute(
                 _INSERT_OBJECTS,
                 (
                     _lines([catalogs[k] for k in missing]),
@@ -409,8 +485,15 @@ def _upsert_objects(
                     _lines(_reprs(new["catalog_mag"])), _lines(_reprs(new["catalog_bv"])),
                     _lines(_reprs(new["catalog_jk"])),
                 ),
-            )  # fmt: skip
-            lookup(missing)
+            ).fetchone()  # fmt: skip
+            if inserted_keys:
+                at = pc.index_in(pa.array(inserted_keys.split("\n")),
+                                 value_set=encoded.dictionary.take(pa.array(unknown[missing])))
+                ids[missing[at.to_numpy(zero_copy_only=False)]] = np.array(
+                    inserted_ids.split(","), dtype=np.int64)  # fmt: skip
+            skipped = missing[ids[missing] < 0]  # inserted by another ingest meanwhile
+            if len(skipped):
+                lookup(skipped)
         star_ids[unknown] = ids
     object_ids[matched_mask] = star_ids[per_row]
     return object_ids, (encoded.dictionary.take(pa.array(unknown)), star_ids[unknown])

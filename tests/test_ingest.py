@@ -22,6 +22,9 @@ from sqlalchemy.engine import make_url
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.ingest import (
     FileOutcome,
+    ObjectCache,
+    _read_area,
+    _sky_area,
     fold_flux_counts,
     ingest_file,
     ingest_files,
@@ -283,6 +286,35 @@ def test_a_fold_rewrites_every_count_in_place(catalogue: Catalogue):
             assert _fold_in_place(conn) == (stars[-1], stars[-1], stars[-1])
         assert min(stars) > 150
         assert_maintained_counts_are_exact(conn)
+
+
+def test_a_batch_reads_the_stars_of_an_images_sky_area_at_once(catalogue: Catalogue):
+    """A batch caches every stored star of an image's area (measured positions plus 3 arcmin)
+    in one read, so its later images of the field need not ask for their stars by id."""
+    sips = read_sips(fixture_path("correct_file.csv"))
+    with catalogue.connect("writer") as conn:
+        assert ingest_parsed(conn, sips, observer_id=observer(conn)).status == "stored"
+        # A star far from the field, which the read must leave out.
+        with conn.transaction():
+            conn.execute("INSERT INTO catalog_object (catalog, catalog_id, ra_deg, dec_deg, "
+                         "flux_count) VALUES ('UCAC4', '000-000001', 10, -60, 0)")  # fmt: skip
+        stored = dict(conn.execute(
+            "SELECT catalog || E'\\t' || catalog_id, id FROM catalog_object").fetchall())  # fmt: skip
+        matched_at = np.flatnonzero(sips.rows["catalog_id"].is_valid().to_numpy(
+            zero_copy_only=False))  # fmt: skip
+        area = _sky_area(sips.rows, matched_at)
+        ra = sips.rows["ra_deg"].to_numpy()[matched_at]
+        dec = sips.rows["dec_deg"].to_numpy()[matched_at]
+        assert area == pytest.approx((ra.min() - 0.05, dec.min() - 0.05, ra.max() + 0.05,
+                                      dec.max() + 0.05))  # fmt: skip
+        cache = ObjectCache()
+        _read_area(conn, cache, area)
+    assert len(stored) == len(cache.keys) + 1
+    assert dict(zip(cache.keys.to_pylist(), cache.ids.tolist(), strict=True)) == {
+        k: v for k, v in stored.items() if k != "UCAC4\t000-000001"}
+    assert cache.holds_area(area)
+    assert cache.holds_area((area[0] + 0.01, area[1], area[2], area[3] - 0.01))
+    assert not cache.holds_area((area[0] - 0.01, area[1], area[2], area[3]))
 
 
 def test_rejected_files_store_nothing(catalogue: Catalogue):
