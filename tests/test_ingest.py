@@ -299,7 +299,8 @@ def test_a_batch_reads_the_stars_of_an_images_sky_area_at_once(catalogue: Catalo
             conn.execute("INSERT INTO catalog_object (catalog, catalog_id, ra_deg, dec_deg, "
                          "flux_count) VALUES ('UCAC4', '000-000001', 10, -60, 0)")  # fmt: skip
         stored = dict(conn.execute(
-            "SELECT catalog || E'\\t' || catalog_id, id FROM catalog_object").fetchall())  # fmt: skip
+            "SELECT catalog || E'\\t' || catalog_id, id FROM catalog_object"
+        ).fetchall())  # fmt: skip
         matched_at = np.flatnonzero(sips.rows["catalog_id"].is_valid().to_numpy(
             zero_copy_only=False))  # fmt: skip
         area = _sky_area(sips.rows, matched_at)
