@@ -14,11 +14,15 @@ normal, durable settings (fsync on, a commit per file), each method into its own
   no constraints: what PostgreSQL itself costs. Measured with a commit per file (the same
   transaction granularity as the ingest) and in one transaction.
 
+Each round starts from an empty catalogue, so every star is new in its first image. With
+``--known-fields`` APhoS is also timed into a catalogue that already holds the fields (other
+demo images of them, loaded untimed), as when observers send new nights of known fields.
+
 It prints rates (fluxes, i.e. table rows, per second) and the ratios the catalogue issue asks
 for: APhoS / original >= 30 and APhoS / bare COPY >= 0.25.
 
     python bench/ingest.py [--files 60] [--seed 1] [--field-stars 2500] [--rounds 2]
-                           [--json results.json]
+                           [--known-fields] [--json results.json]
 """
 
 from __future__ import annotations
@@ -74,10 +78,18 @@ def _fresh_database(superuser: str, name: str, schema: str | None = None) -> str
     return url
 
 
-def run_aphos(home: Path, superuser: str, files_by_observer: dict[str, list[Path]]) -> float:
+def run_aphos(home: Path, superuser: str, files_by_observer: dict[str, list[Path]],
+              known: dict[str, list[Path]] | None = None) -> float:  # fmt: skip
+    """APhoS's rate into a fresh catalogue, or one first given ``known`` (other images of the
+    same fields, not timed), as when observers send new nights of fields the archive holds."""
     with psycopg.connect(superuser, autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS aphos_bench WITH (FORCE)")
     catalogue = embedded_catalogue(home, dbname="aphos_bench")
+    for observer, paths in (known or {}).items():
+        ingest_files(catalogue, paths, observer=observer)
+    if known:
+        with catalogue.connect("owner", autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
     started = time.perf_counter()
     total = 0
     for observer, paths in files_by_observer.items():
@@ -165,6 +177,9 @@ def main() -> None:
     parser.add_argument("--original-files", type=int, default=20,
                         help="files the slow original pattern loads (its rate is per row)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--known-fields", action="store_true",
+                        help="also time APhoS into a catalogue that already holds the fields "
+                             "(other demo images of them, seed + 1000, loaded untimed)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="aphos-bench-", dir="/tmp"))
@@ -182,6 +197,12 @@ def main() -> None:
         subset = {o: ps[: max(1, args.original_files * len(ps) // len(paths))]
                   for o, ps in by_observer.items()}  # fmt: skip
         rows = sum(f.rows for f in manifest.files)
+        known: dict[str, list[Path]] = {}
+        if args.known_fields:
+            other = generate_demo_data(work / "known", seed=args.seed + 1000, images=args.files,
+                                       field_stars=args.field_stars or None)  # fmt: skip
+            for f in other.files:
+                known.setdefault(f.observer, []).append(work / "known" / f.path)
         server = EmbeddedPostgres(home)
         status = server.start()
         superuser = server.superuser_dsn()
@@ -190,8 +211,13 @@ def main() -> None:
               f"{status.version}, durable settings; best of {args.rounds} rounds")  # fmt: skip
         results: dict[str, list[float]] = {"aphos": [], "original": [], "bare_per_file": [],
                                            "bare_one_transaction": []}  # fmt: skip
+        if known:
+            results["aphos_known_fields"] = []
         for _ in range(args.rounds):
             results["aphos"].append(run_aphos(home, superuser, by_observer))
+            if known:
+                results["aphos_known_fields"].append(run_aphos(home, superuser, by_observer,
+                                                               known))  # fmt: skip
             results["original"].append(run_original(superuser, subset))
             results["bare_per_file"].append(run_bare(superuser, paths, commit_each=True))
             results["bare_one_transaction"].append(run_bare(superuser, paths, commit_each=False))
@@ -207,6 +233,9 @@ def main() -> None:
         print(f"bare COPY, unindexed, one transaction        "
               f"{best['bare_one_transaction']:>10,.0f} rows/s     APhoS / bare COPY = "
               f"{ratio_bare_one:.2f}")  # fmt: skip
+        if known:
+            print(f"APhoS into a catalogue holding the fields {best['aphos_known_fields']:>10,.0f}"
+                  " fluxes/s")  # fmt: skip
         # The rounds run minutes apart on a machine whose speed drifts; the ratios of methods
         # measured in the same round show how much of the spread is the machine.
         paired = {
