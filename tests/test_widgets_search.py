@@ -108,7 +108,10 @@ def test_the_page_searches_pages_sorts_and_picks_like_search_objects(reader):
     assert [v for _, v in page.results.options] == [r["ref"] for r in result_rows(expected)]
     assert [t for t, _ in page.results.options] == [format_row(r) for r in result_rows(expected)]
     assert page.query.offset == 0 and "sort=-mag" in page.share.value
+    assert page.selection.value == "" and page.pick_variable.disabled
     page.results.value = page.results.options[0][1]
+    assert page.selection.value.startswith(f"selected: {page.results.options[0][1]}")
+    assert not page.pick_variable.disabled
     page.pick_variable.click()
     assert "aphos-object-link" not in page.picks.value  # no comparison yet
     for index in (1, 2, 1):  # the same comparison twice counts once

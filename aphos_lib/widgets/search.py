@@ -174,6 +174,8 @@ class SearchPage:
             "aphos-pick-check"
         )
         self.clear_picks = widgets.Button(description="Clear picks").add_class("aphos-clear-picks")
+        # What the pick buttons act on, as the kernel has it.
+        self.selection = widgets.HTML("").add_class("aphos-selection")
         self.picks = widgets.HTML("").add_class("aphos-picks")
         self.share = widgets.HTML("").add_class("aphos-share-link")
 
@@ -208,7 +210,8 @@ class SearchPage:
         results = widgets.VBox([
             row(self.prev, self.next, self.page_label),
             self.header, self.results,
-            row(self.pick_variable, self.pick_comparison, self.pick_check, self.clear_picks),
+            row(self.pick_variable, self.pick_comparison, self.pick_check, self.clear_picks,
+                self.selection),
             row(self.errors["variable"], self.errors["comparison"], self.errors["check"]),
             self.picks, self.share,
         ])  # fmt: skip
@@ -311,9 +314,10 @@ class SearchPage:
     # --- picking -------------------------------------------------------------------------
 
     def _enable_picks(self) -> None:
-        chosen = self.results.value is not None
+        ref = self.results.value
         for button in (self.pick_variable, self.pick_comparison, self.pick_check):
-            button.disabled = not chosen
+            button.disabled = ref is None
+        self.selection.value = "" if ref is None else f"selected: {self._label(ref)}"
 
     def _pick(self, role: str) -> None:
         ref = self.results.value

@@ -141,12 +141,19 @@ def test_picking_a_variable_and_comparisons_gives_the_object_page_link(page, voi
     open_dashboard(page, voila_url, "search", CONE, ready=".aphos-results option")
     refs = [r["ref"] for r in result_rows(search_objects(reader, **CONE))]
     results = page.locator(".aphos-results select")
-    results.select_option(index=0)
+    selection = page.locator(".aphos-selection")
+
+    def select(index: int) -> None:
+        # As an observer would: the row is selected once the page names it next to the buttons.
+        results.select_option(index=index)
+        expect(selection).to_contain_text(f"selected: {refs[index]}")
+
+    select(0)
     page.locator(".aphos-pick-variable").click()
     for index in (2, 1):
-        results.select_option(index=index)
+        select(index)
         page.locator(".aphos-pick-comparison").click()
-    results.select_option(index=3)
+    select(3)
     page.locator(".aphos-pick-check").click()
     link = page.locator(".aphos-object-link")
     expect(link).to_have_attribute("href", re.compile("check="))  # the last click is in
