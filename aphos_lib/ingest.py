@@ -403,14 +403,18 @@ def _read_area(conn: psycopg.Connection, known: ObjectCache,
                box: tuple[float, float, float, float]) -> None:  # fmt: skip
     """Cache every catalogue star in ``box``. Only committed stars are read: the file's
     transaction has inserted none yet."""
-    keys_text, ids_text = conn.execute(_OBJECTS_IN_AREA, box).fetchone()
+    keys, ids = _keys_and_ids(*conn.execute(_OBJECTS_IN_AREA, box).fetchone())
     known.boxes.append(box)
-    if not keys_text:
-        return
-    keys = pa.array(keys_text.split("\n"))
-    ids = np.array(ids_text.split(","), dtype=np.int64)
     new = known.find(keys) < 0
     known.add(keys.filter(pa.array(new)), ids[new])
+
+
+def _keys_and_ids(keys_text: str | None, ids_text: str | None) -> tuple[pa.Array, np.ndarray]:
+    """Stars sent back as two aggregates: ``catalogue<TAB>id`` keys one per line, and their
+    object ids comma-separated in the same order (both NULL for none)."""
+    if not keys_text:
+        return pa.array([], pa.string()), np.empty(0, dtype=np.int64)
+    return pa.array(keys_text.split("\n")), np.array(ids_text.split(","), dtype=np.int64)
 
 
 def _upsert_objects(
@@ -476,7 +480,7 @@ def _upsert_objects(
             # A star's position is the catalogue's; the measured one when SIPS gave none.
             ra = _first_present(new["catalog_ra_deg"], new["ra_deg"])
             dec = _first_present(new["catalog_dec_deg"], new["dec_deg"])
-            inserted_keys, inserted_ids = conn.execute(
+            inserted_keys, inserted_ids = _keys_and_ids(*conn.execute(
                 _INSERT_OBJECTS,
                 (
                     _lines([catalogs[k] for k in missing]),
@@ -485,12 +489,10 @@ def _upsert_objects(
                     _lines(_reprs(new["catalog_mag"])), _lines(_reprs(new["catalog_bv"])),
                     _lines(_reprs(new["catalog_jk"])),
                 ),
-            ).fetchone()  # fmt: skip
-            if inserted_keys:
-                at = pc.index_in(pa.array(inserted_keys.split("\n")),
-                                 value_set=encoded.dictionary.take(pa.array(unknown[missing])))
-                ids[missing[at.to_numpy(zero_copy_only=False)]] = np.array(
-                    inserted_ids.split(","), dtype=np.int64)  # fmt: skip
+            ).fetchone())  # fmt: skip
+            at = pc.index_in(inserted_keys,
+                             value_set=encoded.dictionary.take(pa.array(unknown[missing])))
+            ids[missing[at.to_numpy(zero_copy_only=False)]] = inserted_ids
             skipped = missing[ids[missing] < 0]  # inserted by another ingest meanwhile
             if len(skipped):
                 lookup(skipped)

@@ -60,28 +60,23 @@ def demo_catalogue(request, demo_files):
         server.drop(name)
 
 
-def _wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5):
+            return True
+    except (urllib.error.URLError, ConnectionError):
+        return False
+
+
+def _wait_for(ready, what: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    """Until ``ready()``; fail with Voila's log when it exits or ``timeout`` passes first."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while not ready():
         if process.poll() is not None:
-            pytest.fail(f"Voila exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
-    pytest.fail(f"Voila did not answer at {url} in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-def _wait_for_pools(process: subprocess.Popen, log: Path, timeout: float) -> None:
-    """Until every preheated kernel has run its page's imports: a page the first test opens
-    while eight kernels still import would time the start-up, not the page."""
-    wanted = HubSettings.dashboard_kernel_pool * len(preheated_pages(DASHBOARDS))
-    deadline = time.monotonic() + timeout
-    while log.read_text().count(PREHEATED_READY) < wanted:
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"{wanted} preheated kernels not ready in {timeout:.0f} s:\n"
+            pytest.fail(f"Voila exited with {process.returncode} before {what}:\n"
                         f"{log.read_text()[-3000:]}")  # fmt: skip
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {what} in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
 
 
@@ -110,8 +105,12 @@ def voila_url(demo_catalogue) -> Iterator[str]:
                                    stderr=subprocess.STDOUT)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for_http(url + "/", process, log, timeout=60)
-        _wait_for_pools(process, log, timeout=180)
+        _wait_for(lambda: _answers(url + "/"), f"answer at {url}", process, log, timeout=60)
+        # Every preheated kernel's imports done: a page the first test opens while eight
+        # kernels still import would time the start-up, not the page.
+        pooled = HubSettings.dashboard_kernel_pool * len(preheated_pages(DASHBOARDS))
+        _wait_for(lambda: log.read_text().count(PREHEATED_READY) >= pooled,
+                  f"{pooled} preheated kernels ready", process, log, timeout=180)  # fmt: skip
         yield url
     finally:
         process.terminate()
