@@ -20,7 +20,6 @@ share new stars wait for each other instead of deadlocking, and each star is cre
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ import pyarrow.compute as pc
 from aphos_lib.db import binary_copy as bc
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.io.sips import RejectedRow, SipsFile, SipsFormatError, read_sips
+from aphos_lib.object_ids import FileStars, ObjectCache, resolve_stars
 from aphos_lib.observers import ensure_local_observer
 
 __all__ = ["FOLD_EVERY", "FileOutcome", "ObjectCache", "fold_flux_counts", "ingest_file",
@@ -178,29 +178,40 @@ def ingest_parsed(
     after the transaction that found them has committed. With ``fold=False`` the file's
     flux counts stay pending until the caller's :func:`fold_flux_counts` (once per batch).
     """
-    pending = _prepare(conn, sips, observer_id, upload_id, position,
-                       known_objects or ObjectCache(read_areas=False))  # fmt: skip
-    outcome, found = _complete(pending)
-    if known_objects is not None:
-        known_objects.add(*found)  # committed: these ids exist for everyone now
-    if fold and pending.payload is not None:
+    known = known_objects or ObjectCache(read_areas=False)
+    pending = _prepare(conn, sips, observer_id, upload_id, position, known)
+    try:
+        outcome = _complete(pending)
+    finally:
+        if pending.stars is not None:
+            known.settle(pending.stars)  # its ids, once committed, exist for everyone
+    if fold and pending.stars is not None:
         fold_flux_counts(conn)
     return outcome
 
 
 @dataclass
 class _Pending:
-    """A file whose transaction is open: image and objects written, fluxes encoded."""
+    """A file whose transaction is open: image written, objects resolved, fluxes encoded."""
 
     conn: psycopg.Connection
     outcome: FileOutcome
     sha: bytes
     upload_id: int | None
     position: int
-    payload: bytes | None  # None for a duplicate
-    found: tuple[pa.Array, np.ndarray]  # objects looked up in the database: keys, ids
+    sips: SipsFile
+    stars: FileStars | None = None  # None for a duplicate
+    payload: bytes = b""  # the COPY stream of the fluxes
     names: tuple[list[int], list[str]] = ([], [])  # object ids and the names the file gives
     counts: tuple[str, str] = ("", "")  # object ids and their numbers of rows in the file
+
+    def encode(self) -> None:
+        """The fluxes, counts and names for the stars' ids (again when an id changed)."""
+        assert self.stars is not None and self.outcome.image_id is not None
+        rows, object_ids = self.sips.rows, self.stars.object_ids
+        self.payload = _flux_payload(rows, self.outcome.image_id, object_ids, self.sips.apertures)
+        self.names = _names_given(rows, object_ids)
+        self.counts = _flux_counts(object_ids)
 
 
 def _prepare(
@@ -211,7 +222,11 @@ def _prepare(
     position: int,
     known: ObjectCache,
 ) -> _Pending:
-    """First half of a file's transaction: the image row, the objects, the COPY payload."""
+    """First half of a file's transaction: the image row, the objects' ids, the COPY payload.
+
+    The file's new stars are in ``known.in_flight`` when this returns: later files of the
+    batch use their reserved ids until this file's transaction ends.
+    """
     rows = sips.rows
     matched_mask = pc.is_valid(rows["catalog_id"]).to_numpy(zero_copy_only=False)
     outcome = FileOutcome(
@@ -224,28 +239,31 @@ def _prepare(
         warnings=list(sips.warnings),
     )
     sha = bytes.fromhex(sips.sha256)
-    found = (pa.array([], pa.string()), np.empty(0, dtype=np.int64))
     try:
-        image_id = _insert_image(conn, sips, observer_id, upload_id, sha, outcome)
-        if image_id is None:
+        outcome.image_id = _insert_image(conn, sips, observer_id, upload_id, sha, outcome)
+        if outcome.image_id is None:
             duplicate = FileOutcome(sips.source, "duplicate", warnings=outcome.warnings)
-            return _Pending(conn, duplicate, sha, upload_id, position, None, found)
-        object_ids, found = _upsert_objects(conn, rows, matched_mask, known)
-        outcome.image_id = image_id
-        payload = _flux_payload(rows, image_id, object_ids, sips.apertures)
-        names = _names_given(rows, object_ids)
-        counts = _flux_counts(object_ids)
+            return _Pending(conn, duplicate, sha, upload_id, position, sips)
+        pending = _Pending(conn, outcome, sha, upload_id, position, sips,
+                           resolve_stars(conn, rows, matched_mask, known))  # fmt: skip
+        pending.encode()
     except BaseException:
         conn.rollback()
         raise
-    return _Pending(conn, outcome, sha, upload_id, position, payload, found, names, counts)
+    if pending.stars.new is not None:
+        known.in_flight.append(pending.stars.new)
+    return pending
 
 
-def _complete(pending: _Pending) -> tuple[FileOutcome, tuple[pa.Array, np.ndarray]]:
-    """Second half: COPY the fluxes, record the outcome, commit (or roll back everything)."""
+def _complete(pending: _Pending) -> FileOutcome:
+    """Second half: insert the new stars, COPY the fluxes, record the outcome, commit (or
+    roll back everything)."""
     conn = pending.conn
+    stars = pending.stars
     try:
-        if pending.payload is not None:
+        if stars is not None:
+            if stars.store(conn):
+                pending.encode()  # another ingest stored some of the stars first
             with conn.cursor().copy(_COPY_FLUX) as copy:
                 copy.write(pending.payload)
             _update_objects(conn, pending.counts, pending.names)
@@ -254,8 +272,12 @@ def _complete(pending: _Pending) -> tuple[FileOutcome, tuple[pa.Array, np.ndarra
         conn.commit()
     except BaseException:
         conn.rollback()
+        if stars is not None and stars.new is not None:
+            stars.new.state = "failed"
         raise
-    return pending.outcome, pending.found
+    if stars is not None and stars.new is not None:
+        stars.new.state = "stored"
+    return pending.outcome
 
 
 def _insert_image(
@@ -293,221 +315,6 @@ def _insert_image(
         ),
     ).fetchone()  # fmt: skip
     return None if row is None else row[0]
-
-
-def _lines(values: list) -> str:
-    """Values as one newline-separated string (None as empty), split again by the server.
-
-    One text parameter instead of arrays: psycopg quotes array elements one by one in Python,
-    which cost more than the whole COPY of the fluxes.
-    """
-    return "\n".join("" if v is None else str(v) for v in values)
-
-
-# Ids come back as one comma-separated string in key order (-1: unknown): parsing it with
-# numpy is much cheaper than building a Python row per star.
-_FIND_OBJECTS = """
-    SELECT string_agg(coalesce(o.id, -1)::text, ',' ORDER BY k.ord)
-    FROM unnest(string_to_array(%s, E'\n'), string_to_array(%s, E'\n'))
-         WITH ORDINALITY AS k(catalog, catalog_id, ord)
-    LEFT JOIN catalog_object o USING (catalog, catalog_id)
-"""
-# The stars it inserted come back as keys and ids (those another ingest inserted meanwhile are
-# skipped, and looked up once it has committed).
-_INSERT_OBJECTS = """
-    WITH inserted AS (
-        INSERT INTO catalog_object (catalog, catalog_id, name, ra_deg, dec_deg, mag, bv, jk)
-        SELECT c, i, nullif(n, ''), r::float8, d::float8, nullif(m, '')::float8,
-               nullif(b, '')::float8, nullif(j, '')::float8
-        FROM unnest(string_to_array(%s, E'\n'), string_to_array(%s, E'\n'),
-                    string_to_array(%s, E'\n'), string_to_array(%s, E'\n'),
-                    string_to_array(%s, E'\n'), string_to_array(%s, E'\n'),
-                    string_to_array(%s, E'\n'), string_to_array(%s, E'\n'))
-             AS t(c, i, n, r, d, m, b, j)
-        ORDER BY c, i
-        ON CONFLICT (catalog, catalog_id) DO NOTHING
-        RETURNING catalog, catalog_id, id
-    )
-    SELECT string_agg(catalog || E'\t' || catalog_id, E'\n'), string_agg(id::text, ',')
-    FROM inserted
-"""
-
-
-class ObjectCache:
-    """Ids of catalogue stars already known in a batch of files, keyed by catalogue and id.
-
-    Kept as arrays (keys as ``"catalogue<TAB>id"`` strings) so that a file's ~2,000 stars are
-    found with one vectorised lookup. Only ids from committed transactions are added, and
-    objects are never deleted, so a cached id stays valid for the batch.
-    """
-
-    def __init__(self, *, read_areas: bool = True) -> None:
-        self.keys = pa.array([], pa.string())
-        self.ids = np.empty(0, dtype=np.int64)
-        # A batch reads the catalogue by sky area (see _AREA_READ_MIN_STARS); a lone file
-        # has no later image to profit from it.
-        self.read_areas = read_areas
-        self.boxes: list[tuple[float, float, float, float]] = []  # sky areas already read
-
-    def find(self, keys: pa.Array) -> np.ndarray:
-        """Each key's object id, -1 where unknown."""
-        if not len(self.keys):
-            return np.full(len(keys), -1, dtype=np.int64)
-        at = pc.fill_null(pc.index_in(keys, value_set=self.keys), -1).to_numpy()
-        return np.where(at >= 0, self.ids[at], -1)
-
-    def add(self, keys: pa.Array, ids: np.ndarray) -> None:
-        """Remember ids (call only after the transaction that found them has committed)."""
-        if len(keys):
-            self.keys = pa.concat_arrays([self.keys, keys])
-            self.ids = np.concatenate([self.ids, ids])
-
-    def holds_area(self, box: tuple[float, float, float, float]) -> bool:
-        """Whether an area read before covers ``box`` (west, south, east, north)."""
-        return any(b[0] <= box[0] and b[1] <= box[1] and b[2] >= box[2] and b[3] >= box[3]
-                   for b in self.boxes)  # fmt: skip
-
-
-# A file with at least this many stars the batch has not met reads every catalogue star of its
-# sky area at once (one index range of the position index) instead of asking for its stars by
-# id: the batch's later images of the field then find theirs in the cache, though each image
-# measures another subset of the field's stars.
-_AREA_READ_MIN_STARS = 100
-_AREA_MARGIN_DEG = 0.05  # catalogue positions a little outside the measured ones
-# Wider on the sky (or across RA 0/360): ask by id, as before. SIPS fields reach 5 x 7 deg
-# (the published export's).
-_AREA_MAX_SIDE_DEG = 10.0
-_OBJECTS_IN_AREA = """
-    SELECT string_agg(catalog || E'\t' || catalog_id, E'\n'), string_agg(id::text, ',')
-    FROM catalog_object
-    WHERE point(ra_deg, dec_deg) <@ box(point(%s, %s), point(%s, %s))
-"""
-
-
-def _sky_area(rows: pa.Table, matched_at: np.ndarray) -> tuple[float, float, float, float] | None:
-    """The (west, south, east, north) box of the matched rows' measured positions, with a
-    margin; None when it is too wide to be one image's field or crosses RA 0/360."""
-    ra = rows["ra_deg"].to_numpy()[matched_at]
-    dec = rows["dec_deg"].to_numpy()[matched_at]
-    west, east = float(np.nanmin(ra)), float(np.nanmax(ra))
-    south, north = float(np.nanmin(dec)), float(np.nanmax(dec))
-    widest = math.cos(math.radians(min(abs(south), abs(north)))) if south * north > 0 else 1.0
-    if (east - west > 180 or (east - west) * widest > _AREA_MAX_SIDE_DEG
-            or north - south > _AREA_MAX_SIDE_DEG):  # fmt: skip
-        return None
-    m = _AREA_MARGIN_DEG
-    return west - m, south - m, east + m, north + m
-
-
-def _read_area(conn: psycopg.Connection, known: ObjectCache,
-               box: tuple[float, float, float, float]) -> None:  # fmt: skip
-    """Cache every catalogue star in ``box``. Only committed stars are read: the file's
-    transaction has inserted none yet."""
-    keys, ids = _keys_and_ids(*conn.execute(_OBJECTS_IN_AREA, box).fetchone())
-    known.boxes.append(box)
-    new = known.find(keys) < 0
-    known.add(keys.filter(pa.array(new)), ids[new])
-
-
-def _keys_and_ids(keys_text: str | None, ids_text: str | None) -> tuple[pa.Array, np.ndarray]:
-    """Stars sent back as two aggregates: ``catalogue<TAB>id`` keys one per line, and their
-    object ids comma-separated in the same order (both NULL for none)."""
-    if not keys_text:
-        return pa.array([], pa.string()), np.empty(0, dtype=np.int64)
-    return pa.array(keys_text.split("\n")), np.array(ids_text.split(","), dtype=np.int64)
-
-
-def _upsert_objects(
-    conn: psycopg.Connection,
-    rows: pa.Table,
-    matched_mask: np.ndarray,
-    known: ObjectCache,
-) -> tuple[np.ndarray, tuple[pa.Array, np.ndarray]]:
-    """Insert the file's new catalogue stars; return each row's object id (-1 if none).
-
-    Also returns the (keys, ids) this file looked up in the database, for the batch's
-    :class:`ObjectCache` once the file has committed. Most stars of a file are already known,
-    so the ids are looked up first (unless the cache holds the file's whole sky area) and only
-    the missing stars are inserted, in (catalogue, id) order so that concurrent ingests
-    sharing new stars wait for each other instead of deadlocking. The INSERT returns the new
-    stars' ids; a star another ingest inserted meanwhile is looked up after it.
-    """
-    object_ids = np.full(rows.num_rows, -1, dtype=np.int64)
-    if not matched_mask.any():
-        return object_ids, (pa.array([], pa.string()), np.empty(0, dtype=np.int64))
-    # Only the key columns of the matched rows: filtering the whole table cost more than the
-    # rest of the lookup. The few new stars take their other columns from ``rows``.
-    matched_at = np.flatnonzero(matched_mask)
-    matched = rows.select(["catalog", "catalog_id"]).filter(pa.array(matched_mask))
-    keys = pc.binary_join_element_wise(matched["catalog"], matched["catalog_id"], "\t")
-    encoded = keys.combine_chunks().dictionary_encode()
-    per_row = encoded.indices.to_numpy(zero_copy_only=False)
-    star_ids = known.find(encoded.dictionary)
-    unknown = np.flatnonzero(star_ids < 0)
-    # Whether the cache holds every stored star of the file's area: its unknown stars are
-    # then new, and go straight to the INSERT.
-    area_known = False
-    if known.read_areas and len(unknown) >= _AREA_READ_MIN_STARS:
-        area = _sky_area(rows, matched_at)
-        if area is not None:
-            if not known.holds_area(area):
-                _read_area(conn, known, area)
-                star_ids = known.find(encoded.dictionary)
-                unknown = np.flatnonzero(star_ids < 0)
-            area_known = True
-    if len(unknown):
-        first_row = np.unique(per_row, return_index=True)[1]  # first row of each star
-        new_rows = pa.array(first_row[unknown])
-        catalogs = matched["catalog"].take(new_rows).to_pylist()
-        catalog_ids = matched["catalog_id"].take(new_rows).to_pylist()
-        ids = np.full(len(unknown), -1, dtype=np.int64)
-
-        def lookup(which: np.ndarray) -> None:
-            (found,) = conn.execute(
-                _FIND_OBJECTS,
-                (_lines([catalogs[k] for k in which]), _lines([catalog_ids[k] for k in which])),
-            ).fetchone()
-            ids[which] = np.array(found.split(","), dtype=np.int64)
-
-        if not area_known:
-            lookup(np.arange(len(unknown)))
-        missing = np.flatnonzero(ids < 0)
-        if len(missing):
-            new = rows.select(
-                ["name", "catalog_ra_deg", "catalog_dec_deg", "ra_deg", "dec_deg", "catalog_mag",
-                 "catalog_bv", "catalog_jk"]
-            ).take(pa.array(matched_at[first_row[unknown][missing]])).to_pydict()  # fmt: skip
-            # A star's position is the catalogue's; the measured one when SIPS gave none.
-            ra = _first_present(new["catalog_ra_deg"], new["ra_deg"])
-            dec = _first_present(new["catalog_dec_deg"], new["dec_deg"])
-            inserted_keys, inserted_ids = _keys_and_ids(*conn.execute(
-                _INSERT_OBJECTS,
-                (
-                    _lines([catalogs[k] for k in missing]),
-                    _lines([catalog_ids[k] for k in missing]),
-                    _lines(new["name"]), _lines(map(repr, ra)), _lines(map(repr, dec)),
-                    _lines(_reprs(new["catalog_mag"])), _lines(_reprs(new["catalog_bv"])),
-                    _lines(_reprs(new["catalog_jk"])),
-                ),
-            ).fetchone())  # fmt: skip
-            at = pc.index_in(inserted_keys,
-                             value_set=encoded.dictionary.take(pa.array(unknown[missing])))
-            ids[missing[at.to_numpy(zero_copy_only=False)]] = inserted_ids
-            skipped = missing[ids[missing] < 0]  # inserted by another ingest meanwhile
-            if len(skipped):
-                lookup(skipped)
-        star_ids[unknown] = ids
-    object_ids[matched_mask] = star_ids[per_row]
-    return object_ids, (encoded.dictionary.take(pa.array(unknown)), star_ids[unknown])
-
-
-def _first_present(preferred: list, fallback: list) -> list:
-    return [p if p is not None else f for p, f in zip(preferred, fallback, strict=True)]
-
-
-def _reprs(values: list[float | None]) -> list[str | None]:
-    """Floats as text that reads back to the same float8 (repr is exact)."""
-    return [None if v is None else repr(v) for v in values]
 
 
 def _names_given(rows: pa.Table, object_ids: np.ndarray) -> tuple[list[int], list[str]]:
@@ -672,22 +479,25 @@ def ingest_files(
     outcomes: list[FileOutcome | None] = [None] * len(paths)
     known_objects = ObjectCache()
     with (
-        catalogue.connect("writer") as first,
-        catalogue.connect("writer") as second,
+        catalogue.pooled("writer") as first,
+        catalogue.pooled("writer") as second,
         ThreadPoolExecutor(max_workers=1) as database,
     ):
         with first.transaction():
             observer_id = ensure_local_observer(first, observer)
         upload_id = start_upload(first, observer_id, client)
         conns = (first, second)
-        in_flight: dict[int, tuple[int, Future]] = {}  # connection -> (file index, completion)
+        # connection -> (file index, its open transaction, completion)
+        in_flight: dict[int, tuple[int, _Pending, Future]] = {}
 
         def settle(slot: int) -> None:
             if slot in in_flight:
-                index, future = in_flight.pop(slot)
-                outcome, found = future.result()
-                known_objects.add(*found)  # committed: these ids exist for everyone now
-                outcomes[index] = outcome
+                index, pending, future = in_flight.pop(slot)
+                try:
+                    outcomes[index] = future.result()
+                finally:
+                    if pending.stars is not None:
+                        known_objects.settle(pending.stars)
 
         for k, path in enumerate(paths):
             parsed = _read_one(path)
@@ -700,7 +510,7 @@ def ingest_files(
                 outcomes[k] = _reject(conn, path.name, str(parsed), upload_id, k)
                 continue
             pending = _prepare(conn, parsed, observer_id, upload_id, k, known_objects)
-            in_flight[slot] = (k, database.submit(_complete, pending))
+            in_flight[slot] = (k, pending, database.submit(_complete, pending))
         for slot in (0, 1):
             settle(slot)
         fold_flux_counts(first)

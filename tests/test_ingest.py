@@ -23,14 +23,13 @@ from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.ingest import (
     FileOutcome,
     ObjectCache,
-    _read_area,
-    _sky_area,
     fold_flux_counts,
     ingest_file,
     ingest_files,
     ingest_parsed,
 )
 from aphos_lib.io.sips import read_sips
+from aphos_lib.object_ids import _read_area, _sky_area
 from aphos_lib.observers import ensure_local_observer
 
 from conftest import FIXTURE_OUTCOMES, FIXTURES, fixture_path
@@ -451,3 +450,30 @@ def test_every_row_points_at_the_object_with_its_catalogue_id_across_a_batch(cat
         assert_maintained_counts_are_exact(conn)
     for filename, line, catalog_id in stored:
         assert catalog_id == expected[filename][line], (filename, line)
+
+
+def test_pooled_connections_are_reused_only_when_left_clean(server, catalogue: Catalogue):
+    def backend(**kwargs) -> int:
+        with catalogue.pooled("writer") as conn:
+            pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+            if kwargs.get("leave_open"):
+                return pid  # a transaction left open: the connection is not reused
+            conn.commit()
+            if kwargs.get("fail"):
+                raise RuntimeError("the caller failed")
+            return pid
+
+    first = backend()
+    assert backend() == first
+    assert backend(leave_open=True) == first
+    second = backend()
+    assert second != first
+    with pytest.raises(RuntimeError):
+        backend(fail=True)
+    third = backend()
+    assert third != second
+    with psycopg.connect(server.superuser, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (third,))
+    assert backend() != third  # a connection the server dropped is replaced
+    catalogue.dispose()
+    assert catalogue._idle == {}
