@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ from aphos_lib.observers import ensure_local_observer
 __all__ = ["FOLD_EVERY", "FileOutcome", "ObjectCache", "fold_flux_counts", "ingest_file",
            "ingest_files", "ingest_parsed", "start_upload"]  # fmt: skip
 
+# Files whose transactions are open at once in ingest_files, one connection each: one being
+# prepared by the calling thread, the others queued for or in the database thread.
+FILES_IN_FLIGHT = 2
 FLUX_COLUMNS = (
     "image_id", "line", "object_id", "name", "x", "y", "adu", "ra_deg", "dec_deg",
     "background", "background_dev", "ap_auto", "ap_auto_dev", "ap_auto_saturated",
@@ -266,10 +270,13 @@ def _complete(pending: _Pending) -> FileOutcome:
                 pending.encode()  # another ingest stored some of the stars first
             with conn.cursor().copy(_COPY_FLUX) as copy:
                 copy.write(pending.payload)
-            _update_objects(conn, pending.counts, pending.names)
-        if pending.upload_id is not None:
-            _record(conn, pending.upload_id, pending.position, pending.outcome, pending.sha)
-        conn.commit()
+        # The last statements and the commit go in one round trip (COPY cannot be pipelined).
+        with conn.pipeline():
+            if stars is not None:
+                _update_objects(conn, pending.counts, pending.names)
+            if pending.upload_id is not None:
+                _record(conn, pending.upload_id, pending.position, pending.outcome, pending.sha)
+            conn.commit()
     except BaseException:
         conn.rollback()
         if stars is not None and stars.new is not None:
@@ -465,10 +472,11 @@ def ingest_files(
 
     The local observer ``observer`` is created when it does not exist. The calling thread
     reads a file, writes its image and objects and encodes its fluxes while a database thread
-    COPYs and commits the file before; files alternate between two connections so that the
-    two never wait for each other, and each file is still exactly one transaction. (Reading
-    the next file in a third thread was measured slower: on two cores it only fights for the
-    interpreter lock.)
+    COPYs and commits the file before; files take turns on :data:`FILES_IN_FLIGHT`
+    connections so that the two threads seldom wait for each other, and each file is still
+    exactly one transaction. (Reading the next file in a third thread was measured slower: on
+    two cores it only fights for the interpreter lock; three files in flight instead of two
+    were no faster, 0.996 of the rate paired over 6 rounds.)
 
     Returns
     -------
@@ -478,15 +486,13 @@ def ingest_files(
     paths = [Path(p) for p in paths]
     outcomes: list[FileOutcome | None] = [None] * len(paths)
     known_objects = ObjectCache()
-    with (
-        catalogue.pooled("writer") as first,
-        catalogue.pooled("writer") as second,
-        ThreadPoolExecutor(max_workers=1) as database,
-    ):
+    with ExitStack() as stack:
+        conns = [stack.enter_context(catalogue.pooled("writer")) for _ in range(FILES_IN_FLIGHT)]
+        database = stack.enter_context(ThreadPoolExecutor(max_workers=1))
+        first = conns[0]
         with first.transaction():
             observer_id = ensure_local_observer(first, observer)
         upload_id = start_upload(first, observer_id, client)
-        conns = (first, second)
         # connection -> (file index, its open transaction, completion)
         in_flight: dict[int, tuple[int, _Pending, Future]] = {}
 
@@ -501,7 +507,7 @@ def ingest_files(
 
         for k, path in enumerate(paths):
             parsed = _read_one(path)
-            slot = k % 2
+            slot = k % len(conns)
             settle(slot)
             conn = conns[slot]
             if k and k % FOLD_EVERY == 0:
@@ -511,7 +517,7 @@ def ingest_files(
                 continue
             pending = _prepare(conn, parsed, observer_id, upload_id, k, known_objects)
             in_flight[slot] = (k, pending, database.submit(_complete, pending))
-        for slot in (0, 1):
+        for slot in range(len(conns)):
             settle(slot)
         fold_flux_counts(first)
         finish_upload(first, upload_id, outcomes)
