@@ -270,13 +270,15 @@ def _complete(pending: _Pending) -> FileOutcome:
                 pending.encode()  # another ingest stored some of the stars first
             with conn.cursor().copy(_COPY_FLUX) as copy:
                 copy.write(pending.payload)
-        # The last statements and the commit go in one round trip (COPY cannot be pipelined).
+        # The statements after the COPY go in one round trip (COPY cannot be pipelined). The
+        # COMMIT is sent only once they have succeeded: pipelined with them, it would commit
+        # the file even if this process died while they waited for a lock.
         with conn.pipeline():
             if stars is not None:
                 _update_objects(conn, pending.counts, pending.names)
             if pending.upload_id is not None:
                 _record(conn, pending.upload_id, pending.position, pending.outcome, pending.sha)
-            conn.commit()
+        conn.commit()
     except BaseException:
         conn.rollback()
         if stars is not None and stars.new is not None:
