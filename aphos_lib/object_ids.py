@@ -258,12 +258,12 @@ def resolve_stars(conn: psycopg.Connection, rows: pa.Table, matched_mask: np.nda
         area = _sky_area(rows, matched_at)
         if area is not None:
             if not known.holds_area(area):
-                _read_area(conn, known, area)
+                _read_area(conn, known, area)  # the stars it finds are in the cache already
                 stars.ids[unknown] = known.find(stars.keys.take(pa.array(unknown)))
+                unknown = unknown[stars.ids[unknown] < 0]
             area_known = True
     if len(unknown) and not area_known:
-        looked = unknown[stars.ids[unknown] < 0]
-        stars.ids[looked] = _find(conn, stars.keys.take(pa.array(looked)))
+        stars.ids[unknown] = _find(conn, stars.keys.take(pa.array(unknown)))
     missing = unknown[stars.ids[unknown] < 0]
     stars.looked_up = unknown[stars.ids[unknown] >= 0]
     if len(missing):
