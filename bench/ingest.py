@@ -6,10 +6,12 @@ normal, durable settings (fsync on, a commit per file), each method into its own
 - **APhoS**: ``aphos_lib.ingest.ingest_files`` end to end: read the file, parse it, upsert the
   catalogue objects, COPY the fluxes, record the outcome, commit; one transaction per file;
   the objects' flux counts added once per batch (``fold_flux_counts``), included.
-- **original**: the original APhoS access pattern on the same parsed rows (a share of the files
-  from every observer: at about 1,500 rows/s it would take minutes): per row a SELECT of
-  the object by catalogue id, an INSERT of the object when missing, an INSERT of the flux (with
-  foreign keys to object and observer, as the original schema has); one transaction per file.
+- **original**: the original APhoS upload on the same parsed rows (a share of the files from
+  every observer: at about 3,000 rows/s all of them would take a minute a round), into the
+  original's own schema with its foreign keys and indexes, with its SQL verbatim
+  (``original_aphos.py``, from ``docs/original-aphos.md``): per file a ``photo_properties``
+  row; per row a SELECT of the object by catalogue id, an INSERT of the object when missing,
+  an INSERT of the flux; one transaction per file.
 - **bare COPY**: the same rows, already encoded in memory, COPYed into an unindexed table with
   no constraints: what PostgreSQL itself costs. Measured with a commit per file (the same
   transaction granularity as the ingest) and in one transaction.
@@ -44,20 +46,17 @@ from aphos_lib.demo import generate_demo_data
 from aphos_lib.ingest import _flux_payload, ingest_files
 from aphos_lib.io.sips import read_sips
 
-ORIGINAL_SCHEMA = """
-CREATE TABLE observer (id bigserial PRIMARY KEY, username text UNIQUE NOT NULL);
-CREATE TABLE space_object (
-    id bigserial PRIMARY KEY, catalog text NOT NULL, catalog_id text NOT NULL, name text,
-    ra double precision, dec double precision, catalog_mag double precision,
-    UNIQUE (catalog, catalog_id));
-CREATE TABLE photo_flux (
-    id bigserial PRIMARY KEY, space_object_id bigint REFERENCES space_object,
-    observer_id bigint NOT NULL REFERENCES observer, ra double precision,
-    dec double precision, exposure_middle timestamptz, ap_auto double precision,
-    ap_auto_dev double precision, apertures double precision[],
-    aperture_devs double precision[]);
-CREATE INDEX ON photo_flux (space_object_id);
-"""
+from original_aphos import (
+    INSERT_FLUX,
+    INSERT_OBJECT,
+    INSERT_PHOTO,
+    ORIGINAL_INDEXES,
+    ORIGINAL_TABLES,
+    SELECT_OBJECT,
+    dec_text,
+    ra_text,
+)
+
 BARE_SCHEMA = """
 CREATE TABLE bare_flux (image_id bigint, line int, object_id bigint, name text, x float8,
     y float8, adu float8, ra_deg float8, dec_deg float8, background float8,
@@ -102,46 +101,47 @@ def run_aphos(home: Path, superuser: str, files_by_observer: dict[str, list[Path
 
 
 def run_original(superuser: str, files_by_observer: dict[str, list[Path]]) -> float:
-    url = _fresh_database(superuser, "original_bench", ORIGINAL_SCHEMA)
+    """The original's upload, row by row, into its own schema (tables and indexes as its
+    ``schema.sql`` creates them at start-up): per file a ``photo_properties`` row, per row the
+    object looked up by catalogue id and inserted when missing, then the flux inserted with
+    its display strings and ``ll_to_earth`` position; saturated values and missing deviations
+    as 0.0, as the original stores them; one transaction per file."""
+    url = _fresh_database(superuser, "original_bench",
+                          ORIGINAL_TABLES + "\n".join(ORIGINAL_INDEXES))  # fmt: skip
     total = 0
     started = time.perf_counter()
     with psycopg.connect(url) as conn:
-        for observer, paths in files_by_observer.items():
+        for k, (observer, paths) in enumerate(files_by_observer.items()):
+            google_sub = f"{k + 1:021d}"  # the Google account id the original keys users by
             with conn.transaction():
-                observer_id = conn.execute(
-                    "INSERT INTO observer (username) VALUES (%s) RETURNING id", (observer,)
-                ).fetchone()[0]
+                conn.execute("INSERT INTO users (google_sub, username) VALUES (%s, %s)",
+                             (google_sub, observer))  # fmt: skip
             for path in paths:
                 sips = read_sips(path)
                 rows = sips.rows.to_pylist()
-                middle = sips.exposure_middle
+                apertures = range(1, sips.apertures + 1)
                 with conn.transaction():
+                    photo_id = conn.execute(INSERT_PHOTO, (
+                        sips.exposure_begin.replace(tzinfo=None),
+                        sips.exposure_end.replace(tzinfo=None))).fetchone()[0]  # fmt: skip
                     for row in rows:
                         object_id = None
                         if row["catalog_id"] is not None:
-                            found = conn.execute(
-                                "SELECT id FROM space_object"
-                                " WHERE catalog = %s AND catalog_id = %s",
-                                (row["catalog"], row["catalog_id"]),
-                            ).fetchone()
+                            found = conn.execute(SELECT_OBJECT, (row["catalog_id"],)).fetchone()
                             if found is None:
-                                found = conn.execute(
-                                    "INSERT INTO space_object (catalog, catalog_id, name, ra, dec,"
-                                    " catalog_mag) VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-                                    (row["catalog"], row["catalog_id"], row["name"],
-                                     row["catalog_ra_deg"], row["catalog_dec_deg"],
-                                     row["catalog_mag"]),
-                                ).fetchone()  # fmt: skip
+                                ra, dec = row["catalog_ra_deg"], row["catalog_dec_deg"]
+                                found = conn.execute(INSERT_OBJECT, (
+                                    row["name"], row["catalog"], row["catalog_id"],
+                                    ra_text(ra), dec_text(dec), dec, ra, row["catalog_mag"],
+                                )).fetchone()  # fmt: skip
                             object_id = found[0]
-                        apertures = [row[f"ap{k}"] for k in range(1, sips.apertures + 1)]
-                        devs = [row[f"ap{k}_dev"] for k in range(1, sips.apertures + 1)]
-                        conn.execute(
-                            "INSERT INTO photo_flux (space_object_id, observer_id, ra, dec,"
-                            " exposure_middle, ap_auto, ap_auto_dev, apertures, aperture_devs)"
-                            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                            (object_id, observer_id, row["ra_deg"], row["dec_deg"], middle,
-                             row["ap_auto"], row["ap_auto_dev"], apertures, devs),
-                        )  # fmt: skip
+                        conn.execute(INSERT_FLUX, (
+                            ra_text(row["ra_deg"]), dec_text(row["dec_deg"]), row["dec_deg"],
+                            row["ra_deg"], row["ap_auto"] or 0.0, row["ap_auto_dev"] or 0.0,
+                            object_id, google_sub, photo_id,
+                            [row[f"ap{a}"] or 0.0 for a in apertures],
+                            [row[f"ap{a}_dev"] or 0.0 for a in apertures],
+                        ))  # fmt: skip
                 total += len(rows)
     return total / (time.perf_counter() - started)
 

@@ -106,6 +106,13 @@ from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.db.embedded import EmbeddedPostgres
 from aphos_lib.search import search_objects
 
+from original_aphos import (
+    ORIGINAL_COMPARISON,
+    ORIGINAL_INDEXES,
+    ORIGINAL_TABLES,
+    original_search_sql,
+)
+
 GENERATOR_VERSION = 1
 DBNAME = "aphos_bench_queries"
 #: Fast, non-durable settings for the build only; the timing runs use the normal ones.
@@ -131,128 +138,9 @@ CONSTELLATIONS = ["Cas", "Cyg", "Lyr", "Her", "Dra", "UMa", "Aur", "Per", "And",
                   "LMi", "Com", "CrB", "Equ", "Lup", "Hya"]  # fmt: skip
 GK_CEP = (325.4804, 71.3114)
 
-# --------------------------------------------------------------------------- the original SQL
+# ------------------------------------------------------------------- the original magnitudes
 
-# docs/original-aphos.md 1.0, schema.sql @e2e11a87, verbatim; the indexes are created after the
-# load (they end the original file too).
-ORIGINAL_TABLES = """
-CREATE EXTENSION IF NOT EXISTS cube;
-CREATE EXTENSION IF NOT EXISTS earthdistance;
-
-CREATE OR REPLACE FUNCTION earth() RETURNS float8
-AS
-'select 180 / pi();'
-    LANGUAGE SQL;
-
-CREATE TABLE IF NOT EXISTS users
-(
-    google_sub  VARCHAR(100) NOT NULL PRIMARY KEY,
-    username    VARCHAR(50) UNIQUE,
-    description VARCHAR(300)
-);
-
-CREATE TABLE IF NOT EXISTS space_object
-(
-    id          SERIAL NOT NULL,
-    name        VARCHAR(40),
-    catalog     VARCHAR(20),
-    catalog_id  VARCHAR(30) UNIQUE,
-    catalog_rec VARCHAR(20),
-    catalog_dec VARCHAR(20),
-    coordinates earth,
-    catalog_mag float4,
-    PRIMARY KEY (id)
-);
-
-CREATE TABLE IF NOT EXISTS photo_properties
-(
-    id             SERIAL    NOT NULL,
-    exposure_begin timestamp NOT NULL,
-    exposure_end   timestamp NOT NULL,
-    PRIMARY KEY (id)
-);
-
-CREATE TABLE IF NOT EXISTS flux
-(
-    id                  SERIAL       NOT NULL,
-    rec                 VARCHAR(20)  NOT NULL,
-    dec                 VARCHAR(20)  NOT NULL,
-    coordinates         earth,
-    ap_auto             float8,
-    ap_auto_dev         float8,
-    object_id           int4 REFERENCES space_object (id),
-    user_id             VARCHAR(100) NOT NULL REFERENCES users (google_sub),
-    photo_properties_id int4         NOT NULL REFERENCES photo_properties (id),
-    apertures           float8[],
-    aperture_devs       float8[],
-    PRIMARY KEY (id)
-);
-
-CREATE TABLE IF NOT EXISTS uploading_logs
-(
-    id             SERIAL       NOT NULL,
-    user_id        VARCHAR(100) NOT NULL REFERENCES users (google_sub),
-    time_of_upload timestamp,
-    success_cnt    int4,
-    error_cnt      int4,
-    PRIMARY KEY (id)
-);
-
-CREATE TABLE IF NOT EXISTS uploading_error_messages
-(
-    id               SERIAL NOT NULL,
-    uploading_log_id int4 REFERENCES uploading_logs (id),
-    filename         VARCHAR(50),
-    error_message    VARCHAR(100),
-    PRIMARY KEY (id)
-);
-"""
-ORIGINAL_INDEXES = [
-    "CREATE INDEX IF NOT EXISTS object_coordinates_index ON space_object (coordinates);",
-    "CREATE INDEX IF NOT EXISTS object_catalog_index ON space_object (catalog);",
-    "CREATE INDEX IF NOT EXISTS object_catalog_mag_index ON space_object (catalog_mag);",
-    "CREATE INDEX IF NOT EXISTS flux_object_id_index ON flux (object_id);",
-    "CREATE INDEX IF NOT EXISTS flux_user_id_index ON flux (user_id);",
-    "CREATE INDEX IF NOT EXISTS flux_photo_properties_id_index ON flux (photo_properties_id);",
-]
-
-# FluxDaoImpl.getFluxesByObjId @56819097 (1(c)), verbatim.
-ORIGINAL_COMPARISON = (
-    "SELECT rec, dec, OF.ap_auto, OF.apertures, RF.ap_auto ref_ap_auto, " +
-    "OF.ap_auto_dev, OF.aperture_devs, RF.ap_auto_dev ref_ap_auto_dev, RF.aperture_devs " +
-    "ref_ap_devs, " +
-    "RF.apertures ref_apertures, username, exposure_begin, exposure_end, google_sub FROM " +
-    "(SELECT * FROM flux WHERE object_id=?) AS OF INNER JOIN " +
-    "(SELECT ap_auto, apertures, ap_auto_dev, aperture_devs, photo_properties_id " +
-    "FROM flux WHERE object_id=?) AS RF " +
-    "ON OF.photo_properties_id=RF.photo_properties_id INNER JOIN users ON " +
-    "users.google_sub=user_id " +
-    "INNER JOIN photo_properties on OF.photo_properties_id=photo_properties.id"
-).replace("?", "%s")  # fmt: skip
 DEV_CONSTANT = 2.5 / np.log(10)
-
-
-def original_search_sql(*, cone: bool = False, name: bool = False, mag: bool = False) -> str:
-    """The SQL ``SpaceObjectDaoImpl.queryObjects`` @c9b24076 builds (1(a)), piece by piece."""
-    query = ("SELECT space_object.id AS obj_id, " +
-             "name, catalog, catalog_id, catalog_rec, catalog_dec, " +
-             "catalog_mag, count(flux.id) AS flux_count" +
-             " FROM space_object LEFT OUTER JOIN flux ON object_id=space_object.id")  # fmt: skip
-    append_and = False
-    if cone:
-        query += " WHERE"
-        query += " earth_box(ll_to_earth(?, ?), ?) @> space_object.coordinates"
-        append_and = True
-    if name:
-        query += " AND" if append_and else " WHERE"
-        query += " name LIKE ?"
-        append_and = True
-    if mag:
-        query += " AND" if append_and else " WHERE"
-        query += " catalog_mag BETWEEN ? AND ?"
-    query += (" GROUP BY space_object.id, name, catalog, catalog_id," +
-              " catalog_rec, catalog_dec, catalog_mag LIMIT 100")  # fmt: skip
-    return query.replace("?", "%s")
 
 
 def original_magnitudes(rows: Sequence[tuple]) -> tuple[np.ndarray, np.ndarray]:
