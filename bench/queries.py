@@ -802,10 +802,14 @@ class Case:
     """One question asked of both: our call, the original's SQL and parameters."""
 
     name: str
-    ours: Callable[[], Any]
+    conn: psycopg.Connection
+    call: Callable[[Any], Any]  # ours, given a connection
     original: Callable[[], Any]
     p95_ms: float
     ratio: float
+
+    def ours(self) -> Any:
+        return self.call(self.conn)
 
 
 def search_cases(conn, orig, args, centre) -> list[Case]:
@@ -820,16 +824,16 @@ def search_cases(conn, orig, args, centre) -> list[Case]:
         return lambda: orig.execute(query, params).fetchall()
 
     return [
-        Case(f"cone {args.radius:g} deg, busiest field",
-             lambda: search_objects(conn, ra=ra, dec=dec, radius=args.radius),
+        Case(f"cone {args.radius:g} deg, busiest field", conn,
+             lambda c: search_objects(c, ra=ra, dec=dec, radius=args.radius),
              fetch(cone, cone_args), 5.0, 100.0),
-        Case(f"magnitude {lo:g}-{hi:g}",
-             lambda: search_objects(conn, min_mag=lo, max_mag=hi),
+        Case(f"magnitude {lo:g}-{hi:g}", conn,
+             lambda c: search_objects(c, min_mag=lo, max_mag=hi),
              fetch(by_mag, (Float4(lo), Float4(hi))), 5.0, 100.0),
-        Case(f"name contains '{args.name}'",
-             lambda: search_objects(conn, name=args.name),
+        Case(f"name contains '{args.name}'", conn,
+             lambda c: search_objects(c, name=args.name),
              fetch(by_name, (f"%{args.name}%",)), 5.0, 100.0),
-        Case("unfiltered first page", lambda: search_objects(conn),
+        Case("unfiltered first page", conn, lambda c: search_objects(c),
              fetch(by_mag, (Float4(0.0), Float4(15.0))), 5.0, 100.0),
     ]  # fmt: skip
 
@@ -842,15 +846,15 @@ def light_curve_case(conn, orig, labels: Sequence[str], pair: Sequence[int],
         log(f"light curve not timed: {exc}")
         return None
 
-    def ours():
-        curve = differential_photometry(conn, labels[0], labels[1])
+    def ours(c):
+        curve = differential_photometry(c, labels[0], labels[1])
         return curve.data
 
     def original():
         rows = orig.execute(ORIGINAL_COMPARISON, tuple(pair)).fetchall()
         return rows, original_magnitudes(rows)
 
-    return Case(f"light curve, {common:,} common images", ours, original, 20.0, 3.0)
+    return Case(f"light curve, {common:,} common images", conn, ours, original, 20.0, 3.0)
 
 
 def check_searches(conn, orig, args, centre, cases: list[Case]) -> list[str]:
@@ -941,6 +945,55 @@ def measure(fn: Callable[[], Any], runs: int, warmup: int) -> Timing:
         fn()
         times.append((time.perf_counter() - started) * 1000)
     return Timing(times)
+
+
+class Recorder:
+    """A connection that notes every statement sent through it (``execute`` on it or on its
+    cursors), with the cursor's options, so that they can be replayed."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+        self.statements: list[tuple[dict, Any, Any]] = []
+
+    def execute(self, query, params=None):
+        return self.cursor().execute(query, params)
+
+    def cursor(self, **options) -> Any:
+        recorder, cursor = self, self.conn.cursor(**options)
+
+        class Recording:
+            def execute(self, query, params=None):
+                recorder.statements.append((options, query, params))
+                return cursor.execute(query, params)
+
+        return Recording()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+def sql_alone(case: Case) -> Callable[[], Any]:
+    """The statements our call sends, replayed and fetched as the original's SQL is: the
+    database's share of our time, without building Python results."""
+    recorder = Recorder(case.conn)
+    case.call(recorder)
+    conn, statements = case.conn, recorder.statements
+    return lambda: [conn.cursor(**o).execute(q, p).fetchall() for o, q, p in statements]
+
+
+def report_sql(cases: list[Case], sql_times: list[Timing], theirs: list[Timing]) -> list[dict]:
+    """Our SQL alone against the original's SQL (information: the targets are end to end)."""
+    print("the database's share: the statements of each of ours replayed alone "
+          "(execute + fetch, like the original's)")  # fmt: skip
+    print(f"{'query':36}{'median':>9}{'p95':>8}{'original/our SQL':>22}")
+    rows = []
+    for case, a, b in zip(cases, sql_times, theirs, strict=True):
+        ratio, ratio95 = b.median / a.median, b.p95 / a.p95
+        print(f"{case.name:36}{a.median:>9.3f}{a.p95:>8.3f}{_times(ratio):>12}"
+              f"{_times(ratio95):>10}")  # fmt: skip
+        rows.append({"query": case.name, "sql_median_ms": a.median, "sql_p95_ms": a.p95,
+                     "ratio_median": ratio, "ratio_p95": ratio95})  # fmt: skip
+    return rows
 
 
 def report(cases: list[Case], ours: list[Timing], theirs: list[Timing]) -> list[dict]:
@@ -1037,19 +1090,22 @@ def main() -> None:
                 notes.append(check_light_curve(curve))
             for note in notes:
                 print("check " + note)
-            ours, theirs = [], []
+            ours, ours_sql, theirs = [], [], []
             for case in cases:
                 log(f"timing {case.name}")
                 ours.append(measure(case.ours, args.runs, args.warmup))
+                ours_sql.append(measure(sql_alone(case), args.runs, args.warmup))
                 theirs.append(measure(case.original, args.original_runs,
                                       min(args.warmup, 2)))  # fmt: skip
             rows = report(cases, ours, theirs)
+            sql_rows = report_sql(cases, ours_sql, theirs)
             print(f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())} "
                   f"({os.cpu_count()} cores)")  # fmt: skip
         if args.json:
             args.json.write_text(json.dumps({"plan": plan.key(), "build": info,
                                              "database": facts, "checks": notes,
-                                             "results": rows}, indent=2))  # fmt: skip
+                                             "results": rows, "sql_alone": sql_rows},
+                                            indent=2))  # fmt: skip
     finally:
         catalogue.dispose()
         if not args.keep_running:
