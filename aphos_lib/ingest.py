@@ -347,12 +347,14 @@ _PEND_COUNTS = """
 # The fold is the only statement that changes existing catalogue rows, and folds never run two
 # at once (a transaction-level advisory lock): no ordering of row locks is needed, and one
 # fold's DELETE takes every pending row committed before it, and none twice. A star named by
-# several files takes the name of the earliest (the lowest pending id).
+# several files takes the name of the earliest (the lowest pending id). The counts are unnested
+# in the select list (two arrays of one length, zipped): unnesting both in FROM materialises
+# every element first, and the fold took half as long again (51 ms against 33 for 60 files).
 _FOLD_LOCK = 7_046_117_200  # any constant, shared by every fold
 _FOLD_COUNTS = """
     WITH moved AS (DELETE FROM flux_count_pending RETURNING *),
          sums AS (SELECT u.id, sum(u.n) AS n
-                  FROM moved, unnest(moved.object_ids, moved.counts) AS u(id, n)
+                  FROM (SELECT unnest(object_ids) AS id, unnest(counts) AS n FROM moved) AS u
                   GROUP BY u.id),
          named AS (SELECT DISTINCT ON (u.id) u.id, u.name
                    FROM moved, unnest(moved.named_ids, moved.names) AS u(id, name)
