@@ -21,9 +21,11 @@ Each round starts from an empty catalogue, so every star is new in its first ima
 demo images of them, loaded untimed), as when observers send new nights of known fields.
 
 It prints rates (fluxes, i.e. table rows, per second) and the ratios the catalogue issue asks
-for: APhoS / original >= 30 and APhoS / bare COPY >= 0.25.
+for: APhoS / original >= 30 and APhoS / bare COPY >= 0.25, from the best round of each
+method, then the ratios within each round and their median (the machine's speed drifts
+between rounds; methods measured in one round share it).
 
-    python bench/ingest.py [--files 60] [--seed 1] [--field-stars 2500] [--rounds 2]
+    python bench/ingest.py [--files 60] [--seed 1] [--field-stars 2500] [--rounds 5]
                            [--known-fields] [--json results.json]
 """
 
@@ -31,7 +33,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -173,7 +177,7 @@ def main() -> None:
                         help="catalogue stars per field, so images have as many rows as real "
                              "SIPS exports (the published one has 2,671); 0 for the light "
                              "make-demo fields")  # fmt: skip
-    parser.add_argument("--rounds", type=int, default=2, help="best of this many runs each")
+    parser.add_argument("--rounds", type=int, default=5, help="best of this many runs each")
     parser.add_argument("--original-files", type=int, default=20,
                         help="files the slow original pattern loads (its rate is per row)")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -206,6 +210,9 @@ def main() -> None:
         server = EmbeddedPostgres(home)
         status = server.start()
         superuser = server.superuser_dsn()
+        # The demo files and the new cluster are still being written back to disk: flushed
+        # now, so that the first round does not share the disk with them.
+        os.sync()
         print(f"{len(paths)} demo files (seed {args.seed}, field_stars {args.field_stars}), "
               f"{rows:,} fluxes ({rows / len(paths):,.0f} per file); embedded PostgreSQL "
               f"{status.version}, durable settings; best of {args.rounds} rounds")  # fmt: skip
@@ -244,6 +251,9 @@ def main() -> None:
         }
         print("ratios within each round (APhoS / baseline): " + "; ".join(
             f"{name} " + ", ".join(f"{r:.2f}" for r in ratios) for name, ratios in paired.items()
+        ))  # fmt: skip
+        print("median of those: " + "; ".join(
+            f"{name} {statistics.median(ratios):.2f}" for name, ratios in paired.items()
         ))  # fmt: skip
         if args.json:
             args.json.write_text(json.dumps({"files": len(paths), "fluxes": rows, "runs": results,
