@@ -1064,6 +1064,9 @@ def main() -> None:
         with catalogue.connect("reader", autocommit=True) as conn, \
                 catalogue.connect("reader", autocommit=True) as orig:  # fmt: skip
             orig.execute(ORIGINAL_PATH)
+            # The original had no time limit; at 30 million fluxes its cone outlasts the read
+            # role's on a cold cache.
+            orig.execute("SET statement_timeout = 0")
             superuser = EmbeddedPostgres(home).superuser_dsn(DBNAME)
             with psycopg.connect(superuser, autocommit=True) as su:
                 facts = database_facts(su, info["pair"])
