@@ -84,3 +84,30 @@ def test_arrays_in_their_wire_format_decode_to_what_postgresql_holds(catalogue):
         raw = cur.execute("SELECT array_send(ARRAY[1.0, NULL]::float8[])").fetchone()[0]
         with pytest.raises(ValueError, match="NULL"):
             bc.decode_array(raw, ">f8")
+
+
+def test_cube_points_in_their_wire_format_decode_to_what_postgresql_holds(catalogue):
+    """decode_points reads an array of cube points exactly; the floats bound in are the oracle."""
+    rng = np.random.default_rng(11)
+    rows = rng.normal(0, 1e5, (300, 100)) * 10.0 ** rng.integers(-300, 300, (300, 100))
+    rows[rng.random(rows.shape) < 0.05] = np.nan
+    rows[0, :3] = [np.inf, -np.inf, 2.0**53]
+    with catalogue.connect("reader", autocommit=True) as conn:
+        cur = conn.cursor(binary=True)
+        raw = cur.execute(
+            "SELECT array_send(array_agg(cube(x) ORDER BY k)) FROM ("
+            " SELECT k, array_agg(v ORDER BY j) AS x"
+            " FROM unnest(%s::float8[]) WITH ORDINALITY AS u(v, n),"
+            " LATERAL (SELECT (n - 1) / %s AS k, (n - 1) %% %s AS j) p GROUP BY k) rows",
+            (rows.ravel().tolist(), 100, 100),
+        ).fetchone()[0]
+        decoded = bc.decode_points(raw, 100)
+        assert decoded.shape == (300, 100)
+        np.testing.assert_array_equal(decoded, rows)  # NaN in the same places, bit-exact else
+        assert bc.decode_points(None, 7).shape == (0, 7)  # array_agg of no rows is NULL
+        raw = cur.execute("SELECT array_send(ARRAY[cube(ARRAY[1.0, 2.0]::float8[])])").fetchone()
+        with pytest.raises(ValueError, match="3 coordinates"):
+            bc.decode_points(raw[0], 3)
+        boxes = cur.execute("SELECT array_send(ARRAY[cube(ARRAY[1.0, 2.0], ARRAY[3.0, 4.0])])")
+        with pytest.raises(ValueError, match="cube points"):
+            bc.decode_points(boxes.fetchone()[0], 2)

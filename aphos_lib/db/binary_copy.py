@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Field", "bool_array", "boolean", "decode_array", "encode", "float8", "float8_array",
-           "int4", "int8", "text"]  # fmt: skip
+__all__ = ["Field", "bool_array", "boolean", "decode_array", "decode_points", "encode", "float8",
+           "float8_array", "int4", "int8", "text"]  # fmt: skip
 
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 _TRAILER = b"\xff\xff"
@@ -284,3 +284,30 @@ def decode_array(data: bytes | None, wire: str) -> np.ndarray:
     if not (items["length"] == element["value"].itemsize).all():
         raise ValueError(f"array elements are not all {wire}")
     return items["value"].astype(native)
+
+
+_POINT_BIT = 0x80000000  # contrib cube's header: a point (one corner), and its dimension
+
+
+def decode_points(data: bytes | None, dim: int) -> np.ndarray:
+    """An array of ``cube`` points from its binary wire format, as an (n, dim) float64 matrix.
+
+    Each element is ``cube_send``'s: a 4-byte header (the point flag and the dimension),
+    then the coordinates as float8; every element must be a point of ``dim`` coordinates
+    (``cube(float8[])`` makes one). ``None`` (the ``array_agg`` of no rows) gives no rows.
+    """
+    if data is None:
+        return np.empty((0, dim))
+    ndim, has_null = int.from_bytes(data[0:4], "big"), int.from_bytes(data[4:8], "big")
+    if ndim != 1 or has_null:
+        raise ValueError("expected a one-dimensional array without NULLs")
+    n = int.from_bytes(data[12:16], "big")
+    element = np.dtype([("length", ">i4"), ("header", ">u4"), ("x", ">f8", (dim,))])
+    wrong = ValueError(f"array elements are not all cube points of {dim} coordinates")
+    if len(data) != 20 + n * element.itemsize:
+        raise wrong
+    items = np.frombuffer(data, dtype=element, offset=20, count=n)
+    if not ((items["length"] == 4 + 8 * dim) & (items["header"] == _POINT_BIT | dim)).all():
+        raise wrong
+    return items["x"].astype(np.float64)
+
