@@ -263,6 +263,24 @@ def _stream(flat: np.ndarray, drops: list[tuple[np.ndarray, np.ndarray]]) -> byt
     return b"".join([_HEADER, *pieces, _TRAILER])
 
 
+def _elements(data: bytes, element: np.dtype, what: str) -> np.ndarray:
+    """The elements of a one-dimensional, NULL-free array in ``array_send``'s format.
+
+    ``element`` is one element on the wire (its 4-byte length first), all of one width, so
+    the elements are read as one numpy record array. ``what`` names that width for errors.
+    """
+    ndim, has_null = int.from_bytes(data[0:4], "big"), int.from_bytes(data[4:8], "big")
+    if ndim != 1 or has_null:
+        raise ValueError("expected a one-dimensional array without NULLs")
+    # Then the element type's oid, the length and the lower bound: 20 bytes of header.
+    n = int.from_bytes(data[12:16], "big")
+    if len(data) != 20 + n * element.itemsize:
+        raise ValueError(f"array elements are not all {what}")
+    items = np.frombuffer(data, dtype=element, offset=20, count=n)
+    if not (items["length"] == element.itemsize - 4).all():
+        raise ValueError(f"array elements are not all {what}")
+    return items
+
 
 def decode_array(data: bytes | None, wire: str) -> np.ndarray:
     """A one-dimensional array from its binary wire format (``array_send``), without NULLs.
@@ -275,14 +293,7 @@ def decode_array(data: bytes | None, wire: str) -> np.ndarray:
     native = np.dtype(wire).newbyteorder("=")
     if data is None:
         return np.empty(0, dtype=native)
-    ndim, has_null = int.from_bytes(data[0:4], "big"), int.from_bytes(data[4:8], "big")
-    if ndim != 1 or has_null:
-        raise ValueError("expected a one-dimensional array without NULLs")
-    n = int.from_bytes(data[12:16], "big")
-    element = np.dtype([("length", ">i4"), ("value", wire)])
-    items = np.frombuffer(data, dtype=element, offset=20, count=n)
-    if not (items["length"] == element["value"].itemsize).all():
-        raise ValueError(f"array elements are not all {wire}")
+    items = _elements(data, np.dtype([("length", ">i4"), ("value", wire)]), wire)
     return items["value"].astype(native)
 
 
@@ -298,16 +309,9 @@ def decode_points(data: bytes | None, dim: int) -> np.ndarray:
     """
     if data is None:
         return np.empty((0, dim))
-    ndim, has_null = int.from_bytes(data[0:4], "big"), int.from_bytes(data[4:8], "big")
-    if ndim != 1 or has_null:
-        raise ValueError("expected a one-dimensional array without NULLs")
-    n = int.from_bytes(data[12:16], "big")
+    what = f"cube points of {dim} coordinates"
     element = np.dtype([("length", ">i4"), ("header", ">u4"), ("x", ">f8", (dim,))])
-    wrong = ValueError(f"array elements are not all cube points of {dim} coordinates")
-    if len(data) != 20 + n * element.itemsize:
-        raise wrong
-    items = np.frombuffer(data, dtype=element, offset=20, count=n)
-    if not ((items["length"] == 4 + 8 * dim) & (items["header"] == _POINT_BIT | dim)).all():
-        raise wrong
+    items = _elements(data, element, what)
+    if not (items["header"] == _POINT_BIT | dim).all():
+        raise ValueError(f"array elements are not all {what}")
     return items["x"].astype(np.float64)
-
