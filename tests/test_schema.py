@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 import uuid
 from pathlib import Path
 
+import numpy as np
 import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from psycopg import sql
 
+from aphos_lib.db import light_curve_records as records
 from aphos_lib.db.migrate import current_revision, head_revision, upgrade
 from aphos_lib.db.models import Base
+from aphos_lib.ingest import ingest_files
+
+from conftest import fixture_path
 
 pytestmark = pytest.mark.catalogue
 REPO = Path(__file__).resolve().parents[1]
@@ -51,6 +57,47 @@ def test_models_describe_exactly_what_the_migrations_create(catalogue):
     with catalogue.engine("owner").connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def _decoded(raw: list[bytes], fields) -> np.ndarray:
+    return np.frombuffer(b"".join(raw), dtype=[(n, t) for n, _, t in fields])
+
+
+def test_light_curve_records_hold_the_values_of_their_columns(catalogue):
+    # One file with saturated stars (NULL ApAuto) and no deviations (NULL), one whose header
+    # has no JD or HJD: every NULL must read as NaN, every value bit for bit.
+    ingest_files(catalogue, [fixture_path("correct_file.csv"),
+                             fixture_path("correct_file_shorter_header.csv")], observer="novak")  # fmt: skip
+    with catalogue.connect("reader") as conn:
+        images = conn.execute(
+            "SELECT light_curve_record, id, exposure_mid, jd_mid, hjd, observer_id, "
+            "exposure_time_s FROM image ORDER BY id").fetchall()  # fmt: skip
+        fluxes = conn.execute(
+            "SELECT light_curve_record, ra_deg, dec_deg, ap_auto, ap_auto_dev, "
+            "ap_auto_saturated FROM flux ORDER BY image_id, line").fetchall()  # fmt: skip
+    assert len(images) == 2 and len(fluxes) == 2671 + 178
+    epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+    def same(decoded, column) -> bool:
+        expected = np.array([np.nan if v is None else v for v in column], dtype=float)
+        return np.array_equal(decoded, expected, equal_nan=True)
+
+    image = _decoded([r[0] for r in images], records.IMAGE_FIELDS)
+    assert image["image_id"].tolist() == [r[1] for r in images]
+    assert image["_time_us"].tolist() == [(r[2] - epoch) // dt.timedelta(microseconds=1)
+                                          for r in images]  # fmt: skip
+    assert image["_observer_id"].tolist() == [r[5] for r in images]
+    for name, k in (("jd", 3), ("hjd", 4), ("exposure_s", 6)):
+        assert same(image[name], [r[k] for r in images]), name
+    assert np.isnan(image["hjd"]).sum() == 1  # the shorter header's
+
+    flux = _decoded([r[0] for r in fluxes], records.FLUX_FIELDS)
+    for k, name in enumerate(["ra_deg", "dec_deg", "ap_auto", "ap_auto_dev"], start=1):
+        assert same(flux[name], [r[k] for r in fluxes]), name
+    assert flux["ap_auto_saturated"].tolist() == [r[5] for r in fluxes]
+    assert 0 < flux["ap_auto_saturated"].sum() == np.isnan(flux["ap_auto"]).sum()
+    missing = np.frombuffer(records.MISSING_FLUX, dtype=flux.dtype)[0]
+    assert np.isnan(missing["ra_deg"]) and not missing["ap_auto_saturated"]
 
 
 def test_flux_has_no_per_row_foreign_key_checks(catalogue):

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
     DateTime,
     ForeignKey,
     Identity,
@@ -34,6 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from aphos_lib.db import light_curve_records as records
 
 Float8 = DOUBLE_PRECISION
 
@@ -265,6 +268,8 @@ class Image(Base):
     flux_count: Mapped[int] = mapped_column(Integer)
     matched_count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    light_curve_record: Mapped[bytes] = mapped_column(
+        LargeBinary, Computed(records.IMAGE_RECORD, persisted=True))
 
     __table_args__ = (
         UniqueConstraint("observer_id", "sha256", name="image_observer_sha256_key"),
@@ -272,10 +277,10 @@ class Image(Base):
         Index("image_exposure_mid_idx", "exposure_mid"),
         Index("image_created_at_idx", "created_at"),
         Index("image_filter_idx", "filter"),
-        # A light curve's images, index-only (migration 0008).
+        # A light curve's images, index-only (migrations 0008, 0010).
         Index("image_light_curve_idx", "id",
-              postgresql_include=["exposure_mid", "jd_mid", "hjd", "observer_id",
-                                  "exposure_time_s", "filter"]),  # fmt: skip
+              postgresql_include=["light_curve_record", "filter", "observer_id",
+                                  "created_at"]),  # fmt: skip
     )
 
 
@@ -306,6 +311,8 @@ class Flux(Base):
     ap: Mapped[list[float | None]] = mapped_column(ARRAY(Float8))
     ap_dev: Mapped[list[float | None]] = mapped_column(ARRAY(Float8))
     ap_saturated: Mapped[list[bool]] = mapped_column(ARRAY(Boolean))
+    light_curve_record: Mapped[bytes] = mapped_column(
+        LargeBinary, Computed(records.FLUX_RECORD, persisted=True))
 
     __table_args__ = (
         Index(
@@ -313,9 +320,8 @@ class Flux(Base):
             "object_id",
             "image_id",
             postgresql_where=text("object_id IS NOT NULL"),
-            # Light curves in ApAuto are index-only scans (migration 0004).
-            postgresql_include=["ra_deg", "dec_deg", "ap_auto", "ap_auto_dev",
-                                "ap_auto_saturated"],
+            # Light curves in ApAuto are index-only scans (migrations 0004, 0010).
+            postgresql_include=["light_curve_record"],
         ),
     )
 
