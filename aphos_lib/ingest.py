@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aphos_lib.db import binary_copy as bc
+from aphos_lib.db import light_curve_records
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.io.sips import RejectedRow, SipsFile, SipsFormatError, read_sips
 from aphos_lib.object_ids import FileStars, ObjectCache, resolve_stars
@@ -47,7 +48,7 @@ FILES_IN_FLIGHT = 2
 FLUX_COLUMNS = (
     "image_id", "line", "object_id", "name", "x", "y", "adu", "ra_deg", "dec_deg",
     "background", "background_dev", "ap_auto", "ap_auto_dev", "ap_auto_saturated",
-    "ap", "ap_dev", "ap_saturated",
+    "ap", "ap_dev", "ap_saturated", "light_curve_record",
 )  # fmt: skip
 # What makes a whole file unreadable: it is then rejected with the message, and nothing stored.
 _UNREADABLE = (SipsFormatError, UnicodeDecodeError, OSError)
@@ -433,6 +434,9 @@ def _flux_payload(rows: pa.Table, image_id: int, object_ids: np.ndarray, apertur
         bc.float8_array([floats(f"ap{k}") for k in range(1, apertures + 1)], n),
         bc.float8_array([floats(f"ap{k}_dev") for k in range(1, apertures + 1)], n),
         bc.bool_array([flags(f"ap{k}_saturated") for k in range(1, apertures + 1)], n),
+        bc.records(light_curve_records.flux_records(
+            floats("ra_deg"), floats("dec_deg"), floats("ap_auto"), floats("ap_auto_dev"),
+            flags("ap_auto_saturated"))),
     ])  # fmt: skip
 
 

@@ -101,6 +101,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.numeric import Float4
 
+from aphos_lib.db import light_curve_records
 from aphos_lib.db.bootstrap import embedded_catalogue
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.db.embedded import EmbeddedPostgres
@@ -474,16 +475,18 @@ RETURN (SELECT CASE WHEN d < 0 THEN '-' ELSE '+' END || to_char(t / 360000, 'FM0
 # the random loss; one noise draw for ap_auto and one for the apertures (the same photons).
 _APS = ", ".join(f"f * g[{k}] + sqrt(f * g[{k}] + s[{k}]) * e_ap" for k in range(1, 11))
 _DEVS = ", ".join(f"sqrt(f * g[{k}] + s[{k}])" for k in range(1, 11))
+# The light-curve record is written with the row, as the ingest writes it.
 FLUX_CHUNK = f"""
 INSERT INTO flux (image_id, line, object_id, name, x, y, adu, ra_deg, dec_deg, background,
                   background_dev, ap_auto, ap_auto_dev, ap_auto_saturated, ap, ap_dev,
-                  ap_saturated)
+                  ap_saturated, light_curve_record)
+SELECT q.*, {light_curve_records.FLUX_RECORD} FROM (
 SELECT image_id, line, object_id, name, x, y,
-       CASE WHEN sat THEN 65535 ELSE background + f / (2 * pi() * seeing * seeing) END,
-       ra_raw - 360 * floor(ra_raw / 360), dec_deg, background, background_dev,
-       CASE WHEN sat THEN NULL ELSE 0.95 * f + sqrt(0.95 * f + 10800) * e_auto END,
-       CASE WHEN sat THEN NULL ELSE sqrt(0.95 * f + 10800) END,
-       sat,
+       CASE WHEN sat THEN 65535 ELSE background + f / (2 * pi() * seeing * seeing) END AS adu,
+       ra_raw - 360 * floor(ra_raw / 360) AS ra_deg, dec_deg, background, background_dev,
+       CASE WHEN sat THEN NULL ELSE 0.95 * f + sqrt(0.95 * f + 10800) * e_auto END AS ap_auto,
+       CASE WHEN sat THEN NULL ELSE sqrt(0.95 * f + 10800) END AS ap_auto_dev,
+       sat AS ap_auto_saturated,
        CASE WHEN sat THEN array_fill(NULL::float8, ARRAY[n]) ELSE (ARRAY[{_APS}])[1:n] END,
        CASE WHEN sat THEN array_fill(NULL::float8, ARRAY[n]) ELSE (ARRAY[{_DEVS}])[1:n] END,
        array_fill(sat, ARRAY[n])
@@ -508,6 +511,7 @@ FROM (
     ORDER BY i.id, o.line
     OFFSET 0
 ) r
+) q
 """
 OBJECTS_FROM_PLAN = """
 INSERT INTO catalog_object (id, catalog, catalog_id, name, ra_deg, dec_deg, mag, bv, jk,

@@ -12,6 +12,7 @@ import pytest
 from astropy.coordinates import EarthLocation, SkyCoord
 from astropy.time import Time
 
+from aphos_lib.db import light_curve_records
 from aphos_lib.ingest import ingest_files
 from aphos_lib.photometry import differential_photometry
 
@@ -272,11 +273,13 @@ def test_a_star_matched_to_two_sources_keeps_the_nearest_in_both_reads(catalogue
     with catalogue.connect() as conn:
         # A second source matched to the variable, 30" away: both reads must ignore it.
         conn.execute(
-            "INSERT INTO flux (image_id, line, object_id, ra_deg, dec_deg, ap_auto, "
-            "ap_auto_saturated, ap, ap_dev, ap_saturated) "
-            "SELECT image_id, 100000, object_id, ra_deg + 30.0 / 3600, dec_deg, ap_auto * 2, "
-            "false, ap, ap_dev, ap_saturated FROM flux WHERE object_id = "
-            "(SELECT id FROM catalog_object WHERE catalog_id = '777-044861')"
+            "INSERT INTO flux (image_id, line, object_id, ra_deg, dec_deg, ap_auto, ap_auto_dev, "
+            "ap_auto_saturated, ap, ap_dev, ap_saturated, light_curve_record) "
+            f"SELECT q.*, {light_curve_records.FLUX_RECORD} FROM ("
+            "SELECT image_id, 100000, object_id, ra_deg + 30.0 / 3600 AS ra_deg, dec_deg, "
+            "ap_auto * 2 AS ap_auto, NULL::float8 AS ap_auto_dev, false AS ap_auto_saturated, "
+            "ap, ap_dev, ap_saturated FROM flux WHERE object_id = "
+            "(SELECT id FROM catalog_object WHERE catalog_id = '777-044861')) q"
         )
     table = sips_table(path)
     expected = -2.5 * math.log10(

@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import psycopg
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from psycopg import sql
 
 from aphos_lib.db import light_curve_records as records
-from aphos_lib.db.migrate import current_revision, head_revision, upgrade
+from aphos_lib.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from aphos_lib.db.models import Base
 from aphos_lib.ingest import ingest_files
 
@@ -66,8 +67,8 @@ def _decoded(raw: list[bytes], fields) -> np.ndarray:
 def test_light_curve_records_hold_the_values_of_their_columns(catalogue):
     # One file with saturated stars (NULL ApAuto) and no deviations (NULL), one whose header
     # has no JD or HJD: every NULL must read as NaN, every value bit for bit.
-    ingest_files(catalogue, [fixture_path("correct_file.csv"),
-                             fixture_path("correct_file_shorter_header.csv")], observer="novak")  # fmt: skip
+    files = [fixture_path("correct_file.csv"), fixture_path("correct_file_shorter_header.csv")]
+    ingest_files(catalogue, files, observer="novak")
     with catalogue.connect("reader") as conn:
         images = conn.execute(
             "SELECT light_curve_record, id, exposure_mid, jd_mid, hjd, observer_id, "
@@ -98,6 +99,32 @@ def test_light_curve_records_hold_the_values_of_their_columns(catalogue):
     assert 0 < flux["ap_auto_saturated"].sum() == np.isnan(flux["ap_auto"]).sum()
     missing = np.frombuffer(records.MISSING_FLUX, dtype=flux.dtype)[0]
     assert np.isnan(missing["ra_deg"]) and not missing["ap_auto_saturated"]
+
+
+def test_the_ingest_writes_the_records_the_migration_computes(catalogue):
+    # The ingest encodes a flux's record with numpy; migration 0010 computed those of existing
+    # rows in SQL. Taken back to 0009 (the records dropped) and up again, every byte agrees.
+    ingest_files(catalogue, [fixture_path("correct_file.csv")], observer="novak")
+    query = "SELECT light_curve_record FROM {} ORDER BY {}"
+    keys = {"image": "id", "flux": "image_id, line"}
+
+    def stored() -> dict[str, list[bytes]]:
+        with catalogue.connect("reader") as conn:
+            return {t: [r[0] for r in conn.execute(query.format(t, k))] for t, k in keys.items()}
+
+    written = stored()
+    with catalogue.connect("reader") as conn:
+        differ = conn.execute("SELECT count(*) FROM flux WHERE light_curve_record <> "
+                              f"({records.FLUX_RECORD})").fetchone()[0]  # fmt: skip
+    assert differ == 0
+    command.downgrade(alembic_config(catalogue), "0009")
+    with catalogue.connect("reader") as conn:
+        columns = conn.execute("SELECT count(*) FROM information_schema.columns "
+                               "WHERE column_name = 'light_curve_record'").fetchone()[0]  # fmt: skip
+    assert columns == 0
+    assert upgrade(catalogue) == head_revision()
+    assert stored() == written
+    assert len(written["flux"]) == 2671
 
 
 def test_flux_has_no_per_row_foreign_key_checks(catalogue):

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Field", "bool_array", "boolean", "decode_array", "decode_points", "encode", "float8",
-           "float8_array", "int4", "int8", "text"]  # fmt: skip
+           "float8_array", "int4", "int8", "records", "text"]  # fmt: skip
 
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 _TRAILER = b"\xff\xff"
@@ -75,6 +75,12 @@ def float8(values: np.ndarray, null: np.ndarray | None = None) -> Field:
 def boolean(values: np.ndarray) -> Field:
     """A non-null boolean column."""
     return Field(np.asarray(values, dtype=bool), "u1", None)
+
+
+def records(values: np.ndarray) -> Field:
+    """A non-null bytea column holding each element of a structured array as its bytes."""
+    values = np.ascontiguousarray(values)
+    return Field(values.view(f"V{values.dtype.itemsize}"), f"V{values.dtype.itemsize}", None)
 
 
 def text(values: Sequence[str | None]) -> Field:

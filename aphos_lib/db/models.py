@@ -311,8 +311,8 @@ class Flux(Base):
     ap: Mapped[list[float | None]] = mapped_column(ARRAY(Float8))
     ap_dev: Mapped[list[float | None]] = mapped_column(ARRAY(Float8))
     ap_saturated: Mapped[list[bool]] = mapped_column(ARRAY(Boolean))
-    light_curve_record: Mapped[bytes] = mapped_column(
-        LargeBinary, Computed(records.FLUX_RECORD, persisted=True))
+    # Written by the ingest (aphos_lib.db.light_curve_records), not generated: see migration 0010.
+    light_curve_record: Mapped[bytes] = mapped_column(LargeBinary)
 
     __table_args__ = (
         Index(

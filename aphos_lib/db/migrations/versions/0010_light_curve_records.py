@@ -3,12 +3,19 @@
 A 5,000-image light curve spent most of its database time evaluating expressions row by row:
 fifteen column values per row, each coalesced and cast, gathered into a ``cube`` point and
 sent element by element. Here each image and each flux carries its light-curve values
-already in their binary wire format, as a generated column (``STORED``: computed once, at
-insert, by the database itself, so it always agrees with the columns):
+already in their binary wire format:
 
 - ``image.light_curve_record`` (48 bytes): id, exposure middle (``timestamptz``: int8
   microseconds since 2000-01-01), JD of mid-exposure, HJD, observer id, exposure time;
 - ``flux.light_curve_record`` (33 bytes): RA, Dec, ApAuto, its deviation, ApAuto saturated.
+
+The image's is a generated column (computed by the database at insert: one row per file).
+The flux's is written by the ingest with the row, encoded by numpy
+(:mod:`aphos_lib.db.light_curve_records`), like every other flux value: as a generated column
+it doubled the cost of inserting a row on the server (1.0 million rows: 0.75 -> 1.65 s,
+against 0.82 s written), which made the ingest 7% slower. Existing rows get theirs here: the
+column is added as a generated one (the table's rewrite computes it), then made a plain
+column (``DROP EXPRESSION`` keeps the values).
 
 Every value is big-endian (float8 and int8, a missing float as NaN, the flag as one byte). A
 light curve concatenates one image record and one record per star for each common image and
@@ -58,6 +65,7 @@ def upgrade() -> None:
                f"GENERATED ALWAYS AS ({IMAGE_RECORD}) STORED")  # fmt: skip
     op.execute(f"ALTER TABLE flux ADD COLUMN light_curve_record bytea NOT NULL "
                f"GENERATED ALWAYS AS ({FLUX_RECORD}) STORED")  # fmt: skip
+    op.execute("ALTER TABLE flux ALTER COLUMN light_curve_record DROP EXPRESSION")
     op.execute("CREATE INDEX image_light_curve_idx ON image (id) "
                "INCLUDE (light_curve_record, filter, observer_id, created_at)")  # fmt: skip
     op.execute("CREATE INDEX flux_object_image_idx ON flux (object_id, image_id) "
