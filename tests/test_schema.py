@@ -119,8 +119,9 @@ def test_the_ingest_writes_the_records_the_migration_computes(catalogue):
     assert differ == 0
     command.downgrade(alembic_config(catalogue), "0009")
     with catalogue.connect("reader") as conn:
-        columns = conn.execute("SELECT count(*) FROM information_schema.columns "
-                               "WHERE column_name = 'light_curve_record'").fetchone()[0]  # fmt: skip
+        columns = conn.execute(
+            "SELECT count(*) FROM information_schema.columns "
+            "WHERE column_name = 'light_curve_record'").fetchone()[0]  # fmt: skip
     assert columns == 0
     assert upgrade(catalogue) == head_revision()
     assert stored() == written
