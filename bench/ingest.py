@@ -65,7 +65,7 @@ BARE_SCHEMA = """
 CREATE TABLE bare_flux (image_id bigint, line int, object_id bigint, name text, x float8,
     y float8, adu float8, ra_deg float8, dec_deg float8, background float8,
     background_dev float8, ap_auto float8, ap_auto_dev float8, ap_auto_saturated bool,
-    ap float8[], ap_dev float8[], ap_saturated bool[]);
+    ap float8[], ap_dev float8[], ap_saturated bool[], light_curve_record bytea);
 """
 
 
