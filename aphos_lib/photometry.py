@@ -151,8 +151,8 @@ def ensemble_flux(fluxes: Sequence, deviations: Sequence) -> tuple[np.ndarray, n
 
 
 # One CTE per star: its fluxes, one per image (the source nearest the catalogue position).
-# The aperture arrays are read only when needed: without them the flux index covers the
-# query (migration 0004) and the table is not read at all.
+# The aperture arrays are read only when needed. This general query reads the table's rows;
+# the common light curve reads only the indexes (aphos_lib.photometry_columns).
 _STAR = """
     SELECT DISTINCT ON (image_id) image_id, ra_deg, dec_deg, ap_auto, ap_auto_dev,
            ap_auto_saturated, {arrays}
