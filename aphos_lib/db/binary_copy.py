@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Field", "bool_array", "boolean", "decode_array", "decode_points", "encode", "float8",
-           "float8_array", "int4", "int8", "records", "text"]  # fmt: skip
+__all__ = ["Field", "bool_array", "boolean", "decode_points", "encode", "float8", "float8_array",
+           "int4", "int8", "records", "text"]  # fmt: skip
 
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 _TRAILER = b"\xff\xff"
@@ -286,21 +286,6 @@ def _elements(data: bytes, element: np.dtype, what: str) -> np.ndarray:
     if not (items["length"] == element.itemsize - 4).all():
         raise ValueError(f"array elements are not all {what}")
     return items
-
-
-def decode_array(data: bytes | None, wire: str) -> np.ndarray:
-    """A one-dimensional array from its binary wire format (``array_send``), without NULLs.
-
-    ``wire`` is the element's type on the wire (``>i8`` for int8 and timestamptz, ``>f8``,
-    ``>i4``, ``?`` for boolean). The elements all have that width, so the array is read as
-    one numpy record array: no Python object per value. ``None`` (the ``array_agg`` of no
-    rows) is an empty array. A NULL element raises ValueError: ``coalesce`` them first.
-    """
-    native = np.dtype(wire).newbyteorder("=")
-    if data is None:
-        return np.empty(0, dtype=native)
-    items = _elements(data, np.dtype([("length", ">i4"), ("value", wire)]), wire)
-    return items["value"].astype(native)
 
 
 _POINT_BIT = 0x80000000  # contrib cube's header: a point (one corner), and its dimension

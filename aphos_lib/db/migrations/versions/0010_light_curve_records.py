@@ -13,9 +13,9 @@ The image's is a generated column (computed by the database at insert: one row p
 The flux's is written by the ingest with the row, encoded by numpy
 (:mod:`aphos_lib.db.light_curve_records`), like every other flux value: as a generated column
 it doubled the cost of inserting a row on the server (1.0 million rows: 0.75 -> 1.65 s,
-against 0.82 s written), which made the ingest 7% slower. Existing rows get theirs here: the
-column is added as a generated one (the table's rewrite computes it), then made a plain
-column (``DROP EXPRESSION`` keeps the values).
+against 0.82 s written), about 7% of the ingest's time (unpaired runs). Existing rows get
+theirs here: the column is added as a generated one (the table's rewrite computes it), then
+made a plain column (``DROP EXPRESSION`` keeps the values).
 
 Every value is big-endian (float8 and int8, a missing float as NaN, the flag as one byte). A
 light curve concatenates one image record and one record per star for each common image and
