@@ -210,20 +210,31 @@ def test_authentication_and_file_modes(pg: EmbeddedPostgres) -> None:
         if line.strip() and not line.lstrip().startswith("#")
     ]
     assert rules == [
-        ["local", "all", "all", "scram-sha-256"],
-        ["host", "all", "all", "127.0.0.1/32", "scram-sha-256"],
-        ["host", "all", "all", "::1/128", "scram-sha-256"],
+        ["local", "all", "postgres,aphos_owner", "peer", "map=aphos_admin"],
+        ["local", "all", "aphos_writer", "peer", "map=aphos_writer"],
+        ["local", "all", "aphos_reader", "scram-sha-256"],
+        ["host", "all", "aphos_reader", "127.0.0.1/32", "scram-sha-256"],
+        ["host", "all", "aphos_reader", "::1/128", "scram-sha-256"],
     ]
+    with psycopg.connect(pg.superuser_dsn(), autocommit=True) as conn:
+        conn.execute("CREATE ROLE aphos_reader LOGIN PASSWORD 'read-me'")
 
-    # TCP on 127.0.0.1 with the password works; without the right one it does not.
+    # The superuser never logs in over TCP, whatever the password; the reader does with its own.
     tcp = {"host": "127.0.0.1", "port": current.port, "user": "postgres", "dbname": "postgres"}
-    with psycopg.connect(**tcp, password=password) as conn:
-        assert conn.execute("select 1").fetchone() == (1,)
+    for guess in (password, "", "wrong"):
+        with pytest.raises(psycopg.OperationalError, match="no pg_hba.conf entry"):
+            psycopg.connect(**tcp, password=guess, connect_timeout=10)
+    reader = {**tcp, "user": "aphos_reader"}
+    with psycopg.connect(**reader, password="read-me") as conn:
+        assert conn.execute("select current_user").fetchone() == ("aphos_reader",)
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
-        psycopg.connect(**tcp, password="wrong", connect_timeout=10)
-    over_socket = {**tcp, "host": str(current.socket_dir)}
+        psycopg.connect(**reader, password="wrong", connect_timeout=10)
+    over_socket = {**reader, "host": str(current.socket_dir)}
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(**over_socket, password="wrong", connect_timeout=10)
+    # Over the socket the superuser is this account (peer), with no password at all.
+    with psycopg.connect(**{**tcp, "host": str(current.socket_dir)}) as conn:
+        assert conn.execute("select current_user").fetchone() == ("postgres",)
     # Other local users reach the socket and must authenticate, so it stays world-connectable.
     assert _query(pg.superuser_dsn(), "show unix_socket_permissions") == "0777"
 

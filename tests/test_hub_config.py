@@ -99,8 +99,8 @@ def test_update_network(tmp_path):
 def test_update_spawner_gives_workspaces_the_reader_only(tmp_path, catalogue):
     c = Config()
     configurer.update_spawner(c, settings(tmp_path), catalogue)
-    assert c.JupyterHub.spawner_class == "jupyterhub.spawner.SimpleLocalProcessSpawner"
-    assert c.SimpleLocalProcessSpawner.home_dir_template == f"{tmp_path}/users/{{username}}"
+    assert c.JupyterHub.spawner_class == "aphos_lib.hub.spawner.WorkspaceSpawner"
+    assert c.WorkspaceSpawner.home_dir_template == f"{tmp_path}/users/{{username}}"
     env = c.Spawner.environment
     assert env["APHOS_DATABASE_URL"].startswith("postgresql://aphos_reader:")
     assert env["APHOS_DATABASE_URL_WRITER"] == env["APHOS_DATABASE_URL"]

@@ -1,4 +1,8 @@
-"""Setting up the embedded catalogue: roles with their passwords, the database, the schema.
+"""Setting up the embedded catalogue: roles and their logins, the database, the schema.
+
+The owner and the writer log in by peer authentication over the unix socket (which system
+accounts may is :mod:`aphos_lib.db.access`): they have no password. The reader, the public
+read-only login, has a generated one kept in ``$APHOS_HOME/secrets`` (root-only when root).
 
 Idempotent and safe to run from several processes at once: the server start is serialised by
 :class:`~aphos_lib.db.embedded.EmbeddedPostgres`, and role and database creation tolerate
@@ -44,8 +48,12 @@ def role_password(home: Path, role: str) -> tuple[str, bool]:
         return password, True
 
 
-def ensure_roles(conn: psycopg.Connection, passwords: Mapping[str, str]) -> None:
-    """Create the three login roles (or reset their passwords) and the reader's limits."""
+def ensure_roles(conn: psycopg.Connection, passwords: Mapping[str, str | None]) -> None:
+    """Create the three login roles (or reset their passwords) and the reader's limits.
+
+    A role whose password is None gets none: it can then log in only where pg_hba.conf
+    allows peer authentication.
+    """
     conn.autocommit = True
     for role, password in passwords.items():
         name = ROLE_NAMES[role]
@@ -71,6 +79,15 @@ def ensure_roles(conn: psycopg.Connection, passwords: Mapping[str, str]) -> None
             reader, sql.Literal(READER_STATEMENT_TIMEOUT)
         )
     )
+
+
+def _has_peer_password(conn: psycopg.Connection) -> bool:
+    """Whether the owner or the writer still has a password (set before they logged in by peer)."""
+    row = conn.execute(
+        "SELECT count(*) FROM pg_authid WHERE rolname = ANY(%s) AND rolpassword IS NOT NULL",
+        ([ROLE_NAMES["owner"], ROLE_NAMES["writer"]],),
+    ).fetchone()
+    return bool(row[0])
 
 
 def ensure_database(conn: psycopg.Connection, dbname: str, owner: str) -> None:
@@ -117,19 +134,18 @@ def embedded_catalogue(
         raise EmbeddedPostgresError(
             f"the embedded database under {home} is not running; start it with 'aphos db start'"
         )
-    passwords = {}
-    created = False
-    for role in ROLE_NAMES:
-        passwords[role], new = role_password(home, role)
-        created |= new
+    reader_password, created = role_password(home, "reader")
+    passwords = {"owner": None, "writer": None, "reader": reader_password}
     with psycopg.connect(server.superuser_dsn(), autocommit=True) as conn:
         have = {
             r[0] for r in conn.execute(
                 "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (list(ROLE_NAMES.values()),)
             )
         }  # fmt: skip
-        if created or have != set(ROLE_NAMES.values()):
+        if created or have != set(ROLE_NAMES.values()) or _has_peer_password(conn):
             ensure_roles(conn, passwords)
+            for role in ("owner", "writer"):  # kept by earlier versions; no longer used
+                (home / "secrets" / f"{ROLE_NAMES[role]}.password").unlink(missing_ok=True)
         ensure_database(conn, dbname, ROLE_NAMES["owner"])
     catalogue = Catalogue(
         {

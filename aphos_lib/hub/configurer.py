@@ -12,6 +12,7 @@ from pathlib import Path
 
 from traitlets.config import Config
 
+from aphos_lib import accounts
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.hub.settings import REPO, HubSettings
 
@@ -30,9 +31,6 @@ __all__ = [
 BIN = Path(sys.executable).parent
 SERVICES = ("api", "worker", "dashboards")
 # Which database role each part of the platform gets (ARCHITECTURE.md, security model).
-# Dashboards that act for the signed-in observer: served by their own server, not the public
-# dashboards service (which has no hub token of theirs).
-WORKSPACE_DASHBOARDS = ("upload.ipynb",)
 DATABASE_ROLE = {"api": "writer", "worker": "writer", "dashboards": "reader", "user": "reader"}
 TEMPLATES = REPO / "hub_config" / "templates"
 LOCAL_LOGIN_NOTICE = (
@@ -96,9 +94,13 @@ def update_auth(c: Config, s: HubSettings) -> None:
 
 
 def update_spawner(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
-    """JupyterLab per observer under ``$APHOS_HOME/users``, with the read-only role."""
-    c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
-    c.SimpleLocalProcessSpawner.home_dir_template = str(s.users_dir / "{username}")
+    """JupyterLab per observer under ``$APHOS_HOME/users``, with the read-only role.
+
+    Run as root, each observer's server runs as a system account of their own
+    (:mod:`aphos_lib.hub.spawner`); as a normal user, as that user.
+    """
+    c.JupyterHub.spawner_class = "aphos_lib.hub.spawner.WorkspaceSpawner"
+    c.WorkspaceSpawner.home_dir_template = str(s.users_dir / "{username}")
     c.Spawner.cmd = [str(BIN / "jupyterhub-singleuser")]
     c.Spawner.default_url = "/lab"
     env = service_environment(catalogue, DATABASE_ROLE["user"])
@@ -115,45 +117,9 @@ def update_spawner(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
     args = [f"--ServerApp.shutdown_no_activity_timeout={s.server_idle_timeout}",
             f"--MappingKernelManager.cull_idle_timeout={s.kernel_idle_timeout}",
             "--MappingKernelManager.cull_interval=60"]  # fmt: skip
-    if os.geteuid() == 0:  # the demo in a container; Jupyter refuses root without this
-        args.append("--allow-root")
     c.Spawner.args = args
-    c.Spawner.pre_spawn_hook = prepare_workspace
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 120
-
-
-def prepare_workspace(spawner) -> None:
-    """Before a workspace starts: the shared notebooks and the published area in its home.
-
-    ``shared-notebooks/`` is a fresh copy of ``notebooks/`` at each start (an observer's edits
-    stay theirs once they copy a notebook out of it); ``dashboards/`` holds a fresh copy of the
-    dashboards that act for the observer and so run in their own server with their hub token
-    (:data:`WORKSPACE_DASHBOARDS`: the upload page, opened by JupyterLab's Voila at
-    ``/user/<name>/voila/render/dashboards/upload.ipynb``); ``published/`` links to the published
-    area, which only the api service writes (read-only in each pod on Kubernetes; on one
-    machine every process runs as the same system user, so that is not enforced there).
-    """
-    import shutil
-
-    source = Path(spawner.environment.get("APHOS_SHARED_NOTEBOOKS", ""))
-    home = Path(spawner.home_dir)
-    home.mkdir(parents=True, exist_ok=True)
-    published = Path(spawner.environment["APHOS_PUBLISHED_DIR"])
-    published.mkdir(parents=True, exist_ok=True)
-    link = home / "published"
-    if not link.is_symlink() and not link.exists():
-        link.symlink_to(published, target_is_directory=True)
-    if source.is_dir():
-        target = home / "shared-notebooks"
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(source, target, ignore=shutil.ignore_patterns(".*", "__pycache__"))
-    dashboards = Path(spawner.environment.get("APHOS_WORKSPACE_DASHBOARDS", ""))
-    if dashboards.is_dir():
-        target = home / "dashboards"
-        target.mkdir(exist_ok=True)
-        for name in WORKSPACE_DASHBOARDS:
-            shutil.copyfile(dashboards / name, target / name)
 
 
 def _service_command(name: str, s: HubSettings) -> list[str]:
@@ -165,7 +131,13 @@ def _service_command(name: str, s: HubSettings) -> list[str]:
 
 
 def update_services(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
-    """The three hub-managed services, each with its own database role."""
+    """The three hub-managed services, each with its own database role.
+
+    Run as root each runs as its own account (:data:`aphos_lib.accounts.SERVICE_ACCOUNTS`),
+    so neither workspaces nor the other services can read its files or its environment.
+    """
+    from aphos_lib.hub.ownership import service_home
+
     services = []
     for name in SERVICES:
         env = service_environment(catalogue, DATABASE_ROLE[name])
@@ -175,15 +147,20 @@ def update_services(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
             # How many worker processes (default 1 on one machine) and the job settings.
             env.update({k: v for k, v in os.environ.items()
                         if k == "APHOS_WORKERS" or k.startswith("APHOS_JOB_")})  # fmt: skip
+        command = _service_command(name, s)
+        if accounts.isolated():
+            # The hub gives the account's passwd home as HOME; this instance's is elsewhere.
+            command = ["/usr/bin/env", f"HOME={service_home(s, name)}", *command]
         services.append({
             "name": name,
             "url": f"http://127.0.0.1:{s.internal_port(name)}",
-            "command": _service_command(name, s),
+            "command": command,
             "environment": env,
             "cwd": str(REPO),
             # api signs observers in through the hub (OAuth); the others need no client.
             "oauth_no_confirm": True,
             "display": name != "worker",
+            **({"user": accounts.SERVICE_ACCOUNTS[name]} if accounts.isolated() else {}),
         })  # fmt: skip
     c.JupyterHub.services = services
 
@@ -229,9 +206,14 @@ def update_limits(c: Config, s: HubSettings) -> None:
 
 
 def prepare_directories(s: HubSettings) -> None:
-    """Create the hub's state directory (private) and the parent of the observers' homes."""
-    s.hub_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    s.users_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
+    """The hub's private state directory, the observers' homes' parent, the services' files.
+
+    Run as root this also creates the services' accounts and hands them their files
+    (:mod:`aphos_lib.hub.ownership`).
+    """
+    from aphos_lib.hub.ownership import prepare_home
+
+    prepare_home(s)
 
 
 def apply_config(c: Config, s: HubSettings | None = None,

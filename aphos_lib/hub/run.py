@@ -8,17 +8,25 @@ reaches the hub, the proxy and every service at once) stops all of them within s
 from __future__ import annotations
 
 import os
+import pwd
 import signal
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from aphos_lib.accounts import isolated
 from aphos_lib.hub.settings import REPO, HubSettings
 
 __all__ = ["demo", "hub_command", "run_hub"]
 
 CONFIG = REPO / "hub_config" / "jupyterhub_config.py"
+NOT_ISOLATED = (
+    "NOTE: not run as root, so every workspace and service runs as {user!r}: observers' "
+    "workspaces are NOT isolated from each other or from the services on this machine (each "
+    "can read the others' files and the database passwords). Fine for trying APhoS alone; "
+    "run it as root for one system account per observer and per service (README, One machine)."
+)
 
 
 def hub_command() -> list[str]:
@@ -95,6 +103,8 @@ def run_hub(settings: HubSettings | None = None, *,
     print(f"APhoS is starting at {settings.public_url}/ (sign-in: {settings.auth}); "
           f"dashboards at {settings.public_url}/services/dashboards/ ; Ctrl-C stops it",
           flush=True)  # fmt: skip
+    if not isolated():
+        print(NOT_ISOLATED.format(user=pwd.getpwuid(os.geteuid()).pw_name), flush=True)
     # A parent that ignores SIGINT (a shell's background job) would hand that on, and the
     # hub's services would then each take 30 s to stop (ARCHITECTURE.md, pitfalls).
     # No terminal on stdin: Jupyter servers that see one answer SIGINT with a "Shutdown this
