@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import runpy
 import shutil
 from pathlib import Path
@@ -175,3 +176,44 @@ def test_site_overrides_win_when_jupyterhub_loads_the_file(tmp_path, monkeypatch
     c = PyFileConfigLoader("jupyterhub_config.py", path=str(site)).load_config()
     assert c.JupyterHub.active_server_limit == 7
     assert c.JupyterHub.authenticator_class.endswith("LocalDemoAuthenticator")
+
+
+def test_workspace_accounts_are_bounded_distinct_and_never_a_service():
+    from aphos_lib.accounts import SERVICE_ACCOUNTS, workspace_account
+
+    assert workspace_account("google-1001") == "aphos-google-1001"
+    names = ["google-108234567890123456789", "google-108234567890123456788", "api", "pg",
+             "Alice B", "alice-b", "local-" + "x" * 60, "..."]  # fmt: skip
+    accounts = [workspace_account(n) for n in names]
+    assert len(set(accounts)) == len(names)
+    assert all(a.startswith("aphos-") and len(a) <= 32 for a in accounts), accounts
+    assert not set(accounts) & {*SERVICE_ACCOUNTS.values(), "aphos-pg", "aphos-writer"}
+    assert all(re.fullmatch(r"[a-z0-9_-]+", a) for a in accounts), accounts
+
+
+def test_services_run_as_their_own_accounts_when_root(tmp_path, catalogue):
+    from aphos_lib.accounts import SERVICE_ACCOUNTS, isolated
+
+    c = Config()
+    configurer.update_services(c, settings(tmp_path), catalogue)
+    for svc in c.JupyterHub.services:
+        if isolated():  # CI runs as root
+            assert svc["user"] == SERVICE_ACCOUNTS[svc["name"]]
+            assert svc["command"][:2] == ["/usr/bin/env",
+                                          f"HOME={tmp_path}/services/{svc['name']}"]  # fmt: skip
+        else:
+            assert "user" not in svc and svc["command"][0] != "/usr/bin/env"
+
+
+def test_embedded_logins_by_account():
+    from aphos_lib.db.access import pg_hba, pg_ident
+
+    rules = [line.split() for line in pg_hba().splitlines() if line and line[0] != "#"]
+    # Only the reader may log in with a password, or over TCP.
+    assert [r[2] for r in rules if r[-1] == "scram-sha-256"] == ["aphos_reader"] * 3
+    assert all(r[0] == "local" for r in rules if r[2] != "aphos_reader")
+    ident = [line.split() for line in pg_ident("aphos-pg").splitlines() if line[0] != "#"]
+    admin = {(a, r) for m, a, r in ident if m == "aphos_admin"}
+    writer = {a for m, a, r in ident if m == "aphos_writer" and r == "aphos_writer"}
+    assert admin == {(a, r) for a in ("aphos-pg", "root") for r in ("postgres", "aphos_owner")}
+    assert writer == {"aphos-pg", "root", "aphos-api", "aphos-worker"}
