@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import time
 
 import psutil
 
-from aphos_lib.hub.run import _remember_children, _stop_leftovers
+from aphos_lib.hub.run import _remember_children, _stop_leftovers, isolation_notice
 
 
 def gone(process: psutil.Process) -> bool:
@@ -31,3 +33,16 @@ def test_what_a_dead_hub_left_running_is_stopped():
     assert not any(gone(c) for c in children.values())
     _stop_leftovers(children)
     assert all(gone(c) for c in children.values())
+
+
+def test_a_normal_user_is_told_that_workspaces_are_not_isolated():
+    code = "from aphos_lib.hub.run import isolation_notice as n; print(n())"
+    # As root, ask as an unprivileged account what it would be told (CI runs as root).
+    as_user = {"user": "nobody", "group": "nogroup", "extra_groups": []} if os.geteuid() == 0 \
+        else {}  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd="/", **as_user).stdout  # fmt: skip
+    assert "workspaces are NOT isolated from each other or from the services" in out, out
+    if os.geteuid() == 0:
+        assert "runs as 'nobody'" in out
+        assert isolation_notice() is None  # root gives every part its own account

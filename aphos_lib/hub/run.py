@@ -18,7 +18,7 @@ from pathlib import Path
 from aphos_lib.accounts import isolated
 from aphos_lib.hub.settings import REPO, HubSettings
 
-__all__ = ["demo", "hub_command", "run_hub"]
+__all__ = ["demo", "hub_command", "isolation_notice", "run_hub"]
 
 CONFIG = REPO / "hub_config" / "jupyterhub_config.py"
 NOT_ISOLATED = (
@@ -32,6 +32,13 @@ NOT_ISOLATED = (
 def hub_command() -> list[str]:
     """The command line that starts the hub with APhoS's configuration."""
     return [str(Path(sys.executable).parent / "jupyterhub"), "-f", str(CONFIG)]
+
+
+def isolation_notice() -> str | None:
+    """What ``make demo`` says once at start when it cannot give each part its own account."""
+    if isolated():
+        return None
+    return NOT_ISOLATED.format(user=pwd.getpwuid(os.geteuid()).pw_name)
 
 
 def _default_sigint() -> None:
@@ -103,8 +110,9 @@ def run_hub(settings: HubSettings | None = None, *,
     print(f"APhoS is starting at {settings.public_url}/ (sign-in: {settings.auth}); "
           f"dashboards at {settings.public_url}/services/dashboards/ ; Ctrl-C stops it",
           flush=True)  # fmt: skip
-    if not isolated():
-        print(NOT_ISOLATED.format(user=pwd.getpwuid(os.geteuid()).pw_name), flush=True)
+    notice = isolation_notice()
+    if notice:
+        print(notice, flush=True)
     # A parent that ignores SIGINT (a shell's background job) would hand that on, and the
     # hub's services would then each take 30 s to stop (ARCHITECTURE.md, pitfalls).
     # No terminal on stdin: Jupyter servers that see one answer SIGINT with a "Shutdown this
