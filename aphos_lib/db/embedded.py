@@ -12,7 +12,9 @@ log, lock file and superuser password live under one *home* directory::
 
 PostgreSQL refuses to run as root, so a root caller runs ``initdb``, ``pg_ctl`` and
 ``postgres`` as an unprivileged system user (``APHOS_PG_SYSTEM_USER``, default ``aphos-pg``),
-created on first use. A normal user runs them as itself.
+created on first use. A normal user runs them as itself. Who may log in as which role
+(``pg_hba.conf``, ``pg_ident.conf``, rewritten at every start) is :mod:`aphos_lib.db.access`:
+the superuser only from the server's own account (or root) over the socket.
 
 Everything about the running server (pid, port, socket directory) is read back from
 ``postmaster.pid``, so any process of the same user (or root) can find it.
