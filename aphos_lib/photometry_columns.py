@@ -178,8 +178,8 @@ def fetch_columns(
         star = _columns(np.frombuffer(raw or b"", dtype=record))
         for data, point in zip(result[at + 2 : at + 2 + len(points)], points, strict=True):
             coordinates = decode_points(data, len(point))
-            star.update((name, coordinates[:, k].astype(kind))
-                        for k, (name, _, kind) in enumerate(point))  # fmt: skip
+            for k, (name, _, kind) in enumerate(point):
+                star[name] = coordinates[:, k].astype(kind)
         columns.append(_nearest_source(star, alias, obj))
         at += 2 + len(points)
 

@@ -50,8 +50,9 @@ def test_a_query_over_the_statement_timeout_answers_503_with_a_message(demo_cata
         elapsed = time.monotonic() - start
         assert status == 503 and elapsed < 1.5
         assert set(body) == {"id", "message"}
-        assert body["message"] == ("the query took longer than 0.3 s and was stopped; "
-                                   "narrow the search or use fewer stars")  # fmt: skip
+        assert body["message"] == (
+            "the query took longer than 0.3 s and was stopped; narrow the search or use fewer stars"
+        )
         # The connection went back to the pool in a usable state.
         status, catalogs = http_get(f"{url}/api/v2/catalogs")
         assert status == 200 and catalogs == ["UCAC4"]

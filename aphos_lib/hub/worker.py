@@ -29,9 +29,14 @@ from aphos_lib.jobs.queue import queue_depth
 __all__ = ["create_app", "main"]
 
 
-def create_app(catalogue: Catalogue | None = None, *, interval: float = 10.0,
-               prefix: str | None = None, pool: WorkerPool | None = None,
-               watchdog: bool = True) -> FastAPI:  # fmt: skip
+def create_app(
+    catalogue: Catalogue | None = None,
+    *,
+    interval: float = 10.0,
+    prefix: str | None = None,
+    pool: WorkerPool | None = None,
+    watchdog: bool = True,
+) -> FastAPI:
     """The worker's health endpoint, its worker processes and its background check.
 
     Parameters

@@ -77,10 +77,15 @@ def install(
     def open_pool(size: int, name: str) -> ConnectionPool:
         cat = catalogue or Catalogue.from_environment(start=False)
         return ConnectionPool(
-            cat.conninfo("reader"), min_size=1, max_size=size, open=True, name=name,
-            kwargs={"autocommit": True}, configure=configure,
+            cat.conninfo("reader"),
+            min_size=1,
+            max_size=size,
+            open=True,
+            name=name,
+            kwargs={"autocommit": True},
+            configure=configure,
             check=ConnectionPool.check_connection,
-        )  # fmt: skip
+        )
 
     class _LazyPool:
         """A pool opened on first use, so that creating the app never needs the database."""
