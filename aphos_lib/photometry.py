@@ -29,7 +29,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from aphos_lib.photometry_columns import fetch_columns
+from aphos_lib.photometry_columns import check_budget, fetch_columns
 from aphos_lib.search import CatalogObject, resolve_object
 
 __all__ = [
@@ -282,6 +282,7 @@ def differential_photometry(
         stars.append(("k", "chk", chk))
     where, params = _conditions(observers, exclude_observers, as_of)
     if with_apertures:
+        check_budget(conn, [obj.id for _, _, obj in stars])
         query = _query(stars, choices, where, with_apertures)
         params.update(_star_params(stars, choices))
         rows = conn.cursor(binary=True).execute(query, params).fetchall()

@@ -31,6 +31,7 @@ from aphos_lib.db.bootstrap import embedded_catalogue
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.db.embedded import EmbeddedPostgres
 from aphos_lib.db.migrate import upgrade
+from aphos_lib.db.reader_limits import restrict_database
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "sips" / "original"
 EXTERNAL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -84,6 +85,7 @@ class Server:
                     sql.Identifier(self.template_owner),
                 )
             )  # fmt: skip
+            restrict_database(conn, name)  # database privileges do not come with a template
         return self.template.for_database(name), name
 
     @property

@@ -93,6 +93,8 @@ def test_update_network(tmp_path):
     assert c.JupyterHub.hub_port == 9102
     assert c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:9101"
     assert c.ConfigurableHTTPProxy.command[0].endswith("node_modules/.bin/configurable-http-proxy")
+    # The proxy gives up on a silent service after 120 s, long after the api's 15 s timeout.
+    assert c.ConfigurableHTTPProxy.command[1:] == ["--proxy-timeout=120000"]
     assert c.JupyterHub.cookie_secret_file.startswith(str(tmp_path))
     assert c.JupyterHub.default_url == "/services/api/welcome"
 

@@ -27,6 +27,7 @@ from aphos_lib.db.catalogue import (
     socket_url,
 )
 from aphos_lib.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
+from aphos_lib.db.reader_limits import restrict_as_superuser
 
 __all__ = ["embedded_catalogue", "ensure_roles", "role_password"]
 
@@ -159,4 +160,7 @@ def embedded_catalogue(
         from aphos_lib.db.migrate import upgrade as run_upgrade
 
         run_upgrade(catalogue)
+        # What migration 0012 leaves to a superuser: idempotent, so done at every start.
+        with psycopg.connect(server.superuser_dsn(dbname), autocommit=True) as conn:
+            restrict_as_superuser(conn)
     return catalogue

@@ -33,6 +33,10 @@ SERVICES = ("api", "worker", "dashboards")
 # Which database role each part of the platform gets (ARCHITECTURE.md, security model).
 DATABASE_ROLE = {"api": "writer", "worker": "writer", "dashboards": "reader", "user": "reader"}
 TEMPLATES = REPO / "hub_config" / "templates"
+# How long the proxy waits for a service to start answering or send more (ms): without it a
+# hung request held its connection for ever. Well above the api's statement timeout (15 s,
+# aphos_lib.rest.app), so a slow query answers 503 itself first; websockets are not timed.
+PROXY_TIMEOUT_MS = 120_000
 LOCAL_LOGIN_NOTICE = (
     "<strong>Local demo sign-in.</strong> This hub runs on this machine only: type any name "
     "to sign in, no Google account and no password. Production uses Google sign-in."
@@ -58,7 +62,7 @@ def update_network(c: Config, s: HubSettings) -> None:
     c.JupyterHub.hub_ip = "127.0.0.1"
     c.JupyterHub.hub_port = s.internal_port("hub")
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{s.internal_port('proxy_api')}"
-    c.ConfigurableHTTPProxy.command = [s.proxy_command]
+    c.ConfigurableHTTPProxy.command = [s.proxy_command, f"--proxy-timeout={PROXY_TIMEOUT_MS}"]
     c.ConfigurableHTTPProxy.pid_file = str(s.hub_dir / "proxy.pid")
     c.JupyterHub.db_url = s.hub_db_url
     c.JupyterHub.cookie_secret_file = str(s.hub_dir / "cookie_secret")

@@ -4,7 +4,8 @@ It starts ``APHOS_WORKERS`` worker processes (default 1; :mod:`aphos_lib.jobs.po
 claiming jobs from the queue and running the job notebook (:mod:`aphos_lib.jobs.runner`);
 a process that dies is started again, and SIGTERM/SIGINT stop them all. ``GET
 /services/worker/health`` answers what it last saw: the catalogue reachable with the writer
-role, the worker processes alive, and the queue (jobs queued and running).
+role, the worker processes alive, and the queue (jobs queued and running). It also cancels
+reader statements that run past the reader's timeout (:mod:`aphos_lib.db.reader_limits`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from aphos_lib.db.catalogue import Catalogue
+from aphos_lib.db.reader_limits import ReaderWatchdog
 from aphos_lib.ingest import fold_flux_counts
 from aphos_lib.jobs.pool import WorkerPool
 from aphos_lib.jobs.queue import queue_depth
@@ -27,8 +29,14 @@ from aphos_lib.jobs.queue import queue_depth
 __all__ = ["create_app", "main"]
 
 
-def create_app(catalogue: Catalogue | None = None, *, interval: float = 10.0,
-               prefix: str | None = None, pool: WorkerPool | None = None) -> FastAPI:  # fmt: skip
+def create_app(
+    catalogue: Catalogue | None = None,
+    *,
+    interval: float = 10.0,
+    prefix: str | None = None,
+    pool: WorkerPool | None = None,
+    watchdog: bool = True,
+) -> FastAPI:
     """The worker's health endpoint, its worker processes and its background check.
 
     Parameters
@@ -42,6 +50,9 @@ def create_app(catalogue: Catalogue | None = None, *, interval: float = 10.0,
     pool : WorkerPool, optional
         The worker processes; by default ``APHOS_WORKERS`` of them. Started with the app and
         stopped with it.
+    watchdog : bool
+        Also enforce the reader's statement timeout (:class:`ReaderWatchdog`), which a
+        reader's session cannot lift.
     """
     prefix = prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/worker/")
     pool = pool if pool is not None else WorkerPool()
@@ -70,10 +81,15 @@ def create_app(catalogue: Catalogue | None = None, *, interval: float = 10.0,
     async def lifespan(app: FastAPI):
         pool.start()
         task = asyncio.create_task(loop())
+        guard = None
+        if watchdog:
+            guard = ReaderWatchdog(catalogue or Catalogue.from_environment(start=False)).start()
         try:
             yield
         finally:
             task.cancel()
+            if guard is not None:
+                await asyncio.to_thread(guard.stop)
             await asyncio.to_thread(pool.stop)
 
     app = FastAPI(title="APhoS worker", lifespan=lifespan, docs_url=None, openapi_url=None)

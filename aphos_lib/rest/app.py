@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -30,8 +31,24 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+# A request's query may run this long (seconds); the proxy in front waits far longer
+# (aphos_lib.hub.configurer), so a slow query answers 503 before anything times out there.
+STATEMENT_TIMEOUT = 15.0
+# Light curves are the heavy requests: they get their own few connections, so that searches
+# always find one free; beyond them a light curve waits this long (seconds), then answers 503.
+HEAVY_POOL_SIZE = 2
+HEAVY_WAIT = 5.0
+
+
 def install(
-    app: FastAPI, catalogue: Catalogue | None = None, *, prefix: str = "", pool_size: int = 4
+    app: FastAPI,
+    catalogue: Catalogue | None = None,
+    *,
+    prefix: str = "",
+    pool_size: int = 4,
+    heavy_pool_size: int = HEAVY_POOL_SIZE,
+    heavy_wait: float = HEAVY_WAIT,
+    statement_timeout: float = STATEMENT_TIMEOUT,
 ) -> None:
     """Add the REST API to ``app`` under ``prefix`` (e.g. ``/services/api``).
 
@@ -43,29 +60,58 @@ def install(
         read-only role through a pool of ``pool_size`` connections.
     prefix : str
         URL prefix of every route, without a trailing slash.
+    heavy_pool_size, heavy_wait : int, float
+        The connections light curves take turns on (their own pool, apart from the
+        searches'), and how long one waits for a turn before it answers 503.
+    statement_timeout : float
+        Seconds a query may run before it is cancelled and the request answers 503.
     """
     state = app.state
+    timeout_ms = max(1, round(statement_timeout * 1000))
 
-    def pool() -> ConnectionPool:
-        # Opened on first use, so that creating the app never needs the database.
-        if getattr(state, "_reader_pool", None) is None:
-            cat = catalogue or Catalogue.from_environment(start=False)
-            state._reader_pool = ConnectionPool(
-                cat.conninfo("reader"), min_size=1, max_size=pool_size, open=True,
-                kwargs={"autocommit": True}, check=ConnectionPool.check_connection,
-            )  # fmt: skip
-        return state._reader_pool
+    def configure(conn) -> None:
+        # The reader role's own timeout is the catalogue's ceiling for every client; the API
+        # answers well before the proxy in front of it gives up.
+        conn.execute(f"SET statement_timeout = {timeout_ms}")
+
+    def open_pool(size: int, name: str) -> ConnectionPool:
+        cat = catalogue or Catalogue.from_environment(start=False)
+        return ConnectionPool(
+            cat.conninfo("reader"),
+            min_size=1,
+            max_size=size,
+            open=True,
+            name=name,
+            kwargs={"autocommit": True},
+            configure=configure,
+            check=ConnectionPool.check_connection,
+        )
 
     class _LazyPool:
+        """A pool opened on first use, so that creating the app never needs the database."""
+
+        def __init__(self, size: int, name: str) -> None:
+            self.size, self.name, self._pool = size, name, None
+            self._lock = threading.Lock()
+
+        def pool(self) -> ConnectionPool:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = open_pool(self.size, self.name)
+                return self._pool
+
         def connection(self):
-            return pool().connection()
+            return self.pool().connection()
 
         def close(self) -> None:
-            if getattr(state, "_reader_pool", None) is not None:
-                state._reader_pool.close()
-                state._reader_pool = None
+            with self._lock:
+                if self._pool is not None:
+                    self._pool.close()
+                    self._pool = None
 
-    state.reader_pool = _LazyPool()
+    state.reader_pool = _LazyPool(pool_size, "reader")
+    state.heavy_pool = _LazyPool(heavy_pool_size, "heavy")
+    state.heavy_wait = heavy_wait
     previous = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
@@ -75,6 +121,7 @@ def install(
                 yield value
             finally:
                 state.reader_pool.close()
+                state.heavy_pool.close()
 
     app.router.lifespan_context = lifespan
 
@@ -93,7 +140,9 @@ def install(
 
     @app.exception_handler(psycopg.errors.QueryCanceled)
     async def too_slow(request: Request, exc: Exception):
-        return error_response(503, "the query took too long; narrow the search")
+        return error_response(
+            503, f"the query took longer than {statement_timeout:g} s and was stopped; "
+            "narrow the search or use fewer stars")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):

@@ -28,7 +28,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from aphos_lib.coordinates import AngleParseError, format_dec, format_ra, parse_dec, parse_ra
 from aphos_lib.observers import ObserverNotFound, get_observer
 from aphos_lib.photometry import differential_photometry
-from aphos_lib.rest.deps import Reader
+from aphos_lib.rest.deps import HeavyReader, Reader
 from aphos_lib.rest.errors import ERROR_RESPONSES
 from aphos_lib.rest.jsonout import CompatJSONResponse
 from aphos_lib.search import CatalogObject, ObjectNotFound, catalogs, get_object, search_objects
@@ -198,7 +198,7 @@ def _flux_data(row) -> dict:
 @router.get("/api/space-objects/comparison",
             summary="A variable against a comparison star, image by image")  # fmt: skip
 def get_comparison_by_identificators(
-    conn: Reader,
+    conn: HeavyReader,
     originalId: str,  # noqa: N803
     referenceId: str,  # noqa: N803
     originalCat: CatalogParam = DEFAULT_CATALOG,  # noqa: N803

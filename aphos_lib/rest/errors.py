@@ -25,7 +25,7 @@ ERROR_RESPONSES = {
     400: {"model": ErrorMessage, "description": "A parameter is missing or wrong"},
     404: {"model": ErrorMessage, "description": "No such object or observer"},
     500: {"model": ErrorMessage, "description": "Something failed on the server (see the id)"},
-    503: {"model": ErrorMessage, "description": "The query took too long"},
+    503: {"model": ErrorMessage, "description": "The query took too long, or the server is busy"},
 }
 
 

@@ -23,7 +23,7 @@ from fastapi.responses import PlainTextResponse
 from aphos_lib.coordinates import AngleParseError
 from aphos_lib.observers import ObserverNotFound, get_observer
 from aphos_lib.photometry import JD_SQL, differential_photometry
-from aphos_lib.rest.deps import Reader
+from aphos_lib.rest.deps import HeavyReader, Reader
 from aphos_lib.rest.errors import ERROR_RESPONSES
 from aphos_lib.rest.jsonout import CompatJSONResponse
 from aphos_lib.search import ObjectNotFound, catalogs, get_object, search_objects
@@ -162,7 +162,7 @@ _MEDIA = {"csv": "text/csv", "txt": "text/plain", "aavso": "text/plain"}
 
 @router.get("/lightcurve", summary="Differential photometry of a variable star")
 def lightcurve(
-    conn: Reader,
+    conn: HeavyReader,
     variable: Annotated[str, Query(description="CATALOG:ID, e.g. UCAC4:805-031770")],
     comparison: Annotated[list[str], Query(description="CATALOG:ID; repeat for an ensemble")],
     check: str | None = None,

@@ -1,0 +1,81 @@
+"""The reader can create nothing, and the writer may watch its sessions.
+
+PostgreSQL lets any session ``SET`` its own ``statement_timeout`` and
+``default_transaction_read_only``: the reader's role settings are only defaults. So writing is
+prevented by privileges instead, and the timeout is enforced by a watchdog in the worker
+(:mod:`aphos_lib.db.reader_limits`):
+
+- PUBLIC (and so the reader) may no longer create temporary tables in the catalogue, nor
+  objects in the ``public`` schema (PostgreSQL 15's default, made explicit for older
+  clusters); the writer keeps temporary tables;
+- the writer becomes a member of the reader, so that it can see the reader's statements and
+  cancel them (it can already read everything the reader can);
+- large objects, which need no privilege to create, are created only by the owner and the
+  writer.
+
+The last two need a superuser (or the roles' administrator): when the migrating role is not
+one, they are skipped with a notice, and ``aphos db`` bootstrap or an administrator does them
+(the embedded catalogue's bootstrap always does).
+
+Revision ID: 0012
+Revises: 0010
+Create Date: 2026-11-25
+"""
+
+from alembic import op
+
+revision = "0012"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+WRITER = "aphos_writer"
+READER = "aphos_reader"
+LARGE_OBJECT_WRITERS = ("lo_create(oid)", "lo_creat(integer)", "lo_from_bytea(oid, bytea)")
+
+
+def _as_superuser(statement: str) -> None:
+    """Run ``statement``; without the privilege, say so and go on."""
+    quoted = statement.replace("'", "''")
+    op.execute(
+        f"""
+        DO $$
+        BEGIN
+          EXECUTE '{quoted}';
+        EXCEPTION WHEN insufficient_privilege OR undefined_object THEN
+          RAISE NOTICE 'skipped (%): {quoted}', SQLERRM;
+        END $$;
+        """
+    )
+
+
+def upgrade() -> None:
+    op.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    op.execute(
+        f"""
+        DO $$
+        BEGIN
+          EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+          EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO {WRITER}', current_database());
+        END $$;
+        """
+    )
+    _as_superuser(f"GRANT {READER} TO {WRITER}")
+    # Only the functions' owner (a superuser) changes anything here; others get a warning.
+    for function in LARGE_OBJECT_WRITERS:
+        _as_superuser(f"REVOKE EXECUTE ON FUNCTION pg_catalog.{function} FROM PUBLIC")
+        _as_superuser(f"GRANT EXECUTE ON FUNCTION pg_catalog.{function} TO {WRITER}")
+
+
+def downgrade() -> None:
+    for function in LARGE_OBJECT_WRITERS:
+        _as_superuser(f"GRANT EXECUTE ON FUNCTION pg_catalog.{function} TO PUBLIC")
+    _as_superuser(f"REVOKE {READER} FROM {WRITER}")
+    op.execute(
+        """
+        DO $$
+        BEGIN
+          EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO PUBLIC', current_database());
+        END $$;
+        """
+    )
