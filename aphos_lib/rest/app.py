@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -14,12 +13,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.rest.compat import router as compat_router
 from aphos_lib.rest.docs import add_docs
-from aphos_lib.rest.errors import error_response
+from aphos_lib.rest.errors import ContainErrors, error_response
 from aphos_lib.rest.v2 import router as v2_router
 
 __all__ = ["install"]
-
-log = logging.getLogger("aphos_lib.rest")
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -95,12 +92,8 @@ def install(
     async def too_slow(request: Request, exc: Exception):
         return error_response(503, "the query took too long; narrow the search")
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception):
-        # Never a stack trace, SQL or a path in the response: the log has them, under the id.
-        response = error_response(500, "internal error; quote this id when reporting it")
-        log.exception("unexpected error %s", response.body.decode())
-        return response
+    # Any other exception: a 500 with an id, and the connection stays usable (see errors).
+    app.add_middleware(ContainErrors)
 
     app.include_router(compat_router, prefix=prefix)
     app.include_router(v2_router, prefix=prefix)

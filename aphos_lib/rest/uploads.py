@@ -33,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from aphos_lib.hub.profiles import profile_by_hub_user
 from aphos_lib.hub.service_auth import HubUser, ServiceAuth
 from aphos_lib.rest.errors import ErrorMessage
-from aphos_lib.rest.jsonout import CompatJSONResponse
+from aphos_lib.rest.jsonout import StrictJSONResponse
 from aphos_lib.uploads.cleanup import remove_abandoned
 from aphos_lib.uploads.receive import FileTooLarge, MultipartFiles, UploadRejected
 from aphos_lib.uploads.records import (
@@ -133,7 +133,7 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
 
     app.router.lifespan_context = lifespan
     router = APIRouter(prefix=base, tags=["Uploads (signed-in observers)"],
-                       default_response_class=CompatJSONResponse)  # fmt: skip
+                       default_response_class=StrictJSONResponse)  # fmt: skip
 
     async def observer_id(request: Request) -> int:
         user: HubUser = await auth.require(request)
