@@ -129,13 +129,13 @@ def test_unknown_values_are_null_never_zero_and_never_nan(api_url):
     assert dvorak and all(f["apAutoDev"] is None for f in dvorak)
     assert all(f["apAutoDev"] != 0 for f in body["fluxes"])
     comparison = (api_url + "/api/space-objects/comparison?originalId=805-031770"
-                  "&referenceId=807-030174")  # fmt: skip
+                  "&referenceId=807-030174")
     code, saturated = get(comparison)
     rows = saturated["data"]
     flagged = [r for r in rows if "saturated" in (r["apAuto"], r["cmpApAuto"])]
     # The magnitude of a saturated row is the text the original client reads as -inf.
     assert flagged and all(r["magnitude"] == "-Infinity" and r["deviation"] is None
-                           for r in flagged)  # fmt: skip
+                           for r in flagged)
     assert all(isinstance(r["magnitude"], float) for r in rows if r not in flagged)
 
 
@@ -146,10 +146,10 @@ def test_the_original_client_alone_gets_the_originals_nan_tokens(api_url):
     dvorak = [f for f in body["fluxes"] if f["addedBy"] == "dvorak"]
     assert dvorak and all(math.isnan(f["apAutoDev"]) for f in dvorak)
     rows = lenient_get(api_url + "/api/space-objects/comparison?originalId=805-031770"
-                       "&referenceId=807-030174", ORIGINAL_CLIENT)["data"]  # fmt: skip
+                       "&referenceId=807-030174", ORIGINAL_CLIENT)["data"]
     flagged = [r for r in rows if "saturated" in (r["apAuto"], r["cmpApAuto"])]
     assert flagged and all(r["magnitude"] == -math.inf and r["deviation"] is None
-                           for r in flagged)  # fmt: skip
+                           for r in flagged)
     # Another Python program gets standard JSON.
     body = lenient_get(fluxes, {"User-Agent": "python-requests/2.32"})
     assert all(f["apAutoDev"] is None for f in body["fluxes"] if f["addedBy"] == "dvorak")

@@ -14,6 +14,7 @@ from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.rest.compat import router as compat_router
 from aphos_lib.rest.docs import add_docs
 from aphos_lib.rest.errors import ContainErrors, error_response
+from aphos_lib.rest.html import SecurityHeaders
 from aphos_lib.rest.v2 import router as v2_router
 
 __all__ = ["install"]
@@ -94,6 +95,8 @@ def install(
 
     # Any other exception: a 500 with an id, and the connection stays usable (see errors).
     app.add_middleware(ContainErrors)
+    # Outside it, so that its 500s get the headers too: a CSP on every HTML page.
+    app.add_middleware(SecurityHeaders)
 
     app.include_router(compat_router, prefix=prefix)
     app.include_router(v2_router, prefix=prefix)

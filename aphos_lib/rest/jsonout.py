@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
 __all__ = ["OriginalClientJSONResponse", "StrictJSONResponse", "finite_or_null",
-           "is_original_client"]  # fmt: skip
+           "is_original_client"]
 
 
 def finite_or_null(value: Any) -> Any:
@@ -38,7 +38,7 @@ def finite_or_null(value: Any) -> Any:
 
 def _dumps(content: Any, *, allow_nan: bool) -> bytes:
     return json.dumps(content, allow_nan=allow_nan, ensure_ascii=False,
-                      separators=(",", ":")).encode("utf-8")  # fmt: skip
+                      separators=(",", ":")).encode("utf-8")
 
 
 class StrictJSONResponse(JSONResponse):
