@@ -196,6 +196,13 @@ def demo_catalogue(request, demo_files) -> Iterator[Catalogue]:
         server.drop(name)
 
 
+def schemathesis_env() -> dict[str, str]:
+    """The environment for ``st run``: it loads this project's checks (``strict_json``)."""
+    tests = str(Path(__file__).resolve().parent)
+    path = os.pathsep.join(p for p in (tests, os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "SCHEMATHESIS_HOOKS": "schemathesis_hooks", "PYTHONPATH": path}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

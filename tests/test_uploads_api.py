@@ -23,7 +23,7 @@ from upload_service import BASE, environment, headers, serve_api
 from aphos_lib.uploads.cleanup import remove_abandoned
 from aphos_lib.uploads.storage import uploads_dir
 
-from conftest import fixture_path, make_home
+from conftest import fixture_path, make_home, schemathesis_env
 
 pytestmark = pytest.mark.catalogue
 
@@ -234,8 +234,9 @@ def test_schemathesis_over_the_whole_service_finds_no_server_error(service, tmp_
         [str(schemathesis), "run", service["url"] + "/services/api/api/openapi.json",
          "--url", service["url"], "--header", "Authorization: token tok-dan",
          "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance,"
-         "content_type_conformance", "--max-examples", "10", "--seed", "1"],
-        capture_output=True, text=True, timeout=900, cwd=tmp_path)  # fmt: skip
+         "content_type_conformance,strict_json", "--max-examples", "10", "--seed", "1"],
+        capture_output=True, text=True, timeout=900, cwd=tmp_path,
+        env=schemathesis_env())  # fmt: skip
     assert done.returncode == 0, done.stdout[-4000:]
 
 
