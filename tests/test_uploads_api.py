@@ -7,6 +7,7 @@ worker; tests/test_hub_uploads.py a real hub). See tests/upload_service.py for t
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -287,6 +288,49 @@ def test_an_interrupted_upload_leaves_no_file_behind(service):
         assert time.monotonic() - closed < 2, f"{partial} still on disk"
         time.sleep(0.02)
     assert all(not p.parent.exists() for p in partial)
+
+
+def test_a_stalled_upload_answers_408_and_leaves_no_file_behind(service):
+    uploads_before = count(service, "SELECT count(*) FROM upload")
+    before = stored_files(service)
+    # A second api on the same catalogue and folder, with a short idle timeout.
+    with (
+        environment(APHOS_UPLOAD_IDLE_TIMEOUT="2"),
+        serve_api(service["catalogue"], service["home"]) as url,
+    ):
+        host, port = url.removeprefix("http://").split(":")
+        body, sent_headers = multipart(b"night.csv", b"x" * 2**20)
+        head = "".join(f"{k}: {v}\r\n" for k, v in sent_headers.items())
+        request = (
+            f"POST {BASE} HTTP/1.1\r\nHost: {host}\r\n{head}"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        with socket.create_connection((host, int(port)), timeout=15) as s:
+            s.sendall(request + body[: len(body) // 2])
+            sent = time.monotonic()
+            deadline = sent + 10
+            while (partial := set(stored_files(service)) - set(before)) == set():
+                assert time.monotonic() < deadline, "the upload never started writing"
+                time.sleep(0.02)
+            # The client stalls, connected: the answer comes, then the server closes.
+            reply = b""
+            while chunk := s.recv(65536):
+                reply += chunk
+            waited = time.monotonic() - sent
+            on_disk = stored_files(service)
+        assert 1.9 < waited < 6, waited
+        status, _, payload = reply.decode().partition("\r\n\r\n")
+        assert status.startswith("HTTP/1.1 408"), status
+        error = json.loads(payload)
+        assert set(error) == {"id", "message"}
+        assert error["message"] == "the upload stalled: no data for 2 s; nothing was stored"
+        # Removed before the answer was sent, folder included.
+        assert on_disk == before and all(not p.parent.exists() for p in partial)
+        assert count(service, "SELECT count(*) FROM upload") == uploads_before
+        whole = [("files", ("whole.csv", b"x" * 2**20))]
+        r = httpx.post(url + BASE, files=whole, headers=headers("erin"), timeout=60)
+        assert r.status_code == 202, r.text
+    assert count(service, "SELECT count(*) FROM upload") == uploads_before + 1
 
 
 def test_user_strings_are_escaped_in_every_page_with_a_csp(service):

@@ -4,7 +4,8 @@ Each part of the body named ``files`` is written, chunk by chunk, straight to a 
 under a server-generated name (:func:`aphos_lib.uploads.storage.new_stored_name`), hashed and
 counted on the way: a file is never held in memory, and the client's filename is kept only as
 metadata. A file over the size limit stops the writing of every file of the upload; the caller
-then calls :meth:`MultipartFiles.discard` so that nothing of it stays on disk.
+then calls :meth:`MultipartFiles.discard` so that nothing of it stays on disk, as it does when
+the body stalls (:class:`UploadStalled`), the client goes away or anything else fails.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from aphos_lib.uploads.storage import new_stored_name, stored_path
 
-__all__ = ["FileTooLarge", "MultipartFiles", "ReceivedFile", "UploadRejected", "check_filename",
-           "folder_of"]
+__all__ = ["FileTooLarge", "MultipartFiles", "ReceivedFile", "UploadRejected", "UploadStalled",
+           "check_filename", "folder_of"]
 
 # Text fields (``client``) are a few bytes; anything longer is not ours.
 _MAX_FIELD = 200
@@ -34,6 +35,10 @@ class UploadRejected(ValueError):
 
 class FileTooLarge(UploadRejected):
     """A file is over the per-file size limit."""
+
+
+class UploadStalled(UploadRejected):
+    """No part of the body arrived for the idle timeout (the client stalled, still connected)."""
 
 
 @dataclass
