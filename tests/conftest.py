@@ -198,19 +198,39 @@ def demo_catalogue(request, demo_files) -> Iterator[Catalogue]:
         server.drop(name)
 
 
+def schemathesis_env() -> dict[str, str]:
+    """The environment for ``st run``: it loads this project's checks (``strict_json``)."""
+    tests = str(Path(__file__).resolve().parent)
+    path = os.pathsep.join(p for p in (tests, os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "SCHEMATHESIS_HOOKS": "schemathesis_hooks", "PYTHONPATH": path}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def http_get(url: str) -> tuple[int, object]:
-    """GET a JSON document: (status, parsed body), also for error statuses."""
+def strict_json(data: bytes | str) -> object:
+    """Parse JSON as browsers do: ``NaN``, ``Infinity`` and ``-Infinity`` are refused."""
+
+    def refuse(token: str):
+        raise ValueError(f"{token} is not JSON")
+
+    return json.loads(data, parse_constant=refuse)
+
+
+def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, object]:
+    """GET a JSON document: (status, parsed body), also for error statuses.
+
+    The body must be standard JSON (:func:`strict_json`).
+    """
+    request = urllib.request.Request(url, headers=headers or {})
     try:
-        with urllib.request.urlopen(url, timeout=60) as response:
-            return response.status, json.loads(response.read())
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, strict_json(response.read())
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+        return error.code, strict_json(error.read())
 
 
 @contextlib.contextmanager

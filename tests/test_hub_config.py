@@ -6,6 +6,7 @@ import re
 import runpy
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from traitlets.config import Config
@@ -119,6 +120,8 @@ def test_update_services_roles_and_database_logins(tmp_path, catalogue):
     services = {svc["name"]: svc for svc in c.JupyterHub.services}
     assert set(services) == {"api", "worker", "dashboards"}
     assert services["api"]["url"] == "http://127.0.0.1:9103"
+    # Every service listens on loopback only: the api and worker bind the host of their url.
+    assert {urlsplit(svc["url"]).hostname for svc in services.values()} == {"127.0.0.1"}
     for name, login in (("api", "aphos_writer"), ("worker", "aphos_writer"),
                         ("dashboards", "aphos_reader")):  # fmt: skip
         assert services[name]["environment"]["APHOS_DATABASE_URL"].startswith(
@@ -126,6 +129,7 @@ def test_update_services_roles_and_database_logins(tmp_path, catalogue):
     voila = services["dashboards"]["command"]
     assert "--MappingKernelManager.cull_connected=False" in voila
     assert "--Voila.base_url=/services/dashboards/" in voila
+    assert "--Voila.ip=127.0.0.1" in voila
     configurer.update_roles(c, s)
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
     assert roles["aphos-api"]["services"] == ["api"]

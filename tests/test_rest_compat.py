@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -108,16 +109,47 @@ def test_errors_are_json_with_an_id_and_never_a_trace(api_url):
         assert "Traceback" not in body["message"] and "SELECT" not in body["message"]
 
 
-def test_unknown_values_are_nan_never_zero(api_url):
-    code, body = get(api_url + "/api/space-objects/search?spaceObjectId=805-031770")
+ORIGINAL_CLIENT = {"User-Agent": "OpenAPI-Generator/1.0.0/python"}
+
+
+def lenient_get(url: str, headers: dict[str, str]) -> object:
+    """GET as the original client reads: Python's json.loads, NaN tokens accepted."""
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def test_unknown_values_are_null_never_zero_and_never_nan(api_url):
+    # http_get parses strictly, as a browser: no NaN or Infinity token anywhere.
+    fluxes = api_url + "/api/space-objects/search?spaceObjectId=805-031770"
+    code, body = get(fluxes)
     assert code == 200
     # dvorak exports no deviations: the original would have said 0.
     dvorak = [f for f in body["fluxes"] if f["addedBy"] == "dvorak"]
-    assert dvorak and all(math.isnan(f["apAutoDev"]) for f in dvorak)
+    assert dvorak and all(f["apAutoDev"] is None for f in dvorak)
     assert all(f["apAutoDev"] != 0 for f in body["fluxes"])
-    code, saturated = get(api_url + "/api/space-objects/comparison?originalId=805-031770"
-                          "&referenceId=807-030174")  # fmt: skip
+    comparison = (api_url + "/api/space-objects/comparison?originalId=805-031770"
+                  "&referenceId=807-030174")
+    code, saturated = get(comparison)
     rows = saturated["data"]
     flagged = [r for r in rows if "saturated" in (r["apAuto"], r["cmpApAuto"])]
+    # The magnitude of a saturated row is the text the original client reads as -inf.
+    assert flagged and all(r["magnitude"] == "-Infinity" and r["deviation"] is None
+                           for r in flagged)
+    assert all(isinstance(r["magnitude"], float) for r in rows if r not in flagged)
+
+
+def test_the_original_client_alone_gets_the_originals_nan_tokens(api_url):
+    # Its generated code types deviations as numbers only: null would make it refuse them.
+    fluxes = api_url + "/api/space-objects/search?spaceObjectId=805-031770"
+    body = lenient_get(fluxes, ORIGINAL_CLIENT)
+    dvorak = [f for f in body["fluxes"] if f["addedBy"] == "dvorak"]
+    assert dvorak and all(math.isnan(f["apAutoDev"]) for f in dvorak)
+    rows = lenient_get(api_url + "/api/space-objects/comparison?originalId=805-031770"
+                       "&referenceId=807-030174", ORIGINAL_CLIENT)["data"]
+    flagged = [r for r in rows if "saturated" in (r["apAuto"], r["cmpApAuto"])]
     assert flagged and all(r["magnitude"] == -math.inf and r["deviation"] is None
-                           for r in flagged)  # fmt: skip
+                           for r in flagged)
+    # Another Python program gets standard JSON.
+    body = lenient_get(fluxes, {"User-Agent": "python-requests/2.32"})
+    assert all(f["apAutoDev"] is None for f in body["fluxes"] if f["addedBy"] == "dvorak")

@@ -14,7 +14,7 @@ import pytest
 from aphos_lib.photometry import differential_photometry
 from aphos_lib.search import search_objects
 
-from conftest import http_get
+from conftest import http_get, schemathesis_env
 
 pytestmark = [pytest.mark.catalogue, pytest.mark.slow]
 GK, GK_CMP = "UCAC4:805-031770", "UCAC4:803-032417"
@@ -116,6 +116,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(api_url, tmp
     done = subprocess.run(
         [str(schemathesis), "run", f"{api_url}/api/openapi.json", "--checks",
          "not_a_server_error,response_schema_conformance,status_code_conformance,"
-         "content_type_conformance", "--max-examples", "25", "--seed", "1"],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path)  # fmt: skip
+         "content_type_conformance,strict_json", "--max-examples", "25", "--seed", "1"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        env=schemathesis_env())  # fmt: skip
     assert done.returncode == 0, done.stdout[-4000:]

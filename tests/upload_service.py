@@ -24,7 +24,7 @@ BASE = "/services/api/api/v2/uploads"
 # token -> (hub user, username chosen; None: no username yet)
 OBSERVERS = {"tok-alice": ("google-1", "Alice"), "tok-bob": ("google-2", "Bob"),
              "tok-nameless": ("google-3", None), "tok-carol": ("google-4", "Carol"),
-             "tok-dan": ("google-5", "Dan")}  # fmt: skip
+             "tok-dan": ("google-5", "Dan"), "tok-erin": ("google-6", "Erin")}  # fmt: skip
 
 
 class StandInHub:

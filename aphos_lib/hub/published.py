@@ -14,6 +14,8 @@ from pathlib import Path
 
 import nbformat
 
+from aphos_lib.observers import InvalidUsername, validate_username
+
 __all__ = ["InvalidNotebook", "list_published", "publish", "read_published", "unpublish"]
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -25,11 +27,24 @@ class InvalidNotebook(ValueError):
 
 
 def _path(root: Path, username: str, name: str) -> Path:
+    """Where ``username``'s notebook ``name`` lies; only ever inside that observer's folder.
+
+    ``username`` and ``name`` arrive already decoded from the URL (``%2e%2e`` is ``..``), so
+    both are checked as they are, and the resolved path must still lie in the folder.
+    """
     if not _NAME.match(name) or ".." in name:
         raise InvalidNotebook(
             f"{name!r}: a notebook name is letters, digits, '_', '.', '-' and ends in .ipynb"
         )
-    return root / username / name
+    try:
+        validate_username(username)
+    except InvalidUsername as e:
+        raise InvalidNotebook(str(e)) from None
+    path = root / username / name
+    folder = (root / username).resolve()
+    if folder.parent != root.resolve() or path.resolve().parent != folder:
+        raise InvalidNotebook(f"{username}/{name}: not in the published area")
+    return path
 
 
 def publish(root: Path, username: str, name: str, content: bytes) -> Path:

@@ -141,7 +141,8 @@ def outcome_table(rows: list[dict[str, Any]]) -> Styler:
     """The per-file outcomes as a table to read: one row per file, rejected rows as text.
 
     A styled table, so that the report shows every reason and error in full (a plain
-    DataFrame cuts long text at 50 characters).
+    DataFrame cuts long text at 50 characters). Every cell is HTML-escaped: file names and
+    reasons come from the observer's files, and the report is shown as a page of the hub.
     """
     import pandas as pd  # only to show the table: the job itself does not wait for it
 
@@ -150,4 +151,4 @@ def outcome_table(rows: list[dict[str, Any]]) -> Styler:
         "; ".join(f"line {r['line']}: {r['reason']}" for r in rejected)
         for rejected in table["rejected_rows"]
     ]
-    return table.style.format(na_rep="")
+    return table.style.format(na_rep="", escape="html")

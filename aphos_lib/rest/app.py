@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 
 import psycopg
@@ -15,12 +14,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.rest.compat import router as compat_router
 from aphos_lib.rest.docs import add_docs
-from aphos_lib.rest.errors import error_response
+from aphos_lib.rest.errors import ContainErrors, error_response
+from aphos_lib.rest.html import SecurityHeaders
 from aphos_lib.rest.v2 import router as v2_router
 
 __all__ = ["install"]
-
-log = logging.getLogger("aphos_lib.rest")
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -127,7 +125,9 @@ def install(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        return error_response(exc.status_code, str(exc.detail))
+        response = error_response(exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})  # e.g. "Connection: close" after a stall
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
@@ -144,12 +144,10 @@ def install(
             503, f"the query took longer than {statement_timeout:g} s and was stopped; "
             "narrow the search or use fewer stars")
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception):
-        # Never a stack trace, SQL or a path in the response: the log has them, under the id.
-        response = error_response(500, "internal error; quote this id when reporting it")
-        log.exception("unexpected error %s", response.body.decode())
-        return response
+    # Any other exception: a 500 with an id, and the connection stays usable (see errors).
+    app.add_middleware(ContainErrors)
+    # Outside it, so that its 500s get the headers too: a CSP on every HTML page.
+    app.add_middleware(SecurityHeaders)
 
     app.include_router(compat_router, prefix=prefix)
     app.include_router(v2_router, prefix=prefix)

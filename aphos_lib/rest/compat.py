@@ -8,8 +8,11 @@ Where the original was wrong, the answer keeps its shape but not the fault:
 - a search does not silently drop objects fainter than 15 mag or without a magnitude (the
   original always applied ``minMag=0, maxMag=15`` defaults);
 - ``name`` matches a part of the name, regardless of case (the original matched it whole);
-- a saturated or unknown value is ``NaN`` where the schema wants a number (the original sent
-  0, which looks like a measurement), and ``"saturated"`` where it wants text;
+- a saturated or unknown value is not 0 (the original's, which looks like a measurement):
+  ``"saturated"`` where the schema wants text, ``null`` where it wants a number, and the strings
+  ``"-Infinity"`` (saturated) or ``"NaN"`` as a comparison's magnitude (which the client types
+  as number or string). The original client itself, which needs numbers there, gets the
+  original's ``NaN`` and ``-Infinity`` tokens instead (see :mod:`aphos_lib.rest.jsonout`);
 - ``fluxesCount`` is always the object's number of fluxes (the original counted the
   2,000 it returned from ``search``).
 
@@ -24,13 +27,18 @@ import math
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 
 from aphos_lib.coordinates import AngleParseError, format_dec, format_ra, parse_dec, parse_ra
 from aphos_lib.observers import ObserverNotFound, get_observer
 from aphos_lib.photometry import differential_photometry
 from aphos_lib.rest.deps import HeavyReader, Reader
 from aphos_lib.rest.errors import ERROR_RESPONSES
-from aphos_lib.rest.jsonout import CompatJSONResponse
+from aphos_lib.rest.jsonout import (
+    OriginalClientJSONResponse,
+    StrictJSONResponse,
+    is_original_client,
+)
 from aphos_lib.search import CatalogObject, ObjectNotFound, catalogs, get_object, search_objects
 
 __all__ = ["router"]
@@ -43,11 +51,18 @@ FLUX_CAP = 2000
 COORDINATES_HELP = ('Coordinates value not correct, use: {"rightAsc":"21:41:55.291",'
                     '"declination":"71:18:41.12","radius":0.05}')  # fmt: skip
 
-router = APIRouter(tags=["original APhoS API"], default_response_class=CompatJSONResponse,
+router = APIRouter(tags=["original APhoS API"], default_response_class=StrictJSONResponse,
                    responses=ERROR_RESPONSES)  # fmt: skip
 
 
 CatalogParam = Annotated[str, Query(description="'UCAC4', 'USNO-B1.0' or 'All catalogues'")]
+
+
+def _answer(request: Request, content) -> JSONResponse:
+    """Standard JSON, or the original's dialect for the original client."""
+    if is_original_client(request):
+        return OriginalClientJSONResponse(content)
+    return StrictJSONResponse(content)
 
 
 def _number(value) -> float:
@@ -103,6 +118,7 @@ def _cone(coordinates: str) -> dict:
             summary="Objects matching every given filter (at most 100)")  # fmt: skip
 def find_space_objects_by_params(
     conn: Reader,
+    request: Request,
     objectId: str | None = None,  # noqa: N803 - the original's parameter names
     catalog: CatalogParam = ALL_CATALOGUES,
     name: str | None = None,
@@ -121,7 +137,7 @@ def find_space_objects_by_params(
         )  # fmt: skip
     except ValueError as exc:
         raise HTTPException(400, f"{exc} Illegal argument exception") from None
-    return CompatJSONResponse([space_object(o) for o in result.objects()])
+    return _answer(request, [space_object(o) for o in result.objects()])
 
 
 _FLUXES = """
@@ -151,12 +167,13 @@ def _flux(row) -> dict:
             summary="One object with its fluxes (at most 2,000)")  # fmt: skip
 def get_space_object_by_id(
     conn: Reader,
+    request: Request,
     spaceObjectId: str,  # noqa: N803
     catalog: CatalogParam = DEFAULT_CATALOG,
 ) -> dict:
     obj = _object(conn, catalog, spaceObjectId)
     rows = conn.cursor(binary=True).execute(_FLUXES, (obj.id, FLUX_CAP)).fetchall()
-    return CompatJSONResponse({**space_object(obj), "fluxes": [_flux(r) for r in rows]})
+    return _answer(request, {**space_object(obj), "fluxes": [_flux(r) for r in rows]})
 
 
 def _night(night: dt.date, var_aperture: int, cmp_aperture: int) -> dict:
@@ -168,10 +185,12 @@ def _night(night: dt.date, var_aperture: int, cmp_aperture: int) -> dict:
             "apToBeUsed": name(var_aperture), "cmpApToBeUsed": name(cmp_aperture)}  # fmt: skip
 
 
-def _flux_data(row) -> dict:
+def _flux_data(row, original_client: bool) -> dict:
     """One image of a comparison, as the original's ``FluxData``."""
     saturated = bool(row.saturated)
     magnitude = -math.inf if saturated else _number(row.magnitude)
+    if not original_client and not math.isfinite(magnitude):
+        magnitude = "-Infinity" if saturated else "NaN"  # the client reads any text as -inf
     return {
         "rightAsc": format_ra(row.var_ra_deg, "hms"),
         "dec": format_dec(row.var_dec_deg, "symbols"),
@@ -181,8 +200,9 @@ def _flux_data(row) -> dict:
                                                           strict=True)],  # fmt: skip
         "apertureDevs": [_number(v) for v in row.var_ap_dev],
         "magnitude": magnitude,
-        # null for a saturated row, as the original; NaN when a deviation is unknown (the
-        # client's GraphData rounds every unsaturated row's deviation, so null would break it).
+        # null for a saturated row, as the original; NaN when a deviation is unknown, for the
+        # original client (its GraphData rounds every unsaturated row's deviation, so null
+        # would break it); null for everyone else.
         "deviation": None if saturated else float(row.deviation),
         "username": row.observer,
         "night": _night(row.night, int(row.var_aperture), int(row.cmp_aperture)),
@@ -199,6 +219,7 @@ def _flux_data(row) -> dict:
             summary="A variable against a comparison star, image by image")  # fmt: skip
 def get_comparison_by_identificators(
     conn: HeavyReader,
+    request: Request,
     originalId: str,  # noqa: N803
     referenceId: str,  # noqa: N803
     originalCat: CatalogParam = DEFAULT_CATALOG,  # noqa: N803
@@ -208,9 +229,10 @@ def get_comparison_by_identificators(
     comparison = _object(conn, referenceCat, referenceId, "Reference object")
     curve = differential_photometry(conn, variable, comparison, include_saturated=True,
                                     with_apertures=True)  # fmt: skip
-    return CompatJSONResponse({
+    original = is_original_client(request)
+    return _answer(request, {
         "variable": space_object(variable), "comparison": space_object(comparison),
-        "data": [_flux_data(r) for r in curve.data.itertuples(index=False)],
+        "data": [_flux_data(r, original) for r in curve.data.itertuples(index=False)],
     })  # fmt: skip
 
 

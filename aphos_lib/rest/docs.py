@@ -7,11 +7,17 @@ the service itself.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
+
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
+
+from aphos_lib.rest.html import content_security_policy
 
 __all__ = ["add_docs"]
 
@@ -31,12 +37,23 @@ def add_docs(app: FastAPI, prefix: str = "") -> None:
 
     @app.get(f"{prefix}/api/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=f"{prefix}/api/openapi.json", title="APhoS API",
             swagger_js_url=f"{static}/swagger-ui-bundle.js",
             swagger_css_url=f"{static}/swagger-ui.css",
             swagger_favicon_url=f"{static}/favicon-32x32.png",
         )  # fmt: skip
+        # The page starts Swagger UI with an inline script: allowed by its hash, and only it.
+        page.headers["Content-Security-Policy"] = content_security_policy(
+            *_script_hashes(page.body.decode()))
+        return page
+
+
+def _script_hashes(page: str) -> list[str]:
+    """CSP sources (``'sha256-...'``) of the inline scripts of an HTML page."""
+    scripts = re.findall(r"<script>(.*?)</script>", page, flags=re.S)
+    digests = (hashlib.sha256(body.encode()).digest() for body in scripts)
+    return [f"'sha256-{base64.b64encode(d).decode()}'" for d in digests]
 
 
 def _without_422(schema: dict) -> dict:

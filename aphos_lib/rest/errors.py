@@ -1,4 +1,11 @@
-"""Error responses: JSON with a message and an id, never a stack trace, SQL or a path."""
+"""Error responses: JSON with a message and an id, never a stack trace, SQL or a path.
+
+An unexpected exception is answered here, by :class:`ContainErrors`, and goes no further.
+Starlette's own last-resort handler re-raises after sending its 500, and uvicorn then closes
+the keep-alive connection without a ``Connection: close``: the proxy, which pools its
+connections to the service, sent the next request (anyone's) on the dead one and answered it
+"read ECONNRESET".
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,15 @@ import logging
 import uuid
 
 from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from aphos_lib.rest.jsonout import CompatJSONResponse
+from aphos_lib.rest.jsonout import StrictJSONResponse
 
-__all__ = ["ERROR_RESPONSES", "ErrorMessage", "error_response"]
+__all__ = ["ERROR_RESPONSES", "ContainErrors", "ErrorMessage", "error_response"]
 
 log = logging.getLogger("aphos_lib.rest")
+
+INTERNAL_ERROR = "internal error; quote this id when reporting it"
 
 
 class ErrorMessage(BaseModel):
@@ -29,11 +39,49 @@ ERROR_RESPONSES = {
 }
 
 
-def error_response(status: int, message: str) -> CompatJSONResponse:
+def error_response(status: int, message: str) -> StrictJSONResponse:
     """``{"id": <uuid>, "message": ...}`` with ``status``.
 
     The id is logged with the status, so a report quoting it can be found in the log.
     """
     error_id = str(uuid.uuid4())
     log.info("error %s: %s %s", error_id, status, message)
-    return CompatJSONResponse({"id": error_id, "message": message}, status_code=status)
+    return StrictJSONResponse({"id": error_id, "message": message}, status_code=status)
+
+
+class ContainErrors:
+    """ASGI middleware: an unexpected exception becomes a 500 ``{id, message}`` and stops here.
+
+    The trace is logged under the response's id. The connection stays usable: the exception
+    is not passed on to the server, which would drop the connection. When the response had
+    already started (a stream that failed half way) nothing whole can be sent any more, and
+    the exception is passed on so that the server closes the connection.
+
+    Parameters
+    ----------
+    app : ASGI application
+        What it wraps (added with ``app.add_middleware(ContainErrors)``).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            if started:
+                raise
+            response = error_response(500, INTERNAL_ERROR)
+            log.exception("unexpected error %s", response.body.decode())
+            await response(scope, receive, send)

@@ -13,16 +13,18 @@ the ``X-XSRFToken`` header); installed by the ``api`` service (:mod:`aphos_lib.h
 Another observer's upload answers 404, as a missing one does. Limits, from the environment:
 ``APHOS_UPLOAD_MAX_BYTES`` per file (default 20 MB, answered 413 storing nothing),
 ``APHOS_UPLOAD_MAX_IN_FLIGHT`` jobs queued or running per observer (default 4, answered 429),
-``APHOS_UPLOAD_MAX_FILES`` per upload (default 500).
+``APHOS_UPLOAD_MAX_FILES`` per upload (default 500), ``APHOS_UPLOAD_IDLE_TIMEOUT`` seconds
+without any part of the body arriving (default 60, answered 408 storing nothing).
 """
 
 # No "from __future__ import annotations": FastAPI reads the endpoint signatures.
+import asyncio
 import contextlib
 import logging
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Literal
 
 import psycopg
@@ -33,9 +35,9 @@ from starlette.concurrency import run_in_threadpool
 from aphos_lib.hub.profiles import profile_by_hub_user
 from aphos_lib.hub.service_auth import HubUser, ServiceAuth
 from aphos_lib.rest.errors import ErrorMessage
-from aphos_lib.rest.jsonout import CompatJSONResponse
+from aphos_lib.rest.jsonout import StrictJSONResponse
 from aphos_lib.uploads.cleanup import remove_abandoned
-from aphos_lib.uploads.receive import FileTooLarge, MultipartFiles, UploadRejected
+from aphos_lib.uploads.receive import FileTooLarge, MultipartFiles, UploadRejected, UploadStalled
 from aphos_lib.uploads.records import (
     TooManyInFlight,
     check_in_flight,
@@ -54,11 +56,13 @@ class UploadLimits:
     """The limits in force, read from the environment when the service starts."""
 
     def __init__(self, max_bytes: int | None = None, max_in_flight: int | None = None,
-                 max_files: int | None = None):  # fmt: skip
+                 max_files: int | None = None, idle_timeout: float | None = None):  # fmt: skip
         env = os.environ.get
         self.max_bytes = max_bytes or int(env("APHOS_UPLOAD_MAX_BYTES") or 20 * 2**20)
         self.max_in_flight = max_in_flight or int(env("APHOS_UPLOAD_MAX_IN_FLIGHT") or 4)
         self.max_files = max_files or int(env("APHOS_UPLOAD_MAX_FILES") or 500)
+        # Seconds without a byte of the body: a stalled client's partial files go then.
+        self.idle_timeout = idle_timeout or float(env("APHOS_UPLOAD_IDLE_TIMEOUT") or 60)
 
     @property
     def max_body(self) -> int:
@@ -68,7 +72,9 @@ class UploadLimits:
 
 def _errors(*codes: int) -> dict:
     why = {400: "Not a multipart upload of files, or a parameter is wrong", 401: "Not signed in",
-           404: "No such upload of yours", 409: "Choose a username first",
+           404: "No such upload of yours",
+           408: "The body stalled (no data for the idle timeout); nothing was stored",
+           409: "Choose a username first",
            413: "A file is over the size limit; nothing was stored",
            429: "Too many of your uploads are still waiting or being stored"}  # fmt: skip
     return {c: {"model": ErrorMessage, "description": why[c]} for c in codes}
@@ -89,10 +95,32 @@ _MULTIPART_BODY = {
 }  # fmt: skip
 
 
-async def _drain(request: Request) -> None:
+async def _chunks(request: Request, idle_timeout: float) -> AsyncIterator[bytes]:
+    """The body's chunks; :class:`UploadStalled` when none arrives for ``idle_timeout`` s."""
+    # A client that stalls without closing would otherwise hold the request, and the partial
+    # files written so far, until it goes away, possibly never.
+    stream = request.stream()
+    while True:
+        try:
+            async with asyncio.timeout(idle_timeout):
+                chunk = await anext(stream)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            message = f"the upload stalled: no data for {idle_timeout:g} s; nothing was stored"
+            raise UploadStalled(message) from None
+        yield chunk
+
+
+async def _drain(request: Request, idle_timeout: float) -> dict[str, str] | None:
     # Read what the client still sends, so it gets the answer instead of a broken connection.
-    async for _ in request.stream():
-        pass
+    # A stalled one gets it at once, and the connection is closed after it: the headers to send.
+    try:
+        async for _ in _chunks(request, idle_timeout):
+            pass
+    except UploadStalled:
+        return {"Connection": "close"}
+    return None
 
 
 def install_uploads(app: FastAPI, auth: ServiceAuth,
@@ -133,7 +161,7 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
 
     app.router.lifespan_context = lifespan
     router = APIRouter(prefix=base, tags=["Uploads (signed-in observers)"],
-                       default_response_class=CompatJSONResponse)  # fmt: skip
+                       default_response_class=StrictJSONResponse)  # fmt: skip
 
     async def observer_id(request: Request) -> int:
         user: HubUser = await auth.require(request)
@@ -157,7 +185,7 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
 
     @router.post("", status_code=202, summary="Send SIPS files to be stored (one job)",
                  openapi_extra=_MULTIPART_BODY,
-                 responses=_errors(400, 401, 409, 413, 429))  # fmt: skip
+                 responses=_errors(400, 401, 408, 409, 413, 429))  # fmt: skip
     async def create_upload(request: Request, observer: Observer) -> dict:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limits.max_body:
@@ -176,10 +204,12 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
                                       max_bytes=limits.max_bytes,
                                       max_files=limits.max_files)  # fmt: skip
         except (TooManyInFlight, UploadRejected) as e:
-            await _drain(request)
-            raise HTTPException(429 if isinstance(e, TooManyInFlight) else 400, str(e)) from None
+            closing = await _drain(request, limits.idle_timeout)
+            status = 429 if isinstance(e, TooManyInFlight) else 400
+            raise HTTPException(status, str(e), headers=closing) from None
+        recorded = False
         try:
-            async for chunk in request.stream():
+            async for chunk in _chunks(request, limits.idle_timeout):
                 receiver.feed(chunk)
             files = receiver.finish()
             client = receiver.fields.get("client", "api")
@@ -192,13 +222,21 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
                     )  # fmt: skip
 
             job_id = await run_in_threadpool(record)
-        except BaseException as e:
-            receiver.discard()  # nothing of a refused or failed upload stays on disk
-            if isinstance(e, UploadRejected | TooManyInFlight):
-                status = (413 if isinstance(e, FileTooLarge)
-                          else 429 if isinstance(e, TooManyInFlight) else 400)  # fmt: skip
-                raise HTTPException(status, str(e)) from None
-            raise
+            recorded = True
+        except UploadStalled as e:
+            # The rest of the body may never come: the connection cannot serve another request.
+            raise HTTPException(408, str(e), headers={"Connection": "close"}) from None
+        except FileTooLarge as e:
+            raise HTTPException(413, str(e)) from None
+        except TooManyInFlight as e:
+            raise HTTPException(429, str(e)) from None
+        except UploadRejected as e:
+            raise HTTPException(400, str(e)) from None
+        finally:
+            # Nothing of a refused, stalled, disconnected or failed upload stays on disk; the
+            # files are removed before the answer is sent.
+            if not recorded:
+                receiver.discard()
         return {"upload_id": upload_id, "job_id": job_id, **urls(upload_id),
                 "files": [{"position": f.position, "filename": f.filename,
                            "size_bytes": f.size_bytes, "sha256": f.sha256.hex()}

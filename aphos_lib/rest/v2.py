@@ -25,13 +25,13 @@ from aphos_lib.observers import ObserverNotFound, get_observer
 from aphos_lib.photometry import JD_SQL, differential_photometry
 from aphos_lib.rest.deps import HeavyReader, Reader
 from aphos_lib.rest.errors import ERROR_RESPONSES
-from aphos_lib.rest.jsonout import CompatJSONResponse
+from aphos_lib.rest.jsonout import StrictJSONResponse
 from aphos_lib.search import ObjectNotFound, catalogs, get_object, search_objects
 
 __all__ = ["router"]
 
 router = APIRouter(
-    prefix="/api/v2", tags=["APhoS API v2"], default_response_class=CompatJSONResponse,
+    prefix="/api/v2", tags=["APhoS API v2"], default_response_class=StrictJSONResponse,
     responses=ERROR_RESPONSES,
 )
 MAX_PAGE = 10_000
@@ -90,7 +90,7 @@ def find_objects(
     if "distance_deg" in result.frame:
         for item, distance in zip(objects, result.frame.distance_deg, strict=True):
             item["distance_deg"] = float(distance)
-    return CompatJSONResponse({"total": result.total, "limit": limit, "offset": offset,
+    return StrictJSONResponse({"total": result.total, "limit": limit, "offset": offset,
                                "objects": objects})  # fmt: skip
 
 
@@ -103,7 +103,7 @@ def _get(conn, catalog: str, catalog_id: str):
 
 @router.get("/objects/{catalog}/{catalog_id}", summary="One object")
 def read_object(conn: Reader, catalog: str, catalog_id: str) -> dict:
-    return CompatJSONResponse(_object_json(_get(conn, catalog, catalog_id)))
+    return StrictJSONResponse(_object_json(_get(conn, catalog, catalog_id)))
 
 
 _FLUXES = f"""
@@ -137,7 +137,7 @@ def read_fluxes(conn: Reader, catalog: str, catalog_id: str, limit: Limit = 1000
         "ap": [_finite(v) for v in r[11]], "ap_dev": [_finite(v) for v in r[12]],
         "ap_saturated": r[13],
     } for r in rows]  # fmt: skip
-    return CompatJSONResponse({"object": _object_json(obj), "total": total, "limit": limit,
+    return StrictJSONResponse({"object": _object_json(obj), "total": total, "limit": limit,
                                "offset": offset, "fluxes": fluxes})  # fmt: skip
 
 
@@ -219,7 +219,7 @@ def lightcurve(
             item["check_deviation"] = _finite(row.check_deviation)
         rows.append(item)
     meta = curve.meta
-    return CompatJSONResponse({
+    return StrictJSONResponse({
         "variable": _object_json(meta["variable"]),
         "comparisons": [_object_json(c) for c in meta["comparisons"]],
         "check": _object_json(meta["check"]) if meta["check"] is not None else None,

@@ -4,7 +4,8 @@ Each part of the body named ``files`` is written, chunk by chunk, straight to a 
 under a server-generated name (:func:`aphos_lib.uploads.storage.new_stored_name`), hashed and
 counted on the way: a file is never held in memory, and the client's filename is kept only as
 metadata. A file over the size limit stops the writing of every file of the upload; the caller
-then calls :meth:`MultipartFiles.discard` so that nothing of it stays on disk.
+then calls :meth:`MultipartFiles.discard` so that nothing of it stays on disk, as it does when
+the body stalls (:class:`UploadStalled`), the client goes away or anything else fails.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from aphos_lib.uploads.storage import new_stored_name, stored_path
 
-__all__ = ["FileTooLarge", "MultipartFiles", "ReceivedFile", "UploadRejected", "folder_of"]
+__all__ = ["FileTooLarge", "MultipartFiles", "ReceivedFile", "UploadRejected", "UploadStalled",
+           "check_filename", "folder_of"]
 
 # Text fields (``client``) are a few bytes; anything longer is not ours.
 _MAX_FIELD = 200
@@ -32,6 +35,10 @@ class UploadRejected(ValueError):
 
 class FileTooLarge(UploadRejected):
     """A file is over the per-file size limit."""
+
+
+class UploadStalled(UploadRejected):
+    """No part of the body arrived for the idle timeout (the client stalled, still connected)."""
 
 
 @dataclass
@@ -109,7 +116,10 @@ class MultipartFiles:
     def feed(self, chunk: bytes) -> None:
         """Parse the next piece of the body (after an error, the rest is only read)."""
         if chunk and self.error is None:
-            self._parser.write(chunk)
+            try:
+                self._parser.write(chunk)
+            except MultipartParseError as exc:
+                self._fail(_malformed(exc))
 
     def finish(self) -> list[ReceivedFile]:
         """The files received, once the whole body was fed.
@@ -120,7 +130,10 @@ class MultipartFiles:
             The upload cannot be taken; call :meth:`discard` to remove what was written.
         """
         if self.error is None:
-            self._parser.finalize()
+            try:
+                self._parser.finalize()
+            except MultipartParseError as exc:
+                self._fail(_malformed(exc))
         if self.error is None and self._part is not None:
             self.error = UploadRejected("the body ended in the middle of a file")
         if self.error is None and not self.files:
@@ -158,7 +171,10 @@ class MultipartFiles:
         if name == "files" and filename is not None:
             if len(self.files) >= self.max_files:
                 return self._fail(UploadRejected(f"at most {self.max_files} files per upload"))
-            part.filename = _clean_filename(part.filename)
+            try:
+                part.filename = check_filename(part.filename)
+            except UploadRejected as exc:
+                return self._fail(exc)
             part.stored_name = new_stored_name(self.upload_id)
             path = stored_path(part.stored_name)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -199,10 +215,38 @@ class MultipartFiles:
             self._part.out.close()
 
 
-def _clean_filename(name: str) -> str:
-    # Metadata only, but shown in pages and tables: no control characters, a bounded length.
-    cleaned = "".join(c for c in name if c.isprintable()).strip()
-    return (cleaned or "unnamed")[:_MAX_FILENAME]
+def _malformed(exc: MultipartParseError) -> UploadRejected:
+    if "header size" in str(exc):
+        # A part's headers are one line each, the file name included.
+        return UploadRejected(f"a file name is too long (at most {_MAX_FILENAME} characters)")
+    return UploadRejected("the multipart/form-data body is malformed")
+
+
+def check_filename(name: str) -> str:
+    """The client's file name, when it is a plain file name; an empty one is ``unnamed``.
+
+    The name is only metadata (files are stored under server-generated names), but it is
+    shown in pages and reports and is the observer's way to find a file again: a name that
+    could not be a file's own name is refused rather than silently changed.
+
+    Raises
+    ------
+    UploadRejected
+        The name is over 255 characters, holds a control character (NUL included) or a path
+        separator, or is ``.`` or ``..``.
+    """
+    shown = repr(name[:60] + ("..." if len(name) > 60 else ""))
+    if len(name) > _MAX_FILENAME:
+        length = f"{len(name)} characters long (at most {_MAX_FILENAME})"
+        raise UploadRejected(f"file name {shown} is {length}")
+    if not name.isprintable():
+        raise UploadRejected(f"file name {shown} holds a control character")
+    if "/" in name or "\\" in name:
+        raise UploadRejected(f"file name {shown} holds a path separator: send the file's own name")
+    name = name.strip()
+    if name in (".", ".."):
+        raise UploadRejected(f"file name {shown} is not a file's name")
+    return name or "unnamed"
 
 
 def folder_of(upload_id: int) -> Path:
