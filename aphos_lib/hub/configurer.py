@@ -30,8 +30,8 @@ __all__ = [
 BIN = Path(sys.executable).parent
 SERVICES = ("api", "worker", "dashboards")
 # Which database role each part of the platform gets (ARCHITECTURE.md, security model).
-# Dashboards that act for the signed-in observer: served by their own server, not the public
-# dashboards service (which has no hub token of theirs).
+# Dashboards that act for the signed-in observer (in dashboards/workspace/): served by their own
+# server, never by the public dashboards service (which has no hub token of theirs).
 WORKSPACE_DASHBOARDS = ("upload.ipynb",)
 DATABASE_ROLE = {"api": "writer", "worker": "writer", "dashboards": "reader", "user": "reader"}
 TEMPLATES = REPO / "hub_config" / "templates"
@@ -103,7 +103,7 @@ def update_spawner(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
     c.Spawner.default_url = "/lab"
     env = service_environment(catalogue, DATABASE_ROLE["user"])
     env["APHOS_SHARED_NOTEBOOKS"] = str(s.notebooks_dir)
-    env["APHOS_WORKSPACE_DASHBOARDS"] = str(s.dashboards_dir)
+    env["APHOS_WORKSPACE_DASHBOARDS"] = str(s.workspace_dashboards_dir)
     env["APHOS_PUBLISHED_DIR"] = str(s.published_dir)
     # Where aphos_lib's upload client reaches the api service from a kernel (same machine).
     env["APHOS_API_URL"] = f"http://127.0.0.1:{s.internal_port('api')}/services/api/"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
 
 import tornado.web
@@ -221,15 +222,19 @@ def install() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the service's Voila; exit the process as soon as it returns."""
     install()
+    status = 0
     try:
         argv = argv if argv is not None else sys.argv[1:]
         app_class().launch_instance(argv, config=service_config())
+    except Exception:
+        traceback.print_exc()  # os._exit below would end the process before Python prints it
+        status = 1
     finally:
         # Voila leaves its loop on SIGINT but a leftover thread keeps the process alive, and
         # the hub then waits 10 s before it sends SIGTERM: end here instead.
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(0)
+        os._exit(status)
 
 
 if __name__ == "__main__":
