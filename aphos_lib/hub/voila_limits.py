@@ -219,11 +219,14 @@ class DashboardKernels(LoggingConfigurable):
 
     async def cull_kernel_if_idle(self, kernel_id: str):
         """Shut a visitor's kernel down once unconnected and quiet; else cull it when idle."""
-        since = self._held.get(kernel_id)
         kernel = self._kernels.get(kernel_id)
+        if kernel is None:
+            # Shut down (a beacon, an earlier cull) while the culler awaited the kernels
+            # before it in its list; jupyter_server would log a KeyError with its traceback.
+            return None
+        since = self._held.get(kernel_id)
         if (
             since is not None
-            and kernel is not None
             and not self._kernel_connections.get(kernel_id, 0)
             and getattr(kernel, "execution_state", None) != "busy"
         ):
