@@ -355,6 +355,8 @@ FLOOD_VIEWS = 300
 FLOOD_SECONDS = 120
 FLOOD_MAX_KERNELS = 6
 FLOOD_IDLE_TIMEOUT = 25
+# Shorter than the idle timeout, as in production (30 s against 300 s).
+FLOOD_UNCONNECTED_TIMEOUT = 10
 # What the service may hold, stated: the Voila process (about 150 MB) and at most its ceiling
 # of visitors' kernels plus the pool (one per page, refilled when taken), 300 MB each (about
 # 220 MB measured for a viewed page).
@@ -473,7 +475,11 @@ async def _flood(service: Service, api_url: str) -> dict:
 @pytest.mark.parametrize("demo_catalogue", ["embedded"], indirect=True)
 def test_a_flood_of_anonymous_views_cannot_exhaust_the_memory(tmp_path, demo_catalogue, api_url):
     service = Service(
-        demo_catalogue, tmp_path, max_kernels=FLOOD_MAX_KERNELS, idle_timeout=FLOOD_IDLE_TIMEOUT
+        demo_catalogue,
+        tmp_path,
+        max_kernels=FLOOD_MAX_KERNELS,
+        idle_timeout=FLOOD_IDLE_TIMEOUT,
+        extra=(f"--DashboardKernels.unconnected_timeout={FLOOD_UNCONNECTED_TIMEOUT}",),
     )
     try:
         service.ready()
@@ -524,7 +530,7 @@ def test_a_flood_of_anonymous_views_cannot_exhaust_the_memory(tmp_path, demo_cat
     # The platform kept answering: every search, with a p95 under a second.
     assert all(status == 200 for _, status in result["searches"])
     assert report["search_p95_ms_during"] < 1000
-    # Then idle: back to the preheated pool, within the release time (30 s quiet, checked
+    # Then idle: back to the preheated pool, within the release time (10 s quiet, checked
     # every 10 s) after the last browser closed (at most 20 s after the last answer).
     assert report["final_kernel_processes"] == POOLED
-    assert report["drained_s_after_answers"] < 20 + 30 + 10 + 15
+    assert report["drained_s_after_answers"] < 20 + FLOOD_UNCONNECTED_TIMEOUT + 10 + 15
