@@ -76,7 +76,7 @@ def service(tmp_path, catalogue):
         process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}{BASE}"
     try:
-        _wait(lambda: _answers(url), "Voila answering", log)
+        _wait(lambda: _answers(url + "health"), "Voila answering", log)  # the root redirects
         yield url, log
     finally:
         process.terminate()

@@ -193,14 +193,6 @@ class DashboardKernels(LoggingConfigurable):
         if slot is not None and slot.kernel_id is None:
             slot.kernel_id = kernel_id
 
-    async def get_rendered_notebook(self, *args, **kwargs):
-        """Voila's preheated path: a request takes a kernel from the pool."""
-        render_task, rendered_cache, kernel_id = await super().get_rendered_notebook(
-            *args, **kwargs
-        )
-        self._hold(kernel_id)
-        return render_task, rendered_cache, kernel_id
-
     async def start_kernel(self, *args, **kwargs):
         """Voila's plain path: a request starts a kernel (the pool's go below this class)."""
         kernel_id = await ensure_async(super().start_kernel(*args, **kwargs))
@@ -241,12 +233,23 @@ class DashboardKernels(LoggingConfigurable):
         return await ensure_async(super().cull_kernel_if_idle(kernel_id))
 
 
+class _PreheatedDashboardKernels(DashboardKernels):
+    """:class:`DashboardKernels` over Voila's preheating manager."""
+
+    async def get_rendered_notebook(self, *args, **kwargs):
+        """Voila's preheated path: a request takes a kernel from the pool."""
+        render_task, rendered_cache, kernel_id = await super().get_rendered_notebook(
+            *args, **kwargs
+        )
+        self._hold(kernel_id)
+        return render_task, rendered_cache, kernel_id
+
+
 def _bounded(manager_class: type) -> type:
     """``manager_class`` with :class:`DashboardKernels` over it, under its own name."""
-    bounded = type(
-        manager_class.__name__, (DashboardKernels, manager_class), {"__module__": __name__}
-    )
-    return bounded
+    preheating = hasattr(manager_class, "get_rendered_notebook")
+    mixin = _PreheatedDashboardKernels if preheating else DashboardKernels
+    return type(manager_class.__name__, (mixin, manager_class), {"__module__": __name__})
 
 
 def install() -> None:
