@@ -62,6 +62,12 @@ def test_the_ceiling_is_a_setting_derived_from_the_memory_by_default(tmp_path):
     assert voila_limits.kernel_ceiling(2**30, preheated=8) == 1
     assert 0 < voila_limits.machine_memory() <= psutil.virtual_memory().total
 
+    # A page gone (closed, disconnected, never connected) is released within a minute: quiet
+    # for 30 s, noticed at the next check, every 10 s.
+    unconnected = voila_limits.DashboardKernels.unconnected_timeout.default_value
+    assert (unconnected, dashboards.CULL_INTERVAL_S) == (30, 10)
+    assert f"--MappingKernelManager.cull_interval={dashboards.CULL_INTERVAL_S}" in command(s)
+
 
 def test_the_kernel_manager_gets_both_patches_once():
     from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
