@@ -113,7 +113,7 @@ def start_voila(catalogue, port: int, log_path: Path, pool_size: int,
         if process.poll() is not None:
             sys.exit(f"Voila exited:\n{log_path.read_text()[-2000:]}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5):
                 return process
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.2)

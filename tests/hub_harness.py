@@ -157,7 +157,7 @@ class RunningHub:
         """Seconds until the hub and all three services answer through the proxy."""
         started = time.monotonic()
         paths = ["/hub/login", "/services/api/health", "/services/worker/health",
-                 "/services/dashboards/"]  # fmt: skip
+                 "/services/dashboards/health"]  # fmt: skip
         while time.monotonic() - started < timeout:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the hub exited early:\n{self.tail()}")

@@ -157,7 +157,10 @@ def test_public_profiles_show_uploads_without_sign_in(platform):
 
 def test_dashboards_answer_without_sign_in(platform):
     r = httpx.get(platform["url"] + "/services/dashboards/", timeout=60)
-    assert r.status_code == 200 and "Voil" in r.text  # the tree of dashboards
+    assert (r.status_code, r.headers["location"]) == (
+        302, "/services/dashboards/voila/render/index.ipynb")  # no file tree: the home page
+    upload = platform["url"] + "/services/dashboards/voila/render/workspace/upload.ipynb"
+    assert httpx.get(upload, timeout=60).status_code == 404  # only in the observer's server
     r = httpx.get(platform["url"] + "/services/dashboards/voila/render/index.ipynb", timeout=120)
     assert r.status_code == 200
     assert "fluxes" in r.text and "observers" in r.text  # the notebook ran against the reader

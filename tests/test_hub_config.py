@@ -127,7 +127,7 @@ def test_update_services_roles_and_database_logins(tmp_path, catalogue):
         assert services[name]["environment"]["APHOS_DATABASE_URL"].startswith(
             f"postgresql://{login}:")
     voila = services["dashboards"]["command"]
-    assert "--MappingKernelManager.cull_connected=False" in voila
+    assert "--MappingKernelManager.cull_connected=True" in voila
     assert "--Voila.base_url=/services/dashboards/" in voila
     assert "--Voila.ip=127.0.0.1" in voila
     configurer.update_roles(c, s)

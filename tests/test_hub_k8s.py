@@ -70,7 +70,7 @@ def test_every_service_has_a_deployment_with_its_database_role():
         assert f"aphos_lib.hub.{name}" in container["command"]
     dashboards = deployments["aphos-dashboards"]["spec"]["template"]["spec"]["containers"][0]
     assert dashboards["command"] == ["python", "-m", "aphos_lib.hub.dashboards", *voila_arguments(
-        Path("/srv/aphos/dashboards"), port=8000, idle_timeout=600,
+        Path("/srv/aphos/dashboards"), port=8000, idle_timeout=300,
         pool_size=HubSettings.dashboard_kernel_pool,
         base_url="/services/dashboards/", ip="0.0.0.0")]  # fmt: skip
     # A page's kernel lives in the process that served it: one replica (no sticky routing).

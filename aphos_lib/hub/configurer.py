@@ -109,7 +109,7 @@ def update_spawner(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
     c.Spawner.default_url = "/lab"
     env = service_environment(catalogue, DATABASE_ROLE["user"])
     env["APHOS_SHARED_NOTEBOOKS"] = str(s.notebooks_dir)
-    env["APHOS_WORKSPACE_DASHBOARDS"] = str(s.dashboards_dir)
+    env["APHOS_WORKSPACE_DASHBOARDS"] = str(s.workspace_dashboards_dir)
     env["APHOS_PUBLISHED_DIR"] = str(s.published_dir)
     # Where aphos_lib's upload client reaches the api service from a kernel (same machine).
     env["APHOS_API_URL"] = f"http://127.0.0.1:{s.internal_port('api')}/services/api/"

@@ -1,25 +1,46 @@
-"""The ``dashboards`` service: Voila serving ``dashboards/`` to anyone, with kernel culling.
+"""The ``dashboards`` service: Voila serving the public pages of ``dashboards/`` to anyone.
 
 Run by the hub as ``python -m aphos_lib.hub.dashboards ARGS...`` (see :func:`command`), which
-starts Voila with ARGS and makes sure the process ends as soon as Voila stops.
+starts Voila (:func:`app_class`) with ARGS and makes sure the process ends as soon as it stops.
+
+The public pages are the notebooks at the top of ``dashboards/``; its subfolders are never
+served (``dashboards/workspace/`` holds the upload page, which runs in the observer's own
+server, signed in: :attr:`aphos_lib.hub.settings.HubSettings.workspace_dashboards_dir`). The
+service shows no file tree: its root leads to ``index.ipynb``. Page views hold bounded kernels
+(:mod:`aphos_lib.hub.voila_limits`); ``health`` reports them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import traceback
 from pathlib import Path
 
+import tornado.web
 from traitlets.config import Config
 
-from aphos_lib.hub import voila_pool
+from aphos_lib.hub import voila_limits, voila_pool
 from aphos_lib.hub.settings import HubSettings
 
-__all__ = ["REFILL_DELAY_S", "command", "main", "preheat_options", "preheated_pages",
-           "service_config", "voila_arguments"]
+__all__ = [
+    "CULL_INTERVAL_S",
+    "REFILL_DELAY_S",
+    "app_class",
+    "command",
+    "install",
+    "is_public",
+    "main",
+    "preheat_options",
+    "preheated_pages",
+    "service_config",
+    "voila_arguments",
+]
 
-# The observer's own server runs the upload page, signed in; the public service never should.
-_NOT_PREHEATED = ["upload.ipynb"]
+# How often the kernels are checked: a page gone is released within this plus
+# voila_limits.DashboardKernels.unconnected_timeout (30 s), so within a minute.
+CULL_INTERVAL_S = 10
 # Voila refills a page's pool this long after a request took a kernel from it. Sooner, the
 # refill's start and imports compete for the CPU with the page being opened (0.3-1 s slower on
 # 2 vCPUs); later, a request that finds the refill still waiting out its delay waits with it
@@ -35,47 +56,80 @@ def preheat_options(pool_size: int) -> list[str]:
     A preheated kernel has started and run its page's imports before anyone asks for the page,
     then waits in :func:`aphos_lib.widgets.urls.wait_for_page_request` for a request's address;
     the pool refills :data:`REFILL_DELAY_S` after a request takes one. Voila never culls a kernel
-    still in the pool; one a request took is culled like any other when idle.
+    still in the pool; one a request took is culled like any other when idle. Only the public
+    pages get a pool (:meth:`aphos_lib.hub.voila_limits.DashboardKernels._notebook_filter`).
     """
     if pool_size <= 0:
         return []
-    return ["--VoilaConfiguration.preheat_kernel=True",
-            f"--VoilaConfiguration.default_pool_size={pool_size}",
-            f"--VoilaKernelManager.fill_delay={REFILL_DELAY_S}",
-            f"--VoilaKernelManager.preheat_denylist={_NOT_PREHEATED!r}"]  # fmt: skip
+    return [
+        "--VoilaConfiguration.preheat_kernel=True",
+        f"--VoilaConfiguration.default_pool_size={pool_size}",
+        f"--VoilaKernelManager.fill_delay={REFILL_DELAY_S}",
+    ]
 
 
 def preheated_pages(dashboards_dir: Path) -> list[str]:
-    """The dashboards that get a pool of preheated kernels (all but the upload page)."""
-    return sorted(p.name for p in Path(dashboards_dir).glob("*.ipynb")
-                  if p.name not in _NOT_PREHEATED)  # fmt: skip
+    """The public dashboards, each with a pool of preheated kernels: the top-level notebooks."""
+    return sorted(p.name for p in Path(dashboards_dir).glob("*.ipynb"))
 
 
-def voila_arguments(dashboards_dir: Path, *, port: int, idle_timeout: int, pool_size: int,
-                    base_url: str = "/", ip: str = "127.0.0.1") -> list[str]:  # fmt: skip
+def is_public(path: str | None) -> bool:
+    """Whether the service renders ``path`` (relative to ``dashboards/``, URL-decoded).
+
+    Examples
+    --------
+    >>> is_public("search.ipynb"), is_public("workspace/upload.ipynb"), is_public("../x.ipynb")
+    (True, False, False)
+    """
+    return bool(path) and "/" not in path and "\\" not in path and not path.startswith(".")
+
+
+def voila_arguments(
+    dashboards_dir: Path,
+    *,
+    port: int,
+    idle_timeout: int,
+    pool_size: int,
+    max_kernels: int = 0,
+    base_url: str = "/",
+    ip: str = "127.0.0.1",
+) -> list[str]:
     """Voila's arguments as the service runs it (the hub, the browser tests, the benchmark).
 
-    Run them with ``python -m aphos_lib.hub.dashboards``, which also lets a closing tab shut
-    its kernel down (see :func:`service_config`). ``hub_config/k8s/services.yaml`` spells
-    them out for a container (``ip="0.0.0.0"``); a test keeps the two the same.
+    Run them with ``python -m aphos_lib.hub.dashboards``, which also bounds the kernels and
+    lets a closing tab shut its kernel down (see :func:`service_config`).
+    ``hub_config/k8s/services.yaml`` spells them out for a container (``ip="0.0.0.0"``); a
+    test keeps the two the same. ``max_kernels`` 0 lets the service derive it from its memory.
     """
-    return [str(dashboards_dir), "--no-browser", f"--Voila.ip={ip}",
-            f"--Voila.port={port}", f"--Voila.base_url={base_url}",
-            # Voila starts a kernel per page view and never reaps it: cull idle ones, even
-            # while a browser tab still holds the connection (ARCHITECTURE.md, pitfalls).
-            "--MappingKernelManager.cull_interval=30",
-            f"--MappingKernelManager.cull_idle_timeout={idle_timeout}",
-            "--MappingKernelManager.cull_connected=False",
-            *preheat_options(pool_size)]  # fmt: skip
+    ceiling = [f"--DashboardKernels.max_kernels={max_kernels}"] if max_kernels > 0 else []
+    return [
+        str(dashboards_dir),
+        "--no-browser",
+        f"--Voila.ip={ip}",
+        f"--Voila.port={port}",
+        f"--Voila.base_url={base_url}",
+        # Voila starts a kernel per page view and never reaps it: cull idle ones, even while a
+        # browser tab still holds the connection (ARCHITECTURE.md, pitfalls); a kernel with no
+        # page connected goes sooner (voila_limits).
+        f"--MappingKernelManager.cull_interval={CULL_INTERVAL_S}",
+        f"--MappingKernelManager.cull_idle_timeout={idle_timeout}",
+        "--MappingKernelManager.cull_connected=True",
+        *ceiling,
+        *preheat_options(pool_size),
+    ]
 
 
 def command(s: HubSettings) -> list[str]:
     """The service's command line for the hub."""
-    return [sys.executable, "-m", "aphos_lib.hub.dashboards",
-            *voila_arguments(s.dashboards_dir, port=s.internal_port("dashboards"),
-                             base_url="/services/dashboards/",
-                             idle_timeout=s.dashboard_kernel_idle_timeout,
-                             pool_size=s.dashboard_kernel_pool)]  # fmt: skip
+    arguments = voila_arguments(
+        s.dashboards_dir,
+        port=s.internal_port("dashboards"),
+        base_url="/services/dashboards/",
+        idle_timeout=s.dashboard_kernel_idle_timeout,
+        pool_size=s.dashboard_kernel_pool,
+        max_kernels=s.dashboard_max_kernels,
+    )
+    return [sys.executable, "-m", "aphos_lib.hub.dashboards", *arguments]
 
 
 def service_config() -> Config:
@@ -93,19 +147,94 @@ def service_config() -> Config:
     return config
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run Voila; exit the process as soon as it returns."""
-    from voila.app import Voila
+class _PublicPageHandler:
+    """Voila's page handler for the public pages only, under the kernel ceiling."""
 
+    async def get(self, path=None):
+        if not is_public(path):
+            raise tornado.web.HTTPError(404)
+        with self.kernel_manager.request_slot() as slot:
+            if slot is None:
+                self.set_status(503)
+                self.set_header("Retry-After", str(voila_limits.RETRY_AFTER_S))
+                self.set_header("Cache-Control", "no-store")
+                self.set_header("Content-Type", "text/html; charset=utf-8")
+                self.finish(voila_limits.busy_page())
+                return
+            await super().get(path)
+
+
+class _HealthHandler(tornado.web.RequestHandler):
+    """``GET health``: the kernels visitors hold, the ceiling, the pool; it starts none."""
+
+    def get(self):
+        kernels = self.settings["kernel_manager"]
+        state = {
+            "held_kernels": kernels.held_kernels,
+            "max_kernels": kernels.max_kernels,
+            "preheated": kernels.preheated,
+            "kernels": len(kernels.list_kernel_ids()),
+            "busy_answers": kernels.busy_answers,
+        }
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(state))
+
+
+def app_class() -> type:
+    """:class:`voila.app.Voila` as the service runs it: no file tree, the public pages only,
+    bounded kernels (with :func:`install`), and ``health``.
+
+    A function: Voila is imported only when the service starts, not by the hub's configuration.
+    """
+    from jupyter_server.utils import url_path_join
+    from voila.app import Voila
+    from voila.tornado.contentshandler import VoilaContentsHandler
+    from voila.tornado.handler import TornadoVoilaHandler
+    from voila.tornado.treehandler import TornadoVoilaTreeHandler
+
+    page_handler = type("PublicPageHandler", (_PublicPageHandler, TornadoVoilaHandler), {})
+
+    class DashboardsVoila(Voila):
+        def init_handlers(self) -> list:
+            index = url_path_join(self.server_url, "voila/render/index.ipynb")
+            handlers = [
+                (self.server_url, tornado.web.RedirectHandler, {"url": index, "permanent": False}),
+                (url_path_join(self.server_url, "health"), _HealthHandler),
+            ]
+            for handler in super().init_handlers():
+                if handler[1] in (TornadoVoilaTreeHandler, VoilaContentsHandler):
+                    continue  # the tree and the contents API would list every file
+                if handler[1] is TornadoVoilaHandler:
+                    handler = (handler[0], page_handler, *handler[2:])
+                handlers.append(handler)
+            return handlers
+
+    return DashboardsVoila
+
+
+def install() -> None:
+    """Patch Voila's kernel manager factory: the pool's refill, then the bounds (idempotent)."""
     voila_pool.install()
+    voila_limits.install()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the service's Voila; exit the process as soon as it returns."""
+    install()
+    status = 0
     try:
-        Voila.launch_instance(argv if argv is not None else sys.argv[1:], config=service_config())
+        argv = argv if argv is not None else sys.argv[1:]
+        app_class().launch_instance(argv, config=service_config())
+    except Exception:
+        traceback.print_exc()  # os._exit below would end the process before Python prints it
+        status = 1
     finally:
         # Voila leaves its loop on SIGINT but a leftover thread keeps the process alive, and
         # the hub then waits 10 s before it sends SIGTERM: end here instead.
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(0)
+        os._exit(status)
 
 
 if __name__ == "__main__":

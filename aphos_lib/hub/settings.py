@@ -78,7 +78,13 @@ class HubSettings:
     proxy_command: str = ""
     server_idle_timeout: int = 3600
     kernel_idle_timeout: int = 1800
-    dashboard_kernel_idle_timeout: int = 600
+    # Seconds without kernel activity before the kernel of an open dashboard is culled: a
+    # reader who changes a widget is active; five minutes untouched is a tab left open, and a
+    # reload starts the page again in 2-3 s (aphos_lib.hub.voila_limits).
+    dashboard_kernel_idle_timeout: int = 300
+    # Kernels visitors may hold at once; 0: derived from the memory by the service
+    # (aphos_lib.hub.voila_limits.kernel_ceiling).
+    dashboard_max_kernels: int = 0
     # Preheated kernels per dashboard: two, so that a page opened twice within seconds still
     # finds one ready while the first refills (aphos_lib.hub.dashboards.REFILL_DELAY_S).
     dashboard_kernel_pool: int = 2
@@ -123,7 +129,8 @@ class HubSettings:
             server_idle_timeout=int(env.get("APHOS_SERVER_IDLE_TIMEOUT", "3600")),
             kernel_idle_timeout=int(env.get("APHOS_KERNEL_IDLE_TIMEOUT", "1800")),
             dashboard_kernel_idle_timeout=int(env.get("APHOS_DASHBOARD_KERNEL_IDLE_TIMEOUT",
-                                                      "600")),
+                                                      "300")),
+            dashboard_max_kernels=int(env.get("APHOS_DASHBOARD_MAX_KERNELS", "0")),
             dashboard_kernel_pool=int(env.get("APHOS_DASHBOARD_KERNEL_POOL", "2")),
             concurrent_spawn_limit=int(env.get("APHOS_CONCURRENT_SPAWN_LIMIT", "10")),
             active_server_limit=int(env.get("APHOS_ACTIVE_SERVER_LIMIT", "0")),
@@ -154,6 +161,11 @@ class HubSettings:
     def internal_port(self, name: str) -> int:
         """The loopback port of an internal part: proxy_api, hub, api, worker, dashboards."""
         return self.port + PORT_OFFSETS[name]
+
+    @property
+    def workspace_dashboards_dir(self) -> Path:
+        """The dashboards that run in an observer's own server only (the upload page)."""
+        return self.dashboards_dir / "workspace"
 
     @property
     def hub_dir(self) -> Path:

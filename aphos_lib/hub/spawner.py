@@ -23,8 +23,8 @@ from aphos_lib import accounts
 
 __all__ = ["WORKSPACE_DASHBOARDS", "WorkspaceSpawner", "prepare_workspace"]
 
-# Dashboards that act for the signed-in observer: served by their own server, not the public
-# dashboards service (which has no hub token of theirs).
+# Dashboards that act for the signed-in observer (in dashboards/workspace/): served by their own
+# server, never by the public dashboards service (which has no hub token of theirs).
 WORKSPACE_DASHBOARDS = ("upload.ipynb",)
 SHELL = "/bin/bash"  # for JupyterLab's terminal; the account itself has no login shell
 

@@ -12,6 +12,7 @@ under ``tests/artifacts/screenshots/``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -80,38 +81,31 @@ def _wait_for(ready, what: str, process: subprocess.Popen, log: Path, timeout: f
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="session")
-def voila_url(demo_catalogue) -> Iterator[str]:
-    """A Voila server on ``dashboards/`` reading the demo catalogue as the reader role.
-
-    Run as the dashboards service runs it (its module and arguments: kernel culling, its
-    default preheated pool, closing tabs shutting their kernels down), with
-    none of this machine's Jupyter configuration: ``config_file_paths`` empty and an empty
-    ``JUPYTER_CONFIG_DIR``.
-    """
+@contextlib.contextmanager
+def _voila(catalogue, arguments, log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``python -m *arguments(port)`` (a Voila) on a free port, reading ``catalogue`` as the
+    reader, with none of this machine's Jupyter configuration (``config_file_paths`` empty, an
+    empty ``JUPYTER_CONFIG_DIR``): its URL and its process."""
     port = free_port()
     config_dir = Path(tempfile.mkdtemp(prefix="aphos-voila-config-"))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = ARTIFACTS / "voila.log"
-    env = {**os.environ, **service_environment(demo_catalogue, "reader"),
-           "JUPYTER_CONFIG_DIR": str(config_dir), "PYTHONUNBUFFERED": "1"}  # fmt: skip
-    command = [sys.executable, "-m", "aphos_lib.hub.dashboards",
-               *voila_arguments(DASHBOARDS, port=port, idle_timeout=120,
-                                pool_size=HubSettings.dashboard_kernel_pool),
-               "--Voila.config_file_paths=[]",
-               "--VoilaConfiguration.show_tracebacks=True"]  # fmt: skip
+    env = {
+        **os.environ,
+        **service_environment(catalogue, "reader"),
+        "JUPYTER_CONFIG_DIR": str(config_dir),
+        "PYTHONUNBUFFERED": "1",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        *arguments(port),
+        "--Voila.config_file_paths=[]",
+        "--VoilaConfiguration.show_tracebacks=True",
+    ]
     with log.open("w") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        _wait_for(lambda: _answers(url + "/"), f"answer at {url}", process, log, timeout=60)
-        # Every preheated kernel's imports done: a page the first test opens while eight
-        # kernels still import would time the start-up, not the page.
-        pooled = HubSettings.dashboard_kernel_pool * len(preheated_pages(DASHBOARDS))
-        _wait_for(lambda: log.read_text().count(PREHEATED_READY) >= pooled,
-                  f"{pooled} preheated kernels ready", process, log, timeout=180)  # fmt: skip
-        yield url
+        yield f"http://127.0.0.1:{port}", process
     finally:
         process.terminate()
         try:
@@ -120,6 +114,51 @@ def voila_url(demo_catalogue) -> Iterator[str]:
             process.kill()
             process.wait()
         shutil.rmtree(config_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def voila_url(demo_catalogue) -> Iterator[str]:
+    """The dashboards service on ``dashboards/``, reading the demo catalogue as the reader role.
+
+    Run as the service runs (its module and arguments: kernel culling and ceiling, its default
+    preheated pool, closing tabs shutting their kernels down).
+    """
+    log = ARTIFACTS / "voila.log"
+    pool = HubSettings.dashboard_kernel_pool
+
+    def arguments(port: int) -> list[str]:
+        service = voila_arguments(DASHBOARDS, port=port, idle_timeout=120, pool_size=pool)
+        return ["aphos_lib.hub.dashboards", *service]
+
+    with _voila(demo_catalogue, arguments, log) as (url, process):
+        # health, not the root: that would render the home page, taking a kernel.
+        _wait_for(lambda: _answers(url + "/health"), f"answer at {url}", process, log, timeout=60)
+        # Every preheated kernel's imports done: a page the first test opens while eight
+        # kernels still import would time the start-up, not the page.
+        pooled = pool * len(preheated_pages(DASHBOARDS))
+        _wait_for(
+            lambda: log.read_text().count(PREHEATED_READY) >= pooled,
+            f"{pooled} preheated kernels ready",
+            process,
+            log,
+            timeout=180,
+        )
+        yield url
+
+
+@pytest.fixture(scope="module")
+def workspace_voila_url(demo_catalogue) -> Iterator[str]:
+    """A plain Voila on ``dashboards/workspace/`` (the upload page), as an observer's own
+    server serves it: the public dashboards service never does."""
+    log = ARTIFACTS / "voila-workspace.log"
+
+    def arguments(port: int) -> list[str]:
+        folder = str(DASHBOARDS / "workspace")
+        return ["voila", folder, "--no-browser", "--Voila.ip=127.0.0.1", f"--Voila.port={port}"]
+
+    with _voila(demo_catalogue, arguments, log) as (url, process):
+        _wait_for(lambda: _answers(url + "/"), f"answer at {url}", process, log, timeout=60)
+        yield url
 
 
 @pytest.fixture(scope="module")
