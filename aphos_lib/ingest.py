@@ -2,11 +2,13 @@
 
 What a file becomes
 -------------------
-- an ``image`` row keyed by the SHA-256 of the file's bytes per observer: sending the same file
-  again stores nothing and reports ``duplicate``;
+- an ``image`` row keyed per observer by the exposure's identity (its times, filter and every
+  value read, :mod:`aphos_lib.db.exposure_identity`), not by the file's bytes: sending the same
+  exposure again, in any encoding or line ends, stores nothing and reports ``duplicate``;
 - ``catalog_object`` rows for the catalogue stars it matched, upserted in bulk and keyed by
   (catalogue, catalogue id); rows SIPS matched to no star are kept with no object;
-- one ``flux`` row per table row, loaded with a binary COPY;
+- one ``flux`` row per table row, loaded with a binary COPY; a row that measures a star an
+  earlier row of the file measured (:mod:`aphos_lib.io.repeats`) is rejected instead;
 - an ``upload_file`` row with the outcome, when the file is part of an upload;
 - a ``flux_count_pending`` row: its objects' numbers of fluxes and the names it gives stars,
   which :func:`fold_flux_counts` adds to ``catalog_object`` once per batch of files (and every
@@ -23,7 +25,7 @@ import json
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,8 @@ import pyarrow.compute as pc
 from aphos_lib.db import binary_copy as bc
 from aphos_lib.db import light_curve_records
 from aphos_lib.db.catalogue import Catalogue
+from aphos_lib.db.exposure_identity import exposure_identity
+from aphos_lib.io.repeats import repeated_rows
 from aphos_lib.io.sips import RejectedRow, SipsFile, SipsFormatError, read_sips
 from aphos_lib.object_ids import FileStars, ObjectCache, resolve_stars
 from aphos_lib.observers import ensure_local_observer
@@ -232,6 +236,9 @@ def _prepare(
     The file's new stars are in ``known.in_flight`` when this returns: later files of the
     batch use their reserved ids until this file's transaction ends.
     """
+    identity = exposure_identity(sips.exposure_begin, sips.exposure_end, _filter(sips),
+                                 sips.apertures, sips.rows)  # every row read, repeats too
+    sips = _one_row_per_star(sips)
     rows = sips.rows
     matched_mask = pc.is_valid(rows["catalog_id"]).to_numpy(zero_copy_only=False)
     outcome = FileOutcome(
@@ -245,7 +252,8 @@ def _prepare(
     )
     sha = bytes.fromhex(sips.sha256)
     try:
-        outcome.image_id = _insert_image(conn, sips, observer_id, upload_id, sha, outcome)
+        outcome.image_id = _insert_image(conn, sips, observer_id, upload_id, sha, identity,
+                                         outcome)
         if outcome.image_id is None:
             duplicate = FileOutcome(sips.source, "duplicate", warnings=outcome.warnings)
             return _Pending(conn, duplicate, sha, upload_id, position, sips)
@@ -290,15 +298,34 @@ def _complete(pending: _Pending) -> FileOutcome:
     return pending.outcome
 
 
+def _one_row_per_star(sips: SipsFile) -> SipsFile:
+    """The file without the rows that measure a star a second time, reported as rejected."""
+    keep, repeats = repeated_rows(sips.rows)
+    if not repeats:
+        return sips
+    rejected = sorted(sips.rejected + repeats, key=lambda r: r.line)
+    return replace(sips, rows=sips.rows.filter(pa.array(keep)), rejected=rejected)
+
+
+def _filter(sips: SipsFile) -> str | None:
+    return sips.header_value("Filter") or None
+
+
 def _insert_image(
     conn: psycopg.Connection,
     sips: SipsFile,
     observer_id: int,
     upload_id: int | None,
     sha: bytes,
+    identity: bytes,
     outcome: FileOutcome,
 ) -> int | None:
-    """Insert the image row; None when this observer already sent this exact file."""
+    """Insert the image row; None when this observer already sent this exposure.
+
+    The conflict waits for a transaction that is inserting the same exposure (another file of
+    the batch, or another upload) and is then a duplicate, or stores the image if that one
+    rolled back.
+    """
     header = []
     for h in sips.header:
         key, sep, value = h.raw.partition(";")
@@ -306,20 +333,21 @@ def _insert_image(
     duration = (sips.exposure_end - sips.exposure_begin).total_seconds()
     row = conn.execute(
         """
-        INSERT INTO image (observer_id, upload_id, sha256, filename, encoding, exposure_begin,
-            exposure_end, exposure_mid, exposure_time_s, jd_begin, jd_end, jd_mid, hjd, filter,
-            center_ra_deg, center_dec_deg, header, columns, apertures, flux_count, matched_count)
+        INSERT INTO image (observer_id, upload_id, sha256, identity, filename, encoding,
+            exposure_begin, exposure_end, exposure_mid, exposure_time_s, jd_begin, jd_end, jd_mid,
+            hjd, filter, center_ra_deg, center_dec_deg, header, columns, apertures, flux_count,
+            matched_count)
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-            %s)
-        ON CONFLICT (observer_id, sha256) DO NOTHING
+            %s, %s)
+        ON CONFLICT (observer_id, identity) DO NOTHING
         RETURNING id
         """,
         (
-            observer_id, upload_id, sha, sips.source, sips.encoding, sips.exposure_begin,
+            observer_id, upload_id, sha, identity, sips.source, sips.encoding, sips.exposure_begin,
             sips.exposure_end, sips.exposure_middle,
             sips.header_float("ExposureTime") or duration,
             sips.header_float("JDBegin"), sips.header_float("JDEnd"), sips.header_float("GJD"),
-            sips.header_float("HJD"), sips.header_value("Filter") or None,
+            sips.header_float("HJD"), _filter(sips),
             sips.header_float("CenterRADeg"), sips.header_float("CenterDecDeg"),
             json.dumps(header), sips.columns, sips.apertures, outcome.fluxes, outcome.matched,
         ),

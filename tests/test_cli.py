@@ -73,7 +73,7 @@ def test_ingest_json_reports_every_file_and_exit_code(home):
     assert done.returncode == 1  # two files were rejected
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [(o["file"], o["status"], o["fluxes"], o["matched"], o["unmatched"]) for o in lines] == [
-        ("correct_file.csv", "stored", 2671, 2013, 658),
+        ("correct_file.csv", "stored", 2645, 1987, 658),
         ("correct_file_shorter_header.csv", "stored", 178, 178, 0),
         ("correct_file_missing_scheme.csv", "stored", 1, 1, 0),
         ("few_lines_incorrect.csv", "stored", 66, 66, 0),
@@ -91,7 +91,7 @@ def test_ingest_json_reports_every_file_and_exit_code(home):
                 env=env)  # fmt: skip
     assert json.loads(again.stdout)["status"] == "duplicate"
     stats = json.loads(run("stats", "--json", env=env).stdout)
-    assert stats["images"] == 4 and stats["fluxes"] == 2671 + 178 + 1 + 66
+    assert stats["images"] == 4 and stats["fluxes"] == 2645 + 178 + 1 + 66
     assert stats["observers"] == 1
 
 
@@ -130,9 +130,9 @@ def test_external_database_url_is_used_and_nothing_embedded_starts(tmp_path):
         assert upgraded == f"schema at revision {head_revision()}"
         done = run("ingest", "--observer", "novak", "--json",
                    str(FIXTURES / "correct_file.csv"), env=env)  # fmt: skip
-        assert json.loads(done.stdout)["fluxes"] == 2671
+        assert json.loads(done.stdout)["fluxes"] == 2645
         with psycopg.connect(url) as conn:
-            assert conn.execute("SELECT count(*) FROM flux").fetchone() == (2671,)
+            assert conn.execute("SELECT count(*) FROM flux").fetchone() == (2645,)
             version = conn.execute("SELECT current_setting('server_version_num')::int").fetchone()
             assert version[0] // 10000 == 15
         assert not (tmp_path / "home" / "pgdata").exists()

@@ -76,7 +76,7 @@ def test_light_curve_records_hold_the_values_of_their_columns(catalogue):
         fluxes = conn.execute(
             "SELECT light_curve_record, ra_deg, dec_deg, ap_auto, ap_auto_dev, "
             "ap_auto_saturated FROM flux ORDER BY image_id, line").fetchall()  # fmt: skip
-    assert len(images) == 2 and len(fluxes) == 2671 + 178
+    assert len(images) == 2 and len(fluxes) == 2645 + 178
     epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
     def same(decoded, column) -> bool:
@@ -125,7 +125,7 @@ def test_the_ingest_writes_the_records_the_migration_computes(catalogue):
     assert columns == 0
     assert upgrade(catalogue) == head_revision()
     assert stored() == written
-    assert len(written["flux"]) == 2671
+    assert len(written["flux"]) == 2645
 
 
 def test_flux_has_no_per_row_foreign_key_checks(catalogue):
