@@ -133,8 +133,8 @@ def test_stored_values_equal_the_file_saturation_is_a_flag_and_nothing_is_zero(w
             saturated_values += ap_sat[k]
         saturated_values += auto_sat
         assert (obj is None) == (not isinstance(ref.catalog_id, str))
-    raw = fixture_path("correct_file.csv").read_bytes()
-    assert saturated_values == raw.count(b"saturated")
+    raw = fixture_path("correct_file.csv").read_bytes().split(b"\r\n")
+    assert saturated_values == sum(raw[row[0] - 1].count(b"saturated") for row in rows) > 2000
 
 
 def test_objects_are_keyed_by_catalogue_and_id_with_catalogue_values(writer):
@@ -496,3 +496,142 @@ def test_pooled_connections_are_reused_only_when_left_clean(server, catalogue: C
     assert backend() != third  # a connection the server dropped is replaced
     catalogue.dispose()
     assert catalogue._idle == {}
+
+
+def _repeated_table(times: int) -> bytes:
+    """correct_file.csv with its table rows written ``times`` times (the 20 MB upload that
+    stored up to 76 copies of a star in one image)."""
+    data = (FIXTURES / "correct_file.csv").read_bytes()
+    head, _, body = data.partition(b"\r\nName;")
+    table_header, _, rows = body.partition(b"\r\n")
+    return head + b"\r\nName;" + table_header + b"\r\n" + rows * times
+
+
+def test_a_file_whose_rows_repeat_38_times_stores_each_star_once(catalogue, tmp_path):
+    repeated = tmp_path / "repeated.csv"
+    repeated.write_bytes(_repeated_table(38))
+    assert repeated.stat().st_size > 20_000_000
+    single, copies = ingest_files(catalogue, [fixture_path("correct_file.csv"), repeated],
+                                  observer="novak")
+    assert (single.status, copies.status) == ("stored", "stored")
+    assert (copies.fluxes, copies.matched, copies.unmatched) == (2645, 1987, 658)
+    assert len(copies.rejected_rows) == 37 * 2671 + 26
+    reasons = {r.line: r.reason for r in copies.rejected_rows}
+    # Line 25 is the first row; 2696 is its first copy. 2267 repeats the star of line 2017
+    # (SIPS matched UCAC4 796-032365 twice), and so does each copy of either.
+    assert reasons[2696] == "duplicate of line 25"
+    assert reasons[2267] == reasons[2267 + 2671] == reasons[2017 + 5 * 2671] == (
+        "duplicate of line 2017")
+    assert 25 not in reasons and 2017 not in reasons
+    with catalogue.connect("reader") as conn:
+        per_image = conn.execute(
+            "SELECT i.filename, count(*), count(DISTINCT f.object_id), min(f.line), max(f.line) "
+            "FROM flux f JOIN image i ON i.id = f.image_id GROUP BY i.filename ORDER BY 1"
+        ).fetchall()
+        assert per_image == [("correct_file.csv", 2645, 1987, 25, 2695),
+                             ("repeated.csv", 2645, 1987, 25, 2695)]
+        recorded = conn.execute(
+            "SELECT jsonb_array_length(rejected_rows) FROM upload_file WHERE filename = %s",
+            ("repeated.csv",)).fetchone()
+        assert recorded == (37 * 2671 + 26,)
+        assert_maintained_counts_are_exact(conn)
+
+
+def test_rows_at_one_position_or_of_one_star_are_one_measurement(writer):
+    text = (
+        "ExposureBegin;2021-11-06T16:27:45\nExposureEnd;2021-11-06T16:29:15\n"
+        "Name;X;Y;RA;Dec;Catalog;CatalogId;ApAuto\n"
+        ";100.00;200.00;05 00 00.0;+10 00 00.0;UCAC4;500-000001;100\n"  # line 4: kept
+        ";100.30;200.40;05 00 00.1;+10 00 00.1;UCAC4;500-000002;101\n"  # 0.5 px from line 4
+        ";300.00;50.00;05 01 00.0;+10 05 00.0;UCAC4;500-000001;102\n"  # line 4's star
+        ";100.99;200.00;05 00 00.2;+10 00 00.0;;;103\n"  # 0.99 px, no catalogue match
+        ";101.00;200.00;05 00 00.3;+10 00 00.0;;;104\n"  # 1 px: another source, kept
+        ";400.00;400.00;05 02 00.0;+10 09 00.0;;;105\n"  # kept
+        ";400.20;399.90;05 02 00.0;+10 09 00.0;;;106\n"  # no id, 0.22 px from line 9
+    )
+    outcome = ingest_file(writer, text.encode(), observer_id=observer(writer), name="near.csv")
+    assert [(r.line, r.reason) for r in outcome.rejected_rows] == [
+        (5, "duplicate of line 4"), (6, "duplicate of line 4"), (7, "duplicate of line 4"),
+        (10, "duplicate of line 9")]
+    assert (outcome.fluxes, outcome.matched, outcome.unmatched) == (3, 1, 2)
+    stored = writer.execute("SELECT line, ap_auto FROM flux ORDER BY line").fetchall()
+    assert stored == [(4, 100.0), (8, 104.0), (9, 105.0)]
+
+
+def _encodings_of(data: bytes) -> dict[str, bytes]:
+    """One exposure written as other bytes: line ends, trailing newlines and blank lines, a
+    BOM, another encoding of its non-ASCII text (correct_file.csv is ISO-8859-1: '°')."""
+    text = data.decode("iso-8859-1")
+    assert "°" in text and data.count(b"\r\n") > 2000
+    return {
+        "lf.csv": data.replace(b"\r\n", b"\n"),
+        "newline.csv": data + b"\r\n",
+        "blank_lines.csv": data + b"\r\n\r\n\r\n",
+        "lf_blank_lines.csv": data.replace(b"\r\n", b"\n") + b"\n\n  \n",
+        "bom.csv": b"\xef\xbb\xbf" + text.encode("utf-8"),
+        "utf8.csv": text.encode("utf-8"),
+        "utf8_lf.csv": text.replace("\r\n", "\n").encode("utf-8"),
+    }
+
+
+def test_the_same_exposure_in_other_bytes_stores_nothing(catalogue, tmp_path):
+    original = fixture_path("correct_file.csv")
+    assert ingest_files(catalogue, [original], observer="novak")[0].status == "stored"
+    with catalogue.connect("reader") as conn:
+        before = counts(conn)
+    variants = _encodings_of(original.read_bytes())
+    paths = []
+    for name, data in variants.items():
+        paths.append(tmp_path / name)
+        paths[-1].write_bytes(data)
+    outcomes = ingest_files(catalogue, paths, observer="novak")
+    assert [(o.file, o.status, o.fluxes) for o in outcomes] == [
+        (name, "duplicate", 0) for name in variants]
+    with catalogue.connect("reader") as conn:
+        assert counts(conn) == before
+        assert conn.execute("SELECT count(*) FROM image").fetchone() == (1,)
+        assert_maintained_counts_are_exact(conn)
+
+
+def test_two_encodings_of_one_exposure_in_one_batch_store_it_once(catalogue, tmp_path):
+    # Non-ASCII in the table too: a star's name, written in Windows-1250 and in UTF-8.
+    text = (
+        "ExposureBegin;2021-11-06T16:27:45\r\nExposureEnd;2021-11-06T16:29:15\r\n"
+        "Observer;Novák\r\nFilter;R\r\n"
+        "Name;X;Y;RA;Dec;Catalog;CatalogId;ApAuto;Ap1\r\n"
+        "Šárka;10.0;20.0;05 00 00.0;+10 00 00.0;UCAC4;500-000001;100;90\r\n"
+        ";30.0;40.0;05 01 00.0;+10 01 00.0;;;saturated;80\r\n"
+    )
+    files = {"cp1250.csv": text.encode("cp1250"),
+             "utf8.csv": text.replace("\r\n", "\n").encode("utf-8") + b"\n\n"}
+    assert read_sips(files["cp1250.csv"]).encoding == "windows-1250"
+    paths = []
+    for name, data in files.items():
+        paths.append(tmp_path / name)
+        paths[-1].write_bytes(data)
+    outcomes = ingest_files(catalogue, paths, observer="novak")
+    assert [(o.status, o.fluxes) for o in outcomes] == [("stored", 2), ("duplicate", 0)]
+    with catalogue.connect("reader") as conn:
+        assert counts(conn) == {"images": 1, "fluxes": 2, "matched": 1, "objects": 1}
+        assert conn.execute("SELECT name FROM flux WHERE line = 6").fetchone() == ("Šárka",)
+
+
+def test_another_exposure_is_stored_even_when_it_differs_in_one_value(catalogue, tmp_path):
+    data = fixture_path("correct_file.csv").read_bytes()
+    later = data.replace(b"ExposureEnd;2021-11-06T16:29:15.653",
+                         b"ExposureEnd;2021-11-06T16:29:15.654")
+    one_flux = data.replace(b";271001.483;", b";271001.484;")
+    assert later != data and one_flux != data and one_flux.count(b";271001.484;") == 1
+    paths = []
+    for name, content in (("a.csv", data), ("later.csv", later), ("one_flux.csv", one_flux),
+                          ("again.csv", data.replace(b"\r\n", b"\n"))):
+        paths.append(tmp_path / name)
+        paths[-1].write_bytes(content)
+    outcomes = ingest_files(catalogue, paths, observer="novak")
+    assert [o.status for o in outcomes] == ["stored", "stored", "stored", "duplicate"]
+    with catalogue.connect("reader") as conn:
+        assert counts(conn)["images"] == 3 and counts(conn)["fluxes"] == 3 * 2645
+        stored = conn.execute(
+            "SELECT i.filename FROM flux f JOIN image i ON i.id = f.image_id "
+            "WHERE f.ap_auto = 271001.484").fetchall()
+        assert stored == [("one_flux.csv",)]
