@@ -170,3 +170,47 @@ def test_upgrading_stars_to_fillfactor_50_leaves_them_ready_for_index_only_scans
     assert options == ["fillfactor=50"]
     assert pages >= 1.5 * packed  # rows at 50% of a page instead of 80%
     assert visible == pages
+
+
+def test_migration_0011_gives_existing_images_the_identity_the_ingest_computes(catalogue,
+                                                                               tmp_path):
+    # Files with nulls, saturated values, no apertures, non-ASCII names and no Filter; none
+    # repeats a star, so every row read was stored, as before 0011.
+    named = tmp_path / "named.csv"
+    named.write_bytes(
+        "ExposureBegin;2021-11-06T16:27:45\nExposureEnd;2021-11-06T16:29:15\n"
+        "Name;X;Y;RA;Dec;Catalog;CatalogId;ApAuto\n"
+        "Šárka;10.0;20.0;05 00 00.0;+10 00 00.0;UCAC4;500-000001;100\n"
+        ";;;05 01 00.0;+10 01 00.0;;;saturated\n".encode())
+    files = [fixture_path("correct_file_shorter_header.csv"),
+             fixture_path("few_lines_incorrect.csv"),
+             fixture_path("correct_file_missing_scheme.csv"), named]
+    assert [o.status for o in ingest_files(catalogue, files, observer="novak")] == ["stored"] * 4
+    query = "SELECT id, identity FROM image ORDER BY id"
+    with catalogue.connect("reader") as conn:
+        written = conn.execute(query).fetchall()
+    assert len({identity for _, identity in written}) == 4
+    # An exposure stored twice before 0011 (two encodings of one file, by the raw bytes).
+    with catalogue.connect("owner") as conn:
+        copy = conn.execute(
+            "INSERT INTO image (observer_id, upload_id, sha256, identity, filename, encoding,"
+            " exposure_begin, exposure_end, exposure_mid, exposure_time_s, filter, header,"
+            " columns, apertures, flux_count, matched_count) SELECT observer_id, upload_id,"
+            " sha256(sha256), NULL, 'lf.csv', encoding, exposure_begin, exposure_end,"
+            " exposure_mid, exposure_time_s, filter, header, columns, apertures, flux_count,"
+            " matched_count FROM image WHERE id = %s RETURNING id", (written[0][0],)
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO flux SELECT %s, line, object_id, name, x, y, adu, ra_deg, dec_deg,"
+            " background, background_dev, ap_auto, ap_auto_dev, ap_auto_saturated, ap, ap_dev,"
+            " ap_saturated, light_curve_record FROM flux WHERE image_id = %s",
+            (copy, written[0][0]))
+    command.downgrade(alembic_config(catalogue), "0010")
+    assert upgrade(catalogue) == head_revision()
+    with catalogue.connect("reader") as conn:
+        assert conn.execute(query).fetchall() == [*written, (copy, None)]
+    # Sent again, the exposure is a duplicate of the first image; nothing new is stored.
+    again = ingest_files(catalogue, [files[0]], observer="novak")
+    assert again[0].status == "duplicate"
+    with catalogue.connect("reader") as conn:
+        assert conn.execute("SELECT count(*) FROM image").fetchone() == (5,)
