@@ -7,8 +7,10 @@ What a file becomes
   exposure again, in any encoding or line ends, stores nothing and reports ``duplicate``;
 - ``catalog_object`` rows for the catalogue stars it matched, upserted in bulk and keyed by
   (catalogue, catalogue id); rows SIPS matched to no star are kept with no object;
-- one ``flux`` row per table row, loaded with a binary COPY; a row that measures a star an
-  earlier row of the file measured (:mod:`aphos_lib.io.repeats`) is rejected instead;
+- one ``flux`` row per table row, loaded with a binary COPY (:mod:`aphos_lib.io.repeats`): a
+  row within a pixel of an earlier row is that source again and is rejected instead, and of
+  several sources SIPS matched to one star only the nearest keeps the match (the others are
+  stored unmatched, with a warning);
 - an ``upload_file`` row with the outcome, when the file is part of an upload;
 - a ``flux_count_pending`` row: its objects' numbers of fluxes and the names it gives stars,
   which :func:`fold_flux_counts` adds to ``catalog_object`` once per batch of files (and every
@@ -21,6 +23,8 @@ share new stars wait for each other instead of deadlocking, and each star is cre
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,13 +42,13 @@ from aphos_lib.db import binary_copy as bc
 from aphos_lib.db import light_curve_records
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.db.exposure_identity import exposure_identity
-from aphos_lib.io.repeats import repeated_rows
+from aphos_lib.io.repeats import find_sources
 from aphos_lib.io.sips import RejectedRow, SipsFile, SipsFormatError, read_sips
 from aphos_lib.object_ids import FileStars, ObjectCache, resolve_stars
 from aphos_lib.observers import ensure_local_observer
 
-__all__ = ["FOLD_EVERY", "FileOutcome", "ObjectCache", "fold_flux_counts", "ingest_file",
-           "ingest_files", "ingest_parsed", "start_upload"]  # fmt: skip
+__all__ = ["FOLD_EVERY", "LISTED_ROWS", "FileOutcome", "ObjectCache", "fold_flux_counts",
+           "ingest_file", "ingest_files", "ingest_parsed", "start_upload"]  # fmt: skip
 
 # Files whose transactions are open at once in ingest_files, one connection each: one being
 # prepared by the calling thread, the others queued for or in the database thread.
@@ -57,6 +61,9 @@ FLUX_COLUMNS = (
 # What makes a whole file unreadable: it is then rejected with the message, and nothing stored.
 _UNREADABLE = (SipsFormatError, UnicodeDecodeError, OSError)
 _COPY_FLUX = f"COPY flux ({', '.join(FLUX_COLUMNS)}) FROM STDIN (FORMAT binary)"
+#: The rejected rows and the warnings an outcome lists, the first of each in line order; the
+#: counts say how many there were (a table pasted 38 times gave 98,827 reasons, 4 MB of JSON).
+LISTED_ROWS = 1000
 
 
 @dataclass
@@ -65,8 +72,9 @@ class FileOutcome:
 
     ``status`` is ``stored``, ``duplicate`` or ``rejected``; ``fluxes`` counts the rows stored
     (``matched`` to a catalogue star plus ``unmatched``); ``rejected_rows`` lists the rows that
-    were not stored with their line number and reason; ``error`` says why a whole file was
-    rejected.
+    were not stored with their line number and reason, the first :data:`LISTED_ROWS` of
+    ``rejected_count``; ``warnings`` likewise, of ``warning_count`` (e.g. a row stored without
+    its catalogue match); ``error`` says why a whole file was rejected.
     """
 
     file: str
@@ -78,6 +86,13 @@ class FileOutcome:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     image_id: int | None = None
+    rejected_count: int = 0
+    warning_count: int = 0
+
+    def __post_init__(self) -> None:
+        # The counts are at least what is listed (an outcome built from short lists).
+        self.rejected_count = max(self.rejected_count, len(self.rejected_rows))
+        self.warning_count = max(self.warning_count, len(self.warnings))
 
     @property
     def ok(self) -> bool:
@@ -93,6 +108,9 @@ class FileOutcome:
             "matched": self.matched,
             "unmatched": self.unmatched,
             "rejected_rows": [{"line": r.line, "reason": r.reason} for r in self.rejected_rows],
+            "rejected_count": self.rejected_count,
+            "warnings": self.warnings,
+            "warning_count": self.warning_count,
             "error": self.error,
         }
 
@@ -238,24 +256,34 @@ def _prepare(
     """
     identity = exposure_identity(sips.exposure_begin, sips.exposure_end, _filter(sips),
                                  sips.apertures, sips.rows)  # every row read, repeats too
-    sips = _one_row_per_star(sips)
-    rows = sips.rows
+    read = sips.rows
+    sources = find_sources(read)
+    rows = sources.stored_rows(read)
+    sips = replace(sips, rows=rows)
     matched_mask = pc.is_valid(rows["catalog_id"]).to_numpy(zero_copy_only=False)
+    rejected = heapq.merge(
+        sips.rejected[:LISTED_ROWS], sources.rejected(read, LISTED_ROWS), key=lambda r: r.line
+    )
     outcome = FileOutcome(
         sips.source,
         "stored",
         fluxes=rows.num_rows,
         matched=int(matched_mask.sum()),
         unmatched=int(rows.num_rows - matched_mask.sum()),
-        rejected_rows=list(sips.rejected),
-        warnings=list(sips.warnings),
+        rejected_rows=list(itertools.islice(rejected, LISTED_ROWS)),
+        rejected_count=len(sips.rejected) + len(sources.repeats),
+        warnings=(sips.warnings + sources.warnings(read, LISTED_ROWS))[:LISTED_ROWS],
+        warning_count=len(sips.warnings) + len(sources.unlinked),
     )
     sha = bytes.fromhex(sips.sha256)
     try:
         outcome.image_id = _insert_image(conn, sips, observer_id, upload_id, sha, identity,
                                          outcome)
         if outcome.image_id is None:
-            duplicate = FileOutcome(sips.source, "duplicate", warnings=outcome.warnings)
+            duplicate = FileOutcome(
+                sips.source, "duplicate", warnings=sips.warnings[:LISTED_ROWS],
+                warning_count=len(sips.warnings),
+            )
             return _Pending(conn, duplicate, sha, upload_id, position, sips)
         pending = _Pending(conn, outcome, sha, upload_id, position, sips,
                            resolve_stars(conn, rows, matched_mask, known))  # fmt: skip
@@ -296,15 +324,6 @@ def _complete(pending: _Pending) -> FileOutcome:
     if stars is not None and stars.new is not None:
         stars.new.state = "stored"
     return pending.outcome
-
-
-def _one_row_per_star(sips: SipsFile) -> SipsFile:
-    """The file without the rows that measure a star a second time, reported as rejected."""
-    keep, repeats = repeated_rows(sips.rows)
-    if not repeats:
-        return sips
-    rejected = sorted(sips.rejected + repeats, key=lambda r: r.line)
-    return replace(sips, rows=sips.rows.filter(pa.array(keep)), rejected=rejected)
 
 
 def _filter(sips: SipsFile) -> str | None:
@@ -478,14 +497,14 @@ def _record(
     conn.execute(
         """
         INSERT INTO upload_file (upload_id, position, filename, sha256, status, image_id, fluxes,
-            matched, unmatched, rejected_rows, warnings, error)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            matched, unmatched, rejected_rows, rejected_count, warnings, warning_count, error)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         """,
         (
             upload_id, position, outcome.file, sha, outcome.status, outcome.image_id,
             outcome.fluxes, outcome.matched, outcome.unmatched,
-            json.dumps(outcome.to_json()["rejected_rows"]), json.dumps(outcome.warnings),
-            outcome.error,
+            json.dumps(outcome.to_json()["rejected_rows"]), outcome.rejected_count,
+            json.dumps(outcome.warnings), outcome.warning_count, outcome.error,
         ),
     )  # fmt: skip
 

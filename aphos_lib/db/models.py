@@ -163,8 +163,11 @@ class UploadFile(Base):
     fluxes: Mapped[int] = mapped_column(Integer, server_default="0")
     matched: Mapped[int] = mapped_column(Integer, server_default="0")
     unmatched: Mapped[int] = mapped_column(Integer, server_default="0")
+    # The first rows rejected and warnings (aphos_lib.ingest.LISTED_ROWS), and how many in all.
     rejected_rows: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    rejected_count: Mapped[int] = mapped_column(Integer, server_default="0")
     warnings: Mapped[list[str]] = mapped_column(JSONB, server_default="[]")
+    warning_count: Mapped[int] = mapped_column(Integer, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

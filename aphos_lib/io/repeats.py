@@ -1,21 +1,30 @@
-"""One row per star and image: the rows of a file that measure a star a second time.
+"""One row per source, one source per catalogue star: what the ingest keeps of a file's rows.
 
-An image measures each star once. A row repeats a star already measured in the same file when
-it has the same catalogue star (catalogue and id) as an earlier row, or a measured position
-(``x``, ``y``) less than one pixel from an earlier row's. Such a row is not stored: it is
-reported as rejected, "duplicate of line N", N being the line of the row it repeats, which is
-kept. A file whose table was pasted 38 times would otherwise store 38 copies of each star in
-one image, and every light curve through that field would multiply its points.
+An image measures each source once. A row whose measured position (``x``, ``y``) is less than
+one pixel from an earlier kept row's is that source again, whatever catalogue star either was
+matched to: it is not stored, and is reported as rejected, "duplicate of line N", N being the
+line of the row it repeats. A file whose table was pasted 38 times would otherwise store 38
+copies of each star in one image, and every light curve through that field would multiply its
+points.
 
-Rows are taken in file order, and a row is kept when no earlier kept row conflicts with it.
-The usual cases, exact repeats of rows and pairs of rows SIPS matched to one catalogue star,
-are decided with numpy: identical rows are folded onto their first occurrence, neighbours
-within a pixel are found on a grid of one-pixel cells, and the remaining rows are settled in
-a few vectorised rounds. A file of tens of thousands of distinct positions all within a pixel
-of each other (no real image) is settled by a plain loop instead, bounded by the rows it has.
+Rows a pixel or more apart are distinct sources, and all are stored. SIPS sometimes matches
+two of them to one catalogue star (a close companion, or a blend): the row whose measured
+RA/Dec is nearest the star's catalogue position (``CatalogRA``/``CatalogDec``) keeps the
+match, the rule the light-curve read uses for "the star's source in an image", and ties go
+to the earlier row. The others are stored without it, as unmatched sources, and reported as
+warnings, so that an image has exactly one source per catalogue star.
+
+Rows are taken in file order, and a row is kept when no earlier kept row is within a pixel.
+The usual cases, files with no such pair and exact repeats of rows, are decided with numpy:
+identical positions are folded onto their first occurrence, neighbours within a pixel found
+on the rows sorted by ``x``, and the remaining rows settled in a few vectorised rounds. A file
+of tens of thousands of distinct positions all within a pixel of each other (no real image) is
+settled by a plain loop instead, bounded by the rows it has.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -23,89 +32,194 @@ import pyarrow.compute as pc
 
 from aphos_lib.io.sips import RejectedRow
 
-__all__ = ["REPEAT_RADIUS_PX", "repeated_rows"]
+__all__ = ["REPEAT_RADIUS_PX", "Sources", "find_sources"]
 
-#: Two measured positions closer than this (in pixels, ``x`` and ``y``) are the same star.
+#: Two measured positions closer than this (in pixels, ``x`` and ``y``) are the same source.
 REPEAT_RADIUS_PX = 1.0
-# Neighbour pairs per row beyond which the grid's pairs are not built (a crowd of distinct
-# positions within a pixel) and the loop decides instead.
+# Neighbour pairs per row beyond which the pairs are not built (a crowd of distinct positions
+# within a pixel) and the loop decides instead.
 _PAIRS_PER_ROW = 16
 # Rounds beyond which the rows still undecided (chains of neighbours) go to the loop.
 _ROUNDS = 8
 _NONE = np.iinfo(np.int64).max
 # The loop's cells are clipped to this range, whatever positions a file writes.
 _CELL_LIMIT = 1 << 30
+_NO_ROWS = np.empty(0, dtype=np.int64)
 
 
-def repeated_rows(rows: pa.Table) -> tuple[np.ndarray, list[RejectedRow]]:
-    """Find the rows of a canonical frame that measure a star an earlier row measured.
+@dataclass(frozen=True)
+class Sources:
+    """What the ingest stores of one file's rows (indices are positions in the frame).
+
+    Attributes
+    ----------
+    keep : numpy.ndarray of bool
+        False for the rows that repeat a source (not stored).
+    repeats, repeated : numpy.ndarray of int
+        The rows not stored, in file order, and for each the earlier kept row it repeats.
+    unlinked, nearer : numpy.ndarray of int
+        The stored rows that lose their catalogue match, in file order, and for each the row
+        that keeps the match (nearer the star's catalogue position).
+    """
+
+    keep: np.ndarray
+    repeats: np.ndarray
+    repeated: np.ndarray
+    unlinked: np.ndarray
+    nearer: np.ndarray
+
+    def stored_rows(self, rows: pa.Table) -> pa.Table:
+        """The rows to store: the repeats left out, the unlinked rows without their
+        ``catalog`` and ``catalog_id`` (unmatched sources, as SIPS writes them)."""
+        if len(self.unlinked):
+            linked = np.ones(rows.num_rows, dtype=bool)
+            linked[self.unlinked] = False
+            mask = pa.array(linked)
+            for name in ("catalog", "catalog_id"):
+                column = rows[name]
+                rows = rows.set_column(
+                    rows.schema.get_field_index(name),
+                    name,
+                    pc.if_else(mask, column, pa.scalar(None, column.type)),
+                )
+        if len(self.repeats):
+            rows = rows.filter(pa.array(self.keep))
+        return rows
+
+    def rejected(self, rows: pa.Table, limit: int | None = None) -> list[RejectedRow]:
+        """The first ``limit`` rows not stored (all by default): "duplicate of line N"."""
+        lines = rows["line"].to_numpy()
+        take = slice(0, limit)
+        return [
+            RejectedRow(line, f"duplicate of line {of}")
+            for line, of in zip(
+                lines[self.repeats[take]].tolist(), lines[self.repeated[take]].tolist(), strict=True
+            )
+        ]
+
+    def warnings(self, rows: pa.Table, limit: int | None = None) -> list[str]:
+        """The first ``limit`` unlinked rows (all by default), as "line L: a second source
+        matched to CATALOG ID (line N is nearer); stored without the catalogue match"."""
+        unlinked = pa.array(self.unlinked[:limit])
+        lines = rows["line"].to_numpy()
+        stars = zip(
+            rows["catalog"].take(unlinked).to_pylist(),
+            rows["catalog_id"].take(unlinked).to_pylist(),
+            strict=True,
+        )
+        return [
+            f"line {line}: a second source matched to {catalog} {star} (line {nearer} is "
+            "nearer); stored without the catalogue match"
+            for line, nearer, (catalog, star) in zip(
+                lines[self.unlinked[:limit]].tolist(),
+                lines[self.nearer[:limit]].tolist(),
+                stars,
+                strict=True,
+            )
+        ]
+
+
+def find_sources(rows: pa.Table) -> Sources:
+    """Find the rows of a canonical frame that repeat a source, and the second sources of a
+    catalogue star.
 
     Parameters
     ----------
     rows : pyarrow.Table
-        The canonical frame of one file (``line``, ``x``, ``y``, ``catalog``, ``catalog_id``).
+        The canonical frame of one file (``line``, ``x``, ``y``, ``ra_deg``, ``dec_deg``,
+        ``catalog``, ``catalog_id``, ``catalog_ra_deg``, ``catalog_dec_deg``).
 
     Returns
     -------
-    keep : numpy.ndarray of bool
-        False for the repeating rows.
-    rejected : list of RejectedRow
-        One per repeating row, in line order: "duplicate of line N".
+    Sources
 
     Examples
     --------
+    Line 6 is 0.4 px from line 5: the same source. Line 7 is another source of line 5's star,
+    farther from its catalogue position: stored, without the match.
+
     >>> frame = pa.table({"line": [5, 6, 7], "x": [10.0, 10.4, 50.0], "y": [20.0, 20.0, 9.0],
+    ...                   "ra_deg": [80.0, 80.0, 80.001], "dec_deg": [10.0, 10.0, 10.0],
     ...                   "catalog": ["UCAC4", None, "UCAC4"],
-    ...                   "catalog_id": ["805-1", None, "805-1"]})
-    >>> keep, rejected = repeated_rows(frame)
-    >>> keep.tolist(), [(r.line, r.reason) for r in rejected]
-    ([True, False, False], [(6, 'duplicate of line 5'), (7, 'duplicate of line 5')])
+    ...                   "catalog_id": ["805-1", None, "805-1"],
+    ...                   "catalog_ra_deg": [80.0] * 3, "catalog_dec_deg": [10.0] * 3})
+    >>> sources = find_sources(frame)
+    >>> sources.keep.tolist(), sources.rejected(frame)
+    ([True, False, True], [RejectedRow(line=6, reason='duplicate of line 5')])
+    >>> sources.warnings(frame)  # doctest: +NORMALIZE_WHITESPACE
+    ['line 7: a second source matched to UCAC4 805-1 (line 5 is nearer); stored without the
+      catalogue match']
+    >>> sources.stored_rows(frame)["catalog_id"].to_pylist()
+    ['805-1', None]
     """
-    n = rows.num_rows
-    keep = np.ones(n, dtype=bool)
-    if n < 2:
-        return keep, []
-    star = _star_codes(rows)
-    x = _floats(rows["x"])
-    y = _floats(rows["y"])
+    keep = np.ones(rows.num_rows, dtype=bool)
+    if rows.num_rows < 2:
+        return Sources(keep, _NO_ROWS, _NO_ROWS, _NO_ROWS, _NO_ROWS)
+    cite = _repeats_of(_floats(rows["x"]), _floats(rows["y"]))
+    repeats = np.flatnonzero(cite != _NONE)
+    keep[repeats] = False
+    unlinked, nearer = _second_sources(rows, keep)
+    return Sources(keep, repeats, cite[repeats], unlinked, nearer)
+
+
+def _repeats_of(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """For rows in file order: the index of the earlier kept row each repeats (:data:`_NONE`
+    for a kept row)."""
     pairs = _neighbour_pairs(x, y)
     if pairs is not None:
-        if not len(pairs[0]) and not _any_star_twice(star):
-            return keep, []  # the usual file
-        cites = _settle(star, x, y, pairs)
-        cite = np.where(cites == -1, _NONE, cites)
-    else:
-        cite = _settle_copies(star, x, y)
-    dropped = np.flatnonzero(cite != _NONE)
-    if not len(dropped):
-        return keep, []
-    keep[dropped] = False
-    lines = rows["line"].to_numpy()
-    rejected = [
-        RejectedRow(line, f"duplicate of line {of}")
-        for line, of in zip(lines[dropped].tolist(), lines[cite[dropped]].tolist(), strict=True)
-    ]
-    return keep, rejected
+        if not len(pairs[0]):
+            return np.full(len(x), _NONE, dtype=np.int64)  # the usual file
+        cites = _settle(x, y, pairs)
+        return np.where(cites == -1, _NONE, cites)
+    return _settle_copies(x, y)
 
 
-def _settle_copies(star: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """:func:`_settle` for a file with many rows at one position: identical rows (same star,
-    same position) are folded onto their first occurrence, and the distinct rows settled."""
-    n = len(star)
-    key = np.empty(n, dtype=[("s", "<i8"), ("x", "<f8"), ("y", "<f8")])
-    key["s"], key["x"], key["y"] = star, x + 0.0, y + 0.0  # + 0.0: -0.0 is 0.0
-    # A row without a position repeats nothing by position: its own key (its catalogue star
-    # is still compared when settling).
+def _second_sources(rows: pa.Table, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The kept rows matched to a star another kept row nearer its catalogue position is
+    matched to, in file order, and that row of each."""
+    star = _star_codes(rows)
+    candidates = np.flatnonzero(keep & (star >= 0))
+    if not len(candidates):
+        return _NO_ROWS, _NO_ROWS
+    per_star = np.bincount(star[candidates])
+    candidates = candidates[per_star[star[candidates]] > 1]  # the stars of several rows
+    if not len(candidates):
+        return _NO_ROWS, _NO_ROWS  # the usual file
+    stars = star[candidates]
+    ra, dec, ra0, dec0 = (
+        np.radians(_floats(rows[name].take(pa.array(candidates))))
+        for name in ("ra_deg", "dec_deg", "catalog_ra_deg", "catalog_dec_deg")
+    )
+    # cos of the distance, as the light-curve read orders a star's sources (1 is on it); a
+    # row without a position is the farthest.
+    close = np.sin(dec) * np.sin(dec0) + np.cos(dec) * np.cos(dec0) * np.cos(ra - ra0)
+    close = np.nan_to_num(close, nan=-2.0)
+    order = np.lexsort((candidates, -close, stars))  # per star: nearest first, then file order
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = stars[order][1:] != stars[order][:-1]
+    group = np.cumsum(first) - 1
+    nearest = candidates[order][first]
+    unlinked = candidates[order][~first]
+    nearer = nearest[group[~first]]
+    by_line = np.argsort(unlinked, kind="stable")
+    return unlinked[by_line], nearer[by_line]
+
+
+def _settle_copies(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """:func:`_repeats_of` for a file with many rows at one position: identical positions are
+    folded onto their first occurrence, and the distinct ones settled."""
+    n = len(x)
+    key = np.empty(n, dtype=[("u", "<i8"), ("x", "<f8"), ("y", "<f8")])
+    key["u"], key["x"], key["y"] = 0, x + 0.0, y + 0.0  # + 0.0: -0.0 is 0.0
+    # A row without a position repeats nothing: a key of its own.
     unplaced = ~(np.isfinite(x) & np.isfinite(y))
-    key["s"][unplaced] = -2 - np.flatnonzero(unplaced)
+    key["u"][unplaced] = 1 + np.flatnonzero(unplaced)
     _, first, inverse = np.unique(
         key.view(np.void(24)).ravel(), return_index=True, return_inverse=True
     )
     first_of = first[inverse.ravel()]
     distinct = np.sort(first)
-    cites = _settle(
-        star[distinct], x[distinct], y[distinct], _neighbour_pairs(x[distinct], y[distinct])
-    )
+    cites = _settle(x[distinct], y[distinct], _neighbour_pairs(x[distinct], y[distinct]))
     cite = np.full(n, _NONE, dtype=np.int64)
     repeated = cites != -1
     cite[distinct[repeated]] = distinct[cites[repeated]]
@@ -115,11 +229,6 @@ def _settle_copies(star: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray
         cite[first_of[copies]] == _NONE, first_of[copies], cite[first_of[copies]]
     )
     return cite
-
-
-def _any_star_twice(star: np.ndarray) -> bool:
-    matched = star[star >= 0]
-    return bool(len(matched)) and int(matched.max()) + 1 < len(matched)
 
 
 def _floats(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -140,42 +249,33 @@ def _star_codes(rows: pa.Table) -> np.ndarray:
 
 
 def _settle(
-    star: np.ndarray, x: np.ndarray, y: np.ndarray, pairs: tuple[np.ndarray, np.ndarray] | None
+    x: np.ndarray, y: np.ndarray, pairs: tuple[np.ndarray, np.ndarray] | None
 ) -> np.ndarray:
     """For rows in file order: -1 for a kept row, else the index of the earlier kept row it
     repeats. ``pairs`` are the rows within a pixel of each other (None: too many)."""
-    m = len(star)
+    m = len(x)
     if pairs is None:
-        return _settle_in_a_loop(star, x, y)
+        return _settle_in_a_loop(x, y)
     a, b = pairs  # a < b: row b is within a pixel of the earlier row a
     state = np.zeros(m, dtype=np.int8)  # 0 undecided, 1 kept, 2 repeats a kept row
     cite = np.full(m, -1, dtype=np.int64)
-    index = np.arange(m)
-    has_star = star >= 0
-    stars = star[has_star]
-    codes = int(stars.max()) + 1 if len(stars) else 0
     for _ in range(_ROUNDS):
         undecided = state == 0
         if not undecided.any():
             return cite
-        # The earliest kept and the earliest undecided row of each catalogue star.
-        kept_first = np.full(codes, _NONE, dtype=np.int64)
-        open_first = np.full(codes, _NONE, dtype=np.int64)
-        np.minimum.at(kept_first, stars, np.where(state[has_star] == 1, index[has_star], _NONE))
-        np.minimum.at(open_first, stars, np.where(state[has_star] == 0, index[has_star], _NONE))
+        # A row repeats its earliest kept neighbour before it; it is kept when it has none
+        # and no undecided one before it either.
         earlier_kept = np.full(m, _NONE, dtype=np.int64)
-        earlier_open = np.zeros(m, dtype=bool)
-        earlier_kept[has_star] = kept_first[stars]
-        earlier_open[has_star] = open_first[stars] < index[has_star]
         near_kept = state[a] == 1
         np.minimum.at(earlier_kept, b[near_kept], a[near_kept])
+        earlier_open = np.zeros(m, dtype=bool)
         earlier_open[b[state[a] == 0]] = True
-        repeats = undecided & (earlier_kept < index)
+        repeats = undecided & (earlier_kept != _NONE)
         kept = undecided & ~repeats & ~earlier_open
         state[repeats], cite[repeats] = 2, earlier_kept[repeats]
         state[kept] = 1
     if (state == 0).any():
-        return _settle_in_a_loop(star, x, y)  # long chains of neighbours: no real image
+        return _settle_in_a_loop(x, y)  # long chains of neighbours: no real image
     return cite
 
 
@@ -201,14 +301,13 @@ def _neighbour_pairs(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return np.minimum(one, other), np.maximum(one, other)
 
 
-def _settle_in_a_loop(star: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _settle_in_a_loop(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """:func:`_settle` one row at a time, for files no image produces (see the module).
 
     Kept rows are at least a pixel apart, so a cell holds a handful of them and each row
     looks at a bounded number of kept rows.
     """
-    cite = np.full(len(star), -1, dtype=np.int64)
-    kept_star: dict[int, int] = {}
+    cite = np.full(len(x), -1, dtype=np.int64)
     kept_cells: dict[tuple[int, int], list[int]] = {}
     cx, cy = (
         np.clip(np.floor(np.nan_to_num(v) / REPEAT_RADIUS_PX), -_CELL_LIMIT, _CELL_LIMIT).astype(
@@ -217,22 +316,17 @@ def _settle_in_a_loop(star: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndar
         for v in (x, y)
     )
     placed = np.isfinite(x) & np.isfinite(y)
-    for j in range(len(star)):
-        candidates = []
-        if star[j] >= 0 and star[j] in kept_star:
-            candidates.append(kept_star[star[j]])
-        if placed[j]:
-            cell = (int(cx[j]), int(cy[j]))
-            for dx in (-1, 0, 1):
-                for dy in (-1, 0, 1):
-                    for i in kept_cells.get((cell[0] + dx, cell[1] + dy), ()):
-                        if np.hypot(x[i] - x[j], y[i] - y[j]) < REPEAT_RADIUS_PX:
-                            candidates.append(i)
-        if candidates:
-            cite[j] = min(candidates)
-            continue
-        if star[j] >= 0:
-            kept_star[int(star[j])] = j
-        if placed[j]:
+    for j in np.flatnonzero(placed).tolist():
+        cell = (int(cx[j]), int(cy[j]))
+        near = [
+            i
+            for dx in (-1, 0, 1)
+            for dy in (-1, 0, 1)
+            for i in kept_cells.get((cell[0] + dx, cell[1] + dy), ())
+            if np.hypot(x[i] - x[j], y[i] - y[j]) < REPEAT_RADIUS_PX
+        ]
+        if near:
+            cite[j] = min(near)
+        else:
             kept_cells.setdefault(cell, []).append(j)
     return cite
