@@ -6,7 +6,7 @@ import pytest
 
 from aphos_lib.demo import DemoManifest
 from aphos_lib.demo.load import load_demo
-from aphos_lib.io.repeats import repeated_rows
+from aphos_lib.io.repeats import find_sources
 from aphos_lib.io.sips import read_sips
 from aphos_lib.stats import catalogue_stats
 
@@ -26,8 +26,9 @@ def test_demo_data_is_loaded_whole_and_only_once(catalogue, tmp_path, capsys):
             " WHERE o.catalog_id = '805-031770'").fetchone()[0]  # fmt: skip
     assert stats["images"] == 12
     # Every row, less the few of a close pair of stars (under a pixel apart) that a file is
-    # one measurement of (aphos_lib.io.repeats).
-    repeats = sum(len(repeated_rows(read_sips(tmp_path / f.path).rows)[1]) for f in manifest.files)
+    # one source of (aphos_lib.io.repeats).
+    repeats = sum(len(find_sources(read_sips(tmp_path / f.path).rows).repeats)
+                  for f in manifest.files)
     assert stats["fluxes"] == sum(f.rows for f in manifest.files) - repeats
     expected = {}
     for f in manifest.files:

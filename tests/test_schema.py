@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import tomllib
 import uuid
@@ -20,6 +21,7 @@ from aphos_lib.db import light_curve_records as records
 from aphos_lib.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from aphos_lib.db.models import Base
 from aphos_lib.ingest import ingest_files
+from aphos_lib.observers import ensure_local_observer
 
 from conftest import fixture_path
 
@@ -76,7 +78,7 @@ def test_light_curve_records_hold_the_values_of_their_columns(catalogue):
         fluxes = conn.execute(
             "SELECT light_curve_record, ra_deg, dec_deg, ap_auto, ap_auto_dev, "
             "ap_auto_saturated FROM flux ORDER BY image_id, line").fetchall()  # fmt: skip
-    assert len(images) == 2 and len(fluxes) == 2645 + 178
+    assert len(images) == 2 and len(fluxes) == 2671 + 178
     epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
     def same(decoded, column) -> bool:
@@ -125,7 +127,7 @@ def test_the_ingest_writes_the_records_the_migration_computes(catalogue):
     assert columns == 0
     assert upgrade(catalogue) == head_revision()
     assert stored() == written
-    assert len(written["flux"]) == 2645
+    assert len(written["flux"]) == 2671
 
 
 def test_flux_has_no_per_row_foreign_key_checks(catalogue):
@@ -214,3 +216,31 @@ def test_migration_0011_gives_existing_images_the_identity_the_ingest_computes(c
     assert again[0].status == "duplicate"
     with catalogue.connect("reader") as conn:
         assert conn.execute("SELECT count(*) FROM image").fetchone() == (5,)
+
+
+def test_migration_0013_counts_the_rejected_rows_and_keeps_the_first_thousand(catalogue):
+    command.downgrade(alembic_config(catalogue), "0011")
+    many = [{"line": 2696 + k, "reason": f"duplicate of line {25 + k}"} for k in range(1500)]
+    warnings = [f"line {k}: a second source" for k in range(1200)]
+    with catalogue.connect("owner") as conn:
+        observer = ensure_local_observer(conn, "novak")
+        upload = conn.execute(
+            "INSERT INTO upload (observer_id, client) VALUES (%s, 'cli') RETURNING id", (observer,)
+        ).fetchone()[0]
+        for position, (rejected, warned) in enumerate(
+            [(many, warnings), (many[:2], []), ([], warnings[:3]), ([], [])]
+        ):
+            conn.execute(
+                "INSERT INTO upload_file (upload_id, position, filename, status, rejected_rows,"
+                " warnings) VALUES (%s, %s, 'a.csv', 'stored', %s, %s)",
+                (upload, position, json.dumps(rejected), json.dumps(warned)),
+            )
+        conn.commit()
+    assert upgrade(catalogue) == head_revision()
+    with catalogue.connect("owner") as conn:
+        recorded = conn.execute(
+            "SELECT rejected_rows, rejected_count, warnings, warning_count FROM upload_file"
+            " ORDER BY position"
+        ).fetchall()
+    assert recorded == [(many[:1000], 1500, warnings[:1000], 1200), (many[:2], 2, [], 0),
+                        ([], 0, warnings[:3], 3), ([], 0, [], 0)]

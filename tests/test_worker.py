@@ -166,7 +166,7 @@ def test_a_batch_of_the_fixture_files_ends_with_the_documented_outcomes(catalogu
             )
         ]
         assert statuses == ["duplicate"] * 4 + ["rejected"] * 2
-        assert writer.execute("SELECT count(*) FROM flux").fetchone()[0] == 2645 + 1 + 178 + 66
+        assert writer.execute("SELECT count(*) FROM flux").fetchone()[0] == 2671 + 1 + 178 + 66
         assert writer.execute("SELECT count(*) FROM image").fetchone()[0] == 4
     finally:
         print(stop_worker(worker))
@@ -278,10 +278,10 @@ def test_a_worker_killed_mid_file_leaves_no_rows_and_the_job_completes_once_afte
     rows = writer.execute(
         "SELECT position, status, fluxes, matched, unmatched FROM upload_file"
     ).fetchall()
-    assert rows == [(0, "stored", 2645, 1987, 658)]
+    assert rows == [(0, "stored", 2671, 1987, 684)]
     assert writer.execute(
         "SELECT count(*), count(DISTINCT (image_id, line)) FROM flux"
-    ).fetchone() == (2645, 2645)
+    ).fetchone() == (2671, 2671)
     assert writer.execute("SELECT state FROM upload WHERE id = %s", (upload_id,)).fetchone() == (
         "stored",)  # fmt: skip
 
@@ -480,6 +480,6 @@ def test_a_worker_stopped_mid_file_gives_the_job_back_and_exits_promptly(
     finally:
         stop_worker(second)
     assert job_state(writer, job_id)[:4] == ("done", 2, 1, 1)
-    assert writer.execute("SELECT count(*) FROM flux").fetchone() == (2645,)
+    assert writer.execute("SELECT count(*) FROM flux").fetchone() == (2671,)
     assert writer.execute("SELECT count(*) FROM upload_file WHERE upload_id = %s",
                           (upload_id,)).fetchone() == (1,)  # fmt: skip
