@@ -251,32 +251,35 @@ def _star_codes(rows: pa.Table) -> np.ndarray:
 def _settle(
     x: np.ndarray, y: np.ndarray, pairs: tuple[np.ndarray, np.ndarray] | None
 ) -> np.ndarray:
-    """For rows in file order: -1 for a kept row, else the index of the earlier kept row it
+    """For rows in file order: -1 for a kept row, else the index of the earliest kept row it
     repeats. ``pairs`` are the rows within a pixel of each other (None: too many)."""
     m = len(x)
     if pairs is None:
         return _settle_in_a_loop(x, y)
     a, b = pairs  # a < b: row b is within a pixel of the earlier row a
     state = np.zeros(m, dtype=np.int8)  # 0 undecided, 1 kept, 2 repeats a kept row
-    cite = np.full(m, -1, dtype=np.int64)
     for _ in range(_ROUNDS):
         undecided = state == 0
         if not undecided.any():
-            return cite
-        # A row repeats its earliest kept neighbour before it; it is kept when it has none
-        # and no undecided one before it either.
-        earlier_kept = np.full(m, _NONE, dtype=np.int64)
-        near_kept = state[a] == 1
-        np.minimum.at(earlier_kept, b[near_kept], a[near_kept])
-        earlier_open = np.zeros(m, dtype=bool)
-        earlier_open[b[state[a] == 0]] = True
-        repeats = undecided & (earlier_kept != _NONE)
-        kept = undecided & ~repeats & ~earlier_open
-        state[repeats], cite[repeats] = 2, earlier_kept[repeats]
-        state[kept] = 1
-    if (state == 0).any():
-        return _settle_in_a_loop(x, y)  # long chains of neighbours: no real image
-    return cite
+            break
+        # A row repeats a source when a kept row before it is within a pixel; it is kept when
+        # none is, and no undecided row before it either.
+        repeats = np.zeros(m, dtype=bool)
+        repeats[b[state[a] == 1]] = True
+        repeats &= undecided
+        waits = np.zeros(m, dtype=bool)
+        waits[b[state[a] == 0]] = True
+        state[repeats] = 2
+        state[undecided & ~repeats & ~waits] = 1
+    else:
+        if (state == 0).any():
+            return _settle_in_a_loop(x, y)  # long chains of neighbours: no real image
+    # Each repeat cites the earliest kept row within a pixel (a later round may have kept
+    # an earlier one than the round that decided it saw).
+    kept = state[a] == 1
+    cite = np.full(m, _NONE, dtype=np.int64)
+    np.minimum.at(cite, b[kept], a[kept])
+    return np.where(state == 2, cite, -1)
 
 
 def _neighbour_pairs(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
