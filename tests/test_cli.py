@@ -89,7 +89,7 @@ def test_ingest_json_reports_every_file_and_exit_code(home):
                              "rejected_count", "warnings", "warning_count", "error"}  # fmt: skip
     assert (lines[0]["rejected_count"], lines[3]["rejected_count"]) == (0, 2)
     assert lines[0]["warning_count"] == len(lines[0]["warnings"]) == 26
-    assert lines[0]["warnings"][3] == (
+    assert lines[0]["warnings"][4] == (
         "line 2355: a second source matched to UCAC4 778-043526 (line 2277 is nearer); "
         "stored without the catalogue match")
     again = run("ingest", "--observer", "novak", "--json", str(fixture_path("correct_file.csv")),
