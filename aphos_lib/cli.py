@@ -75,20 +75,28 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0 if status.running else 3
 
 
+# The rejected rows and the warnings printed of each file; --json gives the first 1,000.
+_PRINTED = 20
+
+
 def _print_outcome(outcome) -> None:
     if outcome.status == "stored":
         print(f"{outcome.file}: stored {outcome.fluxes} fluxes ({outcome.matched} matched, "
               f"{outcome.unmatched} unmatched)"
-              + (f", {len(outcome.rejected_rows)} rows rejected" if outcome.rejected_rows
+              + (f", {outcome.rejected_count} rows rejected" if outcome.rejected_count
                  else ""))  # fmt: skip
     elif outcome.status == "duplicate":
         print(f"{outcome.file}: duplicate, already stored; nothing new")
     else:
         print(f"{outcome.file}: rejected: {outcome.error}")
-    for row in outcome.rejected_rows:
+    for row in outcome.rejected_rows[:_PRINTED]:
         print(f"  {outcome.file}: line {row.line}: {row.reason}")
-    for warning in outcome.warnings:
+    if outcome.rejected_count > _PRINTED:
+        print(f"  {outcome.file}: ... and {outcome.rejected_count - _PRINTED} more rows rejected")
+    for warning in outcome.warnings[:_PRINTED]:
         print(f"  {outcome.file}: warning: {warning}")
+    if outcome.warning_count > _PRINTED:
+        print(f"  {outcome.file}: ... and {outcome.warning_count - _PRINTED} more warnings")
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:

@@ -2,11 +2,15 @@
 
 What a file becomes
 -------------------
-- an ``image`` row keyed by the SHA-256 of the file's bytes per observer: sending the same file
-  again stores nothing and reports ``duplicate``;
+- an ``image`` row keyed per observer by the exposure's identity (its times, filter and every
+  value read, :mod:`aphos_lib.db.exposure_identity`), not by the file's bytes: sending the same
+  exposure again, in any encoding or line ends, stores nothing and reports ``duplicate``;
 - ``catalog_object`` rows for the catalogue stars it matched, upserted in bulk and keyed by
   (catalogue, catalogue id); rows SIPS matched to no star are kept with no object;
-- one ``flux`` row per table row, loaded with a binary COPY;
+- one ``flux`` row per table row, loaded with a binary COPY (:mod:`aphos_lib.io.repeats`): a
+  row within a pixel of an earlier row is that source again and is rejected instead, and of
+  several sources SIPS matched to one star only the nearest keeps the match (the others are
+  stored unmatched, with a warning);
 - an ``upload_file`` row with the outcome, when the file is part of an upload;
 - a ``flux_count_pending`` row: its objects' numbers of fluxes and the names it gives stars,
   which :func:`fold_flux_counts` adds to ``catalog_object`` once per batch of files (and every
@@ -19,11 +23,13 @@ share new stars wait for each other instead of deadlocking, and each star is cre
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +41,14 @@ import pyarrow.compute as pc
 from aphos_lib.db import binary_copy as bc
 from aphos_lib.db import light_curve_records
 from aphos_lib.db.catalogue import Catalogue
+from aphos_lib.db.exposure_identity import exposure_identity
+from aphos_lib.io.repeats import find_sources
 from aphos_lib.io.sips import RejectedRow, SipsFile, SipsFormatError, read_sips
 from aphos_lib.object_ids import FileStars, ObjectCache, resolve_stars
 from aphos_lib.observers import ensure_local_observer
 
-__all__ = ["FOLD_EVERY", "FileOutcome", "ObjectCache", "fold_flux_counts", "ingest_file",
-           "ingest_files", "ingest_parsed", "start_upload"]  # fmt: skip
+__all__ = ["FOLD_EVERY", "LISTED_ROWS", "FileOutcome", "ObjectCache", "fold_flux_counts",
+           "ingest_file", "ingest_files", "ingest_parsed", "start_upload"]  # fmt: skip
 
 # Files whose transactions are open at once in ingest_files, one connection each: one being
 # prepared by the calling thread, the others queued for or in the database thread.
@@ -53,6 +61,9 @@ FLUX_COLUMNS = (
 # What makes a whole file unreadable: it is then rejected with the message, and nothing stored.
 _UNREADABLE = (SipsFormatError, UnicodeDecodeError, OSError)
 _COPY_FLUX = f"COPY flux ({', '.join(FLUX_COLUMNS)}) FROM STDIN (FORMAT binary)"
+#: The rejected rows and the warnings an outcome lists, the first of each in line order; the
+#: counts say how many there were (a table pasted 38 times gave 98,827 reasons, 4 MB of JSON).
+LISTED_ROWS = 1000
 
 
 @dataclass
@@ -61,8 +72,9 @@ class FileOutcome:
 
     ``status`` is ``stored``, ``duplicate`` or ``rejected``; ``fluxes`` counts the rows stored
     (``matched`` to a catalogue star plus ``unmatched``); ``rejected_rows`` lists the rows that
-    were not stored with their line number and reason; ``error`` says why a whole file was
-    rejected.
+    were not stored with their line number and reason, the first :data:`LISTED_ROWS` of
+    ``rejected_count``; ``warnings`` likewise, of ``warning_count`` (e.g. a row stored without
+    its catalogue match); ``error`` says why a whole file was rejected.
     """
 
     file: str
@@ -74,6 +86,13 @@ class FileOutcome:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     image_id: int | None = None
+    rejected_count: int = 0
+    warning_count: int = 0
+
+    def __post_init__(self) -> None:
+        # The counts are at least what is listed (an outcome built from short lists).
+        self.rejected_count = max(self.rejected_count, len(self.rejected_rows))
+        self.warning_count = max(self.warning_count, len(self.warnings))
 
     @property
     def ok(self) -> bool:
@@ -89,6 +108,9 @@ class FileOutcome:
             "matched": self.matched,
             "unmatched": self.unmatched,
             "rejected_rows": [{"line": r.line, "reason": r.reason} for r in self.rejected_rows],
+            "rejected_count": self.rejected_count,
+            "warnings": self.warnings,
+            "warning_count": self.warning_count,
             "error": self.error,
         }
 
@@ -232,22 +254,36 @@ def _prepare(
     The file's new stars are in ``known.in_flight`` when this returns: later files of the
     batch use their reserved ids until this file's transaction ends.
     """
-    rows = sips.rows
+    identity = exposure_identity(sips.exposure_begin, sips.exposure_end, _filter(sips),
+                                 sips.apertures, sips.rows)  # every row read, repeats too
+    read = sips.rows
+    sources = find_sources(read)
+    rows = sources.stored_rows(read)
+    sips = replace(sips, rows=rows)
     matched_mask = pc.is_valid(rows["catalog_id"]).to_numpy(zero_copy_only=False)
+    rejected = heapq.merge(
+        sips.rejected[:LISTED_ROWS], sources.rejected(read, LISTED_ROWS), key=lambda r: r.line
+    )
     outcome = FileOutcome(
         sips.source,
         "stored",
         fluxes=rows.num_rows,
         matched=int(matched_mask.sum()),
         unmatched=int(rows.num_rows - matched_mask.sum()),
-        rejected_rows=list(sips.rejected),
-        warnings=list(sips.warnings),
+        rejected_rows=list(itertools.islice(rejected, LISTED_ROWS)),
+        rejected_count=len(sips.rejected) + len(sources.repeats),
+        warnings=(sips.warnings + sources.warnings(read, LISTED_ROWS))[:LISTED_ROWS],
+        warning_count=len(sips.warnings) + len(sources.unlinked),
     )
     sha = bytes.fromhex(sips.sha256)
     try:
-        outcome.image_id = _insert_image(conn, sips, observer_id, upload_id, sha, outcome)
+        outcome.image_id = _insert_image(conn, sips, observer_id, upload_id, sha, identity,
+                                         outcome)
         if outcome.image_id is None:
-            duplicate = FileOutcome(sips.source, "duplicate", warnings=outcome.warnings)
+            duplicate = FileOutcome(
+                sips.source, "duplicate", warnings=sips.warnings[:LISTED_ROWS],
+                warning_count=len(sips.warnings),
+            )
             return _Pending(conn, duplicate, sha, upload_id, position, sips)
         pending = _Pending(conn, outcome, sha, upload_id, position, sips,
                            resolve_stars(conn, rows, matched_mask, known))  # fmt: skip
@@ -290,15 +326,25 @@ def _complete(pending: _Pending) -> FileOutcome:
     return pending.outcome
 
 
+def _filter(sips: SipsFile) -> str | None:
+    return sips.header_value("Filter") or None
+
+
 def _insert_image(
     conn: psycopg.Connection,
     sips: SipsFile,
     observer_id: int,
     upload_id: int | None,
     sha: bytes,
+    identity: bytes,
     outcome: FileOutcome,
 ) -> int | None:
-    """Insert the image row; None when this observer already sent this exact file."""
+    """Insert the image row; None when this observer already sent this exposure.
+
+    The conflict waits for a transaction that is inserting the same exposure (another file of
+    the batch, or another upload) and is then a duplicate, or stores the image if that one
+    rolled back.
+    """
     header = []
     for h in sips.header:
         key, sep, value = h.raw.partition(";")
@@ -306,20 +352,21 @@ def _insert_image(
     duration = (sips.exposure_end - sips.exposure_begin).total_seconds()
     row = conn.execute(
         """
-        INSERT INTO image (observer_id, upload_id, sha256, filename, encoding, exposure_begin,
-            exposure_end, exposure_mid, exposure_time_s, jd_begin, jd_end, jd_mid, hjd, filter,
-            center_ra_deg, center_dec_deg, header, columns, apertures, flux_count, matched_count)
+        INSERT INTO image (observer_id, upload_id, sha256, identity, filename, encoding,
+            exposure_begin, exposure_end, exposure_mid, exposure_time_s, jd_begin, jd_end, jd_mid,
+            hjd, filter, center_ra_deg, center_dec_deg, header, columns, apertures, flux_count,
+            matched_count)
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-            %s)
-        ON CONFLICT (observer_id, sha256) DO NOTHING
+            %s, %s)
+        ON CONFLICT (observer_id, identity) DO NOTHING
         RETURNING id
         """,
         (
-            observer_id, upload_id, sha, sips.source, sips.encoding, sips.exposure_begin,
+            observer_id, upload_id, sha, identity, sips.source, sips.encoding, sips.exposure_begin,
             sips.exposure_end, sips.exposure_middle,
             sips.header_float("ExposureTime") or duration,
             sips.header_float("JDBegin"), sips.header_float("JDEnd"), sips.header_float("GJD"),
-            sips.header_float("HJD"), sips.header_value("Filter") or None,
+            sips.header_float("HJD"), _filter(sips),
             sips.header_float("CenterRADeg"), sips.header_float("CenterDecDeg"),
             json.dumps(header), sips.columns, sips.apertures, outcome.fluxes, outcome.matched,
         ),
@@ -450,14 +497,14 @@ def _record(
     conn.execute(
         """
         INSERT INTO upload_file (upload_id, position, filename, sha256, status, image_id, fluxes,
-            matched, unmatched, rejected_rows, warnings, error)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            matched, unmatched, rejected_rows, rejected_count, warnings, warning_count, error)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         """,
         (
             upload_id, position, outcome.file, sha, outcome.status, outcome.image_id,
             outcome.fluxes, outcome.matched, outcome.unmatched,
-            json.dumps(outcome.to_json()["rejected_rows"]), json.dumps(outcome.warnings),
-            outcome.error,
+            json.dumps(outcome.to_json()["rejected_rows"]), outcome.rejected_count,
+            json.dumps(outcome.warnings), outcome.warning_count, outcome.error,
         ),
     )  # fmt: skip
 

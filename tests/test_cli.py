@@ -73,7 +73,7 @@ def test_ingest_json_reports_every_file_and_exit_code(home):
     assert done.returncode == 1  # two files were rejected
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [(o["file"], o["status"], o["fluxes"], o["matched"], o["unmatched"]) for o in lines] == [
-        ("correct_file.csv", "stored", 2671, 2013, 658),
+        ("correct_file.csv", "stored", 2671, 1987, 684),
         ("correct_file_shorter_header.csv", "stored", 178, 178, 0),
         ("correct_file_missing_scheme.csv", "stored", 1, 1, 0),
         ("few_lines_incorrect.csv", "stored", 66, 66, 0),
@@ -85,8 +85,13 @@ def test_ingest_json_reports_every_file_and_exit_code(home):
         {"line": 35, "reason": "Dec: '+67 aa 07.24' is not a sexagesimal angle like '12 34 56.7'"},
     ]
     assert lines[4]["error"].startswith("incorrect_missing_initial_info.csv: missing header")
-    assert set(lines[0]) == {"file", "status", "fluxes", "matched", "unmatched",
-                             "rejected_rows", "error"}  # fmt: skip
+    assert set(lines[0]) == {"file", "status", "fluxes", "matched", "unmatched", "rejected_rows",
+                             "rejected_count", "warnings", "warning_count", "error"}  # fmt: skip
+    assert (lines[0]["rejected_count"], lines[3]["rejected_count"]) == (0, 2)
+    assert lines[0]["warning_count"] == len(lines[0]["warnings"]) == 26
+    assert lines[0]["warnings"][4] == (
+        "line 2355: a second source matched to UCAC4 778-043526 (line 2277 is nearer); "
+        "stored without the catalogue match")
     again = run("ingest", "--observer", "novak", "--json", str(fixture_path("correct_file.csv")),
                 env=env)  # fmt: skip
     assert json.loads(again.stdout)["status"] == "duplicate"
@@ -104,6 +109,28 @@ def test_ingest_human_output_names_file_line_and_reason(home):
     assert "few_lines_incorrect.csv: stored 66 fluxes (66 matched, 0 unmatched), 2 rows" in out
     assert "few_lines_incorrect.csv: line 32: expected 26 fields" in out
     assert "scheme_missing.csv: rejected: scheme_missing.csv: no table header row" in out
+
+
+def test_ingest_lists_the_first_rejected_rows_and_counts_them_all(home, tmp_path):
+    _, env = home
+    data = fixture_path("correct_file.csv").read_bytes()
+    head, _, body = data.partition(b"\r\nName;")
+    table_header, _, rows = body.partition(b"\r\n")
+    thrice = tmp_path / "thrice.csv"  # the table pasted three times: 2 x 2,671 repeated rows
+    thrice.write_bytes(head + b"\r\nName;" + table_header + b"\r\n" + rows * 3)
+    out = run("ingest", "--observer", "dvorak", str(thrice), env=env).stdout.splitlines()
+    assert out[0] == (
+        "thrice.csv: stored 2671 fluxes (1987 matched, 684 unmatched), 5342 rows rejected")
+    assert out[1] == "  thrice.csv: line 2696: duplicate of line 25"
+    assert [line.split(": ")[1] for line in out[1:21]] == [f"line {n}" for n in range(2696, 2716)]
+    assert out[21] == "  thrice.csv: ... and 5322 more rows rejected"
+    assert out[22] == ("  thrice.csv: warning: line 2267: a second source matched to UCAC4 "
+                       "796-032365 (line 2017 is nearer); stored without the catalogue match")
+    assert len(out) == 22 + 20 + 1 and out[-1] == "  thrice.csv: ... and 6 more warnings"
+    done = json.loads(run("ingest", "--observer", "kral", "--json", str(thrice), env=env).stdout)
+    assert (done["fluxes"], done["rejected_count"], done["warning_count"]) == (2671, 5342, 26)
+    assert len(done["rejected_rows"]) == 1000 and len(done["warnings"]) == 26
+    assert done["rejected_rows"][-1] == {"line": 3695, "reason": "duplicate of line 1024"}
 
 
 def test_bad_observer_name_is_refused(home):

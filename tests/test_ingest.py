@@ -28,11 +28,13 @@ from aphos_lib.ingest import (
     ingest_files,
     ingest_parsed,
 )
-from aphos_lib.io.sips import read_sips
+from aphos_lib.io import repeats
+from aphos_lib.io.repeats import find_sources
+from aphos_lib.io.sips import RejectedRow, read_sips
 from aphos_lib.object_ids import _read_area, _sky_area
 from aphos_lib.observers import ensure_local_observer
 
-from conftest import FIXTURE_OUTCOMES, FIXTURES, fixture_path
+from conftest import CORRECT_FILE_UNLINKED, FIXTURE_OUTCOMES, FIXTURES, fixture_path
 
 pytestmark = pytest.mark.catalogue
 
@@ -95,14 +97,21 @@ def test_each_fixture_file_gives_its_documented_outcome(catalogue: Catalogue):
         assert per_image == {n: e[1] for n, e in EXPECTED.items() if e[0] == "stored"}
         total = counts(conn)
         assert total["fluxes"] == 2671 + 1 + 178 + 66
-        assert total["fluxes"] - total["matched"] == 658
+        assert total["fluxes"] - total["matched"] == 658 + 26
         recorded = conn.execute(
-            "SELECT filename, status, fluxes, matched, unmatched, rejected_rows, error "
-            "FROM upload_file ORDER BY position").fetchall()  # fmt: skip
+            "SELECT filename, status, fluxes, matched, unmatched, rejected_rows, error, "
+            "rejected_count, warnings, warning_count FROM upload_file ORDER BY position"
+        ).fetchall()
         assert [(r[0], r[1], r[2]) for r in recorded] == [
             (n, e[0], e[1]) for n, e in EXPECTED.items()]  # fmt: skip
         few = next(r for r in recorded if r[0] == "few_lines_incorrect.csv")
-        assert [x["line"] for x in few[5]] == [32, 35]
+        assert [x["line"] for x in few[5]] == [32, 35] and few[7] == 2
+        correct = next(r for r in recorded if r[0] == "correct_file.csv")
+        assert (correct[5], correct[7], correct[9]) == ([], 0, 26)
+        assert [int(w.split(":")[0].removeprefix("line ")) for w in correct[8]] == (
+            CORRECT_FILE_UNLINKED)
+        assert correct[8][11] == ("line 2432: a second source matched to UCAC4 780-040810 "
+                                  "(line 2546 is nearer); stored without the catalogue match")
         assert conn.execute("SELECT state FROM upload").fetchone()[0] == "partial"
 
 
@@ -129,7 +138,9 @@ def test_stored_values_equal_the_file_saturation_is_a_flag_and_nothing_is_zero(w
             assert (ap[k] is None) == ap_sat[k]  # this file has no empty fluxes
             saturated_values += ap_sat[k]
         saturated_values += auto_sat
-        assert (obj is None) == (not isinstance(ref.catalog_id, str))
+        # A second source of a star is stored without the match (its nearer one has it).
+        assert (obj is None) == (
+            not isinstance(ref.catalog_id, str) or line in CORRECT_FILE_UNLINKED)
     raw = fixture_path("correct_file.csv").read_bytes()
     assert saturated_values == raw.count(b"saturated")
 
@@ -228,10 +239,11 @@ def test_sending_a_file_again_stores_nothing_and_says_duplicate(catalogue: Catal
         per_star = dict(conn.execute(
             "SELECT catalog_id, flux_count FROM catalog_object").fetchall())  # fmt: skip
     assert after["fluxes"] == 2 * before["fluxes"] and after["objects"] == before["objects"]
-    # Two images (novak's and svoboda's) of each row; SIPS matched some stars on two rows.
+    # Two images (novak's and svoboda's), one source of each star in each: SIPS matched 26
+    # stars to two sources, and the farther is stored without the match.
     rows_per_star = Counter(read_sips(path).rows["catalog_id"].drop_null().to_pylist())
-    assert per_star == {star: 2 * n for star, n in rows_per_star.items()}
-    assert max(per_star.values()) == 4
+    assert max(rows_per_star.values()) == 2
+    assert per_star == {star: 2 for star in rows_per_star}
 
 
 def test_flux_counts_left_pending_are_folded_by_the_next_ingest(catalogue: Catalogue):
@@ -356,7 +368,7 @@ def test_twenty_parallel_ingests_sharing_new_stars_create_each_star_once(catalog
             "SELECT count(DISTINCT image_id) FROM flux WHERE object_id IS NOT NULL "
             "GROUP BY object_id").fetchall()  # fmt: skip
         assert_maintained_counts_are_exact(conn)
-    assert total == {"images": 20, "fluxes": 20 * 2671, "matched": 20 * 2013,
+    assert total == {"images": 20, "fluxes": 20 * 2671, "matched": 20 * 1987,
                      "objects": distinct_stars(files[0])}  # fmt: skip
     assert {c for (c,) in per_object} == {20}
 
@@ -369,13 +381,27 @@ def _cli_env(catalogue: Catalogue, home: Path) -> dict[str, str]:
     return env
 
 
-@pytest.mark.slow
-def test_a_process_killed_in_the_middle_of_a_file_leaves_nothing(server, catalogue, tmp_path):
+def _forty_fields_in_one_file() -> bytes:
+    """correct_file.csv's rows 40 times, each copy another field: shifted 1,000 px in X (so
+    that no copy repeats a source of another) and matched to another catalogue."""
     data = (FIXTURES / "correct_file.csv").read_bytes()
     head, _, body = data.partition(b"\r\nName;")
     table_header, _, rows = body.partition(b"\r\n")
+    parsed = [line.split(b";") for line in rows.split(b"\r\n") if line]
+    copies = []
+    for k in range(40):
+        for fields in parsed:
+            shifted = [fields[0], b"%.2f" % (float(fields[1]) + 1000 * k), *fields[2:]]
+            if shifted[6]:
+                shifted[6] = b"CAT%d" % k
+            copies.append(b";".join(shifted))
+    return head + b"\r\nName;" + table_header + b"\r\n" + b"\r\n".join(copies) + b"\r\n"
+
+
+@pytest.mark.slow
+def test_a_process_killed_in_the_middle_of_a_file_leaves_nothing(server, catalogue, tmp_path):
     big = tmp_path / "big.csv"
-    big.write_bytes(head + b"\r\nName;" + table_header + b"\r\n" + rows * 40)
+    big.write_bytes(_forty_fields_in_one_file())
     expected_rows = 2671 * 40
     env = _cli_env(catalogue, tmp_path)
     command = [sys.executable, "-m", "aphos_lib.cli", "ingest", "--observer", "novak", "--json",
@@ -439,7 +465,8 @@ def test_every_row_points_at_the_object_with_its_catalogue_id_across_a_batch(cat
     expected = {}
     for path in paths:
         sips = read_sips(path)
-        lines, ids = sips.rows["line"].to_pylist(), sips.rows["catalog_id"].to_pylist()
+        rows = find_sources(sips.rows).stored_rows(sips.rows)  # a second source: unmatched
+        lines, ids = rows["line"].to_pylist(), rows["catalog_id"].to_pylist()
         expected[path.name] = dict(zip(lines, ids, strict=True))
     with catalogue.connect("reader") as conn:
         stored = conn.execute(
@@ -477,3 +504,188 @@ def test_pooled_connections_are_reused_only_when_left_clean(server, catalogue: C
     assert backend() != third  # a connection the server dropped is replaced
     catalogue.dispose()
     assert catalogue._idle == {}
+
+
+def _repeated_table(times: int) -> bytes:
+    """correct_file.csv with its table rows written ``times`` times (the 20 MB upload that
+    stored up to 76 copies of a star in one image)."""
+    data = (FIXTURES / "correct_file.csv").read_bytes()
+    head, _, body = data.partition(b"\r\nName;")
+    table_header, _, rows = body.partition(b"\r\n")
+    return head + b"\r\nName;" + table_header + b"\r\n" + rows * times
+
+
+def test_a_file_whose_rows_repeat_38_times_stores_each_source_once(catalogue, tmp_path):
+    repeated = tmp_path / "repeated.csv"
+    repeated.write_bytes(_repeated_table(38))
+    assert repeated.stat().st_size > 20_000_000
+    single, copies = ingest_files(catalogue, [fixture_path("correct_file.csv"), repeated],
+                                  observer="novak")
+    assert (single.status, copies.status) == ("stored", "stored")
+    assert (copies.fluxes, copies.matched, copies.unmatched) == (2671, 1987, 684)
+    # Line 25 is the first row; 2696 is its first copy. The outcome lists the first 1,000.
+    assert copies.rejected_count == 37 * 2671
+    assert copies.rejected_rows == [
+        RejectedRow(2696 + k, f"duplicate of line {25 + k}") for k in range(1000)]
+    assert copies.warnings == single.warnings and copies.warning_count == 26
+    with catalogue.connect("reader") as conn:
+        per_image = conn.execute(
+            "SELECT i.filename, count(*), count(f.object_id), count(DISTINCT f.object_id),"
+            " min(f.line), max(f.line) FROM flux f JOIN image i ON i.id = f.image_id"
+            " GROUP BY i.filename ORDER BY 1"
+        ).fetchall()
+        assert per_image == [("correct_file.csv", 2671, 1987, 1987, 25, 2695),
+                             ("repeated.csv", 2671, 1987, 1987, 25, 2695)]
+        recorded = conn.execute(
+            "SELECT jsonb_array_length(rejected_rows), rejected_count, warning_count,"
+            " pg_column_size(rejected_rows) FROM upload_file WHERE filename = %s",
+            ("repeated.csv",),
+        ).fetchone()
+        assert recorded[:3] == (1000, 37 * 2671, 26) and recorded[3] < 60_000
+        assert_maintained_counts_are_exact(conn)
+
+
+def test_rows_within_a_pixel_are_one_source_and_a_star_has_one_source(writer):
+    text = (
+        "ExposureBegin;2021-11-06T16:27:45\nExposureEnd;2021-11-06T16:29:15\n"
+        "Name;X;Y;RA;Dec;Catalog;CatalogId;CatalogRA;CatalogDec;ApAuto\n"
+        # line 4: 3" from its star's catalogue position
+        ";100.00;200.00;05 00 00.0;+10 00 00.0;UCAC4;500-000001;05 00 00.2;+10 00 00.0;100\n"
+        # 0.5 px from line 4, another star: the same source
+        ";100.30;200.40;05 00 00.1;+10 00 00.1;UCAC4;500-000002;05 00 00.1;+10 00 00.1;101\n"
+        # 2.5 px from line 4, on line 4's star: another source, nearer the star
+        ";102.50;200.00;05 00 00.2;+10 00 00.0;UCAC4;500-000001;05 00 00.2;+10 00 00.0;102\n"
+        ";100.99;200.00;05 00 00.2;+10 00 00.0;;;;;103\n"  # 0.99 px from line 4, no star
+        ";101.00;200.00;05 00 00.3;+10 00 00.0;;;;;104\n"  # 1 px (1.5 from line 6): a source
+        ";400.00;400.00;05 02 00.0;+10 09 00.0;UCAC4;500-000003;05 02 00.0;+10 09 01.0;105\n"
+        # 0.22 px from line 9, another star: the same source
+        ";400.20;399.90;05 02 00.0;+10 09 00.0;UCAC4;500-000004;05 02 00.0;+10 09 00.0;106\n"
+        # as far from line 9's star as line 9: a tie, the earlier row keeps the star
+        ";500.00;500.00;05 02 00.0;+10 09 00.0;UCAC4;500-000003;05 02 00.0;+10 09 01.0;107\n"
+    )
+    outcome = ingest_file(writer, text.encode(), observer_id=observer(writer), name="near.csv")
+    assert [(r.line, r.reason) for r in outcome.rejected_rows] == [
+        (5, "duplicate of line 4"), (7, "duplicate of line 4"), (10, "duplicate of line 9")]
+    assert outcome.warnings == [
+        "line 4: a second source matched to UCAC4 500-000001 (line 6 is nearer); stored without"
+        " the catalogue match",
+        "line 11: a second source matched to UCAC4 500-000003 (line 9 is nearer); stored"
+        " without the catalogue match"]
+    assert (outcome.fluxes, outcome.matched, outcome.unmatched) == (5, 2, 3)
+    assert (outcome.rejected_count, outcome.warning_count) == (3, 2)
+    stored = writer.execute(
+        "SELECT f.line, f.ap_auto, o.catalog_id FROM flux f"
+        " LEFT JOIN catalog_object o ON o.id = f.object_id ORDER BY f.line").fetchall()
+    assert stored == [(4, 100.0, None), (6, 102.0, "500-000001"), (8, 104.0, None),
+                      (9, 105.0, "500-000003"), (11, 107.0, None)]
+    objects = writer.execute("SELECT catalog_id, flux_count FROM catalog_object ORDER BY 1")
+    assert objects.fetchall() == [("500-000001", 1), ("500-000003", 1)]
+
+
+def _crowded_field(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """X, Y of 3,000 stars on a 2,000 px image and 300 chains of 2-6 rows 0.3-0.9 px apart,
+    in random order, one row in 50 without a position."""
+    x, y = [rng.uniform(0, 2000, 3000)], [rng.uniform(0, 2000, 3000)]
+    for _ in range(300):
+        x0, y0, angle = *rng.uniform(0, 2000, 2), rng.uniform(0, np.pi)
+        steps = rng.uniform(0.3, 0.9, rng.integers(2, 7)).cumsum()
+        x.append(x0 + steps * np.cos(angle))
+        y.append(y0 + steps * np.sin(angle))
+    order = rng.permutation(sum(len(v) for v in x))
+    x, y = np.round(np.concatenate(x), 2)[order], np.round(np.concatenate(y), 2)[order]
+    x[rng.integers(0, len(x), len(x) // 50)] = np.nan
+    return x, y
+
+
+def test_the_vectorised_rounds_keep_the_rows_a_row_by_row_reading_keeps(monkeypatch):
+    # Chains of neighbours, a table pasted five times, rows without a position: the rounds
+    # (and the fold of copies) keep exactly the rows that reading them one by one keeps.
+    one_by_one = repeats._settle_in_a_loop
+    x, y = _crowded_field(np.random.default_rng(19))
+    for copies in (1, 5):
+        xs, ys = np.tile(x, copies), np.tile(y, copies)
+        expected = one_by_one(xs, ys)
+        with monkeypatch.context() as patch:
+            patch.setattr(repeats, "_settle_in_a_loop", None)  # the rounds must suffice
+            cite = repeats._repeats_of(xs, ys)
+        assert (np.where(cite == repeats._NONE, -1, cite) == expected).all()
+        assert (expected >= 0).sum() > 500 * copies and (expected[np.isnan(xs)] == -1).all()
+
+
+def _encodings_of(data: bytes) -> dict[str, bytes]:
+    """One exposure written as other bytes: line ends, trailing newlines and blank lines, a
+    BOM, another encoding of its non-ASCII text (correct_file.csv is ISO-8859-1: '°')."""
+    text = data.decode("iso-8859-1")
+    assert "°" in text and data.count(b"\r\n") > 2000
+    return {
+        "lf.csv": data.replace(b"\r\n", b"\n"),
+        "newline.csv": data + b"\r\n",
+        "blank_lines.csv": data + b"\r\n\r\n\r\n",
+        "lf_blank_lines.csv": data.replace(b"\r\n", b"\n") + b"\n\n  \n",
+        "bom.csv": b"\xef\xbb\xbf" + text.encode("utf-8"),
+        "utf8.csv": text.encode("utf-8"),
+        "utf8_lf.csv": text.replace("\r\n", "\n").encode("utf-8"),
+    }
+
+
+def test_the_same_exposure_in_other_bytes_stores_nothing(catalogue, tmp_path):
+    original = fixture_path("correct_file.csv")
+    assert ingest_files(catalogue, [original], observer="novak")[0].status == "stored"
+    with catalogue.connect("reader") as conn:
+        before = counts(conn)
+    variants = _encodings_of(original.read_bytes())
+    paths = []
+    for name, data in variants.items():
+        paths.append(tmp_path / name)
+        paths[-1].write_bytes(data)
+    outcomes = ingest_files(catalogue, paths, observer="novak")
+    assert [(o.file, o.status, o.fluxes) for o in outcomes] == [
+        (name, "duplicate", 0) for name in variants]
+    with catalogue.connect("reader") as conn:
+        assert counts(conn) == before
+        assert conn.execute("SELECT count(*) FROM image").fetchone() == (1,)
+        assert_maintained_counts_are_exact(conn)
+
+
+def test_two_encodings_of_one_exposure_in_one_batch_store_it_once(catalogue, tmp_path):
+    # Non-ASCII in the table too: a star's name, written in Windows-1250 and in UTF-8.
+    text = (
+        "ExposureBegin;2021-11-06T16:27:45\r\nExposureEnd;2021-11-06T16:29:15\r\n"
+        "Observer;Novák\r\nFilter;R\r\n"
+        "Name;X;Y;RA;Dec;Catalog;CatalogId;ApAuto;Ap1\r\n"
+        "Šárka;10.0;20.0;05 00 00.0;+10 00 00.0;UCAC4;500-000001;100;90\r\n"
+        ";30.0;40.0;05 01 00.0;+10 01 00.0;;;saturated;80\r\n"
+    )
+    files = {"cp1250.csv": text.encode("cp1250"),
+             "utf8.csv": text.replace("\r\n", "\n").encode("utf-8") + b"\n\n"}
+    assert read_sips(files["cp1250.csv"]).encoding == "windows-1250"
+    paths = []
+    for name, data in files.items():
+        paths.append(tmp_path / name)
+        paths[-1].write_bytes(data)
+    outcomes = ingest_files(catalogue, paths, observer="novak")
+    assert [(o.status, o.fluxes) for o in outcomes] == [("stored", 2), ("duplicate", 0)]
+    with catalogue.connect("reader") as conn:
+        assert counts(conn) == {"images": 1, "fluxes": 2, "matched": 1, "objects": 1}
+        assert conn.execute("SELECT name FROM flux WHERE line = 6").fetchone() == ("Šárka",)
+
+
+def test_another_exposure_is_stored_even_when_it_differs_in_one_value(catalogue, tmp_path):
+    data = fixture_path("correct_file.csv").read_bytes()
+    later = data.replace(b"ExposureEnd;2021-11-06T16:29:15.653",
+                         b"ExposureEnd;2021-11-06T16:29:15.654")
+    one_flux = data.replace(b";271001.483;", b";271001.484;")
+    assert later != data and one_flux != data and one_flux.count(b";271001.484;") == 1
+    paths = []
+    for name, content in (("a.csv", data), ("later.csv", later), ("one_flux.csv", one_flux),
+                          ("again.csv", data.replace(b"\r\n", b"\n"))):
+        paths.append(tmp_path / name)
+        paths[-1].write_bytes(content)
+    outcomes = ingest_files(catalogue, paths, observer="novak")
+    assert [o.status for o in outcomes] == ["stored", "stored", "stored", "duplicate"]
+    with catalogue.connect("reader") as conn:
+        assert counts(conn)["images"] == 3 and counts(conn)["fluxes"] == 3 * 2671
+        stored = conn.execute(
+            "SELECT i.filename FROM flux f JOIN image i ON i.id = f.image_id "
+            "WHERE f.ap_auto = 271001.484").fetchall()
+        assert stored == [("one_flux.csv",)]

@@ -13,7 +13,9 @@ from aphos_lib.ingest import start_upload
 from aphos_lib.jobs import queue
 from aphos_lib.jobs.upload import JobLost, outcome_table, outcomes, run_upload
 from aphos_lib.observers import ensure_local_observer
+from aphos_lib.uploads.status import list_uploads, upload_status
 from aphos_lib.uploads.storage import new_stored_name
+from aphos_lib.widgets.upload import outcome_html
 
 from conftest import fixture_path, make_home
 
@@ -30,8 +32,15 @@ def home(monkeypatch) -> Path:
     return home
 
 
-def received(conn: psycopg.Connection, home: Path, names: list[str]) -> tuple[int, list[dict]]:
-    """An upload with its files stored as the api stores them, and its job queued."""
+def received(
+    conn: psycopg.Connection,
+    home: Path,
+    names: list[str],
+    contents: dict[str, bytes] | None = None,
+) -> tuple[int, list[dict]]:
+    """An upload with its files stored as the api stores them, and its job queued (fixture
+    files, or the ``contents`` given for a name)."""
+    contents = contents or {}
     with conn.transaction():
         observer_id = ensure_local_observer(conn, "novak")
     upload_id = start_upload(conn, observer_id, "api")
@@ -40,7 +49,8 @@ def received(conn: psycopg.Connection, home: Path, names: list[str]) -> tuple[in
         for position, name in enumerate(names):
             stored = new_stored_name(upload_id)
             (home / "uploads" / stored).parent.mkdir(parents=True, exist_ok=True)
-            (home / "uploads" / stored).write_bytes(fixture_path(name).read_bytes())
+            data = contents[name] if name in contents else fixture_path(name).read_bytes()
+            (home / "uploads" / stored).write_bytes(data)
             conn.execute(
                 "INSERT INTO upload_input (upload_id, position, filename, stored_name,"
                 " size_bytes, sha256) VALUES (%s, %s, %s, %s, 1, '\\x00')",
@@ -68,6 +78,31 @@ def test_a_job_stores_each_file_and_records_progress(writer, home):
     assert table.loc[2, "rejected_rows"].startswith("line 32: ")
     assert "; line 35: " in table.loc[2, "rejected_rows"]
     assert table.loc[1, "error"].startswith("scheme_missing.csv: no table header row was found")
+
+
+def test_a_file_of_many_repeated_rows_records_the_first_thousand_and_counts_them(writer, home):
+    data = fixture_path("correct_file.csv").read_bytes()
+    head, _, body = data.partition(b"\r\nName;")
+    table_header, _, rows = body.partition(b"\r\n")
+    thrice = head + b"\r\nName;" + table_header + b"\r\n" + rows * 3  # 2 x 2,671 repeats
+    upload_id, files = received(writer, home, ["thrice.csv"], {"thrice.csv": thrice})
+    job = queue.claim(writer, "w", heartbeat_timeout=60)
+    assert run_upload(writer, job, files) == 1
+    [row] = outcomes(writer, upload_id)
+    assert (row["fluxes"], row["matched"], row["unmatched"], row["rejected_count"]) == (
+        2671, 1987, 684, 5342)
+    assert len(row["rejected_rows"]) == 1000
+    assert row["rejected_rows"][0] == {"line": 2696, "reason": "duplicate of line 25"}
+    text = outcome_table([row]).data.loc[0, "rejected_rows"]
+    assert text.count("; ") == 20 and text.startswith("line 2696: duplicate of line 25; ")
+    assert text.endswith("; line 2715: duplicate of line 44; 5,322 more")
+    status = upload_status(writer, job.observer_id, upload_id)
+    [f] = status["files"]
+    assert (f["rejected_count"], len(f["rejected_rows"]), f["warning_count"]) == (5342, 1000, 26)
+    assert f["warnings"][0].startswith("line 2267: a second source matched to UCAC4 796-032365")
+    html = outcome_html(status)
+    assert "<td>5,342<ul>" in html and html.count("<li>") == 21 and "<li>5,322 more</li>" in html
+    assert list_uploads(writer, job.observer_id)[1][0]["rejected_rows"] == 5342
 
 
 def test_a_retry_skips_the_files_an_earlier_attempt_stored(writer, home):

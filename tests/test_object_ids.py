@@ -13,6 +13,7 @@ from test_ingest import _variants, assert_maintained_counts_are_exact, distinct_
 
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.ingest import _complete, _prepare, fold_flux_counts, ingest_parsed
+from aphos_lib.io.repeats import find_sources
 from aphos_lib.io.sips import read_sips
 from aphos_lib.object_ids import ObjectCache
 
@@ -25,9 +26,14 @@ def stored_rows(conn: psycopg.Connection) -> dict[tuple[str, int], str | None]:
 
 
 def expected_rows(files) -> dict[tuple[str, int], str | None]:
-    return {(f.source, line): cid for f in files
-            for line, cid in zip(f.rows["line"].to_pylist(), f.rows["catalog_id"].to_pylist(),
-                                 strict=True)}  # fmt: skip
+    """(file name, line) -> catalogue id of each row stored (None for a star's second
+    source)."""
+    expected = {}
+    for f in files:
+        rows = find_sources(f.rows).stored_rows(f.rows)
+        lines, ids = rows["line"].to_pylist(), rows["catalog_id"].to_pylist()
+        expected.update({(f.source, line): cid for line, cid in zip(lines, ids, strict=True)})
+    return expected
 
 
 def test_a_file_borrows_the_new_stars_of_the_file_before_it_and_follows_their_final_ids(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import tomllib
 import uuid
@@ -20,6 +21,7 @@ from aphos_lib.db import light_curve_records as records
 from aphos_lib.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from aphos_lib.db.models import Base
 from aphos_lib.ingest import ingest_files
+from aphos_lib.observers import ensure_local_observer
 
 from conftest import fixture_path
 
@@ -170,3 +172,75 @@ def test_upgrading_stars_to_fillfactor_50_leaves_them_ready_for_index_only_scans
     assert options == ["fillfactor=50"]
     assert pages >= 1.5 * packed  # rows at 50% of a page instead of 80%
     assert visible == pages
+
+
+def test_migration_0011_gives_existing_images_the_identity_the_ingest_computes(catalogue,
+                                                                               tmp_path):
+    # Files with nulls, saturated values, no apertures, non-ASCII names and no Filter; none
+    # repeats a star, so every row read was stored, as before 0011.
+    named = tmp_path / "named.csv"
+    named.write_bytes(
+        "ExposureBegin;2021-11-06T16:27:45\nExposureEnd;2021-11-06T16:29:15\n"
+        "Name;X;Y;RA;Dec;Catalog;CatalogId;ApAuto\n"
+        "Šárka;10.0;20.0;05 00 00.0;+10 00 00.0;UCAC4;500-000001;100\n"
+        ";;;05 01 00.0;+10 01 00.0;;;saturated\n".encode())
+    files = [fixture_path("correct_file_shorter_header.csv"),
+             fixture_path("few_lines_incorrect.csv"),
+             fixture_path("correct_file_missing_scheme.csv"), named]
+    assert [o.status for o in ingest_files(catalogue, files, observer="novak")] == ["stored"] * 4
+    query = "SELECT id, identity FROM image ORDER BY id"
+    with catalogue.connect("reader") as conn:
+        written = conn.execute(query).fetchall()
+    assert len({identity for _, identity in written}) == 4
+    # An exposure stored twice before 0011 (two encodings of one file, by the raw bytes).
+    with catalogue.connect("owner") as conn:
+        copy = conn.execute(
+            "INSERT INTO image (observer_id, upload_id, sha256, identity, filename, encoding,"
+            " exposure_begin, exposure_end, exposure_mid, exposure_time_s, filter, header,"
+            " columns, apertures, flux_count, matched_count) SELECT observer_id, upload_id,"
+            " sha256(sha256), NULL, 'lf.csv', encoding, exposure_begin, exposure_end,"
+            " exposure_mid, exposure_time_s, filter, header, columns, apertures, flux_count,"
+            " matched_count FROM image WHERE id = %s RETURNING id", (written[0][0],)
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO flux SELECT %s, line, object_id, name, x, y, adu, ra_deg, dec_deg,"
+            " background, background_dev, ap_auto, ap_auto_dev, ap_auto_saturated, ap, ap_dev,"
+            " ap_saturated, light_curve_record FROM flux WHERE image_id = %s",
+            (copy, written[0][0]))
+    command.downgrade(alembic_config(catalogue), "0010")
+    assert upgrade(catalogue) == head_revision()
+    with catalogue.connect("reader") as conn:
+        assert conn.execute(query).fetchall() == [*written, (copy, None)]
+    # Sent again, the exposure is a duplicate of the first image; nothing new is stored.
+    again = ingest_files(catalogue, [files[0]], observer="novak")
+    assert again[0].status == "duplicate"
+    with catalogue.connect("reader") as conn:
+        assert conn.execute("SELECT count(*) FROM image").fetchone() == (5,)
+
+
+def test_migration_0013_counts_the_rejected_rows_and_keeps_the_first_thousand(catalogue):
+    command.downgrade(alembic_config(catalogue), "0011")
+    many = [{"line": 2696 + k, "reason": f"duplicate of line {25 + k}"} for k in range(1500)]
+    warnings = [f"line {k}: a second source" for k in range(1200)]
+    with catalogue.connect("owner") as conn:
+        observer = ensure_local_observer(conn, "novak")
+        upload = conn.execute(
+            "INSERT INTO upload (observer_id, client) VALUES (%s, 'cli') RETURNING id", (observer,)
+        ).fetchone()[0]
+        for position, (rejected, warned) in enumerate(
+            [(many, warnings), (many[:2], []), ([], warnings[:3]), ([], [])]
+        ):
+            conn.execute(
+                "INSERT INTO upload_file (upload_id, position, filename, status, rejected_rows,"
+                " warnings) VALUES (%s, %s, 'a.csv', 'stored', %s, %s)",
+                (upload, position, json.dumps(rejected), json.dumps(warned)),
+            )
+        conn.commit()
+    assert upgrade(catalogue) == head_revision()
+    with catalogue.connect("owner") as conn:
+        recorded = conn.execute(
+            "SELECT rejected_rows, rejected_count, warnings, warning_count FROM upload_file"
+            " ORDER BY position"
+        ).fetchall()
+    assert recorded == [(many[:1000], 1500, warnings[:1000], 1200), (many[:2], 2, [], 0),
+                        ([], 0, warnings[:3], 3), ([], 0, [], 0)]

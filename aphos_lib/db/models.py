@@ -163,8 +163,11 @@ class UploadFile(Base):
     fluxes: Mapped[int] = mapped_column(Integer, server_default="0")
     matched: Mapped[int] = mapped_column(Integer, server_default="0")
     unmatched: Mapped[int] = mapped_column(Integer, server_default="0")
+    # The first rows rejected and warnings (aphos_lib.ingest.LISTED_ROWS), and how many in all.
     rejected_rows: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    rejected_count: Mapped[int] = mapped_column(Integer, server_default="0")
     warnings: Mapped[list[str]] = mapped_column(JSONB, server_default="[]")
+    warning_count: Mapped[int] = mapped_column(Integer, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -239,8 +242,11 @@ class IngestJob(Base):
 class Image(Base):
     """One SIPS file: one CCD image of a field, with its header kept losslessly.
 
-    ``sha256`` is the hash of the file's bytes: the same file sent again by the same observer
-    is recognised and stores nothing.
+    ``identity`` identifies the exposure (:mod:`aphos_lib.db.exposure_identity`: its times,
+    filter and values, not the file's bytes): the same exposure sent again by the same
+    observer, in any encoding or line ends, is recognised and stores nothing. It is NULL only
+    on images that repeated an earlier one before migration 0011. ``sha256`` is the hash of the
+    bytes received.
     """
 
     __tablename__ = "image"
@@ -249,6 +255,7 @@ class Image(Base):
     observer_id: Mapped[int] = mapped_column(ForeignKey("observer.id"))
     upload_id: Mapped[int | None] = mapped_column(ForeignKey("upload.id"))
     sha256: Mapped[bytes] = mapped_column(LargeBinary)
+    identity: Mapped[bytes | None] = mapped_column(LargeBinary)
     filename: Mapped[str] = mapped_column(Text)
     encoding: Mapped[str] = mapped_column(Text)
     exposure_begin: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -272,7 +279,7 @@ class Image(Base):
         LargeBinary, Computed(records.IMAGE_RECORD, persisted=True))
 
     __table_args__ = (
-        UniqueConstraint("observer_id", "sha256", name="image_observer_sha256_key"),
+        UniqueConstraint("observer_id", "identity", name="image_observer_identity_key"),
         CheckConstraint("exposure_end >= exposure_begin", name="image_exposure_order"),
         Index("image_exposure_mid_idx", "exposure_mid"),
         Index("image_created_at_idx", "created_at"),

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 __all__ = ["JobLost", "OUTCOME_COLUMNS", "outcome_table", "outcomes", "run_job", "run_upload"]
 
 OUTCOME_COLUMNS = ("position", "file", "status", "fluxes", "matched", "unmatched",
-                   "rejected_rows", "error")  # fmt: skip
+                   "rejected_rows", "rejected_count", "error")  # fmt: skip
+# The rejected rows the report's table shows of each file.
+TABLE_ROWS = 20
 
 
 class JobLost(RuntimeError):
@@ -113,12 +115,13 @@ def _recorded_positions(conn: psycopg.Connection, upload_id: int) -> set[int]:
 def outcomes(conn: psycopg.Connection, upload_id: int) -> list[dict[str, Any]]:
     """Each file's recorded outcome, in upload order, as :data:`OUTCOME_COLUMNS` dicts.
 
-    ``rejected_rows`` is the list of ``{line, reason}`` the file's rows that were not stored.
+    ``rejected_rows`` lists ``{line, reason}`` of the file's rows that were not stored (the
+    first 1,000 of ``rejected_count``).
     """
     with conn.transaction():
         rows = conn.execute(
             "SELECT position, filename, status, fluxes, matched, unmatched, rejected_rows,"
-            " error FROM upload_file WHERE upload_id = %s ORDER BY position",
+            " rejected_count, error FROM upload_file WHERE upload_id = %s ORDER BY position",
             (upload_id,),
         ).fetchall()
     return [dict(zip(OUTCOME_COLUMNS, r, strict=True)) for r in rows]
@@ -138,7 +141,8 @@ def run_job(*, job_id: int, upload_id: int, observer_id: int, worker: str, attem
 
 
 def outcome_table(rows: list[dict[str, Any]]) -> Styler:
-    """The per-file outcomes as a table to read: one row per file, rejected rows as text.
+    """The per-file outcomes as a table to read: one row per file, its first
+    :data:`TABLE_ROWS` rejected rows as text.
 
     A styled table, so that the report shows every reason and error in full (a plain
     DataFrame cuts long text at 50 characters). Every cell is HTML-escaped: file names and
@@ -148,7 +152,8 @@ def outcome_table(rows: list[dict[str, Any]]) -> Styler:
 
     table = pd.DataFrame(rows, columns=list(OUTCOME_COLUMNS)).set_index("position")
     table["rejected_rows"] = [
-        "; ".join(f"line {r['line']}: {r['reason']}" for r in rejected)
-        for rejected in table["rejected_rows"]
+        "; ".join([f"line {r['line']}: {r['reason']}" for r in rejected[:TABLE_ROWS]]
+                  + ([f"{count - TABLE_ROWS:,} more"] if count > TABLE_ROWS else []))
+        for rejected, count in zip(table["rejected_rows"], table["rejected_count"], strict=True)
     ]
     return table.style.format(na_rep="", escape="html")

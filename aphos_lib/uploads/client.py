@@ -28,7 +28,7 @@ __all__ = ["Upload", "UploadClient", "UploadError", "upload"]
 
 ENDED = ("done", "failed")
 OUTCOME_COLUMNS = ["position", "filename", "status", "fluxes", "matched", "unmatched",
-                   "rejected_rows", "duplicate", "error"]  # fmt: skip
+                   "rejected_rows", "rejected_count", "duplicate", "error"]  # fmt: skip
 
 
 class UploadError(RuntimeError):

@@ -30,14 +30,16 @@ _FILES = """
     SELECT coalesce(i.position, f.position), coalesce(i.filename, f.filename), i.size_bytes,
            encode(coalesce(i.sha256, f.sha256), 'hex'), f.status, coalesce(f.fluxes, 0),
            coalesce(f.matched, 0), coalesce(f.unmatched, 0), coalesce(f.rejected_rows, '[]'),
-           coalesce(f.warnings, '[]'), f.error
+           coalesce(f.rejected_count, 0), coalesce(f.warnings, '[]'), coalesce(f.warning_count, 0),
+           f.error
       FROM (SELECT * FROM upload_input WHERE upload_id = %(id)s) i
       FULL JOIN (SELECT * FROM upload_file WHERE upload_id = %(id)s) f
         ON f.position = i.position
      ORDER BY 1
 """
 _FILE_KEYS = ("position", "filename", "size_bytes", "sha256", "status", "fluxes", "matched",
-              "unmatched", "rejected_rows", "warnings", "error")  # fmt: skip
+              "unmatched", "rejected_rows", "rejected_count", "warnings", "warning_count",
+              "error")  # fmt: skip
 
 _LOG = """
     SELECT u.id, u.created_at, u.finished_at, u.client, u.state, j.id, j.state,
@@ -55,7 +57,7 @@ _LOG = """
                    count(*) FILTER (WHERE status = 'rejected') AS rejected,
                    coalesce(sum(fluxes), 0) AS fluxes, coalesce(sum(matched), 0) AS matched,
                    coalesce(sum(unmatched), 0) AS unmatched,
-                   coalesce(sum(jsonb_array_length(rejected_rows)), 0) AS rejected_rows,
+                   coalesce(sum(rejected_count), 0) AS rejected_rows,
                    coalesce(array_agg(filename || ': ' || error ORDER BY position)
                             FILTER (WHERE error IS NOT NULL), '{}') AS messages
               FROM upload_file WHERE upload_id = u.id) f
@@ -85,7 +87,9 @@ def upload_status(conn: psycopg.Connection, observer_id: int, upload_id: int) ->
     -------
     dict or None
         None when the observer has no such upload. Files are in the order they were sent;
-        a file's ``status`` is None until its job has stored or rejected it.
+        a file's ``status`` is None until its job has stored or rejected it. Its
+        ``rejected_rows`` and ``warnings`` are the first 1,000 of ``rejected_count`` and
+        ``warning_count``.
     """
     row = conn.execute(_JOB, (upload_id, observer_id)).fetchone()
     if row is None:

@@ -25,6 +25,8 @@ from aphos_lib.uploads.client import ENDED, Upload, UploadClient, UploadError
 
 __all__ = ["UploadPanel", "UploadWidget", "outcome_html", "summary_text"]
 
+# The rejected rows the table lists of each file (the count says how many there were).
+_LISTED_ROWS = 20
 _STATUS_TEXT = {"stored": "stored", "duplicate": "already in the archive (nothing new stored)",
                 "rejected": "rejected", None: "waiting"}  # fmt: skip
 
@@ -50,13 +52,16 @@ def outcome_html(status: dict) -> str:
     """The per-file outcome table: status, fluxes, matched/unmatched, rejected rows, errors."""
     rows = []
     for f in status["files"]:
+        count = f.get("rejected_count", len(f["rejected_rows"]))
         rejected = "".join(f"<li>line {r['line']}: {escape(str(r['reason']))}</li>"
-                           for r in f["rejected_rows"])  # fmt: skip
+                           for r in f["rejected_rows"][:_LISTED_ROWS])  # fmt: skip
+        if count > _LISTED_ROWS:
+            rejected += f"<li>{count - _LISTED_ROWS:,} more</li>"
         rows.append(
             f"<tr class='aphos-upload-file aphos-upload-{f['status'] or 'waiting'}'>"
             f"<td>{escape(f['filename'])}</td><td>{_STATUS_TEXT.get(f['status'], f['status'])}"
             f"</td><td>{f['fluxes']:,}</td><td>{f['matched']:,}</td><td>{f['unmatched']:,}</td>"
-            f"<td>{len(f['rejected_rows'])}{f'<ul>{rejected}</ul>' if rejected else ''}</td>"
+            f"<td>{count:,}{f'<ul>{rejected}</ul>' if rejected else ''}</td>"
             f"<td>{escape(f['error'] or '')}</td></tr>"
         )
     return ("<table class='aphos-upload-table'><thead><tr><th>file</th><th>outcome</th>"
