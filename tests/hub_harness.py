@@ -216,6 +216,22 @@ def google_sign_in(hub_url: str, account: str) -> tuple[httpx.Client, httpx.Resp
     return client, r
 
 
+def sign_in_with_token(hub_url: str, account: str, subject: str, username: str,
+                       note: str) -> tuple[httpx.Client, str]:  # fmt: skip
+    """Sign in as ``account`` (Google subject ``subject``), choosing ``username`` the first
+    time; the signed-in client and a new hub token of the observer's."""
+    client, page = google_sign_in(hub_url, account)
+    if page.url.path == "/services/api/profile":
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+        r = client.post("/services/api/profile", data={"_xsrf": xsrf, "username": username})
+        assert r.status_code == 303, r.text
+    xsrf = next(c.value for c in client.cookies.jar if c.name == "_xsrf" and c.path == "/hub/")
+    r = client.post(f"/hub/api/users/google-{subject}/tokens", headers={"X-XSRFToken": xsrf},
+                    json={"note": note})  # fmt: skip
+    assert r.status_code == 201, r.text
+    return client, r.json()["token"]
+
+
 def xsrf_headers(client: httpx.Client) -> dict[str, str]:
     """The hub wants its ``_xsrf`` cookie echoed by cookie-authenticated API calls."""
     token = next((c.value for c in client.cookies.jar if c.name == "_xsrf"), "")

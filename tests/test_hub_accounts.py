@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import os
 import pwd
-import re
 import shutil
 import stat
 import time
@@ -28,7 +27,13 @@ from aphos_lib.db.embedded import EmbeddedPostgres
 from aphos_lib.demo.load import load_demo
 
 from conftest import FIXTURES, TEST_SETTINGS, make_home
-from hub_harness import GoogleStandIn, RunningHub, execute, free_port_block, google_sign_in
+from hub_harness import (
+    GoogleStandIn,
+    RunningHub,
+    execute,
+    free_port_block,
+    sign_in_with_token,
+)
 
 pytestmark = [
     pytest.mark.hub,
@@ -72,17 +77,9 @@ def platform() -> Iterator[dict]:
 
 def signed_in(platform, account: str, username: str) -> str:
     """Sign in (choosing a username the first time); a hub token of the observer."""
-    client, page = google_sign_in(platform["url"], account)
-    if page.url.path == "/services/api/profile":
-        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
-        r = client.post("/services/api/profile", data={"_xsrf": xsrf, "username": username})
-        assert r.status_code == 303, r.text
-    hub_user = f"google-{ACCOUNTS[account]['id']}"
-    xsrf = next(c.value for c in client.cookies.jar if c.name == "_xsrf" and c.path == "/hub/")
-    r = client.post(f"/hub/api/users/{hub_user}/tokens", headers={"X-XSRFToken": xsrf},
-                    json={"note": "accounts"})  # fmt: skip
-    assert r.status_code == 201, r.text
-    return r.json()["token"]
+    client, token = sign_in_with_token(platform["url"], account, ACCOUNTS[account]["id"],
+                                       username, 'accounts')
+    return token
 
 
 def spawn(platform, name: str, token: str) -> None:

@@ -6,7 +6,6 @@ real catalogue.
 from __future__ import annotations
 
 import ast
-import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -17,7 +16,13 @@ import pytest
 from aphos_lib.uploads.client import UploadClient, UploadError
 
 from conftest import FIXTURE_OUTCOMES, FIXTURES, make_home
-from hub_harness import GoogleStandIn, RunningHub, execute, free_port_block, google_sign_in
+from hub_harness import (
+    GoogleStandIn,
+    RunningHub,
+    execute,
+    free_port_block,
+    sign_in_with_token,
+)
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow]
 
@@ -55,17 +60,9 @@ def platform(embedded_server) -> Iterator[dict]:
 
 def signed_in(platform, account: str, username: str) -> tuple[httpx.Client, str]:
     """Sign in (choosing a username the first time); the client and a hub token."""
-    client, page = google_sign_in(platform["url"], account)
-    if page.url.path == "/services/api/profile":
-        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
-        r = client.post("/services/api/profile", data={"_xsrf": xsrf, "username": username})
-        assert r.status_code == 303, r.text
-    hub_user = f"google-{ACCOUNTS[account]['id']}"
-    xsrf = next(c.value for c in client.cookies.jar if c.name == "_xsrf" and c.path == "/hub/")
-    r = client.post(f"/hub/api/users/{hub_user}/tokens", headers={"X-XSRFToken": xsrf},
-                    json={"note": "uploads"})  # fmt: skip
-    assert r.status_code == 201, r.text
-    return client, r.json()["token"]
+    client, token = sign_in_with_token(platform["url"], account, ACCOUNTS[account]["id"],
+                                       username, 'uploads')
+    return client, token
 
 
 def test_uploads_through_the_hub_end_with_the_fixture_outcomes(platform):
