@@ -218,10 +218,36 @@ def test_a_workspace_can_take_nothing_but_the_reader(platform):
         worker_uid = pwd.getpwnam(SERVICE_ACCOUNTS["worker"]).pw_uid
         assert {p.stat().st_uid for p in (home / "uploads").rglob("*.csv")} == {api_uid}
         assert {p.stat().st_uid for p in (home / "reports").rglob("*.ipynb")} == {worker_uid}
+
+        # Links planted in her home lead the next start nowhere: root writes nothing in a home.
+        victim, victim_dir = home / "victim.txt", home / "victim-dir"
+        victim.write_text("root's own\n")
+        victim_dir.mkdir()
+        (victim_dir / "kept.txt").write_text("root's too\n")
+        execute(platform["url"], ALICE, alice_token, PLANT.format(
+            file=str(victim), folder=str(victim_dir)))  # fmt: skip
+        stop(platform, ALICE, alice_token)
+        spawn(platform, ALICE, alice_token)
+        assert victim.read_text() == "root's own\n" and victim.stat().st_uid == 0
+        assert (victim_dir / "kept.txt").read_text() == "root's too\n"
+        assert {p.stat().st_uid for p in victim_dir.iterdir()} | {victim_dir.stat().st_uid} == {0}
+        for fresh in (alice_home / "dashboards" / "upload.ipynb", alice_home / "shared-notebooks"):
+            assert not fresh.is_symlink() and fresh.stat().st_uid == alice.pw_uid, fresh
     finally:
         stop(platform, ALICE, alice_token)
         stop(platform, BOB, bob_token)
 
+
+PLANT = """
+import os, pathlib, shutil
+home = pathlib.Path.home()
+page = home / "dashboards" / "upload.ipynb"
+page.unlink()
+page.symlink_to({file!r})
+shutil.rmtree(home / "shared-notebooks")
+(home / "shared-notebooks").symlink_to({folder!r})
+print("PLANTED")
+"""
 
 UPLOAD = """
 import aphos_lib

@@ -69,6 +69,10 @@ def prepare_home(s: HubSettings) -> None:
     _check_reachable()
     # Others may enter users/ to reach their own home, but not list who has one.
     s.users_dir.chmod(0o711)
+    for home in s.users_dir.iterdir():
+        # Homes an earlier version made with the umask's mode (0755) close before any spawn.
+        if home.is_dir() and not home.is_symlink():
+            home.chmod(0o700)
     secrets = s.home / "secrets"
     if secrets.exists():
         _own(secrets, 0, 0, 0o700)

@@ -11,22 +11,32 @@ nothing separates them (``make demo`` says so when it starts).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import pwd
-import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
 from traitlets import Unicode
 
 from aphos_lib import accounts
+from aphos_lib.hub.workspace_files import WORKSPACE_DASHBOARDS, populate_home
 
 __all__ = ["WORKSPACE_DASHBOARDS", "WorkspaceSpawner", "prepare_workspace"]
 
-# Dashboards that act for the signed-in observer (in dashboards/workspace/): served by their own
-# server, never by the public dashboards service (which has no hub token of theirs).
-WORKSPACE_DASHBOARDS = ("upload.ipynb",)
 SHELL = "/bin/bash"  # for JupyterLab's terminal; the account itself has no login shell
+# The environment the home's files are copied in (as the observer's account).
+_COPY_ENVIRONMENT = ("APHOS_PUBLISHED_DIR", "APHOS_SHARED_NOTEBOOKS", "APHOS_WORKSPACE_DASHBOARDS")
+
+
+def _account_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def _chown_tree(path: Path, uid: int, gid: int) -> None:
@@ -39,48 +49,32 @@ def _chown_tree(path: Path, uid: int, gid: int) -> None:
 
 
 def prepare_workspace(home: Path, environment: dict[str, str],
-                      account: pwd.struct_passwd | None = None) -> None:  # fmt: skip
-    """Before a workspace starts: its home, the shared notebooks and the published area.
+                      account: pwd.struct_passwd | None = None, *,
+                      new_account: bool = False) -> None:  # fmt: skip
+    """Before a workspace starts: its home, then its files (:func:`populate_home`).
 
-    ``shared-notebooks/`` is a fresh copy of ``notebooks/`` at each start (an observer's edits
-    stay theirs once they copy a notebook out of it); ``dashboards/`` holds a fresh copy of the
-    dashboards that act for the observer and so run in their own server with their hub token
-    (:data:`WORKSPACE_DASHBOARDS`: the upload page, opened by JupyterLab's Voila at
-    ``/user/<name>/voila/render/dashboards/upload.ipynb``); ``published/`` links to the
-    published area, which only the api service writes (its own account when run as root;
-    read-only in each pod on Kubernetes). With ``account``, the home and everything put in it
-    belong to that account, and the home is closed to every other (mode 0700).
+    With ``account`` (run as root), the home belongs to that account and is closed to every
+    other (mode 0700), and its files are written by a process of that account: root never
+    touches what is inside a home the observer controls, where a planted link would lead it
+    anywhere. Only a home made before its account existed (an earlier run as a normal user,
+    with no process of the new account running yet) is handed over whole.
     """
     home.mkdir(parents=True, exist_ok=True)
-    published = Path(environment["APHOS_PUBLISHED_DIR"])
-    published.mkdir(parents=True, exist_ok=True)
-    link = home / "published"
-    if not link.is_symlink() and not link.exists():
-        link.symlink_to(published, target_is_directory=True)
-    fresh = []
-    source = Path(environment.get("APHOS_SHARED_NOTEBOOKS", ""))
-    if source.is_dir():
-        target = home / "shared-notebooks"
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(source, target, ignore=shutil.ignore_patterns(".*", "__pycache__"))
-        fresh.append(target)
-    dashboards = Path(environment.get("APHOS_WORKSPACE_DASHBOARDS", ""))
-    if dashboards.is_dir():
-        target = home / "dashboards"
-        target.mkdir(exist_ok=True)
-        for name in WORKSPACE_DASHBOARDS:
-            shutil.copyfile(dashboards / name, target / name)
-        fresh.append(target)
+    Path(environment["APHOS_PUBLISHED_DIR"]).mkdir(parents=True, exist_ok=True)
     if account is None:
+        populate_home(home, environment)
         return
     uid, gid = account.pw_uid, account.pw_gid
-    if home.stat().st_uid != uid:
-        # A home made before the account (a run as a normal user): all of it becomes theirs.
+    if new_account and home.stat().st_uid != uid:
         _chown_tree(home, uid, gid)
-    else:
-        for path in (link, *fresh):
-            _chown_tree(path, uid, gid)
+    os.lchown(home, uid, gid)  # users/ is root's: the observer cannot swap the home itself
     home.chmod(0o700)
+    copy_env = {k: environment[k] for k in _COPY_ENVIRONMENT if k in environment}
+    subprocess.run(
+        [sys.executable, "-m", "aphos_lib.hub.workspace_files", str(home), json.dumps(copy_env)],
+        user=uid, group=gid, extra_groups=[], cwd=home, check=True, timeout=120,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)},
+    )  # fmt: skip
 
 
 class WorkspaceSpawner(LocalProcessSpawner):
@@ -137,7 +131,10 @@ class WorkspaceSpawner(LocalProcessSpawner):
 
     async def start(self):
         """Create the account (first spawn) and prepare the home, then start the server."""
-        account = await asyncio.to_thread(self._account) if self.system_user else None
-        await asyncio.to_thread(prepare_workspace, Path(self.home_dir),
-                                dict(self.environment), account)  # fmt: skip
+        account, new_account = None, False
+        if self.system_user:
+            new_account = not _account_exists(self.system_user)
+            account = await asyncio.to_thread(self._account)
+        await asyncio.to_thread(prepare_workspace, Path(self.home_dir), dict(self.environment),
+                                account, new_account=new_account)  # fmt: skip
         return await super().start()
