@@ -28,6 +28,11 @@ CREATIONS = (
     "SELECT lo_create(0)",
     "SELECT lo_from_bytea(0, 'x')",
     "DELETE FROM flux",
+    # what would let a reader stall others or the disk: the ingest's and migrations' lock
+    # keys, and its own temporary files' limit
+    "SELECT pg_advisory_lock(7046117200)",
+    "SELECT pg_try_advisory_xact_lock_shared(4270001)",
+    "SET temp_file_limit = -1",
 )
 
 
@@ -90,3 +95,20 @@ def test_a_reader_with_read_only_off_can_create_nothing(catalogue, reader):
                 conn.execute(statement)
     with catalogue.connect("writer", autocommit=True) as conn:
         conn.execute("CREATE TEMP TABLE scratch (x int)")  # the writer keeps its temp tables
+
+
+def test_a_reader_idle_inside_a_transaction_is_ended(catalogue, reader):
+    url, login = reader
+    with ReaderWatchdog(catalogue, limit_s=LIMIT_S, interval_s=0.25, login=login,
+                        idle_s=LIMIT_S) as watchdog:  # fmt: skip
+        with psycopg.connect(url) as conn:  # not autocommit: the SELECT opens a transaction
+            conn.execute("SELECT count(*) FROM image")
+            time.sleep(LIMIT_S + 1.5)
+            with pytest.raises(psycopg.OperationalError):
+                conn.execute("SELECT 1")
+        with psycopg.connect(url) as conn:  # a session that commits is left be
+            conn.execute("SELECT count(*) FROM image")
+            conn.commit()
+            time.sleep(LIMIT_S + 1.0)
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert watchdog.cancelled == 1

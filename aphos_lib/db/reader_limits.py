@@ -28,8 +28,16 @@ from sqlalchemy.engine import make_url
 
 from aphos_lib.db.catalogue import ROLE_NAMES, Catalogue
 
-__all__ = ["READER_LIMIT_S", "ReaderWatchdog", "cancel_overrunning", "reader_login",
-           "restrict_as_superuser", "restrict_database"]
+__all__ = [
+    "ADVISORY_LOCKS",
+    "IDLE_IN_TRANSACTION_LIMIT_S",
+    "READER_LIMIT_S",
+    "ReaderWatchdog",
+    "cancel_overrunning",
+    "reader_login",
+    "restrict_as_superuser",
+    "restrict_database",
+]
 
 log = logging.getLogger("aphos_lib.db.reader_limits")
 
@@ -39,15 +47,26 @@ READER_LIMIT_S = 60.0
 WATCH_INTERVAL_S = 5.0
 # A statement still running this long after the limit ignored its cancel: its session ends.
 TERMINATE_AFTER_S = 10.0
+# A reader's session may stay idle inside a transaction this long (seconds): long enough for
+# an observer thinking between two cells of a notebook, short enough to bound its locks.
+IDLE_IN_TRANSACTION_LIMIT_S = 600.0
+# A reader's temporary files (sorts and hashes spilled to disk) may take this much; a
+# superuser-only setting, which a session cannot raise.
+READER_TEMP_FILE_LIMIT = "2GB"
 
 # Each overrunning statement of the login: cancelled, or its session ended when cancelling it
-# earlier did not stop it (a cancel arrives only when the backend checks for interrupts).
+# earlier did not stop it (a cancel arrives only when the backend checks for interrupts). A
+# session left idle inside a transaction past its own limit holds its locks and snapshot
+# (blocking migrations and vacuum): it is ended.
 _OVERRUNNING = """
-    SELECT pid, CASE WHEN now() - query_start > make_interval(secs => %(terminate)s)
-                     THEN pg_terminate_backend(pid) ELSE pg_cancel_backend(pid) END
+    SELECT pid, CASE WHEN state = 'active'
+                      AND now() - query_start <= make_interval(secs => %(terminate)s)
+                     THEN pg_cancel_backend(pid) ELSE pg_terminate_backend(pid) END
     FROM pg_stat_activity
-    WHERE usename = %(login)s AND state = 'active' AND pid <> pg_backend_pid()
-      AND now() - query_start > make_interval(secs => %(limit)s)
+    WHERE usename = %(login)s AND pid <> pg_backend_pid()
+      AND ((state = 'active' AND now() - query_start > make_interval(secs => %(limit)s))
+           OR (state LIKE 'idle in transaction%%'
+               AND now() - state_change > make_interval(secs => %(idle)s)))
 """
 
 
@@ -60,13 +79,16 @@ def reader_login(catalogue: Catalogue) -> str | None:
 
 
 def cancel_overrunning(
-    conn: psycopg.Connection, login: str, limit_s: float = READER_LIMIT_S
+    conn: psycopg.Connection, login: str, limit_s: float = READER_LIMIT_S,
+    idle_s: float = IDLE_IN_TRANSACTION_LIMIT_S,
 ) -> list[int]:
     """Cancel the statements of ``login`` running longer than ``limit_s``; their pids.
 
-    A statement still running :data:`TERMINATE_AFTER_S` past the limit has its session ended.
+    A statement still running :data:`TERMINATE_AFTER_S` past the limit has its session ended,
+    and so has a session idle inside a transaction for longer than ``idle_s``.
     """
-    params = {"login": login, "limit": limit_s, "terminate": limit_s + TERMINATE_AFTER_S}
+    params = {"login": login, "limit": limit_s, "terminate": limit_s + TERMINATE_AFTER_S,
+              "idle": idle_s}
     return [pid for pid, _ in conn.execute(_OVERRUNNING, params).fetchall()]
 
 
@@ -83,6 +105,8 @@ class ReaderWatchdog:
         Seconds between looks.
     login : str, optional
         The login to watch; by default the reader's (:func:`reader_login`).
+    idle_s : float
+        The longest a reader's session may stay idle inside a transaction.
 
     Examples
     --------
@@ -97,8 +121,10 @@ class ReaderWatchdog:
         limit_s: float = READER_LIMIT_S,
         interval_s: float = WATCH_INTERVAL_S,
         login: str | None = None,
+        idle_s: float = IDLE_IN_TRANSACTION_LIMIT_S,
     ) -> None:
         self.catalogue, self.limit_s, self.interval_s = catalogue, limit_s, interval_s
+        self.idle_s = idle_s
         self.login = login or reader_login(catalogue)
         self.cancelled = 0
         self._stop = threading.Event()
@@ -129,7 +155,7 @@ class ReaderWatchdog:
             try:
                 if conn is None or conn.closed:
                     conn = self.catalogue.connect("writer", autocommit=True, connect_timeout=5)
-                pids = cancel_overrunning(conn, self.login, self.limit_s)
+                pids = cancel_overrunning(conn, self.login, self.limit_s, self.idle_s)
                 if pids:
                     self.cancelled += len(pids)
                     log.info("cancelled reader statements over %g s: %s", self.limit_s, pids)
@@ -146,6 +172,15 @@ class ReaderWatchdog:
 # Large objects need no privilege to create: a reader that switched read-only off could fill
 # the disk with them. Functions' privileges live in each database (a template passes them on).
 LARGE_OBJECT_WRITERS = ("lo_create(oid)", "lo_creat(integer)", "lo_from_bytea(oid, bytea)")
+
+
+ADVISORY_LOCKS = tuple(
+    f"pg_{try_}advisory_{xact}lock{shared}({args})"
+    for try_ in ("", "try_")
+    for xact in ("", "xact_")
+    for shared in ("", "_shared")
+    for args in ("bigint", "integer, integer")
+)
 
 
 def restrict_database(conn: psycopg.Connection, dbname: str) -> None:
@@ -168,6 +203,15 @@ def restrict_as_superuser(conn: psycopg.Connection) -> None:
     """
     roles = {k: sql.Identifier(v) for k, v in ROLE_NAMES.items()}
     conn.execute(sql.SQL("GRANT {} TO {}").format(roles["reader"], roles["writer"]))
+    # Session-long advisory locks would let a reader stall the ingest's fold and the migrations
+    # (they take fixed keys): only the writer and the owner may take them.
+    for function in ADVISORY_LOCKS:
+        conn.execute(sql.SQL(f"REVOKE EXECUTE ON FUNCTION pg_catalog.{function} FROM PUBLIC"))
+        grant = sql.SQL(f"GRANT EXECUTE ON FUNCTION pg_catalog.{function} TO {{}}")
+        conn.execute(grant.format(roles["writer"]))
+        conn.execute(grant.format(roles["owner"]))
+    conn.execute(sql.SQL("ALTER ROLE {} SET temp_file_limit = {}").format(
+        roles["reader"], sql.Literal(READER_TEMP_FILE_LIMIT)))
     for function in LARGE_OBJECT_WRITERS:
         conn.execute(sql.SQL(f"REVOKE EXECUTE ON FUNCTION pg_catalog.{function} FROM PUBLIC"))
         grant = sql.SQL(f"GRANT EXECUTE ON FUNCTION pg_catalog.{function} TO {{}}")

@@ -18,7 +18,7 @@ one, they are skipped with a notice, and ``aphos db`` bootstrap or an administra
 (the embedded catalogue's bootstrap always does).
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-25
 """
 
@@ -31,7 +31,16 @@ depends_on = None
 
 WRITER = "aphos_writer"
 READER = "aphos_reader"
+OWNER = "aphos_owner"
 LARGE_OBJECT_WRITERS = ("lo_create(oid)", "lo_creat(integer)", "lo_from_bytea(oid, bytea)")
+# Session-long advisory locks would let a reader stall the ingest's fold and the migrations.
+ADVISORY_LOCKS = tuple(
+    f"pg_{try_}advisory_{xact}lock{shared}({args})"
+    for try_ in ("", "try_")
+    for xact in ("", "xact_")
+    for shared in ("", "_shared")
+    for args in ("bigint", "integer, integer")
+)
 
 
 def _as_superuser(statement: str) -> None:
@@ -65,9 +74,19 @@ def upgrade() -> None:
     for function in LARGE_OBJECT_WRITERS:
         _as_superuser(f"REVOKE EXECUTE ON FUNCTION pg_catalog.{function} FROM PUBLIC")
         _as_superuser(f"GRANT EXECUTE ON FUNCTION pg_catalog.{function} TO {WRITER}")
+    for function in ADVISORY_LOCKS:
+        _as_superuser(f"REVOKE EXECUTE ON FUNCTION pg_catalog.{function} FROM PUBLIC")
+        # One role a statement: an external server may have no aphos_owner role.
+        for role in (WRITER, OWNER):
+            _as_superuser(f"GRANT EXECUTE ON FUNCTION pg_catalog.{function} TO {role}")
+    # A superuser-only setting: a reader's session cannot raise it.
+    _as_superuser(f"ALTER ROLE {READER} SET temp_file_limit = '2GB'")
 
 
 def downgrade() -> None:
+    _as_superuser(f"ALTER ROLE {READER} RESET temp_file_limit")
+    for function in ADVISORY_LOCKS:
+        _as_superuser(f"GRANT EXECUTE ON FUNCTION pg_catalog.{function} TO PUBLIC")
     for function in LARGE_OBJECT_WRITERS:
         _as_superuser(f"GRANT EXECUTE ON FUNCTION pg_catalog.{function} TO PUBLIC")
     _as_superuser(f"REVOKE {READER} FROM {WRITER}")
