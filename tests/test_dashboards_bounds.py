@@ -357,6 +357,36 @@ def test_public_pages_only_and_kernels_bounded_and_released(small_service):
 
 # -- the flood ----------------------------------------------------------------------------------
 
+@pytest.mark.slow
+@pytest.mark.parametrize("server", ["embedded"], indirect=True)
+def test_one_visitor_cannot_take_every_kernel(tmp_path, catalogue):
+    # A ceiling of 3: each client address may hold 2 (per_client_share).
+    s = Service(catalogue, tmp_path, max_kernels=3, idle_timeout=30)
+    try:
+        s.ready()
+
+        def view(*hops: str) -> httpx.Response:
+            headers = {"X-Forwarded-For": ", ".join(hops)}
+            return httpx.get(s.url + "voila/render/index.ipynb", headers=headers, timeout=120)
+
+        first, second = view("203.0.113.5"), view("203.0.113.5")
+        assert (first.status_code, second.status_code) == (200, 200)
+        third = view("203.0.113.5")
+        assert third.status_code == 503 and "You have several dashboards open" in third.text
+        # A client that writes another address in front of its own is still itself.
+        spoofed = view("198.51.100.7", "203.0.113.5")
+        assert spoofed.status_code == 503 and "You have several dashboards open" in spoofed.text
+        other = view("198.51.100.7")
+        assert other.status_code == 200 and KERNEL_ID.search(other.text)
+        # The ceiling is reached: everyone else gets the busy page.
+        late = view("192.0.2.44")
+        assert late.status_code == 503 and "The dashboards are busy" in late.text
+        assert s.health()["held_kernels"] == 3
+        assert "Traceback" not in s.log.read_text()
+    finally:
+        s.stop()
+
+
 FLOOD_VIEWS = 300
 FLOOD_SECONDS = 120
 FLOOD_MAX_KERNELS = 6
@@ -398,7 +428,9 @@ async def _flood(service: Service, api_url: str) -> dict:
             browser = number % 3 == 0
             started = time.monotonic()
             try:
-                r = await client.get(service.url + path)
+                    # Each view another visitor's address, as the hub's proxy would forward it.
+                visitor = f"10.19.{number // 200}.{number % 200 + 1}"
+                r = await client.get(service.url + path, headers={"X-Forwarded-For": visitor})
             except httpx.HTTPError as error:
                 views.append(
                     {"status": type(error).__name__, "seconds": time.monotonic() - started}

@@ -404,9 +404,12 @@ def test_a_process_killed_in_the_middle_of_a_file_leaves_nothing(server, catalog
     big.write_bytes(_forty_fields_in_one_file())
     expected_rows = 2671 * 40
     env = _cli_env(catalogue, tmp_path)
+    # Its sessions carry a name of their own, so the test can wait until the server has ended
+    # every one of them (libpq reads PGAPPNAME).
+    killed_env = {**env, "PGAPPNAME": "aphos-test-killed-ingest"}
     command = [sys.executable, "-m", "aphos_lib.cli", "ingest", "--observer", "novak", "--json",
                str(big)]  # fmt: skip
-    proc = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE)
+    proc = subprocess.Popen(command, env=killed_env, cwd=REPO, stdout=subprocess.PIPE)
     dbname = make_url(catalogue.url("owner")).database
     seen_copy = False
     # Only a superuser sees other roles' queries in pg_stat_activity.
@@ -422,13 +425,21 @@ def test_a_process_killed_in_the_middle_of_a_file_leaves_nothing(server, catalog
         assert seen_copy, "the ingest never reached its COPY; the file is too small to kill"
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        # A backend notices its client's death only when it next reads from the socket; until
+        # then its transaction (and the image row it inserted) is open.
+        deadline = time.monotonic() + 60
         while watch.execute(
-            "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND query LIKE 'COPY flux%%'"
-            " AND state <> 'idle'", (dbname,)).fetchone():  # fmt: skip
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = %s",
+            ("aphos-test-killed-ingest",)).fetchone():  # fmt: skip
+            assert time.monotonic() < deadline, _activity(watch, dbname)
             time.sleep(0.05)
-    with catalogue.connect("reader") as conn:
-        assert counts(conn) == {"images": 0, "fluxes": 0, "matched": 0, "objects": 0}
-    done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+        with catalogue.connect("reader") as conn:
+            assert counts(conn) == {"images": 0, "fluxes": 0, "matched": 0, "objects": 0}
+        try:
+            done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True,
+                                  timeout=300)  # fmt: skip
+        except subprocess.TimeoutExpired as exc:
+            raise AssertionError(f"the second ingest hung: {_activity(watch, dbname)}") from exc
     assert done.returncode == 0, done.stderr
     outcome = json.loads(done.stdout)
     assert (outcome["status"], outcome["fluxes"]) == ("stored", expected_rows)
@@ -437,6 +448,17 @@ def test_a_process_killed_in_the_middle_of_a_file_leaves_nothing(server, catalog
         assert (total["images"], total["fluxes"]) == (1, expected_rows)
         lines = np.array([r[0] for r in conn.execute("SELECT line FROM flux ORDER BY line")])
     assert len(np.unique(lines)) == expected_rows
+
+
+def _activity(watch: psycopg.Connection, dbname: str) -> str:
+    """What every session of ``dbname`` is doing and waiting for, to diagnose a hang."""
+    rows = watch.execute(
+        "SELECT a.pid, a.application_name, a.state, a.wait_event_type, a.wait_event,"
+        " pg_blocking_pids(a.pid), left(a.query, 120),"
+        " (SELECT string_agg(l.locktype || ':' || l.mode || ':' || l.granted, ',')"
+        "  FROM pg_locks l WHERE l.pid = a.pid)"
+        " FROM pg_stat_activity a WHERE a.datname = %s", (dbname,)).fetchall()  # fmt: skip
+    return "\n".join(map(repr, rows))
 
 
 def test_roles_reader_cannot_write_and_writer_cannot_change_the_schema(catalogue: Catalogue):

@@ -58,7 +58,10 @@ def test_a_query_over_the_statement_timeout_answers_503_with_a_message(demo_cata
         assert status == 200 and catalogs == ["UCAC4"]
 
 
-def test_slow_light_curves_leave_the_searches_their_connections(demo_catalogue):
+# 48 is beyond the 40 worker threads that sync routes run in: requests waiting for their turn
+# must not hold one.
+@pytest.mark.parametrize("clients", [8, 48])
+def test_slow_light_curves_leave_the_searches_their_connections(demo_catalogue, clients):
     app = _app(demo_catalogue, heavy_wait=0.5)
     search = "/api/v2/objects?" + urllib.parse.urlencode({"name": "cep", "limit": 10})
     curve = "/api/v2/lightcurve?variable=UCAC4:805-031770&comparison=UCAC4:803-032417"
@@ -72,10 +75,10 @@ def test_slow_light_curves_leave_the_searches_their_connections(demo_catalogue):
                 heavy.append(http_get(f"{url}/slow-curve"))
 
         latencies, busy_curves = [], []
-        with ThreadPoolExecutor(8) as pool:
-            for _ in range(8):
+        with ThreadPoolExecutor(clients) as pool:
+            for _ in range(clients):
                 pool.submit(flood)
-            time.sleep(0.3)  # every flood request sent: two sleep, six wait their turn
+            time.sleep(0.3)  # every flood request sent: two sleep, the others wait their turn
             deadline = time.monotonic() + 2 * SLOW_S
             while time.monotonic() < deadline:
                 start = time.monotonic()
@@ -87,7 +90,7 @@ def test_slow_light_curves_leave_the_searches_their_connections(demo_catalogue):
             busy_curves.append(http_get(url + curve))
             stop.set()
     p95 = statistics.quantiles(latencies, n=20)[-1]
-    print(f"\nsearch under 8 slow requests: {len(latencies)} searches, "
+    print(f"\nsearch under {clients} slow requests: {len(latencies)} searches, "
           f"median {statistics.median(latencies) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms")
     assert p95 < 0.2
     assert {s for s, _ in heavy} == {200, 503}

@@ -53,6 +53,7 @@ from aphos_lib.demo.sips_writer import (
 from aphos_lib.demo.sky import FieldInfo, StarInfo
 from aphos_lib.demo.sky import field_stars as sky_fields
 from aphos_lib.demo.variables import model_magnitude
+from aphos_lib.io.repeats import first_sources
 
 __all__ = ["generate_demo_data"]
 
@@ -308,6 +309,15 @@ def _image_table(
     adu = both(stars.adu, extra.adu)
     px, py = both(x[on_chip], ex), both(y[on_chip], ey)
     order = np.lexsort((px, -adu))  # ADU descending like SIPS; ties in a fixed order
+    # SIPS finds one source where two stars fall within a pixel of each other (a blend) and
+    # never writes both; the ingest rejects such a second row as a repeat. The fainter goes,
+    # unless it is a star the observer watches. Positions as written (two decimals).
+    watched_first = np.concatenate([~np.isin(matched, watched), np.ones(n_extra, dtype=bool)])
+    by_priority = np.lexsort((px, -adu, watched_first))
+    blended = np.zeros(adu.size, dtype=bool)
+    blended[by_priority] = ~first_sources(np.round(px[by_priority], 2),
+                                          np.round(py[by_priority], 2))  # fmt: skip
+    order = order[~blended[order]]
     blank = np.full(n_extra, "", dtype=object)
 
     def text(key: str) -> list[str]:

@@ -153,13 +153,16 @@ class _PublicPageHandler:
     async def get(self, path=None):
         if not is_public(path):
             raise tornado.web.HTTPError(404)
-        with self.kernel_manager.request_slot() as slot:
-            if slot is None:
+        client = voila_limits.client_address(
+            self.request.remote_ip, self.request.headers.get("X-Forwarded-For")
+        )
+        with self.kernel_manager.request_slot(client) as slot:
+            if slot.refused:
                 self.set_status(503)
                 self.set_header("Retry-After", str(voila_limits.RETRY_AFTER_S))
                 self.set_header("Cache-Control", "no-store")
                 self.set_header("Content-Type", "text/html; charset=utf-8")
-                self.finish(voila_limits.busy_page())
+                self.finish(voila_limits.busy_page(own_share=slot.refused == "share"))
                 return
             await super().get(path)
 

@@ -13,8 +13,10 @@ connected to it (a bot, ``curl``, a tab closed before its page loaded). Here:
 - only the notebooks at the top of the folder get a preheated pool (the service serves no
   other);
 - visitors hold at most :attr:`DashboardKernels.max_kernels` kernels (the preheated pool is
-  not counted: it is a fixed number); a view beyond gets :func:`busy_page`, a 503 that
-  retries itself, without starting or taking a kernel.
+  not counted: it is a fixed number), and one client (:func:`client_address`) at most
+  :attr:`DashboardKernels.max_kernels_per_client` of them, so that one script cannot keep
+  every other visitor out; a view beyond gets :func:`busy_page`, a 503 that retries itself,
+  without starting or taking a kernel.
 
 :func:`install` wraps Voila's kernel manager factory (as :mod:`aphos_lib.hub.voila_pool`
 does) so the manager counts the kernels it hands to requests; the dashboards service's request
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import ipaddress
 import os
 import time
 from collections.abc import Iterator
@@ -41,9 +44,11 @@ __all__ = [
     "DashboardKernels",
     "Slot",
     "busy_page",
+    "client_address",
     "install",
     "kernel_ceiling",
     "machine_memory",
+    "per_client_share",
 ]
 
 # What one page's kernel costs: 220 MB of RSS measured for a search page's kernel after its
@@ -94,17 +99,75 @@ def kernel_ceiling(memory: int, preheated: int) -> int:
     return max(1, memory // 2 // KERNEL_BYTES - preheated)
 
 
-def busy_page() -> str:
-    """The page a visitor beyond the ceiling gets: plain, and reloading itself."""
+def per_client_share(max_kernels: int) -> int:
+    """How many of the ``max_kernels`` one client may hold: a quarter, at least two.
+
+    Two lets one visitor keep the search page and an object page open together.
+
+    Examples
+    --------
+    >>> per_client_share(41), per_client_share(4), per_client_share(1)
+    (10, 2, 1)
+    """
+    return min(max_kernels, max(2, max_kernels // 4))
+
+
+def _trusted_hop(address: str) -> bool:
+    """A proxy of this machine's own (loopback): the hub's proxy, or one in front of it."""
+    try:
+        return ipaddress.ip_address(address.strip()).is_loopback
+    except ValueError:
+        return False
+
+
+def client_address(remote_ip: str, forwarded_for: str | None) -> str:
+    """The visitor's address: the last hop before this machine's own proxies.
+
+    The service is reached through the hub's proxy on loopback, which appends the address it
+    was connected from to ``X-Forwarded-For`` (as a proxy in front of it, on loopback too,
+    does). Entries a client wrote itself come before those and are never taken, so a client
+    cannot pass itself off as another.
+
+    Examples
+    --------
+    >>> client_address("127.0.0.1", "203.0.113.5")
+    '203.0.113.5'
+    >>> client_address("127.0.0.1", "198.51.100.7, 203.0.113.5, 127.0.0.1")  # spoofed first
+    '203.0.113.5'
+    >>> client_address("192.0.2.1", "198.51.100.7")  # not through a local proxy: its own
+    '192.0.2.1'
+    """
+    if not _trusted_hop(remote_ip) or not forwarded_for:
+        return remote_ip
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _trusted_hop(hop):
+            return hop
+    return remote_ip
+
+
+def busy_page(own_share: bool = False) -> str:
+    """The page a visitor beyond the ceiling gets: plain, and reloading itself.
+
+    ``own_share``: this visitor already holds their share of the kernels (other pages open).
+    """
+    if own_share:
+        title = "You have several dashboards open"
+        text = (f"Your other APhoS pages hold every dashboard one visitor may use at once. "
+                f"Close one of them and this page opens by itself within {RETRY_AFTER_S} "
+                f"seconds; you can also reload it.")  # fmt: skip
+    else:
+        title = "The dashboards are busy"
+        text = (f"Every dashboard is in use right now. This page tries again by itself in "
+                f"{RETRY_AFTER_S} seconds; you can also reload it.")  # fmt: skip
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="{RETRY_AFTER_S}">
 <title>Busy - APhoS</title>
 <style>body{{font-family:sans-serif;max-width:40em;margin:4em auto;padding:0 1em;color:#222}}
 h1{{font-size:1.4em}} p{{line-height:1.5}}</style></head>
-<body><h1 id="aphos-busy">The dashboards are busy</h1>
-<p>Every dashboard is in use right now. This page tries again by itself in
-{RETRY_AFTER_S} seconds; you can also reload it.</p>
+<body><h1 id="aphos-busy">{title}</h1>
+<p>{text}</p>
 </body></html>"""
 
 
@@ -112,7 +175,10 @@ h1{{font-size:1.4em}} p{{line-height:1.5}}</style></head>
 class Slot:
     """One page request's place under the ceiling, then the kernel it got."""
 
+    client: str = ""
     kernel_id: str | None = None
+    #: Why the request is refused: "" (it is not), "ceiling" or "share" (its client's).
+    refused: str = ""
 
 
 class DashboardKernels(LoggingConfigurable):
@@ -129,6 +195,12 @@ class DashboardKernels(LoggingConfigurable):
         "preheated pool is not counted); 0: kernel_ceiling() of this "
         "machine's memory",
     )
+    max_kernels_per_client = Integer(
+        0,
+        config=True,
+        help="Most kernels one client address holds at "
+        "once; 0: per_client_share() of max_kernels",
+    )
     unconnected_timeout = Integer(
         30,
         config=True,
@@ -139,38 +211,58 @@ class DashboardKernels(LoggingConfigurable):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._held: dict[str, float] = {}  # kernel id -> since when it is quiet (monotonic)
+        self._holders: dict[str, str] = {}  # kernel id -> the client address it was started for
         self._slots: set[Slot] = set()
         self.busy_answers = 0
         pools = getattr(self, "_pools", {})  # Voila's preheated pools, filling from __init__
         self.preheated = sum(len(pool) for pool in pools.values())
         if self.max_kernels <= 0:
             self.max_kernels = kernel_ceiling(machine_memory(), self.preheated)
+        if self.max_kernels_per_client <= 0:
+            self.max_kernels_per_client = per_client_share(self.max_kernels)
         self.log.info(
-            "Visitors hold at most %d dashboard kernels (%d preheated besides)",
+            "Visitors hold at most %d dashboard kernels, %d each (%d preheated besides)",
             self.max_kernels,
+            self.max_kernels_per_client,
             self.preheated,
         )
 
     @property
     def held_kernels(self) -> int:
         """Kernels visitors hold now, and requests still waiting for theirs."""
-        for kernel_id in [k for k in self._held if k not in self._kernels]:
-            del self._held[kernel_id]  # gone by a path that did not tell us (a failed start)
+        self._forget_gone()
         return len(self._held) + sum(1 for s in self._slots if s.kernel_id is None)
 
-    @contextlib.contextmanager
-    def request_slot(self) -> Iterator[Slot | None]:
-        """A page request's place under the ceiling while it renders, or None when visitors
-        already hold :attr:`max_kernels` kernels.
+    def held_by(self, client: str) -> int:
+        """Kernels ``client`` holds now, and its requests still waiting for theirs."""
+        self._forget_gone()
+        held = sum(1 for holder in self._holders.values() if holder == client)
+        return held + sum(1 for s in self._slots if s.kernel_id is None and s.client == client)
 
-        The kernel the request gets (in this task, within the ``with``) stays counted until
-        it is shut down.
+    def _forget_gone(self) -> None:
+        for kernel_id in [k for k in self._held if k not in self._kernels]:
+            # Gone by a path that did not tell us (a failed start).
+            self._held.pop(kernel_id, None)
+            self._holders.pop(kernel_id, None)
+
+    @contextlib.contextmanager
+    def request_slot(self, client: str = "") -> Iterator[Slot]:
+        """A page request's place under the ceiling while it renders, or a slot whose
+        ``refused`` says why the request must get :func:`busy_page` instead.
+
+        Refused when visitors already hold :attr:`max_kernels` kernels, or ``client`` (its
+        address, :func:`client_address`) holds :attr:`max_kernels_per_client`. The kernel the
+        request gets (in this task, within the ``with``) stays counted until it is shut down.
         """
+        slot = Slot(client=client)
         if self.held_kernels >= self.max_kernels:
+            slot.refused = "ceiling"
+        elif self.held_by(client) >= self.max_kernels_per_client:
+            slot.refused = "share"
+        if slot.refused:
             self.busy_answers += 1
-            yield None
+            yield slot
             return
-        slot = Slot()
         self._slots.add(slot)
         token = _SLOT.set(slot)
         try:
@@ -192,6 +284,7 @@ class DashboardKernels(LoggingConfigurable):
         slot = _SLOT.get()
         if slot is not None and slot.kernel_id is None:
             slot.kernel_id = kernel_id
+            self._holders[kernel_id] = slot.client
 
     async def start_kernel(self, *args, **kwargs):
         """Voila's plain path: a request starts a kernel (the pool's go below this class)."""
@@ -202,6 +295,7 @@ class DashboardKernels(LoggingConfigurable):
 
     async def shutdown_kernel(self, kernel_id: str, *args, **kwargs):
         self._held.pop(kernel_id, None)
+        self._holders.pop(kernel_id, None)
         return await ensure_async(super().shutdown_kernel(kernel_id, *args, **kwargs))
 
     def notify_disconnect(self, kernel_id: str) -> None:

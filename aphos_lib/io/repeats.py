@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 
 from aphos_lib.io.sips import RejectedRow
 
-__all__ = ["REPEAT_RADIUS_PX", "Sources", "find_sources"]
+__all__ = ["REPEAT_RADIUS_PX", "Sources", "find_sources", "first_sources"]
 
 #: Two measured positions closer than this (in pixels, ``x`` and ``y``) are the same source.
 REPEAT_RADIUS_PX = 1.0
@@ -160,6 +160,20 @@ def find_sources(rows: pa.Table) -> Sources:
     keep[repeats] = False
     unlinked, nearer = _second_sources(rows, keep)
     return Sources(keep, repeats, cite[repeats], unlinked, nearer)
+
+
+def first_sources(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Which positions, taken in order, are kept: not within a pixel of an earlier kept one.
+
+    The rule :func:`find_sources` applies to a file's rows, for positions alone (the demo
+    generator keeps the brighter of two stars SIPS would see as one source).
+
+    Examples
+    --------
+    >>> first_sources(np.array([10.0, 10.5, 11.2, 30.0]), np.array([5.0, 5.0, 5.0, 5.0]))
+    array([ True, False,  True,  True])
+    """
+    return _repeats_of(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)) == _NONE
 
 
 def _repeats_of(x: np.ndarray, y: np.ndarray) -> np.ndarray:

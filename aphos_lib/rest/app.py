@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import weakref
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -110,6 +111,8 @@ def install(
     state.reader_pool = _LazyPool(pool_size, "reader")
     state.heavy_pool = _LazyPool(heavy_pool_size, "heavy")
     state.heavy_wait = heavy_wait
+    # The light curves' turns, one semaphore per event loop (aphos_lib.rest.deps).
+    state.heavy_turns = weakref.WeakKeyDictionary()
     previous = app.router.lifespan_context
 
     @contextlib.asynccontextmanager

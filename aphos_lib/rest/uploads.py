@@ -215,14 +215,18 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
             client = receiver.fields.get("client", "api")
 
             def record() -> int:
+                nonlocal recorded
                 with writer() as conn:
-                    return record_upload(
+                    job = record_upload(
                         conn, upload_id, observer, files, max_in_flight=limits.max_in_flight,
                         client=client if _CLIENT.fullmatch(client) else "api",
                     )  # fmt: skip
+                # Committed: the job owns the files now. Set here, not after the await, which a
+                # client that goes away cancels once the thread is done.
+                recorded = True
+                return job
 
             job_id = await run_in_threadpool(record)
-            recorded = True
         except UploadStalled as e:
             # The rest of the body may never come: the connection cannot serve another request.
             raise HTTPException(408, str(e), headers={"Connection": "close"}) from None
