@@ -7,7 +7,7 @@ import pytest
 
 from aphos_lib.coordinates import parse_dec, parse_ra
 from aphos_lib.search import search_objects
-from aphos_lib.widgets.search import SearchPage, format_row
+from aphos_lib.widgets.search import SearchPage, row_cells
 from aphos_lib.widgets.search_query import (
     DEFAULT_RADIUS,
     SearchQuery,
@@ -68,6 +68,10 @@ def test_object_page_link_needs_a_variable_and_a_comparison():
         "object.ipynb?variable=A:1&comparison=A:2&comparison=A:3&check=A:4")  # fmt: skip
 
 
+def _column(page: SearchPage, heading: str) -> dict:
+    return next(c for c in page.table.columns if c["heading"] == heading)
+
+
 @pytest.fixture
 def reader(demo_catalogue):
     with demo_catalogue.connect("reader", autocommit=True) as conn:
@@ -91,37 +95,38 @@ def test_rows_and_page_labels_for_a_cone(reader):
 @pytest.mark.catalogue
 def test_the_page_searches_pages_sorts_and_picks_like_search_objects(reader):
     page = SearchPage(reader, SearchQuery())
-    assert page.result is None and page.results.options == ()
+    assert page.result is None and page.table.rows == []
     page.search_button.click()
     total = search_objects(reader, limit=0).total
     assert page.page_label.value == f"showing 1-100 of {total:,}" and page.prev.disabled
     page.next.click()
     assert page.page_label.value == f"showing 101-200 of {total:,}"
-    page.headings["Mag"].click()  # a new order starts at the first page
-    assert page.headings["Mag"].description == "Mag \u25b2" and page.query.offset == 0
-    assert [t for t, _ in page.results.options] == [
-        format_row(r) for r in result_rows(search_objects(reader, order="mag"))]  # fmt: skip
-    page.headings["Mag"].click()  # again: the other way
-    assert page.headings["Mag"].description == "Mag \u25bc"
-    assert page.headings["Distance"].disabled  # not a cone
+    page.table.click_heading("mag")  # a new order starts at the first page
+    assert page.table.heading_text("Mag") == "Mag \u25b2" and page.query.offset == 0
+    assert [r["cells"] for r in page.table.rows] == [
+        row_cells(r) for r in result_rows(search_objects(reader, order="mag"))]  # fmt: skip
+    page.table.click_heading("mag")  # again: the other way
+    assert page.table.heading_text("Mag") == "Mag \u25bc"
+    assert not _column(page, "Distance")["enabled"]  # not a cone
     expected = search_objects(reader, order="-mag")
-    assert [v for _, v in page.results.options] == [r["ref"] for r in result_rows(expected)]
-    assert [t for t, _ in page.results.options] == [format_row(r) for r in result_rows(expected)]
+    assert [r["ref"] for r in page.table.rows] == [r["ref"] for r in result_rows(expected)]
+    assert [r["cells"] for r in page.table.rows] == [row_cells(r) for r in result_rows(expected)]
     assert page.query.offset == 0 and "sort=-mag" in page.share.value
+    assert page.address.query == page.query.link().partition("?")[2]  # the address bar follows
     assert page.selection.value == "" and page.pick_variable.disabled
-    page.results.value = page.results.options[0][1]
-    assert page.selection.value.startswith(f"selected: {page.results.options[0][1]}")
+    page.table.selected = page.table.rows[0]["ref"]
+    assert page.selection.value.startswith(f"selected: {page.table.rows[0]["ref"]}")
     assert not page.pick_variable.disabled
     page.pick_variable.click()
     assert "aphos-object-link" not in page.picks.value  # no comparison yet
     for index in (1, 2, 1):  # the same comparison twice counts once
-        page.results.value = page.results.options[index][1]
+        page.table.selected = page.table.rows[index]["ref"]
         page.pick_comparison.click()
-    refs = [v for _, v in page.results.options[:3]]
+    refs = [r["ref"] for r in page.table.rows[:3]]
     link = object_link(refs[0], [refs[1], refs[2]])
     assert page.query.comparison == (refs[1], refs[2])
     assert f'href="{link.replace("&", "&amp;")}"' in page.picks.value
-    page.results.value = refs[1]
+    page.table.selected = refs[1]
     page.pick_variable.click()  # the variable is no longer a comparison
     assert page.query.variable == refs[1] and page.query.comparison == (refs[2],)
     page.clear_picks.click()
@@ -143,6 +148,9 @@ def test_the_page_restores_an_address_and_links_slider_and_boxes(reader):
     page.search_button.click()
     assert "not a magnitude" in page.errors["min_mag"].value
     assert "Correct the fields" in page.status.value
+    # The earlier results are gone: they would read as this search's.
+    assert page.table.rows == [] and page.page_label.value == "" and page.next.disabled
+    assert "min_mag=bright" in page.address.query  # the address holds what was typed
     assert "Variable:</b> UCAC4:805-031770 (GK Cep)" in page.picks.value
     page = SearchPage(reader, SearchQuery(variable="UCAC4:805-031770", comparison=("UCAC4:1-1",)))
     assert page.result is None  # picks alone are no search

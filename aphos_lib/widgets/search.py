@@ -2,9 +2,11 @@
 the stars to compare.
 
 The form's state is a :class:`~aphos_lib.widgets.search_query.SearchQuery`, read from the
-page's address at start and shown back as a shareable link; the results come from
-:func:`aphos_lib.search.search_objects` one page at a time, sorted in the database. Picking
-a variable and a comparison from the results gives the link to the object page.
+page's address at start and written back to it as it changes (:class:`AddressBar`), so the
+address is always a link to what the page shows; the results come from
+:func:`aphos_lib.search.search_objects` one page at a time, sorted in the database, in a
+:class:`~aphos_lib.widgets.result_table.ResultTable`. Picking a variable and a comparison
+from the results gives the link to the object page.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import html
 import ipywidgets as widgets
 
 from aphos_lib.search import ObjectNotFound, catalogs, resolve_object, search_objects
+from aphos_lib.widgets.address import AddressBar
+from aphos_lib.widgets.result_table import ResultTable, table_columns
 from aphos_lib.widgets.search_query import (
     COLUMNS,
     PAGE_SIZE,
@@ -24,50 +28,30 @@ from aphos_lib.widgets.search_query import (
 )
 from aphos_lib.widgets.urls import query_params
 
-__all__ = ["SearchPage", "format_row", "next_sort", "search_page"]
+__all__ = ["SearchPage", "next_sort", "row_cells", "search_page"]
 
-WIDTHS = {"Name": 18, "Catalogue": 10, "Id": 14, "RA": 13, "Dec": 13, "Mag": 6, "Fluxes": 8,
+# Each column's share of the table's width (in characters of its usual content).
+WIDTHS = {"Name": 18, "Catalogue": 10, "Id": 14, "RA": 13, "Dec": 13, "Mag": 7, "Fluxes": 8,
           "Distance": 9}  # fmt: skip
 NUMERIC = ("Mag", "Fluxes", "Distance")  # right-aligned
 # A heading's first click sorts this way: the most measured objects first, the rest ascending.
 FIRST_DESCENDING = {"n_fluxes"}
-ARROWS = {False: " \u25b2", True: " \u25bc"}  # ascending, descending
-# Widgets draw no monospace list, heading buttons that line up with it, or error colour.
-# A heading is as many characters wide as its column (1ch each, same font as the list).
 STYLE = """<style>
-.aphos-results select { font-family: monospace; font-size: 13px; }
-.aphos-results-header { padding-left: 4px; }
-.aphos-results-header .aphos-sort-heading { font-family: monospace; font-size: 13px;
-    font-weight: bold; padding: 0; margin: 0; height: 1.8em; background: none;
-    box-shadow: none; text-align: left; white-space: pre; overflow: hidden; }
-.aphos-results-header .aphos-sort-heading.aphos-numeric { text-align: right;
-    padding-right: 1ch; }
-.aphos-results-header .aphos-sort-heading:hover:enabled { background: #e8eef7; }
-.aphos-results-header .aphos-sort-heading.aphos-sorted { color: #1a5fb4; }
-.aphos-results-header .aphos-sort-heading:disabled { opacity: 1; color: inherit;
-    cursor: default; }
 .aphos-error { color: #c01c28; }
 .aphos-search a { color: #1a5fb4; text-decoration: underline; }
+.aphos-search { max-width: 1200px; }
 </style>"""
-NBSP = "\u00a0"  # list options collapse ordinary spaces
 
 
-def format_row(row: dict[str, str]) -> str:
-    """One result as a fixed-width line of the result list (spaces as no-break spaces).
+def row_cells(row: dict[str, str]) -> list[str]:
+    """One result's cells in the order of the table's columns.
 
     Examples
     --------
-    >>> line = format_row({"Name": "GK Cep", "Id": "805-031770", "Mag": "7.10"})
-    >>> line.index("805-031770"), line.index("7.10"), " " in line
-    (28, 69, False)
+    >>> row_cells({"Name": "GK Cep", "Id": "805-031770", "Mag": "7.10"})
+    ['GK Cep', '', '805-031770', '', '', '7.10', '', '']
     """
-    cells = []
-    for heading, _ in COLUMNS:
-        text = row.get(heading, "")[: WIDTHS[heading] - 1]
-        right = heading in NUMERIC
-        cells.append(text.rjust(WIDTHS[heading] - 1) + " " if right
-                     else text.ljust(WIDTHS[heading]))  # fmt: skip
-    return "".join(cells).rstrip().replace(" ", NBSP)
+    return [row.get(heading, "") for heading, _ in COLUMNS]
 
 
 def next_sort(current: str, key: str) -> str:
@@ -137,17 +121,9 @@ class SearchPage:
         ).add_class("aphos-catalog")  # fmt: skip
         self.catalog_id = text("id", "Id", q.id, "805-031770 or 805-03*", "18em")
         self.sort_order = q.sort
-        self.headings = {}
-        for heading, key in COLUMNS:
-            button = widgets.Button(description=heading, disabled=key is None,
-                                    tooltip=f"sort by {heading.lower()}" if key else "",
-                                    layout={"width": f"{WIDTHS[heading]}ch"})  # fmt: skip
-            button.add_class("aphos-sort-heading").add_class(f"aphos-sort-{heading.lower()}")
-            if heading in NUMERIC:
-                button.add_class("aphos-numeric")
-            if key:
-                button.on_click(lambda _, key=key: self._sort_by(key))
-            self.headings[heading] = button
+        self.table = ResultTable(layout={"display": "none"}).add_class("aphos-results")
+        self.table.on_sort(self._sort_by)
+        self.address = AddressBar()
         self.errors = {n: _error_label(n) for n in
                        ("ra", "dec", "radius", "name", "min_mag", "max_mag", "id", "sort",
                         "variable", "comparison", "check")}  # fmt: skip
@@ -160,10 +136,6 @@ class SearchPage:
                                    disabled=True).add_class("aphos-prev")  # fmt: skip
         self.next = widgets.Button(description="Next", icon="arrow-right",
                                    disabled=True).add_class("aphos-next")  # fmt: skip
-        self.header = widgets.HBox(list(self.headings.values())).add_class("aphos-results-header")
-        self.results = widgets.Select(options=[], rows=15, layout={"width": "100%"}).add_class(
-            "aphos-results"
-        )
         self.pick_variable = widgets.Button(description="Use as variable", disabled=True).add_class(
             "aphos-pick-variable"
         )
@@ -185,7 +157,7 @@ class SearchPage:
         self.mag_slider.observe(lambda _: self._sync_boxes_from_slider(), "value")
         for box in (self.min_mag, self.max_mag):
             box.observe(lambda _: self._sync_slider_from_boxes(), "value")
-        self.results.observe(lambda _: self._enable_picks(), "value")
+        self.table.observe(lambda _: self._enable_picks(), "selected")
         self.pick_variable.on_click(lambda _: self._pick("variable"))
         self.pick_comparison.on_click(lambda _: self._pick("comparison"))
         self.pick_check.on_click(lambda _: self._pick("check"))
@@ -209,13 +181,15 @@ class SearchPage:
         ]).add_class("aphos-search-form")  # fmt: skip
         results = widgets.VBox([
             row(self.prev, self.next, self.page_label),
-            self.header, self.results,
+            self.table,
             row(self.pick_variable, self.pick_comparison, self.pick_check, self.clear_picks,
                 self.selection),
             row(self.errors["variable"], self.errors["comparison"], self.errors["check"]),
             self.picks, self.share,
         ])  # fmt: skip
-        self.widget = widgets.VBox([widgets.HTML(STYLE), form, results]).add_class("aphos-search")
+        self.widget = widgets.VBox(
+            [widgets.HTML(STYLE), self.address, form, results]
+        ).add_class("aphos-search")
         self._show_sort()
         if self.query.searching():
             self.run(offset=self.query.offset)
@@ -269,17 +243,8 @@ class SearchPage:
     def _show_sort(self) -> None:
         """Mark the sorted heading with its direction; distance sorts only a cone."""
         cone = bool(self.query.ra or self.query.dec)
-        for heading, key in COLUMNS:
-            button = self.headings[heading]
-            sorted_here = key is not None and self.sort_order.lstrip("-") == key
-            arrow = ARROWS[self.sort_order.startswith("-")] if sorted_here else ""
-            button.description = heading + arrow
-            if sorted_here:
-                button.add_class("aphos-sorted")
-            else:
-                button.remove_class("aphos-sorted")
-            if key == "distance":
-                button.disabled = not cone
+        self.table.columns = table_columns(COLUMNS, WIDTHS, NUMERIC, self.sort_order,
+                                           lambda key: key != "distance" or cone)  # fmt: skip
 
     # --- searching -----------------------------------------------------------------------
 
@@ -292,35 +257,51 @@ class SearchPage:
         self.query = query
         self._show_sort()
         if errors:
+            self._clear_results()
             self.status.value = '<span class="aphos-error">Correct the fields marked.</span>'
             self._show_share()
             return
         try:
             self.result = search_objects(self.conn, **args)
         except ValueError as error:
+            self._clear_results()
             self.status.value = f'<span class="aphos-error">{html.escape(str(error))}</span>'
+            self._show_share()
             return
         self.status.value = ""
         self.rows = result_rows(self.result)
-        self.results.options = [(format_row(r), r["ref"]) for r in self.rows]
-        self.results.value = None
-        self.results.rows = max(min(len(self.rows), 15), 2)
+        self.table.selected = ""
+        self.table.rows = [{"cells": row_cells(r), "ref": r["ref"]} for r in self.rows]
+        self.table.layout.display = "" if self.rows else "none"
         self.page_label.value = html.escape(page_label(self.result))
         self.prev.disabled = offset == 0
         self.next.disabled = not self.result.has_more
         self._enable_picks()
         self._show_picks()
+        if not self.rows:
+            self.status.value = ("No objects match. Widen the cone, loosen the magnitude "
+                                 "limits, or search by part of a name.")  # fmt: skip
+
+    def _clear_results(self) -> None:
+        """A search that cannot run shows no results: the previous ones would look like its."""
+        self.result, self.rows = None, []
+        self.table.selected = ""
+        self.table.rows = []
+        self.table.layout.display = "none"
+        self.page_label.value = ""
+        self.prev.disabled = self.next.disabled = True
+        self._enable_picks()
 
     # --- picking -------------------------------------------------------------------------
 
     def _enable_picks(self) -> None:
-        ref = self.results.value
+        ref = self.table.selected or None
         for button in (self.pick_variable, self.pick_comparison, self.pick_check):
             button.disabled = ref is None
         self.selection.value = "" if ref is None else f"selected: {self._label(ref)}"
 
     def _pick(self, role: str) -> None:
-        ref = self.results.value
+        ref = self.table.selected or None
         q = self.query
         if role == "clear":
             self.query = q.with_changes(variable="", comparison=(), check="")
@@ -369,6 +350,7 @@ class SearchPage:
 
     def _show_share(self) -> None:
         link = self.query.link()
+        self.address.query = link.partition("?")[2]
         self.share.value = (
             f'Link to this search: <a class="aphos-search-link" '
             f'href="{html.escape(link)}" target="_top">{html.escape(link)}</a>'

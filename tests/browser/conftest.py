@@ -185,7 +185,7 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser) -> Iterator[object]:
     """A fresh browser context and page; page errors are collected in ``page.aphos_errors``."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900},
+    context = browser.new_context(viewport={"width": 1280, "height": 800},
                                   accept_downloads=True)  # fmt: skip
     context.set_default_timeout(PAGE_TIMEOUT_MS)
     page = context.new_page()

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from aphos_lib.search import search_objects
-from aphos_lib.widgets.search import format_row
+from aphos_lib.widgets.search import row_cells
 from aphos_lib.widgets.search_query import result_rows
 
 from browser.browser_harness import (
@@ -38,12 +38,22 @@ def reader(demo_catalogue):
         yield conn
 
 
-def shown_rows(page) -> list[str]:
-    return page.locator(".aphos-results select option").all_inner_texts()
+ROWS = ".aphos-results .aphos-result-row"
 
 
-def expected_rows(result) -> list[str]:
-    return [format_row(r) for r in result_rows(result)]
+def shown_rows(page) -> list[list[str]]:
+    """The table's rows as the page shows them, cell by cell."""
+    return page.evaluate(f"""() => Array.from(document.querySelectorAll({ROWS!r}))
+        .map(tr => Array.from(tr.cells).map(td => td.textContent))""")
+
+
+def expected_rows(result) -> list[list[str]]:
+    return [row_cells(r) for r in result_rows(result)]
+
+
+def address_bar(page) -> dict[str, list[str]]:
+    """The query in the browser's address bar, as the page left it."""
+    return parse_qs(urlsplit(page.url).query)
 
 
 def label(page):
@@ -68,6 +78,8 @@ def test_a_cone_typed_in_sexagesimal_finds_what_search_objects_finds(page, voila
     assert "21:30:59.15" in shown_rows(page)[0]  # GK Cep itself, nearest first, sexagesimal
     link = page.locator(".aphos-search-link").get_attribute("href")
     assert parse_qs(urlsplit(link).query) == {k: [v] for k, v in CONE.items()}
+    # The address bar says the same, without a reload: copying it reproduces the search.
+    assert address_bar(page) == {k: [v] for k, v in CONE.items()}
     screenshot(page, "search-cone")
     assert page.aphos_errors == []
 
@@ -79,7 +91,7 @@ def test_by_name_and_by_catalogue_id_exact_and_prefix(page, voila_url, reader):
     by_name = search_objects(reader, name="cep")
     expect(label(page)).to_have_text(f"showing 1-{by_name.total} of {by_name.total}")
     assert shown_rows(page) == expected_rows(by_name)
-    assert any(r.startswith("GK\u00a0Cep") for r in shown_rows(page))
+    assert any(r[0] == "GK Cep" for r in shown_rows(page))
     fill(page, "name", "")
     fill(page, "id", "805-031770")
     page.locator(".aphos-search-button").click()
@@ -105,12 +117,13 @@ def test_paging_says_how_many_and_sorting_by_magnitude_orders_rows(page, voila_u
     expect(label(page)).to_have_text(f"showing 1-100 of {total:,}")  # a new order starts over
     rows = shown_rows(page)
     assert rows == expected_rows(search_objects(reader, order="mag"))
-    mags = [float(r.split()[-2]) for r in rows]
+    mags = [float(r[5]) for r in rows]
     assert mags == sorted(mags)
     page.locator(".aphos-next").click()
     expect(label(page)).to_have_text(f"showing 101-200 of {total:,}")
     assert shown_rows(page) == expected_rows(search_objects(reader, order="mag", offset=100))
     assert "sort=mag" in page.locator(".aphos-search-link").get_attribute("href")
+    assert address_bar(page)["sort"] == ["mag"] and address_bar(page)["offset"] == ["100"]
     screenshot(page, "search-sorted-page-2")
     page.locator(".aphos-sort-fluxes").click()  # most measured first, from the first page
     expect(page.locator(".aphos-sort-fluxes")).to_have_text("Fluxes \u25bc")
@@ -120,32 +133,41 @@ def test_paging_says_how_many_and_sorting_by_magnitude_orders_rows(page, voila_u
     assert "sort=-n_fluxes" in page.locator(".aphos-search-link").get_attribute("href")
 
 
-def test_the_headings_line_up_with_the_result_columns(page, voila_url, reader):
-    open_dashboard(page, voila_url, "search", CONE, ready=".aphos-results option")
-    option = page.locator(".aphos-results select option").first
-    # Where each column's text starts in the first row, in pixels: the row's text is
-    # fixed-width, so a column starts at its character offset times one character's width.
-    char = page.evaluate("""() => { const s = document.createElement('span');
-        s.style.font = '13px monospace'; s.textContent = 'x'.repeat(100);
-        document.body.appendChild(s); const w = s.getBoundingClientRect().width / 100;
-        s.remove(); return w; }""")
-    left = option.bounding_box()["x"]
-    start = 0
-    for heading in ("name", "catalogue", "id", "ra", "dec"):  # left-aligned columns
-        box = page.locator(f".aphos-sort-{heading}").bounding_box()
-        assert abs(box["x"] - (left + start * char)) < char, heading
-        start += {"name": 18, "catalogue": 10, "id": 14, "ra": 13, "dec": 13}[heading]
+def test_the_table_fits_the_window_and_is_used_with_the_keyboard(page, voila_url, reader):
+    open_dashboard(page, voila_url, "search", CONE, ready=ROWS)
+    refs = [r["ref"] for r in result_rows(search_objects(reader, **CONE))]
+    table = page.locator(".aphos-table").bounding_box()
+    assert table["x"] >= 0 and table["x"] + table["width"] <= 1280
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280  # no side scroll
+    # Each heading sits over its column.
+    for index, heading in enumerate(("name", "catalogue", "id", "ra", "dec", "mag")):
+        head = page.locator(f".aphos-sort-{heading}").bounding_box()
+        cell = page.locator(f"{ROWS} >> nth=0").locator("td").nth(index).bounding_box()
+        assert abs(head["x"] - cell["x"]) < 2 and abs(head["width"] - cell["width"]) < 2, heading
+    # Tab reaches the rows; arrows move, Enter picks; the pick buttons then act on that row.
+    page.locator(".aphos-sort-dec").focus()
+    for _ in range(4):  # past Mag, Fluxes and Distance: the first row, the only one in order
+        page.keyboard.press("Tab")
+    focused = page.evaluate("() => document.activeElement.dataset.ref || ''")
+    assert focused == refs[0]
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(page.locator(".aphos-selection")).to_contain_text(f"selected: {refs[2]}")
+    expect(page.locator(f"{ROWS}.aphos-selected")).to_have_attribute("data-ref", refs[2])
+    page.locator(".aphos-sort-mag").press("Enter")  # a heading is a button: Enter sorts
+    expect(page.locator(".aphos-sort-mag")).to_have_text("Mag \u25b2")
+    screenshot(page, "search-keyboard")
 
 
 def test_picking_a_variable_and_comparisons_gives_the_object_page_link(page, voila_url, reader):
-    open_dashboard(page, voila_url, "search", CONE, ready=".aphos-results option")
+    open_dashboard(page, voila_url, "search", CONE, ready=ROWS)
     refs = [r["ref"] for r in result_rows(search_objects(reader, **CONE))]
-    results = page.locator(".aphos-results select")
     selection = page.locator(".aphos-selection")
 
     def select(index: int) -> None:
         # As an observer would: the row is selected once the page names it next to the buttons.
-        results.select_option(index=index)
+        page.locator(ROWS).nth(index).click()
         expect(selection).to_contain_text(f"selected: {refs[index]}")
 
     select(0)
@@ -164,6 +186,8 @@ def test_picking_a_variable_and_comparisons_gives_the_object_page_link(page, voi
                                               "check": [refs[3]]}  # fmt: skip
     search_link = page.locator(".aphos-search-link").get_attribute("href")
     assert parse_qs(urlsplit(search_link).query)["comparison"] == [refs[2], refs[1]]
+    assert address_bar(page)["comparison"] == [refs[2], refs[1]]
+    assert address_bar(page)["check"] == [refs[3]]
     screenshot(page, "search-picked")
 
 
@@ -173,7 +197,7 @@ def test_opening_a_search_address_restores_the_form_results_and_picks(page, voil
                               catalog="UCAC4")  # fmt: skip
     refs = [r["ref"] for r in result_rows(expected)]
     address.update(variable=refs[0], comparison=refs[1])
-    open_dashboard(page, voila_url, "search", address, ready=".aphos-results option")
+    open_dashboard(page, voila_url, "search", address, ready=ROWS)
     for field, value in CONE.items():
         assert page.locator(f".aphos-{field} input").input_value() == value
     assert page.locator(".aphos-min-mag input").input_value() == "9"
