@@ -135,9 +135,21 @@ def test_the_upload_entry_asks_for_a_username_first_with_a_way_back(platform):
     assert refused.status_code == 400 and 'name="next" value="upload"' in refused.text
     saved = choose_username(client, refused, "PetrD", next="upload")
     assert (saved.status_code, saved.headers["location"]) == (303, UPLOAD_PAGE)
-    # With a username the entry leads straight to the upload page in the observer's server.
+    # With a username the entry leads straight on; the hub starts the observer's server
+    # (its progress page) and then opens the upload page in it.
     direct = client.get("/services/api/upload", follow_redirects=False)
     assert (direct.status_code, direct.headers["location"]) == (302, UPLOAD_PAGE)
+    name = client.get("/hub/api/user", headers=xsrf_headers(client)).json()["name"]
+    try:
+        starting = client.get(UPLOAD_PAGE)
+        assert starting.status_code == 200, starting.text[-2000:]
+        wait_until_ready(client, name)
+        upload = client.get("/services/api/upload", timeout=120)
+        assert upload.status_code == 200, upload.text[-2000:]
+        assert upload.url.path == f"/user/{name}/voila/render/dashboards/upload.ipynb"
+        assert "Upload photometry" in upload.text and "Traceback" not in upload.text
+    finally:
+        client.delete(f"/hub/api/users/{name}/server", headers=xsrf_headers(client))
     # The profile shows the upload log; `next` never leads anywhere but a known page.
     profile = client.get("/services/api/profile")
     assert "<h2>Your upload log</h2>" in profile.text and "not uploaded anything" in profile.text
@@ -158,6 +170,10 @@ def readme_addresses(substitutions: dict[str, str]) -> list[tuple[str, str]]:
 def start_server(client: httpx.Client, name: str) -> None:
     r = client.post(f"/hub/api/users/{name}/server", headers=xsrf_headers(client))
     assert r.status_code in (201, 202), r.text
+    wait_until_ready(client, name)
+
+
+def wait_until_ready(client: httpx.Client, name: str) -> None:
     deadline = time.monotonic() + 120
     while not client.get(f"/hub/api/users/{name}", headers=xsrf_headers(client)
                          ).json()["servers"].get("", {}).get("ready"):  # fmt: skip

@@ -6,6 +6,7 @@ Plain, escaped HTML with stable ids for tests and browsers; no template engine n
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import quote
 
 from aphos_lib.hub.profiles import Profile
 
@@ -13,8 +14,11 @@ __all__ = ["HOME_PAGE", "NEXT_PAGES", "UPLOAD_PAGE", "known_next_page", "page",
            "profile_form", "public_profile_page", "upload_log_html"]
 
 HOME_PAGE = "/services/dashboards/"
-# The upload page runs in the observer's own server; the hub starts it when needed.
-UPLOAD_PAGE = "/hub/user-redirect/voila/render/dashboards/upload.ipynb"
+# The upload page runs in the observer's own server. Through the hub's spawn page: a server
+# that is not running yet is started (with the hub's progress page) and the observer goes on
+# to the upload page, instead of the hub's "server not running" page (424) with a button.
+UPLOAD_PAGE = ("/hub/spawn?next="
+               + quote("/hub/user-redirect/voila/render/dashboards/upload.ipynb", safe=""))
 # Where the profile form may send the observer once a username is chosen (``next=``): names,
 # never addresses, so that no link can make the form redirect anywhere else.
 NEXT_PAGES = {"upload": UPLOAD_PAGE}
