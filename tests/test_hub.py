@@ -93,6 +93,12 @@ def user_token(platform, client: httpx.Client, name: str) -> str:
     return r.json()["token"]
 
 
+def test_the_google_login_page_says_google(platform):
+    login = httpx.get(platform["url"] + "/hub/login")
+    assert login.status_code == 200 and "Sign in with Google" in login.text
+    assert "Local demo sign-in" not in login.text and 'id="aphos-local-login"' not in login.text
+
+
 def test_google_sign_in_and_username_on_first_sign_in(platform, alice):
     r = alice.get("/hub/api/user")  # the hub user name is Google's subject id, not the e-mail
     assert r.status_code == 200 and r.json()["name"] == "google-1001"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import unicodedata
 
 import pytest
 from tornado.web import HTTPError
@@ -54,8 +56,29 @@ def test_an_unverified_email_is_refused_even_with_open_registration():
                    {"sub": "8", "email": "oidc@example.org", "email_verified": True})  # fmt: skip
 
 
-def test_local_sign_in_accepts_valid_names_only():
-    local = LocalDemoAuthenticator()
-    assert asyncio.run(local.authenticate(None, {"username": " Novak "})) == {"name": "local-novak"}
-    assert asyncio.run(local.authenticate(None, {"username": "x"})) is None
-    assert asyncio.run(local.authenticate(None, {"username": "../etc"})) is None
+def local_sign_in(name: str) -> dict | None:
+    return asyncio.run(LocalDemoAuthenticator().authenticate(None, {"username": name}))
+
+
+def test_local_sign_in_accepts_any_display_name_as_a_stable_hub_name():
+    assert local_sign_in(" Novak ") == {"name": "local-novak"}  # a demo observer's own name
+    assert local_sign_in("x") == {"name": "local-x"}
+    jana = local_sign_in("Jana Nováková")["name"]
+    assert re.fullmatch(r"local-jana-novakova-[0-9a-f]{8}", jana)
+    # The same name again, decomposed accents, other case and spacing: the same hub user.
+    for again in ("Jana Nováková", unicodedata.normalize("NFD", "Jana Nováková"),
+                  "  jana   NOVÁKOVÁ "):  # fmt: skip
+        assert local_sign_in(again) == {"name": jana}
+    # Names that differ only in their accents are different observers.
+    assert local_sign_in("Jana Novakova")["name"] != jana
+    for name in ("李明", "../etc", "<script>alert(1)</script>", "a" * 100, "O'Brien"):
+        hub_user = local_sign_in(name)["name"]
+        assert re.fullmatch(r"local-[a-z0-9][a-z0-9-]{0,40}", hub_user), (name, hub_user)
+
+
+def test_local_sign_in_refuses_only_empty_or_overlong_names_with_a_reason():
+    for name, reason in (("", "Type a name"), ("   ", "Type a name"),
+                         ("a" * 101, "limited to 100 characters")):  # fmt: skip
+        with pytest.raises(HTTPError) as refused:
+            local_sign_in(name)
+        assert refused.value.status_code == 400 and reason in refused.value.log_message

@@ -82,9 +82,16 @@ def test_update_auth_local_is_marked_local(tmp_path):
     c = Config()
     configurer.update_auth(c, settings(tmp_path))
     assert c.JupyterHub.authenticator_class == "aphos_lib.hub.auth.LocalDemoAuthenticator"
-    assert "Local demo sign-in" in c.JupyterHub.template_vars["announcement_login"]
     login = Path(c.JupyterHub.template_paths[0]) / "login.html"
-    assert "no Google account and no password" in login.read_text()
+    text = " ".join(login.read_text().split())
+    assert "Local demo sign-in" in text and "no Google account and no password" in text
+
+
+def test_update_auth_google_keeps_the_hub_login_page(tmp_path):
+    c = Config()
+    configurer.update_auth(c, settings(tmp_path, **GOOGLE))
+    # The hub's own page ("Sign in with Google"), not the local one.
+    assert "template_paths" not in c.JupyterHub
 
 
 def test_update_network(tmp_path):

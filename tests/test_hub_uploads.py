@@ -142,7 +142,8 @@ def test_a_workspace_notebook_uploads_with_the_kernels_own_token(platform):
         log = UploadClient(platform["url"] + "/services/api/", token).uploads()
         assert log["total"] == 1 and log["uploads"][0]["client"] == "notebook"
         # The upload page runs in the observer's own server (JupyterLab's Voila), where the
-        # kernel holds their token; home and profile pages link to it through user-redirect.
+        # kernel holds their token; home and profile pages link to it through the api
+        # service's entry (/services/api/upload), which asks for a username first.
         page = httpx.get(f"{url}/user/{name}/voila/render/dashboards/upload.ipynb",
                          headers=headers, timeout=120)  # fmt: skip
         assert page.status_code == 200, page.text[-2000:]

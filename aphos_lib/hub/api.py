@@ -3,6 +3,7 @@
 Run by the hub as ``python -m aphos_lib.hub.api`` with the writer role's database login.
 Routes:
 
+- ``GET`` the service's root: to the REST API's documentation;
 - ``api/...``: the catalogue's REST API (:mod:`aphos_lib.rest`: the original APhoS's
   endpoints, ``api/v2``, ``api/openapi.json`` and Swagger UI at ``api/docs``), public, read
   through the read-only role; ``api/users/current`` names the signed-in observer;
@@ -12,7 +13,10 @@ Routes:
 - ``GET oauth_callback``: end of the hub's OAuth flow (browsers);
 - ``GET welcome``: where the hub sends observers after sign-in: the profile form the first
   time, their workspace afterwards;
-- ``GET/POST profile``: choose or edit one's own username and description;
+- ``GET upload``: the upload page's entry (the links of the home and profile pages): sign in,
+  choose a username when there is none yet, then the upload page in one's own server;
+- ``GET/POST profile``: choose or edit one's own username and description, with one's
+  upload log (``?next=upload``: a username is needed first, then on to the upload page);
 - ``GET observers/{username}``: a public profile with its uploads (HTML or JSON);
 - ``PUT observers/{username}``: change a profile, only its owner;
 - ``GET published``, ``GET published/{username}/{name}``: the published notebooks (public);
@@ -113,6 +117,12 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
     async def current_user(request: Request) -> HubUser:
         return await auth.require(request)
 
+    # The service's own root (the host a REST client is given, README) leads to its docs.
+    @app.get(prefix, include_in_schema=False)
+    @app.get(prefix.rstrip("/"), include_in_schema=False)
+    def root():
+        return RedirectResponse(f"{prefix}api/docs", 302)
+
     @app.get(f"{prefix}health")
     def health() -> dict:
         with cat().connect("writer") as conn:
@@ -133,9 +143,24 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
             profile = profile_by_hub_user(conn, user.name)
         return RedirectResponse(f"{prefix}profile" if profile is None else "/hub/home", 302)
 
+    @app.get(f"{prefix}upload", include_in_schema=False)
+    async def upload_entry(request: Request):
+        # The upload page itself runs in the observer's server and could only refuse a
+        # sender without a username after Send: ask for the username before going there.
+        user = await auth.user(request)
+        if user is None:
+            return auth.login_redirect(f"{prefix}upload")
+        with cat().connect("writer") as conn:
+            profile = profile_by_hub_user(conn, user.name)
+        if profile is None:
+            return RedirectResponse(f"{prefix}profile?next=upload", 302)
+        return RedirectResponse(pages.UPLOAD_PAGE, 302)
+
     def form_response(request: Request, user: HubUser, status: int = 200, **form) -> HTMLResponse:
         with cat().connect("writer") as conn:
             profile = profile_by_hub_user(conn, user.name)
+            if profile is not None:
+                _, form["log"] = list_uploads(conn, profile.id, limit=100)
         xsrf = auth.xsrf_token(request)
         response = HTMLResponse(pages.profile_form(prefix, xsrf, profile, **form), status)
         auth.set_xsrf_cookie(response, xsrf)
@@ -143,16 +168,19 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
 
     @app.get(f"{prefix}profile", response_class=HTMLResponse, include_in_schema=False)
     async def profile_page(request: Request):
+        next_page = pages.known_next_page(request.query_params.get("next"))
         user = await auth.user(request)
         if user is None:
-            return auth.login_redirect(f"{prefix}profile")
-        return form_response(request, user)
+            here = f"{prefix}profile?next={next_page}" if next_page else f"{prefix}profile"
+            return auth.login_redirect(here)
+        return form_response(request, user, next_page=next_page)
 
     @app.post(f"{prefix}profile", include_in_schema=False)
     async def profile_save(request: Request, user: Annotated[HubUser, Depends(current_user)]):
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
         auth.check_xsrf(request, user, form.get("_xsrf"))
         username, description = form.get("username", "").strip(), form.get("description", "")
+        next_page = pages.known_next_page(form.get("next"))
         try:
             with cat().connect("writer") as conn:
                 before = profile_by_hub_user(conn, user.name)
@@ -162,7 +190,10 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
         except (InvalidUsername, UsernameTaken) as e:
             status = 409 if isinstance(e, UsernameTaken) else 400
             return form_response(request, user, status, username=username,
-                                 description=description, error=str(e))  # fmt: skip
+                                 description=description, error=str(e),
+                                 next_page=next_page)  # fmt: skip
+        if next_page:
+            return RedirectResponse(pages.NEXT_PAGES[next_page], 303)
         return RedirectResponse(f"{prefix}observers/{saved.username}", 303)
 
     @app.get(f"{prefix}observers/{{username}}", responses=_errors(404))

@@ -11,8 +11,7 @@ from oauthenticator.google import GoogleOAuthenticator
 from tornado.web import HTTPError
 from traitlets import Bool, Set
 
-from aphos_lib.hub.identity import hub_name
-from aphos_lib.observers import InvalidUsername, validate_username
+from aphos_lib.hub.identity import hub_name, local_subject
 
 __all__ = ["AphosGoogleOAuthenticator", "LocalDemoAuthenticator", "google_subject"]
 
@@ -71,16 +70,19 @@ class AphosGoogleOAuthenticator(GoogleOAuthenticator):
 
 
 class LocalDemoAuthenticator(Authenticator):
-    """The demo's local sign-in: any valid name, no password, no Google account.
+    """The demo's local sign-in: any display name, no password, no Google account.
 
-    For one machine only; the login page says so (``hub_config/templates/login.html``).
+    "Jana Nováková" signs in as ``local-jana-novakova-<hash>``: the hub name is derived from
+    the display name (:func:`aphos_lib.hub.identity.local_subject`), the same name always gives
+    the same hub user, and the public username is chosen afterwards on the profile page. For
+    one machine only; the login page says so (``hub_config/templates/login.html``).
     """
 
     async def authenticate(self, handler, data: dict) -> dict | None:
-        name = (data.get("username") or "").strip()
         try:
-            validate_username(name)
-        except InvalidUsername as e:
-            self.log.warning("local sign-in refused: %s", e)
-            return None
-        return {"name": hub_name("local", name)}
+            subject = local_subject(data.get("username") or "")
+        except ValueError as e:
+            # An HTTPError's message is shown on the login form in place of the hub's
+            # "Invalid username or password", which would be wrong here: there is no password.
+            raise HTTPError(400, str(e).capitalize()) from e
+        return {"name": hub_name("local", subject)}

@@ -37,10 +37,6 @@ TEMPLATES = REPO / "hub_config" / "templates"
 # hung request held its connection for ever. Well above the api's statement timeout (15 s,
 # aphos_lib.rest.app), so a slow query answers 503 itself first; websockets are not timed.
 PROXY_TIMEOUT_MS = 120_000
-LOCAL_LOGIN_NOTICE = (
-    "<strong>Local demo sign-in.</strong> This hub runs on this machine only: type any name "
-    "to sign in, no Google account and no password. Production uses Google sign-in."
-)
 
 
 def service_environment(catalogue: Catalogue, role: str) -> dict[str, str]:
@@ -92,8 +88,8 @@ def update_auth(c: Config, s: HubSettings) -> None:
     else:
         c.JupyterHub.authenticator_class = "aphos_lib.hub.auth.LocalDemoAuthenticator"
         c.LocalDemoAuthenticator.allow_all = True
+        # The login page says it is local and asks for any name (hub_config/templates).
         c.JupyterHub.template_paths = [str(TEMPLATES)]
-        c.JupyterHub.template_vars = {"announcement_login": LOCAL_LOGIN_NOTICE}
     c.Authenticator.admin_users = set(s.admin_users)
 
 

@@ -201,10 +201,14 @@ def app_class() -> type:
     class DashboardsVoila(Voila):
         def init_handlers(self) -> list:
             index = url_path_join(self.server_url, "voila/render/index.ipynb")
+            to_index = (tornado.web.RedirectHandler, {"url": index, "permanent": False})
             handlers = [
-                (self.server_url, tornado.web.RedirectHandler, {"url": index, "permanent": False}),
+                (self.server_url, *to_index),
                 (url_path_join(self.server_url, "health"), _HealthHandler),
             ]
+            if self.server_url.rstrip("/"):
+                # The root typed without its slash (/services/dashboards) leads home too.
+                handlers.append((self.server_url.rstrip("/"), *to_index))
             for handler in super().init_handlers():
                 if handler[1] in (TornadoVoilaTreeHandler, VoilaContentsHandler):
                     continue  # the tree and the contents API would list every file

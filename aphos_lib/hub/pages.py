@@ -6,10 +6,33 @@ Plain, escaped HTML with stable ids for tests and browsers; no template engine n
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import quote
 
 from aphos_lib.hub.profiles import Profile
 
-__all__ = ["page", "profile_form", "public_profile_page", "upload_log_html"]
+__all__ = ["HOME_PAGE", "NEXT_PAGES", "UPLOAD_PAGE", "known_next_page", "page",
+           "profile_form", "public_profile_page", "upload_log_html"]
+
+HOME_PAGE = "/services/dashboards/"
+# The upload page runs in the observer's own server. Through the hub's spawn page: a server
+# that is not running yet is started (with the hub's progress page) and the observer goes on
+# to the upload page, instead of the hub's "server not running" page (424) with a button.
+UPLOAD_PAGE = ("/hub/spawn?next="
+               + quote("/hub/user-redirect/voila/render/dashboards/upload.ipynb", safe=""))
+# Where the profile form may send the observer once a username is chosen (``next=``): names,
+# never addresses, so that no link can make the form redirect anywhere else.
+NEXT_PAGES = {"upload": UPLOAD_PAGE}
+
+
+def known_next_page(value: str | None) -> str:
+    """``value`` when it names one of :data:`NEXT_PAGES`, else "" (anything else is ignored).
+
+    Examples
+    --------
+    >>> known_next_page("upload"), known_next_page("https://elsewhere.example/")
+    ('upload', '')
+    """
+    return value if value in NEXT_PAGES else ""
 
 
 def page(title: str, body: str) -> str:
@@ -27,26 +50,52 @@ border-bottom:1px solid #ddd;text-align:left}}</style></head>
 
 
 def profile_form(prefix: str, xsrf: str, profile: Profile | None, *, username: str = "",
-                 description: str = "", error: str = "") -> str:  # fmt: skip
-    """The form where an observer chooses (first sign-in) or edits their public profile."""
+                 description: str = "", error: str = "", next_page: str = "",
+                 log: list[dict] | None = None) -> str:  # fmt: skip
+    """The form where an observer chooses (first sign-in) or edits their public profile.
+
+    Parameters
+    ----------
+    next_page : str
+        A key of :data:`NEXT_PAGES`: the form says why a username is needed first, offers a
+        way back, and saving continues there (e.g. ``upload``: the upload page).
+    log : list of dict, optional
+        The observer's upload log (:func:`aphos_lib.uploads.status.list_uploads`), shown
+        below the form.
+    """
     if profile is not None and not username:
         username, description = profile.username, profile.description
-    intro = ("Choose the public username other observers will see beside your uploads. "
-             "It is unique (whatever the case) and you can change it later."
-             if profile is None else "Your public profile.")  # fmt: skip
+    next_page = known_next_page(next_page)
+    if profile is None and next_page == "upload":
+        intro = ("Before you upload photometry, choose the public username other observers "
+                 "will see beside your uploads. It is unique (whatever the case) and you can "
+                 "change it later. Saving takes you on to the upload page. "
+                 f'<a id="profile-back" href="{HOME_PAGE}">Not now: back to the home '
+                 "page</a>.")  # fmt: skip
+    elif profile is None:
+        intro = ("Choose the public username other observers will see beside your uploads. "
+                 "It is unique (whatever the case) and you can change it later.")  # fmt: skip
+    else:
+        public = f"{prefix}observers/{profile.username}"
+        intro = (f'Your public profile (<a id="profile-public" href="{escape(public)}">as '
+                 "others see it</a>) and your upload log.")  # fmt: skip
     error_html = f'<p class="error" id="profile-error">{escape(error)}</p>' if error else ""
+    next_field = (f'<input type="hidden" name="next" value="{escape(next_page)}">'
+                  if next_page else "")  # fmt: skip
+    own_log = (f"<h2>Your upload log</h2>{upload_log_html(log, prefix)}"
+               if profile is not None and log is not None else "")  # fmt: skip
     return page(
         "Your APhoS profile" if profile is None else f"Profile of {profile.username}",
-        f"""<p>{intro}</p>{error_html}
+        f"""<p id="profile-intro">{intro}</p>{error_html}
 <form method="post" action="{escape(prefix)}profile" id="profile-form">
-<input type="hidden" name="_xsrf" value="{escape(xsrf)}">
+<input type="hidden" name="_xsrf" value="{escape(xsrf)}">{next_field}
 <p><label>Username <input name="username" id="username" required value="{escape(username)}"
   pattern="[A-Za-z][A-Za-z0-9_.\\-]{{1,31}}" maxlength="32"></label>
   (2-32 characters: a letter, then letters, digits, _ . -)</p>
 <p><label>Description<br><textarea name="description" id="description" rows="4" cols="60"
   maxlength="2000">{escape(description)}</textarea></label></p>
 <p><button type="submit" id="save-profile">Save</button></p>
-</form>""",
+</form>{own_log}""",
     )
 
 

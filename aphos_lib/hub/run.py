@@ -3,22 +3,29 @@
 The hub starts its proxy and the three services itself; this only checks that the proxy is
 installed and starts the hub with SIGINT at its default, so that Ctrl-C in the terminal (which
 reaches the hub, the proxy and every service at once) stops all of them within seconds.
+
+The addresses to open are printed only once they answer: the proxy listens within seconds,
+but answers 404 everywhere until the hub has started every service and added their routes
+(15-20 s on two cores), and an address printed before that leads a reader to a dead end.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
 import pwd
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from aphos_lib.accounts import isolated
 from aphos_lib.hub.settings import REPO, HubSettings
 
-__all__ = ["demo", "hub_command", "isolation_notice", "run_hub"]
+__all__ = ["demo", "hub_command", "isolation_notice", "platform_answers", "ready_message",
+           "run_hub"]
 
 CONFIG = REPO / "hub_config" / "jupyterhub_config.py"
 NOT_ISOLATED = (
@@ -27,6 +34,46 @@ NOT_ISOLATED = (
     "can read the others' files and the database passwords). Fine for trying APhoS alone; "
     "run it as root for one system account per observer and per service (README, One machine)."
 )
+
+
+# What must answer through the proxy before the addresses are printed: the sign-in page and
+# the services' health (the dashboards' health starts no kernel, unlike its home page).
+READY_PATHS = ("/hub/login", "/services/dashboards/health", "/services/api/health")
+# Say so when the platform has not answered after this long (a service failing to start).
+SLOW_START_S = 120
+
+
+def ready_message(settings: HubSettings) -> str:
+    """What ``make demo`` prints once the platform answers: the home page first.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> print(ready_message(HubSettings(home=Path("/srv"))))  # doctest: +NORMALIZE_WHITESPACE
+    APhoS is ready. Home page (search, light curves; no sign-in needed):
+    http://127.0.0.1:8000/services/dashboards/ ; sign in (local demo sign-in, any name):
+    http://127.0.0.1:8000/hub/login ; Ctrl-C stops it
+    """
+    sign_in = "Google" if settings.auth == "google" else "local demo sign-in, any name"
+    return (f"APhoS is ready. Home page (search, light curves; no sign-in needed): "
+            f"{settings.public_url}/services/dashboards/ ; sign in ({sign_in}): "
+            f"{settings.public_url}/hub/login ; Ctrl-C stops it")  # fmt: skip
+
+
+def platform_answers(settings: HubSettings, timeout: float = 2) -> bool:
+    """Whether the sign-in page and the services answer 200 through the public address."""
+    host = "127.0.0.1" if settings.ip in ("", "0.0.0.0") else settings.ip
+    for path in READY_PATHS:
+        connection = http.client.HTTPConnection(host, settings.port, timeout=timeout)
+        try:
+            connection.request("GET", path)
+            if connection.getresponse().status != 200:
+                return False
+        except OSError:
+            return False
+        finally:
+            connection.close()
+    return True
 
 
 def hub_command() -> list[str]:
@@ -107,9 +154,8 @@ def run_hub(settings: HubSettings | None = None, *,
             f"the hub's proxy is missing ({settings.proxy_command}); 'make demo' installs it "
             "with npm (scripts/ensure-proxy), which needs Node.js >= 20 and npm"
         )
-    print(f"APhoS is starting at {settings.public_url}/ (sign-in: {settings.auth}); "
-          f"dashboards at {settings.public_url}/services/dashboards/ ; Ctrl-C stops it",
-          flush=True)  # fmt: skip
+    print("APhoS is starting: the hub, its proxy and three services (about 20 s; the "
+          "addresses follow once they answer)", flush=True)  # fmt: skip
     notice = isolation_notice()
     if notice:
         print(notice, flush=True)
@@ -120,12 +166,20 @@ def run_hub(settings: HubSettings | None = None, *,
     hub = subprocess.Popen(hub_command(), cwd=REPO, stdin=subprocess.DEVNULL,
                            preexec_fn=_default_sigint)  # fmt: skip
     children: dict = {}
+    started, ready, warned = time.monotonic(), False, False
     try:
         while True:
             # Remember the hub's children: should the hub die, they would outlive it.
             _remember_children(hub.pid, children)
+            if not ready and platform_answers(settings):
+                ready = True
+                print(ready_message(settings), flush=True)
+            elif not ready and not warned and time.monotonic() - started > SLOW_START_S:
+                warned = True
+                print(f"APhoS has not answered at {settings.public_url}/hub/login after "
+                      f"{SLOW_START_S} s: see the hub's log above", flush=True)  # fmt: skip
             try:
-                return hub.wait(timeout=2)
+                return hub.wait(timeout=2 if ready else 0.25)
             except subprocess.TimeoutExpired:
                 pass
     except KeyboardInterrupt:

@@ -15,11 +15,12 @@ __all__ = ["LINKS", "LINK_STYLE", "home_page", "observers_list", "stats_table"]
 LINK_STYLE = "color:#1a5fb4;text-decoration:underline"
 
 # (label, address, what it is). Dashboards are linked relatively; hub and service pages by
-# absolute path, as the hub serves them (sign-in, workspace and api service).
+# absolute path, as the hub serves them (sign-in, workspace and api service). The sign-in
+# says nothing of how: the hub's login page says whether it is Google or the local demo's.
 LINKS = [
     ("Search the catalogue", "search.ipynb",
      "find stars by position, name, magnitude or catalogue id, then open a light curve"),
-    ("Upload photometry", "/hub/user-redirect/voila/render/dashboards/upload.ipynb",
+    ("Upload photometry", "/services/api/upload",
      "send your SIPS exports to the archive (in your own workspace; sign-in needed)"),
     ("Your profile", "/services/api/profile",
      "your public username, description and upload log (sign-in needed)"),
@@ -29,7 +30,7 @@ LINKS = [
      "notebooks observers chose to publish, readable by anyone"),
     ("API documentation", "/services/api/api/docs",
      "the REST API (OpenAPI): search, light curves and downloads from any program"),
-    ("Sign in", "/hub/login", "with your Google account"),
+    ("Sign in", "/hub/login", "to upload, keep a profile and run notebooks in a workspace"),
 ]  # fmt: skip
 
 ABOUT = (

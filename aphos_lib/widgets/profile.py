@@ -15,9 +15,10 @@ from aphos_lib.widgets.urls import first, query_params
 __all__ = ["OWNER_LINKS", "profile_page", "profile_summary"]
 
 # Pages only the signed-in owner can use (the api service checks who they are), and the
-# upload page in their own workspace.
+# upload page in their own workspace, reached through the api service's entry, which asks
+# for a username first when there is none yet.
 # The api service's page of an observer shows its owner the upload log with report links.
-UPLOAD_PAGE = "/hub/user-redirect/voila/render/dashboards/upload.ipynb"
+UPLOAD_PAGE = "/services/api/upload"
 OWNER_LINKS = [("Edit your profile", "/services/api/profile"),
                ("Your upload log", "/services/api/observers/{username}"),
                ("Upload photometry", UPLOAD_PAGE)]  # fmt: skip

@@ -35,7 +35,7 @@ def test_a_demo_observer_shows_the_counts_sql_gives(page, voila_url, demo_catalo
     assert hrefs == [
         "/services/api/profile",
         "/services/api/observers/svoboda",
-        "/hub/user-redirect/voila/render/dashboards/upload.ipynb",
+        "/services/api/upload",
     ]
     assert len(OWNER_LINKS) == 3
     screenshot(page, "profile")
