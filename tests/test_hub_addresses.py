@@ -118,6 +118,16 @@ def test_the_local_login_says_it_is_local_and_takes_any_name(platform):
     assert "<script>alert(1)" not in long.text and "&lt;script&gt;alert(1)" in long.text
 
 
+def test_a_visitor_at_the_root_gets_the_public_home_page(platform):
+    url = platform["url"]
+    home = httpx.get(url + "/", follow_redirects=True, timeout=120)
+    assert home.status_code == 200
+    assert home.url.path == "/services/dashboards/voila/render/index.ipynb"
+    # Signed in, the root leads to the observer's welcome (their profile the first time).
+    client, _ = local_sign_in(url, "Root Visitor")
+    assert client.get("/").url.path == "/services/api/profile"
+
+
 def test_the_upload_entry_asks_for_a_username_first_with_a_way_back(platform):
     url = platform["url"]
     anonymous = httpx.get(url + "/services/api/upload", follow_redirects=True)

@@ -104,7 +104,7 @@ def test_update_network(tmp_path):
     # The proxy gives up on a silent service after 120 s, long after the api's 15 s timeout.
     assert c.ConfigurableHTTPProxy.command[1:] == ["--proxy-timeout=120000"]
     assert c.JupyterHub.cookie_secret_file.startswith(str(tmp_path))
-    assert c.JupyterHub.default_url == "/services/api/welcome"
+    assert c.JupyterHub.default_url is configurer.arrival_url  # visitors home, observers welcome
 
 
 def test_update_spawner_gives_workspaces_the_reader_only(tmp_path, catalogue):

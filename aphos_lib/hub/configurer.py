@@ -52,6 +52,17 @@ def service_environment(catalogue: Catalogue, role: str) -> dict[str, str]:
             "APHOS_DATABASE_URL_READER": catalogue.conninfo("reader")}  # fmt: skip
 
 
+def arrival_url(handler) -> str:
+    """Where the hub sends someone who did not ask for a page: a visitor who opens the site's
+    root gets the public home page (the catalogue needs no account); after sign-in observers
+    land on their welcome, which asks for a username the first time."""
+    from jupyterhub.handlers.pages import RootHandler
+
+    if isinstance(handler, RootHandler) and handler.current_user is None:
+        return "/services/dashboards/"
+    return "/services/api/welcome"
+
+
 def update_network(c: Config, s: HubSettings) -> None:
     """Public address, internal ports, the npm proxy and where the hub keeps its state."""
     c.JupyterHub.bind_url = f"{s.public_url}/"
@@ -63,8 +74,7 @@ def update_network(c: Config, s: HubSettings) -> None:
     c.JupyterHub.db_url = s.hub_db_url
     c.JupyterHub.cookie_secret_file = str(s.hub_dir / "cookie_secret")
     c.JupyterHub.pid_file = str(s.hub_dir / "jupyterhub.pid")
-    # After sign-in observers land on their profile page: it asks for a username the first time.
-    c.JupyterHub.default_url = "/services/api/welcome"
+    c.JupyterHub.default_url = arrival_url
 
 
 def update_auth(c: Config, s: HubSettings) -> None:
