@@ -12,6 +12,8 @@ Routes:
 - ``GET oauth_callback``: end of the hub's OAuth flow (browsers);
 - ``GET welcome``: where the hub sends observers after sign-in: the profile form the first
   time, their workspace afterwards;
+- ``GET signed-in``: signs the browser in to this service and says so; the upload page loads
+  it in a hidden frame when its browser has not been signed in here yet;
 - ``GET/POST profile``: choose or edit one's own username and description;
 - ``GET observers/{username}``: a public profile with its uploads (HTML or JSON);
 - ``PUT observers/{username}``: change a profile, only its owner;
@@ -132,6 +134,14 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
         with cat().connect("writer") as conn:
             profile = profile_by_hub_user(conn, user.name)
         return RedirectResponse(f"{prefix}profile" if profile is None else "/hub/home", 302)
+
+    @app.get(f"{prefix}signed-in", response_class=HTMLResponse, include_in_schema=False)
+    async def signed_in(request: Request):
+        # A fixed destination, not a "next" parameter: nothing here can redirect elsewhere.
+        if await auth.user(request) is None:
+            return auth.login_redirect(f"{prefix}signed-in")
+        return HTMLResponse(pages.page("Signed in", "<p id='signed-in'>You are signed in to the "
+                                       "archive's services. You may close this page.</p>"))
 
     def form_response(request: Request, user: HubUser, status: int = 200, **form) -> HTMLResponse:
         with cat().connect("writer") as conn:
