@@ -8,16 +8,12 @@ tests/test_ingest.py).
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
+import httpx
 import pytest
-from upload_service import environment, serve_api
+from upload_service import environment, running_worker, serve_api
 
 from aphos_lib.uploads.client import UploadClient
 from aphos_lib.widgets.upload import UploadWidget
@@ -26,8 +22,6 @@ from conftest import FIXTURE_OUTCOMES, FIXTURES, make_home
 
 pytestmark = [pytest.mark.catalogue, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[1]
-
 EXPECTED = FIXTURE_OUTCOMES
 
 
@@ -35,31 +29,14 @@ EXPECTED = FIXTURE_OUTCOMES
 def platform(embedded_server) -> Iterator[dict]:
     home = make_home("aphos-upload-widget-")
     catalogue, dbname = embedded_server.clone()
-    worker = None
-    # The worker is the process the hub's worker service runs; its job kernels read the
-    # database login from the environment.
-    env = {"APHOS_HOME": str(home), "APHOS_DATABASE_URL": catalogue.conninfo("writer"),
-           "APHOS_DATABASE_URL_WRITER": catalogue.conninfo("writer"),
-           "APHOS_DATABASE_URL_READER": catalogue.conninfo("reader")}  # fmt: skip
     try:
         with (
             environment(APHOS_HOME=str(home), APHOS_UPLOADS_DIR=None),
             serve_api(catalogue, home) as url,
+            running_worker(catalogue, home),
         ):
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "aphos_lib.jobs.runner"], cwd=REPO,
-                env={**os.environ, **env}, stdout=open(home / "worker.log", "wb"),  # noqa: SIM115
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
             yield {"url": url, "catalogue": catalogue, "home": home}
     finally:
-        if worker is not None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
         catalogue.dispose()
         embedded_server.drop(dbname)
         shutil.rmtree(home, ignore_errors=True)
@@ -129,7 +106,8 @@ def test_a_re_upload_stores_nothing_new(platform):
 
 def test_the_widget_follows_an_upload_to_its_outcome_table(platform):
     widget = UploadWidget(client(platform, "carol"), interval=0.2)
-    assert widget.send_button.disabled and "aphos-upload-send" in widget.send_button._dom_classes
+    html = widget.sender.view.outputs[0]["data"]["text/html"]
+    assert "aphos-upload-picker" in html and 'aphos-upload-send"\n   disabled>' in html
     files = [(p.name, p.read_bytes()) for p in sorted(FIXTURES.glob("*.csv"))]
     panel = widget.send(files)
     assert panel is not None and widget.uploads.children == (panel,)
@@ -157,3 +135,47 @@ def test_the_widget_says_why_an_upload_was_refused(platform):
     widget = UploadWidget(client(platform, "nameless"))
     assert widget.send([("a.csv", b"x")]) is None
     assert "choose a username first" in widget.message.value and widget.uploads.children == ()
+
+
+def test_an_upload_the_browser_sent_is_followed_from_the_bridge(platform):
+    # What the page's script does after its POST: it writes the answer into the hidden Text.
+    widget = UploadWidget(client(platform, "dan"), interval=0.2, api_url="/aphos/services/api/")
+    html = widget.sender.view.outputs[0]["data"]["text/html"]
+    assert 'data-api="/aphos/services/api/"' in html and "<script>" in html
+    assert widget.sender.bridge.layout.display == "none"
+    sent = client(platform, "dan").send([FIXTURES / "few_lines_incorrect.csv"], client="page")
+    widget.sender.bridge.value = "not the script's message"
+    assert widget.panels == []
+    widget.sender.bridge.value = json.dumps({"upload_id": sent.id, "job_id": sent.job_id,
+                                             "files": 1})  # fmt: skip
+    assert len(widget.panels) == 1 and widget.panels[0].upload.id == sent.id
+    status = widget.panels[0].wait(timeout=300)
+    assert status["job"]["state"] == "done" and status["client"] == "page"
+    assert "aphos-upload-stored" in widget.panels[0].table.value
+    assert f"Upload {sent.id} sent" in widget.message.value
+
+
+def test_the_page_session_gives_the_browser_its_xsrf_token_and_username(platform):
+    # The upload page's script signs its POST with the hub cookie and this XSRF token.
+    url = platform["url"]
+    session = f"{url}/services/api/api/v2/uploads/session"
+    assert httpx.get(session).status_code == 401
+    with httpx.Client(base_url=url, cookies={"stand-in-cookie": "tok-erin"}) as browser:
+        answer = browser.get(session)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["username"] == "Erin" and (body["max_files"], body["max_bytes"]) == (
+            500, 20 * 2**20)  # fmt: skip
+        assert body["upload_url"] == "/services/api/api/v2/uploads"
+        assert answer.headers["cache-control"] == "no-store"
+        assert browser.cookies["_xsrf"] == body["xsrf"]
+        files = {"files": ("few_lines_incorrect.csv",
+                           (FIXTURES / "few_lines_incorrect.csv").read_bytes())}  # fmt: skip
+        refused = browser.post(body["upload_url"], files=files, data={"client": "page"})
+        assert refused.status_code == 403  # no XSRF echo
+        sent = browser.post(body["upload_url"], files=files, data={"client": "page"},
+                            headers={"X-XSRFToken": body["xsrf"]})  # fmt: skip
+        assert sent.status_code == 202, sent.text
+    with httpx.Client(base_url=url, cookies={"stand-in-cookie": "tok-nameless"}) as browser:
+        body = browser.get(session).json()
+        assert body["username"] is None and body["profile_url"] == "/services/api/profile"

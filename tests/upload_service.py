@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from aphos_lib.hub.service_auth import ServiceAuth
 
 from conftest import serve_in_thread
 
+REPO = Path(__file__).resolve().parents[1]
 PREFIX = "/services/api/"
 BASE = "/services/api/api/v2/uploads"
 # token -> (hub user, username chosen; None: no username yet)
@@ -70,3 +74,25 @@ def serve_api(catalogue: Catalogue, home: Path) -> Iterator[str]:
 
 def headers(who: str) -> dict[str, str]:
     return {"Authorization": f"token tok-{who}"}
+
+
+@contextlib.contextmanager
+def running_worker(catalogue: Catalogue, home: Path) -> Iterator[subprocess.Popen]:
+    """The worker process the hub's worker service runs, storing into ``catalogue``; its log
+    is ``home/worker.log``. Its job kernels read the database login from the environment."""
+    env = {"APHOS_HOME": str(home), "APHOS_DATABASE_URL": catalogue.conninfo("writer"),
+           "APHOS_DATABASE_URL_WRITER": catalogue.conninfo("writer"),
+           "APHOS_DATABASE_URL_READER": catalogue.conninfo("reader")}  # fmt: skip
+    with open(home / "worker.log", "wb") as log:
+        worker = subprocess.Popen([sys.executable, "-m", "aphos_lib.jobs.runner"], cwd=REPO,
+                                  env={**os.environ, **env}, stdout=log,
+                                  stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        yield worker
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()

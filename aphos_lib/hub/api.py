@@ -17,6 +17,8 @@ Routes:
   choose a username when there is none yet, then the upload page in one's own server;
 - ``GET/POST profile``: choose or edit one's own username and description, with one's
   upload log (``?next=upload``: a username is needed first, then on to the upload page);
+- ``GET signed-in``: signs the browser in to this service and says so; the upload page loads
+  it in a hidden frame when its browser has not been signed in here yet;
 - ``GET observers/{username}``: a public profile with its uploads (HTML or JSON);
 - ``PUT observers/{username}``: change a profile, only its owner;
 - ``GET published``, ``GET published/{username}/{name}``: the published notebooks (public);
@@ -155,6 +157,14 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
         if profile is None:
             return RedirectResponse(f"{prefix}profile?next=upload", 302)
         return RedirectResponse(pages.UPLOAD_PAGE, 302)
+
+    @app.get(f"{prefix}signed-in", response_class=HTMLResponse, include_in_schema=False)
+    async def signed_in(request: Request):
+        # A fixed destination, not a "next" parameter: nothing here can redirect elsewhere.
+        if await auth.user(request) is None:
+            return auth.login_redirect(f"{prefix}signed-in")
+        return HTMLResponse(pages.page("Signed in", "<p id='signed-in'>You are signed in to the "
+                                       "archive's services. You may close this page.</p>"))
 
     def form_response(request: Request, user: HubUser, status: int = 200, **form) -> HTMLResponse:
         with cat().connect("writer") as conn:

@@ -6,6 +6,9 @@ the ``X-XSRFToken`` header); installed by the ``api`` service (:mod:`aphos_lib.h
 - ``POST /api/v2/uploads``: multipart, one or many ``files`` (and an optional ``client``
   field); answered 202 with the upload's id, its job's id and where to follow it;
 - ``GET /api/v2/uploads``: the observer's uploads, newest first, paged, with counts;
+- ``GET /api/v2/uploads/session``: what a page needs to send files with the browser's sign-in:
+  the XSRF token (also set as the cookie it must match), the username (null: none chosen yet,
+  with where to choose it) and the limits;
 - ``GET /api/v2/uploads/{id}``: state, progress (files_done / files_total), each file's outcome;
 - ``GET /api/v2/uploads/{id}/report``: the job's executed notebook (``.ipynb``, or HTML with
   ``format=html``).
@@ -245,6 +248,29 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
                 "files": [{"position": f.position, "filename": f.filename,
                            "size_bytes": f.size_bytes, "sha256": f.sha256.hex()}
                           for f in files]}  # fmt: skip
+
+    @router.get("/session", summary="What a page needs to send files from the browser",
+                responses=_errors(401))  # fmt: skip
+    async def session(request: Request) -> Response:
+        # Declared before "/{upload_id}", which would answer "session" with a 400.
+        # The upload page posts from the browser with the hub cookie: its script cannot read
+        # the XSRF cookie (httponly), so it asks here. Another site's page cannot read this
+        # answer (same-origin policy), which is what keeps the token secret from it.
+        user: HubUser = await auth.require(request)
+
+        def lookup():
+            with writer() as conn:
+                return profile_by_hub_user(conn, user.name)
+
+        profile = await run_in_threadpool(lookup)
+        xsrf = auth.xsrf_token(request)
+        response = StrictJSONResponse({
+            "username": profile.username if profile else None,
+            "profile_url": f"{auth.prefix}profile", "upload_url": base, "xsrf": xsrf,
+            "max_files": limits.max_files, "max_bytes": limits.max_bytes,
+        }, headers={"Cache-Control": "no-store"})  # fmt: skip
+        auth.set_xsrf_cookie(response, xsrf)
+        return response
 
     @router.get("", summary="My uploads, newest first, with counts and messages",
                 responses=_errors(400, 401, 409))  # fmt: skip

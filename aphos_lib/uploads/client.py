@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
-__all__ = ["Upload", "UploadClient", "UploadError", "upload"]
+__all__ = ["Upload", "UploadClient", "UploadError", "browser_api_url", "upload"]
 
 ENDED = ("done", "failed")
 OUTCOME_COLUMNS = ["position", "filename", "status", "fluxes", "matched", "unmatched",
@@ -50,6 +50,26 @@ def api_url_from_environment(env: dict[str, str] | None = None) -> str:
         return hub.rstrip("/").removesuffix("/hub") + "/services/api/"
     raise UploadError(0, "set APHOS_API_URL to the api service (e.g. "
                          "https://aphos.example/services/api/)")  # fmt: skip
+
+
+def browser_api_url(env: dict[str, str] | None = None) -> str:
+    """The api service's address as the observer's browser reaches it (ending in ``/``).
+
+    A path on the hub's own origin (``JUPYTERHUB_BASE_URL`` + ``services/api/``), so that a
+    page of the observer's server posts to it with the hub's cookies; ``APHOS_API_BROWSER_URL``
+    overrides it.
+
+    Examples
+    --------
+    >>> browser_api_url({"JUPYTERHUB_BASE_URL": "/aphos/"})
+    '/aphos/services/api/'
+    >>> browser_api_url({})
+    '/services/api/'
+    """
+    env = os.environ if env is None else env
+    if env.get("APHOS_API_BROWSER_URL"):
+        return env["APHOS_API_BROWSER_URL"].rstrip("/") + "/"
+    return (env.get("JUPYTERHUB_BASE_URL") or "/").rstrip("/") + "/services/api/"
 
 
 class UploadClient:

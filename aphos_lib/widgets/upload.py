@@ -5,7 +5,10 @@ Usable in any notebook and in the upload dashboard::
     from aphos_lib.widgets.upload import UploadWidget
     UploadWidget()
 
-Each upload gets a panel with a progress bar (files done / files in the upload) that follows
+The browser sends the chosen files itself, straight to the api service, with a bar for the
+sending (:mod:`aphos_lib.widgets.upload_sender`): a whole night, up to the service's limits
+(``APHOS_UPLOAD_MAX_FILES`` files of ``APHOS_UPLOAD_MAX_BYTES``), in one upload. Each upload
+then gets a panel with a bar for the storing (files done / files in the upload) that follows
 the job in the worker, then a table of each file's outcome and a link to the job's executed
 notebook. The job runs in the platform's worker: closing the page does not stop it, and the
 profile's upload log shows it later. Every part carries a stable CSS class (``aphos-upload-*``)
@@ -21,7 +24,8 @@ from urllib.parse import urlsplit
 
 import ipywidgets as widgets
 
-from aphos_lib.uploads.client import ENDED, Upload, UploadClient, UploadError
+from aphos_lib.uploads.client import ENDED, Upload, UploadClient, UploadError, browser_api_url
+from aphos_lib.widgets.upload_sender import BrowserSender
 
 __all__ = ["UploadPanel", "UploadWidget", "outcome_html", "summary_text"]
 
@@ -29,6 +33,14 @@ __all__ = ["UploadPanel", "UploadWidget", "outcome_html", "summary_text"]
 _LISTED_ROWS = 20
 _STATUS_TEXT = {"stored": "stored", "duplicate": "already in the archive (nothing new stored)",
                 "rejected": "rejected", None: "waiting"}  # fmt: skip
+
+
+_TABLE_STYLE = ("<style>.aphos-upload-table{border-collapse:collapse}"
+                ".aphos-upload-table td,.aphos-upload-table th{padding:.15em .6em;"
+                "border-bottom:1px solid #ddd;text-align:left;vertical-align:top}"
+                ".aphos-upload-table td:nth-child(n+3):nth-child(-n+5){text-align:right}"
+                ".aphos-upload-table ul{margin:.2em 0;padding-left:1.2em}"
+                ".aphos-upload-table summary{cursor:pointer}</style>")  # fmt: skip
 
 
 def summary_text(status: dict) -> str:
@@ -57,14 +69,18 @@ def outcome_html(status: dict) -> str:
                            for r in f["rejected_rows"][:_LISTED_ROWS])  # fmt: skip
         if count > _LISTED_ROWS:
             rejected += f"<li>{count - _LISTED_ROWS:,} more</li>"
+        # The lines behind a click: a night's files would otherwise run to a thousand lines.
+        listed = (f"<details><summary>{count:,}</summary><ul>{rejected}</ul></details>"
+                  if rejected else f"{count:,}")  # fmt: skip
         rows.append(
             f"<tr class='aphos-upload-file aphos-upload-{f['status'] or 'waiting'}'>"
             f"<td>{escape(f['filename'])}</td><td>{_STATUS_TEXT.get(f['status'], f['status'])}"
             f"</td><td>{f['fluxes']:,}</td><td>{f['matched']:,}</td><td>{f['unmatched']:,}</td>"
-            f"<td>{count:,}{f'<ul>{rejected}</ul>' if rejected else ''}</td>"
+            f"<td class='aphos-upload-lines'>{listed}</td>"
             f"<td>{escape(f['error'] or '')}</td></tr>"
         )
-    return ("<table class='aphos-upload-table'><thead><tr><th>file</th><th>outcome</th>"
+    return (f"{_TABLE_STYLE}<table class='aphos-upload-table'><thead><tr><th>file</th>"
+            "<th>outcome</th>"
             "<th>fluxes stored</th><th>matched</th><th>unmatched</th><th>rejected rows</th>"
             f"<th>message</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")  # fmt: skip
 
@@ -90,7 +106,8 @@ class UploadPanel(widgets.VBox):
                         (self.state, "state"), (self.table, "outcomes"),
                         (self.report, "report")]:  # fmt: skip
             w.add_class(f"aphos-upload-{name}")
-        super().__init__([self.title, self.progress, self.state, self.table, self.report])
+        storing = widgets.HBox([widgets.HTML("Storing"), self.progress])
+        super().__init__([self.title, storing, self.state, self.table, self.report])
         self.status: dict | None = None
         self._thread: threading.Thread | None = None
 
@@ -142,28 +159,28 @@ class UploadWidget(widgets.VBox):
     Parameters
     ----------
     client : UploadClient, optional
-        By default the api service and the observer's token from the kernel's environment.
+        How the kernel follows uploads; by default the api service and the observer's token
+        from the kernel's environment.
     interval : float
         Seconds between two status reads while a job runs.
+    api_url : str, optional
+        The api service as the browser reaches it; by default
+        :func:`aphos_lib.uploads.client.browser_api_url`.
     """
 
-    def __init__(self, client: UploadClient | None = None, *, interval: float = 0.5):
+    def __init__(self, client: UploadClient | None = None, *, interval: float = 0.5,
+                 api_url: str | None = None):  # fmt: skip
         self._client = client
         self.interval = interval
-        self.picker = widgets.FileUpload(accept=".csv", multiple=True,
-                                         description="Choose SIPS files")  # fmt: skip
-        self.send_button = widgets.Button(description="Send", button_style="primary",
-                                          icon="upload", disabled=True)  # fmt: skip
+        self.sender = BrowserSender(api_url or browser_api_url())
         self.message = widgets.HTML("")
         self.uploads = widgets.VBox([])
         self.panels: list[UploadPanel] = []
-        for w, name in [(self, "widget"), (self.picker, "picker"), (self.send_button, "send"),
-                        (self.message, "message"), (self.uploads, "list")]:  # fmt: skip
+        for w, name in [(self, "widget"), (self.message, "message"),
+                        (self.uploads, "list")]:  # fmt: skip
             w.add_class(f"aphos-upload-{name}")
-        self.picker.observe(self._picked, names="value")
-        self.send_button.on_click(lambda _: self.send())
-        super().__init__([widgets.HBox([self.picker, self.send_button]), self.message,
-                          self.uploads])  # fmt: skip
+        self.sender.on_sent(self._sent)
+        super().__init__([self.sender, self.message, self.uploads])
 
     @property
     def client(self) -> UploadClient:
@@ -171,44 +188,44 @@ class UploadWidget(widgets.VBox):
             self._client = UploadClient()
         return self._client
 
-    def _picked(self, change) -> None:
-        files = change["new"]
-        self.send_button.disabled = not files
-        self.message.value = (
-            f"{len(files)} file(s) chosen: {escape(', '.join(f['name'] for f in files))}"
-            if files
-            else ""
-        )
+    def _sent(self, upload_id: int, job_id: int | None, files: int) -> None:
+        # The browser has sent an upload: follow it as one sent from here.
+        self.follow(Upload(self.client, upload_id, job_id), files)
 
-    def send(self, files: list[tuple[str, bytes]] | None = None) -> UploadPanel | None:
-        """Send the chosen files (or ``files``) as one upload and follow it in a new panel.
+    def follow(self, upload: Upload, files_total: int) -> UploadPanel:
+        """Show an upload sent in a new panel and follow it until its job ends."""
+        self.message.value = (
+            f"Upload {upload.id} sent; it is stored by the platform's worker, "
+            "so you may close this page and find it in your profile later."
+        )
+        panel = UploadPanel(upload, files_total)
+        self.panels.insert(0, panel)
+        self.uploads.children = tuple(self.panels)
+        panel.follow(self.interval)
+        return panel
+
+    def send(self, files: list[tuple[str, bytes]]) -> UploadPanel | None:
+        """Send ``files`` from the kernel as one upload and follow it in a new panel.
+
+        For notebooks and tests; the page's Send button sends from the browser instead.
+
+        Parameters
+        ----------
+        files : list of (name, bytes)
 
         Returns
         -------
         UploadPanel or None
             None when the api service refused the upload (the message says why).
         """
-        if files is None:
-            files = [(f["name"], bytes(f["content"])) for f in self.picker.value]
         if not files:
             self.message.value = "Choose one or more SIPS files (.csv) first."
             return None
-        self.send_button.disabled = True
         self.message.value = f"Sending {len(files)} file(s)..."
         try:
             upload = self.client.send(files, client="widget")
         except UploadError as e:
             why = escape(e.message)
             self.message.value = f"<span class='aphos-upload-error'>Not sent: {why}</span>"
-            self.send_button.disabled = not self.picker.value
             return None
-        self.picker.value = ()
-        self.message.value = (
-            f"Upload {upload.id} sent; it is stored by the platform's worker, "
-            "so you may close this page and find it in your profile later."
-        )
-        panel = UploadPanel(upload, len(files))
-        self.panels.insert(0, panel)
-        self.uploads.children = tuple(self.panels)
-        panel.follow(self.interval)
-        return panel
+        return self.follow(upload, len(files))
