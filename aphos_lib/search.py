@@ -25,6 +25,7 @@ from psycopg import sql
 from aphos_lib.coordinates import parse_radius, sky_position
 
 __all__ = [
+    "MAX_PAGING",
     "CatalogObject",
     "ObjectNotFound",
     "SearchResult",
@@ -35,6 +36,9 @@ __all__ = [
     "resolve_object",
     "search_objects",
 ]
+
+# The largest limit or offset a search takes: PostgreSQL's LIMIT and OFFSET are bigint.
+MAX_PAGING = 2**63 - 1
 
 # Great-circle distance in degrees (haversine: accurate at small separations).
 _DISTANCE = """
@@ -306,6 +310,8 @@ def search_objects(
     """
     if limit < 0 or offset < 0:
         raise ValueError("limit and offset must not be negative")
+    if max(limit, offset) > MAX_PAGING:  # PostgreSQL's bigint would refuse it, unexplained
+        raise ValueError(f"limit and offset must be at most {MAX_PAGING:,}")
     if min_mag is not None and max_mag is not None and min_mag > max_mag:
         raise ValueError(f"min_mag {min_mag} is above max_mag {max_mag}")
     where: list[sql.Composable] = []

@@ -206,6 +206,23 @@ def demo_catalogue(request, demo_files) -> Iterator[Catalogue]:
         server.drop(name)
 
 
+@pytest.fixture(scope="session")
+def odd_catalogue(embedded_server) -> Iterator[Catalogue]:
+    """The odd cases a page must open with (one observer, one point, only saturated, no
+    common image...): crafted copies of a fixture export, see tests/odd_catalogue.py."""
+    from odd_catalogue import load_odd_catalogue
+
+    cat, name = embedded_server.clone()
+    directory = make_home("aphos-odd-files-")
+    try:
+        load_odd_catalogue(cat, fixture_path("correct_file.csv"), directory)
+        yield cat
+    finally:
+        cat.dispose()
+        embedded_server.drop(name)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def schemathesis_env() -> dict[str, str]:
     """The environment for ``st run``: it loads this project's checks (``strict_json``)."""
     tests = str(Path(__file__).resolve().parent)

@@ -8,6 +8,7 @@ the table, the plot's marks and the download links against an independent call o
 from __future__ import annotations
 
 import base64
+import html
 import re
 from html.parser import HTMLParser
 
@@ -321,3 +322,136 @@ def test_an_ensemble_and_a_check_star(reader):
     ]
     header = page.children[0].value
     assert "Comparison 1" in header and "Comparison 2" in header and "Check" in header
+
+
+# --- Whatever the data: one observer, one point, nothing in common, only saturated --------
+
+
+@pytest.fixture
+def odd_reader(odd_catalogue):
+    with odd_catalogue.connect("reader", autocommit=True) as conn:
+        yield conn
+
+
+def _status_text(page: ObjectPage) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", page.status.value))
+
+
+def test_one_observers_curve_opens_with_their_name_chosen_for_the_aavso_report(odd_reader):
+    import odd_catalogue as odd
+
+    page = open_page(odd_reader, f"variable={odd.GK_CEP}&comparison={odd.CMP}")
+    oracle = differential_photometry(odd_reader, odd.GK_CEP, odd.CMP)
+    assert len(oracle) == 3 and set(oracle.data.observer) == {odd.OBSERVER}
+    assert len(set(oracle.data.night)) == 1
+    assert cells(table_rows(page)) == expected_cells(oracle)
+    assert page.plot.plot.points == 3 and _status_text(page) == ""
+    # The one observer is the dropdown's only option, and chosen: the bug was that the
+    # dropdown refused it ("Invalid selection") and the page never opened.
+    assert list(page.downloads.observer.options) == [(odd.OBSERVER, odd.OBSERVER)]
+    assert page.downloads.observer.value == odd.OBSERVER
+    page.downloads.obscode.value = "XYZ"
+    page.downloads.filter.value = "V"  # one of the three images has no Filter header
+    assert _links(page)["aavso"][1].decode() == oracle.to_aavso(
+        obscode="XYZ", observer=odd.OBSERVER, filter="V")  # fmt: skip
+
+
+def test_one_point(odd_reader):
+    import odd_catalogue as odd
+
+    page = open_page(odd_reader, f"variable={odd.GK_CEP}&comparison={odd.ONE_POINT}")
+    assert len(table_rows(page)) == 1 and page.plot.plot.points == 1
+    page.phase.find_period()  # a periodogram needs 3 magnitudes: said, not raised
+    assert "at least 3 magnitudes" in page.phase.message.value
+
+
+def test_only_saturated_points_say_to_show_them(odd_reader):
+    import odd_catalogue as odd
+
+    page = open_page(odd_reader, f"variable={odd.GK_CEP}&comparison={odd.SATURATED}")
+    assert table_rows(page) == [] and page.plot.plot.points == 0
+    assert "All 3 images are saturated: tick 'Show saturated'" in _status_text(page)
+    page.saturated.value = True
+    assert [r["magnitude"] for r in table_rows(page)] == ["saturated"] * 3
+    assert "None of these 3 images gives a magnitude" in _status_text(page)
+
+
+def test_stars_that_share_no_image_say_to_choose_another_comparison(odd_reader):
+    import odd_catalogue as odd
+
+    shown = object_page(f"variable={odd.GK_CEP}&comparison={odd.ELSEWHERE}", conn=odd_reader)
+    assert not isinstance(shown, ObjectPage)
+    assert "These stars share no image" in shown.value
+    assert (f'href="search.ipynb?variable={odd.GK_CEP}" target="_top">Choose another '
+            "comparison star</a>") in shown.value  # fmt: skip
+
+
+@pytest.mark.parametrize("case", ["cmp", "one_point", "saturated", "ensemble_check"])
+@pytest.mark.parametrize("exclude", [False, True])
+@pytest.mark.parametrize("saturated", [False, True])
+@pytest.mark.parametrize("aperture", [None, ("variable", 3), ("comparison", 10)])
+def test_every_choice_on_odd_data_shows_the_librarys_curve_or_says_what_to_do(
+    odd_reader, case, exclude, saturated, aperture
+):
+    import odd_catalogue as odd
+
+    comparison = {"cmp": odd.CMP, "one_point": odd.ONE_POINT, "saturated": odd.SATURATED,
+                  "ensemble_check": odd.ENSEMBLE}[case]  # fmt: skip
+    check = odd.CHECK if case == "ensemble_check" else None
+    query = "&".join([f"variable={odd.GK_CEP}",
+                      *(f"comparison={c}" for c in np.atleast_1d(comparison)),
+                      *([f"check={check}"] if check else []),
+                      *([f"exclude={odd.OBSERVER}"] if exclude else [])])  # fmt: skip
+    page = open_page(odd_reader, query)
+    page.saturated.value = saturated
+    if aperture:
+        page.apertures.set_choice(aperture[0], None, aperture[1])
+    oracle = differential_photometry(odd_reader, odd.GK_CEP, comparison, check=check,
+                                     **page.options())  # fmt: skip
+    assert cells(table_rows(page)) == expected_cells(oracle)
+    assert "aphos-page-failure" not in page.status.value
+    points = int(np.isfinite(oracle.data.magnitude).sum())
+    assert page.plot.plot.points == points
+    assert ("aphos-empty" in page.status.value) == (points == 0)
+    if exclude:
+        assert "Every observer is left out" in _status_text(page)
+
+
+@pytest.mark.parametrize("kept", [["svoboda"], [], ["novak", "svoboda"]])
+def test_an_address_can_keep_one_observer_or_none(reader, kept):
+    everyone = ["dvorak", "kowalski", "novak", "smith", "svoboda"]
+    exclude = "".join(f"&exclude={o}" for o in everyone if o not in kept)
+    page = open_page(reader, f"variable={GK_CEP}&comparison={GK_CMP}{exclude}&exclude=nobody")
+    assert sorted(set(page.curve.data.observer)) == kept
+    assert [name for name, box in page.observers.items() if box.value] == kept
+    options = [v for _, v in page.downloads.observer.options]
+    assert options == (kept if len(kept) == 1 else ["", *kept])
+    assert ("Every observer is left out" in _status_text(page)) == (not kept)
+
+
+def test_a_failure_is_a_short_message_and_its_traceback_is_logged(reader, monkeypatch, capfd):
+    import aphos_lib.widgets.object_page as module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the catalogue is on fire")
+
+    monkeypatch.setenv("QUERY_STRING", f"variable={GK_CEP}&comparison={GK_CMP}")
+    monkeypatch.setattr(module, "differential_photometry", broken)
+    shown = object_page(conn=reader)
+    page = shown.data
+    assert "aphos-page-failure" in page and "could not be shown" in page
+    assert "on fire" not in page and "Traceback" not in page
+    reference = re.search(r"<code class='aphos-failure-reference'>(\w+)</code>", page).group(1)
+    log = capfd.readouterr().err
+    assert f"object.ipynb failed (reference {reference}, query 'variable={GK_CEP}" in log
+    assert "Traceback" in log and "RuntimeError: the catalogue is on fire" in log
+
+
+def test_a_failing_redraw_says_so_in_the_page_and_logs_it(reader, monkeypatch, capfd):
+    page = open_page(reader, f"variable={GK_CEP}&comparison={GK_CMP}")
+    version = page.version
+    monkeypatch.setattr(page.table, "show", lambda curve: 1 / 0)
+    page.saturated.value = True
+    assert page.version == version + 1
+    assert "aphos-page-failure" in page.status.value
+    assert "ZeroDivisionError" in capfd.readouterr().err

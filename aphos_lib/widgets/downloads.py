@@ -23,7 +23,7 @@ import ipywidgets as widgets
 
 from aphos_lib.lightcurve import LightCurve
 
-__all__ = ["FORMATS", "Downloads", "data_uri", "download_texts", "file_stem"]
+__all__ = ["FORMATS", "Downloads", "data_uri", "download_texts", "file_stem", "observer_choices"]
 
 # (key, label, file suffix, MIME type)
 FORMATS = [
@@ -70,6 +70,29 @@ def download_texts(
         except ValueError as error:
             texts["aavso"] = f"error: {error}"
     return texts
+
+
+def observer_choices(observers, current: str) -> tuple[list[tuple[str, str]], str]:
+    """The AAVSO observer dropdown's options and value for a curve with these ``observers``.
+
+    A report is one observer's: with one observer they are the only choice (and chosen);
+    with several (or none) a blank "choose" entry comes first and stays chosen until the
+    user picks someone. The current choice is kept when still offered.
+
+    Examples
+    --------
+    >>> observer_choices(["novak"], "")
+    ([('novak', 'novak')], 'novak')
+    >>> observer_choices(["novak", "svoboda"], "svoboda")
+    ([('', ''), ('novak', 'novak'), ('svoboda', 'svoboda')], 'svoboda')
+    >>> observer_choices([], "novak")
+    ([('', '')], '')
+    """
+    observers = sorted(set(observers))
+    options = [] if len(observers) == 1 else [("", "")]
+    options += [(o, o) for o in observers]
+    values = [v for _, v in options]
+    return options, current if current in values else values[0]
 
 
 # Seconds after a change before the files are written: long enough for the kernel to send the
@@ -126,8 +149,9 @@ class Downloads(widgets.VBox):
         self.curve: LightCurve | None = None
         self.texts: dict[str, str] = {}
         self._wanted = 0  # the latest show(); an older scheduled preparation does nothing
+        self._quiet = False  # set while show() itself changes the observer dropdown
         for field in (self.obscode, self.observer, self.filter):
-            field.observe(lambda _: self.show(self.curve), "value")
+            field.observe(lambda _: self._quiet or self.show(self.curve), "value")
         aavso = widgets.HBox([self.obscode, self.observer, self.filter])
         super().__init__([self.links, aavso])
         self.add_class("aphos-download-panel")
@@ -139,14 +163,18 @@ class Downloads(widgets.VBox):
         if curve is None:
             self.links.value = ""
             return
-        observers = sorted(set(curve.data["observer"]))
-        options = [("", "")] if len(observers) != 1 else []
-        options += [(o, o) for o in observers]
-        if [v for _, v in self.observer.options] != [v for _, v in options]:
-            keep = self.observer.value if self.observer.value in observers else options[0][1]
-            with self.observer.hold_trait_notifications():
+        options, value = observer_choices(curve.data["observer"], self.observer.value)
+        if list(self.observer.options) != options or self.observer.value != value:
+            # Not hold_trait_notifications(): it validates the new value against the old
+            # options, so a curve of one observer (no blank entry) raised "Invalid
+            # selection" and the page never opened. Options first (which may move the value),
+            # then the value, quietly: this show() is already redrawing.
+            self._quiet = True
+            try:
                 self.observer.options = options
-                self.observer.value = keep
+                self.observer.value = value
+            finally:
+                self._quiet = False
         wanted = self._wanted
         if _soon(lambda: self._prepare(wanted)):
             self.links.value = ('<b>Download:</b> <span class="aphos-download-preparing">'

@@ -7,6 +7,8 @@ import html
 from IPython.display import HTML
 
 from aphos_lib.stats import catalogue_stats
+from aphos_lib.widgets.connection import reader
+from aphos_lib.widgets.failsafe import failsafe_page
 from aphos_lib.widgets.urls import page_link
 
 __all__ = ["LINKS", "LINK_STYLE", "home_page", "observers_list", "stats_table"]
@@ -84,17 +86,22 @@ def observers_list(conn, limit: int = 50) -> str:
     return f'<p class="aphos-observers" style="max-width:50em">{items or "None yet."}</p>'
 
 
-def home_page(conn) -> HTML:
+@failsafe_page("index.ipynb")
+def home_page(conn=None) -> HTML:
     """The home page: about APhoS, the catalogue's counts and links to every part.
 
     Plain HTML, not widgets: nothing on it changes, and so the page's HTML itself holds the
-    counts (no widget state to fetch over the kernel's websocket).
+    counts (no widget state to fetch over the kernel's websocket). Never raises (see
+    :func:`~aphos_lib.widgets.failsafe.failsafe_page`).
 
     Parameters
     ----------
-    conn : psycopg.Connection
-        A connection to the catalogue (the reader role is enough).
+    conn : psycopg.Connection, optional
+        A connection to the catalogue (the reader role is enough); by default
+        :func:`aphos_lib.widgets.connection.reader`.
     """
+    if conn is None:
+        conn = reader()
     stats = catalogue_stats(conn)
     return HTML(f'<div class="aphos-home"><p style="max-width:50em">{html.escape(ABOUT)}</p>'
                 f"<h3>The archive holds</h3>{stats_table(stats)}"

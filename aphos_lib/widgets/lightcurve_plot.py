@@ -194,8 +194,9 @@ class LightCurvePlot(widgets.VBox):
         self.version += 1
         # data-version changes with every redraw, after the marks got their data: a browser
         # (test or benchmark) waits for it, whether the points are SVG or WebGL.
+        noun = "point" if points == 1 else "points"
         self.count.value = (
-            f'<span data-points="{points}" data-version="{self.version}">{points:,} points '
+            f'<span data-points="{points}" data-version="{self.version}">{points:,} {noun} '
             f"with a magnitude{'' if points == len(data) else f' of {len(data):,} images'}"
             "</span>"
         )

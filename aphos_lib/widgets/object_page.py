@@ -7,6 +7,11 @@ downloads. Every change recomputes the curve with
 :func:`~aphos_lib.photometry.differential_photometry` (:meth:`ObjectPage.options` is what it
 is called with) and redraws; nothing here computes a magnitude.
 
+The page opens whatever the catalogue holds: one observer, one image, stars that share no
+image, only saturated images, every observer excluded by the address. When the choices leave
+nothing to plot, :func:`empty_state` says what to change; an unexpected failure shows a short
+message and is logged (:mod:`aphos_lib.widgets.failsafe`).
+
 >>> from aphos_lib.widgets.object_page import object_page
 >>> object_page()        # in a Voila page: reads QUERY_STRING  # doctest: +SKIP
 """
@@ -18,22 +23,32 @@ from dataclasses import dataclass, field
 
 import ipywidgets as widgets
 import psycopg
+from psycopg.errors import QueryCanceled
 
 from aphos_lib.coordinates import format_dec, format_ra
 from aphos_lib.lightcurve import LightCurve
 from aphos_lib.photometry import differential_photometry
+from aphos_lib.photometry_columns import CurveTooLarge
 from aphos_lib.search import CatalogObject, ObjectNotFound, parse_object_ref, resolve_object
 from aphos_lib.widgets.apertures import AperturePanel, nights_of
+from aphos_lib.widgets.connection import reader
 from aphos_lib.widgets.downloads import Downloads
+from aphos_lib.widgets.failsafe import failsafe_page, failure_html, log_failure
 from aphos_lib.widgets.image_table import ImageTable
 from aphos_lib.widgets.lightcurve_plot import LightCurvePlot, PhasePlot, colours_for
 from aphos_lib.widgets.urls import first, page_link, query_params
 
-__all__ = ["WEBGL_FROM", "ObjectPage", "ObjectRequest", "message", "object_page", "parse_request"]
+__all__ = ["WEBGL_FROM", "NoCommonImage", "ObjectPage", "ObjectRequest", "empty_state", "message",
+           "object_page", "parse_request"]
 
+_EMPTY_STYLE = '"padding:0.5em 1em;border-left:4px solid #c99;background:#fff6f0;max-width:50em"'
 # Above this many images the points are drawn with WebGL: SVG's one element per point made
 # the page take seconds longer to open at 5,000 points (bench/dashboard.py).
 WEBGL_FROM = 1000
+
+
+class NoCommonImage(LookupError):
+    """The variable and the comparison stars were never measured in the same image."""
 
 
 @dataclass
@@ -79,12 +94,62 @@ def _flag(value: str | None) -> bool | None:
     return None if value is None else value.lower() in ("1", "true", "yes", "on")
 
 
-def message(text: str, *, kind: str = "error") -> widgets.HTML:
-    """A page-wide message in place of the page (unknown object, no common images)."""
-    search = '<p><a href="search.ipynb" target="_top">Search the catalogue</a></p>'
+def message(text: str, *, kind: str = "error", link: tuple[str, str] | None = None
+            ) -> widgets.HTML:  # fmt: skip
+    """A page-wide message in place of the page (unknown object, no common images).
+
+    Parameters
+    ----------
+    text : str
+        What went wrong and what to do (plain text: it is escaped).
+    kind : str
+        ``aphos-message-<kind>`` class of the message.
+    link : (str, str), optional
+        The next step as (label, relative address); default: the search page.
+    """
+    label, href = link or ("Search the catalogue", "search.ipynb")
+    action = (f'<p><a class="aphos-message-action" href="{html.escape(href)}" target="_top">'
+              f"{html.escape(label)}</a></p>")  # fmt: skip
     return widgets.HTML(f'<div class="aphos-message aphos-message-{kind}" style="padding:1em;'
                         f'border:1px solid #c99;background:#fff6f0"><p>{html.escape(text)}</p>'
-                        f"{search}</div>").add_class("aphos-object-message")  # fmt: skip
+                        f"{action}</div>").add_class("aphos-object-message")  # fmt: skip
+
+
+def empty_state(*, images: int, points: int, observers_kept: int,
+                saturated_hidden: int = 0) -> str:  # fmt: skip
+    """What to do when the current choices leave nothing to plot ("" when there are points).
+
+    Parameters
+    ----------
+    images : int
+        Rows of the current curve (the table's).
+    points : int
+        Rows with a magnitude (the plot's).
+    observers_kept : int
+        Observers whose box is ticked.
+    saturated_hidden : int
+        Images hidden only because they are saturated (counted when ``images`` is 0).
+
+    Examples
+    --------
+    >>> empty_state(images=0, points=0, observers_kept=1, saturated_hidden=3)
+    "All 3 images are saturated: tick 'Show saturated' to list them (a saturated image has \
+no magnitude)."
+    >>> empty_state(images=5, points=5, observers_kept=1)
+    ''
+    """
+    if points:
+        return ""
+    if observers_kept == 0:
+        return "Every observer is left out: tick one or more observers above."
+    if not images and saturated_hidden:
+        n = "The image is" if saturated_hidden == 1 else f"All {saturated_hidden:,} images are"
+        return (f"{n} saturated: tick 'Show saturated' to list them (a saturated image has no "
+                "magnitude).")  # fmt: skip
+    if not images:
+        return "No images with these choices: tick more observers or choose other apertures."
+    return (f"None of these {images:,} images gives a magnitude (a star saturated, or without "
+            "a flux in the chosen aperture): choose another aperture or comparison star.")
 
 
 def _star_html(role: str, star: CatalogObject) -> str:
@@ -117,7 +182,7 @@ class ObjectPage(widgets.VBox):
     ------
     aphos_lib.search.ObjectNotFound
         When a star is not in the catalogue.
-    LookupError
+    NoCommonImage
         When the stars have no image in common.
     """
 
@@ -131,8 +196,9 @@ class ObjectPage(widgets.VBox):
         # Everything once, to know every observer and night whatever the filters hide.
         everything = self._photometry(include_saturated=True)
         if not len(everything):
-            raise LookupError(f"{self.variable.label} and {self._comparison_label()} were "
-                              "never measured in the same image: no light curve.")  # fmt: skip
+            raise NoCommonImage(f"These stars share no image: {self.variable.label} and "
+                                f"{self._comparison_label()} were never measured in the same "
+                                "image. Choose another comparison star.")  # fmt: skip
         self.colours = colours_for(set(everything.data["observer"]))
         self.curve: LightCurve = everything
         if gl is None:
@@ -201,26 +267,47 @@ class ObjectPage(widgets.VBox):
                                        check=self.check, **options)  # fmt: skip
 
     def refresh(self) -> None:
-        """Recompute the light curve for the current choices and redraw everything."""
-        self.curve = self._photometry(**self.options())
-        self.plot.show(self.curve, self.colours)
-        self.table.show(self.curve)
-        self.downloads.show(self.curve)
-        self.phase.show(self.curve, self.colours)
+        """Recompute the light curve for the current choices and redraw everything.
+
+        A failure (the catalogue gone, a bug) is logged and said in the page: in a widget
+        callback it would otherwise vanish into the kernel's log, the page silently stale.
+        """
+        try:
+            self.curve = self._photometry(**self.options())
+            self.plot.show(self.curve, self.colours)
+            self.table.show(self.curve)
+            self.downloads.show(self.curve)
+            self.phase.show(self.curve, self.colours)
+            note = self._empty_note()
+        except Exception:  # the visitor gets a message whatever it was; the log has it
+            note = failure_html(log_failure("object.ipynb redraw"))
         # Set last: a browser waiting for this version knows every part is redrawn.
         self.version += 1
-        empty = (
-            ""
-            if len(self.curve)
-            else "<p class='aphos-empty'>No images with these choices: include an observer "
-            "again or show saturated rows.</p>"
-        )
-        self.status.value = f'<span data-version="{self.version}"></span>{empty}'
+        self.status.value = f'<span data-version="{self.version}"></span>{note}'
+
+    def _empty_note(self) -> str:
+        """The empty state for the current curve, as HTML ("" when there are points)."""
+        options = self.options()
+        points = self.plot.plot.points  # what the plot drew: finite magnitude and time
+        hidden = 0
+        if not len(self.curve) and not options["include_saturated"]:
+            hidden = len(self._photometry(**{**options, "include_saturated": True}))
+        text = empty_state(images=len(self.curve), points=points,
+                           observers_kept=sum(box.value for box in self.observers.values()),
+                           saturated_hidden=hidden)  # fmt: skip
+        if not text:
+            return ""
+        return f"<p class='aphos-empty' style={_EMPTY_STYLE}>{html.escape(text)}</p>"
 
 
+@failsafe_page("object.ipynb")
 def object_page(query_string: str | None = None, conn: psycopg.Connection | None = None,
                 **options) -> widgets.Widget:  # fmt: skip
     """The object page for an address, or a message saying why there is none.
+
+    Never raises: what the visitor can correct (an unknown star, stars without a common
+    image, too many comparison stars) gets its message; anything else a short failure
+    message, its traceback in the service's log.
 
     Parameters
     ----------
@@ -236,12 +323,17 @@ def object_page(query_string: str | None = None, conn: psycopg.Connection | None
     except ValueError as error:
         return message(str(error))
     if conn is None:
-        from aphos_lib.widgets.connection import reader
-
         conn = reader()
     try:
         return ObjectPage(conn, request, **options)
     except ObjectNotFound as error:
         return message(f"There is {error}: check the catalogue and id, or search for the star.")
-    except LookupError as error:
-        return message(str(error))
+    except NoCommonImage as error:
+        search = page_link("search.ipynb", {"variable": request.variable})
+        return message(str(error), kind="empty", link=("Choose another comparison star", search))
+    except CurveTooLarge as error:
+        return message(f"This light curve is too large to draw here: {error}.")
+    except QueryCanceled:
+        log_failure("object.ipynb (the catalogue's time limit)")
+        return message("The catalogue took too long to answer: try fewer comparison stars, "
+                       "or try again in a moment.")  # fmt: skip

@@ -9,6 +9,8 @@ import urllib.parse
 from IPython.display import HTML
 
 from aphos_lib.observers import ObserverNotFound, get_observer
+from aphos_lib.widgets.connection import reader
+from aphos_lib.widgets.failsafe import failsafe_page
 from aphos_lib.widgets.home import LINK_STYLE
 from aphos_lib.widgets.urls import first, query_params
 
@@ -69,12 +71,17 @@ def _summary_html(s: dict[str, object]) -> str:
             "catalogue</a></p>")  # fmt: skip
 
 
-def profile_page(conn, username: str | None = None) -> HTML:
+@failsafe_page("profile.ipynb")
+def profile_page(conn=None, username: str | None = None) -> HTML:
     """The profile of ``username`` (default: the page address's ``username=``), as HTML.
 
     An unknown or missing username gives a page that says so. Plain HTML, not widgets:
-    nothing on it changes.
+    nothing on it changes. ``conn`` defaults to
+    :func:`aphos_lib.widgets.connection.reader`. Never raises (see
+    :func:`~aphos_lib.widgets.failsafe.failsafe_page`).
     """
+    if conn is None:
+        conn = reader()
     if username is None:
         username = first(query_params(), "username", "")
     if not username:

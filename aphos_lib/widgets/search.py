@@ -17,6 +17,8 @@ import ipywidgets as widgets
 
 from aphos_lib.search import ObjectNotFound, catalogs, resolve_object, search_objects
 from aphos_lib.widgets.address import AddressBar
+from aphos_lib.widgets.connection import reader
+from aphos_lib.widgets.failsafe import failsafe_page
 from aphos_lib.widgets.result_table import ResultTable, table_columns
 from aphos_lib.widgets.search_query import (
     COLUMNS,
@@ -357,6 +359,14 @@ class SearchPage:
         )
 
 
-def search_page(conn) -> widgets.Widget:
-    """The search page for the address it was opened at (one line in ``search.ipynb``)."""
+@failsafe_page("search.ipynb")
+def search_page(conn=None) -> widgets.Widget:
+    """The search page for the address it was opened at (one line in ``search.ipynb``).
+
+    ``conn`` defaults to :func:`aphos_lib.widgets.connection.reader`. Never raises: a
+    failure shows a short message, its traceback in the service's log
+    (:func:`~aphos_lib.widgets.failsafe.failsafe_page`).
+    """
+    if conn is None:
+        conn = reader()
     return SearchPage(conn).widget

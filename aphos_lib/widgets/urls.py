@@ -64,10 +64,16 @@ def query_params(query_string: str | None = None) -> dict[str, list[str]]:
     --------
     >>> query_params("variable=UCAC4:1-2&comparison=A:1&comparison=A:2")
     {'variable': ['UCAC4:1-2'], 'comparison': ['A:1', 'A:2']}
+    >>> query_params("username=%00novak")
+    {'username': ['novak']}
     """
     if query_string is None:
         query_string = os.environ.get("QUERY_STRING", "")
-    return parse_qs(query_string.lstrip("?"), keep_blank_values=False)
+    params = parse_qs(query_string.lstrip("?"), keep_blank_values=False)
+    # No name or id holds a NUL, and PostgreSQL refuses one in any text it is sent: an
+    # address with %00 made the pages' queries fail instead of finding nothing.
+    return {name.replace("\0", ""): [v.replace("\0", "") for v in values]
+            for name, values in params.items()}  # fmt: skip
 
 
 def first(params: Mapping[str, list[str]], name: str, default: str | None = None) -> str | None:

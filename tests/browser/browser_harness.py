@@ -23,16 +23,20 @@ def dashboard_url(voila_url: str, name: str, params: dict | None = None) -> str:
 
 
 def open_dashboard(page, voila_url: str, name: str, params: dict | None = None,
-                   ready: str | None = None) -> None:  # fmt: skip
+                   ready: str | None = None, *, failure: bool = False) -> None:  # fmt: skip
     """Load a dashboard and wait until Voila has run it and ``ready`` (a CSS selector,
-    default: any ``.aphos-`` widget) is drawn. Fails on a Python traceback in the page."""
+    default: any ``.aphos-`` widget) is drawn. Fails on a Python traceback in the page, and
+    on the page's own failure message unless ``failure`` (a test that provokes one)."""
     page.goto(dashboard_url(voila_url, name, params), wait_until="domcontentloaded")
     page.wait_for_selector(ready or "[class*='aphos-']", state="visible")
-    assert_page_ran(page, name)
+    assert_page_ran(page, name, failure=failure)
 
 
-def assert_page_ran(page, name: str) -> None:
-    """Fail with the traceback when a cell of the open dashboard raised or wrote to stderr.
+def assert_page_ran(page, name: str, *, failure: bool = False) -> None:
+    """Fail with the traceback when a cell of the open dashboard raised or wrote to stderr,
+    or (unless ``failure``) when the page shows its failure message
+    (:mod:`aphos_lib.widgets.failsafe`; the traceback is then in the Voila log under the
+    reference shown).
 
     Waits until Voila has run every cell (its spinner gone) before looking.
     """
@@ -41,6 +45,12 @@ def assert_page_ran(page, name: str) -> None:
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     if errors.count():
         pytest.fail(f"{name}.ipynb raised:\n" + "\n".join(errors.all_inner_texts()))
+    if "There was an error" in page.locator("body").inner_text():
+        pytest.fail(f"{name}.ipynb shows Voila's raw error")
+    failed = page.locator(".aphos-page-failure")
+    if not failure and failed.count():
+        pytest.fail(f"{name}.ipynb shows its failure message (the Voila log has the traceback "
+                    f"under its reference): {failed.first.inner_text()}")  # fmt: skip
 
 
 def screenshot(page, name: str) -> Path:

@@ -116,21 +116,18 @@ def _voila(catalogue, arguments, log: Path) -> Iterator[tuple[str, subprocess.Po
         shutil.rmtree(config_dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def voila_url(demo_catalogue) -> Iterator[str]:
-    """The dashboards service on ``dashboards/``, reading the demo catalogue as the reader role.
-
-    Run as the service runs (its module and arguments: kernel culling and ceiling, its default
-    preheated pool, closing tabs shutting their kernels down).
-    """
-    log = ARTIFACTS / "voila.log"
-    pool = HubSettings.dashboard_kernel_pool
+@contextlib.contextmanager
+def _dashboards_service(catalogue, log: Path, pool: int) -> Iterator[str]:
+    """The dashboards service on ``dashboards/`` reading ``catalogue`` as the reader role, run
+    as the service runs (its module and arguments: kernel culling and ceiling, a preheated
+    pool of ``pool`` kernels per page, closing tabs shutting their kernels down); its URL once
+    every preheated kernel is ready."""
 
     def arguments(port: int) -> list[str]:
         service = voila_arguments(DASHBOARDS, port=port, idle_timeout=120, pool_size=pool)
         return ["aphos_lib.hub.dashboards", *service]
 
-    with _voila(demo_catalogue, arguments, log) as (url, process):
+    with _voila(catalogue, arguments, log) as (url, process):
         # health, not the root: that would render the home page, taking a kernel.
         _wait_for(lambda: _answers(url + "/health"), f"answer at {url}", process, log, timeout=60)
         # Every preheated kernel's imports done: a page the first test opens while eight
@@ -143,6 +140,23 @@ def voila_url(demo_catalogue) -> Iterator[str]:
             log,
             timeout=180,
         )
+        yield url
+
+
+@pytest.fixture(scope="session")
+def voila_url(demo_catalogue) -> Iterator[str]:
+    """The dashboards service reading the demo catalogue, with the service's default pool."""
+    with _dashboards_service(demo_catalogue, ARTIFACTS / "voila.log",
+                             HubSettings.dashboard_kernel_pool) as url:  # fmt: skip
+        yield url
+
+
+@pytest.fixture(scope="module")
+def odd_voila_url(odd_catalogue) -> Iterator[str]:
+    """The dashboards service reading the odd cases' catalogue (tests/odd_catalogue.py): one
+    observer, one point, only saturated... A pool of one kernel per page: a module opens a
+    handful of pages, and the session's demo service runs beside it."""
+    with _dashboards_service(odd_catalogue, ARTIFACTS / "voila-odd.log", 1) as url:
         yield url
 
 
