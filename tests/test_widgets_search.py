@@ -156,3 +156,12 @@ def test_the_page_restores_an_address_and_links_slider_and_boxes(reader):
     assert page.result is None  # picks alone are no search
     assert "UCAC4:805-031770 (GK Cep)" in page.picks.value
     assert 'UCAC4:1-1 <span class="aphos-error">(not in the catalogue)' in page.picks.value
+
+
+@pytest.mark.catalogue
+def test_a_nul_typed_or_pasted_into_a_box_is_dropped(reader):
+    page = SearchPage(reader, SearchQuery())
+    page.name.value = "GK\x00 Cep"
+    page.search_button.click()
+    assert page.query.name == "GK Cep"
+    assert page.page_label.value == "showing 1-1 of 1" and "aphos-error" not in page.status.value

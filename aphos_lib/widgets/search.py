@@ -202,11 +202,15 @@ class SearchPage:
 
     def form_query(self, offset: int) -> SearchQuery:
         """The query the form holds now, at ``offset``, keeping the picks."""
+        def typed(box: widgets.Text) -> str:
+            # No name or id holds a NUL, and PostgreSQL refuses one in any text it is sent
+            # (a pasted one made the search fail); urls.query_params drops them likewise.
+            return box.value.replace("\x00", "").strip()
+
         return self.query.with_changes(
-            ra=self.ra.value.strip(), dec=self.dec.value.strip(),
-            radius=self.radius.value.strip(), name=self.name.value.strip(),
-            min_mag=self.min_mag.value.strip(), max_mag=self.max_mag.value.strip(),
-            catalog=self.catalog.value, id=self.catalog_id.value.strip(),
+            ra=typed(self.ra), dec=typed(self.dec), radius=typed(self.radius),
+            name=typed(self.name), min_mag=typed(self.min_mag), max_mag=typed(self.max_mag),
+            catalog=self.catalog.value, id=typed(self.catalog_id),
             sort=self.sort_order, offset=offset)  # fmt: skip
 
     def _sync_boxes_from_slider(self) -> None:
