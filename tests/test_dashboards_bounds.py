@@ -14,6 +14,7 @@ import json
 import os
 import random
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -202,7 +203,16 @@ class Service:
             lambda: self.log.read_text().count("is filled with") >= POOLED, "the pools filled"
         )
 
+    def interrupt(self) -> float:
+        """Ctrl-C, as ``make demo`` hands it to the service; seconds until it exited."""
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(30)
+        return time.monotonic() - started
+
     def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
         self.process.terminate()
         try:
             self.process.wait(15)
@@ -383,6 +393,14 @@ def test_one_visitor_cannot_take_every_kernel(tmp_path, catalogue):
         assert late.status_code == 503 and "The dashboards are busy" in late.text
         assert s.health()["held_kernels"] == 3
         assert "Traceback" not in s.log.read_text()
+        # Ctrl-C with kernels held and the pools full: every kernel goes at once, quietly.
+        kernels = s.kernel_processes()
+        assert len(kernels) > 3  # the held ones and the pools (refilling)
+        took = s.interrupt()
+        log = s.log.read_text()
+        assert took < 10 and "Traceback" not in log and "ZMQError" not in log, log[-3000:]
+        _, alive = psutil.wait_procs(kernels, timeout=5)
+        assert not alive
     finally:
         s.stop()
 
