@@ -56,14 +56,19 @@ def test_demo_starts_everything_and_ctrl_c_stops_it(monkeypatch):
         dashboards = httpx.get(f"{hub.url}/services/dashboards/voila/render/index.ipynb",
                                timeout=120)  # fmt: skip
         assert dashboards.status_code == 200 and "fluxes" in dashboards.text
+        # The observer's server is still starting when Ctrl-C comes.
+        assert client.get("/hub/spawn").status_code == 302  # to its progress page
     finally:
         pgid = hub.process.pid
         stopped_in = hub.interrupt()
+        log = (home / "demo.log").read_text(errors="replace")
         left = [n for n, off in PORT_OFFSETS.items() if port_open(port + off)]
         database_running = EmbeddedPostgres(home).status().running
         if database_running:
             EmbeddedPostgres(home).stop()
         shutil.rmtree(home, ignore_errors=True)
     assert stopped_in < 10, f"Ctrl-C took {stopped_in:.1f} s"
+    # Quietly: no service, kernel or starting server prints a traceback on the way out.
+    assert "Traceback" not in log and "ZMQError" not in log, log[-5000:]
     assert not group_alive(pgid) and not left and not port_open(port), left
     assert not database_running

@@ -92,17 +92,31 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def _is_proxy(process) -> bool:
+    try:
+        return "configurable-http-proxy" in " ".join(process.cmdline())
+    except Exception:  # psutil.Error: ended while we looked
+        return False
+
+
 def _interrupt_children(pid: int, timeout: float = 8) -> None:
-    """SIGINT to every child of ``pid`` at once; return when they are gone (or ``timeout``)."""
+    """SIGTERM to every child of ``pid`` but the proxy, at once; return when they are gone
+    (or ``timeout``).
+
+    SIGTERM, not the terminal's SIGINT: each service and observer's server stops on either,
+    but a server still starting (still importing) dies of SIGINT with a KeyboardInterrupt
+    traceback, and of SIGTERM quietly. The proxy is left to the hub, which stops it as its
+    last step: stopped earlier, the hub would see it die and start a new one first.
+    """
     import psutil
 
     try:
-        children = psutil.Process(pid).children()
+        children = [c for c in psutil.Process(pid).children() if not _is_proxy(c)]
     except psutil.Error:
         return
     for child in children:
         try:
-            child.send_signal(signal.SIGINT)
+            child.send_signal(signal.SIGTERM)
         except psutil.Error:
             pass
     psutil.wait_procs(children, timeout=timeout)
