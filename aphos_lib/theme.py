@@ -51,14 +51,15 @@ THEME_CSS = f"""
   --aphos-line: {_LINE}; --aphos-font: {_FONT}; }}
 {_PAGE} {{ font-family: var(--aphos-font); color: var(--aphos-text);
   --jp-ui-font-family: var(--aphos-font); --jp-content-font-family: var(--aphos-font); }}
-:is({_PAGE}) a:is(:link, :visited):not(.btn) {{
+:is({_PAGE}) a:where(:link, :visited):not(.btn) {{
   color: var(--aphos-link); text-decoration: underline; }}
-:is({_PAGE}) a:hover:not(.btn) {{ color: #0b3d78; }}
+:is({_PAGE}) a:where(:hover):not(.btn) {{ color: #0b3d78; }}
 body.aphos-page {{ margin: 0; background: #fff; }}
 .aphos-header {{ background: #24292f; color: #fff; max-width: 1200px; margin: 16px auto 1.2em;
   border-radius: 6px; font-size: 15px; line-height: 1.4; }}
 .aphos-header-inner {{ padding: .55em 1em; display: flex;
   flex-wrap: wrap; align-items: center; gap: .3em 1.4em; box-sizing: border-box; }}
+/* Above the page-wide link colour: more specific (a hub button keeps its own). */
 body header.aphos-header a:is(:link, :visited) {{ color: #fff; text-decoration: underline;
   text-underline-offset: .2em; }}
 body header.aphos-header a.aphos-brand {{ font-weight: 700; font-size: 1.25em;

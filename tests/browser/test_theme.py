@@ -35,6 +35,8 @@ def assert_looks_like_the_site(page, content_link: str) -> None:
     style = link.evaluate("a => [getComputedStyle(a).color,"
                           " getComputedStyle(a).textDecorationLine]")
     assert style == [LINK_BLUE, "underline"], content_link
+    brand = page.locator("header .aphos-nav-search").evaluate("a => getComputedStyle(a).color")
+    assert brand == "rgb(255, 255, 255)"  # white on the header's dark band
     font = page.evaluate("getComputedStyle(document.body).fontFamily")
     assert font.startswith("system-ui"), font
     width = page.evaluate("document.documentElement.scrollWidth")

@@ -101,6 +101,8 @@ def assert_header(page, current: str | None) -> None:
     style = link.evaluate("a => [getComputedStyle(a).color,"
                           " getComputedStyle(a).textDecorationLine]")
     assert style == ["rgb(26, 95, 180)", "underline"]
+    brand = page.locator("header .aphos-nav-search").evaluate("a => getComputedStyle(a).color")
+    assert brand == "rgb(255, 255, 255)"  # white on the header's dark band
 
 
 def test_the_profile_lists_each_upload_with_its_files_and_rejected_rows(erin, uploads):
