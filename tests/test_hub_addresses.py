@@ -241,6 +241,21 @@ def test_no_file_list_and_no_upload_page_in_the_public_dashboards(platform):
         assert httpx.get(f"{url}/services/dashboards/{listing}").status_code == 404, listing
 
 
+def assert_site_header(page, *, signed_in: bool) -> None:
+    """The site's header (aphos_lib/theme.py) on a hub or api page, and nothing wider than
+    the window."""
+    header = page.locator("header.aphos-header")
+    assert header.count() == 1 and header.locator(".aphos-brand").inner_text().startswith("APhoS")
+    labels = header.locator(".aphos-nav a").all_inner_texts()
+    assert labels[:4] == ["Search", "My profile", "Upload", "API docs"]
+    account = header.locator(".aphos-account a")
+    assert account.inner_text() == ("Sign out" if signed_in else "Sign in")
+    assert account.get_attribute("href") == ("/hub/logout" if signed_in else "/hub/login")
+    search = header.locator(".aphos-nav-search").get_attribute("href")
+    assert search == "/services/dashboards/voila/render/search.ipynb"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+
+
 @pytest.mark.browser
 def test_sign_in_and_username_first_pages_in_chromium(platform):
     from playwright.sync_api import sync_playwright
@@ -257,14 +272,20 @@ def test_sign_in_and_username_first_pages_in_chromium(platform):
             page.set_default_timeout(60_000)
             page.goto(url + "/hub/login")
             assert page.locator("h1").inner_text() == "Local demo sign-in"
+            assert_site_header(page, signed_in=False)
             page.fill("#username_input", "Zoë Müller")
             screenshot(page, "hub-login-local")
             page.click("#login_submit")
             page.wait_for_url("**/services/api/profile")
             assert "Choose the public username" in page.locator("#profile-intro").inner_text()
+            assert_site_header(page, signed_in=True)
             page.goto(url + "/services/api/upload")
             page.wait_for_url("**/services/api/profile?next=upload")
             screenshot(page, "profile-before-upload")
+            page.goto(url + "/hub/home")  # the hub's own page, in the site's look
+            assert_site_header(page, signed_in=True)
+            screenshot(page, "hub-home")
+            page.goto(url + "/services/api/profile?next=upload")
             page.click("#profile-back")
             page.wait_for_selector(".aphos-home .aphos-stats")  # the home page, rendered
             assert urlsplit(page.url).path == "/services/dashboards/voila/render/index.ipynb"

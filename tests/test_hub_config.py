@@ -81,6 +81,7 @@ def test_update_auth_google(tmp_path):
 def test_update_auth_local_is_marked_local(tmp_path):
     c = Config()
     configurer.update_auth(c, settings(tmp_path))
+    configurer.update_templates(c, settings(tmp_path))
     assert c.JupyterHub.authenticator_class == "aphos_lib.hub.auth.LocalDemoAuthenticator"
     login = Path(c.JupyterHub.template_paths[0]) / "login.html"
     text = " ".join(login.read_text().split())
@@ -90,8 +91,23 @@ def test_update_auth_local_is_marked_local(tmp_path):
 def test_update_auth_google_keeps_the_hub_login_page(tmp_path):
     c = Config()
     configurer.update_auth(c, settings(tmp_path, **GOOGLE))
-    # The hub's own page ("Sign in with Google"), not the local one.
-    assert "template_paths" not in c.JupyterHub
+    configurer.update_templates(c, settings(tmp_path, **GOOGLE))
+    # The hub's own page ("Sign in with Google"), not the local one; the site's look on both.
+    paths = [Path(p) for p in c.JupyterHub.template_paths]
+    assert not any((p / "login.html").exists() for p in paths)
+    assert any((p / "page.html").exists() for p in paths)
+
+
+def test_hub_pages_get_the_site_header_and_stylesheet(tmp_path):
+    c = Config()
+    configurer.update_templates(c, settings(tmp_path))
+    variables = c.JupyterHub.template_vars
+    assert "aphos-theme" in variables["aphos_style"]
+    header = variables["aphos_header"]
+    assert ">Sign in</a>" in header(None) and ">Sign out</a>" not in header(None)
+    assert ">Sign out</a>" in header(object()) and 'href="/hub/home"' in header(object())
+    page = (configurer.TEMPLATES / "page.html").read_text()
+    assert "aphos_style | safe" in page and "aphos_header | safe" in page
 
 
 def test_update_network(tmp_path):

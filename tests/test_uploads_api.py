@@ -173,12 +173,14 @@ def test_the_owner_sees_the_upload_log_others_only_counts(service):
     html = {"Accept": "text/html"}
     own = httpx.get(page, headers={**html, **headers("alice")})
     assert own.status_code == 200 and "id='upload-log'" in own.text
-    assert f"<td>{upload_id}</td>" in own.text and "secret-y.csv" not in own.text
-    assert "<td>queued</td><td>0 / 2</td>" in own.text
+    # The owner's log lists the upload, still queued, and the names of its files waiting.
+    assert f"id='upload-{upload_id}'" in own.text and "secret-y.csv" in own.text
+    assert "state-queued'>queued</span>" in own.text and "2 files (0 of 2 done)" in own.text
     public = httpx.get(page, headers=html)
-    assert "upload-log" not in public.text and "id='upload-totals'" in public.text
+    assert "id='upload-log'" not in public.text and "id='upload-totals'" in public.text
+    assert "secret-y.csv" not in public.text
     other = httpx.get(page, headers={**html, **headers("bob")})
-    assert "upload-log" not in other.text
+    assert "id='upload-log'" not in other.text and "secret-y.csv" not in other.text
     totals = httpx.get(page).json()["totals"]
     uploads = count(service, "SELECT count(*) FROM upload u JOIN observer o ON o.id ="
                              " u.observer_id WHERE o.username = 'Alice'")  # fmt: skip

@@ -170,7 +170,8 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
         with cat().connect("writer") as conn:
             profile = profile_by_hub_user(conn, user.name)
             if profile is not None:
-                _, form["log"] = list_uploads(conn, profile.id, limit=100)
+                form["log"] = list_uploads(conn, profile.id, limit=pages.LOG_UPLOADS,
+                                           files=True)  # fmt: skip
         xsrf = auth.xsrf_token(request)
         response = HTMLResponse(pages.profile_form(prefix, xsrf, profile, **form), status)
         auth.set_xsrf_cookie(response, xsrf)
@@ -220,8 +221,9 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
             log = None
             if own:  # only the owner sees messages and reports
                 with cat().connect("writer") as conn:
-                    _, log = list_uploads(conn, profile.id, limit=100)
-            return HTMLResponse(pages.public_profile_page(profile, own=own, log=log))
+                    log = list_uploads(conn, profile.id, limit=pages.LOG_UPLOADS, files=True)
+            return HTMLResponse(pages.public_profile_page(profile, own=own, log=log,
+                                                          signed_in=user is not None))
         return JSONResponse(_profile_json(profile))
 
     @app.put(f"{prefix}observers/{{username}}", responses=_errors(400, 401, 403, 404, 409))

@@ -26,13 +26,17 @@ __all__ = [
     "update_roles",
     "update_services",
     "update_spawner",
+    "update_templates",
 ]
 
 BIN = Path(sys.executable).parent
 SERVICES = ("api", "worker", "dashboards")
 # Which database role each part of the platform gets (ARCHITECTURE.md, security model).
 DATABASE_ROLE = {"api": "writer", "worker": "writer", "dashboards": "reader", "user": "reader"}
+# The hub's pages in the site's look (page.html, every sign-in); the local demo's login page
+# (local/login.html) only with the local sign-in.
 TEMPLATES = REPO / "hub_config" / "templates"
+LOCAL_TEMPLATES = TEMPLATES / "local"
 # How long the proxy waits for a service to start answering or send more (ms): without it a
 # hung request held its connection for ever. Well above the api's statement timeout (15 s,
 # aphos_lib.rest.app), so a slow query answers 503 itself first; websockets are not timed.
@@ -98,9 +102,26 @@ def update_auth(c: Config, s: HubSettings) -> None:
     else:
         c.JupyterHub.authenticator_class = "aphos_lib.hub.auth.LocalDemoAuthenticator"
         c.LocalDemoAuthenticator.allow_all = True
-        # The login page says it is local and asks for any name (hub_config/templates).
-        c.JupyterHub.template_paths = [str(TEMPLATES)]
     c.Authenticator.admin_users = set(s.admin_users)
+
+
+def hub_header(user) -> str:
+    """The site's header on a hub page (``template_vars``: the hub passes the signed-in user,
+    or None)."""
+    from aphos_lib.theme import site_header
+
+    return site_header(signed_in=user is not None, workspace=user is not None)
+
+
+def update_templates(c: Config, s: HubSettings) -> None:
+    """The hub's pages with the site's header and stylesheet (``hub_config/templates``);
+    with the local sign-in, its own login page, which says it is local and asks for any name.
+    Google sign-in keeps the hub's login page ("Sign in with Google")."""
+    from aphos_lib.theme import theme_style
+
+    local = [str(LOCAL_TEMPLATES)] if s.auth != "google" else []
+    c.JupyterHub.template_paths = [*local, str(TEMPLATES)]
+    c.JupyterHub.template_vars = {"aphos_style": theme_style(), "aphos_header": hub_header}
 
 
 def update_spawner(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
@@ -233,6 +254,7 @@ def apply_config(c: Config, s: HubSettings | None = None,
     catalogue = catalogue or Catalogue.from_environment()
     update_network(c, s)
     update_auth(c, s)
+    update_templates(c, s)
     update_spawner(c, s, catalogue)
     update_services(c, s, catalogue)
     update_roles(c, s)

@@ -10,8 +10,9 @@ the ``X-XSRFToken`` header); installed by the ``api`` service (:mod:`aphos_lib.h
   the XSRF token (also set as the cookie it must match), the username (null: none chosen yet,
   with where to choose it) and the limits;
 - ``GET /api/v2/uploads/{id}``: state, progress (files_done / files_total), each file's outcome;
-- ``GET /api/v2/uploads/{id}/report``: the job's executed notebook (``.ipynb``, or HTML with
-  ``format=html``).
+- ``GET /api/v2/uploads/{id}/report``: the job's executed notebook (``.ipynb``, or with
+  ``format=html`` a page to read: its text and outputs without the code,
+  :mod:`aphos_lib.uploads.report_html`).
 
 Another observer's upload answers 404, as a missing one does. Limits, from the environment:
 ``APHOS_UPLOAD_MAX_BYTES`` per file (default 20 MB, answered 413 storing nothing),
@@ -47,6 +48,7 @@ from aphos_lib.uploads.records import (
     record_upload,
     reserve_upload_id,
 )
+from aphos_lib.uploads.report_html import report_page
 from aphos_lib.uploads.status import list_uploads, report_file, upload_status
 
 __all__ = ["UploadLimits", "install_uploads"]
@@ -307,7 +309,8 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
             if path is None:
                 raise HTTPException(404, f"upload {upload_id} of yours has no report (yet)")
             if format == "html":
-                return HTMLResponse(_as_html(path))
+                return HTMLResponse(report_page(path, upload_id,
+                                                log_url=f"{auth.prefix}profile"))  # fmt: skip
             name = f"upload-{upload_id}-{path.name}"
             return Response(
                 path.read_bytes(),
@@ -318,12 +321,3 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
         return await run_in_threadpool(read)
 
     app.include_router(router)
-
-
-def _as_html(path) -> str:
-    # nbconvert is imported only when a report is viewed: it is slow to import.
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.read(path, 4))
-    return body

@@ -14,7 +14,10 @@ import psycopg
 
 from aphos_lib.db.catalogue import aphos_home
 
-__all__ = ["list_uploads", "report_file", "upload_status", "upload_totals"]
+__all__ = ["LOG_REJECTED_ROWS", "list_uploads", "report_file", "upload_status", "upload_totals"]
+
+#: How many of a file's rejected rows the upload log lists (with how many there are in all).
+LOG_REJECTED_ROWS = 10
 
 _JOB = """
     SELECT u.id, u.client, u.state, u.created_at, u.finished_at,
@@ -46,7 +49,7 @@ _LOG = """
            coalesce(j.files_done, f.files), greatest(coalesce(j.files_total, 0), f.files, i.n),
            f.stored, f.duplicates, f.rejected, f.fluxes, f.matched, f.unmatched, f.rejected_rows,
            array_remove(array_prepend(j.error, f.messages), NULL), j.report_path IS NOT NULL,
-           count(*) OVER ()
+           j.error, count(*) OVER ()
       FROM upload u
       LEFT JOIN ingest_job j ON j.upload_id = u.id
       CROSS JOIN LATERAL (SELECT count(*) AS n FROM upload_input WHERE upload_id = u.id) i
@@ -65,9 +68,27 @@ _LOG = """
      ORDER BY u.created_at DESC, u.id DESC
      LIMIT %s OFFSET %s
 """
+# Each file of the uploads on a page of the log, its outcome and its first rejected rows (a
+# file rejected row by row holds up to 1,000 of them: the log shows the first few).
+_LOG_FILES = """
+    SELECT coalesce(i.upload_id, f.upload_id), coalesce(i.position, f.position),
+           coalesce(i.filename, f.filename), f.status, coalesce(f.fluxes, 0),
+           coalesce(f.matched, 0), coalesce(f.unmatched, 0),
+           coalesce((SELECT jsonb_agg(r ORDER BY n) FROM jsonb_array_elements(f.rejected_rows)
+                       WITH ORDINALITY AS e(r, n) WHERE n <= %(rows)s), '[]'),
+           coalesce(f.rejected_count, 0), f.error
+      FROM (SELECT * FROM upload_input WHERE upload_id = ANY(%(ids)s)) i
+      FULL JOIN (SELECT * FROM upload_file WHERE upload_id = ANY(%(ids)s)) f
+        ON f.upload_id = i.upload_id AND f.position = i.position
+     ORDER BY 1, 2
+"""
+_LOG_FILE_KEYS = ("position", "filename", "status", "fluxes", "matched", "unmatched",
+                  "rejected_rows", "rejected_count", "error")  # fmt: skip
+
 _LOG_KEYS = ("id", "created_at", "finished_at", "client", "state", "job_id", "job_state",
              "files_done", "files_total", "stored", "duplicates", "rejected", "fluxes",
-             "matched", "unmatched", "rejected_rows", "messages", "has_report")  # fmt: skip
+             "matched", "unmatched", "rejected_rows", "messages", "has_report",
+             "job_error")  # fmt: skip
 
 
 def _iso(value: Any) -> Any:
@@ -108,14 +129,28 @@ def upload_status(conn: psycopg.Connection, observer_id: int, upload_id: int) ->
 
 
 def list_uploads(conn: psycopg.Connection, observer_id: int, *, limit: int = 50,
-                 offset: int = 0) -> tuple[int, list[dict]]:  # fmt: skip
+                 offset: int = 0, files: bool = False) -> tuple[int, list[dict]]:  # fmt: skip
     """The observer's upload log, newest first: counts and messages per upload.
+
+    Parameters
+    ----------
+    conn : psycopg.Connection
+        As the writer role.
+    observer_id : int
+    limit, offset : int
+        The page of the log.
+    files : bool
+        Also list each upload's files (``files``: position, filename, status, fluxes, matched,
+        unmatched, rejected_count, error and the first :data:`LOG_REJECTED_ROWS`
+        ``rejected_rows`` as ``{line, reason}``), in the order they were sent; a file's
+        ``status`` is None until its job has stored or rejected it.
 
     Returns
     -------
     (int, list of dict)
         The number of uploads the observer has, and the page asked for. ``messages`` holds
-        the job's error, if any, and each rejected file's ``filename: reason``.
+        the job's error, if any, and each rejected file's ``filename: reason``;
+        ``job_error`` the job's error alone.
     """
     rows = conn.execute(_LOG, (observer_id, limit, offset)).fetchall()
     total = rows[0][-1] if rows else _count(conn, observer_id)
@@ -125,6 +160,13 @@ def list_uploads(conn: psycopg.Connection, observer_id: int, *, limit: int = 50,
         entry["created_at"], entry["finished_at"] = (_iso(entry["created_at"]),
                                                      _iso(entry["finished_at"]))  # fmt: skip
         entries.append(entry)
+    if files:
+        by_upload: dict[int, list[dict]] = {e["id"]: [] for e in entries}
+        rows = conn.execute(_LOG_FILES, {"ids": list(by_upload), "rows": LOG_REJECTED_ROWS})
+        for upload_id, *values in rows:
+            by_upload[upload_id].append(dict(zip(_LOG_FILE_KEYS, values, strict=True)))
+        for entry in entries:
+            entry["files"] = by_upload[entry["id"]]
     return total, entries
 
 
