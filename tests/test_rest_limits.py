@@ -96,4 +96,7 @@ def test_slow_light_curves_leave_the_searches_their_connections(demo_catalogue, 
     assert {s for s, _ in heavy} == {200, 503}
     assert all(b == {"slept": SLOW_S} for s, b in heavy if s == 200)
     assert all(b["message"] == BUSY for s, b in heavy if s == 503)
-    assert busy_curves[0][0] == 503 and busy_curves[0][1]["message"] == BUSY
+    # A real light curve queued behind the flood: it gets its turn if one comes within the wait
+    # (first come, first served), else it is told to retry; never an error or a hang.
+    status, body = busy_curves[0]
+    assert (status == 503 and body["message"] == BUSY) or (status == 200 and body), (status, body)
