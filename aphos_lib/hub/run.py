@@ -261,6 +261,13 @@ def run_hub(settings: HubSettings | None = None, *,
         # proxy or the observers' servers: the hub starts each in a session of its own and
         # stops them one after another, polling with a growing back-off (seconds each). Hand
         # the signal to all of them at once; the hub then finds them already gone.
+        if launcher is not None:
+            # The hub's children are then runner clients, which pass SIGINT on; the launched
+            # processes also get SIGTERM from here. Voila answers SIGINT by shutting its
+            # kernels down one by one, SIGTERM at once: with SIGINT alone Ctrl-C took 4-9 s
+            # on this machine, with this 2.6 s (as with the hub as root). The servers and
+            # services stop cleanly on either.
+            launcher.signal(signal.SIGTERM)
         _interrupt_children(hub.pid)
         if when_stopping is not None:
             when_stopping()
