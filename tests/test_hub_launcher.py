@@ -145,9 +145,21 @@ def test_signals_are_passed_on_and_a_killed_client_ends_its_process(launcher):
 
 def test_the_hub_is_given_the_readers_login_only(launcher):
     environ = {"APHOS_DATABASE_URL": "postgresql://aphos_owner:owner-secret@h/a",
-               "APHOS_DATABASE_URL_WRITER": "postgresql://w:writer-secret@h/a", "PATH": "/bin"}
+               "APHOS_DATABASE_URL_WRITER": "postgresql://w:writer-secret@h/a", "PATH": "/bin",
+               "APHOS_TEST_DATABASE_URL": "postgresql://postgres:su-secret@h/a",
+               "PGPASSWORD": "pg-secret"}
     env = hub_environment(launcher.settings, launcher.catalogue, Path("/x/hub.sock"), environ)
     reader = launcher.catalogue.conninfo("reader")
     assert {env[k] for k in env if k.startswith("APHOS_DATABASE_URL")} == {reader}
     assert not any("secret" in value for value in env.values()), env
     assert env[accounts.LAUNCHER_ENV] == "/x/hub.sock" and env["USER"] == accounts.HUB_ACCOUNT
+    assert env["PATH"] == "/bin"
+
+
+def test_a_link_planted_in_the_hubs_state_leads_root_nowhere(launcher, tmp_path):
+    outside = tmp_path / "roots.txt"
+    outside.write_text("root's\n")
+    (launcher.settings.hub_dir / "planted").symlink_to(outside)
+    prepare_hub_state(launcher.settings)
+    assert outside.stat().st_uid == 0
+    assert (launcher.settings.hub_dir / "planted").lstat().st_uid == launcher.hub.pw_uid

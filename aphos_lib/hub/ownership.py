@@ -104,11 +104,12 @@ def prepare_hub_state(s: HubSettings) -> pwd.struct_passwd:
     entry = accounts.ensure_account(accounts.HUB_ACCOUNT, comment="APhoS hub")
     uid, gid = entry.pw_uid, entry.pw_gid
     s.hub_dir.mkdir(parents=True, exist_ok=True)
-    for parent, dirs, files in os.walk(s.hub_dir):
+    # The hub controls what is inside: walk by directory descriptors and never follow a
+    # link, so that one swapped in during the walk cannot lead root's chown elsewhere.
+    for _, dirs, files, fd in os.fwalk(s.hub_dir):
         for name in (*dirs, *files):
-            path = os.path.join(parent, name)
-            if os.lstat(path).st_uid != uid:
-                os.lchown(path, uid, gid)
+            if os.stat(name, dir_fd=fd, follow_symlinks=False).st_uid != uid:
+                os.chown(name, uid, gid, dir_fd=fd, follow_symlinks=False)
     os.chown(s.hub_dir, uid, gid)
     s.hub_dir.chmod(0o700)
     return entry

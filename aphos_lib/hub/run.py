@@ -20,6 +20,7 @@ from __future__ import annotations
 import http.client
 import os
 import pwd
+import re
 import signal
 import subprocess
 import sys
@@ -107,7 +108,7 @@ def hub_environment(settings: HubSettings, catalogue, launcher_socket: Path,
     from aphos_lib.hub.configurer import DATABASE_ROLE, service_environment
 
     env = {k: v for k, v in (os.environ if environ is None else environ).items()
-           if not k.startswith("APHOS_DATABASE_URL")}  # fmt: skip
+           if not _PRIVATE.search(k)}  # fmt: skip
     env.pop("APHOS_GOOGLE_CLIENT_SECRET_FILE", None)
     if settings.google_client_secret:
         env["APHOS_GOOGLE_CLIENT_SECRET"] = settings.google_client_secret
@@ -115,6 +116,11 @@ def hub_environment(settings: HubSettings, catalogue, launcher_socket: Path,
     env.update({LAUNCHER_ENV: str(launcher_socket), "HOME": str(settings.hub_dir),
                 "USER": HUB_ACCOUNT, "LOGNAME": HUB_ACCOUNT})  # fmt: skip
     return env
+
+
+# Root's own database logins (APHOS_DATABASE_URL*, a test's superuser URL, libpq's password
+# variables) stay out of the hub's environment; the reader's is set below.
+_PRIVATE = re.compile(r"DATABASE_URL|PASSWORD|PGPASS")
 
 
 def _default_sigint() -> None:
