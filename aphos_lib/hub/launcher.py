@@ -288,14 +288,6 @@ class Launcher:
             except subprocess.TimeoutExpired:
                 _signal_group(child, signal.SIGKILL)
 
-    def signal(self, signum: int) -> None:
-        """Send ``signum`` to every process running now (not to their groups)."""
-        with self._lock:
-            children = list(self._children.values())
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signum)
-
     def children(self) -> list[int]:
         """The pids of the processes running now."""
         with self._lock:

@@ -156,7 +156,8 @@ def _interrupt_children(pid: int, timeout: float = 8) -> None:
     SIGTERM, not the terminal's SIGINT: each service and observer's server stops on either,
     but a server still starting (still importing) dies of SIGINT with a KeyboardInterrupt
     traceback, and of SIGTERM quietly. The proxy is left to the hub, which stops it as its
-    last step: stopped earlier, the hub would see it die and start a new one first.
+    last step: stopped earlier, the hub would see it die and start a new one first. With the
+    hub as ``aphos-hub`` its children are runner clients, which pass the signal on.
     """
     import psutil
 
@@ -267,13 +268,6 @@ def run_hub(settings: HubSettings | None = None, *,
         # proxy or the observers' servers: the hub starts each in a session of its own and
         # stops them one after another, polling with a growing back-off (seconds each). Hand
         # the signal to all of them at once; the hub then finds them already gone.
-        if launcher is not None:
-            # The hub's children are then runner clients, which pass SIGINT on; the launched
-            # processes also get SIGTERM from here. Voila answers SIGINT by shutting its
-            # kernels down one by one, SIGTERM at once: with SIGINT alone Ctrl-C took 4-9 s
-            # on this machine, with this 2.6 s (as with the hub as root). The servers and
-            # services stop cleanly on either.
-            launcher.signal(signal.SIGTERM)
         _interrupt_children(hub.pid)
         if when_stopping is not None:
             when_stopping()
