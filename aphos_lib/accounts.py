@@ -4,9 +4,11 @@ Run as root (``make demo`` on a fresh server), the platform separates its parts 
 littlest JupyterHub does: each hub user's workspace runs as an unprivileged account of its
 own (:func:`workspace_account`, created on first spawn), and the api, worker and dashboards
 services each as theirs (:data:`SERVICE_ACCOUNTS`); PostgreSQL already runs as its own
-(``aphos-pg``, :mod:`aphos_lib.db.embedded`). Files, secrets and database logins then belong
-to the account that uses them. Run as a normal user, everything runs as that one user and
-nothing is isolated (:func:`isolated` is False).
+(``aphos-pg``, :mod:`aphos_lib.db.embedded`). The hub itself runs as :data:`HUB_ACCOUNT` and
+asks a small launcher that stays root to switch accounts for it
+(:mod:`aphos_lib.hub.launcher`, :func:`launcher_socket`). Files, secrets and database logins
+then belong to the account that uses them. Run as a normal user, everything runs as that one
+user and nothing is isolated (:func:`isolated` is False).
 
 Examples
 --------
@@ -29,6 +31,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = [
+    "HUB_ACCOUNT",
+    "LAUNCHER_ENV",
     "SERVICE_ACCOUNTS",
     "WRITER_ACCOUNTS",
     "WRITER_GROUP",
@@ -36,12 +40,17 @@ __all__ = [
     "ensure_account",
     "ensure_group",
     "isolated",
+    "launcher_socket",
     "unreachable_directory",
     "workspace_account",
 ]
 
 #: The account each hub-managed service runs as, when run as root.
 SERVICE_ACCOUNTS = {"api": "aphos-api", "worker": "aphos-worker", "dashboards": "aphos-dashboards"}
+#: The account the hub (and its proxy) runs as when ``make demo`` is run as root.
+HUB_ACCOUNT = "aphos-hub"
+#: Where the hub finds the launcher that switches accounts for it (set by aphos_lib.hub.run).
+LAUNCHER_ENV = "APHOS_LAUNCHER_SOCKET"
 #: The services that log in to the catalogue as its writer (by peer authentication).
 WRITER_ACCOUNTS = (SERVICE_ACCOUNTS["api"], SERVICE_ACCOUNTS["worker"])
 #: The group of the writer services: they share the uploaded files and the job reports.
@@ -58,15 +67,30 @@ class AccountError(RuntimeError):
     """A system account cannot be created or is not the one expected."""
 
 
+def launcher_socket() -> str | None:
+    """The launcher's socket, when this process (the hub, not root) switches accounts with it.
+
+    ``aphos_lib.hub.run``, run as root, starts the hub as :data:`HUB_ACCOUNT` with
+    :data:`LAUNCHER_ENV` set; a hub run as root without it switches accounts itself.
+    """
+    if os.geteuid() == 0:
+        return None
+    return os.environ.get(LAUNCHER_ENV) or None
+
+
 def isolated() -> bool:
-    """Whether workspaces and services run as accounts of their own (only root can do that)."""
-    return os.geteuid() == 0
+    """Whether workspaces and services run as accounts of their own.
+
+    Only root can switch accounts: the process itself when root, or the launcher for a hub
+    started by ``aphos_lib.hub.run`` as :data:`HUB_ACCOUNT`.
+    """
+    return os.geteuid() == 0 or launcher_socket() is not None
 
 
 def _reserved() -> set[str]:
     from aphos_lib.db.embedded import DEFAULT_SYSTEM_USER, SYSTEM_USER_ENV
 
-    return {*SERVICE_ACCOUNTS.values(), DEFAULT_SYSTEM_USER,
+    return {*SERVICE_ACCOUNTS.values(), HUB_ACCOUNT, DEFAULT_SYSTEM_USER,
             os.environ.get(SYSTEM_USER_ENV) or DEFAULT_SYSTEM_USER, WRITER_GROUP}  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 """Run as root, an observer's workspace is an unprivileged account that can take nothing.
 
-The platform as ``make demo`` runs it on a fresh server: the hub as root on the embedded
-catalogue (no APHOS_DATABASE_URL), signed in through the stand-in Google. From the kernel of
+The platform as ``make demo`` runs it on a fresh server, as root: the hub as its own account
+``aphos-hub`` (its launcher root), on the embedded catalogue (no APHOS_DATABASE_URL), signed
+in through the stand-in Google. From the kernel of
 a signed-in observer we try what an attacker would: secrets, the hub's cookie secret and
 database, another observer's home, the services' environments, and every database login but
 the reader's. Uploads through the api and the worker's ingest job must still work.
@@ -21,10 +22,12 @@ import httpx
 import psutil
 import pytest
 
-from aphos_lib.accounts import SERVICE_ACCOUNTS, workspace_account
+from aphos_lib.accounts import HUB_ACCOUNT, SERVICE_ACCOUNTS, workspace_account
 from aphos_lib.db.bootstrap import embedded_catalogue
 from aphos_lib.db.embedded import EmbeddedPostgres
 from aphos_lib.demo.load import load_demo
+from aphos_lib.hub.launcher import socket_path
+from aphos_lib.hub.settings import HubSettings
 
 from conftest import FIXTURES, TEST_SETTINGS, make_home
 from hub_harness import (
@@ -98,19 +101,22 @@ def stop(platform, name: str, token: str) -> None:
                  headers={"Authorization": f"token {token}"}, timeout=60)  # fmt: skip
 
 
-MARKS = {"hub": "bin/jupyterhub -f", "api": "aphos_lib.hub.api",
-         "worker": "aphos_lib.hub.worker", "dashboards": "voila"}  # fmt: skip
+MARKS = {"hub": "bin/jupyterhub -f", "proxy": "configurable-http-proxy",
+         "api": "-m aphos_lib.hub.api", "worker": "-m aphos_lib.hub.worker",
+         "dashboards": "-m aphos_lib.hub.dashboards",
+         "worker-client": "aphos_lib.hub.as_account service worker"}  # fmt: skip
 
 
 def platform_processes(hub: RunningHub) -> dict[str, psutil.Process]:
-    """The hub (jupyterhub itself) and its three services, found by their command lines."""
+    """The hub (jupyterhub itself), its proxy, its three services and the worker's runner
+    client, found by their command lines."""
     found = {}
     for proc in psutil.Process(hub.process.pid).children(recursive=True):
         cmd = " ".join(proc.cmdline())
         for name, mark in MARKS.items():
             if mark in cmd and name not in found:
                 found[name] = proc
-    assert set(found) == {"hub", "api", "worker", "dashboards"}, found
+    assert set(found) == set(MARKS), found
     return found
 
 
@@ -135,6 +141,11 @@ for path in {folders!r}:
     probe("list:" + path, lambda: os.listdir(path))
 for pid in {pids!r}:
     probe(f"environ:{{pid}}", lambda: read(f"/proc/{{pid}}/environ"))
+def launcher():
+    import socket
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect({launcher!r})
+probe("launcher", launcher)
 reader = conninfo_to_dict(os.environ["APHOS_DATABASE_URL"])
 def login(**kw):
     params = {{"dbname": reader["dbname"], "port": reader["port"], "connect_timeout": 10, **kw}}
@@ -173,9 +184,22 @@ def test_a_workspace_can_take_nothing_but_the_reader(platform):
         (bob_home / "notes.txt").chmod(0o644)  # even a readable file: the home is closed
 
         processes = platform_processes(hub)
-        assert processes["hub"].uids().real == 0  # the hub stays root: it must switch accounts
+        # The hub and its proxy run as the hub's account; the launcher (root) switches.
+        hub_uid = pwd.getpwnam(HUB_ACCOUNT).pw_uid
+        assert hub_uid != 0
+        for name in ("hub", "proxy", "worker-client"):
+            assert set(processes[name].uids()) == {hub_uid}, name
+        pid_file = home / "hub" / "jupyterhub.pid"
+        assert int(pid_file.read_text()) == processes["hub"].pid
+        assert pid_file.stat().st_uid == hub_uid
         for name in ("api", "worker", "dashboards"):
-            assert processes[name].uids().real == pwd.getpwnam(SERVICE_ACCOUNTS[name]).pw_uid
+            uid = pwd.getpwnam(SERVICE_ACCOUNTS[name]).pw_uid
+            assert set(processes[name].uids()) == {uid}, name
+        for name in (ALICE, BOB):
+            servers = [p for p in psutil.Process(hub.process.pid).children(recursive=True)
+                       if p.username() == workspace_account(name)]  # fmt: skip
+            assert servers, name
+        launcher = socket_path(HubSettings.from_environment({"APHOS_HOME": str(home)}))
         secrets = sorted(str(p) for p in (home / "secrets").iterdir())
         assert any(p.endswith("aphos_reader.password") for p in secrets), secrets
         files = [*secrets, str(home / "hub" / "cookie_secret"),
@@ -183,7 +207,7 @@ def test_a_workspace_can_take_nothing_but_the_reader(platform):
         folders = [str(home / "secrets"), str(home / "hub"), str(bob_home),
                    str(home / "uploads"), str(home / "reports")]  # fmt: skip
         pids = [p.pid for p in processes.values()]
-        code = PROBE.format(files=files, folders=folders, pids=pids)
+        code = PROBE.format(files=files, folders=folders, pids=pids, launcher=str(launcher))
         out = execute(platform["url"], ALICE, alice_token, code)
 
         uid_line = next(line for line in out.splitlines() if line.startswith("UID "))
@@ -193,6 +217,7 @@ def test_a_workspace_can_take_nothing_but_the_reader(platform):
         expected = {f"read:{p}": "PermissionError" for p in files}
         expected |= {f"list:{p}": "PermissionError" for p in folders}
         expected |= {f"environ:{pid}": "PermissionError" for pid in pids}
+        expected["launcher"] = "PermissionError"
         for role in ("postgres", "aphos_owner", "aphos_writer"):
             expected[f"peer:{role}"] = "OperationalError"
         expected |= {k: "OperationalError" for k in outcomes if k.startswith("password:")}
@@ -236,6 +261,32 @@ def test_a_workspace_can_take_nothing_but_the_reader(platform):
     finally:
         stop(platform, ALICE, alice_token)
         stop(platform, BOB, bob_token)
+
+
+def test_a_killed_runner_client_takes_its_service_with_it(platform):
+    """The hub sees the client as the service: killed (even by SIGKILL), the launcher stops
+    the worker it ran, and the hub starts the service again, through a new client."""
+    processes = platform_processes(platform["hub"])
+    client, worker = processes["worker-client"], processes["worker"]
+    started = time.monotonic()
+    client.kill()
+    _, alive = psutil.wait_procs([worker], timeout=15)
+    took = time.monotonic() - started
+    assert not alive, f"the worker outlived its client:\n{platform['hub'].tail()}"
+    print(f"the worker stopped {took:.1f} s after its runner client was killed")
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{platform['url']}/services/worker/health", timeout=5).status_code \
+                    == 200:  # fmt: skip
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, platform["hub"].tail()
+        time.sleep(1)
+    again = platform_processes(platform["hub"])
+    assert again["worker"].pid != worker.pid
+    assert again["worker"].username() == SERVICE_ACCOUNTS["worker"]
 
 
 PLANT = """

@@ -234,6 +234,24 @@ def test_services_run_as_their_own_accounts_when_root(tmp_path, catalogue):
             assert "user" not in svc and svc["command"][0] != "/usr/bin/env"
 
 
+def test_a_hub_run_as_its_own_account_leaves_services_to_the_launcher(tmp_path, catalogue,
+                                                                        monkeypatch):  # fmt: skip
+    """The hub holds no service's command line or database login: it runs the runner client,
+    and the launcher (root) computes both (tests/test_hub_launcher.py)."""
+    from aphos_lib import accounts
+
+    monkeypatch.setattr(accounts, "launcher_socket", lambda: "/srv/aphos/launcher/hub.sock")
+    c = Config()
+    s = settings(tmp_path)
+    configurer.update_services(c, s, catalogue)
+    for svc in c.JupyterHub.services:
+        assert "user" not in svc
+        assert svc["command"][1:] == ["-m", "aphos_lib.hub.as_account", "service", svc["name"]]
+        assert svc["environment"] == {accounts.LAUNCHER_ENV: "/srv/aphos/launcher/hub.sock"}
+    configurer.prepare_directories(s)  # done by aphos_lib.hub.run, as root, before the hub
+    assert not (tmp_path / "users").exists()
+
+
 def test_embedded_logins_by_account():
     from aphos_lib.db.access import pg_hba, pg_ident
 

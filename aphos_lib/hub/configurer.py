@@ -19,7 +19,9 @@ from aphos_lib.hub.settings import REPO, HubSettings
 __all__ = [
     "apply_config",
     "prepare_directories",
+    "service_command",
     "service_environment",
+    "service_process_environment",
     "update_auth",
     "update_limits",
     "update_network",
@@ -27,6 +29,7 @@ __all__ = [
     "update_services",
     "update_spawner",
     "update_templates",
+    "workspace_environment",
 ]
 
 BIN = Path(sys.executable).parent
@@ -124,6 +127,20 @@ def update_templates(c: Config, s: HubSettings) -> None:
     c.JupyterHub.template_vars = {"aphos_style": theme_style(), "aphos_header": hub_header}
 
 
+def workspace_environment(s: HubSettings, catalogue: Catalogue) -> dict[str, str]:
+    """What a workspace's server is given: the reader's login and where its files are.
+
+    The launcher prepares a home from the same values (:mod:`aphos_lib.hub.launcher`).
+    """
+    env = service_environment(catalogue, DATABASE_ROLE["user"])
+    env["APHOS_SHARED_NOTEBOOKS"] = str(s.notebooks_dir)
+    env["APHOS_WORKSPACE_DASHBOARDS"] = str(s.workspace_dashboards_dir)
+    env["APHOS_PUBLISHED_DIR"] = str(s.published_dir)
+    # Where aphos_lib's upload client reaches the api service from a kernel (same machine).
+    env["APHOS_API_URL"] = f"http://127.0.0.1:{s.internal_port('api')}/services/api/"
+    return env
+
+
 def update_spawner(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
     """JupyterLab per observer under ``$APHOS_HOME/users``, with the read-only role.
 
@@ -134,13 +151,7 @@ def update_spawner(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
     c.WorkspaceSpawner.home_dir_template = str(s.users_dir / "{username}")
     c.Spawner.cmd = [str(BIN / "jupyterhub-singleuser")]
     c.Spawner.default_url = "/lab"
-    env = service_environment(catalogue, DATABASE_ROLE["user"])
-    env["APHOS_SHARED_NOTEBOOKS"] = str(s.notebooks_dir)
-    env["APHOS_WORKSPACE_DASHBOARDS"] = str(s.workspace_dashboards_dir)
-    env["APHOS_PUBLISHED_DIR"] = str(s.published_dir)
-    # Where aphos_lib's upload client reaches the api service from a kernel (same machine).
-    env["APHOS_API_URL"] = f"http://127.0.0.1:{s.internal_port('api')}/services/api/"
-    c.Spawner.environment = env
+    c.Spawner.environment = workspace_environment(s, catalogue)
     # The kernel's JUPYTERHUB_API_TOKEN also opens the api service (uploads from notebooks);
     # the rest is the hub's default "server" role.
     c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server",
@@ -153,7 +164,8 @@ def update_spawner(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
     c.Spawner.http_timeout = 120
 
 
-def _service_command(name: str, s: HubSettings) -> list[str]:
+def service_command(name: str, s: HubSettings) -> list[str]:
+    """The command line of the service ``name`` (api, worker or dashboards)."""
     if name == "dashboards":
         from aphos_lib.hub import dashboards
 
@@ -161,27 +173,47 @@ def _service_command(name: str, s: HubSettings) -> list[str]:
     return [sys.executable, "-m", f"aphos_lib.hub.{name}"]
 
 
+def service_process_environment(name: str, s: HubSettings,
+                                catalogue: Catalogue) -> dict[str, str]:  # fmt: skip
+    """What the service ``name`` is given beyond the hub's ``JUPYTERHUB_*`` variables."""
+    env = service_environment(catalogue, DATABASE_ROLE[name])
+    env["APHOS_HOME"] = str(s.home)
+    env["APHOS_PUBLISHED_DIR"] = str(s.published_dir)
+    if name == "worker":
+        # How many worker processes (default 1 on one machine) and the job settings.
+        env.update({k: v for k, v in os.environ.items()
+                    if k == "APHOS_WORKERS" or k.startswith("APHOS_JOB_")})  # fmt: skip
+    return env
+
+
 def update_services(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
     """The three hub-managed services, each with its own database role.
 
     Run as root each runs as its own account (:data:`aphos_lib.accounts.SERVICE_ACCOUNTS`),
-    so neither workspaces nor the other services can read its files or its environment.
+    so neither workspaces nor the other services can read its files or its environment. A
+    hub run as its own account (:func:`aphos_lib.accounts.launcher_socket`) starts each
+    through the launcher, which computes the command and the environment itself.
     """
+    from aphos_lib.hub.as_account import runner_command
     from aphos_lib.hub.ownership import service_home
 
+    launcher = accounts.launcher_socket() is not None
     services = []
     for name in SERVICES:
-        env = service_environment(catalogue, DATABASE_ROLE[name])
-        env["APHOS_HOME"] = str(s.home)
-        env["APHOS_PUBLISHED_DIR"] = str(s.published_dir)
-        if name == "worker":
-            # How many worker processes (default 1 on one machine) and the job settings.
-            env.update({k: v for k, v in os.environ.items()
-                        if k == "APHOS_WORKERS" or k.startswith("APHOS_JOB_")})  # fmt: skip
-        command = _service_command(name, s)
-        if accounts.isolated():
-            # The hub gives the account's passwd home as HOME; this instance's is elsewhere.
-            command = ["/usr/bin/env", f"HOME={service_home(s, name)}", *command]
+        user = {}
+        if launcher:
+            # The hub runs as its own account: the launcher (root) starts the service as its
+            # account, with the command and database login it computes itself. The hub holds
+            # neither, so it cannot run anything else as a writer.
+            command = runner_command("service", name)
+            env = {accounts.LAUNCHER_ENV: accounts.launcher_socket()}
+        else:
+            command, env = service_command(name, s), service_process_environment(name, s,
+                                                                                 catalogue)
+            if accounts.isolated():
+                # The hub gives the account's passwd home as HOME; this instance's is elsewhere.
+                command = ["/usr/bin/env", f"HOME={service_home(s, name)}", *command]
+                user = {"user": accounts.SERVICE_ACCOUNTS[name]}
         services.append({
             "name": name,
             "url": f"http://127.0.0.1:{s.internal_port(name)}",
@@ -191,7 +223,7 @@ def update_services(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
             # api signs observers in through the hub (OAuth); the others need no client.
             "oauth_no_confirm": True,
             "display": name != "worker",
-            **({"user": accounts.SERVICE_ACCOUNTS[name]} if accounts.isolated() else {}),
+            **user,
         })  # fmt: skip
     c.JupyterHub.services = services
 
@@ -240,11 +272,13 @@ def prepare_directories(s: HubSettings) -> None:
     """The hub's private state directory, the observers' homes' parent, the services' files.
 
     Run as root this also creates the services' accounts and hands them their files
-    (:mod:`aphos_lib.hub.ownership`).
+    (:mod:`aphos_lib.hub.ownership`). A hub started by ``aphos_lib.hub.run`` as its own
+    account finds it all done (it could not do it itself).
     """
     from aphos_lib.hub.ownership import prepare_home
 
-    prepare_home(s)
+    if accounts.launcher_socket() is None:
+        prepare_home(s)
 
 
 def apply_config(c: Config, s: HubSettings | None = None,

@@ -3,7 +3,8 @@
 Run as root (:func:`aphos_lib.accounts.isolated`), every part has its own account and its
 files belong to it::
 
-    hub/          root, 0700         cookie secret, the hub's database, pid files
+    hub/          aphos-hub, 0700    cookie secret, the hub's database, pid files
+    launcher/     root:aphos-hub 0750  the launcher's socket (aphos_lib.hub.launcher)
     secrets/      root, 0700         the generated database passwords
     users/        root, 0711         observers' homes: each its own account's, 0700
     uploads/      aphos-api, 2750    received files; the worker (group aphos-writer) reads
@@ -18,13 +19,14 @@ Run as a normal user everything is that user's, with the same modes where they m
 from __future__ import annotations
 
 import os
+import pwd
 import sys
 from pathlib import Path
 
 from aphos_lib import accounts
 from aphos_lib.hub.settings import REPO, HubSettings
 
-__all__ = ["prepare_home", "service_home"]
+__all__ = ["prepare_home", "prepare_hub_state", "service_home"]
 
 
 def service_home(s: HubSettings, name: str) -> Path:
@@ -91,3 +93,23 @@ def prepare_home(s: HubSettings) -> None:
     _own(uploads, ids["api"][0], writer.gr_gid, 0o2750)
     _own(s.home / "reports", ids["worker"][0], writer.gr_gid, 0o2750)
     _own(s.published_dir, *ids["api"], 0o755)
+
+
+def prepare_hub_state(s: HubSettings) -> pwd.struct_passwd:
+    """As root: the hub's account, and its state directory handed to it (mode 0700).
+
+    Files an earlier run left there as root (a hub that ran as root: its cookie secret, its
+    database, pid files) become the hub's too, or it could not read them.
+    """
+    entry = accounts.ensure_account(accounts.HUB_ACCOUNT, comment="APhoS hub")
+    uid, gid = entry.pw_uid, entry.pw_gid
+    s.hub_dir.mkdir(parents=True, exist_ok=True)
+    # The hub controls what is inside: walk by directory descriptors and never follow a
+    # link, so that one swapped in during the walk cannot lead root's chown elsewhere.
+    for _, dirs, files, fd in os.fwalk(s.hub_dir):
+        for name in (*dirs, *files):
+            if os.stat(name, dir_fd=fd, follow_symlinks=False).st_uid != uid:
+                os.chown(name, uid, gid, dir_fd=fd, follow_symlinks=False)
+    os.chown(s.hub_dir, uid, gid)
+    s.hub_dir.chmod(0o700)
+    return entry

@@ -4,6 +4,12 @@ The hub starts its proxy and the three services itself; this only checks that th
 installed and starts the hub with SIGINT at its default, so that Ctrl-C in the terminal (which
 reaches the hub, the proxy and every service at once) stops all of them within seconds.
 
+Run as root, this process stays root and the hub does not: everything that needs root is
+prepared here first (the accounts and directories, :mod:`aphos_lib.hub.ownership`; the
+catalogue), then the launcher (:mod:`aphos_lib.hub.launcher`) starts listening, and the hub
+runs as ``aphos-hub`` with only the reader's login (:func:`hub_environment`), asking the
+launcher for each workspace and service.
+
 The addresses to open are printed only once they answer: the proxy listens within seconds,
 but answers 404 everywhere until the hub has started every service and added their routes
 (15-20 s on two cores), and an address printed before that leads a reader to a dead end.
@@ -14,6 +20,7 @@ from __future__ import annotations
 import http.client
 import os
 import pwd
+import re
 import signal
 import subprocess
 import sys
@@ -21,11 +28,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from aphos_lib.accounts import isolated
+from aphos_lib.accounts import HUB_ACCOUNT, LAUNCHER_ENV, isolated
 from aphos_lib.hub.settings import REPO, HubSettings
 
-__all__ = ["demo", "hub_command", "isolation_notice", "platform_answers", "ready_message",
-           "run_hub"]
+__all__ = ["demo", "hub_command", "hub_environment", "isolation_notice", "platform_answers",
+           "ready_message", "run_hub"]
 
 CONFIG = REPO / "hub_config" / "jupyterhub_config.py"
 NOT_ISOLATED = (
@@ -88,6 +95,34 @@ def isolation_notice() -> str | None:
     return NOT_ISOLATED.format(user=pwd.getpwuid(os.geteuid()).pw_name)
 
 
+def hub_environment(settings: HubSettings, catalogue, launcher_socket: Path,
+                    environ: dict[str, str] | None = None) -> dict[str, str]:  # fmt: skip
+    """The environment of a hub that runs as ``aphos-hub``: no secret but the reader's login.
+
+    The hub needs the catalogue only for what it gives workspaces, the reader's login (which
+    anyone with the reader's password has); the services get theirs from the launcher. So the
+    hub's configuration finds every role's URL set to the reader's and neither starts nor
+    reads the embedded database (whose secrets are root's). A Google client secret kept in a
+    file the hub cannot read is handed over as a value.
+    """
+    from aphos_lib.hub.configurer import DATABASE_ROLE, service_environment
+
+    env = {k: v for k, v in (os.environ if environ is None else environ).items()
+           if not _PRIVATE.search(k)}  # fmt: skip
+    env.pop("APHOS_GOOGLE_CLIENT_SECRET_FILE", None)
+    if settings.google_client_secret:
+        env["APHOS_GOOGLE_CLIENT_SECRET"] = settings.google_client_secret
+    env.update(service_environment(catalogue, DATABASE_ROLE["user"]))
+    env.update({LAUNCHER_ENV: str(launcher_socket), "HOME": str(settings.hub_dir),
+                "USER": HUB_ACCOUNT, "LOGNAME": HUB_ACCOUNT})  # fmt: skip
+    return env
+
+
+# Root's own database logins (APHOS_DATABASE_URL*, a test's superuser URL, libpq's password
+# variables) stay out of the hub's environment; the reader's is set below.
+_PRIVATE = re.compile(r"DATABASE_URL|PASSWORD|PGPASS")
+
+
 def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
@@ -99,6 +134,21 @@ def _is_proxy(process) -> bool:
         return False
 
 
+def _launcher(settings: HubSettings):
+    """As root: prepare what needs root, and a launcher listening for the hub (not serving
+    yet: no thread may run while the hub is forked). The hub's account, its environment."""
+    from aphos_lib.db.catalogue import Catalogue
+    from aphos_lib.hub.launcher import Launcher
+    from aphos_lib.hub.ownership import prepare_home, prepare_hub_state
+
+    prepare_home(settings)
+    hub = prepare_hub_state(settings)
+    catalogue = Catalogue.from_environment()
+    launcher = Launcher(settings, catalogue, hub)
+    path = launcher.listen()
+    return launcher, hub, hub_environment(settings, catalogue, path)
+
+
 def _interrupt_children(pid: int, timeout: float = 8) -> None:
     """SIGTERM to every child of ``pid`` but the proxy, at once; return when they are gone
     (or ``timeout``).
@@ -106,7 +156,8 @@ def _interrupt_children(pid: int, timeout: float = 8) -> None:
     SIGTERM, not the terminal's SIGINT: each service and observer's server stops on either,
     but a server still starting (still importing) dies of SIGINT with a KeyboardInterrupt
     traceback, and of SIGTERM quietly. The proxy is left to the hub, which stops it as its
-    last step: stopped earlier, the hub would see it die and start a new one first.
+    last step: stopped earlier, the hub would see it die and start a new one first. With the
+    hub as ``aphos-hub`` its children are runner clients, which pass the signal on.
     """
     import psutil
 
@@ -174,11 +225,27 @@ def run_hub(settings: HubSettings | None = None, *,
     if notice:
         print(notice, flush=True)
     # A parent that ignores SIGINT (a shell's background job) would hand that on, and the
-    # hub's services would then each take 30 s to stop (ARCHITECTURE.md, pitfalls).
+    # hub's services would then each take 30 s to stop (ARCHITECTURE.md, pitfalls). The
+    # hub gets it at its default below; the launcher's processes inherit this process's:
+    # a handler (reset to the default in them), never "ignored".
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    launcher, as_hub = None, {}
+    if isolated():
+        launcher, account, env = _launcher(settings)
+        as_hub = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": [],
+                  "env": env}  # fmt: skip
     # No terminal on stdin: Jupyter servers that see one answer SIGINT with a "Shutdown this
     # server (y/[n])?" prompt and wait for it instead of stopping.
-    hub = subprocess.Popen(hub_command(), cwd=REPO, stdin=subprocess.DEVNULL,
-                           preexec_fn=_default_sigint)  # fmt: skip
+    try:
+        hub = subprocess.Popen(hub_command(), cwd=REPO, stdin=subprocess.DEVNULL,
+                               preexec_fn=_default_sigint, **as_hub)  # fmt: skip
+    except BaseException:
+        if launcher is not None:
+            launcher.stop()
+        raise
+    if launcher is not None:
+        launcher.serve()
     children: dict = {}
     started, ready, warned = time.monotonic(), False, False
     try:
@@ -212,6 +279,9 @@ def run_hub(settings: HubSettings | None = None, *,
             return hub.wait()
     finally:
         _stop_leftovers(children)
+        if launcher is not None:
+            # What the hub's runner clients left (they stop their processes as they go).
+            launcher.stop()
 
 
 def demo(*, seed: int = 1, images: int = 300, hub: bool = True) -> int:

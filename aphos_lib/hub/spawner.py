@@ -5,7 +5,9 @@ littlest JupyterHub: hub user ``google-1001`` runs as the system account ``aphos
 (:func:`aphos_lib.accounts.workspace_account`), created on the first spawn, with its home
 ``$APHOS_HOME/users/<hub user>`` owned by it and closed to others (0700). Run as a normal user
 the hub cannot switch accounts: every workspace runs as that user, in the same homes, and
-nothing separates them (``make demo`` says so when it starts).
+nothing separates them (``make demo`` says so when it starts). A hub that ``make demo`` runs
+as its own account (``aphos-hub``) asks the launcher (:mod:`aphos_lib.hub.launcher`) to do
+what needs root: create the account, prepare the home and start the server as that account.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from jupyterhub.spawner import LocalProcessSpawner
 from traitlets import Unicode
 
 from aphos_lib import accounts
+from aphos_lib.hub.as_account import runner_command
 from aphos_lib.hub.workspace_files import WORKSPACE_DASHBOARDS, populate_home
 
-__all__ = ["WORKSPACE_DASHBOARDS", "WorkspaceSpawner", "prepare_workspace"]
+__all__ = ["WORKSPACE_DASHBOARDS", "WorkspaceSpawner", "open_workspace", "prepare_workspace"]
 
 SHELL = "/bin/bash"  # for JupyterLab's terminal; the account itself has no login shell
 # The environment the home's files are copied in (as the observer's account).
@@ -77,6 +80,24 @@ def prepare_workspace(home: Path, environment: dict[str, str],
     )  # fmt: skip
 
 
+def open_workspace(hub_user: str, home: Path, environment: dict[str, str]) -> pwd.struct_passwd:
+    """As root: the hub user's account (created on the first spawn) and its home, prepared.
+
+    Raises
+    ------
+    aphos_lib.accounts.AccountError
+        The account cannot be created, or exists but was made for something else.
+    """
+    name = accounts.workspace_account(hub_user)
+    new_account = not _account_exists(name)
+    entry = accounts.ensure_account(
+        name, comment=accounts.WORKSPACE_COMMENT.format(hub_user), home=home,
+        check_comment=True,
+    )  # fmt: skip
+    prepare_workspace(home, environment, entry, new_account=new_account)
+    return entry
+
+
 class WorkspaceSpawner(LocalProcessSpawner):
     """A local JupyterLab per hub user, as that user's own system account when run as root."""
 
@@ -94,14 +115,10 @@ class WorkspaceSpawner(LocalProcessSpawner):
         """The account the workspace runs as; None when the hub cannot switch (not root)."""
         return accounts.workspace_account(self.user.name) if accounts.isolated() else None
 
-    def _account(self) -> pwd.struct_passwd:
-        return accounts.ensure_account(
-            self.system_user, comment=accounts.WORKSPACE_COMMENT.format(self.user.name),
-            home=Path(self.home_dir), check_comment=True,
-        )  # fmt: skip
-
     def make_preexec_fn(self, name):
         home = self.home_dir
+        if accounts.launcher_socket():
+            return None  # the launcher switches the account and enters the home
         if self.system_user is None:
 
             def stay() -> None:
@@ -124,17 +141,32 @@ class WorkspaceSpawner(LocalProcessSpawner):
         env["USER"] = self.system_user or self.user.name
         env["HOME"] = self.home_dir
         env["SHELL"] = SHELL
+        if accounts.launcher_socket():
+            # For the runner client only; it does not hand it on to the workspace.
+            env[accounts.LAUNCHER_ENV] = accounts.launcher_socket()
         return env
 
     async def move_certs(self, paths):
         return paths  # no internal TLS on one machine
 
     async def start(self):
-        """Create the account (first spawn) and prepare the home, then start the server."""
-        account, new_account = None, False
+        """Create the account (first spawn) and prepare the home, then start the server.
+
+        A hub run as its own account (:func:`aphos_lib.accounts.launcher_socket`) runs the
+        server through the runner client instead: the launcher, root, does both (with its own
+        settings, not the hub's) and starts the server as the workspace's account.
+        """
+        if accounts.launcher_socket():
+            command = list(self.cmd)
+            self.cmd = [*runner_command("workspace"), *command]
+            try:
+                return await super().start()
+            finally:
+                self.cmd = command
+        home = Path(self.home_dir)
         if self.system_user:
-            new_account = not _account_exists(self.system_user)
-            account = await asyncio.to_thread(self._account)
-        await asyncio.to_thread(prepare_workspace, Path(self.home_dir), dict(self.environment),
-                                account, new_account=new_account)  # fmt: skip
+            await asyncio.to_thread(open_workspace, self.user.name, home,
+                                    dict(self.environment))  # fmt: skip
+        else:
+            await asyncio.to_thread(prepare_workspace, home, dict(self.environment))
         return await super().start()
