@@ -52,7 +52,7 @@ def test_demo_starts_everything_and_ctrl_c_stops_it(monkeypatch):
         r = client.post("/services/api/profile", data={"_xsrf": form_xsrf, "username": "novak"},
                         headers={"Accept": "text/html"}, follow_redirects=True)  # fmt: skip
         # The local sign-in became the demo observer novak, whose uploads are listed.
-        assert r.status_code == 200 and "id='uploads'" in r.text and "<table" in r.text
+        assert r.status_code == 200 and "id='upload-log'" in r.text and "<table" in r.text
         dashboards = httpx.get(f"{hub.url}/services/dashboards/voila/render/index.ipynb",
                                timeout=120)  # fmt: skip
         assert dashboards.status_code == 200 and "fluxes" in dashboards.text
