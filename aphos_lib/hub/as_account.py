@@ -10,11 +10,11 @@ instead, as it would have run the process itself::
 The client hands its request and its own stdin, stdout and stderr to the launcher
 (:mod:`aphos_lib.hub.launcher`, root, in ``aphos_lib.hub.run``), which checks it and starts
 the real process as the workspace's or the service's account on those descriptors, so its
-log still reaches the hub's. The client then stands in for that process: SIGINT, SIGTERM and
-SIGHUP sent to it are passed on, and it exits with the process's exit code. JupyterHub's own
-process management (a spawner's poll and stop, managed services restarted when they exit,
-Ctrl-C) works on the client unchanged; should the client die, even by SIGKILL, the launcher
-stops the process.
+log still reaches the hub's. The client then stands in for that process: SIGTERM and SIGHUP
+sent to it are passed on, SIGINT as SIGTERM, and it exits with the process's exit code.
+JupyterHub's own process management (a spawner's poll and stop, managed services restarted
+when they exit, Ctrl-C) works on the client unchanged; should the client die, even by
+SIGKILL, the launcher stops the process.
 
 Messages are JSON lines. The client sends one request (with the three descriptors), then
 ``{"signal": N}`` for each signal; the launcher answers ``{"started": pid}`` or
@@ -111,6 +111,11 @@ def main(args: list[str] | None = None) -> int:
         return REFUSED
 
     def relay(signum, _frame) -> None:
+        # SIGINT goes on as SIGTERM: every server and service stops on either, but one still
+        # starting (importing) dies of SIGINT with a traceback ("Fatal Python error:
+        # init_import_site"), and of SIGTERM quietly. JupyterHub stops a server with SIGINT.
+        if signum == signal.SIGINT:
+            signum = signal.SIGTERM
         try:
             sock.sendall(json.dumps({"signal": signum}).encode() + b"\n")
         except OSError:
