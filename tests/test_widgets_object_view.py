@@ -264,3 +264,18 @@ def test_an_address_with_an_aperture_beyond_the_images_still_opens(reader):
     assert page.options()["aperture"] == ApertureChoice(40, {})
     assert "aphos-page-failure" not in page.status.value
     assert page.address.query == f"{PAIR}&aperture=40&night_comparison_aperture={NIGHT}:3"
+
+
+def test_what_observers_typed_is_text_in_the_table_and_the_hover_text(reader):
+    from aphos_lib.widgets.image_table import table_html
+    from aphos_lib.widgets.lightcurve_plot import point_names
+
+    frame = differential_photometry(reader, GK_CEP, GK_CMP).data.iloc[:1].copy()
+    frame["observer"] = "<img src=x onerror=alert(1)>"
+    html = table_html(frame, chosen=(str(frame.night.iloc[0]), frame.observer.iloc[0],
+                                     int(frame.image_id.iloc[0])))  # fmt: skip
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert 'data-observer="&lt;img src=x onerror=alert(1)&gt;"' in html
+    # bqplot's tooltip sets the hover text with d3's text(): plain text, never markup.
+    assert point_names(frame)[0].endswith("\n<img src=x onerror=alert(1)>, night "
+                                          f"{frame.night.iloc[0]}")

@@ -3,7 +3,8 @@
 The light curve: magnitudes against calendar dates (UTC; HJD as an option of the time axis),
 the magnitude axis inverted (brighter is up), one colour and legend entry per observer,
 error bars that can be switched off, zoom and pan with the mouse (wheel and drag) and a
-button that resets the view, each point's HJD, magnitude, error, observer and night on hover,
+button that resets the view, or instead ("Point details") each point's HJD, magnitude,
+error, observer and night on hover (SVG points only: bqplot-gl's have no hover),
 rings around the points of a night chosen in the image table, and the figure saved as a PNG.
 When no point has a magnitude the figure is hidden (the page says what to do instead).
 
@@ -99,8 +100,16 @@ class LightCurvePlot(widgets.VBox):
         self.time_axis = widgets.ToggleButtons(
             options=[(TIME_LABELS[k][1], k) for k in TIME_LABELS], value=time_axis,
             tooltips=["Calendar dates and times (UTC)", "Heliocentric Julian Date"],
-            style={"button_width": "7em"},
+            style={"button_width": "8.5em"},
         ).add_class("aphos-time-axis")  # fmt: skip
+        self.mouse = widgets.ToggleButtons(
+            options=[("Zoom & pan", "zoom"), ("Point details", "details")], value="zoom",
+            tooltips=["Wheel to zoom, drag to pan", "Hover a point for its time, HJD, "
+                      "magnitude, error, observer and night"],
+            style={"button_width": "8em"},
+            layout={"display": "none"} if gl else {},
+        ).add_class("aphos-mouse-mode")  # fmt: skip
+        self.mouse.observe(lambda change: self.plot.set_zoom(change["new"] == "zoom"), "value")
         self.save_button = widgets.Button(description="Save PNG", icon="download",
                                           tooltip="Save the light curve as you see it, as a "
                                           "PNG image").add_class("aphos-save-png")  # fmt: skip
@@ -114,10 +123,8 @@ class LightCurvePlot(widgets.VBox):
         self.save_button.on_click(lambda _: self.save_png())
         self.errors.observe(lambda change: self.plot.set_errors(change["new"]), "value")
         self.time_axis.observe(lambda change: self._set_time_axis(change["new"]), "value")
-        hint = widgets.HTML("<small>Wheel to zoom, drag to pan, hover a point for its HJD."
-                            "</small>")  # fmt: skip
-        self.tools = widgets.HBox([self.reset_button, self.errors, self.time_axis,
-                                   self.save_button, hint],
+        self.tools = widgets.HBox([self.mouse, self.reset_button, self.errors, self.time_axis,
+                                   self.save_button],
                                   layout={"align_items": "center", "flex_flow": "row wrap"})
         super().__init__([self.plot.figure, self.tools, self.count])
         self.add_class("aphos-lightcurve-panel")
@@ -253,7 +260,7 @@ class PhasePlot(widgets.VBox):
         cost every object page about 0.3 s of its opening in Chromium (bench/dashboard.py)."""
         if self._plot is None:
             self._plot = ObserverFigure("phase", gl=self.gl, css="aphos-phase",
-                                        title="Phase plot")  # fmt: skip
+                                        title="Phase plot", x_format=".2f")  # fmt: skip
             self._plot.view = ((0.0, 2.0), (-0.5, 0.5))
             self._plot.reset()
             self.children = (*self.children, self._plot.figure)

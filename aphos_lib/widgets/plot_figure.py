@@ -1,8 +1,10 @@
 """A bqplot figure of magnitudes by observer: the light curve's and the phase plot's.
 
 One scatter and one error-bar mark per observer in the observer's colour, the magnitude axis
-inverted (brighter is up), zoom and pan with the mouse (bqplot's ``PanZoom``), a hover
-tooltip per point, and rings around the points of a chosen night. The abscissa is a number
+inverted (brighter is up), zoom and pan with the mouse (bqplot's ``PanZoom``) or, in its
+place, a tooltip per point on hover (bqplot's PanZoom covers the marks and takes their hover
+away, bqplot issue #1352: the mouse does one or the other), and rings around the points of a
+chosen night. The abscissa is a number
 (HJD, phase) or a time: calendar dates on a ``DateScale`` (UTC), whose tick labels follow the
 zoom (dates for the whole curve, hours within a night).
 
@@ -19,9 +21,10 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 from bqplot import Axis, DateScale, Figure, LinearScale, Lines, PanZoom, Scatter, Tooltip
+from bqscales.traits import Date
 
-__all__ = ["COLOURS", "ObserverFigure", "colours_for", "error_segments", "observer_masks",
-           "tick_format"]  # fmt: skip
+__all__ = ["COLOURS", "ObserverFigure", "UTCDateScale", "colours_for", "error_segments",
+           "observer_masks", "tick_format"]  # fmt: skip
 
 # d3's category10: distinct, and the colours observers know from the original plots.
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -30,6 +33,31 @@ _MS_PER_DAY = 86_400_000.0
 # The tooltip is a bqplot Tooltip showing each point's ``names`` entry: drawn by the browser
 # on hover, no round trip to the kernel. Its lines are separated by newlines.
 _TOOLTIP_STYLE = {"opacity": 0.95, "white-space": "pre", "font-size": "12px"}
+
+
+def _utc_to_json(value: dt.datetime | None, _widget) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _utc_from_json(value: str | None, _widget) -> dt.datetime | None:
+    if not value:
+        return None
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
+
+
+class UTCDateScale(DateScale):
+    """bqplot's ``DateScale`` whose view (``min``, ``max``) goes both ways as UTC.
+
+    bqscales 0.3 writes the view without a zone (a browser reads it as its local time) and
+    cannot read back the browser's ``...Z``: the view PanZoom set never reached the kernel
+    (``ValueError: unconverted data remains: Z`` in the kernel), so "Reset view" after a
+    zoom sent nothing and the labels could not follow the zoom. Naive datetimes here are UTC.
+    """
+
+    min = Date(default_value=None, allow_none=True).tag(
+        sync=True, to_json=_utc_to_json, from_json=_utc_from_json)  # fmt: skip
+    max = Date(default_value=None, allow_none=True).tag(
+        sync=True, to_json=_utc_to_json, from_json=_utc_from_json)  # fmt: skip
 
 
 def colours_for(observers) -> dict[str, str]:
@@ -133,11 +161,15 @@ class ObserverFigure:
         A class of the figure, for the page's tests and styles.
     title : str
         The figure's title.
+    x_format : str, optional
+        A fixed tick format of the abscissa; by default it follows the zoom
+        (:func:`tick_format`).
     """
 
     def __init__(self, x_label: str, *, kind: str = "number", gl: bool, css: str,
-                 title: str = ""):  # fmt: skip
+                 title: str = "", x_format: str | None = None):  # fmt: skip
         self.gl = gl
+        self.x_format = x_format
         self.y_scale = LinearScale(reverse=True)
         self.y_axis = Axis(scale=self.y_scale, side="left", label="Δ magnitude",
                            tick_format=".2f", grid_lines="solid")  # fmt: skip
@@ -153,14 +185,15 @@ class ObserverFigure:
         self.marks: dict[str, tuple] = {}
         # Rings around the chosen night's points, and a larger one around the chosen image.
         self.rings: list[Scatter] = []
+        self.zoom = True  # the mouse zooms and pans; False: it shows each point's tooltip
         self.set_abscissa(x_label, kind)
 
     def set_abscissa(self, label: str, kind: str) -> None:
         """Put a new abscissa (scale and axis) under the figure; :meth:`draw` again after."""
         self.kind = kind
-        self.x_scale = DateScale() if kind == "date" else LinearScale()
+        self.x_scale = UTCDateScale() if kind == "date" else LinearScale()
         self.x_axis = Axis(scale=self.x_scale, label=label, grid_lines="solid",
-                           tick_format=tick_format(kind, 1e9))  # fmt: skip
+                           tick_format=self.x_format or tick_format(kind, 1e9))  # fmt: skip
         # PanZoom syncs the browser's view back to these scales: follow it with the labels.
         self.x_scale.observe(lambda _: self._follow_zoom(), ["min", "max"])
         for bars, scatter in self.marks.values():
@@ -170,9 +203,15 @@ class ObserverFigure:
             ring.close()
         self.marks = {}
         self.rings = [self._ring("black", 80), self._ring("#d00", 220)]
+        self.panzoom = PanZoom(scales={"x": [self.x_scale], "y": [self.y_scale]})
         with self.figure.hold_sync():
             self.figure.axes = [self.x_axis, self.y_axis]
-            self.figure.interaction = PanZoom(scales={"x": [self.x_scale], "y": [self.y_scale]})
+            self.figure.interaction = self.panzoom if self.zoom else None
+
+    def set_zoom(self, zoom: bool) -> None:
+        """The mouse zooms and pans (True), or shows each point's tooltip on hover."""
+        self.zoom = zoom
+        self.figure.interaction = self.panzoom if zoom else None
 
     def _ring(self, colour: str, size: int) -> Scatter:
         return Scatter(x=self._x(np.zeros(0)), y=np.zeros(0), colors=[colour], fill=False,
@@ -245,11 +284,12 @@ class ObserverFigure:
         (x_low, x_high), (y_low, y_high) = self.view
         if self.kind == "date":
             x_low, x_high = _as_datetime(x_low), _as_datetime(x_high)
-        # PanZoom syncs the browser's scales back to here
-        with self.x_scale.hold_sync():
-            self.x_scale.min, self.x_scale.max = x_low, x_high
-        with self.y_scale.hold_sync():
-            self.y_scale.min, self.y_scale.max = y_low, y_high
+        for scale, low, high in ((self.x_scale, x_low, x_high), (self.y_scale, y_low, y_high)):
+            with scale.hold_sync():
+                scale.min, scale.max = low, high
+            # Sent even when unchanged here: the browser's view may be one PanZoom set and
+            # has not synced back yet.
+            scale.send_state(["min", "max"])
 
     def x_span(self) -> float:
         """The abscissa's visible span: days for dates, else the axis's units."""
@@ -261,7 +301,7 @@ class ObserverFigure:
         return float(high - low)
 
     def _follow_zoom(self) -> None:
-        fmt = tick_format(self.kind, abs(self.x_span()))
+        fmt = self.x_format or tick_format(self.kind, abs(self.x_span()))
         if self.x_axis.tick_format != fmt:
             self.x_axis.tick_format = fmt
 
