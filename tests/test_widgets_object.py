@@ -8,6 +8,7 @@ the table, the plot's marks and the download links against an independent call o
 from __future__ import annotations
 
 import base64
+import datetime
 import html
 import re
 from html.parser import HTMLParser
@@ -67,7 +68,8 @@ def table_rows(page: ObjectPage) -> list[dict]:
 def shown_points(page: ObjectPage) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The light curve's points by observer, read from the figure's scatter marks."""
     return {mark.labels[0]: (np.asarray(mark.x), np.asarray(mark.y))
-            for mark in page.plot.figure.marks if isinstance(mark, Scatter)}  # fmt: skip
+            for mark in page.plot.figure.marks
+            if isinstance(mark, Scatter) and mark not in page.plot.plot.rings}  # fmt: skip
 
 
 def expected_cells(curve) -> list[dict]:
@@ -108,8 +110,8 @@ def test_the_table_and_the_plot_equal_the_librarys_light_curve(reader):
     points = shown_points(page)
     assert set(points) == set(oracle.data.observer)
     for observer, group in oracle.data.groupby("observer"):
-        x, y = points[observer]
-        np.testing.assert_array_equal(x, group.hjd.to_numpy())
+        x, y = points[observer]  # calendar time (UTC) on the axis
+        np.testing.assert_array_equal(x, group.time_utc.to_numpy(dtype="datetime64[ms]"))
         np.testing.assert_array_equal(y, group.magnitude.to_numpy())
     assert page.plot.count.value.startswith('<span data-points="142" data-version=')
     # The magnitude axis is inverted: brighter (smaller) magnitudes are up.
@@ -254,7 +256,8 @@ def test_error_bars_switch_off_and_reset_restores_the_view(reader):
     assert isinstance(interaction, PanZoom)  # wheel zooms, drag pans, on both axes
     assert interaction.scales == {"x": [scale], "y": [page.plot.plot.y_scale]}
     whole = (scale.min, scale.max)
-    scale.min, scale.max = whole[0] + 1, whole[0] + 2  # as a mouse zoom would
+    day = datetime.timedelta(days=1)
+    scale.min, scale.max = whole[0] + day, whole[0] + 2 * day  # as a mouse zoom would
     page.plot.reset_button.click()
     assert (scale.min, scale.max) == whole
     bars = [m for m in page.plot.figure.marks if not isinstance(m, Scatter)]

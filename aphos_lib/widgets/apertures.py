@@ -118,6 +118,20 @@ class AperturePanel(widgets.VBox):
         nights = {dt.date.fromisoformat(n): k for n, k in picked.items() if n != ALL_NIGHTS}
         return ApertureChoice(picked[ALL_NIGHTS], nights)
 
+    def set_choices(self, variable: ApertureChoice, comparison: ApertureChoice) -> None:
+        """Start from these choices (an address's), without calling ``on_change``."""
+        for star, choice in (("variable", variable), ("comparison", comparison)):
+            picked = {ALL_NIGHTS: choice.default}
+            picked.update({night.isoformat(): k for night, k in choice.nights.items()
+                           if k != choice.default})  # fmt: skip
+            self.choices[star] = picked
+        self._quiet = True
+        try:
+            self._show_night()
+        finally:
+            self._quiet = False
+        self._summarise()
+
     def set_choice(self, star: str, night: dt.date | str | None, aperture: int) -> None:
         """Choose ``aperture`` (0: ApAuto) for ``star`` on ``night`` (None: all nights), as
         the dropdowns do."""
@@ -137,11 +151,14 @@ class AperturePanel(widgets.VBox):
 
     def _show_night(self) -> None:
         night = self.night.value
-        options = aperture_options(self._apertures(night))
+        # An address may choose an aperture beyond the images' count: offered, not refused.
+        chosen = max(self._current(star, night) for star in self.dropdowns)
+        options = aperture_options(max(self._apertures(night), chosen))
         for star, dropdown in self.dropdowns.items():
-            with dropdown.hold_trait_notifications():
-                dropdown.options = options
-                dropdown.value = self._current(star, night)
+            # Options first, then the value, not in hold_trait_notifications() (which checks
+            # the value against the old options); every caller is quiet meanwhile.
+            dropdown.options = options
+            dropdown.value = self._current(star, night)
 
     def _night_picked(self, _change) -> None:
         quiet, self._quiet = self._quiet, True

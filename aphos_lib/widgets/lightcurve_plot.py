@@ -1,15 +1,16 @@
 """The light curve and the phase plot of the object page (bqplot).
 
-Magnitudes against HJD, the magnitude axis inverted (brighter is up), one colour and legend
-entry per observer, error bars that can be switched off, zoom and pan with the mouse (wheel
-and drag: bqplot's ``PanZoom``) and a button that resets the view. The phase plot folds the
-same magnitudes on a period (typed, or found with the Lomb-Scargle periodogram) from an epoch,
-two cycles wide.
+The light curve: magnitudes against calendar dates (UTC; HJD as an option of the time axis),
+the magnitude axis inverted (brighter is up), one colour and legend entry per observer,
+error bars that can be switched off, zoom and pan with the mouse (wheel and drag) and a
+button that resets the view, or instead ("Point details") each point's HJD, magnitude,
+error, observer and night on hover (SVG points only: bqplot-gl's have no hover),
+rings around the points of a night chosen in the image table, and the figure saved as a PNG.
+When no point has a magnitude the figure is hidden (the page says what to do instead).
 
-Error bars are one ``Lines`` mark per observer whose segments are separated by NaN (bqplot
-leaves a gap at a non-finite value), so 5,000 bars are one SVG path, not 5,000. The points
-are bqplot's SVG ``Scatter`` (each point a ``path.dot``) or, with ``gl=True``, bqplot-gl's
-WebGL ``ScatterGL``; ``bench/dashboard.py`` measures both.
+The phase plot folds the same magnitudes on a period (typed, or found with the Lomb-Scargle
+periodogram) from an epoch, two cycles wide. Both are
+:class:`~aphos_lib.widgets.plot_figure.ObserverFigure`.
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
-from bqplot import Axis, Figure, LinearScale, Lines, PanZoom, Scatter
+from bqplot import Figure
 
 from aphos_lib.lightcurve import LightCurve
+from aphos_lib.widgets.downloads import file_stem
+from aphos_lib.widgets.plot_figure import ObserverFigure, colours_for, observer_masks
 
-__all__ = ["COLOURS", "LightCurvePlot", "PhasePlot", "error_segments", "observer_groups"]
+__all__ = ["TIME_LABELS", "LightCurvePlot", "PhasePlot", "colours_for", "observer_groups",
+           "point_names"]  # fmt: skip
 
-# d3's category10: distinct, and the colours observers know from the original plots.
-COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf"]  # fmt: skip
+# The light curve's time axes: (value, button label, axis label, scale kind).
+TIME_LABELS = {"date": ("Date (UTC)", "Date (UTC)", "date"), "hjd": ("HJD", "HJD", "number")}
 
 
 def observer_groups(data: pd.DataFrame, x: np.ndarray) -> dict[str, tuple]:
@@ -36,170 +39,180 @@ def observer_groups(data: pd.DataFrame, x: np.ndarray) -> dict[str, tuple]:
     data : pandas.DataFrame
         A light curve's rows (``observer``, ``magnitude``, ``deviation``).
     x : numpy.ndarray
-        The abscissa of each row (HJD, phase).
+        The abscissa of each row (a time, a phase).
     """
     magnitude = data["magnitude"].to_numpy(dtype=float)
-    usable = np.isfinite(magnitude) & np.isfinite(x)
-    observer = data["observer"].to_numpy(dtype=object)
     deviation = data["deviation"].to_numpy(dtype=float)
-    return {
-        name: (x[usable & (observer == name)], magnitude[usable & (observer == name)],
-               deviation[usable & (observer == name)])
-        for name in sorted(set(observer[usable]))
-    }  # fmt: skip
+    return {name: (x[mask], magnitude[mask], deviation[mask])
+            for name, mask in observer_masks(data, x).items()}  # fmt: skip
 
 
-def error_segments(x: np.ndarray, y: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, ...]:
-    """One polyline of vertical bars ``y - dy .. y + dy``, separated by NaN gaps.
+def point_names(data: pd.DataFrame) -> list[str]:
+    """Each row's hover text: UTC time, HJD, magnitude and error, observer and night.
 
     Examples
     --------
-    >>> ex, ey = error_segments(np.array([1.0]), np.array([5.0]), np.array([0.5]))
-    >>> ex.tolist(), ey.tolist()
-    ([1.0, 1.0, nan], [4.5, 5.5, nan])
+    >>> frame = pd.DataFrame({"time_utc": pd.to_datetime(["2021-11-06 21:03:12"], utc=True),
+    ...     "hjd": [2459525.378123], "magnitude": [0.41234], "deviation": [float("nan")],
+    ...     "observer": ["novak"], "night": [pd.Timestamp("2021-11-06").date()]})
+    >>> print(point_names(frame)[0])
+    2021-11-06 21:03:12 UTC
+    HJD 2459525.37812
+    Δm 0.4123 ± unknown
+    novak, night 2021-11-06
     """
-    known = np.isfinite(dy)
-    x, y, dy = x[known], y[known], dy[known]
-    ex = np.column_stack([x, x, np.full_like(x, np.nan)]).ravel()
-    ey = np.column_stack([y - dy, y + dy, np.full_like(y, np.nan)]).ravel()
-    return ex, ey
+    times = data["time_utc"].dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(dtype=object)
+    rows = zip(times, data["hjd"].to_numpy(dtype=float), data["magnitude"].to_numpy(dtype=float),
+               data["deviation"].to_numpy(dtype=float), data["observer"].to_numpy(dtype=object),
+               data["night"].to_numpy(dtype=object), strict=True)  # fmt: skip
+    return [f"{t} UTC\nHJD {hjd:.5f}\nΔm {m:.4f} ± "
+            f"{'unknown' if not np.isfinite(e) else f'{e:.4f}'}\n{o}, night {n}"
+            for t, hjd, m, e, o, n in rows]  # fmt: skip
 
 
-def _padded(values: list[np.ndarray], fraction: float = 0.03) -> tuple[float, float]:
-    values = [v[np.isfinite(v)] for v in values if len(v)]
-    if not values:
-        return 0.0, 1.0
-    low = float(min(v.min() for v in values))
-    high = float(max(v.max() for v in values))
-    pad = (high - low) * fraction or 0.05
-    return low - pad, high + pad
-
-
-class _ObserverFigure:
-    """A bqplot figure of magnitudes with one scatter and one error-bar mark per observer."""
-
-    def __init__(self, x_label: str, *, gl: bool, css: str, title: str = ""):
-        self.gl = gl
-        self.x_scale, self.y_scale = LinearScale(), LinearScale(reverse=True)
-        self.x_axis = Axis(scale=self.x_scale, label=x_label, tick_format=".2f", grid_lines="solid")
-        self.y_axis = Axis(scale=self.y_scale, side="left", label="Δ magnitude",
-                           tick_format=".2f", grid_lines="solid")  # fmt: skip
-        self.figure = Figure(marks=[], axes=[self.x_axis, self.y_axis], title=title,
-                             legend_location="top-right", animation_duration=0,
-                             fig_margin={"top": 40, "bottom": 50, "left": 60, "right": 20},
-                             layout={"width": "100%", "height": "420px"})  # fmt: skip
-        self.figure.add_class(css)
-        self.figure.interaction = PanZoom(scales={"x": [self.x_scale], "y": [self.y_scale]})
-        self.show_errors = True
-        self.view: tuple[tuple[float, float], tuple[float, float]] = ((0, 1), (0, 1))
-        self.points = 0
-        self.marks: dict[str, tuple] = {}
-
-    def _scatter(self, name: str, colour: str):
-        if self.gl:
-            from bqplot_gl import ScatterGL
-
-            mark = ScatterGL
-        else:
-            mark = Scatter
-        return mark(x=np.zeros(0), y=np.zeros(0), scales={"x": self.x_scale, "y": self.y_scale},
-                    colors=[colour], default_size=24, stroke=None, labels=[name],
-                    display_legend=True)  # fmt: skip
-
-    def draw(self, groups: dict[str, tuple], colours: dict[str, str],
-             x_range: tuple[float, float] | None = None) -> None:  # fmt: skip
-        """Show ``groups`` (see :func:`observer_groups`), each in its observer's colour."""
-        marks = []
-        for name, (x, y, dy) in groups.items():
-            # Marks are kept per observer and given new data: a redraw sends arrays, not new
-            # widget models.
-            if name not in self.marks:
-                bars = Lines(x=np.zeros(0), y=np.zeros(0), colors=[colours[name]],
-                             stroke_width=1, opacities=[0.6], visible=self.show_errors,
-                             scales={"x": self.x_scale, "y": self.y_scale})  # fmt: skip
-                self.marks[name] = (bars, self._scatter(name, colours[name]))
-            bars, scatter = self.marks[name]
-            ex, ey = error_segments(x, y, dy)
-            with bars.hold_sync():
-                bars.x, bars.y = ex, ey
-            with scatter.hold_sync():
-                scatter.x, scatter.y = x, y
-            marks += [bars, scatter]
-        self.points = sum(len(g[0]) for g in groups.values())
-        xs = [g[0] for g in groups.values()]
-        lows = [g[1] - np.nan_to_num(g[2]) for g in groups.values()]
-        highs = [g[1] + np.nan_to_num(g[2]) for g in groups.values()]
-        self.view = (x_range or _padded(xs), _padded(lows + highs))
-        with self.figure.hold_sync():
-            if self.figure.marks != marks:
-                self.figure.marks = marks
-            self.reset()
-
-    def reset(self) -> None:
-        """Back to the whole curve after zooming and panning."""
-        for scale, (low, high) in zip((self.x_scale, self.y_scale), self.view, strict=True):
-            with scale.hold_sync():  # PanZoom syncs the browser's scales back to here
-                scale.min, scale.max = low, high
-
-    def set_errors(self, show: bool) -> None:
-        """Show or hide the error bars."""
-        self.show_errors = show
-        for mark in self.figure.marks:
-            if isinstance(mark, Lines):
-                mark.visible = show
-
-
-def colours_for(observers) -> dict[str, str]:
-    """A stable colour per observer (sorted names, category10 in turn)."""
-    return {name: COLOURS[k % len(COLOURS)] for k, name in enumerate(sorted(observers))}
+def _time_ms(data: pd.DataFrame) -> np.ndarray:
+    """Each row's UTC time in milliseconds since 1970 (a DateScale's unit)."""
+    return data["time_utc"].to_numpy(dtype="datetime64[ms]").astype(np.int64).astype(float)
 
 
 class LightCurvePlot(widgets.VBox):
-    """Magnitudes against HJD, coloured by observer, with zoom, pan, reset and error bars.
+    """Magnitudes against time, coloured by observer, with zoom, pan, reset, error bars,
+    the time axis (dates or HJD), a night's points ringed and a PNG of the figure.
 
     Parameters
     ----------
     gl : bool
-        Draw the points with WebGL (bqplot-gl) instead of SVG.
+        Draw the points with WebGL (bqplot-gl) instead of SVG (which alone has a tooltip).
+    time_axis : str
+        ``"date"`` (calendar dates, UTC) or ``"hjd"``.
     """
 
-    def __init__(self, *, gl: bool = False):
-        self.plot = _ObserverFigure("HJD", gl=gl, css="aphos-lightcurve", title="Light curve")
+    def __init__(self, *, gl: bool = False, time_axis: str = "date"):
+        label, _, kind = TIME_LABELS[time_axis]
+        self.plot = ObserverFigure(label, kind=kind, gl=gl, css="aphos-lightcurve",
+                                   title="Light curve")  # fmt: skip
         self.reset_button = widgets.Button(description="Reset view", icon="refresh",
                                            tooltip="Show the whole curve again after zooming "
                                            "or panning").add_class("aphos-reset")  # fmt: skip
         self.errors = widgets.Checkbox(
             value=True, description="Error bars", indent=False, layout={"width": "9em"}
         ).add_class("aphos-errors")
+        self.time_axis = widgets.ToggleButtons(
+            options=[(TIME_LABELS[k][1], k) for k in TIME_LABELS], value=time_axis,
+            tooltips=["Calendar dates and times (UTC)", "Heliocentric Julian Date"],
+            style={"button_width": "8.5em"},
+        ).add_class("aphos-time-axis")  # fmt: skip
+        self.mouse = widgets.ToggleButtons(
+            options=[("Zoom & pan", "zoom"), ("Point details", "details")], value="zoom",
+            tooltips=["Wheel to zoom, drag to pan", "Hover a point for its time, HJD, "
+                      "magnitude, error, observer and night"],
+            style={"button_width": "8em"},
+            layout={"display": "none"} if gl else {},
+        ).add_class("aphos-mouse-mode")  # fmt: skip
+        self.mouse.observe(lambda change: self.plot.set_zoom(change["new"] == "zoom"), "value")
+        self.save_button = widgets.Button(description="Save PNG", icon="download",
+                                          tooltip="Save the light curve as you see it, as a "
+                                          "PNG image").add_class("aphos-save-png")  # fmt: skip
         self.count = widgets.HTML().add_class("aphos-point-count")
         self.version = 0
+        self.data = pd.DataFrame()
+        self.curve: LightCurve | None = None
+        self.colours: dict[str, str] = {}
+        self.chosen: tuple | None = None  # (night, observer, image id) ringed
         self.reset_button.on_click(lambda _: self.plot.reset())
+        self.save_button.on_click(lambda _: self.save_png())
         self.errors.observe(lambda change: self.plot.set_errors(change["new"]), "value")
-        hint = widgets.HTML("<small>Wheel to zoom, drag to pan.</small>")
-        bar = widgets.HBox([self.reset_button, self.errors, self.count, hint],
-                           layout={"align_items": "center"})  # fmt: skip
-        super().__init__([self.plot.figure, bar])
+        self.time_axis.observe(lambda change: self._set_time_axis(change["new"]), "value")
+        self.tools = widgets.HBox([self.mouse, self.reset_button, self.errors, self.time_axis,
+                                   self.save_button],
+                                  layout={"align_items": "center", "flex_flow": "row wrap"})
+        super().__init__([self.plot.figure, self.tools, self.count])
         self.add_class("aphos-lightcurve-panel")
 
     @property
     def figure(self) -> Figure:
         return self.plot.figure
 
+    def _x(self, data: pd.DataFrame) -> np.ndarray:
+        if self.time_axis.value == "hjd":
+            return data["hjd"].to_numpy(dtype=float)
+        return _time_ms(data)
+
     def show(self, curve: LightCurve, colours: dict[str, str]) -> None:
-        """Draw ``curve``'s magnitudes."""
-        data = curve.data
-        groups = observer_groups(data, data["hjd"].to_numpy(dtype=float))
-        self.plot.draw(groups, colours)
+        """Draw ``curve``'s magnitudes (hidden when none has one)."""
+        self.curve, self.data, self.colours = curve, curve.data, colours
+        self._draw()
         points = self.plot.points
+        # Nothing to look at: no empty 0-1 grid (the page's message says what to do).
+        display = None if points else "none"
+        self.plot.figure.layout.display = self.tools.layout.display = display
         self.version += 1
         # data-version changes with every redraw, after the marks got their data: a browser
         # (test or benchmark) waits for it, whether the points are SVG or WebGL.
         noun = "point" if points == 1 else "points"
+        data = self.data
         self.count.value = (
             f'<span data-points="{points}" data-version="{self.version}">{points:,} {noun} '
             f"with a magnitude{'' if points == len(data) else f' of {len(data):,} images'}"
             "</span>"
         )
+
+    def _draw(self) -> None:
+        data = self.data
+        x = self._x(data)
+        masks = observer_masks(data, x) if len(data) else {}
+        magnitude = data["magnitude"].to_numpy(dtype=float) if len(data) else np.zeros(0)
+        deviation = data["deviation"].to_numpy(dtype=float) if len(data) else np.zeros(0)
+        groups = {name: (x[m], magnitude[m], deviation[m]) for name, m in masks.items()}
+        names = None
+        if not self.plot.gl and masks:
+            every = np.asarray(point_names(data), dtype=object)
+            names = {name: every[m].tolist() for name, m in masks.items()}
+        self.plot.draw(groups, self.colours, names=names)
+        self.choose(*(self.chosen or (None, None, None)))
+
+    def choose(self, night, observer: str | None, image_id: int | None = None) -> None:
+        """Ring one observer's night's points (and the chosen image's); None clears.
+
+        Parameters
+        ----------
+        night : datetime.date or str or None
+            The night, as the table names it (``YYYY-MM-DD``).
+        observer : str or None
+            Whose night it is (a night is one observer's session).
+        image_id : int, optional
+            One image of that night, ringed larger.
+        """
+        data = self.data
+        self.chosen = None if night is None else (str(night), observer, image_id)
+        if self.chosen is None or not len(data):
+            self.plot.ring(0, [], [])
+            self.plot.ring(1, [], [])
+            return
+        x = self._x(data)
+        magnitude = data["magnitude"].to_numpy(dtype=float)
+        usable = np.isfinite(x) & np.isfinite(magnitude)
+        nights = np.array([str(n) for n in data["night"]], dtype=object)
+        mask = usable & (nights == str(night)) & (data["observer"].to_numpy(dtype=object)
+                                                   == observer)  # fmt: skip
+        self.plot.ring(0, x[mask], magnitude[mask], f"night {night} ({observer})")
+        image = usable & (data["image_id"].to_numpy() == (image_id or -1))
+        self.plot.ring(1, x[image], magnitude[image])
+
+    def _set_time_axis(self, axis: str) -> None:
+        label, _, kind = TIME_LABELS[axis]
+        self.plot.set_abscissa(label, kind)
+        self.plot.set_errors(self.errors.value)
+        self._draw()
+
+    def png_name(self) -> str:
+        """The PNG's file name: the downloads' stem and ``-lightcurve.png``."""
+        stem = file_stem(self.curve) if self.curve is not None else "aphos"
+        return f"{stem}-lightcurve.png"
+
+    def save_png(self) -> None:
+        """Have the browser save the figure as a PNG (bqplot draws it there)."""
+        self.plot.figure.save_png(self.png_name())
 
 
 class PhasePlot(widgets.VBox):
@@ -207,7 +220,7 @@ class PhasePlot(widgets.VBox):
 
     def __init__(self, *, gl: bool = False):
         self.gl = gl
-        self._plot: _ObserverFigure | None = None
+        self._plot: ObserverFigure | None = None
         # 0 until a period is typed or found: folding on a made-up period shows nothing, and
         # a long curve's phase plot costs as much to draw as the light curve.
         self.period = widgets.BoundedFloatText(
@@ -242,12 +255,12 @@ class PhasePlot(widgets.VBox):
         self.add_class("aphos-phase-panel")
 
     @property
-    def plot(self) -> _ObserverFigure:
+    def plot(self) -> ObserverFigure:
         """The phase figure, made when first needed (a period to fold on): an empty figure
         cost every object page about 0.3 s of its opening in Chromium (bench/dashboard.py)."""
         if self._plot is None:
-            self._plot = _ObserverFigure("phase", gl=self.gl, css="aphos-phase",
-                                         title="Phase plot")  # fmt: skip
+            self._plot = ObserverFigure("phase", gl=self.gl, css="aphos-phase",
+                                        title="Phase plot", x_format=".2f")  # fmt: skip
             self._plot.view = ((0.0, 2.0), (-0.5, 0.5))
             self._plot.reset()
             self.children = (*self.children, self._plot.figure)
@@ -295,5 +308,10 @@ class PhasePlot(widgets.VBox):
         folded = self.curve.fold(self.period.value, epoch=self.epoch.value)
         data = pd.concat([folded.data, folded.data], ignore_index=True)
         phase = folded.data["phase"].to_numpy(dtype=float)
-        self.plot.draw(observer_groups(data, np.concatenate([phase, phase + 1])), self.colours,
-                       (0.0, 2.0))  # fmt: skip
+        x = np.concatenate([phase, phase + 1])
+        names = None
+        if not self.gl:
+            every = np.asarray(point_names(data), dtype=object)
+            names = {name: every[mask].tolist()
+                     for name, mask in observer_masks(data, x).items()}  # fmt: skip
+        self.plot.draw(observer_groups(data, x), self.colours, (0.0, 2.0), names=names)

@@ -1,11 +1,16 @@
 """The object page: a variable star against its comparison, image by image.
 
-``object.ipynb?variable=CAT:ID&comparison=CAT:ID[&comparison=...][&check=CAT:ID]
-[&exclude=observer...]`` shows both stars, the per-image table, the aperture panel, the
-"show saturated" switch, the observer filter, the light curve, the phase plot and the
-downloads. Every change recomputes the curve with
-:func:`~aphos_lib.photometry.differential_photometry` (:meth:`ObjectPage.options` is what it
-is called with) and redraws; nothing here computes a magnitude.
+``object.ipynb?variable=CAT:ID&comparison=CAT:ID[&comparison=...][&check=CAT:ID]...``
+shows both stars, the per-image table, the aperture panel, the "show saturated" switch, the
+observer filter, the light curve, the phase plot and the downloads. Every change recomputes
+the curve with :func:`~aphos_lib.photometry.differential_photometry`
+(:meth:`ObjectPage.options` is what it is called with) and redraws; nothing here computes a
+magnitude.
+
+The address is the state: every choice (observers left out, apertures night by night,
+saturated shown, period and epoch, the time axis) is read from it when the page opens and
+written back to it as it changes (:class:`~aphos_lib.widgets.address.AddressBar`), so
+copying the address reproduces the view (:mod:`aphos_lib.widgets.object_query` spells it).
 
 The page opens whatever the catalogue holds: one observer, one image, stars that share no
 image, only saturated images, every observer excluded by the address. When the choices leave
@@ -19,7 +24,6 @@ message and is logged (:mod:`aphos_lib.widgets.failsafe`).
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
 
 import ipywidgets as widgets
 import psycopg
@@ -29,17 +33,19 @@ from aphos_lib.coordinates import format_dec, format_ra
 from aphos_lib.lightcurve import LightCurve
 from aphos_lib.photometry import differential_photometry
 from aphos_lib.photometry_columns import CurveTooLarge
-from aphos_lib.search import CatalogObject, ObjectNotFound, parse_object_ref, resolve_object
+from aphos_lib.search import CatalogObject, ObjectNotFound, resolve_object
+from aphos_lib.widgets.address import AddressBar
 from aphos_lib.widgets.apertures import AperturePanel, nights_of
 from aphos_lib.widgets.connection import reader
 from aphos_lib.widgets.downloads import Downloads
 from aphos_lib.widgets.failsafe import failsafe_page, failure_html, log_failure
 from aphos_lib.widgets.image_table import ImageTable
 from aphos_lib.widgets.lightcurve_plot import LightCurvePlot, PhasePlot, colours_for
-from aphos_lib.widgets.urls import first, page_link, query_params
+from aphos_lib.widgets.object_query import ObjectRequest, parse_request
+from aphos_lib.widgets.urls import page_link
 
 __all__ = ["WEBGL_FROM", "NoCommonImage", "ObjectPage", "ObjectRequest", "empty_state", "message",
-           "object_page", "parse_request"]
+           "object_page", "parse_request"]  # ObjectRequest, parse_request: from object_query
 
 _EMPTY_STYLE = '"padding:0.5em 1em;border-left:4px solid #c99;background:#fff6f0;max-width:50em"'
 # Above this many images the points are drawn with WebGL: SVG's one element per point made
@@ -49,49 +55,6 @@ WEBGL_FROM = 1000
 
 class NoCommonImage(LookupError):
     """The variable and the comparison stars were never measured in the same image."""
-
-
-@dataclass
-class ObjectRequest:
-    """What an object page's address asks for (object refs as ``CATALOG:ID``)."""
-
-    variable: str
-    comparisons: list[str]
-    check: str | None = None
-    exclude: list[str] = field(default_factory=list)
-    webgl: bool | None = None  # WebGL points (``webgl=1``), SVG (``webgl=0``), None: by size
-
-
-def parse_request(query_string: str | None = None) -> ObjectRequest:
-    """Read the page's address (default ``$QUERY_STRING``).
-
-    Raises
-    ------
-    ValueError
-        When the variable or the comparison is missing or not ``CATALOG:ID``.
-
-    Examples
-    --------
-    >>> parse_request("variable=UCAC4:805-031770&comparison=UCAC4:803-032417&exclude=novak")
-    ObjectRequest(variable='UCAC4:805-031770', comparisons=['UCAC4:803-032417'], check=None, \
-exclude=['novak'], webgl=None)
-    """
-    params = query_params(query_string)
-    variable = first(params, "variable")
-    comparisons = [c.strip() for c in params.get("comparison", []) if c.strip()]
-    if not variable or not comparisons:
-        raise ValueError("The address must name a variable star and a comparison star: "
-                         "object.ipynb?variable=CATALOG:ID&comparison=CATALOG:ID. "
-                         "Pick them on the search page.")  # fmt: skip
-    for ref in [variable, *comparisons, *params.get("check", [])]:
-        parse_object_ref(ref)
-    return ObjectRequest(variable, comparisons, first(params, "check"),
-                         [e.strip() for e in params.get("exclude", []) if e.strip()],
-                         _flag(first(params, "webgl")))  # fmt: skip
-
-
-def _flag(value: str | None) -> bool | None:
-    return None if value is None else value.lower() in ("1", "true", "yes", "on")
 
 
 def message(text: str, *, kind: str = "error", link: tuple[str, str] | None = None
@@ -171,7 +134,7 @@ class ObjectPage(widgets.VBox):
     conn : psycopg.Connection
         A read-only connection to the catalogue, in autocommit.
     request : ObjectRequest
-        The stars and the observers left out.
+        The stars and the choices to start from (the page's address).
     gl : bool, optional
         Draw the points with WebGL (bqplot-gl) instead of SVG; by default as the address
         says (``webgl=1`` or ``0``), else WebGL for curves longer than :data:`WEBGL_FROM`.
@@ -206,7 +169,8 @@ class ObjectPage(widgets.VBox):
 
         self.apertures = AperturePanel(on_change=self.refresh)
         self.apertures.set_nights(nights_of(conn, everything))
-        self.saturated = widgets.Checkbox(value=False, description="Show saturated",
+        self.apertures.set_choices(request.aperture, request.comparison_aperture)
+        self.saturated = widgets.Checkbox(value=request.saturated, description="Show saturated",
                                           indent=False).add_class("aphos-saturated")  # fmt: skip
         excluded = {e.lower() for e in request.exclude}
         self.observers = {
@@ -217,12 +181,20 @@ class ObjectPage(widgets.VBox):
         }  # fmt: skip
         for box in [self.saturated, *self.observers.values()]:
             box.observe(lambda _: self.refresh(), "value")
-        self.table = ImageTable(page_size)
-        self.plot = LightCurvePlot(gl=gl)
+        self.plot = LightCurvePlot(gl=gl, time_axis=request.time_axis)
+        self.table = ImageTable(page_size, apertures=self._with_apertures,
+                                on_choose=self.plot.choose)  # fmt: skip
         self.phase = PhasePlot(gl=gl)
+        if request.period:
+            # The epoch first: a period draws the phase plot at once.
+            self.phase.epoch.value = request.epoch or 0.0
+            self.phase.period.value = request.period
         self.downloads = Downloads()
         self.status = widgets.HTML().add_class("aphos-status")
+        self.address = AddressBar()
         self.version = 0
+        for control in (self.phase.period, self.phase.epoch, self.plot.time_axis):
+            control.observe(lambda _: self.write_address(), "value")
 
         observers = widgets.HBox(
             [widgets.HTML("<b>Observers</b>&nbsp;"), *self.observers.values()],
@@ -233,7 +205,7 @@ class ObjectPage(widgets.VBox):
             widgets.HTML(self._header()).add_class("aphos-object-header"),
             filters, self.status, self.plot, self.downloads,
             widgets.HTML("<h3>Images</h3>"), self.table,
-            widgets.HTML("<h3>Phase</h3>"), self.phase,
+            widgets.HTML("<h3>Phase</h3>"), self.phase, self.address,
         ])  # fmt: skip
         self.add_class("aphos-object-page")
         self.refresh()
@@ -266,6 +238,26 @@ class ObjectPage(widgets.VBox):
         return differential_photometry(self.conn, self.variable, self.comparisons,
                                        check=self.check, **options)  # fmt: skip
 
+    def _with_apertures(self) -> LightCurve:
+        """The current curve with every aperture's fluxes (the table's "All apertures")."""
+        return self._photometry(**self.options(), with_apertures=True)
+
+    def state(self) -> ObjectRequest:
+        """The view as an address would ask for it: the stars and the current choices."""
+        options = self.options()
+        period = self.phase.period.value
+        return self.request.with_changes(
+            exclude=options["exclude_observers"] or [],
+            aperture=options["aperture"], comparison_aperture=options["comparison_aperture"],
+            saturated=options["include_saturated"], period=period if period > 0 else None,
+            epoch=self.phase.epoch.value if period > 0 else None,
+            time_axis=self.plot.time_axis.value,
+        )  # fmt: skip
+
+    def write_address(self) -> None:
+        """Put the current view in the browser's address bar (replacing it in place)."""
+        self.address.query = self.state().query()
+
     def refresh(self) -> None:
         """Recompute the light curve for the current choices and redraw everything.
 
@@ -274,11 +266,13 @@ class ObjectPage(widgets.VBox):
         """
         try:
             self.curve = self._photometry(**self.options())
+            self.table.show(self.curve)  # first: it forgets an image the choices took away
+            self.plot.chosen = self.table.chosen
             self.plot.show(self.curve, self.colours)
-            self.table.show(self.curve)
             self.downloads.show(self.curve)
             self.phase.show(self.curve, self.colours)
             note = self._empty_note()
+            self.write_address()
         except Exception:  # the visitor gets a message whatever it was; the log has it
             note = failure_html(log_failure("object.ipynb redraw"))
         # Set last: a browser waiting for this version knows every part is redrawn.
