@@ -8,17 +8,16 @@ tests/test_ingest.py).
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from upload_service import environment, running_worker, serve_api
+from upload_service import api_and_worker
 
 from aphos_lib.uploads.client import UploadClient
 from aphos_lib.widgets.upload import UploadWidget
 
-from conftest import FIXTURE_OUTCOMES, FIXTURES, make_home
+from conftest import FIXTURE_OUTCOMES, FIXTURES
 
 pytestmark = [pytest.mark.catalogue, pytest.mark.slow]
 
@@ -27,19 +26,8 @@ EXPECTED = FIXTURE_OUTCOMES
 
 @pytest.fixture(scope="module")
 def platform(embedded_server) -> Iterator[dict]:
-    home = make_home("aphos-upload-widget-")
-    catalogue, dbname = embedded_server.clone()
-    try:
-        with (
-            environment(APHOS_HOME=str(home), APHOS_UPLOADS_DIR=None),
-            serve_api(catalogue, home) as url,
-            running_worker(catalogue, home),
-        ):
-            yield {"url": url, "catalogue": catalogue, "home": home}
-    finally:
-        catalogue.dispose()
-        embedded_server.drop(dbname)
-        shutil.rmtree(home, ignore_errors=True)
+    with api_and_worker(embedded_server, "aphos-upload-widget-") as (url, catalogue, home):
+        yield {"url": url, "catalogue": catalogue, "home": home}
 
 
 def client(platform, who: str = "alice") -> UploadClient:

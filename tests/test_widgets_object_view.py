@@ -15,10 +15,10 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 from bqplot import DateScale, LinearScale, Scatter
-from test_widgets_object import table_rows
+from test_widgets_object import open_page, table_rows
 
 from aphos_lib.photometry import ApertureChoice, differential_photometry
-from aphos_lib.widgets.object_page import ObjectPage, object_page
+from aphos_lib.widgets.object_page import ObjectPage
 from aphos_lib.widgets.object_query import ObjectRequest, parse_request
 
 pytestmark = pytest.mark.catalogue
@@ -32,12 +32,6 @@ PAIR = f"variable={GK_CEP}&comparison={GK_CMP}"
 def reader(demo_catalogue):
     with demo_catalogue.connect("reader", autocommit=True) as conn:
         yield conn
-
-
-def open_page(reader, query: str) -> ObjectPage:
-    page = object_page(query, conn=reader)
-    assert isinstance(page, ObjectPage), page.value
-    return page
 
 
 def observer_marks(page: ObjectPage) -> list[Scatter]:

@@ -96,3 +96,27 @@ def running_worker(catalogue: Catalogue, home: Path) -> Iterator[subprocess.Pope
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
+
+
+@contextlib.contextmanager
+def api_and_worker(embedded_server, prefix: str) -> Iterator[tuple[str, Catalogue, Path]]:
+    """A catalogue cloned from ``embedded_server``, the api service and a worker on it, and
+    their ``APHOS_HOME`` (made with ``prefix``): ``(api url, catalogue, home)``. Everything is
+    removed afterwards."""
+    import shutil
+
+    from conftest import make_home
+
+    home = make_home(prefix)
+    catalogue, dbname = embedded_server.clone()
+    try:
+        with (
+            environment(APHOS_HOME=str(home), APHOS_UPLOADS_DIR=None),
+            serve_api(catalogue, home) as url,
+            running_worker(catalogue, home),
+        ):  # fmt: skip
+            yield url, catalogue, home
+    finally:
+        catalogue.dispose()
+        embedded_server.drop(dbname)
+        shutil.rmtree(home, ignore_errors=True)

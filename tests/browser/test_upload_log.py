@@ -9,19 +9,18 @@ reasons, nothing wider than the window, and the job's report without its code.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from upload_service import BASE, environment, headers, running_worker, serve_api
+from upload_service import BASE, api_and_worker, headers
 
 from aphos_lib.theme import NAVIGATION
 from aphos_lib.uploads.status import LOG_REJECTED_ROWS
 
 from browser.browser_harness import screenshot
-from conftest import fixture_path, make_home
+from conftest import fixture_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.catalogue]
 
@@ -50,29 +49,18 @@ def wait_done(url: str, upload_id: int, home) -> dict:
 
 @pytest.fixture(scope="module")
 def uploads(embedded_server) -> Iterator[dict]:
-    home = make_home("aphos-upload-log-")
-    catalogue, dbname = embedded_server.clone()
-    try:
-        with (
-            environment(APHOS_HOME=str(home), APHOS_UPLOADS_DIR=None),
-            serve_api(catalogue, home) as url,
-            running_worker(catalogue, home),
+    with api_and_worker(embedded_server, "aphos-upload-log-") as (url, _, home):
+        sent = []
+        for files in (
+            [("few_lines_incorrect.csv", fixture_path("few_lines_incorrect.csv").read_bytes())],
+            [(EVIL, thrice()),
+             ("scheme_missing.csv", fixture_path("scheme_missing.csv").read_bytes())],
         ):  # fmt: skip
-            sent = []
-            for files in (
-                [("few_lines_incorrect.csv", fixture_path("few_lines_incorrect.csv").read_bytes())],
-                [(EVIL, thrice()),
-                 ("scheme_missing.csv", fixture_path("scheme_missing.csv").read_bytes())],
-            ):  # fmt: skip
-                r = httpx.post(url + BASE, files=[("files", f) for f in files],
-                               headers=headers("erin"), timeout=120)  # fmt: skip
-                assert r.status_code == 202, r.text
-                sent.append(wait_done(url, r.json()["upload_id"], home))
-            yield {"url": url, "older": sent[0], "night": sent[1]}
-    finally:
-        catalogue.dispose()
-        embedded_server.drop(dbname)
-        shutil.rmtree(home, ignore_errors=True)
+            r = httpx.post(url + BASE, files=[("files", f) for f in files],
+                           headers=headers("erin"), timeout=120)  # fmt: skip
+            assert r.status_code == 202, r.text
+            sent.append(wait_done(url, r.json()["upload_id"], home))
+        yield {"url": url, "older": sent[0], "night": sent[1]}
 
 
 @pytest.fixture
