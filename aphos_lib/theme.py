@@ -127,7 +127,7 @@ body[data-voila] .aphos-header {{ margin-top: 0; }}
 
 def theme_style() -> str:
     """:data:`THEME_CSS` in a ``<style>`` element, to put in a page's head or output."""
-    return f'<style class="aphos-theme">{THEME_CSS}</style>'
+    return f'<style data-aphos-theme>{THEME_CSS}</style>'
 
 
 def site_header(current: str | None = None, *, signed_in: bool | None = None,

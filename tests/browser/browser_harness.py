@@ -28,7 +28,7 @@ def open_dashboard(page, voila_url: str, name: str, params: dict | None = None,
     default: any ``.aphos-`` widget) is drawn. Fails on a Python traceback in the page, and
     on the page's own failure message unless ``failure`` (a test that provokes one)."""
     page.goto(dashboard_url(voila_url, name, params), wait_until="domcontentloaded")
-    page.wait_for_selector(ready or "[class*='aphos-']", state="visible")
+    page.wait_for_selector(ready or "[class*='aphos-']:not(style)", state="visible")
     assert_page_ran(page, name, failure=failure)
 
 

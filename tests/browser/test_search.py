@@ -212,7 +212,7 @@ def test_opening_a_search_address_restores_the_form_results_and_picks(page, voil
     link.click()  # a relative link: the object page beside this one, on any base URL
     page.wait_for_url(re.compile(r"/voila/render/object\.ipynb\?variable="))
     assert parse_qs(urlsplit(page.url).query) == parse_qs(urlsplit(href).query)
-    page.wait_for_selector("[class*='aphos-']")
+    page.wait_for_selector("[class*='aphos-']:not(style)")
     assert_page_ran(page, "object")
 
 
