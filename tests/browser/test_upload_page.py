@@ -172,6 +172,19 @@ def test_a_night_of_60_files_is_sent_by_the_browser_and_stored(page, platform, n
     fluxes = sum(f["fluxes"] for f in status["files"])
     assert f"{NIGHT_FILES} stored ({fluxes:,} fluxes)" in page.inner_text(".aphos-upload-state")
     assert not page.aphos_errors
+    # The same outcomes on the observer's profile, in the upload log's newest entry.
+    page.goto(platform["url"] + "/services/api/profile")
+    entry = page.locator(f"#upload-{upload_id}")
+    assert entry.get_attribute("open") is not None
+    summary = entry.locator("summary").inner_text()
+    assert f"{NIGHT_FILES} files: {NIGHT_FILES} stored, 0 duplicates, 0 rejected" in summary
+    logged = entry.locator("tr.file").evaluate_all(
+        "rows => rows.map(r => Array.from(r.cells, c => c.textContent.trim()))")
+    assert {cells[1]: cells[2:] for cells in logged} == {
+        f["filename"]: ["stored", f"{f['fluxes']:,}", f"{f['matched']:,}",
+                        f"{f['unmatched']:,}", f"{f['rejected_count']:,}"]
+        for f in status["files"]}  # fmt: skip
+    screenshot(page, "profile-after-night")
     rows = sorted(data_rows(p) for p in night)
     (ARTIFACTS / "upload-night.json").write_text(json.dumps({
         "files": len(night), "megabytes": round(total / 2**20, 1),
