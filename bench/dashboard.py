@@ -58,9 +58,7 @@ import argparse
 import contextlib
 import json
 import os
-import random
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -71,16 +69,18 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import httpx
 import psutil
 import psycopg
 
 from aphos_lib.db.bootstrap import embedded_catalogue
 from aphos_lib.db.embedded import EmbeddedPostgres
 from aphos_lib.hub.configurer import service_environment
-from aphos_lib.hub.dashboards import voila_arguments
-from aphos_lib.hub.settings import PORT_OFFSETS, HubSettings
+from aphos_lib.hub.dashboards import CULL_INTERVAL_S, voila_arguments
+from aphos_lib.hub.settings import HubSettings
 from aphos_lib.widgets.urls import page_link
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from hub_harness import RunningHub, free_port_block  # noqa: E402 (the tests' platform runner)
 
 ROOT = Path(__file__).resolve().parents[1]
 DBNAME = "aphos_bench_queries"  # bench/queries.py's
@@ -151,7 +151,6 @@ def start_voila(catalogue, port: int, log_path: Path, pool_size: int,
 
 
 def free_port() -> int:
-    import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -318,23 +317,6 @@ def upload(runs: int) -> dict:
                                                        for r in rounds])}  # fmt: skip
 
 
-def free_port_block() -> int:
-    """A port whose internal neighbours (the platform's services) are free too, below the
-    kernel's ephemeral range (ports there are handed to outgoing connections)."""
-    low, _ = (int(v) for v in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
-    span = max(PORT_OFFSETS.values())
-    for _ in range(200):
-        base = random.randrange(10000, max(low, 10100) - span - 1)
-        try:
-            for offset in range(span + 1):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", base + offset))
-        except OSError:
-            continue
-        return base
-    sys.exit("no block of free ports on 127.0.0.1")
-
-
 def platform_processes(root: psutil.Process, home: Path) -> list[psutil.Process]:
     """Every process of the platform: ``aphos demo``'s descendants (the hub, proxy, services,
     kernels, workspaces) and the embedded PostgreSQL, which pg_ctl detached, with its own."""
@@ -361,20 +343,6 @@ def platform_memory(root: psutil.Process, home: Path) -> dict:
             "rss_mib": round(rss / 2**20)}  # fmt: skip
 
 
-def wait_platform(url: str, process: subprocess.Popen, log_path: Path) -> None:
-    paths = ["/hub/login", "/services/api/health", "/services/worker/health",
-             "/services/dashboards/health"]  # fmt: skip
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"aphos demo exited:\n{log_path.read_text()[-3000:]}")
-        with contextlib.suppress(httpx.HTTPError):
-            if all(httpx.get(url + p, timeout=5).status_code == 200 for p in paths):
-                return
-        time.sleep(0.5)
-    sys.exit(f"aphos demo was not ready in 300 s:\n{log_path.read_text()[-3000:]}")
-
-
 def visit(context, page_url) -> object:
     """One visitor's pages in ``context``: the home page, a cone search, the light curve."""
     page = context.new_page()
@@ -391,28 +359,23 @@ def visit(context, page_url) -> object:
 def memory(idle_timeout: int) -> dict:
     """The ``memory`` part: the whole platform's memory through visitors' sessions."""
     home = Path(tempfile.mkdtemp(prefix="aphos-bench-platform-"))
-    os.chmod(home, 0o755)  # the workspace and service accounts read below it, as under make demo
-    port = free_port_block()
-    url = f"http://127.0.0.1:{port}"
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith("APHOS_DATABASE_URL")}  # fmt: skip
-    env.update(APHOS_HOME=str(home), APHOS_PORT=str(port),
-               APHOS_DASHBOARD_KERNEL_IDLE_TIMEOUT=str(idle_timeout))  # fmt: skip
-    log_path = home / "demo.log"
+    os.chmod(home, 0o755)  # the service accounts enter it, as under make demo
+    env = {"APHOS_HOME": str(home), "APHOS_PORT": str(free_port_block()),
+           "APHOS_DASHBOARD_KERNEL_IDLE_TIMEOUT": str(idle_timeout)}  # fmt: skip
+    for name in [key for key in os.environ if key.startswith("APHOS_DATABASE_URL")]:
+        del os.environ[name]  # the embedded catalogue, as a fresh make demo has
     aphos = str(Path(sys.executable).parent / "aphos")
-    with log_path.open("wb") as out:
-        process = subprocess.Popen([aphos, "demo", "--images", "12"], env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-    root = psutil.Process(process.pid)
+    platform = RunningHub(env, home / "demo.log", command=[aphos, "demo", "--images", "12"])
+    root = psutil.Process(platform.process.pid)
     results: dict[str, object] = {"idle_timeout_s": idle_timeout, "visitors": VISITORS}
     try:
-        wait_platform(url, process, log_path)
+        platform.wait_ready(timeout=300)
         time.sleep(15)  # the dashboards' preheated kernels started
         results["ready"] = platform_memory(root, home)
         log(f"platform ready: {results['ready']}")
 
         def page_url(name: str, params: dict) -> str:
-            return f"{url}/services/dashboards/voila/render/" + page_link(name, params)
+            return f"{platform.url}/services/dashboards/voila/render/" + page_link(name, params)
 
         from playwright.sync_api import sync_playwright
 
@@ -423,7 +386,7 @@ def memory(idle_timeout: int) -> dict:
                     first.close()
                     visit(first.context, page_url).close(run_before_unload=True)
                 log(f"visitor {k + 1} came and left")
-            time.sleep(2 * 10)  # two of the service's cull intervals: closed tabs released
+            time.sleep(2 * CULL_INTERVAL_S)  # closed tabs released by then
             results["after_sessions"] = platform_memory(root, home)
             log(f"after {VISITORS} visitors' sessions: {results['after_sessions']}")
             contexts = []
@@ -434,19 +397,14 @@ def memory(idle_timeout: int) -> dict:
                 contexts.append(context)
             results["tabs_open"] = platform_memory(root, home)
             log(f"{VISITORS} light curves left open: {results['tabs_open']}")
-            time.sleep(idle_timeout + 2 * 10 + 5)
+            time.sleep(idle_timeout + 2 * CULL_INTERVAL_S + 5)
             results["after_culling"] = platform_memory(root, home)
             log(f"after the idle kernels were culled: {results['after_culling']}")
             for context in contexts:
                 context.close()
             browser.close()
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        platform.interrupt(timeout=60)
         shutil.rmtree(home, ignore_errors=True)
     return results
 

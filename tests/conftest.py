@@ -71,7 +71,7 @@ def fixture_path(name: str) -> Path:
 
 def make_home(prefix: str = "aphos-test-") -> Path:
     """A temporary APHOS_HOME the unprivileged database user can enter (pytest's are 0700)."""
-    home = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    home = Path(tempfile.mkdtemp(prefix=prefix))  # TMPDIR when set, else /tmp
     home.chmod(0o755)
     return home
 
