@@ -7,7 +7,6 @@ the table, the plot's marks and the download links against an independent call o
 
 from __future__ import annotations
 
-import base64
 import datetime
 import html
 import re
@@ -186,10 +185,17 @@ def test_the_address_can_leave_observers_out(reader):
 
 
 def _links(page: ObjectPage) -> dict[str, tuple[str, bytes]]:
-    found = re.findall(r'class="aphos-download aphos-download-(\w+)" download="([^"]+)" '
-                       r'href="data:[^;]+;charset=utf-8;base64,([^"]+)"',
-                       page.downloads.links.value)  # fmt: skip
-    return {key: (name, base64.b64decode(data)) for key, name, data in found}
+    """What clicking each link saves now, ``{key: (file name, bytes)}``: the browser's message
+    to the kernel and the kernel's answer, as the widget exchanges them."""
+    links = page.downloads.links
+    saved = {}
+    for key in re.findall(r'data-download="(\w+)"', links.value):
+        answers = []
+        links.send = lambda content, buffers=None: answers.append((content, buffers))
+        links._on_message(links, {"download": key}, [])
+        (content, buffers), = answers
+        saved[key] = (content["name"], bytes(buffers[0]))
+    return saved
 
 
 def _unstamped(text: str) -> str:
@@ -204,6 +210,8 @@ def test_downloads_are_the_librarys_bytes_for_the_current_choices(reader):
     oracle = differential_photometry(reader, GK_CEP, GK_CMP, aperture={NIGHT: 3},
                                      exclude_observers=["dvorak"])  # fmt: skip
     links = _links(page)
+    # The files are written when clicked, never carried in the page's state.
+    assert "data:" not in page.downloads.links.value and len(page.downloads.links.value) < 1000
     stem = "UCAC4_805-031770-vs-UCAC4_803-032417"
     assert links["txt"] == (f"{stem}.txt", oracle.to_txt().encode())
     assert links["csv"] == (f"{stem}.csv", oracle.to_csv().encode())
@@ -220,6 +228,11 @@ def test_downloads_are_the_librarys_bytes_for_the_current_choices(reader):
     assert name == f"{stem}-aavso.txt"
     assert data.decode() == oracle.to_aavso(obscode="XYZ", observer="svoboda")
     assert data.decode().startswith("#TYPE=EXTENDED\n#OBSCODE=XYZ\n")
+    # A click the kernel cannot answer (no such file) still frees the link.
+    answers = []
+    page.downloads.links.send = lambda content, buffers=None: answers.append(content)
+    page.downloads.links._on_message(None, {"download": "../etc"}, [])
+    assert answers == [{}]
 
 
 def test_aavso_without_a_filter_in_the_headers_asks_for_one(reader):

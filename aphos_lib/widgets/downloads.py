@@ -1,29 +1,27 @@
 """Downloads of the object page: TXT, CSV, CSV with metadata and the AAVSO report.
 
-Each download is a link whose ``href`` is a ``data:`` URI holding the file: the page needs
-no file server (Voila has none for a kernel's output), the browser saves exactly the bytes
-:class:`~aphos_lib.lightcurve.LightCurve` wrote, and the links are rebuilt whenever the
-light curve changes. An AAVSO report is one observer's and needs their AAVSO observer code,
-so its link appears once a code is typed.
-
-In a kernel the files are written just after the page (or its redraw) went out: the three
-texts of a 5,000-image curve take about 0.15 s, which every opening and every aperture change
-used to wait for. Meanwhile the panel says it is preparing them.
+Each download is a link (:class:`DownloadLinks`); a click asks the kernel for the file, which
+writes it from the current light curve with :class:`~aphos_lib.lightcurve.LightCurve` and sends
+its bytes back, and the browser saves exactly those bytes. The page needs no file server (Voila
+has none for a kernel's output). The files used to be written at every redraw into the links
+as ``data:`` URIs: 1.8 MB of widget state for a 5,000-image curve, sent to every browser that
+opened the page whether it downloaded or not. An AAVSO report is one observer's and needs
+their AAVSO observer code, so its link appears once a code is typed.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import html
 import re
-from collections.abc import Callable
 
+import anywidget
 import ipywidgets as widgets
+import traitlets
 
 from aphos_lib.lightcurve import LightCurve
 
-__all__ = ["FORMATS", "Downloads", "data_uri", "download_texts", "file_stem", "observer_choices"]
+__all__ = ["FORMATS", "DownloadLinks", "Downloads", "download_text", "file_stem",
+           "observer_choices"]
 
 # (key, label, file suffix, MIME type)
 FORMATS = [
@@ -49,27 +47,33 @@ def file_stem(curve: LightCurve) -> str:
     return re.sub(r"[^A-Za-z0-9.+-]+", "_", f"{var}-vs-{cmp}")
 
 
-def download_texts(
-    curve: LightCurve, *, obscode: str = "", observer: str | None = None, filter: str = ""
-) -> dict[str, str]:
-    """The text of each download for ``curve``: what the links hold.
+def download_text(
+    curve: LightCurve, key: str, *, obscode: str = "", observer: str | None = None,
+    filter: str = "",
+) -> str | None:
+    """The text of the download ``key`` (one of :data:`FORMATS`) for ``curve``.
 
-    ``aavso`` is present only when an observer code is given; when the AAVSO format cannot
-    be written (no filter known, several observers and none chosen) its value is the reason,
-    prefixed with ``"error: "``.
+    ``aavso`` is None until an observer code is given; when the AAVSO format cannot be written
+    (no filter known, several observers and none chosen) it is the reason, prefixed with
+    ``"error: "``.
     """
-    texts = {"txt": curve.to_txt(), "csv": curve.to_csv(),
-             "csv_metadata": curve.to_csv(metadata=True)}  # fmt: skip
-    several = len(set(curve.data["observer"])) > 1
-    if obscode.strip() and several and not observer:
-        texts["aavso"] = "error: choose whose report it is (one observer's images)"
-    elif obscode.strip():
-        try:
-            texts["aavso"] = curve.to_aavso(obscode=obscode.strip(), observer=observer or None,
-                                            filter=filter.strip() or None)  # fmt: skip
-        except ValueError as error:
-            texts["aavso"] = f"error: {error}"
-    return texts
+    if key == "txt":
+        return curve.to_txt()
+    if key == "csv":
+        return curve.to_csv()
+    if key == "csv_metadata":
+        return curve.to_csv(metadata=True)
+    if key != "aavso":
+        raise ValueError(f"no download {key!r}")
+    if not obscode.strip():
+        return None
+    if not observer and len(set(curve.data["observer"])) > 1:
+        return "error: choose whose report it is (one observer's images)"
+    try:
+        return curve.to_aavso(obscode=obscode.strip(), observer=observer or None,
+                              filter=filter.strip() or None)  # fmt: skip
+    except ValueError as error:
+        return f"error: {error}"
 
 
 def observer_choices(observers, current: str) -> tuple[list[tuple[str, str]], str]:
@@ -95,39 +99,74 @@ def observer_choices(observers, current: str) -> tuple[list[tuple[str, str]], st
     return options, current if current in values else values[0]
 
 
-# Seconds after a change before the files are written: long enough for the kernel to send the
-# page or the redraw first.
-PREPARE_DELAY_S = 0.05
+_ESM = r"""
+function render({ model, el }) {
+  const draw = () => { el.innerHTML = model.get("value"); };
+  el.addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-download]");
+    if (!link || !el.contains(link)) return;
+    event.preventDefault();
+    link.classList.add("aphos-download-busy");
+    model.send({ download: link.dataset.download });
+  });
+  model.on("msg:custom", (message, buffers) => {
+    for (const link of el.querySelectorAll(".aphos-download-busy")) {
+      link.classList.remove("aphos-download-busy");
+    }
+    if (!message.name) return;
+    // Saved from a Blob of the kernel's bytes, within the click's user activation.
+    const blob = new Blob([buffers[0]], { type: message.mime + ";charset=utf-8" });
+    const url = URL.createObjectURL(blob);
+    const save = document.createElement("a");
+    save.href = url;
+    save.download = message.name;
+    document.body.appendChild(save);
+    save.click();
+    save.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  });
+  model.on("change:value", draw);
+  draw();
+}
+export default { render };
+"""
 
 
-def _soon(callback: Callable[[], None]) -> bool:
-    """Run ``callback`` on the kernel's event loop shortly; False when no loop is running
-    (a plain Python session or a test), where the caller runs it at once."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    loop.call_later(PREPARE_DELAY_S, callback)
-    return True
+class DownloadLinks(anywidget.AnyWidget):
+    """Links (``value``, HTML) whose ``a[data-download]`` ask ``writer`` for a file when clicked.
 
-
-def data_uri(text: str, mime: str) -> str:
-    """A ``data:`` URI holding ``text`` as UTF-8.
+    ``writer(key)`` returns ``(file name, MIME type, text)``, or None when that file cannot be
+    written now; the browser saves the text under that name.
 
     Examples
     --------
-    >>> data_uri("a;b\\n", "text/csv")
-    'data:text/csv;charset=utf-8;base64,YTtiCg=='
+    >>> links = DownloadLinks(lambda key: ("a.txt", "text/plain", "a\\n"))
+    >>> links.value = '<a data-download="txt" href="#">TXT</a>'
     """
-    encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
-    return f"data:{mime};charset=utf-8;base64,{encoded}"
+
+    _esm = _ESM
+    value = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, writer, **kwargs):
+        super().__init__(**kwargs)
+        self.writer = writer
+        self.on_msg(self._on_message)
+
+    def _on_message(self, _widget, content: dict, _buffers) -> None:
+        key = content.get("download") if isinstance(content, dict) else None
+        written = self.writer(key) if key in {k for k, *_ in FORMATS} else None
+        if written is None:
+            self.send({})  # the link stops saying it is busy
+            return
+        name, mime, text = written
+        self.send({"name": name, "mime": mime}, buffers=[text.encode("utf-8")])
 
 
 class Downloads(widgets.VBox):
     """The download links for the page's current light curve, and the AAVSO fields."""
 
     def __init__(self):
-        self.links = widgets.HTML().add_class("aphos-downloads")
+        self.links = DownloadLinks(self.file).add_class("aphos-downloads")
         self.obscode = widgets.Text(
             description="AAVSO code",
             placeholder="your observer code",
@@ -147,8 +186,6 @@ class Downloads(widgets.VBox):
             style={"description_width": "initial"},
         ).add_class("aphos-aavso-filter")
         self.curve: LightCurve | None = None
-        self.texts: dict[str, str] = {}
-        self._wanted = 0  # the latest show(); an older scheduled preparation does nothing
         self._quiet = False  # set while show() itself changes the observer dropdown
         for field in (self.obscode, self.observer, self.filter):
             field.observe(lambda _: self._quiet or self.show(self.curve), "value")
@@ -156,10 +193,26 @@ class Downloads(widgets.VBox):
         super().__init__([self.links, aavso])
         self.add_class("aphos-download-panel")
 
+    def text(self, key: str) -> str | None:
+        """The download ``key``'s text for the current curve and AAVSO fields (see
+        :func:`download_text`); None without a curve."""
+        if self.curve is None:
+            return None
+        return download_text(self.curve, key, obscode=self.obscode.value,
+                             observer=self.observer.value, filter=self.filter.value)  # fmt: skip
+
+    def file(self, key: str) -> tuple[str, str, str] | None:
+        """``(file name, MIME type, text)`` of the download ``key`` as a click saves it, or
+        None when it cannot be written now."""
+        text = self.text(key)
+        if text is None or text.startswith("error: "):
+            return None
+        _, _, suffix, mime = next(f for f in FORMATS if f[0] == key)
+        return file_stem(self.curve) + suffix, mime, text
+
     def show(self, curve: LightCurve | None) -> None:
-        """Rebuild the links for ``curve`` (in a kernel: just after this change is sent)."""
+        """Rebuild the links for ``curve``; the files are written when a link is clicked."""
         self.curve = curve
-        self._wanted += 1
         if curve is None:
             self.links.value = ""
             return
@@ -175,35 +228,18 @@ class Downloads(widgets.VBox):
                 self.observer.value = value
             finally:
                 self._quiet = False
-        wanted = self._wanted
-        if _soon(lambda: self._prepare(wanted)):
-            self.links.value = ('<b>Download:</b> <span class="aphos-download-preparing">'
-                                "preparing the files&hellip;</span>")  # fmt: skip
-        else:
-            self._prepare(wanted)
-
-    def _prepare(self, wanted: int) -> None:
-        """Write the files and their links, unless the curve changed since (then a newer
-        preparation follows)."""
-        curve = self.curve
-        if wanted != self._wanted or curve is None:
-            return
-        self.texts = download_texts(
-            curve, obscode=self.obscode.value, observer=self.observer.value,
-            filter=self.filter.value,
-        )  # fmt: skip
         stem = file_stem(curve)
+        aavso = self.text("aavso")  # only once a code is typed: a report is checked as written
         items = []
-        for key, label, suffix, mime in FORMATS:
-            text = self.texts.get(key)
-            if text is None:
+        for key, label, suffix, _ in FORMATS:
+            if key == "aavso" and aavso is None:
                 items.append(f'<span class="aphos-download-{key} aphos-download-off">{label}: '
                              "type your AAVSO observer code below</span>")  # fmt: skip
-            elif text.startswith("error: "):
+            elif key == "aavso" and aavso.startswith("error: "):
                 items.append(f'<span class="aphos-download-{key} aphos-download-off">{label}: '
-                             f"{html.escape(text[7:])}</span>")  # fmt: skip
+                             f"{html.escape(aavso[7:])}</span>")  # fmt: skip
             else:
-                items.append(f'<a class="aphos-download aphos-download-{key}" download="'
-                             f'{html.escape(stem + suffix)}" href="{data_uri(text, mime)}">'
+                items.append(f'<a class="aphos-download aphos-download-{key}" href="#" '
+                             f'data-download="{key}" download="{html.escape(stem + suffix)}">'
                              f"{label}</a>")  # fmt: skip
         self.links.value = "<b>Download:</b> " + " &middot; ".join(items)
