@@ -188,12 +188,13 @@ def _links(page: ObjectPage) -> dict[str, tuple[str, bytes]]:
     """What clicking each link saves now, ``{key: (file name, bytes)}``: the browser's message
     to the kernel and the kernel's answer, as the widget exchanges them."""
     links = page.downloads.links
+    answers = []
+    links.send = lambda content, buffers=None: answers.append((content, buffers))
     saved = {}
     for key in re.findall(r'data-download="(\w+)"', links.value):
-        answers = []
-        links.send = lambda content, buffers=None: answers.append((content, buffers))
+        answers.clear()
         links._on_message(links, {"download": key}, [])
-        (content, buffers), = answers
+        ((content, buffers),) = answers
         saved[key] = (content["name"], bytes(buffers[0]))
     return saved
 
