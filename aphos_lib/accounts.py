@@ -112,7 +112,9 @@ def workspace_account(hub_user: str) -> str:
 
 def _run(argv: list[str]) -> str:
     try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+        # Its own session: Ctrl-C in the platform's terminal must not cut useradd short.
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False,
+                                start_new_session=True)  # fmt: skip
     except FileNotFoundError as exc:
         raise AccountError(f"{argv[0]} not found: create the account yourself") from exc
     return (result.stdout + result.stderr).strip()

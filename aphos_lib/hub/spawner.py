@@ -73,10 +73,14 @@ def prepare_workspace(home: Path, environment: dict[str, str],
     os.lchown(home, uid, gid)  # users/ is root's: the observer cannot swap the home itself
     home.chmod(0o700)
     copy_env = {k: environment[k] for k in _COPY_ENVIRONMENT if k in environment}
+    # A session of its own: a Ctrl-C in make demo's terminal goes to the whole foreground
+    # group, and a copy still starting printed a KeyboardInterrupt traceback into the log.
+    # It is short and bounded; the platform's stop does not need to interrupt it.
     subprocess.run(
         [sys.executable, "-m", "aphos_lib.hub.workspace_files", str(home), json.dumps(copy_env)],
         user=uid, group=gid, extra_groups=[], cwd=home, check=True, timeout=120,
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)},
+        start_new_session=True,
     )  # fmt: skip
 
 
