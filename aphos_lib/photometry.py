@@ -38,6 +38,7 @@ __all__ = [
     "differential_magnitude",
     "differential_photometry",
     "ensemble_flux",
+    "narrow_rows",
 ]
 
 AUTO = 0  # the aperture number that stands for ApAuto
@@ -305,6 +306,45 @@ def differential_photometry(
         "as_of": as_of, "queried_at": dt.datetime.now(dt.UTC),
     }  # fmt: skip
     return LightCurve(frame, meta)
+
+
+def narrow_rows(curve, *, include_saturated: bool = False,
+                exclude_observers: Iterable[str] | None = None):  # fmt: skip
+    """``curve`` as :func:`differential_photometry` would have read it with these row filters.
+
+    A page that first reads a curve with its saturated rows and every observer (to know all
+    the observers and nights) gets its opening view from that read, not from a second query.
+
+    Parameters
+    ----------
+    curve : aphos_lib.lightcurve.LightCurve
+        Read with ``include_saturated=True`` and no observer left out.
+    include_saturated : bool
+        Keep the rows where a star is saturated.
+    exclude_observers : list of str, optional
+        Leave these observers' rows out (usernames, any case).
+
+    Returns
+    -------
+    aphos_lib.lightcurve.LightCurve
+        The kept rows, numbered from 0, with the meta of such a read.
+
+    Raises
+    ------
+    ValueError
+        When ``curve`` was itself read without saturated rows or without some observers.
+    """
+    from aphos_lib.lightcurve import LightCurve
+
+    if not curve.meta["include_saturated"] or curve.meta["exclude_observers"]:
+        raise ValueError("narrow a curve read with its saturated rows and every observer")
+    excluded = _names(exclude_observers) or []
+    keep = ~curve.data["observer"].str.lower().isin(excluded)
+    if not include_saturated:
+        keep &= ~curve.data["saturated"]
+    meta = {**curve.meta, "include_saturated": include_saturated,
+            "exclude_observers": _names(exclude_observers)}  # fmt: skip
+    return LightCurve(curve.data[keep.to_numpy()].reset_index(drop=True), meta)
 
 
 def _as_list(value) -> list:

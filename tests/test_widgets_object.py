@@ -13,6 +13,7 @@ import re
 from html.parser import HTMLParser
 
 import numpy as np
+import pandas as pd
 import pytest
 from bqplot import Figure, PanZoom, Scatter
 
@@ -182,6 +183,31 @@ def test_the_address_can_leave_observers_out(reader):
     page = open_page(reader, f"variable={GK_CEP}&comparison={GK_CMP}&exclude=novak&exclude=smith")
     assert not page.observers["novak"].value and not page.observers["smith"].value
     assert set(page.curve.data.observer) == {"dvorak", "kowalski", "svoboda"}
+
+
+@pytest.mark.parametrize("extra, options", [
+    ("", {}),
+    ("&saturated=1", {"include_saturated": True}),
+    ("&exclude=Novak&exclude=smith", {"exclude_observers": ["novak", "smith"]}),
+    (f"&night_aperture={NIGHT}:3", {"aperture": {NIGHT: 3}}),
+    ("&aperture=2&saturated=1&exclude=dvorak",
+     {"aperture": 2, "include_saturated": True, "exclude_observers": ["dvorak"]}),
+])  # fmt: skip
+def test_the_opening_view_is_the_librarys_curve_from_one_read(reader, extra, options,
+                                                               monkeypatch):  # fmt: skip
+    reads = []
+    real = ObjectPage._photometry
+    monkeypatch.setattr(ObjectPage, "_photometry",
+                        lambda self, **o: reads.append(o) or real(self, **o))  # fmt: skip
+    for variable, comparison in [(GK_CEP, GK_CMP), (GK_CEP, BRIGHT)]:
+        reads.clear()
+        page = open_page(reader, f"variable={variable}&comparison={comparison}{extra}")
+        oracle = differential_photometry(reader, variable, comparison, **options)
+        assert len(reads) == 1  # the page opened after one read of the light curve
+        pd.testing.assert_frame_equal(page.curve.data, oracle.data)
+        assert {k: page.curve.meta[k] for k in ("include_saturated", "exclude_observers")} == {
+            k: oracle.meta[k] for k in ("include_saturated", "exclude_observers")}  # fmt: skip
+        assert cells(table_rows(page)) == expected_cells(oracle)
 
 
 def _links(page: ObjectPage) -> dict[str, tuple[str, bytes]]:

@@ -295,12 +295,14 @@ class ImageTable(widgets.VBox):
         start = self.page * self.page_size
         rows = self.data.iloc[start : start + self.page_size]
         n = len(self.data)
+        apertures, meta = self._aperture_rows()
+        # The rows first, then the position: the browser applies messages in order, so once
+        # "page k" shows, page k's rows are already there (what a reader, or a test, waits on).
+        self.table.value = (table_html(rows, chosen=self.chosen, apertures=apertures, meta=meta)
+                            if n else "<p>No images.</p>")  # fmt: skip
         self.where.value = (f'<span data-rows="{n}">Images {start + 1 if n else 0:,}–'
                             f"{start + len(rows):,} of {n:,} (page {self.page + 1} of "
                             f"{self.pages})</span>")  # fmt: skip
-        apertures, meta = self._aperture_rows()
-        self.table.value = (table_html(rows, chosen=self.chosen, apertures=apertures, meta=meta)
-                            if n else "<p>No images.</p>")  # fmt: skip
         self.buttons["first"].disabled = self.buttons["previous"].disabled = self.page == 0
         self.buttons["next"].disabled = self.buttons["last"].disabled = (
             self.page == self.pages - 1)  # fmt: skip

@@ -31,7 +31,7 @@ from psycopg.errors import QueryCanceled
 
 from aphos_lib.coordinates import format_dec, format_ra
 from aphos_lib.lightcurve import LightCurve
-from aphos_lib.photometry import differential_photometry
+from aphos_lib.photometry import differential_photometry, narrow_rows
 from aphos_lib.photometry_columns import CurveTooLarge
 from aphos_lib.search import CatalogObject, ObjectNotFound, resolve_object
 from aphos_lib.widgets.address import AddressBar
@@ -157,13 +157,15 @@ class ObjectPage(widgets.VBox):
         self.comparisons = [resolve_object(conn, c) for c in request.comparisons]
         self.check = resolve_object(conn, request.check) if request.check else None
         # Everything once, to know every observer and night whatever the filters hide.
-        everything = self._photometry(include_saturated=True)
+        everything = self._photometry(include_saturated=True, aperture=request.aperture,
+                                      comparison_aperture=request.comparison_aperture)
         if not len(everything):
             raise NoCommonImage(f"These stars share no image: {self.variable.label} and "
                                 f"{self._comparison_label()} were never measured in the same "
                                 "image. Choose another comparison star.")  # fmt: skip
         self.colours = colours_for(set(everything.data["observer"]))
         self.curve: LightCurve = everything
+        self._opening: LightCurve | None = everything  # the first view is taken from it
         if gl is None:
             gl = request.webgl if request.webgl is not None else len(everything) > WEBGL_FROM
 
@@ -238,6 +240,19 @@ class ObjectPage(widgets.VBox):
         return differential_photometry(self.conn, self.variable, self.comparisons,
                                        check=self.check, **options)  # fmt: skip
 
+    def _current_curve(self) -> LightCurve:
+        """The curve for the current choices. At opening, with the apertures of the first
+        read, that read's rows filtered: the page opens after one query, not two."""
+        options = self.options()
+        opening, self._opening = self._opening, None
+        same_apertures = opening is not None and (
+            (options["aperture"], options["comparison_aperture"])
+            == (opening.meta["aperture"], opening.meta["comparison_aperture"]))  # fmt: skip
+        if not same_apertures:
+            return self._photometry(**options)
+        return narrow_rows(opening, include_saturated=options["include_saturated"],
+                           exclude_observers=options["exclude_observers"])  # fmt: skip
+
     def _with_apertures(self) -> LightCurve:
         """The current curve with every aperture's fluxes (the table's "All apertures")."""
         return self._photometry(**self.options(), with_apertures=True)
@@ -265,7 +280,7 @@ class ObjectPage(widgets.VBox):
         callback it would otherwise vanish into the kernel's log, the page silently stale.
         """
         try:
-            self.curve = self._photometry(**self.options())
+            self.curve = self._current_curve()
             self.table.show(self.curve)  # first: it forgets an image the choices took away
             self.plot.chosen = self.table.chosen
             self.plot.show(self.curve, self.colours)

@@ -21,6 +21,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 from bqplot import Axis, DateScale, Figure, LinearScale, Lines, PanZoom, Scatter, Tooltip
+from bqplot_gl import ScatterGL
 from bqscales.traits import Date
 
 __all__ = ["COLOURS", "ObserverFigure", "UTCDateScale", "colours_for", "error_segments",
@@ -224,8 +225,6 @@ class ObserverFigure:
 
     def _scatter(self, name: str, colour: str):
         if self.gl:
-            from bqplot_gl import ScatterGL
-
             return ScatterGL(x=self._x(np.zeros(0)), y=np.zeros(0), colors=[colour],
                              default_size=24, stroke=None, labels=[name], display_legend=True,
                              scales={"x": self.x_scale, "y": self.y_scale})  # fmt: skip
