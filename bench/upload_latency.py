@@ -4,7 +4,7 @@ Starts what ``make demo`` starts, on loopback: a fresh embedded PostgreSQL 18 (d
 settings), the hub with its proxy, api service (sign-in by the tests' stand-in Google) and
 worker service (``APHOS_WORKERS`` worker processes, 1 by default).
 Each run signs in a new observer (a re-upload by the same observer would be a duplicate and
-store nothing), sends ../shared/fixtures/sips/original/correct_file.csv (2,671 rows) through
+store nothing), sends tests/data/sips/correct_file.csv (2,671 rows) through
 ``aphos_lib.uploads.client`` with the observer's hub token, and then polls
 ``aphos_lib.search.get_object`` for GK Cep (UCAC4 805-031770) through the read-only role
 until its flux count has grown by one.
@@ -44,7 +44,7 @@ from hub_harness import (  # noqa: E402
     google_sign_in,
 )
 
-FILE = REPO.parent / "shared" / "fixtures" / "sips" / "original" / "correct_file.csv"
+FILE = REPO / "tests" / "data" / "sips" / "correct_file.csv"
 GK_CEP = ("UCAC4", "805-031770")
 
 

@@ -10,7 +10,7 @@ settings (fsync on, a commit per file), each measurement in its own database:
   ``--files-per-upload`` files of one observer each, all queued at once, run by ``--workers``
   worker processes (``python -m aphos_lib.jobs.runner``, papermill and the job notebook):
   fluxes per second from the first job queued to the last one ended.
-- **latency**: ../shared/fixtures/sips/original/correct_file.csv (2,671 rows), queued by a
+- **latency**: tests/data/sips/correct_file.csv (2,671 rows), queued by a
   new observer each run (a re-upload would be a duplicate and store nothing), until its
   fluxes are visible to the read-only role; the median over ``--runs``, against the same
   file stored directly with ``ingest_file`` (the baseline of the latency); and again with no
@@ -50,7 +50,7 @@ from aphos_lib.observers import ensure_local_observer
 from aphos_lib.uploads.storage import new_stored_name
 
 REPO = Path(__file__).resolve().parents[1]
-FILE = REPO.parent / "shared" / "fixtures" / "sips" / "original" / "correct_file.csv"
+FILE = REPO / "tests" / "data" / "sips" / "correct_file.csv"
 
 
 def fresh(home: Path, superuser: str, name: str) -> Catalogue:

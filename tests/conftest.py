@@ -33,7 +33,8 @@ from aphos_lib.db.embedded import EmbeddedPostgres
 from aphos_lib.db.migrate import upgrade
 from aphos_lib.db.reader_limits import restrict_database
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "sips" / "original"
+# Real SIPS exports with what each must give (tests/data/sips/README.md).
+FIXTURES = Path(__file__).resolve().parent / "data" / "sips"
 EXTERNAL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 # Unique per test session: sessions running at once on the shared external server must not
 # drop each other's template.
@@ -65,7 +66,7 @@ FIXTURE_OUTCOMES = {
 def fixture_path(name: str) -> Path:
     path = FIXTURES / name
     if not path.exists():
-        pytest.fail(f"fixture {path} is missing: the tests need ../shared beside the checkout")
+        pytest.fail(f"fixture {path} is missing from the checkout")
     return path
 
 

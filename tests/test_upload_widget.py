@@ -1,7 +1,7 @@
 """Uploads end to end without a hub: the notebook client and the widget against the api
 service, with a real worker (papermill job notebooks) storing into a real catalogue.
 
-Expected outcomes are those of ../shared/fixtures/sips/original/README.md (as in
+Expected outcomes are those of tests/data/sips/README.md (as in
 tests/test_ingest.py).
 """
 
