@@ -196,7 +196,8 @@ def fresh_page(browser):
     try:
         yield page
     finally:
-        page.close(run_before_unload=True)
+        if not page.is_closed():
+            page.close(run_before_unload=True)
         if context is not None:
             context.close()
 
