@@ -49,6 +49,9 @@ __all__ = [
 SERVICE_ACCOUNTS = {"api": "aphos-api", "worker": "aphos-worker", "dashboards": "aphos-dashboards"}
 #: The account the hub (and its proxy) runs as when ``make demo`` is run as root.
 HUB_ACCOUNT = "aphos-hub"
+#: The embedded PostgreSQL's account (it refuses to run as root), and the variable naming another.
+DEFAULT_SYSTEM_USER = "aphos-pg"
+SYSTEM_USER_ENV = "APHOS_PG_SYSTEM_USER"
 #: Where the hub finds the launcher that switches accounts for it (set by aphos_lib.hub.run).
 LAUNCHER_ENV = "APHOS_LAUNCHER_SOCKET"
 #: The services that log in to the catalogue as its writer (by peer authentication).
@@ -88,8 +91,6 @@ def isolated() -> bool:
 
 
 def _reserved() -> set[str]:
-    from aphos_lib.db.embedded import DEFAULT_SYSTEM_USER, SYSTEM_USER_ENV
-
     return {*SERVICE_ACCOUNTS.values(), HUB_ACCOUNT, DEFAULT_SYSTEM_USER,
             os.environ.get(SYSTEM_USER_ENV) or DEFAULT_SYSTEM_USER, WRITER_GROUP}  # fmt: skip
 

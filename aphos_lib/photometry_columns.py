@@ -36,20 +36,15 @@ frame, which the tests check.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import sql
 
+from aphos_lib.aperture_choice import AUTO, ApertureChoice
 from aphos_lib.db import light_curve_records as records
 from aphos_lib.db.binary_copy import decode_points
-
-if TYPE_CHECKING:
-    from aphos_lib.photometry import ApertureChoice
-
-AUTO = 0  # ApAuto's aperture number, as in aphos_lib.photometry
 
 __all__ = ["MAX_CURVE_SOURCES", "CurveTooLarge", "check_budget", "fetch_columns"]
 

@@ -1,6 +1,6 @@
 """REST API throughput: requests per second for search and comparison under loopback load.
 
-Serves the API (``aphos_lib.rest``) with uvicorn in a subprocess (one worker process, as the
+Serves the API (``aphos_lib.web.rest``) with uvicorn in a subprocess (one worker process, as the
 hub runs the ``api`` service) on the catalogue the environment names (``make demo``'s
 embedded one by default), then drives it with a Python load generator (httpx, asyncio) at a
 fixed concurrency for a fixed time per endpoint, after a warm-up:
@@ -46,7 +46,7 @@ SERVER = """
 import uvicorn
 from fastapi import FastAPI
 from aphos_lib.db.catalogue import Catalogue
-from aphos_lib.rest import install
+from aphos_lib.web.rest import install
 app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 install(app, Catalogue.from_environment(), pool_size=8)
 uvicorn.run(app, host="127.0.0.1", port={port}, log_level="warning")

@@ -46,8 +46,8 @@ from aphos_lib.db.embedded import EmbeddedPostgres
 from aphos_lib.demo import generate_demo_data
 from aphos_lib.ingest import ingest_file, ingest_files, start_upload
 from aphos_lib.jobs import queue
+from aphos_lib.jobs.storage import new_stored_name
 from aphos_lib.observers import ensure_local_observer
-from aphos_lib.uploads.storage import new_stored_name
 
 REPO = Path(__file__).resolve().parents[1]
 FILE = REPO / "tests" / "data" / "sips" / "correct_file.csv"

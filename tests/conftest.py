@@ -284,7 +284,7 @@ def api_url(demo_catalogue) -> Iterator[str]:
     """The REST API on the demo catalogue, served by uvicorn on a loopback port."""
     from fastapi import FastAPI
 
-    from aphos_lib.rest import install
+    from aphos_lib.web.rest import install
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     install(app, demo_catalogue)

@@ -102,7 +102,7 @@ def stop(platform, name: str, token: str) -> None:
 
 
 MARKS = {"hub": "bin/jupyterhub -f", "proxy": "configurable-http-proxy",
-         "api": "-m aphos_lib.hub.api", "worker": "-m aphos_lib.hub.worker",
+         "api": "-m aphos_lib.web.api", "worker": "-m aphos_lib.hub.worker",
          "dashboards": "-m aphos_lib.hub.dashboards",
          "worker-client": "aphos_lib.hub.as_account service worker"}  # fmt: skip
 

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from aphos_lib.demo.load import load_demo
-from aphos_lib.hub.identity import hub_name, local_subject
-from aphos_lib.hub.pages import UPLOAD_PAGE
+from aphos_lib.web.identity import hub_name, local_subject
+from aphos_lib.web.pages import UPLOAD_PAGE
 
 from conftest import make_home
 from hub_harness import RunningHub, free_port_block, xsrf_headers

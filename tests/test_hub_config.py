@@ -13,8 +13,8 @@ from traitlets.config import Config
 
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.hub import configurer
-from aphos_lib.hub.identity import hub_name, parse_hub_name
 from aphos_lib.hub.settings import HubSettings, SettingsError
+from aphos_lib.web.identity import hub_name, parse_hub_name
 
 REPO = Path(__file__).resolve().parents[1]
 GOOGLE = {

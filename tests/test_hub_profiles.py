@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from aphos_lib.hub.profiles import (
+from aphos_lib.ingest import ingest_files
+from aphos_lib.observers import InvalidUsername, ensure_local_observer
+from aphos_lib.web.profiles import (
     UsernameTaken,
     profile_by_hub_user,
     public_profile,
     save_profile,
 )
-from aphos_lib.ingest import ingest_files
-from aphos_lib.observers import InvalidUsername, ensure_local_observer
 
 from conftest import fixture_path
 

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from upload_service import environment, serve_api
 
-from aphos_lib.hub.published import (
+from aphos_lib.web.published import (
     InvalidNotebook,
     list_published,
     publish,

@@ -11,10 +11,10 @@ import pytest
 
 from aphos_lib.ingest import start_upload
 from aphos_lib.jobs import queue
+from aphos_lib.jobs.storage import new_stored_name
 from aphos_lib.jobs.upload import JobLost, outcome_table, outcomes, run_upload
 from aphos_lib.observers import ensure_local_observer
 from aphos_lib.uploads.status import list_uploads, upload_status
-from aphos_lib.uploads.storage import new_stored_name
 from aphos_lib.widgets.upload import outcome_html
 
 from conftest import fixture_path, make_home

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from aphos_lib.ingest import ingest_files
-from aphos_lib.rest import install
+from aphos_lib.web.rest import install
 
 from conftest import fixture_path, http_get, serve_in_thread, strict_json
 

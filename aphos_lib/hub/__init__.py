@@ -4,7 +4,8 @@
 - :mod:`~aphos_lib.hub.configurer` applies it to a traitlets ``Config``, one function per
   concern (``hub_config/jupyterhub_config.py`` only calls :func:`apply_config`);
 - :mod:`~aphos_lib.hub.auth` signs observers in (Google, or a local demo login);
-- :mod:`~aphos_lib.hub.profiles` keeps their public usernames and descriptions;
-- :mod:`~aphos_lib.hub.api`, :mod:`~aphos_lib.hub.worker` and the Voila dashboards are the
-  hub-managed services.
+- :mod:`~aphos_lib.hub.worker` and the Voila dashboards (:mod:`~aphos_lib.hub.dashboards`)
+  are hub-managed services, as is the web service of :mod:`aphos_lib.web`.
+
+The hub imports :mod:`aphos_lib.web`, never the reverse.
 """

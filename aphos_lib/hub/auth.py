@@ -1,6 +1,6 @@
 """Sign-in: Google for production, a local login without any account for the demo.
 
-Both give the hub a user name built from a stable subject (:mod:`aphos_lib.hub.identity`);
+Both give the hub a user name built from a stable subject (:mod:`aphos_lib.web.identity`);
 the public username is chosen afterwards, on the profile page of the api service.
 """
 
@@ -11,7 +11,7 @@ from oauthenticator.google import GoogleOAuthenticator
 from tornado.web import HTTPError
 from traitlets import Bool, Set
 
-from aphos_lib.hub.identity import hub_name, local_subject
+from aphos_lib.web.identity import hub_name, local_subject
 
 __all__ = ["AphosGoogleOAuthenticator", "LocalDemoAuthenticator", "google_subject"]
 
@@ -73,7 +73,7 @@ class LocalDemoAuthenticator(Authenticator):
     """The demo's local sign-in: any display name, no password, no Google account.
 
     "Jana Nováková" signs in as ``local-jana-novakova-<hash>``: the hub name is derived from
-    the display name (:func:`aphos_lib.hub.identity.local_subject`), the same name always gives
+    the display name (:func:`aphos_lib.web.identity.local_subject`), the same name always gives
     the same hub user, and the public username is chosen afterwards on the profile page. For
     one machine only; the login page says so (``hub_config/templates/local/login.html``).
     """

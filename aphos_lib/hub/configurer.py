@@ -42,7 +42,7 @@ TEMPLATES = REPO / "hub_config" / "templates"
 LOCAL_TEMPLATES = TEMPLATES / "local"
 # How long the proxy waits for a service to start answering or send more (ms): without it a
 # hung request held its connection for ever. Well above the api's statement timeout (15 s,
-# aphos_lib.rest.app), so a slow query answers 503 itself first; websockets are not timed.
+# aphos_lib.web.rest.app), so a slow query answers 503 itself first; websockets are not timed.
 PROXY_TIMEOUT_MS = 120_000
 
 
@@ -170,7 +170,8 @@ def service_command(name: str, s: HubSettings) -> list[str]:
         from aphos_lib.hub import dashboards
 
         return dashboards.command(s)
-    return [sys.executable, "-m", f"aphos_lib.hub.{name}"]
+    module = {"api": "aphos_lib.web.api", "worker": "aphos_lib.hub.worker"}[name]
+    return [sys.executable, "-m", module]
 
 
 def service_process_environment(name: str, s: HubSettings,

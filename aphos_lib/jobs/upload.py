@@ -19,7 +19,7 @@ from aphos_lib.ingest import FOLD_EVERY, ObjectCache, fold_flux_counts, ingest_f
 from aphos_lib.io.sips import read_sips
 from aphos_lib.jobs import queue
 from aphos_lib.jobs.queue import Job
-from aphos_lib.uploads.storage import stored_path
+from aphos_lib.jobs.storage import stored_path
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -47,7 +47,7 @@ def run_upload(conn: psycopg.Connection, job: Job, files: Iterable[Mapping[str, 
         This worker's claim of the job.
     files : iterable of mapping
         The upload's files: ``position``, ``filename`` (the client's name, reported only) and
-        ``stored_name`` (where the api stored it, see :mod:`aphos_lib.uploads.storage`).
+        ``stored_name`` (where the api stored it, see :mod:`aphos_lib.jobs.storage`).
 
     Returns
     -------

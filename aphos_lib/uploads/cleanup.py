@@ -14,7 +14,7 @@ import time
 
 import psycopg
 
-from aphos_lib.uploads.storage import uploads_dir
+from aphos_lib.jobs.storage import uploads_dir
 
 __all__ = ["remove_abandoned"]
 

@@ -1,7 +1,7 @@
 """Receiving an upload's files: a multipart body streamed to disk as it arrives.
 
 Each part of the body named ``files`` is written, chunk by chunk, straight to a fresh file
-under a server-generated name (:func:`aphos_lib.uploads.storage.new_stored_name`), hashed and
+under a server-generated name (:func:`aphos_lib.jobs.storage.new_stored_name`), hashed and
 counted on the way: a file is never held in memory, and the client's filename is kept only as
 metadata. A file over the size limit stops the writing of every file of the upload; the caller
 then calls :meth:`MultipartFiles.discard` so that nothing of it stays on disk, as it does when
@@ -19,7 +19,7 @@ from typing import BinaryIO
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from aphos_lib.uploads.storage import new_stored_name, stored_path
+from aphos_lib.jobs.storage import new_stored_name, stored_path
 
 __all__ = ["FileTooLarge", "MultipartFiles", "ReceivedFile", "UploadRejected", "UploadStalled",
            "check_filename", "folder_of"]

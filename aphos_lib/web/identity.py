@@ -20,7 +20,7 @@ __all__ = ["MAX_DISPLAY_NAME", "hub_name", "local_subject", "parse_hub_name"]
 PREFIXES = {"google": "google-", "local": "local-"}
 _SUBJECT = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
 # A display name that is already a plain name is its own subject: "novak" stays local-novak,
-# the hub user the demo's observer novak is claimed by (aphos_lib.hub.profiles).
+# the hub user the demo's observer novak is claimed by (aphos_lib.web.profiles).
 _PLAIN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
 MAX_DISPLAY_NAME = 100
 _SLUG_LENGTH = 24

@@ -8,7 +8,7 @@ through.
 The one exception is the original APhoS Python client (``aphos-openapi``), which reads with
 Python's lenient ``json.loads`` and types its fluxes' deviations as numbers only: ``null`` or a
 string there makes it reject the whole answer. The original Java API sent ``NaN`` and
-``-Infinity`` tokens; the original-API endpoints (:mod:`aphos_lib.rest.compat`) still send
+``-Infinity`` tokens; the original-API endpoints (:mod:`aphos_lib.web.rest.compat`) still send
 them to that client, recognised by the User-Agent its generated code sends, and to nobody else.
 """
 

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
-from aphos_lib.rest.html import content_security_policy
+from aphos_lib.web.rest.html import content_security_policy
 
 __all__ = ["add_docs"]
 

@@ -9,6 +9,6 @@ bare app in tests and benchmarks)::
 
 from __future__ import annotations
 
-from aphos_lib.rest.app import install
+from aphos_lib.web.rest.app import install
 
 __all__ = ["install"]

@@ -1,14 +1,14 @@
 """The ``api`` service (FastAPI) at ``/services/api/``: health, sign-in plumbing, profiles.
 
-Run by the hub as ``python -m aphos_lib.hub.api`` with the writer role's database login.
+Run by the hub as ``python -m aphos_lib.web.api`` with the writer role's database login.
 Routes:
 
 - ``GET`` the service's root: to the REST API's documentation;
-- ``api/...``: the catalogue's REST API (:mod:`aphos_lib.rest`: the original APhoS's
+- ``api/...``: the catalogue's REST API (:mod:`aphos_lib.web.rest`: the original APhoS's
   endpoints, ``api/v2``, ``api/openapi.json`` and Swagger UI at ``api/docs``), public, read
   through the read-only role; ``api/users/current`` names the signed-in observer;
 - ``api/v2/uploads...``: an observer's uploads, their jobs and reports
-  (:mod:`aphos_lib.rest.uploads`), for the signed-in observer only;
+  (:mod:`aphos_lib.web.rest.uploads`), for the signed-in observer only;
 - ``GET health``: the service and its database answer;
 - ``GET oauth_callback``: end of the hub's OAuth flow (browsers);
 - ``GET welcome``: where the hub sends observers after sign-in: the profile form the first
@@ -23,7 +23,7 @@ Routes:
 - ``PUT observers/{username}``: change a profile, only its owner;
 - ``GET published``, ``GET published/{username}/{name}``: the published notebooks (public);
 - ``PUT/DELETE published/{name}``: publish or withdraw one's own notebook
-  (:mod:`aphos_lib.hub.published`).
+  (:mod:`aphos_lib.web.published`).
 """
 
 # No "from __future__ import annotations": FastAPI must see the dependencies defined inside
@@ -37,22 +37,21 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import Body, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from aphos_lib import rest
 from aphos_lib.db.catalogue import Catalogue, aphos_home
-from aphos_lib.hub import pages
-from aphos_lib.hub import published as pub
-from aphos_lib.hub.profiles import (
+from aphos_lib.observers import InvalidUsername
+from aphos_lib.uploads.status import list_uploads
+from aphos_lib.web import pages, rest
+from aphos_lib.web import published as pub
+from aphos_lib.web.profiles import (
     Profile,
     UsernameTaken,
     profile_by_hub_user,
     public_profile,
     save_profile,
 )
-from aphos_lib.hub.service_auth import HubUser, ServiceAuth
-from aphos_lib.observers import InvalidUsername
-from aphos_lib.rest.errors import ErrorMessage
-from aphos_lib.rest.uploads import install_uploads
-from aphos_lib.uploads.status import list_uploads
+from aphos_lib.web.rest.errors import ErrorMessage
+from aphos_lib.web.rest.uploads import install_uploads
+from aphos_lib.web.service_auth import HubUser, ServiceAuth
 
 __all__ = ["create_app", "main"]
 

@@ -12,7 +12,7 @@ Where the original was wrong, the answer keeps its shape but not the fault:
   ``"saturated"`` where the schema wants text, ``null`` where it wants a number, and the strings
   ``"-Infinity"`` (saturated) or ``"NaN"`` as a comparison's magnitude (which the client types
   as number or string). The original client itself, which needs numbers there, gets the
-  original's ``NaN`` and ``-Infinity`` tokens instead (see :mod:`aphos_lib.rest.jsonout`);
+  original's ``NaN`` and ``-Infinity`` tokens instead (see :mod:`aphos_lib.web.rest.jsonout`);
 - ``fluxesCount`` is always the object's number of fluxes (the original counted the
   2,000 it returned from ``search``).
 
@@ -32,14 +32,14 @@ from fastapi.responses import JSONResponse
 from aphos_lib.coordinates import AngleParseError, format_dec, format_ra, parse_dec, parse_ra
 from aphos_lib.observers import ObserverNotFound, get_observer
 from aphos_lib.photometry import differential_photometry
-from aphos_lib.rest.deps import HeavyReader, Reader
-from aphos_lib.rest.errors import ERROR_RESPONSES
-from aphos_lib.rest.jsonout import (
+from aphos_lib.search import CatalogObject, ObjectNotFound, catalogs, get_object, search_objects
+from aphos_lib.web.rest.deps import HeavyReader, Reader
+from aphos_lib.web.rest.errors import ERROR_RESPONSES
+from aphos_lib.web.rest.jsonout import (
     OriginalClientJSONResponse,
     StrictJSONResponse,
     is_original_client,
 )
-from aphos_lib.search import CatalogObject, ObjectNotFound, catalogs, get_object, search_objects
 
 __all__ = ["router"]
 

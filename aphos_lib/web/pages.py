@@ -9,9 +9,9 @@ import datetime as dt
 from html import escape
 from urllib.parse import quote
 
-from aphos_lib.hub.profiles import Profile
 from aphos_lib.theme import html_page
 from aphos_lib.uploads.status import LOG_REJECTED_ROWS
+from aphos_lib.web.profiles import Profile
 
 __all__ = ["HOME_PAGE", "LOG_UPLOADS", "NEXT_PAGES", "UPLOAD_PAGE", "known_next_page", "page",
            "profile_form", "public_profile_page", "upload_log_html"]

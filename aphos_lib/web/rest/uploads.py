@@ -1,7 +1,7 @@
 """Uploads through the API: send SIPS files, follow their ingest job, read its report.
 
 For signed-in observers only (hub token in ``Authorization: token ...``, or the hub cookie with
-the ``X-XSRFToken`` header); installed by the ``api`` service (:mod:`aphos_lib.hub.api`):
+the ``X-XSRFToken`` header); installed by the ``api`` service (:mod:`aphos_lib.web.api`):
 
 - ``POST /api/v2/uploads``: multipart, one or many ``files`` (and an optional ``client``
   field); answered 202 with the upload's id, its job's id and where to follow it;
@@ -36,10 +36,6 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from aphos_lib.hub.profiles import profile_by_hub_user
-from aphos_lib.hub.service_auth import HubUser, ServiceAuth
-from aphos_lib.rest.errors import ErrorMessage
-from aphos_lib.rest.jsonout import StrictJSONResponse
 from aphos_lib.uploads.cleanup import remove_abandoned
 from aphos_lib.uploads.receive import FileTooLarge, MultipartFiles, UploadRejected, UploadStalled
 from aphos_lib.uploads.records import (
@@ -50,10 +46,14 @@ from aphos_lib.uploads.records import (
 )
 from aphos_lib.uploads.report_html import report_page
 from aphos_lib.uploads.status import list_uploads, report_file, upload_status
+from aphos_lib.web.profiles import profile_by_hub_user
+from aphos_lib.web.rest.errors import ErrorMessage
+from aphos_lib.web.rest.jsonout import StrictJSONResponse
+from aphos_lib.web.service_auth import HubUser, ServiceAuth
 
 __all__ = ["UploadLimits", "install_uploads"]
 
-log = logging.getLogger("aphos_lib.rest")
+log = logging.getLogger("aphos_lib.web.rest")
 _CLIENT = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 
@@ -136,7 +136,7 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
     Parameters
     ----------
     app : FastAPI
-        The application, with the REST API's error handlers (:func:`aphos_lib.rest.install`).
+        The application, with the REST API's error handlers (:func:`aphos_lib.web.rest.install`).
     auth : ServiceAuth
         Who is signed in (hub token or cookie).
     writer : callable

@@ -15,11 +15,11 @@ import uuid
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from aphos_lib.rest.jsonout import StrictJSONResponse
+from aphos_lib.web.rest.jsonout import StrictJSONResponse
 
 __all__ = ["ERROR_RESPONSES", "ContainErrors", "ErrorMessage", "error_response"]
 
-log = logging.getLogger("aphos_lib.rest")
+log = logging.getLogger("aphos_lib.web.rest")
 
 INTERNAL_ERROR = "internal error; quote this id when reporting it"
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from aphos_lib.hub.identity import parse_hub_name
 from aphos_lib.observers import InvalidUsername, validate_username
 from aphos_lib.uploads.status import upload_totals
+from aphos_lib.web.identity import parse_hub_name
 
 __all__ = ["Profile", "UsernameTaken", "profile_by_hub_user", "public_profile", "save_profile"]
 

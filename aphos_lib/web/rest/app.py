@@ -13,11 +13,11 @@ from psycopg_pool import ConnectionPool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aphos_lib.db.catalogue import Catalogue
-from aphos_lib.rest.compat import router as compat_router
-from aphos_lib.rest.docs import add_docs
-from aphos_lib.rest.errors import ContainErrors, error_response
-from aphos_lib.rest.html import SecurityHeaders
-from aphos_lib.rest.v2 import router as v2_router
+from aphos_lib.web.rest.compat import router as compat_router
+from aphos_lib.web.rest.docs import add_docs
+from aphos_lib.web.rest.errors import ContainErrors, error_response
+from aphos_lib.web.rest.html import SecurityHeaders
+from aphos_lib.web.rest.v2 import router as v2_router
 
 __all__ = ["install"]
 
@@ -111,7 +111,7 @@ def install(
     state.reader_pool = _LazyPool(pool_size, "reader")
     state.heavy_pool = _LazyPool(heavy_pool_size, "heavy")
     state.heavy_wait = heavy_wait
-    # The light curves' turns, one semaphore per event loop (aphos_lib.rest.deps).
+    # The light curves' turns, one semaphore per event loop (aphos_lib.web.rest.deps).
     state.heavy_turns = weakref.WeakKeyDictionary()
     previous = app.router.lifespan_context
 

@@ -23,10 +23,10 @@ from fastapi.responses import PlainTextResponse
 from aphos_lib.coordinates import AngleParseError
 from aphos_lib.observers import ObserverNotFound, get_observer
 from aphos_lib.photometry import JD_SQL, differential_photometry
-from aphos_lib.rest.deps import HeavyReader, Reader
-from aphos_lib.rest.errors import ERROR_RESPONSES
-from aphos_lib.rest.jsonout import StrictJSONResponse
 from aphos_lib.search import ObjectNotFound, catalogs, get_object, search_objects
+from aphos_lib.web.rest.deps import HeavyReader, Reader
+from aphos_lib.web.rest.errors import ERROR_RESPONSES
+from aphos_lib.web.rest.jsonout import StrictJSONResponse
 
 __all__ = ["router"]
 
