@@ -27,6 +27,7 @@ test: venv proxy browser lint
 
 lint: venv
 	@$(VENV)/bin/ruff check aphos_lib tests bench hub_config
+	@$(VENV)/bin/ruff format --check aphos_lib tests bench hub_config
 
 format: venv
 	@$(VENV)/bin/ruff format aphos_lib tests bench hub_config

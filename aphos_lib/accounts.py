@@ -91,8 +91,13 @@ def isolated() -> bool:
 
 
 def _reserved() -> set[str]:
-    return {*SERVICE_ACCOUNTS.values(), HUB_ACCOUNT, DEFAULT_SYSTEM_USER,
-            os.environ.get(SYSTEM_USER_ENV) or DEFAULT_SYSTEM_USER, WRITER_GROUP}  # fmt: skip
+    return {
+        *SERVICE_ACCOUNTS.values(),
+        HUB_ACCOUNT,
+        DEFAULT_SYSTEM_USER,
+        os.environ.get(SYSTEM_USER_ENV) or DEFAULT_SYSTEM_USER,
+        WRITER_GROUP,
+    }
 
 
 def workspace_account(hub_user: str) -> str:
@@ -114,8 +119,9 @@ def workspace_account(hub_user: str) -> str:
 def _run(argv: list[str]) -> str:
     try:
         # Its own session: Ctrl-C in the platform's terminal must not cut useradd short.
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False,
-                                start_new_session=True)  # fmt: skip
+        result = subprocess.run(
+            argv, capture_output=True, text=True, timeout=60, check=False, start_new_session=True
+        )
     except FileNotFoundError as exc:
         raise AccountError(f"{argv[0]} not found: create the account yourself") from exc
     return (result.stdout + result.stderr).strip()
@@ -167,8 +173,16 @@ def ensure_account(
             entry = pwd.getpwnam(name)
             break
         except KeyError:
-            argv = ["useradd", "--system", "--user-group", "--no-create-home",
-                    "--shell", NOLOGIN, "--home-dir", str(home or "/nonexistent")]  # fmt: skip
+            argv = [
+                "useradd",
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--shell",
+                NOLOGIN,
+                "--home-dir",
+                str(home or "/nonexistent"),
+            ]
             if comment:
                 argv += ["--comment", comment]
             if groups:

@@ -92,8 +92,9 @@ def ensemble_scatter(flux, deviation=None) -> pd.DataFrame:
         m = np.where(f > 0, -2.5 * np.log10(f), np.nan)
     relative = m - _nanmedian(m, axis=0)
     n_stars = m.shape[1]
-    residuals = [relative[:, k] - _nanmedian(np.delete(relative, k, axis=1), axis=1)
-                 for k in range(n_stars)]  # fmt: skip
+    residuals = [
+        relative[:, k] - _nanmedian(np.delete(relative, k, axis=1), axis=1) for k in range(n_stars)
+    ]
     first = np.array([_std(r) for r in residuals])
     steady = np.isfinite(first) & (first > 0) & (first <= 3 * np.nanmedian(first))
     weight = np.where(steady, 1 / np.where(steady, first, 1) ** 2, 0.0)
@@ -190,33 +191,57 @@ def rank_comparison_stars(
         stars = [archive.object(c) for c in candidates]
     stars = [s for s in stars if s.id != var.id]
     if len(stars) < 3:
-        raise ValueError(f"ranking comparison stars needs at least 3 candidates, found "
-                         f"{len(stars)}: widen the radius or the magnitude range")  # fmt: skip
+        raise ValueError(
+            f"ranking comparison stars needs at least 3 candidates, found "
+            f"{len(stars)}: widen the radius or the magnitude range"
+        )
     columns = {}
     for star in stars:
-        curve = archive.lightcurve(var, star, include_saturated=True, aperture=aperture,
-                                   comparison_aperture=aperture, observers=observers,
-                                   as_of=as_of)  # fmt: skip
+        curve = archive.lightcurve(
+            var,
+            star,
+            include_saturated=True,
+            aperture=aperture,
+            comparison_aperture=aperture,
+            observers=observers,
+            as_of=as_of,
+        )
         data = curve.data.set_index("image_id")
         columns[star.id] = data[["cmp_flux", "cmp_flux_dev", "cmp_saturated"]]
     images = sorted(set().union(*(c.index for c in columns.values())))
     flux = np.column_stack([columns[s.id]["cmp_flux"].reindex(images) for s in stars])
     dev = np.column_stack([columns[s.id]["cmp_flux_dev"].reindex(images) for s in stars])
-    saturated = np.column_stack([columns[s.id]["cmp_saturated"].reindex(images)
-                                 .fillna(False).astype(bool) for s in stars])  # fmt: skip
+    saturated = np.column_stack(
+        [columns[s.id]["cmp_saturated"].reindex(images).fillna(False).astype(bool) for s in stars]
+    )
     flux = np.where(saturated, np.nan, flux)  # a saturated flux is never a measurement
     scatter = ensemble_scatter(flux, dev)
-    frame = pd.DataFrame({
-        "star": [s.label for s in stars], "name": [s.name for s in stars],
-        "mag": [s.mag for s in stars], "bv": [s.bv for s in stars],
-        "distance_deg": [_separation_deg(var, s) for s in stars],
-        "saturated": saturated.sum(axis=0),
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "star": [s.label for s in stars],
+            "name": [s.name for s in stars],
+            "mag": [s.mag for s in stars],
+            "bv": [s.bv for s in stars],
+            "distance_deg": [_separation_deg(var, s) for s in stars],
+            "saturated": saturated.sum(axis=0),
+        }
+    )
     frame = pd.concat([frame, scatter], axis=1)
     frame = frame.sort_values(["scatter_mag", "star"], na_position="last", kind="stable")
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
-    columns_order = ["rank", "star", "name", "mag", "bv", "distance_deg", "images", "saturated",
-                     "scatter_mag", "robust_scatter_mag", "expected_mag"]  # fmt: skip
+    columns_order = [
+        "rank",
+        "star",
+        "name",
+        "mag",
+        "bv",
+        "distance_deg",
+        "images",
+        "saturated",
+        "scatter_mag",
+        "robust_scatter_mag",
+        "expected_mag",
+    ]
     return frame[columns_order].reset_index(drop=True)
 
 
@@ -231,8 +256,10 @@ def _nearby_stars(archive, var, radius, max_mag_difference, min_coverage, limit)
 
 def _separation_deg(a, b) -> float:
     ra1, dec1, ra2, dec2 = map(math.radians, (a.ra_deg, a.dec_deg, b.ra_deg, b.dec_deg))
-    h = math.sin((dec2 - dec1) / 2) ** 2 + math.cos(dec1) * math.cos(dec2) * math.sin(
-        (ra2 - ra1) / 2) ** 2  # fmt: skip
+    h = (
+        math.sin((dec2 - dec1) / 2) ** 2
+        + math.cos(dec1) * math.cos(dec2) * math.sin((ra2 - ra1) / 2) ** 2
+    )
     return math.degrees(2 * math.asin(min(1.0, math.sqrt(h))))
 
 
@@ -254,7 +281,7 @@ def _aperture_matrix(data: pd.DataFrame, prefix: str) -> np.ndarray:
         row = np.array([np.nan if v is None else v for v in values], dtype=float)
         if saturated is not None:
             row[np.array([bool(s) for s in saturated], dtype=bool)] = np.nan
-        flux[i, 1:1 + len(row)] = row
+        flux[i, 1 : 1 + len(row)] = row
     return flux
 
 
@@ -290,16 +317,14 @@ def aperture_scatter(curve: LightCurve) -> pd.DataFrame:
     """
     data = curve.data
     if "check_ap" not in data or "check_ap_auto" not in data:
-        raise ValueError("aperture_scatter needs a curve made with check= and "
-                         "with_apertures=True")  # fmt: skip
+        raise ValueError("aperture_scatter needs a curve made with check= and with_apertures=True")
     check = _aperture_matrix(data, "check")
     members = [_aperture_matrix(data, p) for p in _comparison_prefixes(data)]
     width = max([check.shape[1]] + [m.shape[1] for m in members])
     check = _pad(check, width)
     reference = np.sum([_pad(m, width) for m in members], axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mags = np.where((check > 0) & (reference > 0), -2.5 * np.log10(check / reference),
-                        np.nan)  # fmt: skip
+        mags = np.where((check > 0) & (reference > 0), -2.5 * np.log10(check / reference), np.nan)
     rows = []
     keys = list(zip(data["night"], data["observer"], strict=True))
     for night, observer in sorted(set(keys)):
@@ -354,8 +379,7 @@ def best_apertures(scatter: pd.DataFrame, min_images: int = 3) -> dict[str, int 
         # Only apertures that every observer of the night measured the check star in.
         has = group.groupby("aperture")["images"].min()
         available = set(has.index[has > 0])
-        counted = group[(group["images"] >= max(min_images, 2))
-                        & group["aperture"].isin(available)]  # fmt: skip
+        counted = group[(group["images"] >= max(min_images, 2)) & group["aperture"].isin(available)]
         mean = counted.groupby("aperture")["check_std"].agg(lambda s: s.mean(skipna=False))
         counted_observers = counted.groupby("aperture")["observer"].nunique()
         mean = mean[counted_observers == counted_observers.max()].dropna() if len(mean) else mean
@@ -389,11 +413,16 @@ class PeriodChoice:
     nterms: int
 
     def __str__(self) -> str:
-        verdict = ("twice the peak: the two halves of the cycle differ" if self.doubled
-                   else "the peak itself: the halves of a doubled cycle do not differ")  # fmt: skip
-        return (f"period {self.period:.6f} d, {verdict} (F = {self.f_statistic:.1f}, "
-                f"p = {self.p_value:.2g}; RMS {self.rms_single:.4f} -> {self.rms_double:.4f} "
-                "mag)")  # fmt: skip
+        verdict = (
+            "twice the peak: the two halves of the cycle differ"
+            if self.doubled
+            else "the peak itself: the halves of a doubled cycle do not differ"
+        )
+        return (
+            f"period {self.period:.6f} d, {verdict} (F = {self.f_statistic:.1f}, "
+            f"p = {self.p_value:.2g}; RMS {self.rms_single:.4f} -> {self.rms_double:.4f} "
+            "mag)"
+        )
 
 
 def _fourier(phase: np.ndarray, harmonics) -> np.ndarray:
@@ -451,10 +480,15 @@ def resolve_period(
     p_value = float(stats.f.sf(f_stat, p_double - p_single, dof))
     doubled = p_value < alpha
     return PeriodChoice(
-        period=2 * period if doubled else period, peak_period=period, doubled=doubled,
-        f_statistic=float(f_stat), p_value=p_value, rms_single=math.sqrt(rss_single / n),
-        rms_double=math.sqrt(rss_double / n), nterms=nterms,
-    )  # fmt: skip
+        period=2 * period if doubled else period,
+        peak_period=period,
+        doubled=doubled,
+        f_statistic=float(f_stat),
+        p_value=p_value,
+        rms_single=math.sqrt(rss_single / n),
+        rms_double=math.sqrt(rss_double / n),
+        nterms=nterms,
+    )
 
 
 # --- several observers -------------------------------------------------------------------
@@ -512,8 +546,9 @@ def observer_offsets(
     indicators = np.column_stack([(who == o).astype(float) for o in observers])
     design = np.hstack([indicators, _fourier(phase, range(1, nterms + 1))[:, 1:]])
     if len(y) <= design.shape[1]:
-        raise ValueError(f"{len(y)} magnitudes are too few for {len(observers)} observers "
-                         f"and {nterms} harmonics")  # fmt: skip
+        raise ValueError(
+            f"{len(y)} magnitudes are too few for {len(observers)} observers and {nterms} harmonics"
+        )
     coef, *_ = np.linalg.lstsq(design, y, rcond=None)
     residual = y - design @ coef
     sigma2 = float(np.sum(residual**2) / (len(y) - design.shape[1]))
@@ -523,11 +558,18 @@ def observer_offsets(
     for k, observer in enumerate(observers):
         variance = cov[k, k] + cov[r, r] - 2 * cov[k, r]
         mine = residual[who == observer]
-        out.append((observer, int(counts[observer]), float(coef[k] - coef[r]),
-                    math.sqrt(max(variance, 0.0)),
-                    float(np.std(mine, ddof=1)) if len(mine) > 1 else math.nan))  # fmt: skip
-    return pd.DataFrame(out, columns=["observer", "images", "offset_mag", "offset_error_mag",
-                                      "residual_std_mag"])  # fmt: skip
+        out.append(
+            (
+                observer,
+                int(counts[observer]),
+                float(coef[k] - coef[r]),
+                math.sqrt(max(variance, 0.0)),
+                float(np.std(mine, ddof=1)) if len(mine) > 1 else math.nan,
+            )
+        )
+    return pd.DataFrame(
+        out, columns=["observer", "images", "offset_mag", "offset_error_mag", "residual_std_mag"]
+    )
 
 
 def combine_observers(curve: LightCurve, offsets) -> LightCurve:

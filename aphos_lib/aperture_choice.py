@@ -71,8 +71,9 @@ class ApertureChoice:
     def describe(self) -> str:
         """A one-line summary, for metadata: ``auto``, ``3`` or ``auto; 2021-11-06: 3``."""
         name = "auto" if self.default == AUTO else str(self.default)
-        exceptions = "; ".join(f"{n.isoformat()}: {'auto' if k == AUTO else k}"
-                               for n, k in sorted(self.nights.items()))  # fmt: skip
+        exceptions = "; ".join(
+            f"{n.isoformat()}: {'auto' if k == AUTO else k}" for n, k in sorted(self.nights.items())
+        )
         return f"{name}; {exceptions}" if exceptions else name
 
 

@@ -33,9 +33,11 @@ def _external() -> bool:
 
 def _print_status(status) -> None:
     if status.running:
-        print(f"embedded PostgreSQL {status.version} running: pid {status.pid}, "
-              f"port {status.port} on 127.0.0.1, socket in {status.socket_dir}, "
-              f"data in {status.data_dir}")  # fmt: skip
+        print(
+            f"embedded PostgreSQL {status.version} running: pid {status.pid}, "
+            f"port {status.port} on 127.0.0.1, socket in {status.socket_dir}, "
+            f"data in {status.data_dir}"
+        )
     else:
         print(f"embedded PostgreSQL not running (data in {status.data_dir})")
 
@@ -54,8 +56,9 @@ def cmd_db(args: argparse.Namespace) -> int:
         return 0
     if _external():
         if args.action in ("start", "stop"):
-            print("APHOS_DATABASE_URL names an external database: nothing embedded to "
-                  f"{args.action}")  # fmt: skip
+            print(
+                f"APHOS_DATABASE_URL names an external database: nothing embedded to {args.action}"
+            )
             return 0
         catalogue = Catalogue.from_environment(start=False)
         print(f"external database, schema at revision {current_revision(catalogue)}")
@@ -81,10 +84,11 @@ _PRINTED = 20
 
 def _print_outcome(outcome) -> None:
     if outcome.status == "stored":
-        print(f"{outcome.file}: stored {outcome.fluxes} fluxes ({outcome.matched} matched, "
-              f"{outcome.unmatched} unmatched)"
-              + (f", {outcome.rejected_count} rows rejected" if outcome.rejected_count
-                 else ""))  # fmt: skip
+        print(
+            f"{outcome.file}: stored {outcome.fluxes} fluxes ({outcome.matched} matched, "
+            f"{outcome.unmatched} unmatched)"
+            + (f", {outcome.rejected_count} rows rejected" if outcome.rejected_count else "")
+        )
     elif outcome.status == "duplicate":
         print(f"{outcome.file}: duplicate, already stored; nothing new")
     else:
@@ -125,8 +129,10 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
         Path(args.out), seed=args.seed, images=args.images, field_stars=args.field_stars
     )
     rows = sum(f.rows for f in manifest.files)
-    print(f"wrote {len(manifest.files)} SIPS files ({rows} rows) by {len(manifest.observers)} "
-          f"observers to {args.out}")  # fmt: skip
+    print(
+        f"wrote {len(manifest.files)} SIPS files ({rows} rows) by {len(manifest.observers)} "
+        f"observers to {args.out}"
+    )
     return 0
 
 
@@ -157,8 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="the catalogue database")
     db.add_argument("action", choices=["start", "stop", "status", "url", "upgrade"])
-    db.add_argument("--role", choices=list(ROLE_NAMES), default="owner",
-                    help="whose connection URL 'url' prints (default owner)")  # fmt: skip
+    db.add_argument(
+        "--role",
+        choices=list(ROLE_NAMES),
+        default="owner",
+        help="whose connection URL 'url' prints (default owner)",
+    )
     db.set_defaults(func=cmd_db)
 
     ingest = sub.add_parser("ingest", help="store SIPS files")

@@ -23,8 +23,16 @@ from aphos_lib.db.catalogue import Catalogue
 __all__ = ["add_query_commands"]
 
 SEARCH_FIELDS = ("catalog", "catalog_id", "name", "ra_deg", "dec_deg", "mag", "n_fluxes")
-LIGHTCURVE_FIELDS = ("time_utc", "jd", "hjd", "night", "observer", "magnitude", "deviation",
-                     "saturated")  # fmt: skip
+LIGHTCURVE_FIELDS = (
+    "time_utc",
+    "jd",
+    "hjd",
+    "night",
+    "observer",
+    "magnitude",
+    "deviation",
+    "saturated",
+)
 
 
 def _json_value(value):
@@ -44,10 +52,18 @@ def cmd_search(args: argparse.Namespace) -> int:
     catalogue = Catalogue.from_environment()
     with catalogue.connect("reader", autocommit=True) as conn:
         result = search_objects(
-            conn, ra=args.ra, dec=args.dec, radius=args.radius, name=args.name,
-            min_mag=args.min_mag, max_mag=args.max_mag, catalog=args.catalog,
-            catalog_id=args.id, limit=args.limit, offset=args.offset,
-        )  # fmt: skip
+            conn,
+            ra=args.ra,
+            dec=args.dec,
+            radius=args.radius,
+            name=args.name,
+            min_mag=args.min_mag,
+            max_mag=args.max_mag,
+            catalog=args.catalog,
+            catalog_id=args.id,
+            limit=args.limit,
+            offset=args.offset,
+        )
     if args.json:
         for row in result.frame.itertuples(index=False):
             record = {f: _json_value(getattr(row, f)) for f in SEARCH_FIELDS}
@@ -55,8 +71,7 @@ def cmd_search(args: argparse.Namespace) -> int:
                 record["distance_deg"] = _json_value(row.distance_deg)
             print(json.dumps(record))
         return 0
-    shown = result.frame[list(SEARCH_FIELDS) + [c for c in ("distance_deg",)
-                                                if c in result.frame]]  # fmt: skip
+    shown = result.frame[list(SEARCH_FIELDS) + [c for c in ("distance_deg",) if c in result.frame]]
     print(shown.to_string(index=False) if len(shown) else "no objects match")
     first = result.offset + 1 if len(result) else 0
     print(f"objects {first}-{result.offset + len(result)} of {result.total}")
@@ -70,11 +85,17 @@ def cmd_lightcurve(args: argparse.Namespace) -> int:
     comparison = [args.comparison, *args.ensemble] if args.ensemble else args.comparison
     with catalogue.connect("reader", autocommit=True) as conn:
         curve = differential_photometry(
-            conn, args.variable, comparison, check=args.check, aperture=args.aperture,
+            conn,
+            args.variable,
+            comparison,
+            check=args.check,
+            aperture=args.aperture,
             comparison_aperture=args.comparison_aperture,
-            include_saturated=args.include_saturated, observers=args.observer or None,
-            exclude_observers=args.exclude_observer, as_of=args.as_of,
-        )  # fmt: skip
+            include_saturated=args.include_saturated,
+            observers=args.observer or None,
+            exclude_observers=args.exclude_observer,
+            as_of=args.as_of,
+        )
     if args.format == "json":
         for row in curve.data.itertuples(index=False):
             record = {f: _json_value(getattr(row, f)) for f in LIGHTCURVE_FIELDS}
@@ -129,22 +150,36 @@ def add_query_commands(sub) -> None:
     curve = sub.add_parser("lightcurve", help="differential magnitudes of a variable star")
     curve.add_argument("variable", help="CATALOG:ID of the variable, e.g. UCAC4:805-031770")
     curve.add_argument("comparison", help="CATALOG:ID of the comparison star")
-    curve.add_argument("--ensemble", action="append", default=[], metavar="CATALOG:ID",
-                       help="more comparison stars (fluxes summed with the first)")  # fmt: skip
+    curve.add_argument(
+        "--ensemble",
+        action="append",
+        default=[],
+        metavar="CATALOG:ID",
+        help="more comparison stars (fluxes summed with the first)",
+    )
     curve.add_argument("--check", metavar="CATALOG:ID", help="a check star")
     curve.add_argument("--aperture", default="auto", help="variable's aperture: N or auto")
-    curve.add_argument("--comparison-aperture", default="auto",
-                       help="comparison's aperture: N or auto")  # fmt: skip
-    curve.add_argument("--include-saturated", action="store_true",
-                       help="also list images with a saturated star (no magnitude)")  # fmt: skip
-    curve.add_argument("--observer", action="append", default=[], metavar="NAME",
-                       help="keep only these observers")  # fmt: skip
+    curve.add_argument(
+        "--comparison-aperture", default="auto", help="comparison's aperture: N or auto"
+    )
+    curve.add_argument(
+        "--include-saturated",
+        action="store_true",
+        help="also list images with a saturated star (no magnitude)",
+    )
+    curve.add_argument(
+        "--observer", action="append", default=[], metavar="NAME", help="keep only these observers"
+    )
     curve.add_argument("--exclude-observer", action="append", default=[], metavar="NAME")
     curve.add_argument("--as-of", help="only data uploaded by this time (ISO 8601 with zone)")
     curve.add_argument("--format", choices=["csv", "txt", "json", "aavso"], default="csv")
-    curve.add_argument("--metadata", action="store_true",
-                       help="csv/txt: start with the stars, apertures and as_of")  # fmt: skip
+    curve.add_argument(
+        "--metadata", action="store_true", help="csv/txt: start with the stars, apertures and as_of"
+    )
     curve.add_argument("--obscode", help="aavso: your AAVSO observer code")
-    curve.add_argument("--aavso-observer", metavar="NAME",
-                       help="aavso: whose images to report when several observers")  # fmt: skip
+    curve.add_argument(
+        "--aavso-observer",
+        metavar="NAME",
+        help="aavso: whose images to report when several observers",
+    )
     curve.set_defaults(func=_query_errors(cmd_lightcurve))

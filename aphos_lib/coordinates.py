@@ -318,6 +318,10 @@ def format_dec(dec_deg: float, style: str = "dms", decimals: int = 2) -> str:
     degrees, minutes, seconds, fraction = _fields(dec_deg, decimals)
     sign = "-" if dec_deg < 0 and (degrees or minutes or seconds or fraction) else "+"
     tail = f".{fraction:0{decimals}d}" if decimals else ""
-    marks = {"symbols": ("°", "'", '"'), "dms": ("d", "m", "s"), "space": (" ", " ", ""),
-             "colon": (":", ":", "")}[style]  # fmt: skip
+    marks = {
+        "symbols": ("°", "'", '"'),
+        "dms": ("d", "m", "s"),
+        "space": (" ", " ", ""),
+        "colon": (":", ":", ""),
+    }[style]
     return f"{sign}{degrees:02d}{marks[0]}{minutes:02d}{marks[1]}{seconds:02d}{tail}{marks[2]}"

@@ -47,17 +47,41 @@ from aphos_lib.io.sips import RejectedRow, SipsFile, SipsFormatError, read_sips
 from aphos_lib.object_ids import FileStars, ObjectCache, resolve_stars
 from aphos_lib.observers import ensure_local_observer
 
-__all__ = ["FOLD_EVERY", "LISTED_ROWS", "FileOutcome", "ObjectCache", "fold_flux_counts",
-           "ingest_file", "ingest_files", "ingest_parsed", "start_upload"]  # fmt: skip
+__all__ = [
+    "FOLD_EVERY",
+    "LISTED_ROWS",
+    "FileOutcome",
+    "ObjectCache",
+    "fold_flux_counts",
+    "ingest_file",
+    "ingest_files",
+    "ingest_parsed",
+    "start_upload",
+]
 
 # Files whose transactions are open at once in ingest_files, one connection each: one being
 # prepared by the calling thread, the others queued for or in the database thread.
 FILES_IN_FLIGHT = 2
 FLUX_COLUMNS = (
-    "image_id", "line", "object_id", "name", "x", "y", "adu", "ra_deg", "dec_deg",
-    "background", "background_dev", "ap_auto", "ap_auto_dev", "ap_auto_saturated",
-    "ap", "ap_dev", "ap_saturated", "light_curve_record",
-)  # fmt: skip
+    "image_id",
+    "line",
+    "object_id",
+    "name",
+    "x",
+    "y",
+    "adu",
+    "ra_deg",
+    "dec_deg",
+    "background",
+    "background_dev",
+    "ap_auto",
+    "ap_auto_dev",
+    "ap_auto_saturated",
+    "ap",
+    "ap_dev",
+    "ap_saturated",
+    "light_curve_record",
+)
 # What makes a whole file unreadable: it is then rejected with the message, and nothing stored.
 _UNREADABLE = (SipsFormatError, UnicodeDecodeError, OSError)
 _COPY_FLUX = f"COPY flux ({', '.join(FLUX_COLUMNS)}) FROM STDIN (FORMAT binary)"
@@ -254,8 +278,9 @@ def _prepare(
     The file's new stars are in ``known.in_flight`` when this returns: later files of the
     batch use their reserved ids until this file's transaction ends.
     """
-    identity = exposure_identity(sips.exposure_begin, sips.exposure_end, _filter(sips),
-                                 sips.apertures, sips.rows)  # every row read, repeats too
+    identity = exposure_identity(
+        sips.exposure_begin, sips.exposure_end, _filter(sips), sips.apertures, sips.rows
+    )  # every row read, repeats too
     read = sips.rows
     sources = find_sources(read)
     rows = sources.stored_rows(read)
@@ -277,16 +302,24 @@ def _prepare(
     )
     sha = bytes.fromhex(sips.sha256)
     try:
-        outcome.image_id = _insert_image(conn, sips, observer_id, upload_id, sha, identity,
-                                         outcome)
+        outcome.image_id = _insert_image(conn, sips, observer_id, upload_id, sha, identity, outcome)
         if outcome.image_id is None:
             duplicate = FileOutcome(
-                sips.source, "duplicate", warnings=sips.warnings[:LISTED_ROWS],
+                sips.source,
+                "duplicate",
+                warnings=sips.warnings[:LISTED_ROWS],
                 warning_count=len(sips.warnings),
             )
             return _Pending(conn, duplicate, sha, upload_id, position, sips)
-        pending = _Pending(conn, outcome, sha, upload_id, position, sips,
-                           resolve_stars(conn, rows, matched_mask, known))  # fmt: skip
+        pending = _Pending(
+            conn,
+            outcome,
+            sha,
+            upload_id,
+            position,
+            sips,
+            resolve_stars(conn, rows, matched_mask, known),
+        )
         pending.encode()
     except BaseException:
         conn.rollback()
@@ -362,15 +395,30 @@ def _insert_image(
         RETURNING id
         """,
         (
-            observer_id, upload_id, sha, identity, sips.source, sips.encoding, sips.exposure_begin,
-            sips.exposure_end, sips.exposure_middle,
+            observer_id,
+            upload_id,
+            sha,
+            identity,
+            sips.source,
+            sips.encoding,
+            sips.exposure_begin,
+            sips.exposure_end,
+            sips.exposure_middle,
             sips.header_float("ExposureTime") or duration,
-            sips.header_float("JDBegin"), sips.header_float("JDEnd"), sips.header_float("GJD"),
-            sips.header_float("HJD"), _filter(sips),
-            sips.header_float("CenterRADeg"), sips.header_float("CenterDecDeg"),
-            json.dumps(header), sips.columns, sips.apertures, outcome.fluxes, outcome.matched,
+            sips.header_float("JDBegin"),
+            sips.header_float("JDEnd"),
+            sips.header_float("GJD"),
+            sips.header_float("HJD"),
+            _filter(sips),
+            sips.header_float("CenterRADeg"),
+            sips.header_float("CenterDecDeg"),
+            json.dumps(header),
+            sips.columns,
+            sips.apertures,
+            outcome.fluxes,
+            outcome.matched,
         ),
-    ).fetchone()  # fmt: skip
+    ).fetchone()
     return None if row is None else row[0]
 
 
@@ -446,8 +494,9 @@ def _flux_counts(object_ids: np.ndarray) -> tuple[str, str]:
     return ",".join(map(str, ids.tolist())), ",".join(map(str, counts.tolist()))
 
 
-def _update_objects(conn: psycopg.Connection, counts: tuple[str, str],
-                    names: tuple[list, list]) -> None:  # fmt: skip
+def _update_objects(
+    conn: psycopg.Connection, counts: tuple[str, str], names: tuple[list, list]
+) -> None:
     """With the COPY: leave the image's flux counts and star names for the batch's fold.
 
     A search then reads each object's number of fluxes instead of counting them. A star first
@@ -468,23 +517,36 @@ def _flux_payload(rows: pa.Table, image_id: int, object_ids: np.ndarray, apertur
         return rows[name].to_numpy()
 
     names = rows["name"].to_pylist()
-    return bc.encode([
-        bc.int8(np.full(n, image_id, dtype=np.int64)),
-        bc.int4(rows["line"].to_numpy()),
-        bc.int8(object_ids, null=object_ids < 0),
-        bc.text(names) if any(v is not None for v in names) else bc.text([None] * n),
-        bc.float8(floats("x")), bc.float8(floats("y")), bc.float8(floats("adu")),
-        bc.float8(floats("ra_deg")), bc.float8(floats("dec_deg")),
-        bc.float8(floats("background")), bc.float8(floats("background_dev")),
-        bc.float8(floats("ap_auto")), bc.float8(floats("ap_auto_dev")),
-        bc.boolean(flags("ap_auto_saturated")),
-        bc.float8_array([floats(f"ap{k}") for k in range(1, apertures + 1)], n),
-        bc.float8_array([floats(f"ap{k}_dev") for k in range(1, apertures + 1)], n),
-        bc.bool_array([flags(f"ap{k}_saturated") for k in range(1, apertures + 1)], n),
-        bc.records(light_curve_records.flux_records(
-            floats("ra_deg"), floats("dec_deg"), floats("ap_auto"), floats("ap_auto_dev"),
-            flags("ap_auto_saturated"))),
-    ])  # fmt: skip
+    return bc.encode(
+        [
+            bc.int8(np.full(n, image_id, dtype=np.int64)),
+            bc.int4(rows["line"].to_numpy()),
+            bc.int8(object_ids, null=object_ids < 0),
+            bc.text(names) if any(v is not None for v in names) else bc.text([None] * n),
+            bc.float8(floats("x")),
+            bc.float8(floats("y")),
+            bc.float8(floats("adu")),
+            bc.float8(floats("ra_deg")),
+            bc.float8(floats("dec_deg")),
+            bc.float8(floats("background")),
+            bc.float8(floats("background_dev")),
+            bc.float8(floats("ap_auto")),
+            bc.float8(floats("ap_auto_dev")),
+            bc.boolean(flags("ap_auto_saturated")),
+            bc.float8_array([floats(f"ap{k}") for k in range(1, apertures + 1)], n),
+            bc.float8_array([floats(f"ap{k}_dev") for k in range(1, apertures + 1)], n),
+            bc.bool_array([flags(f"ap{k}_saturated") for k in range(1, apertures + 1)], n),
+            bc.records(
+                light_curve_records.flux_records(
+                    floats("ra_deg"),
+                    floats("dec_deg"),
+                    floats("ap_auto"),
+                    floats("ap_auto_dev"),
+                    flags("ap_auto_saturated"),
+                )
+            ),
+        ]
+    )
 
 
 def _record(
@@ -501,12 +563,22 @@ def _record(
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         """,
         (
-            upload_id, position, outcome.file, sha, outcome.status, outcome.image_id,
-            outcome.fluxes, outcome.matched, outcome.unmatched,
-            json.dumps(outcome.to_json()["rejected_rows"]), outcome.rejected_count,
-            json.dumps(outcome.warnings), outcome.warning_count, outcome.error,
+            upload_id,
+            position,
+            outcome.file,
+            sha,
+            outcome.status,
+            outcome.image_id,
+            outcome.fluxes,
+            outcome.matched,
+            outcome.unmatched,
+            json.dumps(outcome.to_json()["rejected_rows"]),
+            outcome.rejected_count,
+            json.dumps(outcome.warnings),
+            outcome.warning_count,
+            outcome.error,
         ),
-    )  # fmt: skip
+    )
 
 
 def _read_one(path: Path) -> SipsFile | Exception:

@@ -26,20 +26,60 @@ __all__ = ["AAVSO_FILTERS", "LightCurve", "Periodogram"]
 TIME_COLUMNS = ("jd", "hjd")
 # Filters the AAVSO accepts, and how SIPS headers commonly name them.
 AAVSO_FILTERS = {
-    "U", "B", "V", "R", "I", "J", "H", "K", "TG", "TB", "TR", "CV", "CR", "SZ", "SU", "SG", "SR",
-    "SI", "STU", "STV", "STB", "STY", "STHBW", "STHBN", "MA", "MB", "MI", "ZS", "Y", "HA", "HAC",
+    "U",
+    "B",
+    "V",
+    "R",
+    "I",
+    "J",
+    "H",
+    "K",
+    "TG",
+    "TB",
+    "TR",
+    "CV",
+    "CR",
+    "SZ",
+    "SU",
+    "SG",
+    "SR",
+    "SI",
+    "STU",
+    "STV",
+    "STB",
+    "STY",
+    "STHBW",
+    "STHBN",
+    "MA",
+    "MB",
+    "MI",
+    "ZS",
+    "Y",
+    "HA",
+    "HAC",
     "O",
-}  # fmt: skip
-_FILTER_ALIASES = {"RC": "R", "IC": "I", "C": "CV", "CLEAR": "CV", "L": "CV", "LUM": "CV",
-                   "NONE": "CV", "G": "TG", "GREEN": "TG"}  # fmt: skip
+}
+_FILTER_ALIASES = {
+    "RC": "R",
+    "IC": "I",
+    "C": "CV",
+    "CLEAR": "CV",
+    "L": "CV",
+    "LUM": "CV",
+    "NONE": "CV",
+    "G": "TG",
+    "GREEN": "TG",
+}
 
 
 def _describe(obj: CatalogObject) -> str:
     name = f" ({obj.name})" if obj.name else ""
     mag = "unknown" if obj.mag is None else f"{obj.mag:.2f}"
-    return (f"{obj.catalog} {obj.catalog_id}{name}, RA {format_ra(obj.ra_deg, 'space')} "
-            f"({obj.ra_deg:.6f} deg), Dec {format_dec(obj.dec_deg, 'space')} "
-            f"({obj.dec_deg:+.6f} deg), catalogue magnitude {mag}")  # fmt: skip
+    return (
+        f"{obj.catalog} {obj.catalog_id}{name}, RA {format_ra(obj.ra_deg, 'space')} "
+        f"({obj.ra_deg:.6f} deg), Dec {format_dec(obj.dec_deg, 'space')} "
+        f"({obj.dec_deg:+.6f} deg), catalogue magnitude {mag}"
+    )
 
 
 @dataclass
@@ -66,8 +106,9 @@ class Periodogram:
 
     def to_pandas(self) -> pd.DataFrame:
         """The periodogram as columns ``frequency_per_day``, ``period_d``, ``power``."""
-        return pd.DataFrame({"frequency_per_day": self.frequency, "period_d": self.period,
-                             "power": self.power})  # fmt: skip
+        return pd.DataFrame(
+            {"frequency_per_day": self.frequency, "period_d": self.period, "power": self.power}
+        )
 
 
 class LightCurve:
@@ -126,9 +167,13 @@ class LightCurve:
         import astropy.units as u
         from astropy.table import Table
 
-        frame = self.data.drop(columns=[c for c in self.data.columns
-                                        if self.data[c].dtype == object
-                                        and c not in ("observer", "filter")])  # fmt: skip
+        frame = self.data.drop(
+            columns=[
+                c
+                for c in self.data.columns
+                if self.data[c].dtype == object and c not in ("observer", "filter")
+            ]
+        )
         table = Table.from_pandas(frame)
         table["time_utc"] = self.data["time_utc"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").to_numpy()
         table["night"] = [n.isoformat() for n in self.data["night"]]
@@ -229,8 +274,9 @@ class LightCurve:
 
         rows = self._usable()
         if len(rows) < 3:
-            raise ValueError(f"a periodogram needs at least 3 magnitudes, this curve has "
-                             f"{len(rows)}")  # fmt: skip
+            raise ValueError(
+                f"a periodogram needs at least 3 magnitudes, this curve has {len(rows)}"
+            )
         t, y = rows[time].to_numpy(), rows["magnitude"].to_numpy()
         dy = rows["deviation"].to_numpy()
         dy = dy if np.all(np.isfinite(dy) & (dy > 0)) else None
@@ -240,9 +286,11 @@ class LightCurve:
         min_period = min_period or 0.05
         max_period = max_period or min(max(span / 2, min_period * 2), 100.0)
         ls = LombScargle(t, y, dy, nterms=nterms)
-        frequency, power = ls.autopower(minimum_frequency=1 / max_period,
-                                        maximum_frequency=1 / min_period,
-                                        samples_per_peak=samples_per_peak)  # fmt: skip
+        frequency, power = ls.autopower(
+            minimum_frequency=1 / max_period,
+            maximum_frequency=1 / min_period,
+            samples_per_peak=samples_per_peak,
+        )
         peak = int(np.argmax(power))
         step = frequency[1] - frequency[0] if len(frequency) > 1 else 1 / span
         fine = np.linspace(frequency[peak] - step, frequency[peak] + step, 201)
@@ -250,11 +298,16 @@ class LightCurve:
         best = int(np.argmax(fine_power))
         fap = np.nan
         if nterms == 1:  # astropy estimates it only for the single-term model
-            fap = float(ls.false_alarm_probability(fine_power[best],
-                                                   minimum_frequency=1 / max_period,
-                                                   maximum_frequency=1 / min_period))  # fmt: skip
-        return Periodogram(frequency, power, float(1 / fine[best]), float(fine_power[best]),
-                           fap, nterms)  # fmt: skip
+            fap = float(
+                ls.false_alarm_probability(
+                    fine_power[best],
+                    minimum_frequency=1 / max_period,
+                    maximum_frequency=1 / min_period,
+                )
+            )
+        return Periodogram(
+            frequency, power, float(1 / fine[best]), float(fine_power[best]), fap, nterms
+        )
 
     def night_summary(self) -> pd.DataFrame:
         """Per night and observer: images, apertures used, and the check star's scatter.
@@ -267,22 +320,28 @@ class LightCurve:
         for (night, observer), g in data.groupby(["night", "observer"], sort=True):
             check = g["check_magnitude"] if "check_magnitude" in g else pd.Series(dtype=float)
             check = check[np.isfinite(check)]
-            rows.append({
-                "night": night, "observer": observer, "images": len(g),
-                "magnitudes": int(np.isfinite(g["magnitude"]).sum()),
-                "var_aperture": int(g["var_aperture"].iloc[0]),
-                "cmp_aperture": int(g["cmp_aperture"].iloc[0]),
-                "magnitude_std": float(g["magnitude"].std()),
-                "check_std": float(check.std()) if len(check) > 1 else np.nan,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "night": night,
+                    "observer": observer,
+                    "images": len(g),
+                    "magnitudes": int(np.isfinite(g["magnitude"]).sum()),
+                    "var_aperture": int(g["var_aperture"].iloc[0]),
+                    "cmp_aperture": int(g["cmp_aperture"].iloc[0]),
+                    "magnitude_std": float(g["magnitude"].std()),
+                    "check_std": float(check.std()) if len(check) > 1 else np.nan,
+                }
+            )
         return pd.DataFrame(rows)
 
     # --- downloads -----------------------------------------------------------------------
 
     def _metadata(self) -> dict[str, Any]:
         meta = self.meta
-        out = {"variable": _describe(meta["variable"]),
-               "comparison": " + ".join(_describe(c) for c in meta["comparisons"])}  # fmt: skip
+        out = {
+            "variable": _describe(meta["variable"]),
+            "comparison": " + ".join(_describe(c) for c in meta["comparisons"]),
+        }
         if meta.get("check") is not None:
             out["check"] = _describe(meta["check"])
         out["variable_aperture"] = meta["aperture"].describe()
@@ -307,25 +366,35 @@ class LightCurve:
         # The original's "Exposure middle" format (seconds), here always in UTC.
         times = rows["time_utc"].dt.strftime("%Y-%m-%d %H:%M:%S")
         return [
-            [t, f"{m:.4f}", missing if math.isnan(d) else f"{d:.4f}", f"{jd:.6f}",
-             missing if math.isnan(hjd) else f"{hjd:.6f}"]
-            for t, m, d, jd, hjd in zip(times, rows["magnitude"], rows["deviation"], rows["jd"],
-                                        rows["hjd"], strict=True)
-        ]  # fmt: skip
+            [
+                t,
+                f"{m:.4f}",
+                missing if math.isnan(d) else f"{d:.4f}",
+                f"{jd:.6f}",
+                missing if math.isnan(hjd) else f"{hjd:.6f}",
+            ]
+            for t, m, d, jd, hjd in zip(
+                times, rows["magnitude"], rows["deviation"], rows["jd"], rows["hjd"], strict=True
+            )
+        ]
 
     def _metadata_rows(self) -> list[list[str]]:
         """The original APhoS's metadata block, then what this archive adds."""
         var, comparisons = self.meta["variable"], self.meta["comparisons"]
-        rows = [["Catalog ID", f"{var.catalog} {var.catalog_id}"],
-                ["Catalog Right Ascension", format_ra(var.ra_deg)],
-                ["Catalog Declination", format_dec(var.dec_deg)],
-                ["Catalog Magnitude", _magnitude(var.mag)]]  # fmt: skip
+        rows = [
+            ["Catalog ID", f"{var.catalog} {var.catalog_id}"],
+            ["Catalog Right Ascension", format_ra(var.ra_deg)],
+            ["Catalog Declination", format_dec(var.dec_deg)],
+            ["Catalog Magnitude", _magnitude(var.mag)],
+        ]
         for k, ref in enumerate(comparisons):
             label = "Reference" if len(comparisons) == 1 else f"Reference {k + 1}"
-            rows += [[f"{label} catalog ID", f"{ref.catalog} {ref.catalog_id}"],
-                     [f"{label} catalog Right Ascension", format_ra(ref.ra_deg)],
-                     [f"{label} catalog Declination", format_dec(ref.dec_deg)],
-                     [f"{label} catalog Magnitude", _magnitude(ref.mag)]]  # fmt: skip
+            rows += [
+                [f"{label} catalog ID", f"{ref.catalog} {ref.catalog_id}"],
+                [f"{label} catalog Right Ascension", format_ra(ref.ra_deg)],
+                [f"{label} catalog Declination", format_dec(ref.dec_deg)],
+                [f"{label} catalog Magnitude", _magnitude(ref.mag)],
+            ]
         extra = self._metadata()
         for key in ("variable", "comparison"):
             extra.pop(key)
@@ -394,36 +463,53 @@ class LightCurve:
         observers = sorted(set(rows["observer"]))
         if observer is None:
             if len(observers) > 1:
-                raise ValueError(f"an AAVSO report holds one observer's data; this curve has "
-                                 f"{', '.join(observers)}: pass observer=")  # fmt: skip
+                raise ValueError(
+                    f"an AAVSO report holds one observer's data; this curve has "
+                    f"{', '.join(observers)}: pass observer="
+                )
         else:
             rows = rows[rows["observer"].str.lower() == observer.lower()]
         var = self.meta["variable"]
         name = _aavso_field(star_name or var.name or f"{var.catalog} {var.catalog_id}", 30)
-        cname = _aavso_field(" + ".join(f"{c.catalog} {c.catalog_id}"
-                                        for c in self.meta["comparisons"]), 30)  # fmt: skip
+        cname = _aavso_field(
+            " + ".join(f"{c.catalog} {c.catalog_id}" for c in self.meta["comparisons"]), 30
+        )
         check = self.meta.get("check")
         kname = _aavso_field(f"{check.catalog} {check.catalog_id}", 30) if check else "na"
         time_column = "hjd" if date == "HJD" else "jd"
         out = io.StringIO()
-        out.write(f"#TYPE=EXTENDED\n#OBSCODE={obscode}\n#SOFTWARE={software}\n#DELIM=,\n"
-                  f"#DATE={date}\n#OBSTYPE=CCD\n")  # fmt: skip
-        out.write("#NAME,DATE,MAG,MERR,FILT,TRANS,MTYPE,CNAME,CMAG,KNAME,KMAG,AMASS,GROUP,"
-                  "CHART,NOTES\n")  # fmt: skip
+        out.write(
+            f"#TYPE=EXTENDED\n#OBSCODE={obscode}\n#SOFTWARE={software}\n#DELIM=,\n"
+            f"#DATE={date}\n#OBSTYPE=CCD\n"
+        )
+        out.write(
+            "#NAME,DATE,MAG,MERR,FILT,TRANS,MTYPE,CNAME,CMAG,KNAME,KMAG,AMASS,GROUP,CHART,NOTES\n"
+        )
         writer = csv.writer(out, lineterminator="\n")
         for row in rows.itertuples(index=False):
             when = getattr(row, time_column)
             if not np.isfinite(when):
-                raise ValueError(f"image {row.image_id} has no {date} in its header: use "
-                                 "date='JD'")  # fmt: skip
+                raise ValueError(f"image {row.image_id} has no {date} in its header: use date='JD'")
             kmag = _instrumental(getattr(row, "check_flux", np.nan)) if check else "na"
-            writer.writerow([
-                name, f"{when:.5f}", f"{row.magnitude:.3f}",
-                "na" if not np.isfinite(row.deviation) else f"{row.deviation:.3f}",
-                _aavso_filter(filter or row.filter), "NO", "DIF", cname,
-                _instrumental(row.cmp_flux), kname, kmag, "na", "na", chart,
-                f"APhoS image {row.image_id}",
-            ])  # fmt: skip
+            writer.writerow(
+                [
+                    name,
+                    f"{when:.5f}",
+                    f"{row.magnitude:.3f}",
+                    "na" if not np.isfinite(row.deviation) else f"{row.deviation:.3f}",
+                    _aavso_filter(filter or row.filter),
+                    "NO",
+                    "DIF",
+                    cname,
+                    _instrumental(row.cmp_flux),
+                    kname,
+                    kmag,
+                    "na",
+                    "na",
+                    chart,
+                    f"APhoS image {row.image_id}",
+                ]
+            )
         return _written(out.getvalue(), path)
 
 
@@ -443,8 +529,10 @@ def _aavso_filter(value: str | None) -> str:
     code = (value if isinstance(value, str) else "").strip().upper()
     code = _FILTER_ALIASES.get(code, code)
     if code not in AAVSO_FILTERS:
-        raise ValueError(f"filter {value!r} is not an AAVSO filter code: pass filter= "
-                         "(e.g. 'V', 'CV' for unfiltered)")  # fmt: skip
+        raise ValueError(
+            f"filter {value!r} is not an AAVSO filter code: pass filter= "
+            "(e.g. 'V', 'CV' for unfiltered)"
+        )
     return code
 
 

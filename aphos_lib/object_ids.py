@@ -153,8 +153,10 @@ class ObjectCache:
 
     def holds_area(self, box: tuple[float, float, float, float]) -> bool:
         """Whether an area read before covers ``box`` (west, south, east, north)."""
-        return any(b[0] <= box[0] and b[1] <= box[1] and b[2] >= box[2] and b[3] >= box[3]
-                   for b in self.boxes)  # fmt: skip
+        return any(
+            b[0] <= box[0] and b[1] <= box[1] and b[2] >= box[2] and b[3] >= box[3]
+            for b in self.boxes
+        )
 
     def settle(self, stars: FileStars) -> None:
         """A file's transaction has ended: keep its ids if it committed, forget its new stars
@@ -202,8 +204,10 @@ class FileStars:
         changed = False
         for owner, at, pos in self.borrowed:
             if owner.state != "stored":
-                raise RuntimeError("a file before this one in the batch, whose new catalogue "
-                                   "stars this one shares, was not stored")  # fmt: skip
+                raise RuntimeError(
+                    "a file before this one in the batch, whose new catalogue "
+                    "stars this one shares, was not stored"
+                )
             if (owner.ids[pos] != self.ids[at]).any():
                 self.ids[at] = owner.ids[pos]
                 changed = True
@@ -230,8 +234,9 @@ def _reserve(conn: psycopg.Connection, n: int) -> np.ndarray:
     return _ids_text(conn.execute(_RESERVE_IDS, (n,)).fetchone()[0])
 
 
-def resolve_stars(conn: psycopg.Connection, rows: pa.Table, matched_mask: np.ndarray,
-                  known: ObjectCache) -> FileStars:  # fmt: skip
+def resolve_stars(
+    conn: psycopg.Connection, rows: pa.Table, matched_mask: np.ndarray, known: ObjectCache
+) -> FileStars:
     """Find every catalogue star of a file and reserve ids for the new ones (see the module).
 
     The caller registers the new stars in ``known.in_flight`` once the file's rows are ready
@@ -283,8 +288,9 @@ def _borrow(stars: FileStars, unknown: np.ndarray, known: ObjectCache) -> np.nda
             break
         if owner.state == "failed":
             continue
-        pos = pc.fill_null(pc.index_in(stars.keys.take(pa.array(unknown)), value_set=owner.keys),
-                           -1).to_numpy()  # fmt: skip
+        pos = pc.fill_null(
+            pc.index_in(stars.keys.take(pa.array(unknown)), value_set=owner.keys), -1
+        ).to_numpy()
         hit = pos >= 0
         if hit.any():
             stars.ids[unknown[hit]] = owner.ids[pos[hit]]
@@ -295,16 +301,33 @@ def _borrow(stars: FileStars, unknown: np.ndarray, known: ObjectCache) -> np.nda
 
 def _star_values(rows: pa.Table, at: np.ndarray) -> tuple[str, ...]:
     """The INSERT's text parameters after the key for the stars first met in rows ``at``."""
-    new = rows.select(
-        ["name", "catalog_ra_deg", "catalog_dec_deg", "ra_deg", "dec_deg", "catalog_mag",
-         "catalog_bv", "catalog_jk"]
-    ).take(pa.array(at)).to_pydict()  # fmt: skip
+    new = (
+        rows.select(
+            [
+                "name",
+                "catalog_ra_deg",
+                "catalog_dec_deg",
+                "ra_deg",
+                "dec_deg",
+                "catalog_mag",
+                "catalog_bv",
+                "catalog_jk",
+            ]
+        )
+        .take(pa.array(at))
+        .to_pydict()
+    )
     # A star's position is the catalogue's; the measured one when SIPS gave none.
     ra = _first_present(new["catalog_ra_deg"], new["ra_deg"])
     dec = _first_present(new["catalog_dec_deg"], new["dec_deg"])
-    return (lines(new["name"]), lines(map(repr, ra)), lines(map(repr, dec)),
-            lines(_reprs(new["catalog_mag"])), lines(_reprs(new["catalog_bv"])),
-            lines(_reprs(new["catalog_jk"])))  # fmt: skip
+    return (
+        lines(new["name"]),
+        lines(map(repr, ra)),
+        lines(map(repr, dec)),
+        lines(_reprs(new["catalog_mag"])),
+        lines(_reprs(new["catalog_bv"])),
+        lines(_reprs(new["catalog_jk"])),
+    )
 
 
 def _first_present(preferred: list, fallback: list) -> list:
@@ -324,15 +347,19 @@ def _sky_area(rows: pa.Table, matched_at: np.ndarray) -> tuple[float, float, flo
     west, east = float(np.nanmin(ra)), float(np.nanmax(ra))
     south, north = float(np.nanmin(dec)), float(np.nanmax(dec))
     widest = math.cos(math.radians(min(abs(south), abs(north)))) if south * north > 0 else 1.0
-    if (east - west > 180 or (east - west) * widest > _AREA_MAX_SIDE_DEG
-            or north - south > _AREA_MAX_SIDE_DEG):  # fmt: skip
+    if (
+        east - west > 180
+        or (east - west) * widest > _AREA_MAX_SIDE_DEG
+        or north - south > _AREA_MAX_SIDE_DEG
+    ):
         return None
     m = _AREA_MARGIN_DEG
     return west - m, south - m, east + m, north + m
 
 
-def _read_area(conn: psycopg.Connection, known: ObjectCache,
-               box: tuple[float, float, float, float]) -> None:  # fmt: skip
+def _read_area(
+    conn: psycopg.Connection, known: ObjectCache, box: tuple[float, float, float, float]
+) -> None:
     """Cache every catalogue star in ``box``. Only committed stars are read: the file's
     transaction has inserted none yet."""
     keys, ids = _keys_and_ids(*conn.execute(_OBJECTS_IN_AREA, box).fetchone())

@@ -116,11 +116,16 @@ def _aperture_sql(alias: str, choice: ApertureChoice) -> tuple[sql.Composable, s
         pick = sql.SQL(
             "CROSS JOIN LATERAL (SELECT coalesce((SELECT u.k FROM unnest({n}::date[], "
             "{a}::int[]) AS u(night, k) WHERE u.night = n.night), {d}) AS k) {k}"
-        ).format(n=sql.Placeholder(f"{alias}_nights"), a=sql.Placeholder(f"{alias}_apertures"),
-                 d=sql.Placeholder(f"{alias}_default"), k=k)  # fmt: skip
+        ).format(
+            n=sql.Placeholder(f"{alias}_nights"),
+            a=sql.Placeholder(f"{alias}_apertures"),
+            d=sql.Placeholder(f"{alias}_default"),
+            k=k,
+        )
     else:
         pick = sql.SQL("CROSS JOIN LATERAL (SELECT {}::int AS k) {}").format(
-            sql.Literal(int(choice.default)), k)  # fmt: skip
+            sql.Literal(int(choice.default)), k
+        )
     columns = sql.SQL(
         "{s}.ra_deg, {s}.dec_deg, {s}.ap_auto, {s}.ap_auto_dev, {s}.ap_auto_saturated, {k}.k, "
         "CASE WHEN {k}.k = 0 THEN {s}.ap_auto ELSE {s}.ap[{k}.k] END, "
@@ -131,10 +136,18 @@ def _aperture_sql(alias: str, choice: ApertureChoice) -> tuple[sql.Composable, s
     return columns, pick
 
 
-_STAR_FIELDS = ["ra_deg", "dec_deg", "ap_auto", "ap_auto_dev", "ap_auto_saturated", "aperture",
-                "flux", "flux_dev", "saturated"]  # fmt: skip
-_IMAGE_FIELDS = ["image_id", "time_utc", "jd", "hjd", "night", "observer", "filter",
-                 "exposure_s"]  # fmt: skip
+_STAR_FIELDS = [
+    "ra_deg",
+    "dec_deg",
+    "ap_auto",
+    "ap_auto_dev",
+    "ap_auto_saturated",
+    "aperture",
+    "flux",
+    "flux_dev",
+    "saturated",
+]
+_IMAGE_FIELDS = ["image_id", "time_utc", "jd", "hjd", "night", "observer", "filter", "exposure_s"]
 
 
 def _names(values: Iterable[str] | None) -> list[str] | None:
@@ -219,8 +232,11 @@ def differential_photometry(
         frame = _frame(rows, stars, with_apertures)
     else:  # the columnar read: the same frame in a fraction of the time
         frame = fetch_columns(
-            conn, [(alias, obj, choices[key], key == "chk") for alias, key, obj in stars],
-            where, params)  # fmt: skip
+            conn,
+            [(alias, obj, choices[key], key == "chk") for alias, key, obj in stars],
+            where,
+            params,
+        )
     _fill_missing_hjd(frame, var)
     frame = _magnitudes(frame, len(comparisons), chk is not None)
     if not include_saturated and frame["saturated"].any():
@@ -228,17 +244,24 @@ def differential_photometry(
         frame = {name: _take(column, keep) for name, column in frame.items()}
     frame = pd.DataFrame(frame)  # built once: every column added before costs a copy
     meta = {
-        "variable": var, "comparisons": comparisons, "check": chk,
-        "aperture": choices["var"], "comparison_aperture": choices["cmp"],
-        "check_aperture": choices["chk"], "include_saturated": include_saturated,
-        "observers": _names(observers), "exclude_observers": _names(exclude_observers),
-        "as_of": as_of, "queried_at": dt.datetime.now(dt.UTC),
-    }  # fmt: skip
+        "variable": var,
+        "comparisons": comparisons,
+        "check": chk,
+        "aperture": choices["var"],
+        "comparison_aperture": choices["cmp"],
+        "check_aperture": choices["chk"],
+        "include_saturated": include_saturated,
+        "observers": _names(observers),
+        "exclude_observers": _names(exclude_observers),
+        "as_of": as_of,
+        "queried_at": dt.datetime.now(dt.UTC),
+    }
     return LightCurve(frame, meta)
 
 
-def narrow_rows(curve, *, include_saturated: bool = False,
-                exclude_observers: Iterable[str] | None = None):  # fmt: skip
+def narrow_rows(
+    curve, *, include_saturated: bool = False, exclude_observers: Iterable[str] | None = None
+):
     """``curve`` as :func:`differential_photometry` would have read it with these row filters.
 
     A page that first reads a curve with its saturated rows and every observer (to know all
@@ -271,8 +294,11 @@ def narrow_rows(curve, *, include_saturated: bool = False,
     keep = ~curve.data["observer"].str.lower().isin(excluded)
     if not include_saturated:
         keep &= ~curve.data["saturated"]
-    meta = {**curve.meta, "include_saturated": include_saturated,
-            "exclude_observers": _names(exclude_observers)}  # fmt: skip
+    meta = {
+        **curve.meta,
+        "include_saturated": include_saturated,
+        "exclude_observers": _names(exclude_observers),
+    }
     return LightCurve(curve.data[keep.to_numpy()].reset_index(drop=True), meta)
 
 
@@ -290,12 +316,20 @@ def _conditions(observers, exclude_observers, as_of) -> tuple[list[sql.Composabl
     where = []
     if observers is not None:
         params["observers"] = _names(observers)
-        where.append(sql.SQL("i.observer_id IN (SELECT id FROM observer "
-                             "WHERE lower(username) = ANY(%(observers)s))"))  # fmt: skip
+        where.append(
+            sql.SQL(
+                "i.observer_id IN (SELECT id FROM observer "
+                "WHERE lower(username) = ANY(%(observers)s))"
+            )
+        )
     if exclude_observers:
         params["exclude"] = _names(exclude_observers)
-        where.append(sql.SQL("i.observer_id NOT IN (SELECT id FROM observer "
-                             "WHERE lower(username) = ANY(%(exclude)s))"))  # fmt: skip
+        where.append(
+            sql.SQL(
+                "i.observer_id NOT IN (SELECT id FROM observer "
+                "WHERE lower(username) = ANY(%(exclude)s))"
+            )
+        )
     if as_of is not None:
         params["as_of"] = as_of
         where.append(sql.SQL("i.created_at <= %(as_of)s"))
@@ -312,19 +346,33 @@ def _query(stars, choices, where, with_apertures) -> sql.Composable:
         choice = choices[key]
         needs_arrays = with_apertures or choice.default != AUTO or any(choice.nights.values())
         arrays = _ARRAYS if needs_arrays else _NO_ARRAYS
-        ctes.append(sql.SQL("{} AS ({})").format(sql.Identifier(alias), sql.SQL(_STAR.format(
-            id=f"%({alias}_id)s", ra=f"%({alias}_ra)s", dec=f"%({alias}_dec)s",
-            arrays=arrays))))  # fmt: skip
+        ctes.append(
+            sql.SQL("{} AS ({})").format(
+                sql.Identifier(alias),
+                sql.SQL(
+                    _STAR.format(
+                        id=f"%({alias}_id)s",
+                        ra=f"%({alias}_ra)s",
+                        dec=f"%({alias}_dec)s",
+                        arrays=arrays,
+                    )
+                ),
+            )
+        )
         cols, lateral = _aperture_sql(alias, choice)
         columns.append(cols)
         laterals.append(lateral)
         if with_apertures:
-            columns.append(sql.SQL("{s}.ap, {s}.ap_dev, {s}.ap_saturated").format(
-                s=sql.Identifier(alias)))  # fmt: skip
+            columns.append(
+                sql.SQL("{s}.ap, {s}.ap_dev, {s}.ap_saturated").format(s=sql.Identifier(alias))
+            )
         if alias != "v":
             kind = "LEFT JOIN" if key == "chk" else "JOIN"
-            joins.append(sql.SQL("{} {} ON {}.image_id = v.image_id").format(
-                sql.SQL(kind), sql.Identifier(alias), sql.Identifier(alias)))  # fmt: skip
+            joins.append(
+                sql.SQL("{} {} ON {}.image_id = v.image_id").format(
+                    sql.SQL(kind), sql.Identifier(alias), sql.Identifier(alias)
+                )
+            )
     return sql.SQL(
         "WITH {ctes} "
         "SELECT i.id, (extract(epoch FROM i.exposure_mid) * 1000000)::bigint, {jd}, i.hjd, "
@@ -338,11 +386,14 @@ def _query(stars, choices, where, with_apertures) -> sql.Composable:
         "WHERE {where} "
         "ORDER BY i.exposure_mid, i.id"
     ).format(
-        ctes=sql.SQL(", ").join(ctes), columns=sql.SQL(", ").join(columns),
-        joins=sql.SQL(" ").join(joins), night=sql.SQL(_NIGHT), jd=sql.SQL(JD_SQL),
+        ctes=sql.SQL(", ").join(ctes),
+        columns=sql.SQL(", ").join(columns),
+        joins=sql.SQL(" ").join(joins),
+        night=sql.SQL(_NIGHT),
+        jd=sql.SQL(JD_SQL),
         laterals=sql.SQL(" ").join(laterals),
         where=sql.SQL(" AND ").join(where or [sql.SQL("true")]),
-    )  # fmt: skip
+    )
 
 
 def _star_params(stars, choices) -> dict:
@@ -351,10 +402,16 @@ def _star_params(stars, choices) -> dict:
     for alias, key, obj in stars:
         choice = choices[key]
         nights = sorted(choice.nights)
-        params.update({f"{alias}_id": obj.id, f"{alias}_ra": obj.ra_deg,
-                       f"{alias}_dec": obj.dec_deg, f"{alias}_nights": nights,
-                       f"{alias}_apertures": [choice.nights[n] for n in nights],
-                       f"{alias}_default": choice.default})  # fmt: skip
+        params.update(
+            {
+                f"{alias}_id": obj.id,
+                f"{alias}_ra": obj.ra_deg,
+                f"{alias}_dec": obj.dec_deg,
+                f"{alias}_nights": nights,
+                f"{alias}_apertures": [choice.nights[n] for n in nights],
+                f"{alias}_default": choice.default,
+            }
+        )
     return params
 
 
@@ -378,9 +435,7 @@ def _frame(rows: list[tuple], stars, with_apertures: bool) -> dict:
             data[name] = np.array([-1 if v is None else v for v in values], dtype=np.int64)
         elif name in ("time_utc", "night"):  # microseconds / days since 1970 (cheap to read)
             data[name] = np.array(values, dtype=np.int64)
-        elif name in ("observer", "filter") or name.endswith(
-            ("_ap", "_ap_dev", "_ap_saturated")
-        ):
+        elif name in ("observer", "filter") or name.endswith(("_ap", "_ap_dev", "_ap_saturated")):
             data[name] = list(values)
         else:
             data[name] = np.array(values, dtype=float)  # None becomes NaN
@@ -428,8 +483,9 @@ def _fill_missing_hjd(frame: dict, var: CatalogObject) -> None:
 def _magnitudes(frame: dict, n_comparisons: int, has_check: bool) -> dict:
     """Add the comparison's (ensemble) columns, magnitude, deviation and the saturated flag."""
     cmp_aliases = [f"c{k}" for k in range(n_comparisons)]
-    flux, dev = ensemble_flux([frame[f"{a}_flux"] for a in cmp_aliases],
-                              [frame[f"{a}_flux_dev"] for a in cmp_aliases])  # fmt: skip
+    flux, dev = ensemble_flux(
+        [frame[f"{a}_flux"] for a in cmp_aliases], [frame[f"{a}_flux_dev"] for a in cmp_aliases]
+    )
     cmp_saturated = np.logical_or.reduce([frame[f"{a}_saturated"] for a in cmp_aliases])
     renames = _renames(n_comparisons)
     frame = {renames.get(name, name): column for name, column in frame.items()}
@@ -438,13 +494,18 @@ def _magnitudes(frame: dict, n_comparisons: int, has_check: bool) -> dict:
         frame["cmp_aperture"] = frame["cmp1_aperture"]
     saturated = frame["var_saturated"] | cmp_saturated
     frame["magnitude"], frame["deviation"] = differential_magnitude(
-        frame["var_flux"], frame["var_flux_dev"], flux, dev, saturated)  # fmt: skip
+        frame["var_flux"], frame["var_flux_dev"], flux, dev, saturated
+    )
     frame["saturated"] = saturated
     frame = {name: column for name, column in frame.items() if not name.startswith("_")}
     if has_check:
         frame["check_magnitude"], frame["check_deviation"] = differential_magnitude(
-            frame["check_flux"], frame["check_flux_dev"], flux, dev,
-            frame["check_saturated"] | cmp_saturated)  # fmt: skip
+            frame["check_flux"],
+            frame["check_flux_dev"],
+            flux,
+            dev,
+            frame["check_saturated"] | cmp_saturated,
+        )
     return frame
 
 

@@ -59,8 +59,11 @@ _NOON_US = 43_200_000_000
 _EPOCH_DATE = dt.date(1970, 1, 1)
 
 # An image's last field: its filter as its position in the list of filters (0: none).
-_FILTER_CODE = ("_filter_code", "int2send(coalesce(array_position(%(filters)s::text[], "
-                "i.filter), 0)::int2)", ">i2")  # fmt: skip
+_FILTER_CODE = (
+    "_filter_code",
+    "int2send(coalesce(array_position(%(filters)s::text[], i.filter), 0)::int2)",
+    ">i2",
+)
 # A star's numbered aperture k, as the coordinates of a point, each with its numpy type
 # (flags are exact in float8).
 _APERTURE = [
@@ -122,8 +125,9 @@ def check_budget(conn: psycopg.Connection, object_ids: list[int]) -> None:
     """
     limit = _per_star(len(object_ids))
     counts = sql.SQL(", ").join(
-        sql.SQL("(SELECT count(*) FROM (SELECT FROM flux WHERE object_id = {} LIMIT {}) s)")
-        .format(sql.Literal(int(i)), sql.Literal(limit + 1))
+        sql.SQL("(SELECT count(*) FROM (SELECT FROM flux WHERE object_id = {} LIMIT {}) s)").format(
+            sql.Literal(int(i)), sql.Literal(limit + 1)
+        )
         for i in object_ids
     )
     if max(conn.execute(sql.SQL("SELECT {}").format(counts)).fetchone()) > limit:
@@ -158,9 +162,15 @@ def fetch_columns(
     limit = _per_star(len(stars))
     layouts = [_star_layout(alias, choice) for alias, _, choice, _ in stars]
     subqueries = [
-        sql.SQL(_STAR.format(alias=alias, id=int(obj.id), limit=limit + 1,
-                             arrays=", ap, ap_dev, ap_saturated" if points else "",
-                             points="".join(_point_sql(k, p) for k, p in enumerate(points))))
+        sql.SQL(
+            _STAR.format(
+                alias=alias,
+                id=int(obj.id),
+                limit=limit + 1,
+                arrays=", ap, ap_dev, ap_saturated" if points else "",
+                points="".join(_point_sql(k, p) for k, p in enumerate(points)),
+            )
+        )
         for (alias, obj, _, _), (_, points) in zip(stars, layouts, strict=True)
     ]
     query = sql.SQL("SELECT * FROM {}").format(sql.SQL(" CROSS JOIN ").join(subqueries))
@@ -201,8 +211,9 @@ def fetch_columns(
 
 def _star_layout(alias: str, choice: ApertureChoice) -> tuple[np.dtype, list[list[tuple]]]:
     """A star's record type (image id, then its flux record) and its aperture points."""
-    record = np.dtype([("image_id", ">i8")]
-                      + [(f"{alias}_{name}", kind) for name, _, kind in records.FLUX_FIELDS])
+    record = np.dtype(
+        [("image_id", ">i8")] + [(f"{alias}_{name}", kind) for name, _, kind in records.FLUX_FIELDS]
+    )
     columns = []
     for k in _apertures_used(choice):
         columns += [(f"{alias}_{n.format(k=k)}", e.format(k=k), w) for n, e, w in _APERTURE]

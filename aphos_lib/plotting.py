@@ -121,8 +121,14 @@ def plot_periodogram(periodogram, ax=None, mark=None):
     marks = [] if mark is None else np.atleast_1d(mark)
     for period in marks:
         ax.axvline(float(period), color="tab:red", linestyle="--", linewidth=0.8)
-        ax.annotate(f"{float(period):.4f} d", (float(period), ax.get_ylim()[1]),
-                    rotation=90, va="top", ha="right", fontsize="small")  # fmt: skip
+        ax.annotate(
+            f"{float(period):.4f} d",
+            (float(period), ax.get_ylim()[1]),
+            rotation=90,
+            va="top",
+            ha="right",
+            fontsize="small",
+        )
     return ax
 
 
@@ -138,8 +144,13 @@ def plot_aperture_scatter(scatter, ax=None):
     for (night, observer), group in scatter.groupby(["night", "observer"], sort=True):
         group = group[np.isfinite(group["check_std"].to_numpy(dtype=float))]
         if len(group):
-            ax.plot(group["aperture"], group["check_std"], marker=".", linewidth=0.6,
-                    label=f"{night} {observer}")  # fmt: skip
+            ax.plot(
+                group["aperture"],
+                group["check_std"],
+                marker=".",
+                linewidth=0.6,
+                label=f"{night} {observer}",
+            )
     ax.set_xlabel("aperture")
     ax.set_ylabel("check star std (mag)")
     ax.set_yscale("log")

@@ -49,15 +49,38 @@ _DISTANCE = """
 _OBJECT_COLUMNS = (
     "o.id, o.catalog, o.catalog_id, o.name, o.ra_deg, o.dec_deg, o.mag, o.bv, o.jk, o.flux_count"
 )
-COLUMNS = ["object_id", "catalog", "catalog_id", "name", "ra_deg", "dec_deg", "mag", "bv",
-           "jk", "n_fluxes"]  # fmt: skip
+COLUMNS = [
+    "object_id",
+    "catalog",
+    "catalog_id",
+    "name",
+    "ra_deg",
+    "dec_deg",
+    "mag",
+    "bv",
+    "jk",
+    "n_fluxes",
+]
 # Orders a search may ask for (``order="mag"``, ``"-mag"`` for descending); catalogue and id
 # break ties so pages never overlap. Objects without a magnitude or name come last.
-ORDERS = {"mag": "o.mag", "name": "o.name", "catalog": "o.catalog",
-          "catalog_id": "o.catalog_id", "ra": "o.ra_deg",
-          "dec": "o.dec_deg", "n_fluxes": "o.flux_count", "distance": "distance_deg"}  # fmt: skip
-_UNITS = {"ra_deg": "deg", "dec_deg": "deg", "mag": "mag", "bv": "mag", "jk": "mag",
-          "distance_deg": "deg"}  # fmt: skip
+ORDERS = {
+    "mag": "o.mag",
+    "name": "o.name",
+    "catalog": "o.catalog",
+    "catalog_id": "o.catalog_id",
+    "ra": "o.ra_deg",
+    "dec": "o.dec_deg",
+    "n_fluxes": "o.flux_count",
+    "distance": "distance_deg",
+}
+_UNITS = {
+    "ra_deg": "deg",
+    "dec_deg": "deg",
+    "mag": "mag",
+    "bv": "mag",
+    "jk": "mag",
+    "distance_deg": "deg",
+}
 
 
 class ObjectNotFound(LookupError):
@@ -90,9 +113,17 @@ class CatalogObject:
 
     def to_dict(self) -> dict[str, Any]:
         """The object as JSON-ready values (the internal id left out)."""
-        return {"catalog": self.catalog, "catalog_id": self.catalog_id, "name": self.name,
-                "ra_deg": self.ra_deg, "dec_deg": self.dec_deg, "mag": self.mag,
-                "bv": self.bv, "jk": self.jk, "n_fluxes": self.n_fluxes}  # fmt: skip
+        return {
+            "catalog": self.catalog,
+            "catalog_id": self.catalog_id,
+            "name": self.name,
+            "ra_deg": self.ra_deg,
+            "dec_deg": self.dec_deg,
+            "mag": self.mag,
+            "bv": self.bv,
+            "jk": self.jk,
+            "n_fluxes": self.n_fluxes,
+        }
 
 
 @dataclass
@@ -170,8 +201,9 @@ def get_object(conn: psycopg.Connection, catalog: str, catalog_id: str) -> Catal
     ObjectNotFound
         When the archive holds no such object.
     """
-    query = (f"SELECT {_OBJECT_COLUMNS} FROM catalog_object o "
-             "WHERE o.catalog = %s AND o.catalog_id = %s")  # fmt: skip
+    query = (
+        f"SELECT {_OBJECT_COLUMNS} FROM catalog_object o WHERE o.catalog = %s AND o.catalog_id = %s"
+    )
     row = conn.execute(query, (catalog.strip(), catalog_id.strip())).fetchone()
     if row is None:  # perhaps the catalogue's name in another case
         row = conn.execute(query, (_catalog_name(conn, catalog), catalog_id.strip())).fetchone()
@@ -323,9 +355,16 @@ def search_objects(
         params["ra"], params["dec"] = sky_position(ra, dec, coord)
         params["r"] = parse_radius(radius)
         boxes = cone_boxes(params["ra"], params["dec"], params["r"])
-        where.append(sql.SQL("({})").format(sql.SQL(" OR ").join(
-            sql.SQL("point(o.ra_deg, o.dec_deg) <@ box(point({}, {}), point({}, {}))").format(
-                *map(sql.Literal, box)) for box in boxes)))  # fmt: skip
+        where.append(
+            sql.SQL("({})").format(
+                sql.SQL(" OR ").join(
+                    sql.SQL(
+                        "point(o.ra_deg, o.dec_deg) <@ box(point({}, {}), point({}, {}))"
+                    ).format(*map(sql.Literal, box))
+                    for box in boxes
+                )
+            )
+        )
         where.append(sql.SQL(_DISTANCE.format(ra="%(ra)s", dec="%(dec)s") + " <= %(r)s"))
     elif radius is not None:
         raise ValueError("a radius needs a position (ra and dec, or coord)")
@@ -355,21 +394,25 @@ def search_objects(
     order_default = sql.SQL("o.catalog, o.catalog_id")
     if cone:
         columns = sql.SQL("{}, {} AS distance_deg").format(
-            columns, sql.SQL(_DISTANCE.format(ra="%(ra)s", dec="%(dec)s")))  # fmt: skip
+            columns, sql.SQL(_DISTANCE.format(ra="%(ra)s", dec="%(dec)s"))
+        )
         order_default = sql.SQL("distance_deg, o.catalog, o.catalog_id")
     if order:
         key, descending = order.lstrip("-"), order.startswith("-")
         if key not in ORDERS or (key == "distance" and not cone):
-            raise ValueError(f"cannot sort by {order!r}: use one of {', '.join(ORDERS)}"
-                             " (distance only for a cone), with '-' for descending")  # fmt: skip
+            raise ValueError(
+                f"cannot sort by {order!r}: use one of {', '.join(ORDERS)}"
+                " (distance only for a cone), with '-' for descending"
+            )
         direction = "DESC NULLS LAST" if descending else "ASC NULLS LAST"
         ordering = sql.SQL(f"{ORDERS[key]} {direction}, o.catalog, o.catalog_id")
     else:
         ordering = order_default
     params.update(limit=limit, offset=offset)
     page = conn.execute(
-        sql.SQL("SELECT {} FROM catalog_object o WHERE {} ORDER BY {} LIMIT %(limit)s "
-                "OFFSET %(offset)s").format(columns, condition, ordering),  # fmt: skip
+        sql.SQL(
+            "SELECT {} FROM catalog_object o WHERE {} ORDER BY {} LIMIT %(limit)s OFFSET %(offset)s"
+        ).format(columns, condition, ordering),
         params,
     ).fetchall()
     total = _total(conn, where, condition, params, page, limit, offset)
@@ -378,9 +421,19 @@ def search_objects(
 
 # Each column's type, fixed rather than inferred from the page: a page whose stars all lack a
 # B-V would otherwise get an object column of None instead of floats with NaN.
-_KINDS = {"object_id": "int", "catalog": "str", "catalog_id": "str", "name": "str",
-          "ra_deg": "float", "dec_deg": "float", "mag": "float", "bv": "float", "jk": "float",
-          "n_fluxes": "int", "distance_deg": "float"}  # fmt: skip
+_KINDS = {
+    "object_id": "int",
+    "catalog": "str",
+    "catalog_id": "str",
+    "name": "str",
+    "ra_deg": "float",
+    "dec_deg": "float",
+    "mag": "float",
+    "bv": "float",
+    "jk": "float",
+    "n_fluxes": "int",
+    "distance_deg": "float",
+}
 
 
 def _frame(page: list[tuple], cone: bool) -> pd.DataFrame:

@@ -40,8 +40,10 @@ _LINK, _VISITED, _TEXT, _MUTED, _LINE = "#1a5fb4", "#613583", "#212529", "#5e667
 # The pages the theme styles as a whole: Voila's, the api service's and the hub's (the ones
 # whose body starts with the header). A dashboard opened in JupyterLab keeps JupyterLab's look.
 _PAGE = "body[data-voila], body:has(> .aphos-header)"
-_FONT = ('system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", "Noto Sans", '
-         '"Liberation Sans", Arial, sans-serif')  # fmt: skip
+_FONT = (
+    'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", "Noto Sans", '
+    '"Liberation Sans", Arial, sans-serif'
+)
 
 #: The site's stylesheet. Selectors are scoped to the site's own classes where a page
 #: (JupyterLab's widgets in Voila, Bootstrap in the hub) has its own rules for the same
@@ -127,11 +129,16 @@ body[data-voila] .aphos-header {{ margin-top: 0; }}
 
 def theme_style() -> str:
     """:data:`THEME_CSS` in a ``<style>`` element, to put in a page's head or output."""
-    return f'<style data-aphos-theme>{THEME_CSS}</style>'
+    return f"<style data-aphos-theme>{THEME_CSS}</style>"
 
 
-def site_header(current: str | None = None, *, signed_in: bool | None = None,
-                dashboards: str = DASHBOARDS, workspace: bool = False) -> str:  # fmt: skip
+def site_header(
+    current: str | None = None,
+    *,
+    signed_in: bool | None = None,
+    dashboards: str = DASHBOARDS,
+    workspace: bool = False,
+) -> str:
     """The header every page starts with: the APhoS name and the navigation.
 
     Parameters
@@ -154,13 +161,18 @@ def site_header(current: str | None = None, *, signed_in: bool | None = None,
     str
         A ``<header class="aphos-header">``; every address is a constant of the platform.
     """
+
     def link(key: str, label: str, href: str) -> str:
         here = ' aria-current="page"' if key == current else ""
-        return (f'<li><a class="aphos-nav-{key}" href="{escape(href)}" target="_top"{here}>'
-                f"{escape(label)}</a></li>")  # fmt: skip
+        return (
+            f'<li><a class="aphos-nav-{key}" href="{escape(href)}" target="_top"{here}>'
+            f"{escape(label)}</a></li>"
+        )
 
-    items = [link(key, label, href if href.startswith("/") else dashboards + href)
-             for key, label, href in NAVIGATION]  # fmt: skip
+    items = [
+        link(key, label, href if href.startswith("/") else dashboards + href)
+        for key, label, href in NAVIGATION
+    ]
     if workspace:
         items.append(link("workspace", "My workspace", "/hub/home"))
     if signed_in:
@@ -169,22 +181,27 @@ def site_header(current: str | None = None, *, signed_in: bool | None = None,
         account = '<a class="aphos-sign-in" href="/hub/login" target="_top">Sign in</a>'
     home = dashboards + "index.ipynb" if dashboards else "index.ipynb"
     here = ' aria-current="page"' if current == "home" else ""
-    return (f'<header class="aphos-header"><div class="aphos-header-inner">'
-            f'<a class="aphos-brand" href="{escape(home)}" target="_top"{here}>APhoS '
-            f"<span>Amateur Photometric Survey</span></a>"
-            f'<nav aria-label="APhoS"><ul class="aphos-nav">{"".join(items)}</ul></nav>'
-            f'<span class="aphos-account">{account}</span></div></header>')  # fmt: skip
+    return (
+        f'<header class="aphos-header"><div class="aphos-header-inner">'
+        f'<a class="aphos-brand" href="{escape(home)}" target="_top"{here}>APhoS '
+        f"<span>Amateur Photometric Survey</span></a>"
+        f'<nav aria-label="APhoS"><ul class="aphos-nav">{"".join(items)}</ul></nav>'
+        f'<span class="aphos-account">{account}</span></div></header>'
+    )
 
 
-def html_page(title: str, body: str, *, current: str | None = None,
-              signed_in: bool | None = None) -> str:  # fmt: skip
+def html_page(
+    title: str, body: str, *, current: str | None = None, signed_in: bool | None = None
+) -> str:
     """A complete themed page: head with the stylesheet, the header, ``body`` in the content.
 
     ``title`` is escaped; ``body`` is HTML its caller has built (and escaped).
     """
-    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(title)} - APhoS</title>{theme_style()}</head>\n"
-            f"<body class='aphos-page'>"
-            f"{site_header(current, signed_in=signed_in, workspace=bool(signed_in))}"
-            f'<main class="aphos-content">\n{body}\n</main></body></html>')  # fmt: skip
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)} - APhoS</title>{theme_style()}</head>\n"
+        f"<body class='aphos-page'>"
+        f"{site_header(current, signed_in=signed_in, workspace=bool(signed_in))}"
+        f'<main class="aphos-content">\n{body}\n</main></body></html>'
+    )

@@ -32,16 +32,21 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-COORDINATES = json.dumps({"rightAsc": "21:30:59.15", "declination": "+70:49:23.58",
-                          "radius": 10 / 60})  # fmt: skip
+COORDINATES = json.dumps(
+    {"rightAsc": "21:30:59.15", "declination": "+70:49:23.58", "radius": 10 / 60}
+)
 CASES = {
     "cone": ("/api/space-objects/search-by-params", {"coordinates": COORDINATES}),
     "name": ("/api/space-objects/search-by-params", {"name": "GK"}),
-    "comparison": ("/api/space-objects/comparison",
-                   {"originalId": "805-031770", "referenceId": "803-032417"}),
-    "v2-lightcurve": ("/api/v2/lightcurve",
-                      {"variable": "UCAC4:805-031770", "comparison": "UCAC4:803-032417"}),
-}  # fmt: skip
+    "comparison": (
+        "/api/space-objects/comparison",
+        {"originalId": "805-031770", "referenceId": "803-032417"},
+    ),
+    "v2-lightcurve": (
+        "/api/v2/lightcurve",
+        {"variable": "UCAC4:805-031770", "comparison": "UCAC4:803-032417"},
+    ),
+}
 SERVER = """
 import uvicorn
 from fastapi import FastAPI
@@ -80,9 +85,13 @@ async def _load(base: str, path: str, params: dict, seconds: float, concurrency:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - began
     ms = np.array(latencies) * 1000
-    return {"requests": len(latencies), "failures": failures,
-            "requests_per_s": len(latencies) / elapsed, "p50_ms": float(np.median(ms)),
-            "p95_ms": float(np.percentile(ms, 95))}  # fmt: skip
+    return {
+        "requests": len(latencies),
+        "failures": failures,
+        "requests_per_s": len(latencies) / elapsed,
+        "p50_ms": float(np.median(ms)),
+        "p95_ms": float(np.percentile(ms, 95)),
+    }
 
 
 def main() -> None:
@@ -93,8 +102,9 @@ def main() -> None:
     args = parser.parse_args()
 
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-c", SERVER.format(port=port)],
-                              env=os.environ.copy())  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER.format(port=port)], env=os.environ.copy()
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -108,18 +118,21 @@ def main() -> None:
                 time.sleep(0.2)
         results = {}
         for name, (path, params) in CASES.items():
-            results[name] = asyncio.run(_load(base, path, params, args.seconds,
-                                              args.concurrency))  # fmt: skip
+            results[name] = asyncio.run(_load(base, path, params, args.seconds, args.concurrency))
     finally:
         server.terminate()
         server.wait(10)
 
     print(f"{'endpoint':<15}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'requests':>10}{'failed':>8}")
     for name, r in results.items():
-        print(f"{name:<15}{r['requests_per_s']:>9.1f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}"
-              f"{r['requests']:>10}{r['failures']:>8}")  # fmt: skip
-    print(f"(concurrency {args.concurrency}, {args.seconds:g} s per endpoint, one uvicorn "
-          "worker, generator on the same machine)")  # fmt: skip
+        print(
+            f"{name:<15}{r['requests_per_s']:>9.1f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}"
+            f"{r['requests']:>10}{r['failures']:>8}"
+        )
+    print(
+        f"(concurrency {args.concurrency}, {args.seconds:g} s per endpoint, one uvicorn "
+        "worker, generator on the same machine)"
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 

@@ -39,7 +39,7 @@ fresh browser context each, the page closed afterwards) is timed:
 api service and stored by a real worker) ``--upload-runs`` times and reads the seconds from the
 click on Send until the page says all 60 are stored.
 
-``memory`` starts the whole platform as ``make demo`` does (``aphos demo --images 12`` on a
+``memory`` starts the whole platform as ``make demo`` does (``aphos demo``, 300 images, on a
 fresh ``APHOS_HOME``: the hub, its proxy, the api, worker and dashboards services, the embedded
 PostgreSQL) and sums the proportional set size (PSS: shared pages split between the processes
 sharing them; RSS double-counts them) and the RSS of all its processes: once ready; after 10
@@ -89,9 +89,16 @@ from hub_harness import RunningHub, free_port_block  # noqa: E402 (the tests' pl
 ROOT = Path(__file__).resolve().parents[1]
 DBNAME = "aphos_bench_queries"  # bench/queries.py's
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 POINTS = 5000
 # A string that changes when any point of the light curve moves.
 DOTS_SIGNATURE = """() => Array.from(document.querySelectorAll('.aphos-lightcurve path.dot'),
@@ -102,8 +109,9 @@ SEARCH_ROWS = ".aphos-results .aphos-result-row"
 # GK Cep in the benchmark database and in the demo data: the search page's cone.
 GK_CEP_CONE = {"ra": "21 42 0", "dec": "+71 18 0", "radius": "30arcmin"}
 DEMO_PAIR = {"variable": "UCAC4:805-031770", "comparison": "UCAC4:803-032417"}
-UPLOAD_TEST = ("tests/browser/test_upload_page.py::"
-               "test_a_night_of_60_files_is_sent_by_the_browser_and_stored")  # fmt: skip
+UPLOAD_TEST = (
+    "tests/browser/test_upload_page.py::test_a_night_of_60_files_is_sent_by_the_browser_and_stored"
+)
 UPLOAD_RESULT = ROOT / "tests" / "artifacts" / "upload-night.json"
 VISITORS = 10
 
@@ -121,26 +129,37 @@ def bench_database(home: Path):
         with psycopg.connect(server.superuser_dsn(DBNAME), autocommit=True) as conn:
             meta = dict(conn.execute("SELECT key, value FROM bench.meta").fetchall())
             pair = meta["built"]["pair"]
-            labels = [conn.execute("SELECT catalog || ':' || catalog_id FROM catalog_object "
-                                   "WHERE id = %s", (i,)).fetchone()[0] for i in pair]  # fmt: skip
+            labels = [
+                conn.execute(
+                    "SELECT catalog || ':' || catalog_id FROM catalog_object WHERE id = %s", (i,)
+                ).fetchone()[0]
+                for i in pair
+            ]
     except (psycopg.Error, KeyError) as error:
         sys.exit(f"no built benchmark database under {home} ({error}): run bench/queries.py")
     catalogue = embedded_catalogue(home, start=False, upgrade=False, dbname=DBNAME)
     return catalogue, labels
 
 
-def start_voila(catalogue, port: int, log_path: Path, pool_size: int,
-                extra: list[str]) -> subprocess.Popen:
+def start_voila(
+    catalogue, port: int, log_path: Path, pool_size: int, extra: list[str]
+) -> subprocess.Popen:
     config_dir = tempfile.mkdtemp(prefix="aphos-bench-voila-")
-    env = {**os.environ, **service_environment(catalogue, "reader"),
-           "JUPYTER_CONFIG_DIR": config_dir}  # fmt: skip
-    command = [sys.executable, "-m", "aphos_lib.hub.dashboards",
-               *voila_arguments(ROOT / "dashboards", port=port, idle_timeout=60,
-                                pool_size=pool_size),
-               "--Voila.config_file_paths=[]", *extra]  # fmt: skip
+    env = {
+        **os.environ,
+        **service_environment(catalogue, "reader"),
+        "JUPYTER_CONFIG_DIR": config_dir,
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "aphos_lib.hub.dashboards",
+        *voila_arguments(ROOT / "dashboards", port=port, idle_timeout=60, pool_size=pool_size),
+        "--Voila.config_file_paths=[]",
+        *extra,
+    ]
     with log_path.open("w") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)  # fmt: skip
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -172,8 +191,9 @@ def pan(page, steps: int = 20) -> float:
     for k in range(1, steps + 1):
         started = time.perf_counter()
         page.mouse.move(x + 10 * k, y)
-        page.evaluate("() => new Promise(r => requestAnimationFrame(() => "
-                      "requestAnimationFrame(() => r())))")  # fmt: skip
+        page.evaluate(
+            "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r())))"
+        )
         frames.append(time.perf_counter() - started)
     page.mouse.up()
     page.locator("button.aphos-reset").click()
@@ -250,14 +270,18 @@ def view(browser, url: str, webgl: bool) -> dict[str, float]:
 
         nights = page.locator(".aphos-night select option").all_inner_texts()
         page.locator(".aphos-night select").select_option(label=nights[len(nights) // 2])
-        page.wait_for_function("() => document.querySelector('.aphos-aperture-variable select')"
-                               ".options.length > 3")  # fmt: skip
+        page.wait_for_function(
+            "() => document.querySelector('.aphos-aperture-variable select').options.length > 3"
+        )
         version = page.locator(".aphos-point-count span").get_attribute("data-version")
         before = None if webgl else page.evaluate(DOTS_SIGNATURE)
         started = time.perf_counter()
         page.locator(".aphos-aperture-variable select").select_option(label="Ap3")
-        page.wait_for_function("v => document.querySelector('.aphos-point-count span')"
-                               ".getAttribute('data-version') !== v", arg=version)  # fmt: skip
+        page.wait_for_function(
+            "v => document.querySelector('.aphos-point-count span')"
+            ".getAttribute('data-version') !== v",
+            arg=version,
+        )
         if webgl:
             page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
         else:
@@ -267,8 +291,11 @@ def view(browser, url: str, webgl: bool) -> dict[str, float]:
 
 
 def summary(times: list[float]) -> dict[str, float]:
-    return {"median": round(statistics.median(times), 3), "max": round(max(times), 3),
-            "runs": [round(t, 3) for t in times]}  # fmt: skip
+    return {
+        "median": round(statistics.median(times), 3),
+        "max": round(max(times), 3),
+        "runs": [round(t, 3) for t in times],
+    }
 
 
 def object_and_search(args, results: dict) -> None:
@@ -277,9 +304,16 @@ def object_and_search(args, results: dict) -> None:
     port = free_port()
     log_path = Path(tempfile.mkdtemp(prefix="aphos-bench-dashboard-")) / "voila.log"
     voila = start_voila(catalogue, port, log_path, args.pool_size, args.voila_option)
-    results.update({"pair": [variable, comparison], "points": POINTS, "runs": args.runs,
-                    "pool_size": args.pool_size, "pause_s": args.pause,
-                    "voila_options": args.voila_option})  # fmt: skip
+    results.update(
+        {
+            "pair": [variable, comparison],
+            "points": POINTS,
+            "runs": args.runs,
+            "pool_size": args.pool_size,
+            "pause_s": args.pause,
+            "voila_options": args.voila_option,
+        }
+    )
     base = f"http://127.0.0.1:{port}/voila/render/"
     try:
         from playwright.sync_api import sync_playwright
@@ -313,8 +347,11 @@ def object_and_search(args, results: dict) -> None:
                 results["search_returning_open_s"] = summary(again)
             for marks in args.marks if "object" in args.parts else []:
                 webgl = marks == "webgl"
-                params = {"variable": variable, "comparison": comparison,
-                          "webgl": "1" if webgl else "0"}  # fmt: skip
+                params = {
+                    "variable": variable,
+                    "comparison": comparison,
+                    "webgl": "1" if webgl else "0",
+                }
                 url = base + page_link("object.ipynb", params)
                 log(f"{marks}: warming up")
                 view(browser, url, webgl)
@@ -322,11 +359,15 @@ def object_and_search(args, results: dict) -> None:
                 for k in range(args.runs):
                     time.sleep(args.pause)
                     runs.append(view(browser, url, webgl))
-                    log(f"{marks} run {k + 1}: open {runs[-1]['open_s']:.2f} s, redraw "
+                    log(
+                        f"{marks} run {k + 1}: open {runs[-1]['open_s']:.2f} s, redraw "
                         f"{runs[-1]['redraw_s']:.2f} s, pan step "
-                        f"{runs[-1]['pan_frame_s'] * 1000:.0f} ms")  # fmt: skip
-                results[marks] = {key: summary([r[key] for r in runs])
-                                  for key in ("open_s", "redraw_s", "pan_frame_s")}  # fmt: skip
+                        f"{runs[-1]['pan_frame_s'] * 1000:.0f} ms"
+                    )
+                results[marks] = {
+                    key: summary([r[key] for r in runs])
+                    for key in ("open_s", "redraw_s", "pan_frame_s")
+                }
                 with returning_visitor(browser) as visitor:
                     view(visitor, url, webgl)  # the first visit fills the caches
                     again = []
@@ -346,17 +387,21 @@ def upload(runs: int) -> dict:
     rounds = []
     for k in range(runs):
         UPLOAD_RESULT.unlink(missing_ok=True)
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                               "-m", "", UPLOAD_TEST], cwd=ROOT, capture_output=True,
-                              text=True)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "", UPLOAD_TEST],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0 or not UPLOAD_RESULT.exists():
             sys.exit(f"the upload test failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
         rounds.append(json.loads(UPLOAD_RESULT.read_text()))
-        log(f"upload run {k + 1}: {rounds[-1]['files']} files, {rounds[-1]['megabytes']} MB, "
-            f"Send to all stored in {rounds[-1]['click_to_all_stored_s']:.1f} s")  # fmt: skip
+        log(
+            f"upload run {k + 1}: {rounds[-1]['files']} files, {rounds[-1]['megabytes']} MB, "
+            f"Send to all stored in {rounds[-1]['click_to_all_stored_s']:.1f} s"
+        )
     night = {key: rounds[0][key] for key in ("files", "megabytes", "fluxes", "rows_median")}
-    return {**night, "click_to_all_stored_s": summary([r["click_to_all_stored_s"]
-                                                       for r in rounds])}  # fmt: skip
+    return {**night, "click_to_all_stored_s": summary([r["click_to_all_stored_s"] for r in rounds])}
 
 
 def platform_processes(root: psutil.Process, home: Path) -> list[psutil.Process]:
@@ -381,8 +426,11 @@ def platform_memory(root: psutil.Process, home: Path) -> dict:
         with contextlib.suppress(psutil.Error):
             info = process.memory_full_info()
             pss, rss = pss + info.pss, rss + info.rss
-    return {"processes": len(processes), "pss_mib": round(pss / 2**20),
-            "rss_mib": round(rss / 2**20)}  # fmt: skip
+    return {
+        "processes": len(processes),
+        "pss_mib": round(pss / 2**20),
+        "rss_mib": round(rss / 2**20),
+    }
 
 
 def visit(context, page_url) -> object:
@@ -390,8 +438,9 @@ def visit(context, page_url) -> object:
     page = context.new_page()
     page.goto(page_url("index.ipynb", {}))
     page.wait_for_selector("[class*='aphos-']:not(style)", state="visible")
-    page.goto(page_url("search.ipynb", {"ra": "21 30 59.15", "dec": "+70 49 23.58",
-                                        "radius": "30arcmin"}))  # fmt: skip
+    page.goto(
+        page_url("search.ipynb", {"ra": "21 30 59.15", "dec": "+70 49 23.58", "radius": "30arcmin"})
+    )
     page.wait_for_selector(SEARCH_ROWS, state="visible")
     page.goto(page_url("object.ipynb", DEMO_PAIR))
     page.wait_for_selector(".aphos-point-count [data-points]")
@@ -402,12 +451,16 @@ def memory(idle_timeout: int) -> dict:
     """The ``memory`` part: the whole platform's memory through visitors' sessions."""
     home = Path(tempfile.mkdtemp(prefix="aphos-bench-platform-"))
     os.chmod(home, 0o755)  # the service accounts enter it, as under make demo
-    env = {"APHOS_HOME": str(home), "APHOS_PORT": str(free_port_block()),
-           "APHOS_DASHBOARD_KERNEL_IDLE_TIMEOUT": str(idle_timeout)}  # fmt: skip
+    env = {
+        "APHOS_HOME": str(home),
+        "APHOS_PORT": str(free_port_block()),
+        "APHOS_DASHBOARD_KERNEL_IDLE_TIMEOUT": str(idle_timeout),
+    }
     for name in [key for key in os.environ if key.startswith("APHOS_DATABASE_URL")]:
         del os.environ[name]  # the embedded catalogue, as a fresh make demo has
     aphos = str(Path(sys.executable).parent / "aphos")
-    platform = RunningHub(env, home / "demo.log", command=[aphos, "demo", "--images", "12"])
+    # make demo's 300 images: fewer may leave GK Cep, which each visitor opens, out of the demo.
+    platform = RunningHub(env, home / "demo.log", command=[aphos, "demo"])
     root = psutil.Process(platform.process.pid)
     results: dict[str, object] = {"idle_timeout_s": idle_timeout, "visitors": VISITORS}
     try:
@@ -453,25 +506,48 @@ def memory(idle_timeout: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--parts", nargs="+", choices=["object", "search", "upload", "memory"],
-                        default=["object", "search", "upload", "memory"])  # fmt: skip
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=["object", "search", "upload", "memory"],
+        default=["object", "search", "upload", "memory"],
+    )
     parser.add_argument("--home", type=Path, default=ROOT / "var" / "bench-queries")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--upload-runs", type=int, default=3)
     parser.add_argument("--marks", nargs="+", choices=["svg", "webgl"], default=["svg", "webgl"])
     parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument("--pool-size", type=int, default=HubSettings.dashboard_kernel_pool,
-                        help="preheated kernels per page (0: none)")  # fmt: skip
-    parser.add_argument("--pause", type=float, default=0.0,
-                        help="seconds between timed views (time for the pool to refill)")
-    parser.add_argument("--idle-timeout", type=int, default=60,
-                        help="seconds before the memory part's open tabs' kernels are culled")
-    parser.add_argument("--voila-option", action="append", default=[],
-                        help="one more option for Voila (repeatable), e.g. to try a setting")
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=HubSettings.dashboard_kernel_pool,
+        help="preheated kernels per page (0: none)",
+    )
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.0,
+        help="seconds between timed views (time for the pool to refill)",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=int,
+        default=60,
+        help="seconds before the memory part's open tabs' kernels are culled",
+    )
+    parser.add_argument(
+        "--voila-option",
+        action="append",
+        default=[],
+        help="one more option for Voila (repeatable), e.g. to try a setting",
+    )
     args = parser.parse_args()
 
-    results: dict[str, object] = {"parts": args.parts, "cpus": os.cpu_count(),
-                                  "load_average": os.getloadavg()}  # fmt: skip
+    results: dict[str, object] = {
+        "parts": args.parts,
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+    }
     if {"object", "search"} & set(args.parts):
         object_and_search(args, results)
     if "upload" in args.parts:
@@ -482,38 +558,55 @@ def main() -> None:
 
     for marks in args.marks if "object" in args.parts else []:
         r = results[marks]
-        print(f"object page, {marks:5s}: open to interactive median {r['open_s']['median']:.2f} s "
-              f"(max {r['open_s']['max']:.2f}, target < 2 s); redraw after an aperture change "
-              f"median {r['redraw_s']['median']:.2f} s (max {r['redraw_s']['max']:.2f}, "
-              f"target < 1 s); pan median {r['pan_frame_s']['median'] * 1000:.0f} ms a "
-              "mouse step")  # fmt: skip
-        print(f"object page, {marks:5s}, a returning visitor (browser caches kept): open to "
-              f"interactive median {r['returning_open_s']['median']:.2f} s "
-              f"(max {r['returning_open_s']['max']:.2f})")  # fmt: skip
+        print(
+            f"object page, {marks:5s}: open to interactive median {r['open_s']['median']:.2f} s "
+            f"(max {r['open_s']['max']:.2f}, target < 2 s); redraw after an aperture change "
+            f"median {r['redraw_s']['median']:.2f} s (max {r['redraw_s']['max']:.2f}, "
+            f"target < 1 s); pan median {r['pan_frame_s']['median'] * 1000:.0f} ms a "
+            "mouse step"
+        )
+        print(
+            f"object page, {marks:5s}, a returning visitor (browser caches kept): open to "
+            f"interactive median {r['returning_open_s']['median']:.2f} s "
+            f"(max {r['returning_open_s']['max']:.2f})"
+        )
     if "search" in args.parts:
         r = results["search_open_s"]
-        print(f"search page, 30' cone: open to rows median {r['median']:.2f} s "
-              f"(max {r['max']:.2f}, target < 1.5 s); a returning visitor "
-              f"{results['search_returning_open_s']['median']:.2f} s")  # fmt: skip
+        print(
+            f"search page, 30' cone: open to rows median {r['median']:.2f} s "
+            f"(max {r['max']:.2f}, target < 1.5 s); a returning visitor "
+            f"{results['search_returning_open_s']['median']:.2f} s"
+        )
     if "home_open_s" in results:
-        print(f"home page open (Voila's own floor here): median "
-              f"{results['home_open_s']['median']:.2f} s")  # fmt: skip
+        print(
+            f"home page open (Voila's own floor here): median "
+            f"{results['home_open_s']['median']:.2f} s"
+        )
     if "upload" in args.parts:
         r = results["upload"]
-        print(f"upload page, {r['files']} files ({r['megabytes']} MB, {r['fluxes']:,} fluxes): "
-              f"Send to all stored median {r['click_to_all_stored_s']['median']:.1f} s "
-              f"(max {r['click_to_all_stored_s']['max']:.1f})")  # fmt: skip
+        print(
+            f"upload page, {r['files']} files ({r['megabytes']} MB, {r['fluxes']:,} fluxes): "
+            f"Send to all stored median {r['click_to_all_stored_s']['median']:.1f} s "
+            f"(max {r['click_to_all_stored_s']['max']:.1f})"
+        )
     if "memory" in args.parts:
         r = results["memory"]
-        moments = {"ready": "ready", "after_sessions": f"after {VISITORS} visitors' sessions",
-                   "tabs_open": f"with {VISITORS} light curves left open",
-                   "after_culling": f"after culling ({args.idle_timeout} s idle)"}  # fmt: skip
+        moments = {
+            "ready": "ready",
+            "after_sessions": f"after {VISITORS} visitors' sessions",
+            "tabs_open": f"with {VISITORS} light curves left open",
+            "after_culling": f"after culling ({args.idle_timeout} s idle)",
+        }
         for key, what in moments.items():
             m = r[key]
-            print(f"platform memory {what}: PSS {m['pss_mib']:,} MiB, RSS {m['rss_mib']:,} MiB "
-                  f"({m['processes']} processes)")  # fmt: skip
-    print(f"load average before/after: {results['load_average']} / "
-          f"{results['load_average_after']} on {os.cpu_count()} CPUs")  # fmt: skip
+            print(
+                f"platform memory {what}: PSS {m['pss_mib']:,} MiB, RSS {m['rss_mib']:,} MiB "
+                f"({m['processes']} processes)"
+            )
+    print(
+        f"load average before/after: {results['load_average']} / "
+        f"{results['load_average_after']} on {os.cpu_count()} CPUs"
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

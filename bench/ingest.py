@@ -81,8 +81,12 @@ def _fresh_database(superuser: str, name: str, schema: str | None = None) -> str
     return url
 
 
-def run_aphos(home: Path, superuser: str, files_by_observer: dict[str, list[Path]],
-              known: dict[str, list[Path]] | None = None) -> float:  # fmt: skip
+def run_aphos(
+    home: Path,
+    superuser: str,
+    files_by_observer: dict[str, list[Path]],
+    known: dict[str, list[Path]] | None = None,
+) -> float:
     """APhoS's rate into a fresh catalogue, or one first given ``known`` (other images of the
     same fields, not timed), as when observers send new nights of fields the archive holds."""
     with psycopg.connect(superuser, autocommit=True) as conn:
@@ -110,42 +114,67 @@ def run_original(superuser: str, files_by_observer: dict[str, list[Path]]) -> fl
     object looked up by catalogue id and inserted when missing, then the flux inserted with
     its display strings and ``ll_to_earth`` position; saturated values and missing deviations
     as 0.0, as the original stores them; one transaction per file."""
-    url = _fresh_database(superuser, "original_bench",
-                          ORIGINAL_TABLES + "\n".join(ORIGINAL_INDEXES))  # fmt: skip
+    url = _fresh_database(
+        superuser, "original_bench", ORIGINAL_TABLES + "\n".join(ORIGINAL_INDEXES)
+    )
     total = 0
     started = time.perf_counter()
     with psycopg.connect(url) as conn:
         for k, (observer, paths) in enumerate(files_by_observer.items()):
             google_sub = f"{k + 1:021d}"  # the Google account id the original keys users by
             with conn.transaction():
-                conn.execute("INSERT INTO users (google_sub, username) VALUES (%s, %s)",
-                             (google_sub, observer))  # fmt: skip
+                conn.execute(
+                    "INSERT INTO users (google_sub, username) VALUES (%s, %s)",
+                    (google_sub, observer),
+                )
             for path in paths:
                 sips = read_sips(path)
                 rows = sips.rows.to_pylist()
                 apertures = range(1, sips.apertures + 1)
                 with conn.transaction():
-                    photo_id = conn.execute(INSERT_PHOTO, (
-                        sips.exposure_begin.replace(tzinfo=None),
-                        sips.exposure_end.replace(tzinfo=None))).fetchone()[0]  # fmt: skip
+                    photo_id = conn.execute(
+                        INSERT_PHOTO,
+                        (
+                            sips.exposure_begin.replace(tzinfo=None),
+                            sips.exposure_end.replace(tzinfo=None),
+                        ),
+                    ).fetchone()[0]
                     for row in rows:
                         object_id = None
                         if row["catalog_id"] is not None:
                             found = conn.execute(SELECT_OBJECT, (row["catalog_id"],)).fetchone()
                             if found is None:
                                 ra, dec = row["catalog_ra_deg"], row["catalog_dec_deg"]
-                                found = conn.execute(INSERT_OBJECT, (
-                                    row["name"], row["catalog"], row["catalog_id"],
-                                    ra_text(ra), dec_text(dec), dec, ra, row["catalog_mag"],
-                                )).fetchone()  # fmt: skip
+                                found = conn.execute(
+                                    INSERT_OBJECT,
+                                    (
+                                        row["name"],
+                                        row["catalog"],
+                                        row["catalog_id"],
+                                        ra_text(ra),
+                                        dec_text(dec),
+                                        dec,
+                                        ra,
+                                        row["catalog_mag"],
+                                    ),
+                                ).fetchone()
                             object_id = found[0]
-                        conn.execute(INSERT_FLUX, (
-                            ra_text(row["ra_deg"]), dec_text(row["dec_deg"]), row["dec_deg"],
-                            row["ra_deg"], row["ap_auto"] or 0.0, row["ap_auto_dev"] or 0.0,
-                            object_id, google_sub, photo_id,
-                            [row[f"ap{a}"] or 0.0 for a in apertures],
-                            [row[f"ap{a}_dev"] or 0.0 for a in apertures],
-                        ))  # fmt: skip
+                        conn.execute(
+                            INSERT_FLUX,
+                            (
+                                ra_text(row["ra_deg"]),
+                                dec_text(row["dec_deg"]),
+                                row["dec_deg"],
+                                row["ra_deg"],
+                                row["ap_auto"] or 0.0,
+                                row["ap_auto_dev"] or 0.0,
+                                object_id,
+                                google_sub,
+                                photo_id,
+                                [row[f"ap{a}"] or 0.0 for a in apertures],
+                                [row[f"ap{a}_dev"] or 0.0 for a in apertures],
+                            ),
+                        )
                 total += len(rows)
     return total / (time.perf_counter() - started)
 
@@ -173,17 +202,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=60, help="demo files to load (>= 50)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--field-stars", type=int, default=2500,
-                        help="catalogue stars per field, so images have as many rows as real "
-                             "SIPS exports (the published one has 2,671); 0 for the light "
-                             "make-demo fields")  # fmt: skip
+    parser.add_argument(
+        "--field-stars",
+        type=int,
+        default=2500,
+        help="catalogue stars per field, so images have as many rows as real "
+        "SIPS exports (the published one has 2,671); 0 for the light "
+        "make-demo fields",
+    )
     parser.add_argument("--rounds", type=int, default=5, help="best of this many runs each")
-    parser.add_argument("--original-files", type=int, default=20,
-                        help="files the slow original pattern loads (its rate is per row)")
+    parser.add_argument(
+        "--original-files",
+        type=int,
+        default=20,
+        help="files the slow original pattern loads (its rate is per row)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument("--known-fields", action="store_true",
-                        help="also time APhoS into a catalogue that already holds the fields "
-                             "(other demo images of them, seed + 1000, loaded untimed)")
+    parser.add_argument(
+        "--known-fields",
+        action="store_true",
+        help="also time APhoS into a catalogue that already holds the fields "
+        "(other demo images of them, seed + 1000, loaded untimed)",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="aphos-bench-", dir="/tmp"))
@@ -192,19 +232,26 @@ def main() -> None:
     home.mkdir()
     home.chmod(0o755)
     try:
-        manifest = generate_demo_data(work / "files", seed=args.seed, images=args.files,
-                                      field_stars=args.field_stars or None)  # fmt: skip
+        manifest = generate_demo_data(
+            work / "files", seed=args.seed, images=args.files, field_stars=args.field_stars or None
+        )
         by_observer: dict[str, list[Path]] = {}
         for f in manifest.files:
             by_observer.setdefault(f.observer, []).append(work / "files" / f.path)
         paths = [p for ps in by_observer.values() for p in ps]
-        subset = {o: ps[: max(1, args.original_files * len(ps) // len(paths))]
-                  for o, ps in by_observer.items()}  # fmt: skip
+        subset = {
+            o: ps[: max(1, args.original_files * len(ps) // len(paths))]
+            for o, ps in by_observer.items()
+        }
         rows = sum(f.rows for f in manifest.files)
         known: dict[str, list[Path]] = {}
         if args.known_fields:
-            other = generate_demo_data(work / "known", seed=args.seed + 1000, images=args.files,
-                                       field_stars=args.field_stars or None)  # fmt: skip
+            other = generate_demo_data(
+                work / "known",
+                seed=args.seed + 1000,
+                images=args.files,
+                field_stars=args.field_stars or None,
+            )
             for f in other.files:
                 known.setdefault(f.observer, []).append(work / "known" / f.path)
         server = EmbeddedPostgres(home)
@@ -213,18 +260,23 @@ def main() -> None:
         # The demo files and the new cluster are still being written back to disk: flushed
         # now, so that the first round does not share the disk with them.
         os.sync()
-        print(f"{len(paths)} demo files (seed {args.seed}, field_stars {args.field_stars}), "
-              f"{rows:,} fluxes ({rows / len(paths):,.0f} per file); embedded PostgreSQL "
-              f"{status.version}, durable settings; best of {args.rounds} rounds")  # fmt: skip
-        results: dict[str, list[float]] = {"aphos": [], "original": [], "bare_per_file": [],
-                                           "bare_one_transaction": []}  # fmt: skip
+        print(
+            f"{len(paths)} demo files (seed {args.seed}, field_stars {args.field_stars}), "
+            f"{rows:,} fluxes ({rows / len(paths):,.0f} per file); embedded PostgreSQL "
+            f"{status.version}, durable settings; best of {args.rounds} rounds"
+        )
+        results: dict[str, list[float]] = {
+            "aphos": [],
+            "original": [],
+            "bare_per_file": [],
+            "bare_one_transaction": [],
+        }
         if known:
             results["aphos_known_fields"] = []
         for _ in range(args.rounds):
             results["aphos"].append(run_aphos(home, superuser, by_observer))
             if known:
-                results["aphos_known_fields"].append(run_aphos(home, superuser, by_observer,
-                                                               known))  # fmt: skip
+                results["aphos_known_fields"].append(run_aphos(home, superuser, by_observer, known))
             results["original"].append(run_original(superuser, subset))
             results["bare_per_file"].append(run_bare(superuser, paths, commit_each=True))
             results["bare_one_transaction"].append(run_bare(superuser, paths, commit_each=False))
@@ -233,31 +285,49 @@ def main() -> None:
         ratio_bare = best["aphos"] / best["bare_per_file"]
         ratio_bare_one = best["aphos"] / best["bare_one_transaction"]
         print(f"APhoS ingest (read, parse, load, commit)     {best['aphos']:>10,.0f} fluxes/s")
-        print(f"original pattern (per-row SELECT/INSERT)     {best['original']:>10,.0f} fluxes/s"
-              f"   APhoS / original = {ratio_original:.1f}x  (target >= 30x)")  # fmt: skip
-        print(f"bare COPY, unindexed, commit per file        {best['bare_per_file']:>10,.0f} rows/s"
-              f"     APhoS / bare COPY = {ratio_bare:.2f}  (target >= 0.25)")  # fmt: skip
-        print(f"bare COPY, unindexed, one transaction        "
-              f"{best['bare_one_transaction']:>10,.0f} rows/s     APhoS / bare COPY = "
-              f"{ratio_bare_one:.2f}")  # fmt: skip
+        print(
+            f"original pattern (per-row SELECT/INSERT)     {best['original']:>10,.0f} fluxes/s"
+            f"   APhoS / original = {ratio_original:.1f}x  (target >= 30x)"
+        )
+        print(
+            f"bare COPY, unindexed, commit per file        {best['bare_per_file']:>10,.0f} rows/s"
+            f"     APhoS / bare COPY = {ratio_bare:.2f}  (target >= 0.25)"
+        )
+        print(
+            f"bare COPY, unindexed, one transaction        "
+            f"{best['bare_one_transaction']:>10,.0f} rows/s     APhoS / bare COPY = "
+            f"{ratio_bare_one:.2f}"
+        )
         if known:
-            print(f"APhoS into a catalogue holding the fields {best['aphos_known_fields']:>10,.0f}"
-                  " fluxes/s")  # fmt: skip
+            print(
+                f"APhoS into a catalogue holding the fields {best['aphos_known_fields']:>10,.0f}"
+                " fluxes/s"
+            )
         # The rounds run minutes apart on a machine whose speed drifts; the ratios of methods
         # measured in the same round show how much of the spread is the machine.
         paired = {
             name: [a / b for a, b in zip(results["aphos"], results[name], strict=True)]
             for name in ("original", "bare_per_file", "bare_one_transaction")
         }
-        print("ratios within each round (APhoS / baseline): " + "; ".join(
-            f"{name} " + ", ".join(f"{r:.2f}" for r in ratios) for name, ratios in paired.items()
-        ))  # fmt: skip
-        print("median of those: " + "; ".join(
-            f"{name} {statistics.median(ratios):.2f}" for name, ratios in paired.items()
-        ))  # fmt: skip
+        print(
+            "ratios within each round (APhoS / baseline): "
+            + "; ".join(
+                f"{name} " + ", ".join(f"{r:.2f}" for r in ratios)
+                for name, ratios in paired.items()
+            )
+        )
+        print(
+            "median of those: "
+            + "; ".join(
+                f"{name} {statistics.median(ratios):.2f}" for name, ratios in paired.items()
+            )
+        )
         if args.json:
-            args.json.write_text(json.dumps({"files": len(paths), "fluxes": rows, "runs": results,
-                                             "best": best}, indent=2))  # fmt: skip
+            args.json.write_text(
+                json.dumps(
+                    {"files": len(paths), "fluxes": rows, "runs": results, "best": best}, indent=2
+                )
+            )
     finally:
         EmbeddedPostgres(home).stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -94,25 +94,27 @@ ORIGINAL_INDEXES = [
 
 # FluxDaoImpl.getFluxesByObjId @56819097 (1(c)), verbatim.
 ORIGINAL_COMPARISON = (
-    "SELECT rec, dec, OF.ap_auto, OF.apertures, RF.ap_auto ref_ap_auto, " +
-    "OF.ap_auto_dev, OF.aperture_devs, RF.ap_auto_dev ref_ap_auto_dev, RF.aperture_devs " +
-    "ref_ap_devs, " +
-    "RF.apertures ref_apertures, username, exposure_begin, exposure_end, google_sub FROM " +
-    "(SELECT * FROM flux WHERE object_id=?) AS OF INNER JOIN " +
-    "(SELECT ap_auto, apertures, ap_auto_dev, aperture_devs, photo_properties_id " +
-    "FROM flux WHERE object_id=?) AS RF " +
-    "ON OF.photo_properties_id=RF.photo_properties_id INNER JOIN users ON " +
-    "users.google_sub=user_id " +
-    "INNER JOIN photo_properties on OF.photo_properties_id=photo_properties.id"
-).replace("?", "%s")  # fmt: skip
+    "SELECT rec, dec, OF.ap_auto, OF.apertures, RF.ap_auto ref_ap_auto, "
+    + "OF.ap_auto_dev, OF.aperture_devs, RF.ap_auto_dev ref_ap_auto_dev, RF.aperture_devs "
+    + "ref_ap_devs, "
+    + "RF.apertures ref_apertures, username, exposure_begin, exposure_end, google_sub FROM "
+    + "(SELECT * FROM flux WHERE object_id=?) AS OF INNER JOIN "
+    + "(SELECT ap_auto, apertures, ap_auto_dev, aperture_devs, photo_properties_id "
+    + "FROM flux WHERE object_id=?) AS RF "
+    + "ON OF.photo_properties_id=RF.photo_properties_id INNER JOIN users ON "
+    + "users.google_sub=user_id "
+    + "INNER JOIN photo_properties on OF.photo_properties_id=photo_properties.id"
+).replace("?", "%s")
 
 
 def original_search_sql(*, cone: bool = False, name: bool = False, mag: bool = False) -> str:
     """The SQL ``SpaceObjectDaoImpl.queryObjects`` @c9b24076 builds (1(a)), piece by piece."""
-    query = ("SELECT space_object.id AS obj_id, " +
-             "name, catalog, catalog_id, catalog_rec, catalog_dec, " +
-             "catalog_mag, count(flux.id) AS flux_count" +
-             " FROM space_object LEFT OUTER JOIN flux ON object_id=space_object.id")  # fmt: skip
+    query = (
+        "SELECT space_object.id AS obj_id, "
+        + "name, catalog, catalog_id, catalog_rec, catalog_dec, "
+        + "catalog_mag, count(flux.id) AS flux_count"
+        + " FROM space_object LEFT OUTER JOIN flux ON object_id=space_object.id"
+    )
     append_and = False
     if cone:
         query += " WHERE"
@@ -125,8 +127,10 @@ def original_search_sql(*, cone: bool = False, name: bool = False, mag: bool = F
     if mag:
         query += " AND" if append_and else " WHERE"
         query += " catalog_mag BETWEEN ? AND ?"
-    query += (" GROUP BY space_object.id, name, catalog, catalog_id," +
-              " catalog_rec, catalog_dec, catalog_mag LIMIT 100")  # fmt: skip
+    query += (
+        " GROUP BY space_object.id, name, catalog, catalog_id,"
+        + " catalog_rec, catalog_dec, catalog_mag LIMIT 100"
+    )
     return query.replace("?", "%s")
 
 

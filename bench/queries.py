@@ -118,12 +118,19 @@ GENERATOR_VERSION = 1
 DBNAME = "aphos_bench_queries"
 #: Fast, non-durable settings for the build only; the timing runs use the normal ones.
 BUILD_SETTINGS = {
-    "fsync": "off", "full_page_writes": "off", "synchronous_commit": "off",
-    "wal_level": "minimal", "max_wal_senders": "0", "max_wal_size": "32GB",
-    "checkpoint_timeout": "1h", "shared_buffers": "1GB", "work_mem": "256MB",
-    "maintenance_work_mem": "1GB", "max_parallel_maintenance_workers": "0",
+    "fsync": "off",
+    "full_page_writes": "off",
+    "synchronous_commit": "off",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    "max_wal_size": "32GB",
+    "checkpoint_timeout": "1h",
+    "shared_buffers": "1GB",
+    "work_mem": "256MB",
+    "maintenance_work_mem": "1GB",
+    "max_parallel_maintenance_workers": "0",
     "autovacuum": "off",
-}  # fmt: skip
+}
 JD_UNIX_EPOCH = 2440587.5
 EXPOSURE_S = 60.0
 CADENCE_S = 90.0
@@ -133,10 +140,47 @@ MAG_RANGE = (8.0, 17.0)
 MAG_SLOPE = 0.25  # log10 N(<m) grows by this per magnitude
 RADII_PX = np.arange(2.0, 12.0)  # ten aperture radii
 OBSERVERS = ["novak", "svoboda", "dvorak", "cerny", "prochazka", "kucera", "vesely", "horak"]
-CONSTELLATIONS = ["Cas", "Cyg", "Lyr", "Her", "Dra", "UMa", "Aur", "Per", "And", "Peg", "Lac",
-                  "Vul", "Aql", "Boo", "CVn", "Cam", "Gem", "Tau", "Ori", "Leo", "Vir", "Sge",
-                  "Del", "Oph", "Ser", "Cnc", "Lyn", "Tri", "Ari", "Psc", "Mon", "Sct", "Cep",
-                  "LMi", "Com", "CrB", "Equ", "Lup", "Hya"]  # fmt: skip
+CONSTELLATIONS = [
+    "Cas",
+    "Cyg",
+    "Lyr",
+    "Her",
+    "Dra",
+    "UMa",
+    "Aur",
+    "Per",
+    "And",
+    "Peg",
+    "Lac",
+    "Vul",
+    "Aql",
+    "Boo",
+    "CVn",
+    "Cam",
+    "Gem",
+    "Tau",
+    "Ori",
+    "Leo",
+    "Vir",
+    "Sge",
+    "Del",
+    "Oph",
+    "Ser",
+    "Cnc",
+    "Lyn",
+    "Tri",
+    "Ari",
+    "Psc",
+    "Mon",
+    "Sct",
+    "Cep",
+    "LMi",
+    "Com",
+    "CrB",
+    "Equ",
+    "Lup",
+    "Hya",
+]
 GK_CEP = (325.4804, 71.3114)
 
 # ------------------------------------------------------------------- the original magnitudes
@@ -230,24 +274,34 @@ def _magnitudes(rng: np.random.Generator, n: int) -> np.ndarray:
 def make_fields(plan: Plan, rng: np.random.Generator) -> dict[str, np.ndarray]:
     ra, dec = _field_centres(rng, plan.fields)
     small = rng.uniform(*np.log(plan.small_images), size=plan.fields - 1 - plan.big_fields)
-    images = np.concatenate([[plan.busiest_images], np.full(plan.big_fields, plan.big_images),
-                             np.exp(small).round()]).astype(int)  # fmt: skip
-    constellation = np.array(["Cep"] + [CONSTELLATIONS[k % len(CONSTELLATIONS)]
-                                        for k in range(plan.fields - 1)])  # fmt: skip
-    return {"id": np.arange(plan.fields), "ra": ra, "dec": dec, "images": images,
-            "constellation": constellation}  # fmt: skip
+    images = np.concatenate(
+        [[plan.busiest_images], np.full(plan.big_fields, plan.big_images), np.exp(small).round()]
+    ).astype(int)
+    constellation = np.array(
+        ["Cep"] + [CONSTELLATIONS[k % len(CONSTELLATIONS)] for k in range(plan.fields - 1)]
+    )
+    return {
+        "id": np.arange(plan.fields),
+        "ra": ra,
+        "dec": dec,
+        "images": images,
+        "constellation": constellation,
+    }
 
 
 def make_observers(rng: np.random.Generator) -> dict[str, np.ndarray]:
     n = len(OBSERVERS)
     return {
-        "id": np.arange(1, n + 1), "username": np.array(OBSERVERS),
+        "id": np.arange(1, n + 1),
+        "username": np.array(OBSERVERS),
         "subject": np.array([f"1{v:020d}" for v in rng.integers(0, 10**18, n)]),
         "longitude": rng.uniform(12, 19, n).round(3),
-        "apertures": rng.integers(8, 11, n), "depth": rng.normal(0, 0.4, n),
-        "saturation": rng.uniform(8.6, 9.3, n), "zero_point": rng.uniform(21.5, 22.5, n),
+        "apertures": rng.integers(8, 11, n),
+        "depth": rng.normal(0, 0.4, n),
+        "saturation": rng.uniform(8.6, 9.3, n),
+        "zero_point": rng.uniform(21.5, 22.5, n),
         "filter": rng.choice(np.array(["V", "R", "C"]), n),
-    }  # fmt: skip
+    }
 
 
 def make_objects(plan: Plan, rng: np.random.Generator, fields: dict) -> dict[str, np.ndarray]:
@@ -282,11 +336,20 @@ def make_objects(plan: Plan, rng: np.random.Generator, fields: dict) -> dict[str
             variable[p] = k < 3
     name[var] = "GK Cep"
     return {
-        "id": ids, "field": fid, "line": line, "ra": ra, "dec": dec, "mag": mag.round(3),
-        "bv": rng.normal(0.7, 0.3, n).round(3), "jk": rng.normal(0.5, 0.2, n).round(3),
-        "catalog": np.where(usno, "USNO-B1.0", "UCAC4"), "catalog_id": catalog_id,
-        "name": name, "variable": variable, "always": np.isin(ids, [var + 1, cmp + 1]),
-    }  # fmt: skip
+        "id": ids,
+        "field": fid,
+        "line": line,
+        "ra": ra,
+        "dec": dec,
+        "mag": mag.round(3),
+        "bv": rng.normal(0.7, 0.3, n).round(3),
+        "jk": rng.normal(0.5, 0.2, n).round(3),
+        "catalog": np.where(usno, "USNO-B1.0", "UCAC4"),
+        "catalog_id": catalog_id,
+        "name": name,
+        "variable": variable,
+        "always": np.isin(ids, [var + 1, cmp + 1]),
+    }
 
 
 def make_images(
@@ -321,17 +384,24 @@ def make_images(
     seeing = rng.uniform(1.3, 2.6, n)  # Gaussian sigma in pixels
     growth = 1 - np.exp(-(RADII_PX[None, :] ** 2) / (2 * seeing[:, None] ** 2))
     return {
-        "id": np.arange(1, n + 1), "field": fid, "observer": observers["id"][obs],
-        "jd_begin": jd, "deep": deep, "apertures": observers["apertures"][obs],
+        "id": np.arange(1, n + 1),
+        "field": fid,
+        "observer": observers["id"][obs],
+        "jd_begin": jd,
+        "deep": deep,
+        "apertures": observers["apertures"][obs],
         "depth": observers["depth"][obs] + rng.normal(0, 0.3, n),
         "saturation": observers["saturation"][obs] + rng.normal(0, 0.1, n),
         "zero_point": observers["zero_point"][obs] + rng.normal(0, 0.1, n),
-        "filter": observers["filter"][obs], "seeing": seeing, "growth": growth,
+        "filter": observers["filter"][obs],
+        "seeing": seeing,
+        "growth": growth,
         "sky": 300.0 * RADII_PX[None, :] ** 2 * np.ones((n, 1)),
         "centre_ra": fields["ra"][fid] + rng.normal(0, 0.02, n),
         "centre_dec": fields["dec"][fid] + rng.normal(0, 0.02, n),
-        "sha256": rng.bytes(32 * n), "upload_days": rng.uniform(0.5, 30, n),
-    }  # fmt: skip
+        "sha256": rng.bytes(32 * n),
+        "upload_days": rng.uniform(0.5, 30, n),
+    }
 
 
 def _image_counts(objects: dict, images: dict, depth: float, nf: int) -> np.ndarray:
@@ -366,11 +436,21 @@ def make_sky(plan: Plan) -> Sky:
         raise SystemExit(f"{plan.fluxes:,} fluxes need more images or objects than planned")
     for _ in range(50):
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if _image_counts(objects, images, mid, plan.fields).sum() < want \
-            else (lo, mid)  # fmt: skip
+        lo, hi = (
+            (mid, hi)
+            if _image_counts(objects, images, mid, plan.fields).sum() < want
+            else (lo, mid)
+        )
     counts = _image_counts(objects, images, hi, plan.fields)
-    sky = Sky(fields, observers, objects, images, depth=hi, pair=(1, 2),
-              expected_fluxes=int(counts.sum() * (1 - DROPOUT)))  # fmt: skip
+    sky = Sky(
+        fields,
+        observers,
+        objects,
+        images,
+        depth=hi,
+        pair=(1, 2),
+        expected_fluxes=int(counts.sum() * (1 - DROPOUT)),
+    )
     sky.chunks = _chunks(images["id"], counts, rows=150_000)
     return sky
 
@@ -393,14 +473,20 @@ def log(message: str) -> None:
 
 def copy_rows(conn: psycopg.Connection, table: str, columns: Sequence[str], rows) -> None:
     stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.SQL(table), sql.SQL(", ").join(map(sql.Identifier, columns)))  # fmt: skip
+        sql.SQL(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
     with conn.cursor().copy(stmt) as copy:
         for row in rows:
             copy.write_row(row)
 
 
-def run_parallel(dsn: str, jobs: Sequence[Sequence[tuple[str, Any]]], workers: int,
-                 label: str, setup: Sequence[str] = ()) -> None:  # fmt: skip
+def run_parallel(
+    dsn: str,
+    jobs: Sequence[Sequence[tuple[str, Any]]],
+    workers: int,
+    label: str,
+    setup: Sequence[str] = (),
+) -> None:
     """Run each job (statements in one transaction) on ``workers`` connections, in order."""
     todo: queue.Queue = queue.Queue()
     for job in jobs:
@@ -559,13 +645,30 @@ def stage_sky(conn: psycopg.Connection, sky: Sky) -> None:
     """The staging tables, the observers; fields, objects and images to be joined."""
     conn.execute(STAGING)
     o, im, fl, ob = sky.objects, sky.images, sky.fields, sky.observers
-    copy_rows(conn, "bench.field", ["id", "ra", "dec", "images", "constellation"],
-              zip(*(fl[k].tolist() for k in ("id", "ra", "dec", "images", "constellation")),
-                  strict=True))  # fmt: skip
-    obj_cols = ["id", "field", "line", "catalog", "catalog_id", "name", "ra", "dec", "mag",
-                "bv", "jk", "variable", "always"]  # fmt: skip
-    copy_rows(conn, "bench.object_plan", obj_cols,
-              zip(*(o[k].tolist() for k in obj_cols), strict=True))  # fmt: skip
+    copy_rows(
+        conn,
+        "bench.field",
+        ["id", "ra", "dec", "images", "constellation"],
+        zip(*(fl[k].tolist() for k in ("id", "ra", "dec", "images", "constellation")), strict=True),
+    )
+    obj_cols = [
+        "id",
+        "field",
+        "line",
+        "catalog",
+        "catalog_id",
+        "name",
+        "ra",
+        "dec",
+        "mag",
+        "bv",
+        "jk",
+        "variable",
+        "always",
+    ]
+    copy_rows(
+        conn, "bench.object_plan", obj_cols, zip(*(o[k].tolist() for k in obj_cols), strict=True)
+    )
     limit = _limits(im, sky.depth)
     sha = [im["sha256"][32 * k : 32 * k + 32] for k in range(len(im["id"]))]
     img_cols = [
@@ -585,16 +688,28 @@ def stage_sky(conn: psycopg.Connection, sky: Sky) -> None:
         "upload_days",
     ]
     rows = zip(*(im[k].tolist() for k in img_cols), limit.tolist(), sha, strict=True)
-    copy_rows(conn, "bench.image_plan",
-              [c if c != "observer" else "observer_id" for c in img_cols] + ["lim", "sha256"],
-              rows)  # fmt: skip
+    copy_rows(
+        conn,
+        "bench.image_plan",
+        [c if c != "observer" else "observer_id" for c in img_cols] + ["lim", "sha256"],
+        rows,
+    )
     conn.execute("CREATE INDEX ON bench.object_plan (field, mag)")
     conn.execute("ANALYZE bench.object_plan; ANALYZE bench.image_plan")
-    copy_rows(conn, "observer", ["id", "username", "provider", "subject", "description",
-                                 "longitude_deg"],
-              zip(ob["id"].tolist(), ob["username"].tolist(), ["google"] * len(ob["id"]),
-                  ob["subject"].tolist(), [""] * len(ob["id"]), ob["longitude"].tolist(),
-                  strict=True))  # fmt: skip
+    copy_rows(
+        conn,
+        "observer",
+        ["id", "username", "provider", "subject", "description", "longitude_deg"],
+        zip(
+            ob["id"].tolist(),
+            ob["username"].tolist(),
+            ["google"] * len(ob["id"]),
+            ob["subject"].tolist(),
+            [""] * len(ob["id"]),
+            ob["longitude"].tolist(),
+            strict=True,
+        ),
+    )
 
 
 def drop_indexes(conn: psycopg.Connection, table: str) -> tuple[list[str], list[str]]:
@@ -616,11 +731,16 @@ def drop_indexes(conn: psycopg.Connection, table: str) -> tuple[list[str], list[
     for index, indexdef, conname, condef in rows:
         indexes.append(indexdef)
         if conname:
-            conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
-                sql.SQL(table), sql.Identifier(conname)))  # fmt: skip
+            conn.execute(
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                    sql.SQL(table), sql.Identifier(conname)
+                )
+            )
             kind = condef.split("(")[0].strip()  # PRIMARY KEY or UNIQUE
-            constraints.append(f"ALTER TABLE {table} ADD CONSTRAINT {conname} {kind} "
-                               f"USING INDEX {index.split('.')[-1]}")  # fmt: skip
+            constraints.append(
+                f"ALTER TABLE {table} ADD CONSTRAINT {conname} {kind} "
+                f"USING INDEX {index.split('.')[-1]}"
+            )
         else:
             conn.execute(f"DROP INDEX {index}")
     return indexes, constraints
@@ -650,8 +770,10 @@ def build_ours(dsn: str, sky: Sky, workers: int) -> None:
         conn.execute(IMAGES_FROM_PLAN, {"jd_unix": JD_UNIX_EPOCH, "exposure": EXPOSURE_S})
         conn.execute("UPDATE catalogue_totals SET objects = (SELECT count(*) FROM catalog_object)")
         for table in ("observer", "catalog_object", "image"):
-            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                         f"(SELECT max(id) FROM {table}))")  # fmt: skip
+            conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT max(id) FROM {table}))"
+            )
 
 
 # --------------------------------------------------------------------------- building the original
@@ -701,8 +823,9 @@ def build_original(dsn: str, sky: Sky, workers: int) -> None:
     jobs = [[(ORIGINAL_FLUX_CHUNK, {"first": a, "last": b})] for a, b in sky.chunks]
     run_parallel(dsn, jobs, workers, "original fluxes", setup)
     log("original indexes")
-    run_parallel(dsn, [[(s, None)] for s in ORIGINAL_INDEXES], workers, "original indexes",
-                 [ORIGINAL_PATH])  # fmt: skip
+    run_parallel(
+        dsn, [[(s, None)] for s in ORIGINAL_INDEXES], workers, "original indexes", [ORIGINAL_PATH]
+    )
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("SELECT setval('original.flux_id_seq', (SELECT max(id) FROM original.flux))")
         conn.execute("GRANT USAGE ON SCHEMA original TO aphos_reader")
@@ -716,8 +839,11 @@ def read_meta(dsn: str) -> dict[str, Any]:
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
             return dict(conn.execute("SELECT key, value FROM bench.meta").fetchall())
-    except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName,
-            psycopg.OperationalError):  # fmt: skip
+    except (
+        psycopg.errors.UndefinedTable,
+        psycopg.errors.InvalidSchemaName,
+        psycopg.OperationalError,
+    ):
         return {}
 
 
@@ -733,21 +859,37 @@ def build(home: Path, plan: Plan, workers: int) -> dict[str, Any]:
     dsn = server.superuser_dsn(DBNAME)
     log(f"building {plan.fluxes:,} fluxes in {home} (PostgreSQL {status.version})")
     sky = make_sky(plan)
-    log(f"{len(sky.images['id']):,} images; limiting magnitude {sky.depth:.2f} + observer "
-        f"and image scatter")  # fmt: skip
+    log(
+        f"{len(sky.images['id']):,} images; limiting magnitude {sky.depth:.2f} + observer "
+        f"and image scatter"
+    )
     build_ours(dsn, sky, workers)
     build_original(dsn, sky, workers)
     log("VACUUM ANALYZE")
-    tables = ["public.flux", "original.flux", "public.catalog_object", "public.image",
-              "public.observer", "public.catalogue_totals", "original.space_object",
-              "original.photo_properties", "original.users"]  # fmt: skip
+    tables = [
+        "public.flux",
+        "original.flux",
+        "public.catalog_object",
+        "public.image",
+        "public.observer",
+        "public.catalogue_totals",
+        "original.space_object",
+        "original.photo_properties",
+        "original.users",
+    ]
     run_parallel(dsn, [[(f"VACUUM (ANALYZE) {t}", None)] for t in tables], workers, "vacuum")
-    info = {"build_s": round(time.perf_counter() - started, 1), "pair": list(sky.pair),
-            "centre": list(GK_CEP), "depth": sky.depth}  # fmt: skip
+    info = {
+        "build_s": round(time.perf_counter() - started, 1),
+        "pair": list(sky.pair),
+        "centre": list(GK_CEP),
+        "depth": sky.depth,
+    }
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("DROP TABLE bench.object_plan, bench.image_plan")
-        conn.execute("INSERT INTO bench.meta VALUES ('plan', %s), ('built', %s)",
-                     (json.dumps(plan.key()), json.dumps(info)))  # fmt: skip
+        conn.execute(
+            "INSERT INTO bench.meta VALUES ('plan', %s), ('built', %s)",
+            (json.dumps(plan.key()), json.dumps(info)),
+        )
         conn.execute("CHECKPOINT")
     server.stop()
     log(f"built in {info['build_s']:.0f} s")
@@ -783,17 +925,19 @@ def database_facts(conn: psycopg.Connection, pair: Sequence[int]) -> dict[str, A
         "images": "SELECT count(*) FROM image",
         "busiest_field_images": "SELECT max(images) FROM bench.field",
         "pair_common_images": "SELECT count(*) FROM flux a JOIN flux b USING (image_id) "
-                              "WHERE a.object_id = %s AND b.object_id = %s",
+        "WHERE a.object_id = %s AND b.object_id = %s",
         "database_bytes": "SELECT pg_database_size(current_database())",
         "flux_bytes": "SELECT pg_total_relation_size('public.flux')",
         "original_flux_bytes": "SELECT pg_total_relation_size('original.flux')",
         "original_fluxes": "SELECT count(*) FROM original.flux",
-    }  # fmt: skip
+    }
     out = {}
     for key, query in facts.items():
         out[key] = int(conn.execute(query, tuple(pair) if "%s" in query else None).fetchone()[0])
-    labels = conn.execute("SELECT catalog || ':' || catalog_id FROM catalog_object "
-                          "WHERE id = ANY(%s) ORDER BY id", (list(pair),)).fetchall()  # fmt: skip
+    labels = conn.execute(
+        "SELECT catalog || ':' || catalog_id FROM catalog_object WHERE id = ANY(%s) ORDER BY id",
+        (list(pair),),
+    ).fetchall()
     out["pair"] = [r[0] for r in labels]
     return out
 
@@ -828,22 +972,44 @@ def search_cases(conn, orig, args, centre) -> list[Case]:
         return lambda: orig.execute(query, params).fetchall()
 
     return [
-        Case(f"cone {args.radius:g} deg, busiest field", conn,
-             lambda c: search_objects(c, ra=ra, dec=dec, radius=args.radius),
-             fetch(cone, cone_args), 5.0, 100.0),
-        Case(f"magnitude {lo:g}-{hi:g}", conn,
-             lambda c: search_objects(c, min_mag=lo, max_mag=hi),
-             fetch(by_mag, (Float4(lo), Float4(hi))), 5.0, 100.0),
-        Case(f"name contains '{args.name}'", conn,
-             lambda c: search_objects(c, name=args.name),
-             fetch(by_name, (f"%{args.name}%",)), 5.0, 100.0),
-        Case("unfiltered first page", conn, lambda c: search_objects(c),
-             fetch(by_mag, (Float4(0.0), Float4(15.0))), 5.0, 100.0),
-    ]  # fmt: skip
+        Case(
+            f"cone {args.radius:g} deg, busiest field",
+            conn,
+            lambda c: search_objects(c, ra=ra, dec=dec, radius=args.radius),
+            fetch(cone, cone_args),
+            5.0,
+            100.0,
+        ),
+        Case(
+            f"magnitude {lo:g}-{hi:g}",
+            conn,
+            lambda c: search_objects(c, min_mag=lo, max_mag=hi),
+            fetch(by_mag, (Float4(lo), Float4(hi))),
+            5.0,
+            100.0,
+        ),
+        Case(
+            f"name contains '{args.name}'",
+            conn,
+            lambda c: search_objects(c, name=args.name),
+            fetch(by_name, (f"%{args.name}%",)),
+            5.0,
+            100.0,
+        ),
+        Case(
+            "unfiltered first page",
+            conn,
+            lambda c: search_objects(c),
+            fetch(by_mag, (Float4(0.0), Float4(15.0))),
+            5.0,
+            100.0,
+        ),
+    ]
 
 
-def light_curve_case(conn, orig, labels: Sequence[str], pair: Sequence[int],
-                     common: int) -> Case | None:  # fmt: skip
+def light_curve_case(
+    conn, orig, labels: Sequence[str], pair: Sequence[int], common: int
+) -> Case | None:
     try:
         from aphos_lib.photometry import differential_photometry
     except ImportError as exc:
@@ -867,31 +1033,47 @@ def check_searches(conn, orig, args, centre, cases: list[Case]) -> list[str]:
     lo, hi = args.mag_range
     notes = []
     cone = cases[0].ours()
-    exact = orig.execute("SELECT count(*) FROM space_object WHERE earth_distance("
-                         "ll_to_earth(%s, %s), coordinates) <= %s",
-                         (dec, ra, args.radius)).fetchone()[0]  # fmt: skip
-    box = orig.execute("SELECT count(*) FROM space_object WHERE "
-                       "earth_box(ll_to_earth(%s, %s), %s) @> space_object.coordinates",
-                       (Float4(dec), Float4(ra), Float4(args.radius))).fetchone()[0]  # fmt: skip
-    inside = orig.execute("SELECT count(*) FROM space_object WHERE catalog_id = ANY(%s) AND "
-                          "earth_box(ll_to_earth(%s, %s), %s) @> coordinates",
-                          (cone.frame["catalog_id"].tolist(), Float4(dec), Float4(ra),
-                           Float4(args.radius))).fetchone()[0]  # fmt: skip
+    exact = orig.execute(
+        "SELECT count(*) FROM space_object WHERE earth_distance("
+        "ll_to_earth(%s, %s), coordinates) <= %s",
+        (dec, ra, args.radius),
+    ).fetchone()[0]
+    box = orig.execute(
+        "SELECT count(*) FROM space_object WHERE "
+        "earth_box(ll_to_earth(%s, %s), %s) @> space_object.coordinates",
+        (Float4(dec), Float4(ra), Float4(args.radius)),
+    ).fetchone()[0]
+    inside = orig.execute(
+        "SELECT count(*) FROM space_object WHERE catalog_id = ANY(%s) AND "
+        "earth_box(ll_to_earth(%s, %s), %s) @> coordinates",
+        (cone.frame["catalog_id"].tolist(), Float4(dec), Float4(ra), Float4(args.radius)),
+    ).fetchone()[0]
     rows = cases[0].original()
-    notes.append(f"cone: ours {cone.total} objects within {args.radius:g} deg (page of "
-                 f"{len(cone)}, nearest first), the exact cone by earth_distance {exact}; the "
-                 f"original's box holds {box}, corners up to {args.radius * 3 ** 0.5:.2f} deg "
-                 f"(it returns {len(rows)} of them, unordered); all of our page in the box: "
-                 f"{inside == len(cone)}; the flux counts it returns equal ours: "
-                 f"{_same_flux_counts(conn, rows)}")  # fmt: skip
+    notes.append(
+        f"cone: ours {cone.total} objects within {args.radius:g} deg (page of "
+        f"{len(cone)}, nearest first), the exact cone by earth_distance {exact}; the "
+        f"original's box holds {box}, corners up to {args.radius * 3**0.5:.2f} deg "
+        f"(it returns {len(rows)} of them, unordered); all of our page in the box: "
+        f"{inside == len(cone)}; the flux counts it returns equal ours: "
+        f"{_same_flux_counts(conn, rows)}"
+    )
     count_sql = {
-        "magnitude": ("SELECT count(*) FROM space_object WHERE catalog_mag BETWEEN %s AND %s",
-                      (Float4(lo), Float4(hi)), cases[1]),
-        "name": ("SELECT count(*) FROM space_object WHERE name LIKE %s",
-                 (f"%{args.name}%",), cases[2]),
-        "unfiltered": ("SELECT count(*) FROM space_object WHERE catalog_mag BETWEEN 0 AND 15",
-                       None, cases[3]),
-    }  # fmt: skip
+        "magnitude": (
+            "SELECT count(*) FROM space_object WHERE catalog_mag BETWEEN %s AND %s",
+            (Float4(lo), Float4(hi)),
+            cases[1],
+        ),
+        "name": (
+            "SELECT count(*) FROM space_object WHERE name LIKE %s",
+            (f"%{args.name}%",),
+            cases[2],
+        ),
+        "unfiltered": (
+            "SELECT count(*) FROM space_object WHERE catalog_mag BETWEEN 0 AND 15",
+            None,
+            cases[3],
+        ),
+    }
     for label, (query, params, case) in count_sql.items():
         ours = case.ours()
         theirs = orig.execute(query, params).fetchone()[0]
@@ -907,8 +1089,11 @@ def check_searches(conn, orig, args, centre, cases: list[Case]) -> list[str]:
 
 def _same_flux_counts(conn, rows: Sequence[tuple]) -> bool:
     """The original's count(flux.id) of each row against our maintained flux_count."""
-    counts = dict(conn.execute("SELECT id, flux_count FROM catalog_object WHERE id = ANY(%s)",
-                               ([r[0] for r in rows],)).fetchall())  # fmt: skip
+    counts = dict(
+        conn.execute(
+            "SELECT id, flux_count FROM catalog_object WHERE id = ANY(%s)", ([r[0] for r in rows],)
+        ).fetchall()
+    )
     return all(counts.get(r[0]) == r[7] for r in rows)
 
 
@@ -987,36 +1172,62 @@ def sql_alone(case: Case) -> Callable[[], Any]:
 
 def report_sql(cases: list[Case], sql_times: list[Timing], theirs: list[Timing]) -> list[dict]:
     """Our SQL alone against the original's SQL (information: the targets are end to end)."""
-    print("the database's share: the statements of each of ours replayed alone "
-          "(execute + fetch, like the original's)")  # fmt: skip
+    print(
+        "the database's share: the statements of each of ours replayed alone "
+        "(execute + fetch, like the original's)"
+    )
     print(f"{'query':36}{'median':>9}{'p95':>8}{'original/our SQL':>22}")
     rows = []
     for case, a, b in zip(cases, sql_times, theirs, strict=True):
         ratio, ratio95 = b.median / a.median, b.p95 / a.p95
-        print(f"{case.name:36}{a.median:>9.3f}{a.p95:>8.3f}{_times(ratio):>12}"
-              f"{_times(ratio95):>10}")  # fmt: skip
-        rows.append({"query": case.name, "sql_median_ms": a.median, "sql_p95_ms": a.p95,
-                     "ratio_median": ratio, "ratio_p95": ratio95})  # fmt: skip
+        print(
+            f"{case.name:36}{a.median:>9.3f}{a.p95:>8.3f}{_times(ratio):>12}{_times(ratio95):>10}"
+        )
+        rows.append(
+            {
+                "query": case.name,
+                "sql_median_ms": a.median,
+                "sql_p95_ms": a.p95,
+                "ratio_median": ratio,
+                "ratio_p95": ratio95,
+            }
+        )
     return rows
 
 
 def report(cases: list[Case], ours: list[Timing], theirs: list[Timing]) -> list[dict]:
     print(f"{'':36}{'APhoS ms':>17}{'original ms':>20}{'original/APhoS':>18}")
-    print(f"{'query':36}{'median':>9}{'p95':>8}{'median':>12}{'p95':>8}{'median':>10}"
-          f"{'p95':>8}   targets")  # fmt: skip
+    print(
+        f"{'query':36}{'median':>9}{'p95':>8}{'median':>12}{'p95':>8}{'median':>10}"
+        f"{'p95':>8}   targets"
+    )
     rows = []
     for case, a, b in zip(cases, ours, theirs, strict=True):
         ratio, ratio95 = b.median / a.median, b.p95 / a.p95
         met_p95, met_ratio = a.p95 < case.p95_ms, ratio >= case.ratio
-        print(f"{case.name:36}{a.median:>9.2f}{a.p95:>8.2f}{b.median:>12.1f}{b.p95:>8.1f}"
-              f"{_times(ratio):>10}{_times(ratio95):>8}   p95 < {case.p95_ms:g} ms "
-              f"{'yes' if met_p95 else 'NO'}, >= {case.ratio:g}x "
-              f"{'yes' if met_ratio else 'NO'}")  # fmt: skip
-        rows.append({"query": case.name, "ours_median_ms": a.median, "ours_p95_ms": a.p95,
-                     "original_median_ms": b.median, "original_p95_ms": b.p95,
-                     "ratio_median": ratio, "ratio_p95": ratio95, "target_p95_ms": case.p95_ms,
-                     "target_ratio": case.ratio, "p95_met": met_p95, "ratio_met": met_ratio,
-                     "ours_runs_ms": a.runs, "original_runs_ms": b.runs})  # fmt: skip
+        print(
+            f"{case.name:36}{a.median:>9.2f}{a.p95:>8.2f}{b.median:>12.1f}{b.p95:>8.1f}"
+            f"{_times(ratio):>10}{_times(ratio95):>8}   p95 < {case.p95_ms:g} ms "
+            f"{'yes' if met_p95 else 'NO'}, >= {case.ratio:g}x "
+            f"{'yes' if met_ratio else 'NO'}"
+        )
+        rows.append(
+            {
+                "query": case.name,
+                "ours_median_ms": a.median,
+                "ours_p95_ms": a.p95,
+                "original_median_ms": b.median,
+                "original_p95_ms": b.p95,
+                "ratio_median": ratio,
+                "ratio_p95": ratio95,
+                "target_p95_ms": case.p95_ms,
+                "target_ratio": case.ratio,
+                "p95_met": met_p95,
+                "ratio_met": met_ratio,
+                "ours_runs_ms": a.runs,
+                "original_runs_ms": b.runs,
+            }
+        )
     return rows
 
 
@@ -1065,8 +1276,10 @@ def main() -> None:
     home = args.home.resolve()
     catalogue, info = open_database(home, plan, args.jobs, args.rebuild)
     try:
-        with catalogue.connect("reader", autocommit=True) as conn, \
-                catalogue.connect("reader", autocommit=True) as orig:  # fmt: skip
+        with (
+            catalogue.connect("reader", autocommit=True) as conn,
+            catalogue.connect("reader", autocommit=True) as orig,
+        ):
             orig.execute(ORIGINAL_PATH)
             # The original had no time limit; at 30 million fluxes its cone outlasts the read
             # role's on a cold cache.
@@ -1074,24 +1287,31 @@ def main() -> None:
             superuser = EmbeddedPostgres(home).superuser_dsn(DBNAME)
             with psycopg.connect(superuser, autocommit=True) as su:
                 facts = database_facts(su, info["pair"])
-            version, buffers = (conn.execute(f"SHOW {s}").fetchone()[0]
-                                for s in ("server_version", "shared_buffers"))  # fmt: skip
-            print(f"database: {facts['objects']:,} objects, {facts['fluxes']:,} fluxes "
-                  f"(original: {facts['original_fluxes']:,}), {facts['images']:,} images, "
-                  f"busiest field {facts['busiest_field_images']:,} images; light-curve pair "
-                  f"{facts['pair'][0]} / {facts['pair'][1]} in {facts['pair_common_images']:,} "
-                  f"common images")  # fmt: skip
-            print(f"on disk {facts['database_bytes'] / 2**30:.1f} GiB (flux "
-                  f"{facts['flux_bytes'] / 2**30:.1f} GiB, original flux "
-                  f"{facts['original_flux_bytes'] / 2**30:.1f} GiB); built in "
-                  f"{info['build_s']:.0f} s; PostgreSQL {version}, normal embedded settings "
-                  f"(shared_buffers {buffers}); load average {os.getloadavg()[0]:.1f}; "
-                  f"{args.runs} runs of ours, {args.original_runs} of the original, after "
-                  f"{args.warmup} warm-up runs")  # fmt: skip
+            version, buffers = (
+                conn.execute(f"SHOW {s}").fetchone()[0]
+                for s in ("server_version", "shared_buffers")
+            )
+            print(
+                f"database: {facts['objects']:,} objects, {facts['fluxes']:,} fluxes "
+                f"(original: {facts['original_fluxes']:,}), {facts['images']:,} images, "
+                f"busiest field {facts['busiest_field_images']:,} images; light-curve pair "
+                f"{facts['pair'][0]} / {facts['pair'][1]} in {facts['pair_common_images']:,} "
+                f"common images"
+            )
+            print(
+                f"on disk {facts['database_bytes'] / 2**30:.1f} GiB (flux "
+                f"{facts['flux_bytes'] / 2**30:.1f} GiB, original flux "
+                f"{facts['original_flux_bytes'] / 2**30:.1f} GiB); built in "
+                f"{info['build_s']:.0f} s; PostgreSQL {version}, normal embedded settings "
+                f"(shared_buffers {buffers}); load average {os.getloadavg()[0]:.1f}; "
+                f"{args.runs} runs of ours, {args.original_runs} of the original, after "
+                f"{args.warmup} warm-up runs"
+            )
             cases = search_cases(conn, orig, args, info["centre"])
             notes = check_searches(conn, orig, args, info["centre"], cases)
-            curve = light_curve_case(conn, orig, facts["pair"], info["pair"],
-                                     facts["pair_common_images"])  # fmt: skip
+            curve = light_curve_case(
+                conn, orig, facts["pair"], info["pair"], facts["pair_common_images"]
+            )
             if curve:
                 cases.append(curve)
                 notes.append(check_light_curve(curve))
@@ -1102,17 +1322,27 @@ def main() -> None:
                 log(f"timing {case.name}")
                 ours.append(measure(case.ours, args.runs, args.warmup))
                 ours_sql.append(measure(sql_alone(case), args.runs, args.warmup))
-                theirs.append(measure(case.original, args.original_runs,
-                                      min(args.warmup, 2)))  # fmt: skip
+                theirs.append(measure(case.original, args.original_runs, min(args.warmup, 2)))
             rows = report(cases, ours, theirs)
             sql_rows = report_sql(cases, ours_sql, theirs)
-            print(f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())} "
-                  f"({os.cpu_count()} cores)")  # fmt: skip
+            print(
+                f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())} "
+                f"({os.cpu_count()} cores)"
+            )
         if args.json:
-            args.json.write_text(json.dumps({"plan": plan.key(), "build": info,
-                                             "database": facts, "checks": notes,
-                                             "results": rows, "sql_alone": sql_rows},
-                                            indent=2))  # fmt: skip
+            args.json.write_text(
+                json.dumps(
+                    {
+                        "plan": plan.key(),
+                        "build": info,
+                        "database": facts,
+                        "checks": notes,
+                        "results": rows,
+                        "sql_alone": sql_rows,
+                    },
+                    indent=2,
+                )
+            )
     finally:
         catalogue.dispose()
         if not args.keep_running:

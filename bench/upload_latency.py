@@ -61,8 +61,9 @@ def token_for(hub_url: str, account: str, hub_user: str) -> str:
     r = client.post("/services/api/profile", data={"_xsrf": xsrf, "username": account})
     assert r.status_code == 303, r.text
     xsrf = next(c.value for c in client.cookies.jar if c.name == "_xsrf" and c.path == "/hub/")
-    r = client.post(f"/hub/api/users/{hub_user}/tokens", headers={"X-XSRFToken": xsrf},
-                    json={"note": "bench"})  # fmt: skip
+    r = client.post(
+        f"/hub/api/users/{hub_user}/tokens", headers={"X-XSRFToken": xsrf}, json={"note": "bench"}
+    )
     assert r.status_code == 201, r.text
     return r.json()["token"]
 
@@ -79,8 +80,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    accounts = {f"obs{i}": {"id": str(3000 + i), "email": f"obs{i}@example.org",
-                            "verified_email": True} for i in range(args.runs)}  # fmt: skip
+    accounts = {
+        f"obs{i}": {"id": str(3000 + i), "email": f"obs{i}@example.org", "verified_email": True}
+        for i in range(args.runs)
+    }
     home = Path(tempfile.mkdtemp(prefix="aphos-bench-upload-", dir="/tmp"))
     home.chmod(0o755)
     standin = GoogleStandIn(accounts)
@@ -88,12 +91,18 @@ def main() -> None:
     rows = []
     try:
         catalogue = embedded_catalogue(home / "db")
-        db = {"APHOS_DATABASE_URL": catalogue.conninfo("owner"),
-              "APHOS_DATABASE_URL_WRITER": catalogue.conninfo("writer"),
-              "APHOS_DATABASE_URL_READER": catalogue.conninfo("reader")}  # fmt: skip
-        env = {**standin.environment(), **db, "APHOS_HOME": str(home),
-               "APHOS_PORT": str(free_port_block()),
-               "APHOS_GOOGLE_ALLOWED_DOMAINS": "example.org"}  # fmt: skip
+        db = {
+            "APHOS_DATABASE_URL": catalogue.conninfo("owner"),
+            "APHOS_DATABASE_URL_WRITER": catalogue.conninfo("writer"),
+            "APHOS_DATABASE_URL_READER": catalogue.conninfo("reader"),
+        }
+        env = {
+            **standin.environment(),
+            **db,
+            "APHOS_HOME": str(home),
+            "APHOS_PORT": str(free_port_block()),
+            "APHOS_GOOGLE_ALLOWED_DOMAINS": "example.org",
+        }
         hub = RunningHub(env, home / "hub.log")
         print(f"hub ready in {hub.wait_ready():.1f} s", flush=True)
         api = hub.url + "/services/api/"
@@ -116,12 +125,19 @@ def main() -> None:
                 queued, job = writer.execute(
                     "SELECT extract(epoch FROM started_at - created_at),"
                     " extract(epoch FROM finished_at - started_at)"
-                    " FROM ingest_job WHERE upload_id = %s", (sent.id,)).fetchone()  # fmt: skip
-                row = {"request_s": replied - started, "latency_s": searchable - replied,
-                       "queue_wait_s": float(queued), "job_s": float(job)}  # fmt: skip
+                    " FROM ingest_job WHERE upload_id = %s",
+                    (sent.id,),
+                ).fetchone()
+                row = {
+                    "request_s": replied - started,
+                    "latency_s": searchable - replied,
+                    "queue_wait_s": float(queued),
+                    "job_s": float(job),
+                }
                 rows.append(row)
-                print(f"run {i + 1}: " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()),
-                      flush=True)  # fmt: skip
+                print(
+                    f"run {i + 1}: " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()), flush=True
+                )
                 client.close()
     finally:
         if hub is not None:
@@ -129,8 +145,13 @@ def main() -> None:
         standin.close()
         EmbeddedPostgres(home / "db").stop()
         shutil.rmtree(home, ignore_errors=True)
-    summary = {k: {"median": statistics.median(r[k] for r in rows),
-                   "p95": percentile([r[k] for r in rows], 0.95)} for k in rows[0]}  # fmt: skip
+    summary = {
+        k: {
+            "median": statistics.median(r[k] for r in rows),
+            "p95": percentile([r[k] for r in rows], 0.95),
+        }
+        for k in rows[0]
+    }
     print(f"\n{len(rows)} uploads of {FILE.name} (2,671 rows) through the hub and one worker")
     for k, v in summary.items():
         print(f"  {k:13s} median {v['median']:.2f} s   p95 {v['p95']:.2f} s")

@@ -78,17 +78,29 @@ def receive(conn: psycopg.Connection, home: Path, observer: str, paths: list[Pat
     return upload_id
 
 
-def start_workers(catalogue: Catalogue, home: Path, count: int,
-                  warm: bool = True) -> list[subprocess.Popen]:  # fmt: skip
+def start_workers(
+    catalogue: Catalogue, home: Path, count: int, warm: bool = True
+) -> list[subprocess.Popen]:
     writer = catalogue.conninfo("writer")
     env = {k: v for k, v in os.environ.items() if not k.startswith("APHOS_")}
     if not warm:  # no kernel started ahead, none kept from the job before
         env.update(APHOS_JOB_WARM_KERNEL="0", APHOS_JOB_KERNEL_JOBS="1")
-    env.update(APHOS_HOME=str(home), APHOS_DATABASE_URL=writer, APHOS_DATABASE_URL_WRITER=writer,
-               APHOS_DATABASE_URL_READER=catalogue.conninfo("reader"))  # fmt: skip
-    return [subprocess.Popen([sys.executable, "-m", "aphos_lib.jobs.runner"], env=env, cwd=REPO,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for _ in range(count)]  # fmt: skip
+    env.update(
+        APHOS_HOME=str(home),
+        APHOS_DATABASE_URL=writer,
+        APHOS_DATABASE_URL_WRITER=writer,
+        APHOS_DATABASE_URL_READER=catalogue.conninfo("reader"),
+    )
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "aphos_lib.jobs.runner"],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
 
 
 def wait_idle_and_warm(workers: list[subprocess.Popen], seconds: float = 60) -> None:
@@ -109,8 +121,9 @@ def _children(pid: int) -> list[int]:
 def wait_jobs(conn: psycopg.Connection, job_ids: list[int], timeout: float = 1800) -> None:
     deadline = time.monotonic() + timeout
     while True:
-        states = conn.execute("SELECT state, error FROM ingest_job WHERE id = ANY(%s)",
-                              (job_ids,)).fetchall()  # fmt: skip
+        states = conn.execute(
+            "SELECT state, error FROM ingest_job WHERE id = ANY(%s)", (job_ids,)
+        ).fetchall()
         conn.rollback()
         if all(s in ("done", "failed") for s, _ in states):
             failed = [e for s, e in states if s == "failed"]
@@ -120,8 +133,9 @@ def wait_jobs(conn: psycopg.Connection, job_ids: list[int], timeout: float = 180
         time.sleep(0.02)
 
 
-def throughput(catalogue: Catalogue, home: Path, uploads: list[tuple[str, list[Path]]],
-               workers: int) -> tuple[float, int, float]:  # fmt: skip
+def throughput(
+    catalogue: Catalogue, home: Path, uploads: list[tuple[str, list[Path]]], workers: int
+) -> tuple[float, int, float]:
     """(fluxes per second, fluxes, seconds) through the queue and ``workers`` processes."""
     procs = start_workers(catalogue, home, workers)
     try:
@@ -182,11 +196,14 @@ def main() -> None:
     parser.add_argument("--files-per-upload", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--runs", type=int, default=7, help="latency runs (median)")
-    parser.add_argument("--cold-runs", type=int, default=3,
-                        help="latency runs with no warm kernel")  # fmt: skip
-    parser.add_argument("--field-stars", type=int, default=0,
-                        help="catalogue stars per field (0: make demo's light fields; 2500: "
-                             "images as large as real SIPS exports)")  # fmt: skip
+    parser.add_argument("--cold-runs", type=int, default=3, help="latency runs with no warm kernel")
+    parser.add_argument(
+        "--field-stars",
+        type=int,
+        default=0,
+        help="catalogue stars per field (0: make demo's light fields; 2500: "
+        "images as large as real SIPS exports)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
@@ -197,13 +214,17 @@ def main() -> None:
     home.chmod(0o755)
     os.environ["APHOS_HOME"] = str(home)  # where receive() stores files, as the api would
     try:
-        manifest = generate_demo_data(work / "files", seed=1, images=args.files,
-                                      field_stars=args.field_stars or None)  # fmt: skip
+        manifest = generate_demo_data(
+            work / "files", seed=1, images=args.files, field_stars=args.field_stars or None
+        )
         by_observer: dict[str, list[Path]] = {}
         for f in manifest.files:
             by_observer.setdefault(f.observer, []).append(work / "files" / f.path)
-        uploads = [(o, ps[k : k + args.files_per_upload]) for o, ps in by_observer.items()
-                   for k in range(0, len(ps), args.files_per_upload)]  # fmt: skip
+        uploads = [
+            (o, ps[k : k + args.files_per_upload])
+            for o, ps in by_observer.items()
+            for k in range(0, len(ps), args.files_per_upload)
+        ]
         rows = sum(f.rows for f in manifest.files)
         server = EmbeddedPostgres(home)
         status = server.start()
@@ -229,12 +250,14 @@ def main() -> None:
                 direct.append(time.perf_counter() - started)
         base.dispose()
 
-        rate, fluxes, elapsed = throughput(fresh(home, superuser, "bench_jobs"), home,
-                                           uploads, args.workers)  # fmt: skip
+        rate, fluxes, elapsed = throughput(
+            fresh(home, superuser, "bench_jobs"), home, uploads, args.workers
+        )
         assert fluxes == rows, (fluxes, rows)
         seconds = latency(fresh(home, superuser, "bench_latency"), home, args.runs)
-        cold = latency(fresh(home, superuser, "bench_latency_cold"), home, args.cold_runs,
-                       warm=False)  # fmt: skip
+        cold = latency(
+            fresh(home, superuser, "bench_latency_cold"), home, args.cold_runs, warm=False
+        )
 
         print(f"baseline: ingest_files in one process   {base_rate:>10,.0f} fluxes/s")
         print(
@@ -247,18 +270,30 @@ def main() -> None:
             f" (runs: {', '.join(f'{s:.2f}' for s in seconds)}); target < 5 s"
         )
         cold_runs = ", ".join(f"{s:.2f}" for s in cold)
-        print(f"latency with no warm kernel (each job starts its own): median"
-              f" {statistics.median(cold):.2f} s (runs: {cold_runs})")  # fmt: skip
+        print(
+            f"latency with no warm kernel (each job starts its own): median"
+            f" {statistics.median(cold):.2f} s (runs: {cold_runs})"
+        )
         print(
             f"baseline latency, ingest_file directly: median {med_direct:.2f} s;"
             f" queue + notebook / direct = {med / med_direct:.1f}x"
         )
         if args.json:
-            args.json.write_text(json.dumps({
-                "files": args.files, "fluxes": rows, "workers": args.workers,
-                "throughput_fluxes_per_s": rate, "baseline_fluxes_per_s": base_rate,
-                "latency_s": seconds, "cold_kernel_latency_s": cold,
-                "direct_latency_s": direct}, indent=2))  # fmt: skip
+            args.json.write_text(
+                json.dumps(
+                    {
+                        "files": args.files,
+                        "fluxes": rows,
+                        "workers": args.workers,
+                        "throughput_fluxes_per_s": rate,
+                        "baseline_fluxes_per_s": base_rate,
+                        "latency_s": seconds,
+                        "cold_kernel_latency_s": cold,
+                        "direct_latency_s": direct,
+                    },
+                    indent=2,
+                )
+            )
     finally:
         EmbeddedPostgres(home).stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -19,8 +19,7 @@ from aphos_openapi.models.graph_data import GraphData
 
 
 def number(value):
-    return None if isinstance(value, float) and (math.isnan(value) or math.isinf(value)) \
-        else value
+    return None if isinstance(value, float) and (math.isnan(value) or math.isinf(value)) else value
 
 
 def main(server: str, out_dir: str) -> None:
@@ -28,12 +27,18 @@ def main(server: str, out_dir: str) -> None:
     report = {"catalogs": aphos.get_catalogs()}
 
     gk = aphos.get_object("805-031770")
-    report["object"] = {"id": gk.id, "name": gk.name, "catalog": gk.catalog,
-                        "rightAsc": gk.right_asc, "declination": gk.declination,
-                        "magnitude": gk.magnitude, "fluxesCount": gk.fluxes_count,
-                        "fluxes": len(gk.fluxes),
-                        "firstApAuto": number(gk.fluxes[0].ap_auto),
-                        "firstAddedBy": gk.fluxes[0].added_by}
+    report["object"] = {
+        "id": gk.id,
+        "name": gk.name,
+        "catalog": gk.catalog,
+        "rightAsc": gk.right_asc,
+        "declination": gk.declination,
+        "magnitude": gk.magnitude,
+        "fluxesCount": gk.fluxes_count,
+        "fluxes": len(gk.fluxes),
+        "firstApAuto": number(gk.fluxes[0].ap_auto),
+        "firstAddedBy": gk.fluxes[0].added_by,
+    }
     report["missing_object"] = aphos.get_object("000-000000") is None
 
     def ids(objects):
@@ -43,22 +48,31 @@ def main(server: str, out_dir: str) -> None:
     report["by_name"] = ids(aphos.get_objects_by_params(name="GK Cep"))
     report["by_magnitude"] = ids(aphos.get_objects_by_params(min_mag=11.5, max_mag=11.7))
     report["by_cone"] = ids(aphos.get_objects_by_params(coordinates=cone))
-    report["by_everything"] = ids(aphos.get_objects_by_params(
-        object_id="805-031770", catalog="UCAC4", name="GK", coordinates=cone, min_mag=8,
-        max_mag=9))
+    report["by_everything"] = ids(
+        aphos.get_objects_by_params(
+            object_id="805-031770",
+            catalog="UCAC4",
+            name="GK",
+            coordinates=cone,
+            min_mag=8,
+            max_mag=9,
+        )
+    )
     report["unfiltered"] = len(aphos.get_objects_by_params())
 
     comparison = aphos.get_var_cmp_by_ids("805-031770", "803-032417")
     report["comparison"] = {
-        "variable": comparison.variable.id, "comparison": comparison.comparison.id,
+        "variable": comparison.variable.id,
+        "comparison": comparison.comparison.id,
         "rows": len(comparison.data),
         "magnitudes": [number(f.magnitude) for f in comparison.data],
         "deviations": [number(f.deviation) for f in comparison.data],
         "nights": [f.night.first_date_of_the_night for f in comparison.data],
         "users": [f.username for f in comparison.data],
     }
-    first_night = datetime.datetime.strptime(comparison.data[0].night.first_date_of_the_night,
-                                             "%d-%m-%Y").date()
+    first_night = datetime.datetime.strptime(
+        comparison.data[0].night.first_date_of_the_night, "%d-%m-%Y"
+    ).date()
     aphos.set_var_cmp_apertures(comparison, first_night, var=2, cmp=3)
     report["apertures_set"] = {
         "night": first_night.isoformat(),

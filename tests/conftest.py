@@ -47,9 +47,34 @@ TEST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes"
 # file, 1-3 px away and nearer the star's catalogue position, is matched to: distinct sources,
 # stored without the match ("a second source matched to ..."), so that the image has one source
 # per star.
-CORRECT_FILE_UNLINKED = [2267, 2291, 2339, 2349, 2355, 2356, 2359, 2378, 2379, 2397, 2416, 2432,
-                         2447, 2449, 2468, 2489, 2500, 2516, 2528, 2551, 2561, 2563, 2576, 2591,
-                         2595, 2597]
+CORRECT_FILE_UNLINKED = [
+    2267,
+    2291,
+    2339,
+    2349,
+    2355,
+    2356,
+    2359,
+    2378,
+    2379,
+    2397,
+    2416,
+    2432,
+    2447,
+    2449,
+    2468,
+    2489,
+    2500,
+    2516,
+    2528,
+    2551,
+    2561,
+    2563,
+    2576,
+    2591,
+    2595,
+    2597,
+]
 # What each fixture file must give (their README; correct_file.csv's 26 second sources are
 # unmatched): status, fluxes, matched, unmatched rows and the line numbers of the rows
 # reported as rejected.
@@ -90,10 +115,11 @@ class Server:
         with psycopg.connect(self.superuser, autocommit=True) as conn:
             conn.execute(
                 sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
-                    sql.Identifier(name), sql.Identifier(TEMPLATE),
+                    sql.Identifier(name),
+                    sql.Identifier(TEMPLATE),
                     sql.Identifier(self.template_owner),
                 )
-            )  # fmt: skip
+            )
             restrict_database(conn, name)  # database privileges do not come with a template
         return self.template.for_database(name), name
 
@@ -106,8 +132,9 @@ class Server:
 
     def drop(self, name: str) -> None:
         with psycopg.connect(self.superuser, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))  # fmt: skip
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 def external_url() -> str | None:
@@ -138,22 +165,27 @@ def embedded_server() -> Iterator[Server]:
 def external_server() -> Iterator[Server]:
     url = external_url()
     if url is None:
-        pytest.skip(f"no external PostgreSQL answers at {EXTERNAL_DEFAULT} and "
-                    "APHOS_TEST_DATABASE_URL is not set")  # fmt: skip
+        pytest.skip(
+            f"no external PostgreSQL answers at {EXTERNAL_DEFAULT} and "
+            "APHOS_TEST_DATABASE_URL is not set"
+        )
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(TEMPLATE)))  # fmt: skip
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEMPLATE))
+        )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE)))
     from sqlalchemy.engine import make_url
 
     template = Catalogue.external(
-        make_url(url).set(database=TEMPLATE).render_as_string(hide_password=False))
+        make_url(url).set(database=TEMPLATE).render_as_string(hide_password=False)
+    )
     upgrade(template)
     template.dispose()
     yield Server("external", url, template)
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(TEMPLATE)))  # fmt: skip
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEMPLATE))
+        )
 
 
 @pytest.fixture(params=["embedded", "external"])
@@ -176,7 +208,6 @@ def catalogue(server: Server) -> Iterator[Catalogue]:
 def writer(catalogue: Catalogue) -> Iterator[psycopg.Connection]:
     with catalogue.connect("writer") as conn:
         yield conn
-
 
 
 @pytest.fixture(scope="session")
@@ -264,8 +295,9 @@ def serve_in_thread(app, what: str) -> Iterator[str]:
     """Serve an ASGI ``app`` with uvicorn in a thread on a loopback port; its URL."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(),
-                                           log_level="warning"))  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -106,16 +106,22 @@ class GoogleStandIn:
                     form.setdefault("client_secret", secret)
                 if urlsplit(self.path).path != "/oauth2/v4/token":
                     return self._reply(404, {"error": "not found"})
-                if (form.get("client_id"), form.get("client_secret")) != (CLIENT_ID,
-                                                                           CLIENT_SECRET):
+                if (form.get("client_id"), form.get("client_secret")) != (CLIENT_ID, CLIENT_SECRET):
                     return self._reply(401, {"error": "invalid_client"})
                 account = standin._codes.pop(form.get("code", ""), None)
                 if account is None:
                     return self._reply(400, {"error": "invalid_grant"})
                 token = secrets.token_urlsafe(16)
                 standin._tokens[token] = account
-                return self._reply(200, {"access_token": token, "token_type": "Bearer",
-                                         "expires_in": 3600, "scope": "openid email"})
+                return self._reply(
+                    200,
+                    {
+                        "access_token": token,
+                        "token_type": "Bearer",
+                        "expires_in": 3600,
+                        "scope": "openid email",
+                    },
+                )
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -149,15 +155,22 @@ class RunningHub:
         # By default the hub as `make demo` runs it (run_hub: Ctrl-C handling included).
         command = command or [sys.executable, "-m", "aphos_lib.hub.run"]
         self.process = subprocess.Popen(
-            command, env={**os.environ, **env}, stdout=self._out,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            command,
+            env={**os.environ, **env},
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def wait_ready(self, timeout: float = 180) -> float:
         """Seconds until the hub and all three services answer through the proxy."""
         started = time.monotonic()
-        paths = ["/hub/login", "/services/api/health", "/services/worker/health",
-                 "/services/dashboards/health"]  # fmt: skip
+        paths = [
+            "/hub/login",
+            "/services/api/health",
+            "/services/worker/health",
+            "/services/dashboards/health",
+        ]
         while time.monotonic() - started < timeout:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the hub exited early:\n{self.tail()}")
@@ -216,8 +229,9 @@ def google_sign_in(hub_url: str, account: str) -> tuple[httpx.Client, httpx.Resp
     return client, r
 
 
-def sign_in_with_token(hub_url: str, account: str, subject: str, username: str,
-                       note: str) -> tuple[httpx.Client, str]:  # fmt: skip
+def sign_in_with_token(
+    hub_url: str, account: str, subject: str, username: str, note: str
+) -> tuple[httpx.Client, str]:
     """Sign in as ``account`` (Google subject ``subject``), choosing ``username`` the first
     time; the signed-in client and a new hub token of the observer's."""
     client, page = google_sign_in(hub_url, account)
@@ -226,8 +240,11 @@ def sign_in_with_token(hub_url: str, account: str, subject: str, username: str,
         r = client.post("/services/api/profile", data={"_xsrf": xsrf, "username": username})
         assert r.status_code == 303, r.text
     xsrf = next(c.value for c in client.cookies.jar if c.name == "_xsrf" and c.path == "/hub/")
-    r = client.post(f"/hub/api/users/google-{subject}/tokens", headers={"X-XSRFToken": xsrf},
-                    json={"note": note})  # fmt: skip
+    r = client.post(
+        f"/hub/api/users/google-{subject}/tokens",
+        headers={"X-XSRFToken": xsrf},
+        json={"note": note},
+    )
     assert r.status_code == 201, r.text
     return client, r.json()["token"]
 
@@ -248,11 +265,25 @@ def execute(hub_url: str, user: str, token: str, code: str, timeout: float = 120
     kernel = r.json()["id"]
     ws_url = hub_url.replace("http", "ws", 1) + f"/user/{user}/api/kernels/{kernel}/channels"
     msg_id = uuid.uuid4().hex
-    message = {"header": {"msg_id": msg_id, "msg_type": "execute_request", "username": user,
-                          "session": uuid.uuid4().hex, "version": "5.3"},
-               "parent_header": {}, "metadata": {}, "channel": "shell",
-               "content": {"code": code, "silent": False, "store_history": False,
-                           "user_expressions": {}, "allow_stdin": False}}  # fmt: skip
+    message = {
+        "header": {
+            "msg_id": msg_id,
+            "msg_type": "execute_request",
+            "username": user,
+            "session": uuid.uuid4().hex,
+            "version": "5.3",
+        },
+        "parent_header": {},
+        "metadata": {},
+        "channel": "shell",
+        "content": {
+            "code": code,
+            "silent": False,
+            "store_history": False,
+            "user_expressions": {},
+            "allow_stdin": False,
+        },
+    }
     out = []
     deadline = time.monotonic() + timeout
     with connect(ws_url, additional_headers=headers, open_timeout=60) as ws:

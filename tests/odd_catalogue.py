@@ -25,8 +25,18 @@ from pathlib import Path
 
 from aphos_lib.ingest import ingest_files
 
-__all__ = ["CHECK", "CMP", "ELSEWHERE", "ENSEMBLE", "GK_CEP", "OBSERVER", "ONE_POINT",
-           "SATURATED", "crafted_files", "load_odd_catalogue"]  # fmt: skip
+__all__ = [
+    "CHECK",
+    "CMP",
+    "ELSEWHERE",
+    "ENSEMBLE",
+    "GK_CEP",
+    "OBSERVER",
+    "ONE_POINT",
+    "SATURATED",
+    "crafted_files",
+    "load_odd_catalogue",
+]
 
 OBSERVER = "firstlight"
 GK_CEP = "UCAC4:805-031770"
@@ -47,8 +57,9 @@ def _catalog_id(ref: str) -> str:
     return ref.split(":", 1)[1]
 
 
-def _shifted(lines: list[str], minutes: float, *, keep, filter_line: bool = True,
-             gk_cep_factor: float = 1.0) -> list[str]:  # fmt: skip
+def _shifted(
+    lines: list[str], minutes: float, *, keep, filter_line: bool = True, gk_cep_factor: float = 1.0
+) -> list[str]:
     """The export's lines ``minutes`` later, with only the rows whose catalogue id ``keep``
     accepts (unmatched rows are kept), and GK Cep's fluxes scaled (so the curve is not flat)."""
     out = []
@@ -70,8 +81,10 @@ def _shifted(lines: list[str], minutes: float, *, keep, filter_line: bool = True
             if catalog_id and not keep(catalog_id):
                 continue
             if catalog_id == _catalog_id(GK_CEP) and gk_cep_factor != 1.0:
-                fields[15:] = [f"{float(v) * gk_cep_factor:.3f}" if v != "saturated" else v
-                               for v in fields[15:]]  # fmt: skip
+                fields[15:] = [
+                    f"{float(v) * gk_cep_factor:.3f}" if v != "saturated" else v
+                    for v in fields[15:]
+                ]
                 line = ";".join(fields)
         out.append(line)
     return out
@@ -86,12 +99,18 @@ def crafted_files(original: Path, directory: Path) -> list[Path]:
     next_night = {_catalog_id(r) for r in NEXT_NIGHT_STARS}
     variants = {
         "first.csv": _shifted(lines, 0, keep=lambda c: c != elsewhere),
-        "second.csv": _shifted(lines, 30, keep=lambda c: c not in (one_point, elsewhere),
-                               gk_cep_factor=0.95),
-        "third-no-filter.csv": _shifted(lines, 60, keep=lambda c: c not in (one_point, elsewhere),
-                                        filter_line=False, gk_cep_factor=0.9),
+        "second.csv": _shifted(
+            lines, 30, keep=lambda c: c not in (one_point, elsewhere), gk_cep_factor=0.95
+        ),
+        "third-no-filter.csv": _shifted(
+            lines,
+            60,
+            keep=lambda c: c not in (one_point, elsewhere),
+            filter_line=False,
+            gk_cep_factor=0.9,
+        ),
         "next-night.csv": _shifted(lines, 24 * 60 + 30, keep=lambda c: c in next_night),
-    }  # fmt: skip
+    }
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, text in variants.items():

@@ -22,11 +22,17 @@ EK_CEP = "UCAC4:799-031271"
 
 def synthetic_curve(t, magnitude, observer, deviation=None) -> LightCurve:
     n = len(t)
-    data = pd.DataFrame({
-        "image_id": np.arange(n), "jd": t, "hjd": t, "observer": observer,
-        "night": [dt.date(2021, 11, 1)] * n, "magnitude": magnitude,
-        "deviation": np.full(n, np.nan) if deviation is None else deviation,
-    })  # fmt: skip
+    data = pd.DataFrame(
+        {
+            "image_id": np.arange(n),
+            "jd": t,
+            "hjd": t,
+            "observer": observer,
+            "night": [dt.date(2021, 11, 1)] * n,
+            "magnitude": magnitude,
+            "deviation": np.full(n, np.nan) if deviation is None else deviation,
+        }
+    )
     return LightCurve(data, {"variable": None, "comparisons": []})
 
 
@@ -69,20 +75,29 @@ def test_ensemble_scatter_singles_out_a_variable_star():
 def test_best_apertures_picks_the_least_scatter_that_every_observer_of_the_night_has():
     rows = [
         # night 1: novak alone; aperture 2 best
-        ("2021-11-01", "novak", 0, 8, 0.030), ("2021-11-01", "novak", 1, 8, 0.020),
+        ("2021-11-01", "novak", 0, 8, 0.030),
+        ("2021-11-01", "novak", 1, 8, 0.020),
         ("2021-11-01", "novak", 2, 8, 0.010),
         # night 2: two observers; 3 is best for smith but kowalski has no aperture 3
-        ("2021-11-02", "smith", 0, 5, 0.020), ("2021-11-02", "smith", 1, 5, 0.015),
-        ("2021-11-02", "smith", 3, 5, 0.001), ("2021-11-02", "kowalski", 0, 5, 0.010),
-        ("2021-11-02", "kowalski", 1, 5, 0.030), ("2021-11-02", "kowalski", 3, 0, np.nan),
+        ("2021-11-02", "smith", 0, 5, 0.020),
+        ("2021-11-02", "smith", 1, 5, 0.015),
+        ("2021-11-02", "smith", 3, 5, 0.001),
+        ("2021-11-02", "kowalski", 0, 5, 0.010),
+        ("2021-11-02", "kowalski", 1, 5, 0.030),
+        ("2021-11-02", "kowalski", 3, 0, np.nan),
         # night 3: two images only: luck, not a measurement
-        ("2021-11-03", "novak", 0, 2, 0.010), ("2021-11-03", "novak", 1, 2, 0.0001),
+        ("2021-11-03", "novak", 0, 2, 0.010),
+        ("2021-11-03", "novak", 1, 2, 0.0001),
         # night 4: ApAuto best
-        ("2021-11-04", "novak", 0, 6, 0.004), ("2021-11-04", "novak", 1, 6, 0.005),
-    ]  # fmt: skip
+        ("2021-11-04", "novak", 0, 6, 0.004),
+        ("2021-11-04", "novak", 1, 6, 0.005),
+    ]
     table = pd.DataFrame(rows, columns=["night", "observer", "aperture", "images", "check_std"])
-    assert analysis.best_apertures(table) == {"2021-11-01": 2, "2021-11-02": "auto",
-                                              "2021-11-04": "auto"}  # fmt: skip
+    assert analysis.best_apertures(table) == {
+        "2021-11-01": 2,
+        "2021-11-02": "auto",
+        "2021-11-04": "auto",
+    }
     assert analysis.best_apertures(table, min_images=2)["2021-11-03"] == 1
 
 
@@ -91,8 +106,11 @@ def test_resolve_period_doubles_the_peak_of_unequal_eclipses_only():
     t = np.sort(rng.uniform(0, 60, 300))
     phase = np.mod(t / 0.8, 1)
     # Two eclipses a cycle, 0.3 and 0.2 mag deep: the strongest peak is at 0.4 d.
-    eclipses = 0.3 * np.exp(-0.5 * (phase / 0.05) ** 2) + 0.3 * np.exp(
-        -0.5 * ((phase - 1) / 0.05) ** 2) + 0.2 * np.exp(-0.5 * ((phase - 0.5) / 0.05) ** 2)
+    eclipses = (
+        0.3 * np.exp(-0.5 * (phase / 0.05) ** 2)
+        + 0.3 * np.exp(-0.5 * ((phase - 1) / 0.05) ** 2)
+        + 0.2 * np.exp(-0.5 * ((phase - 0.5) / 0.05) ** 2)
+    )
     binary = synthetic_curve(t, eclipses + rng.normal(0, 0.01, len(t)), "a")
     peak = binary.periodogram(max_period=5).best_period
     assert peak == pytest.approx(0.4, rel=1e-3)
@@ -101,8 +119,7 @@ def test_resolve_period_doubles_the_peak_of_unequal_eclipses_only():
     assert choice.p_value < 1e-10 and choice.rms_double < choice.rms_single
     assert "twice the peak" in str(choice)
     # A sine wave's halves are the same: its peak is its period.
-    sine = synthetic_curve(t, 0.2 * np.sin(2 * np.pi * t / 0.5) + rng.normal(0, 0.01, len(t)),
-                           "a")  # fmt: skip
+    sine = synthetic_curve(t, 0.2 * np.sin(2 * np.pi * t / 0.5) + rng.normal(0, 0.01, len(t)), "a")
     choice = analysis.resolve_period(sine, sine.periodogram(max_period=5).best_period)
     assert not choice.doubled and choice.period == pytest.approx(0.5, rel=1e-3)
     with pytest.raises(ValueError, match="too few"):
@@ -154,8 +171,9 @@ def test_plots_draw_headless_with_magnitudes_downwards():
     from aphos_lib import plotting
 
     t = np.linspace(0, 3, 60)
-    curve = synthetic_curve(t, 0.3 * np.sin(2 * np.pi * t / 0.7), ["ann", "bob"] * 30,
-                            deviation=np.full(60, 0.01))  # fmt: skip
+    curve = synthetic_curve(
+        t, 0.3 * np.sin(2 * np.pi * t / 0.7), ["ann", "bob"] * 30, deviation=np.full(60, 0.01)
+    )
     ax = plotting.plot_lightcurve(curve)
     assert ax.yaxis_inverted() and len(ax.get_legend().get_texts()) == 2
     ax = plotting.plot_phase(curve.fold(0.7), cycles=2)
@@ -165,9 +183,15 @@ def test_plots_draw_headless_with_magnitudes_downwards():
     periodogram = curve.periodogram(max_period=2)
     ax = plotting.plot_periodogram(periodogram, mark=[periodogram.best_period])
     assert ax.get_xscale() == "log"
-    scatter = pd.DataFrame({"night": ["2021-11-01"] * 3, "observer": ["ann"] * 3,
-                            "aperture": [0, 1, 2], "images": [5] * 3,
-                            "check_std": [0.02, 0.01, np.nan]})  # fmt: skip
+    scatter = pd.DataFrame(
+        {
+            "night": ["2021-11-01"] * 3,
+            "observer": ["ann"] * 3,
+            "aperture": [0, 1, 2],
+            "images": [5] * 3,
+            "check_std": [0.02, 0.01, np.nan],
+        }
+    )
     ax = plotting.plot_aperture_scatter(scatter)
     assert len(ax.lines) == 1 and len(ax.lines[0].get_xdata()) == 2
     import matplotlib.pyplot as plt
@@ -193,8 +217,9 @@ def test_ranking_puts_constant_stars_first_and_an_eclipsing_binary_last(archive)
     assert (ranking.distance_deg <= 1.0).all() and ranking.mag.between(8.42 - 1.5, 8.42 + 1.5).all()
     # Constant stars scatter about as much as their photon noise says.
     assert (ranking.scatter_mag < 2.5 * ranking.expected_mag).all()
-    suspects = analysis.rank_comparison_stars(archive, GK_CEP,
-                                              candidates=ranking.star[:4].tolist() + [EK_CEP])
+    suspects = analysis.rank_comparison_stars(
+        archive, GK_CEP, candidates=ranking.star[:4].tolist() + [EK_CEP]
+    )
     assert suspects.star.iloc[-1] == EK_CEP and suspects.name.iloc[-1] == "EK Cep"
     assert suspects.scatter_mag.iloc[-1] > 5 * suspects.scatter_mag.iloc[:-1].max()
     with pytest.raises(ValueError, match="at least 3 candidates"):
@@ -210,14 +235,16 @@ def test_aperture_scatter_equals_night_summary_in_each_fixed_aperture(archive, e
     scatter = analysis.aperture_scatter(every)
     assert set(scatter.aperture) == set(range(13))  # ApAuto and dvorak's 12 apertures
     for aperture in (0, 1, 4):
-        fixed = archive.lightcurve(GK_CEP, comparison, check=check, aperture=aperture,
-                                   comparison_aperture=aperture).night_summary()  # fmt: skip
+        fixed = archive.lightcurve(
+            GK_CEP, comparison, check=check, aperture=aperture, comparison_aperture=aperture
+        ).night_summary()
         mine = scatter[scatter.aperture == aperture].reset_index(drop=True)
         assert [str(n) for n in fixed.night] == [str(n) for n in mine.night]
         np.testing.assert_allclose(mine.check_std, fixed.check_std, rtol=1e-9)
     choice = analysis.best_apertures(scatter)
-    tuned = archive.lightcurve(GK_CEP, comparison, check=check, aperture=choice,
-                               comparison_aperture=choice).night_summary()  # fmt: skip
+    tuned = archive.lightcurve(
+        GK_CEP, comparison, check=check, aperture=choice, comparison_aperture=choice
+    ).night_summary()
     auto = archive.lightcurve(GK_CEP, comparison, check=check).night_summary()
     assert tuned.check_std.median() < auto.check_std.median()
     with pytest.raises(ValueError, match="with_apertures"):
@@ -234,8 +261,10 @@ def test_the_demo_periods_are_resolved_and_offsets_are_small(archive):
     assert not choice.doubled and choice.period == pytest.approx(0.5667, rel=1e-3)
     # Everyone observes in V against the same comparison: offsets within 3 sigma of 0...
     offsets = analysis.observer_offsets(binary, 0.936)
-    assert len(offsets) == 5 and (offsets.offset_mag.abs() < 3 * offsets.offset_error_mag
-                                  + 1e-12).all()  # fmt: skip
+    assert (
+        len(offsets) == 5
+        and (offsets.offset_mag.abs() < 3 * offsets.offset_error_mag + 1e-12).all()
+    )
     # ... and one observer's magnitudes shifted by 0.05 mag come back as a 0.05 mag offset.
     shifted = binary.data.copy()
     shifted.loc[shifted.observer == "svoboda", "magnitude"] += 0.05
@@ -255,4 +284,5 @@ def test_pin_as_of_uses_the_catalogues_clock_and_keeps_a_given_time(archive):
         analysis.pin_as_of(archive, "2026-11-24T12:00:00")
     curve = archive.lightcurve(GK_CEP, GK_CMP, as_of=pinned)
     assert analysis.fingerprint(curve) == analysis.fingerprint(
-        archive.lightcurve(GK_CEP, GK_CMP, as_of=pinned))  # fmt: skip
+        archive.lightcurve(GK_CEP, GK_CMP, as_of=pinned)
+    )

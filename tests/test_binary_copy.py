@@ -26,11 +26,18 @@ def test_every_column_kind_round_trips_through_postgresql(catalogue):
     for column in ap:
         column[rng.random(n) < 0.25] = np.nan
     ap_flags = [rng.random(n) < 0.1 for _ in range(4)]
-    payload = bc.encode([
-        bc.int4(ints), bc.int8(bigs, null=big_null), bc.float8(floats), bc.boolean(flags),
-        bc.text(names), bc.float8_array(ap, n), bc.bool_array(ap_flags, n),
-        bc.float8_array([], n),
-    ])  # fmt: skip
+    payload = bc.encode(
+        [
+            bc.int4(ints),
+            bc.int8(bigs, null=big_null),
+            bc.float8(floats),
+            bc.boolean(flags),
+            bc.text(names),
+            bc.float8_array(ap, n),
+            bc.bool_array(ap_flags, n),
+            bc.float8_array([], n),
+        ]
+    )
     with catalogue.connect("owner") as conn:
         conn.execute(
             "CREATE TEMP TABLE t (i int4, b int8, f float8, flag bool, name text,"

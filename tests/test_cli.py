@@ -65,11 +65,23 @@ def test_db_start_status_url_and_stop(home):
 
 def test_ingest_json_reports_every_file_and_exit_code(home):
     _, env = home
-    names = ["correct_file.csv", "correct_file_shorter_header.csv",
-             "correct_file_missing_scheme.csv", "few_lines_incorrect.csv",
-             "incorrect_missing_initial_info.csv", "scheme_missing.csv"]  # fmt: skip
-    done = run("ingest", "--observer", "novak", "--json",
-               *[str(fixture_path(n)) for n in names], env=env, check=False)  # fmt: skip
+    names = [
+        "correct_file.csv",
+        "correct_file_shorter_header.csv",
+        "correct_file_missing_scheme.csv",
+        "few_lines_incorrect.csv",
+        "incorrect_missing_initial_info.csv",
+        "scheme_missing.csv",
+    ]
+    done = run(
+        "ingest",
+        "--observer",
+        "novak",
+        "--json",
+        *[str(fixture_path(n)) for n in names],
+        env=env,
+        check=False,
+    )
     assert done.returncode == 1  # two files were rejected
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [(o["file"], o["status"], o["fluxes"], o["matched"], o["unmatched"]) for o in lines] == [
@@ -85,15 +97,27 @@ def test_ingest_json_reports_every_file_and_exit_code(home):
         {"line": 35, "reason": "Dec: '+67 aa 07.24' is not a sexagesimal angle like '12 34 56.7'"},
     ]
     assert lines[4]["error"].startswith("incorrect_missing_initial_info.csv: missing header")
-    assert set(lines[0]) == {"file", "status", "fluxes", "matched", "unmatched", "rejected_rows",
-                             "rejected_count", "warnings", "warning_count", "error"}  # fmt: skip
+    assert set(lines[0]) == {
+        "file",
+        "status",
+        "fluxes",
+        "matched",
+        "unmatched",
+        "rejected_rows",
+        "rejected_count",
+        "warnings",
+        "warning_count",
+        "error",
+    }
     assert (lines[0]["rejected_count"], lines[3]["rejected_count"]) == (0, 2)
     assert lines[0]["warning_count"] == len(lines[0]["warnings"]) == 26
     assert lines[0]["warnings"][4] == (
         "line 2355: a second source matched to UCAC4 778-043526 (line 2277 is nearer); "
-        "stored without the catalogue match")
-    again = run("ingest", "--observer", "novak", "--json", str(fixture_path("correct_file.csv")),
-                env=env)  # fmt: skip
+        "stored without the catalogue match"
+    )
+    again = run(
+        "ingest", "--observer", "novak", "--json", str(fixture_path("correct_file.csv")), env=env
+    )
     assert json.loads(again.stdout)["status"] == "duplicate"
     stats = json.loads(run("stats", "--json", env=env).stdout)
     assert stats["images"] == 4 and stats["fluxes"] == 2671 + 178 + 1 + 66
@@ -102,8 +126,15 @@ def test_ingest_json_reports_every_file_and_exit_code(home):
 
 def test_ingest_human_output_names_file_line_and_reason(home):
     _, env = home
-    done = run("ingest", "--observer", "svoboda", str(fixture_path("few_lines_incorrect.csv")),
-               str(fixture_path("scheme_missing.csv")), env=env, check=False)  # fmt: skip
+    done = run(
+        "ingest",
+        "--observer",
+        "svoboda",
+        str(fixture_path("few_lines_incorrect.csv")),
+        str(fixture_path("scheme_missing.csv")),
+        env=env,
+        check=False,
+    )
     assert done.returncode == 1
     out = done.stdout
     assert "few_lines_incorrect.csv: stored 66 fluxes (66 matched, 0 unmatched), 2 rows" in out
@@ -120,12 +151,15 @@ def test_ingest_lists_the_first_rejected_rows_and_counts_them_all(home, tmp_path
     thrice.write_bytes(head + b"\r\nName;" + table_header + b"\r\n" + rows * 3)
     out = run("ingest", "--observer", "dvorak", str(thrice), env=env).stdout.splitlines()
     assert out[0] == (
-        "thrice.csv: stored 2671 fluxes (1987 matched, 684 unmatched), 5342 rows rejected")
+        "thrice.csv: stored 2671 fluxes (1987 matched, 684 unmatched), 5342 rows rejected"
+    )
     assert out[1] == "  thrice.csv: line 2696: duplicate of line 25"
     assert [line.split(": ")[1] for line in out[1:21]] == [f"line {n}" for n in range(2696, 2716)]
     assert out[21] == "  thrice.csv: ... and 5322 more rows rejected"
-    assert out[22] == ("  thrice.csv: warning: line 2267: a second source matched to UCAC4 "
-                       "796-032365 (line 2017 is nearer); stored without the catalogue match")
+    assert out[22] == (
+        "  thrice.csv: warning: line 2267: a second source matched to UCAC4 "
+        "796-032365 (line 2017 is nearer); stored without the catalogue match"
+    )
     assert len(out) == 22 + 20 + 1 and out[-1] == "  thrice.csv: ... and 6 more warnings"
     done = json.loads(run("ingest", "--observer", "kral", "--json", str(thrice), env=env).stdout)
     assert (done["fluxes"], done["rejected_count"], done["warning_count"]) == (2671, 5342, 26)
@@ -135,8 +169,9 @@ def test_ingest_lists_the_first_rejected_rows_and_counts_them_all(home, tmp_path
 
 def test_bad_observer_name_is_refused(home):
     _, env = home
-    done = run("ingest", "--observer", "x", str(fixture_path("correct_file.csv")), env=env,
-               check=False)  # fmt: skip
+    done = run(
+        "ingest", "--observer", "x", str(fixture_path("correct_file.csv")), env=env, check=False
+    )
     assert done.returncode == 2 and "must be 2-32 characters" in done.stderr
 
 
@@ -146,8 +181,9 @@ def test_external_database_url_is_used_and_nothing_embedded_starts(tmp_path):
         pytest.skip(f"no external PostgreSQL answers at {EXTERNAL_DEFAULT}")
     name = "aphos_cli_external"
     with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))  # fmt: skip
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
     env = clean_env(APHOS_HOME=str(tmp_path / "home"), APHOS_DATABASE_URL=url)
@@ -155,8 +191,9 @@ def test_external_database_url_is_used_and_nothing_embedded_starts(tmp_path):
         assert "nothing embedded to start" in run("db", "start", env=env).stdout
         upgraded = run("db", "upgrade", env=env).stdout.strip()
         assert upgraded == f"schema at revision {head_revision()}"
-        done = run("ingest", "--observer", "novak", "--json",
-                   str(FIXTURES / "correct_file.csv"), env=env)  # fmt: skip
+        done = run(
+            "ingest", "--observer", "novak", "--json", str(FIXTURES / "correct_file.csv"), env=env
+        )
         assert json.loads(done.stdout)["fluxes"] == 2671
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT count(*) FROM flux").fetchone() == (2671,)
@@ -165,5 +202,6 @@ def test_external_database_url_is_used_and_nothing_embedded_starts(tmp_path):
         assert not (tmp_path / "home" / "pgdata").exists()
     finally:
         with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))  # fmt: skip
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )

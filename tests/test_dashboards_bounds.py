@@ -367,6 +367,7 @@ def test_public_pages_only_and_kernels_bounded_and_released(small_service):
 
 # -- the flood ----------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 @pytest.mark.parametrize("server", ["embedded"], indirect=True)
 def test_one_visitor_cannot_take_every_kernel(tmp_path, catalogue):
@@ -446,7 +447,7 @@ async def _flood(service: Service, api_url: str) -> dict:
             browser = number % 3 == 0
             started = time.monotonic()
             try:
-                    # Each view another visitor's address, as the hub's proxy would forward it.
+                # Each view another visitor's address, as the hub's proxy would forward it.
                 visitor = f"10.19.{number // 200}.{number % 200 + 1}"
                 r = await client.get(service.url + path, headers={"X-Forwarded-For": visitor})
             except httpx.HTTPError as error:

@@ -62,15 +62,23 @@ def _free_port() -> int:
 def service(tmp_path, catalogue):
     """The dashboards service's Voila on an empty catalogue: (its URL, its log)."""
     port = _free_port()
-    s = HubSettings(home=tmp_path, dashboard_kernel_idle_timeout=IDLE_TIMEOUT,
-                    dashboard_kernel_pool=1)  # fmt: skip
+    s = HubSettings(
+        home=tmp_path, dashboard_kernel_idle_timeout=IDLE_TIMEOUT, dashboard_kernel_pool=1
+    )
     replaced = ("--Voila.port=", "--MappingKernelManager.cull_interval=")
     argv = [a for a in command(s) if not a.startswith(replaced)]
-    argv += [f"--Voila.port={port}", f"--MappingKernelManager.cull_interval={CULL_INTERVAL}",
-             "--Voila.config_file_paths=[]"]  # fmt: skip
+    argv += [
+        f"--Voila.port={port}",
+        f"--MappingKernelManager.cull_interval={CULL_INTERVAL}",
+        "--Voila.config_file_paths=[]",
+    ]
     config_dir = tempfile.mkdtemp(prefix="aphos-voila-config-", dir=tmp_path)
-    env = {**os.environ, **service_environment(catalogue, "reader"),
-           "JUPYTER_CONFIG_DIR": config_dir, "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    env = {
+        **os.environ,
+        **service_environment(catalogue, "reader"),
+        "JUPYTER_CONFIG_DIR": config_dir,
+        "PYTHONUNBUFFERED": "1",
+    }
     log = tmp_path / "voila.log"
     with log.open("w") as out:
         process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -91,8 +99,9 @@ def _profile(url: str, username: str) -> str:
     """The HTML the profile page's cell displayed (Voila sends each output as JSON)."""
     r = httpx.get(f"{url}voila/render/profile.ipynb?username={username}", timeout=120)
     assert r.status_code == 200
-    outputs = re.findall(r'<script type="application/vnd.voila.cell-output\+json">(.*?)</script>',
-                         r.text, re.S)  # fmt: skip
+    outputs = re.findall(
+        r'<script type="application/vnd.voila.cell-output\+json">(.*?)</script>', r.text, re.S
+    )
     return "".join(json.loads(o).get("data", {}).get("text/html", "") for o in outputs)
 
 
@@ -114,11 +123,18 @@ def test_pool_size_comes_from_the_settings(tmp_path):
 def _wait_in_kernel(**env: str) -> subprocess.CompletedProcess:
     """``wait_for_page_request()`` in a fresh interpreter with ``env``; prints whether Voila
     got imported."""
-    code = ("import sys; from aphos_lib.widgets.urls import wait_for_page_request; "
-            "wait_for_page_request(); print('voila' in sys.modules)")  # fmt: skip
+    code = (
+        "import sys; from aphos_lib.widgets.urls import wait_for_page_request; "
+        "wait_for_page_request(); print('voila' in sys.modules)"
+    )
     clean = {k: v for k, v in os.environ.items() if not k.startswith("VOILA_")}
-    return subprocess.run([sys.executable, "-c", code], env={**clean, **env},
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_waiting_is_a_no_op_outside_a_preheated_kernel():
@@ -131,8 +147,9 @@ def test_waiting_is_a_no_op_outside_a_preheated_kernel():
 def test_a_preheated_kernel_that_gets_no_request_fails_loudly():
     # Voila's wait_for_request gives up quietly when its socket is not there; the page must
     # not then render with an empty address as if it were the one asked for.
-    done = _wait_in_kernel(VOILA_PREHEAT="True", VOILA_APP_PORT=str(_free_port()),
-                           VOILA_KERNEL_ID="0")  # fmt: skip
+    done = _wait_in_kernel(
+        VOILA_PREHEAT="True", VOILA_APP_PORT=str(_free_port()), VOILA_KERNEL_ID="0"
+    )
     assert done.returncode == 1
     assert "RuntimeError: this preheated page never received its request from Voila" in (
         done.stderr

@@ -196,8 +196,9 @@ def test_header_times_agree_with_each_other(demo, tables):
             continue
         begin, middle, end = Time(
             [header["ExposureBegin"], header["Exposure"], header["ExposureEnd"]],
-            format="isot", scale="utc",
-        )  # fmt: skip
+            format="isot",
+            scale="utc",
+        )
         assert abs((end - begin).sec - float(header["ExposureTime"])) < 0.01
         assert abs((middle - begin).sec - (end - begin).sec / 2) < 0.001
         assert abs(begin.jd - float(header["JDBegin"])) < 1e-8
@@ -215,9 +216,10 @@ def test_hjd_is_astropys_heliocentric_correction_for_the_field_centre(demo):
     for (username, name), infos in by_group.items():
         observer, field = manifest.observer(username), manifest.field(name)
         site = EarthLocation.from_geodetic(
-            observer.longitude_deg * u.deg, observer.latitude_deg * u.deg,
+            observer.longitude_deg * u.deg,
+            observer.latitude_deg * u.deg,
             observer.elevation_m * u.m,
-        )  # fmt: skip
+        )
         gjd = Time([i.gjd for i in infos], format="jd", scale="utc", location=site)
         centre = SkyCoord(field.centre_ra_deg * u.deg, field.centre_dec_deg * u.deg)
         expected = gjd.jd + gjd.light_travel_time(centre, kind="heliocentric").to_value(u.day)
@@ -231,8 +233,9 @@ def test_the_centre_in_the_header_is_where_the_stars_are(demo, tables):
         if "CenterDec" not in header:
             continue
         assert header["CenterDec"] == format_center_dec(info.center_dec_deg)
-        centre = SkyCoord(float(header["CenterRADeg"]) * u.deg,
-                          float(header["CenterDecDeg"]) * u.deg)  # fmt: skip
+        centre = SkyCoord(
+            float(header["CenterRADeg"]) * u.deg, float(header["CenterDecDeg"]) * u.deg
+        )
         field = manifest.field(info.field)
         target = SkyCoord(field.centre_ra_deg * u.deg, field.centre_dec_deg * u.deg)
         assert centre.separation(target).deg < 0.8
@@ -378,8 +381,9 @@ def test_eclipsing_model_is_deepest_at_phase_zero(demo):
     secondary = mag[np.abs(ph - 0.5) < 0.05].max()
     assert mag.max() - mag.min() == pytest.approx(0.30, abs=0.01)
     assert secondary - mag.min() == pytest.approx(0.20, abs=0.01)
-    assert np.array_equal(mag, eclipsing_magnitude(t, **{k: v for k, v in params.items()
-                                                         if k != "model"}))  # fmt: skip
+    assert np.array_equal(
+        mag, eclipsing_magnitude(t, **{k: v for k, v in params.items() if k != "model"})
+    )
 
 
 def test_rrab_model_has_a_steep_rise_and_a_slow_decline():
@@ -433,9 +437,13 @@ def test_a_season_covers_the_binarys_phases():
     nights = {(s.night) for s in sessions}
     assert 40 <= len(nights) <= 60
     jd = np.array(
-        [2440587.5 + e.mid_ms / 86_400_000 for s in sessions if s.field == "gk_cep"
-         for e in s.exposures]
-    )  # fmt: skip
+        [
+            2440587.5 + e.mid_ms / 86_400_000
+            for s in sessions
+            if s.field == "gk_cep"
+            for e in s.exposures
+        ]
+    )
     ph = phase(jd, 0.936, 2459525.3)
     assert np.all(np.bincount((ph * 10).astype(int), minlength=10) > 0)
     assert np.sum(np.abs(ph - 0.5) < 0.05) >= 3
@@ -533,8 +541,7 @@ def test_filled_fields_keep_their_own_stars_and_add_faint_constant_ones(filled):
         # The field's own stars, variables and comparison star included, are untouched.
         assert everything[: len(stars)] == stars
         added = everything[len(stars) :]
-        assert all(s.kind == "constant" and s.variability is None and s.name is None
-                   for s in added)  # fmt: skip
+        assert all(s.kind == "constant" and s.variability is None and s.name is None for s in added)
         mags = np.array([s.catalog_mag for s in added])
         assert mags.min() >= max(s.catalog_mag for s in stars) and mags.max() <= FAINT_LIMIT_MAG
         # Counts grow towards the faint end.
@@ -553,8 +560,10 @@ def test_filled_files_show_the_original_stars_with_their_catalogue_values(filled
     plain = generate_demo_data(tmp_path, seed=1, images=6)
     before = {
         r["CatalogId"]: tuple(r[c] for c in CATALOGUE_TEXT)
-        for rows in _catalogue_text(tmp_path, plain).values() for r in rows if r["CatalogId"]
-    }  # fmt: skip
+        for rows in _catalogue_text(tmp_path, plain).values()
+        for r in rows
+        if r["CatalogId"]
+    }
     stars = {s.catalog_id: s for s in manifest.stars}
     tables = _catalogue_text(out, manifest)
     seen = set()

@@ -18,17 +18,22 @@ def test_demo_data_is_loaded_whole_and_only_once(catalogue, tmp_path, capsys):
     manifest = DemoManifest.load(tmp_path)
     with catalogue.connect("reader") as conn:
         stats = catalogue_stats(conn)
-        per_observer = dict(conn.execute(
-            "SELECT o.username, count(*) FROM image i JOIN observer o ON o.id = i.observer_id"
-            " GROUP BY o.username").fetchall())  # fmt: skip
+        per_observer = dict(
+            conn.execute(
+                "SELECT o.username, count(*) FROM image i JOIN observer o ON o.id = i.observer_id"
+                " GROUP BY o.username"
+            ).fetchall()
+        )
         gk_cep = conn.execute(
             "SELECT count(*) FROM flux f JOIN catalog_object o ON o.id = f.object_id"
-            " WHERE o.catalog_id = '805-031770'").fetchone()[0]  # fmt: skip
+            " WHERE o.catalog_id = '805-031770'"
+        ).fetchone()[0]
     assert stats["images"] == 12
     # Every row, less the few of a close pair of stars (under a pixel apart) that a file is
     # one source of (aphos_lib.io.repeats).
-    repeats = sum(len(find_sources(read_sips(tmp_path / f.path).rows).repeats)
-                  for f in manifest.files)
+    repeats = sum(
+        len(find_sources(read_sips(tmp_path / f.path).rows).repeats) for f in manifest.files
+    )
     assert stats["fluxes"] == sum(f.rows for f in manifest.files) - repeats
     expected = {}
     for f in manifest.files:

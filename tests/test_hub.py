@@ -67,11 +67,14 @@ def platform(embedded_server) -> Iterator[dict]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def choose_username(client: httpx.Client, page: httpx.Response, username: str,
-                    description: str = "") -> httpx.Response:  # fmt: skip
+def choose_username(
+    client: httpx.Client, page: httpx.Response, username: str, description: str = ""
+) -> httpx.Response:
     xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
-    return client.post("/services/api/profile", data={
-        "_xsrf": xsrf, "username": username, "description": description})  # fmt: skip
+    return client.post(
+        "/services/api/profile",
+        data={"_xsrf": xsrf, "username": username, "description": description},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +90,9 @@ def alice(platform) -> httpx.Client:
 def user_token(platform, client: httpx.Client, name: str) -> str:
     """An API token for the signed-in user, asked for with their hub cookie."""
     xsrf = next(c.value for c in client.cookies.jar if c.name == "_xsrf" and c.path == "/hub/")
-    r = client.post(f"/hub/api/users/{name}/tokens", headers={"X-XSRFToken": xsrf},
-                    json={"note": "test"})  # fmt: skip
+    r = client.post(
+        f"/hub/api/users/{name}/tokens", headers={"X-XSRFToken": xsrf}, json={"note": "test"}
+    )
     assert r.status_code == 201, r.text
     return r.json()["token"]
 
@@ -137,13 +141,17 @@ def test_only_the_owner_edits_a_profile(platform, alice):
     if page.url.path == "/services/api/profile" and "Choose" in page.text:
         choose_username(bob, page, "Bob")
     bob_token = user_token(platform, bob, "google-1002")
-    r = httpx.put(url, json={"description": "defaced"},
-                  headers={"Authorization": f"token {bob_token}"})  # fmt: skip
+    r = httpx.put(
+        url, json={"description": "defaced"}, headers={"Authorization": f"token {bob_token}"}
+    )
     assert r.status_code == 403
     assert httpx.put(url, json={"description": "anonymous"}).status_code == 401
     alice_token = user_token(platform, alice, "google-1001")
-    r = httpx.put(url, json={"description": "Ondřejov, 0.65 m"},
-                  headers={"Authorization": f"token {alice_token}"})  # fmt: skip
+    r = httpx.put(
+        url,
+        json={"description": "Ondřejov, 0.65 m"},
+        headers={"Authorization": f"token {alice_token}"},
+    )
     assert r.status_code == 200 and r.json()["description"] == "Ondřejov, 0.65 m"
     assert httpx.get(url).json()["description"] == "Ondřejov, 0.65 m"
 
@@ -155,8 +163,9 @@ def test_public_profiles_show_uploads_without_sign_in(platform):
     assert r.status_code == 200
     uploads = r.json()["uploads"]
     assert uploads and uploads[0]["stored"] >= 1 and uploads[0]["fluxes"] > 0
-    page = httpx.get(f"{platform['url']}/services/api/observers/{name}",
-                     headers={"Accept": "text/html"})  # fmt: skip
+    page = httpx.get(
+        f"{platform['url']}/services/api/observers/{name}", headers={"Accept": "text/html"}
+    )
     assert page.status_code == 200 and "id='uploads'" in page.text
     assert httpx.get(f"{platform['url']}/services/api/observers/nobody").status_code == 404
 
@@ -164,7 +173,9 @@ def test_public_profiles_show_uploads_without_sign_in(platform):
 def test_dashboards_answer_without_sign_in(platform):
     r = httpx.get(platform["url"] + "/services/dashboards/", timeout=60)
     assert (r.status_code, r.headers["location"]) == (
-        302, "/services/dashboards/voila/render/index.ipynb")  # no file tree: the home page
+        302,
+        "/services/dashboards/voila/render/index.ipynb",
+    )  # no file tree: the home page
     upload = platform["url"] + "/services/dashboards/voila/render/workspace/upload.ipynb"
     assert httpx.get(upload, timeout=60).status_code == 404  # only in the observer's server
     r = httpx.get(platform["url"] + "/services/dashboards/voila/render/index.ipynb", timeout=120)
@@ -176,7 +187,10 @@ def test_the_rest_api_is_served_publicly_by_the_api_service(platform, alice):
     base = platform["url"] + "/services/api/api"
     catalogs = httpx.get(base + "/catalogs")
     assert catalogs.status_code == 200 and catalogs.json()[:3] == [
-        "All catalogues", "UCAC4", "USNO-B1.0"]  # fmt: skip
+        "All catalogues",
+        "UCAC4",
+        "USNO-B1.0",
+    ]
     assert httpx.get(base + "/users/current").json() is None  # nobody signed in
     me = alice.get("/services/api/api/users/current")  # her cookie from the sign-in
     assert me.status_code == 200 and me.json()["username"] == "Alice_W"
@@ -188,8 +202,11 @@ def test_the_rest_api_is_served_publicly_by_the_api_service(platform, alice):
 
 def test_api_and_worker_healthy(platform):
     api = httpx.get(platform["url"] + "/services/api/health")
-    assert api.status_code == 200 and api.json() == {"status": "ok", "service": "api",
-                                                     "database": "ok"}  # fmt: skip
+    assert api.status_code == 200 and api.json() == {
+        "status": "ok",
+        "service": "api",
+        "database": "ok",
+    }
     worker = httpx.get(platform["url"] + "/services/worker/health")
     assert worker.status_code == 200 and worker.json()["database"] == "ok"
     print(f"hub and services ready in {platform['ready']:.1f} s")
@@ -198,8 +215,11 @@ def test_api_and_worker_healthy(platform):
 def test_publishing_a_notebook_for_everyone(platform, alice):
     url = platform["url"] + "/services/api/published"
     alice_headers = {"Authorization": f"token {user_token(platform, alice, 'google-1001')}"}
-    notebook = nbformat.writes(nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_markdown_cell("GK Cep, night of 2021-11-06")]))  # fmt: skip
+    notebook = nbformat.writes(
+        nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_markdown_cell("GK Cep, night of 2021-11-06")]
+        )
+    )
     assert httpx.put(f"{url}/gk_cep.ipynb", content=notebook).status_code == 401
     r = httpx.put(f"{url}/gk_cep.ipynb", content=notebook, headers=alice_headers)
     assert r.status_code == 200
@@ -269,8 +289,9 @@ def test_workspace_reads_the_catalogue_and_cannot_write(platform, alice):
         bob_headers = {"Authorization": f"token {user_token(platform, bob, 'google-1002')}"}
         contents = f"{url}/user/{name}/api/contents"
         assert httpx.get(contents, headers=bob_headers).status_code == 403
-        r = httpx.post(f"{url}/hub/api/shares/{name}/", headers=headers,
-                       json={"user": "google-1002"})  # fmt: skip
+        r = httpx.post(
+            f"{url}/hub/api/shares/{name}/", headers=headers, json={"user": "google-1002"}
+        )
         assert r.status_code == 200, r.text
         # A new token: the workspace caches what it learnt of the first one for minutes.
         bob_headers = {"Authorization": f"token {user_token(platform, bob, 'google-1002')}"}

@@ -41,9 +41,12 @@ from hub_harness import (
 pytestmark = [
     pytest.mark.hub,
     pytest.mark.slow,
-    pytest.mark.skipif(os.geteuid() != 0, reason="system accounts per workspace need root "
-                       "(CI runs as root); as a normal user nothing is isolated, by design"),
-]  # fmt: skip
+    pytest.mark.skipif(
+        os.geteuid() != 0,
+        reason="system accounts per workspace need root "
+        "(CI runs as root); as a normal user nothing is isolated, by design",
+    ),
+]
 
 ACCOUNTS = {
     "alice": {"id": "3001", "email": "alice@example.org", "verified_email": True},
@@ -61,12 +64,16 @@ def platform() -> Iterator[dict]:
         catalogue = embedded_catalogue(home, settings=TEST_SETTINGS)
         assert load_demo(catalogue, images=4, directory=home / "demo") == 0
         catalogue.dispose()
-        env = {**standin.environment(), "APHOS_HOME": str(home),
-               "APHOS_PORT": str(free_port_block()),
-               # The embedded catalogue, as on a fresh server: nothing external.
-               "APHOS_DATABASE_URL": "", "APHOS_DATABASE_URL_WRITER": "",
-               "APHOS_DATABASE_URL_READER": "",
-               "APHOS_GOOGLE_ALLOWED_EMAILS": "alice@example.org,bob@example.org"}  # fmt: skip
+        env = {
+            **standin.environment(),
+            "APHOS_HOME": str(home),
+            "APHOS_PORT": str(free_port_block()),
+            # The embedded catalogue, as on a fresh server: nothing external.
+            "APHOS_DATABASE_URL": "",
+            "APHOS_DATABASE_URL_WRITER": "",
+            "APHOS_DATABASE_URL_READER": "",
+            "APHOS_GOOGLE_ALLOWED_EMAILS": "alice@example.org,bob@example.org",
+        }
         hub = RunningHub(env, home / "hub.log")
         hub.wait_ready()
         yield {"url": hub.url, "hub": hub, "home": home}
@@ -80,8 +87,9 @@ def platform() -> Iterator[dict]:
 
 def signed_in(platform, account: str, username: str) -> str:
     """Sign in (choosing a username the first time); a hub token of the observer."""
-    client, token = sign_in_with_token(platform["url"], account, ACCOUNTS[account]["id"],
-                                       username, 'accounts')
+    client, token = sign_in_with_token(
+        platform["url"], account, ACCOUNTS[account]["id"], username, "accounts"
+    )
     return token
 
 
@@ -90,21 +98,32 @@ def spawn(platform, name: str, token: str) -> None:
     r = httpx.post(f"{url}/hub/api/users/{name}/server", headers=headers, timeout=60)
     assert r.status_code in (201, 202), r.text
     deadline = time.monotonic() + 180
-    while not httpx.get(f"{url}/hub/api/users/{name}", headers=headers).json()["servers"].get(
-            "", {}).get("ready"):  # fmt: skip
+    while (
+        not httpx.get(f"{url}/hub/api/users/{name}", headers=headers)
+        .json()["servers"]
+        .get("", {})
+        .get("ready")
+    ):
         assert time.monotonic() < deadline, platform["hub"].tail()
         time.sleep(1)
 
 
 def stop(platform, name: str, token: str) -> None:
-    httpx.delete(f"{platform['url']}/hub/api/users/{name}/server",
-                 headers={"Authorization": f"token {token}"}, timeout=60)  # fmt: skip
+    httpx.delete(
+        f"{platform['url']}/hub/api/users/{name}/server",
+        headers={"Authorization": f"token {token}"},
+        timeout=60,
+    )
 
 
-MARKS = {"hub": "bin/jupyterhub -f", "proxy": "configurable-http-proxy",
-         "api": "-m aphos_lib.web.api", "worker": "-m aphos_lib.hub.worker",
-         "dashboards": "-m aphos_lib.hub.dashboards",
-         "worker-client": "aphos_lib.hub.as_account service worker"}  # fmt: skip
+MARKS = {
+    "hub": "bin/jupyterhub -f",
+    "proxy": "configurable-http-proxy",
+    "api": "-m aphos_lib.web.api",
+    "worker": "-m aphos_lib.hub.worker",
+    "dashboards": "-m aphos_lib.hub.dashboards",
+    "worker-client": "aphos_lib.hub.as_account service worker",
+}
 
 
 def platform_processes(hub: RunningHub) -> dict[str, psutil.Process]:
@@ -196,24 +215,35 @@ def test_a_workspace_can_take_nothing_but_the_reader(platform):
             uid = pwd.getpwnam(SERVICE_ACCOUNTS[name]).pw_uid
             assert set(processes[name].uids()) == {uid}, name
         for name in (ALICE, BOB):
-            servers = [p for p in psutil.Process(hub.process.pid).children(recursive=True)
-                       if p.username() == workspace_account(name)]  # fmt: skip
+            servers = [
+                p
+                for p in psutil.Process(hub.process.pid).children(recursive=True)
+                if p.username() == workspace_account(name)
+            ]
             assert servers, name
         launcher = socket_path(HubSettings.from_environment({"APHOS_HOME": str(home)}))
         secrets = sorted(str(p) for p in (home / "secrets").iterdir())
         assert any(p.endswith("aphos_reader.password") for p in secrets), secrets
-        files = [*secrets, str(home / "hub" / "cookie_secret"),
-                 str(home / "hub" / "jupyterhub.sqlite"), str(bob_home / "notes.txt")]
-        folders = [str(home / "secrets"), str(home / "hub"), str(bob_home),
-                   str(home / "uploads"), str(home / "reports")]  # fmt: skip
+        files = [
+            *secrets,
+            str(home / "hub" / "cookie_secret"),
+            str(home / "hub" / "jupyterhub.sqlite"),
+            str(bob_home / "notes.txt"),
+        ]
+        folders = [
+            str(home / "secrets"),
+            str(home / "hub"),
+            str(bob_home),
+            str(home / "uploads"),
+            str(home / "reports"),
+        ]
         pids = [p.pid for p in processes.values()]
         code = PROBE.format(files=files, folders=folders, pids=pids, launcher=str(launcher))
         out = execute(platform["url"], ALICE, alice_token, code)
 
         uid_line = next(line for line in out.splitlines() if line.startswith("UID "))
         assert uid_line.split()[1:] == [str(alice.pw_uid)] * 2 + [alice.pw_name], out
-        outcomes = dict(line.split()[1:3] for line in out.splitlines()
-                        if line.startswith("PROBE "))  # fmt: skip
+        outcomes = dict(line.split()[1:3] for line in out.splitlines() if line.startswith("PROBE "))
         expected = {f"read:{p}": "PermissionError" for p in files}
         expected |= {f"list:{p}": "PermissionError" for p in folders}
         expected |= {f"environ:{pid}": "PermissionError" for pid in pids}
@@ -228,16 +258,23 @@ def test_a_workspace_can_take_nothing_but_the_reader(platform):
 
         # The services still do their work as their own accounts: an upload from the kernel
         # is received by the api, ingested by the worker's job, reported back by the api.
-        sent = execute(platform["url"], ALICE, alice_token, UPLOAD.format(
-            path=str(FIXTURES / "correct_file.csv")), timeout=300)  # fmt: skip
+        sent = execute(
+            platform["url"],
+            ALICE,
+            alice_token,
+            UPLOAD.format(path=str(FIXTURES / "correct_file.csv")),
+            timeout=300,
+        )
         line = next((x for x in sent.splitlines() if x.startswith("OUTCOME ")), None)
         assert line is not None, sent + hub.tail()
         upload_id, files_out = ast.literal_eval(line.removeprefix("OUTCOME "))
-        assert files_out == [{"filename": "correct_file.csv", "status": "stored",
-                              "fluxes": 2671}]  # fmt: skip
-        report = httpx.get(f"{platform['url']}/services/api/api/v2/uploads/{upload_id}/report",
-                           params={"format": "html"}, timeout=60,
-                           headers={"Authorization": f"token {alice_token}"})  # fmt: skip
+        assert files_out == [{"filename": "correct_file.csv", "status": "stored", "fluxes": 2671}]
+        report = httpx.get(
+            f"{platform['url']}/services/api/api/v2/uploads/{upload_id}/report",
+            params={"format": "html"},
+            timeout=60,
+            headers={"Authorization": f"token {alice_token}"},
+        )
         assert report.status_code == 200 and "correct_file.csv" in report.text
         api_uid = pwd.getpwnam(SERVICE_ACCOUNTS["api"]).pw_uid
         worker_uid = pwd.getpwnam(SERVICE_ACCOUNTS["worker"]).pw_uid
@@ -249,8 +286,12 @@ def test_a_workspace_can_take_nothing_but_the_reader(platform):
         victim.write_text("root's own\n")
         victim_dir.mkdir()
         (victim_dir / "kept.txt").write_text("root's too\n")
-        execute(platform["url"], ALICE, alice_token, PLANT.format(
-            file=str(victim), folder=str(victim_dir)))  # fmt: skip
+        execute(
+            platform["url"],
+            ALICE,
+            alice_token,
+            PLANT.format(file=str(victim), folder=str(victim_dir)),
+        )
         stop(platform, ALICE, alice_token)
         spawn(platform, ALICE, alice_token)
         assert victim.read_text() == "root's own\n" and victim.stat().st_uid == 0
@@ -277,8 +318,7 @@ def test_a_killed_runner_client_takes_its_service_with_it(platform):
     deadline = time.monotonic() + 120
     while True:
         try:
-            if httpx.get(f"{platform['url']}/services/worker/health", timeout=5).status_code \
-                    == 200:  # fmt: skip
+            if httpx.get(f"{platform['url']}/services/worker/health", timeout=5).status_code == 200:
                 break
         except httpx.HTTPError:
             pass

@@ -59,8 +59,14 @@ def platform(embedded_server) -> Iterator[dict]:
         login_at_ready = httpx.get(hub.url + "/hub/login", timeout=10).status_code
         ready_after = time.monotonic() - started
         hub.wait_ready()
-        yield {"hub": hub, "url": hub.url, "catalogue": catalogue, "home": home,
-               "login_at_ready": login_at_ready, "ready_after": ready_after}  # fmt: skip
+        yield {
+            "hub": hub,
+            "url": hub.url,
+            "catalogue": catalogue,
+            "home": home,
+            "login_at_ready": login_at_ready,
+            "ready_after": ready_after,
+        }
     finally:
         if hub is not None:
             hub.interrupt()
@@ -77,11 +83,15 @@ def local_sign_in(url: str, name: str) -> tuple[httpx.Client, httpx.Response]:
     return client, client.post("/hub/login", data={"_xsrf": xsrf, "username": name})
 
 
-def choose_username(client: httpx.Client, page: httpx.Response, username: str,
-                    **fields: str) -> httpx.Response:  # fmt: skip
+def choose_username(
+    client: httpx.Client, page: httpx.Response, username: str, **fields: str
+) -> httpx.Response:
     xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
-    return client.post("/services/api/profile", follow_redirects=False,
-                       data={"_xsrf": xsrf, "username": username, **fields})  # fmt: skip
+    return client.post(
+        "/services/api/profile",
+        follow_redirects=False,
+        data={"_xsrf": xsrf, "username": username, **fields},
+    )
 
 
 def test_the_start_message_names_the_home_page_once_the_hub_answers(platform):
@@ -185,8 +195,12 @@ def start_server(client: httpx.Client, name: str) -> None:
 
 def wait_until_ready(client: httpx.Client, name: str) -> None:
     deadline = time.monotonic() + 120
-    while not client.get(f"/hub/api/users/{name}", headers=xsrf_headers(client)
-                         ).json()["servers"].get("", {}).get("ready"):  # fmt: skip
+    while (
+        not client.get(f"/hub/api/users/{name}", headers=xsrf_headers(client))
+        .json()["servers"]
+        .get("", {})
+        .get("ready")
+    ):
         assert time.monotonic() < deadline, "the workspace did not start"
         time.sleep(1)
 
@@ -198,14 +212,27 @@ def test_every_address_in_the_readme_opens(platform):
     if page.url.path == "/services/api/profile" and "Choose" in page.text:
         choose_username(client, page, "novak")
     with platform["catalogue"].connect("reader") as conn:
-        upload = conn.execute("SELECT u.id FROM upload u JOIN observer o ON o.id = u.observer_id"
-                              " WHERE o.username = 'novak' LIMIT 1").fetchone()[0]  # fmt: skip
-    addresses = readme_addresses({"<hub user>": "local-novak", "<username>": "novak",
-                                  r"\bNAME\b": "novak", "<upload_id>": str(upload)})  # fmt: skip
+        upload = conn.execute(
+            "SELECT u.id FROM upload u JOIN observer o ON o.id = u.observer_id"
+            " WHERE o.username = 'novak' LIMIT 1"
+        ).fetchone()[0]
+    addresses = readme_addresses(
+        {
+            "<hub user>": "local-novak",
+            "<username>": "novak",
+            r"\bNAME\b": "novak",
+            "<upload_id>": str(upload),
+        }
+    )
     paths = {path for _, path in addresses}
-    for expected in ("/services/dashboards/", "/hub/login", "/services/api/upload",
-                     "/services/api/profile", "/user/local-novak/voila/render/dashboards/"
-                     "upload.ipynb", f"/services/api/api/v2/uploads/{upload}"):  # fmt: skip
+    for expected in (
+        "/services/dashboards/",
+        "/hub/login",
+        "/services/api/upload",
+        "/services/api/profile",
+        "/user/local-novak/voila/render/dashboards/upload.ipynb",
+        f"/services/api/api/v2/uploads/{upload}",
+    ):
         assert expected in paths, f"README.md no longer gives {expected}"
     start_server(client, "local-novak")
     failures = []
@@ -235,9 +262,17 @@ def test_no_file_list_and_no_upload_page_in_the_public_dashboards(platform):
     for root in ("/services/dashboards/", "/services/dashboards"):
         r = httpx.get(url + root)
         assert (r.status_code, r.headers["location"]) == (
-            302, "/services/dashboards/voila/render/index.ipynb"), root  # fmt: skip
-    for listing in ("voila/tree", "voila/tree/workspace", "voila/render/", "voila/api/contents",
-                    "voila/render/workspace/upload.ipynb", "voila/render/upload.ipynb"):
+            302,
+            "/services/dashboards/voila/render/index.ipynb",
+        ), root
+    for listing in (
+        "voila/tree",
+        "voila/tree/workspace",
+        "voila/render/",
+        "voila/api/contents",
+        "voila/render/workspace/upload.ipynb",
+        "voila/render/upload.ipynb",
+    ):
         assert httpx.get(f"{url}/services/dashboards/{listing}").status_code == 404, listing
 
 

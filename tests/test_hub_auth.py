@@ -46,14 +46,20 @@ def test_allow_rules():
 
 
 def test_an_unverified_email_is_refused_even_with_open_registration():
-    for flag in ({"verified_email": False}, {"verified_email": None}, {"email_verified": "false"},
-                 {}):  # fmt: skip
+    for flag in (
+        {"verified_email": False},
+        {"verified_email": None},
+        {"email_verified": "false"},
+        {},
+    ):
         user_info = {"id": "7", "email": "eve@example.org", **flag}
         with pytest.raises(HTTPError) as refused:
             allowed(google(open_registration=True), user_info)
         assert refused.value.status_code == 403
-    assert allowed(google(open_registration=True),
-                   {"sub": "8", "email": "oidc@example.org", "email_verified": True})  # fmt: skip
+    assert allowed(
+        google(open_registration=True),
+        {"sub": "8", "email": "oidc@example.org", "email_verified": True},
+    )
 
 
 def local_sign_in(name: str) -> dict | None:
@@ -66,8 +72,11 @@ def test_local_sign_in_accepts_any_display_name_as_a_stable_hub_name():
     jana = local_sign_in("Jana Nováková")["name"]
     assert re.fullmatch(r"local-jana-novakova-[0-9a-f]{8}", jana)
     # The same name again, decomposed accents, other case and spacing: the same hub user.
-    for again in ("Jana Nováková", unicodedata.normalize("NFD", "Jana Nováková"),
-                  "  jana   NOVÁKOVÁ "):  # fmt: skip
+    for again in (
+        "Jana Nováková",
+        unicodedata.normalize("NFD", "Jana Nováková"),
+        "  jana   NOVÁKOVÁ ",
+    ):
         assert local_sign_in(again) == {"name": jana}
     # Names that differ only in their accents are different observers.
     assert local_sign_in("Jana Novakova")["name"] != jana
@@ -77,8 +86,11 @@ def test_local_sign_in_accepts_any_display_name_as_a_stable_hub_name():
 
 
 def test_local_sign_in_refuses_only_empty_or_overlong_names_with_a_reason():
-    for name, reason in (("", "Type a name"), ("   ", "Type a name"),
-                         ("a" * 101, "limited to 100 characters")):  # fmt: skip
+    for name, reason in (
+        ("", "Type a name"),
+        ("   ", "Type a name"),
+        ("a" * 101, "limited to 100 characters"),
+    ):
         with pytest.raises(HTTPError) as refused:
             local_sign_in(name)
         assert refused.value.status_code == 400 and reason in refused.value.log_message

@@ -39,10 +39,19 @@ def catalogue() -> Catalogue:
 
 def test_settings_default_to_the_local_demo(tmp_path):
     s = settings(tmp_path)
-    assert (s.auth, s.ip, s.port, s.public_url) == ("local", "127.0.0.1", 8000,
-                                                     "http://127.0.0.1:8000")  # fmt: skip
-    assert [s.internal_port(n) for n in ("proxy_api", "hub", "api", "worker", "dashboards")] \
-        == [8001, 8002, 8003, 8004, 8005]  # fmt: skip
+    assert (s.auth, s.ip, s.port, s.public_url) == (
+        "local",
+        "127.0.0.1",
+        8000,
+        "http://127.0.0.1:8000",
+    )
+    assert [s.internal_port(n) for n in ("proxy_api", "hub", "api", "worker", "dashboards")] == [
+        8001,
+        8002,
+        8003,
+        8004,
+        8005,
+    ]
     assert s.hub_db_url == f"sqlite:///{tmp_path / 'hub' / 'jupyterhub.sqlite'}"
 
 
@@ -52,15 +61,19 @@ def test_google_needs_credentials_and_an_allow_rule(tmp_path):
     with pytest.raises(SettingsError, match="allow rule"):
         settings(tmp_path, APHOS_GOOGLE_CLIENT_ID="x", APHOS_GOOGLE_CLIENT_SECRET="y")
     assert settings(tmp_path, **GOOGLE).auth == "google"  # a client id selects Google
-    assert settings(tmp_path, **{**GOOGLE, "APHOS_GOOGLE_ALLOWED_DOMAINS": "",
-                                 "APHOS_OPEN_REGISTRATION": "1"}).open_registration  # fmt: skip
+    assert settings(
+        tmp_path, **{**GOOGLE, "APHOS_GOOGLE_ALLOWED_DOMAINS": "", "APHOS_OPEN_REGISTRATION": "1"}
+    ).open_registration
 
 
 def test_client_secret_from_a_file_outside_the_repository(tmp_path):
     secret = tmp_path / "google-secret"
     secret.write_text("from-file\n")
-    env = {**GOOGLE, "APHOS_GOOGLE_CLIENT_SECRET": "", "APHOS_GOOGLE_CLIENT_SECRET_FILE":
-           str(secret)}  # fmt: skip
+    env = {
+        **GOOGLE,
+        "APHOS_GOOGLE_CLIENT_SECRET": "",
+        "APHOS_GOOGLE_CLIENT_SECRET_FILE": str(secret),
+    }
     assert settings(tmp_path, **env).google_client_secret == "from-file"
     with pytest.raises(SettingsError, match="CLIENT_SECRET_FILE"):
         settings(tmp_path, **{**env, "APHOS_GOOGLE_CLIENT_SECRET_FILE": str(tmp_path / "no")})
@@ -145,10 +158,14 @@ def test_update_services_roles_and_database_logins(tmp_path, catalogue):
     assert services["api"]["url"] == "http://127.0.0.1:9103"
     # Every service listens on loopback only: the api and worker bind the host of their url.
     assert {urlsplit(svc["url"]).hostname for svc in services.values()} == {"127.0.0.1"}
-    for name, login in (("api", "aphos_writer"), ("worker", "aphos_writer"),
-                        ("dashboards", "aphos_reader")):  # fmt: skip
+    for name, login in (
+        ("api", "aphos_writer"),
+        ("worker", "aphos_writer"),
+        ("dashboards", "aphos_reader"),
+    ):
         assert services[name]["environment"]["APHOS_DATABASE_URL"].startswith(
-            f"postgresql://{login}:")
+            f"postgresql://{login}:"
+        )
     voila = services["dashboards"]["command"]
     assert "--MappingKernelManager.cull_connected=True" in voila
     assert "--Voila.base_url=/services/dashboards/" in voila
@@ -174,8 +191,10 @@ def test_config_file_applies_everything_and_site_overrides(tmp_path, monkeypatch
     overrides = REPO / "hub_config" / "jupyterhub_config.d"
     c = Config()
     loaded = []
-    runpy.run_path(str(REPO / "hub_config" / "jupyterhub_config.py"), init_globals={
-        "get_config": lambda: c, "load_subconfig": loaded.append})  # fmt: skip
+    runpy.run_path(
+        str(REPO / "hub_config" / "jupyterhub_config.py"),
+        init_globals={"get_config": lambda: c, "load_subconfig": loaded.append},
+    )
     assert c.JupyterHub.authenticator_class.endswith("LocalDemoAuthenticator")
     assert len(c.JupyterHub.services) == 3
     assert (tmp_path / "hub").is_dir()
@@ -199,7 +218,8 @@ def test_site_overrides_win_when_jupyterhub_loads_the_file(tmp_path, monkeypatch
     (site / "jupyterhub_config.d").mkdir(parents=True)
     shutil.copy(REPO / "hub_config" / "jupyterhub_config.py", site)
     (site / "jupyterhub_config.d" / "50-limits.py").write_text(
-        "c.JupyterHub.active_server_limit = 7\n")  # fmt: skip
+        "c.JupyterHub.active_server_limit = 7\n"
+    )
     monkeypatch.setenv("APHOS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("APHOS_DATABASE_URL", "postgresql://owner@db.example.org/aphos")
     c = PyFileConfigLoader("jupyterhub_config.py", path=str(site)).load_config()
@@ -211,8 +231,16 @@ def test_workspace_accounts_are_bounded_distinct_and_never_a_service():
     from aphos_lib.accounts import SERVICE_ACCOUNTS, workspace_account
 
     assert workspace_account("google-1001") == "aphos-google-1001"
-    names = ["google-108234567890123456789", "google-108234567890123456788", "api", "pg",
-             "Alice B", "alice-b", "local-" + "x" * 60, "..."]  # fmt: skip
+    names = [
+        "google-108234567890123456789",
+        "google-108234567890123456788",
+        "api",
+        "pg",
+        "Alice B",
+        "alice-b",
+        "local-" + "x" * 60,
+        "...",
+    ]
     accounts = [workspace_account(n) for n in names]
     assert len(set(accounts)) == len(names)
     assert all(a.startswith("aphos-") and len(a) <= 32 for a in accounts), accounts
@@ -228,14 +256,14 @@ def test_services_run_as_their_own_accounts_when_root(tmp_path, catalogue):
     for svc in c.JupyterHub.services:
         if isolated():  # CI runs as root
             assert svc["user"] == SERVICE_ACCOUNTS[svc["name"]]
-            assert svc["command"][:2] == ["/usr/bin/env",
-                                          f"HOME={tmp_path}/services/{svc['name']}"]  # fmt: skip
+            assert svc["command"][:2] == ["/usr/bin/env", f"HOME={tmp_path}/services/{svc['name']}"]
         else:
             assert "user" not in svc and svc["command"][0] != "/usr/bin/env"
 
 
-def test_a_hub_run_as_its_own_account_leaves_services_to_the_launcher(tmp_path, catalogue,
-                                                                        monkeypatch):  # fmt: skip
+def test_a_hub_run_as_its_own_account_leaves_services_to_the_launcher(
+    tmp_path, catalogue, monkeypatch
+):
     """The hub holds no service's command line or database login: it runs the runner client,
     and the launcher (root) computes both (tests/test_hub_launcher.py)."""
     from aphos_lib import accounts

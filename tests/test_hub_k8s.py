@@ -16,9 +16,25 @@ from aphos_lib.hub.settings import HubSettings
 
 K8S = Path(__file__).resolve().parents[1] / "hub_config" / "k8s"
 # Top-level sections of the jupyterhub chart 4.x values.
-CHART_SECTIONS = {"fullnameOverride", "nameOverride", "enabled", "apps", "imagePullSecret",
-                  "imagePullSecrets", "hub", "rbac", "proxy", "singleuser", "scheduling",
-                  "ingress", "prePuller", "custom", "cull", "debug", "global"}  # fmt: skip
+CHART_SECTIONS = {
+    "fullnameOverride",
+    "nameOverride",
+    "enabled",
+    "apps",
+    "imagePullSecret",
+    "imagePullSecrets",
+    "hub",
+    "rbac",
+    "proxy",
+    "singleuser",
+    "scheduling",
+    "ingress",
+    "prePuller",
+    "custom",
+    "cull",
+    "debug",
+    "global",
+}
 
 
 def values() -> dict:
@@ -69,10 +85,19 @@ def test_every_service_has_a_deployment_with_its_database_role():
         assert secret_key(env, "JUPYTERHUB_API_TOKEN") == f"hub.services.{name}.apiToken"
         assert f"aphos_lib.hub.{name}" in container["command"]
     dashboards = deployments["aphos-dashboards"]["spec"]["template"]["spec"]["containers"][0]
-    assert dashboards["command"] == ["python", "-m", "aphos_lib.hub.dashboards", *voila_arguments(
-        Path("/srv/aphos/dashboards"), port=8000, idle_timeout=300,
-        pool_size=HubSettings.dashboard_kernel_pool,
-        base_url="/services/dashboards/", ip="0.0.0.0")]  # fmt: skip
+    assert dashboards["command"] == [
+        "python",
+        "-m",
+        "aphos_lib.hub.dashboards",
+        *voila_arguments(
+            Path("/srv/aphos/dashboards"),
+            port=8000,
+            idle_timeout=300,
+            pool_size=HubSettings.dashboard_kernel_pool,
+            base_url="/services/dashboards/",
+            ip="0.0.0.0",
+        ),
+    ]
     # A page's kernel lives in the process that served it: one replica (no sticky routing).
     assert deployments["aphos-dashboards"]["spec"]["replicas"] == 1
 
@@ -86,7 +111,8 @@ def test_workspaces_get_only_the_read_only_role():
 def test_the_published_area_is_read_only_in_workspaces_and_written_by_the_api():
     mounts = values()["singleuser"]["storage"]["extraVolumeMounts"]
     assert [(m["name"], m["readOnly"]) for m in mounts] == [("published", True)]
-    api = next(d for d in manifests() if d["metadata"]["name"] == "aphos-api"
-               and d["kind"] == "Deployment")  # fmt: skip
+    api = next(
+        d for d in manifests() if d["metadata"]["name"] == "aphos-api" and d["kind"] == "Deployment"
+    )
     container = api["spec"]["template"]["spec"]["containers"][0]
     assert [m.get("readOnly", False) for m in container["volumeMounts"]] == [False]

@@ -29,8 +29,9 @@ from aphos_lib.hub.settings import HubSettings
 
 from conftest import make_home
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="switching accounts needs root "
-                                "(CI runs as root)")  # fmt: skip
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0, reason="switching accounts needs root (CI runs as root)"
+)
 
 HUB_USER = "launcher-test"
 
@@ -41,8 +42,10 @@ def launcher():
     settings = HubSettings.from_environment({"APHOS_HOME": str(home)})
     prepare_home(settings)
     hub = prepare_hub_state(settings)
-    catalogue = Catalogue.external("postgresql://aphos_owner:owner-secret@127.0.0.1:1/aphos",
-                                   reader_url="postgresql://aphos_reader:r@127.0.0.1:1/aphos")
+    catalogue = Catalogue.external(
+        "postgresql://aphos_owner:owner-secret@127.0.0.1:1/aphos",
+        reader_url="postgresql://aphos_reader:r@127.0.0.1:1/aphos",
+    )
     launcher = Launcher(settings, catalogue, hub)
     launcher.start()
     try:
@@ -52,15 +55,28 @@ def launcher():
         shutil.rmtree(home, ignore_errors=True)
 
 
-def client(launcher, args: list[str], account: str = accounts.HUB_ACCOUNT,
-           env: dict | None = None, **kwargs) -> subprocess.Popen:  # fmt: skip
+def client(
+    launcher,
+    args: list[str],
+    account: str = accounts.HUB_ACCOUNT,
+    env: dict | None = None,
+    **kwargs,
+) -> subprocess.Popen:
     """The runner client with ``args``, run as ``account`` (the hub's by default)."""
     entry = pwd.getpwnam(account)
     environ = {**os.environ, accounts.LAUNCHER_ENV: str(launcher.path), **(env or {})}
-    return subprocess.Popen([*runner_command("workspace")[:3], *args], env=environ, cwd="/",
-                            user=entry.pw_uid, group=entry.pw_gid, extra_groups=[],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            **kwargs)  # fmt: skip
+    return subprocess.Popen(
+        [*runner_command("workspace")[:3], *args],
+        env=environ,
+        cwd="/",
+        user=entry.pw_uid,
+        group=entry.pw_gid,
+        extra_groups=[],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 def workspace(launcher, command: list[str], hub_user: str = HUB_USER) -> subprocess.Popen:
@@ -73,8 +89,10 @@ def test_the_socket_is_the_hubs_alone(launcher):
     hub = pwd.getpwnam(accounts.HUB_ACCOUNT)
     folder = path.parent.stat()
     assert (folder.st_uid, folder.st_gid, folder.st_mode & 0o777) == (0, hub.pw_gid, 0o750)
-    assert (launcher.settings.hub_dir.stat().st_uid, launcher.settings.hub_dir.stat().st_mode
-            & 0o777) == (hub.pw_uid, 0o700)  # fmt: skip
+    assert (
+        launcher.settings.hub_dir.stat().st_uid,
+        launcher.settings.hub_dir.stat().st_mode & 0o777,
+    ) == (hub.pw_uid, 0o700)
 
 
 def test_another_account_cannot_reach_it_and_root_is_not_served(launcher):
@@ -89,14 +107,17 @@ def test_another_account_cannot_reach_it_and_root_is_not_served(launcher):
     assert launcher.children() == []
 
 
-@pytest.mark.parametrize("args, env, reason", [
-    (["service", "root"], {}, "no such service: 'root'"),
-    (["service", "postgres"], {}, "no such service"),
-    (["service", "../api"], {}, "no such service"),
-    (["workspace", "--", "id"], {"JUPYTERHUB_USER": ".."}, "not a hub user name"),
-    (["workspace", "--", "id"], {"JUPYTERHUB_USER": "../secrets"}, "not a hub user name"),
-    (["workspace", "--", "id"], {"JUPYTERHUB_USER": ""}, "not a hub user name"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, env, reason",
+    [
+        (["service", "root"], {}, "no such service: 'root'"),
+        (["service", "postgres"], {}, "no such service"),
+        (["service", "../api"], {}, "no such service"),
+        (["workspace", "--", "id"], {"JUPYTERHUB_USER": ".."}, "not a hub user name"),
+        (["workspace", "--", "id"], {"JUPYTERHUB_USER": "../secrets"}, "not a hub user name"),
+        (["workspace", "--", "id"], {"JUPYTERHUB_USER": ""}, "not a hub user name"),
+    ],
+)
 def test_requests_outside_the_platform_are_refused(launcher, args, env, reason):
     refused = client(launcher, args, env=env)
     _, err = refused.communicate(timeout=60)
@@ -121,8 +142,10 @@ def test_a_workspace_runs_as_its_account_and_its_exit_code_comes_back(launcher):
 
 
 def test_signals_are_passed_on_and_a_killed_client_ends_its_process(launcher):
-    run = workspace(launcher, ["sh", "-c", "trap 'echo TERM; exit 3' TERM; echo up; "
-                               "while :; do sleep 0.1; done"])  # fmt: skip
+    run = workspace(
+        launcher,
+        ["sh", "-c", "trap 'echo TERM; exit 3' TERM; echo up; while :; do sleep 0.1; done"],
+    )
     assert run.stdout.readline() == "up\n"
     run.send_signal(signal.SIGTERM)
     assert run.wait(30) == 3 and run.stdout.readline() == "TERM\n"
@@ -149,10 +172,13 @@ def test_signals_are_passed_on_and_a_killed_client_ends_its_process(launcher):
 
 
 def test_the_hub_is_given_the_readers_login_only(launcher):
-    environ = {"APHOS_DATABASE_URL": "postgresql://aphos_owner:owner-secret@h/a",
-               "APHOS_DATABASE_URL_WRITER": "postgresql://w:writer-secret@h/a", "PATH": "/bin",
-               "APHOS_TEST_DATABASE_URL": "postgresql://postgres:su-secret@h/a",
-               "PGPASSWORD": "pg-secret"}
+    environ = {
+        "APHOS_DATABASE_URL": "postgresql://aphos_owner:owner-secret@h/a",
+        "APHOS_DATABASE_URL_WRITER": "postgresql://w:writer-secret@h/a",
+        "PATH": "/bin",
+        "APHOS_TEST_DATABASE_URL": "postgresql://postgres:su-secret@h/a",
+        "PGPASSWORD": "pg-secret",
+    }
     env = hub_environment(launcher.settings, launcher.catalogue, Path("/x/hub.sock"), environ)
     reader = launcher.catalogue.conninfo("reader")
     assert {env[k] for k in env if k.startswith("APHOS_DATABASE_URL")} == {reader}

@@ -35,7 +35,8 @@ def test_publish_list_read_replace_and_remove(tmp_path):
     publish(tmp_path, "novak", "gk_cep.ipynb", notebook_bytes("print(2)"))  # replaced whole
     assert "print(2)" in read_published(tmp_path, "novak", "gk_cep.ipynb").decode()
     assert [(p["username"], p["name"]) for p in list_published(tmp_path)] == [
-        ("novak", "gk_cep.ipynb")]  # fmt: skip
+        ("novak", "gk_cep.ipynb")
+    ]
     assert not list(tmp_path.glob("novak/.publishing-*"))
     rename_publisher(tmp_path, "novak", "Novak_J")
     assert read_published(tmp_path, "Novak_J", "gk_cep.ipynb") is not None
@@ -88,11 +89,22 @@ def api(embedded_server) -> Iterator[tuple[str, Path]]:
 
 
 @pytest.mark.catalogue
-@pytest.mark.parametrize("path", [
-    "%2e%2e/x.ipynb", "%2E%2E/x.ipynb", "..%2fx.ipynb", "Alice/..%2f..%2fx.ipynb",
-    "Alice%2f..%2f..%2fx.ipynb", "%2e%2e%2fx.ipynb", "Alice/%2e%2e%2f%2e%2e%2fx.ipynb",
-    "%252e%252e/x.ipynb", "Alice%252f..%252f..%252fx.ipynb", "../x.ipynb", "Alice/../../x.ipynb",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "%2e%2e/x.ipynb",
+        "%2E%2E/x.ipynb",
+        "..%2fx.ipynb",
+        "Alice/..%2f..%2fx.ipynb",
+        "Alice%2f..%2f..%2fx.ipynb",
+        "%2e%2e%2fx.ipynb",
+        "Alice/%2e%2e%2f%2e%2e%2fx.ipynb",
+        "%252e%252e/x.ipynb",
+        "Alice%252f..%252f..%252fx.ipynb",
+        "../x.ipynb",
+        "Alice/../../x.ipynb",
+    ],
+)
 def test_encoded_paths_never_read_outside_the_published_area(api, path):
     url, home = api
     publish(home / "published", "Alice", "gk_cep.ipynb", notebook_bytes("shared"))

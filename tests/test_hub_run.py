@@ -38,10 +38,12 @@ def test_what_a_dead_hub_left_running_is_stopped():
 def test_a_normal_user_is_told_that_workspaces_are_not_isolated():
     code = "from aphos_lib.hub.run import isolation_notice as n; print(n())"
     # As root, ask as an unprivileged account what it would be told (CI runs as root).
-    as_user = {"user": "nobody", "group": "nogroup", "extra_groups": []} if os.geteuid() == 0 \
-        else {}  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd="/", **as_user).stdout  # fmt: skip
+    as_user = (
+        {"user": "nobody", "group": "nogroup", "extra_groups": []} if os.geteuid() == 0 else {}
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/", **as_user
+    ).stdout
     assert "workspaces are NOT isolated from each other or from the services" in out, out
     if os.geteuid() == 0:
         assert "runs as 'nobody'" in out

@@ -40,12 +40,18 @@ def platform(embedded_server) -> Iterator[dict]:
     standin = GoogleStandIn(ACCOUNTS)
     hub = None
     try:
-        db = {"APHOS_DATABASE_URL": catalogue.conninfo("owner"),
-              "APHOS_DATABASE_URL_WRITER": catalogue.conninfo("writer"),
-              "APHOS_DATABASE_URL_READER": catalogue.conninfo("reader")}  # fmt: skip
-        env = {**standin.environment(), **db, "APHOS_HOME": str(home),
-               "APHOS_PORT": str(free_port_block()),
-               "APHOS_GOOGLE_ALLOWED_EMAILS": "alice@example.org,bob@example.org"}  # fmt: skip
+        db = {
+            "APHOS_DATABASE_URL": catalogue.conninfo("owner"),
+            "APHOS_DATABASE_URL_WRITER": catalogue.conninfo("writer"),
+            "APHOS_DATABASE_URL_READER": catalogue.conninfo("reader"),
+        }
+        env = {
+            **standin.environment(),
+            **db,
+            "APHOS_HOME": str(home),
+            "APHOS_PORT": str(free_port_block()),
+            "APHOS_GOOGLE_ALLOWED_EMAILS": "alice@example.org,bob@example.org",
+        }
         hub = RunningHub(env, home / "hub.log")
         hub.wait_ready()
         yield {"url": hub.url, "hub": hub, "catalogue": catalogue, "home": home}
@@ -60,8 +66,9 @@ def platform(embedded_server) -> Iterator[dict]:
 
 def signed_in(platform, account: str, username: str) -> tuple[httpx.Client, str]:
     """Sign in (choosing a username the first time); the client and a hub token."""
-    client, token = sign_in_with_token(platform["url"], account, ACCOUNTS[account]["id"],
-                                       username, 'uploads')
+    client, token = sign_in_with_token(
+        platform["url"], account, ACCOUNTS[account]["id"], username, "uploads"
+    )
     return client, token
 
 
@@ -74,21 +81,33 @@ def test_uploads_through_the_hub_end_with_the_fixture_outcomes(platform):
     sent = alice.send(sorted(FIXTURES.glob("*.csv")))
     status = sent.wait(timeout=300)
     assert status["job"]["state"] == "done", (status["job"], platform["hub"].tail())
-    got = {f["filename"]: (f["status"], f["fluxes"], f["matched"], f["unmatched"],
-                           [r["line"] for r in f["rejected_rows"]])
-           for f in status["files"]}  # fmt: skip
+    got = {
+        f["filename"]: (
+            f["status"],
+            f["fluxes"],
+            f["matched"],
+            f["unmatched"],
+            [r["line"] for r in f["rejected_rows"]],
+        )
+        for f in status["files"]
+    }
     assert got == EXPECTED
     assert (status["job"]["files_done"], status["job"]["files_total"]) == (6, 6)
     table = sent.outcomes()
     assert dict(zip(table["filename"], table["fluxes"], strict=True)) == {
-        name: expected[1] for name, expected in EXPECTED.items()}  # fmt: skip
+        name: expected[1] for name, expected in EXPECTED.items()
+    }
     # A re-upload stores nothing new.
     again = alice.send([FIXTURES / "correct_file.csv"]).wait(timeout=300)
     assert [(f["status"], f["fluxes"]) for f in again["files"]] == [("duplicate", 0)]
     # A 21 MB file through the proxy is refused whole, nothing recorded.
     before = alice.uploads()["total"]
-    big = httpx.post(api + "api/v2/uploads", files={"files": ("big.csv", b"x" * (21 * 2**20))},
-                     headers={"Authorization": f"token {token}"}, timeout=120)  # fmt: skip
+    big = httpx.post(
+        api + "api/v2/uploads",
+        files={"files": ("big.csv", b"x" * (21 * 2**20))},
+        headers={"Authorization": f"token {token}"},
+        timeout=120,
+    )
     assert big.status_code == 413 and set(big.json()) == {"id", "message"}
     assert alice.uploads()["total"] == before
     # Bob sees none of it: Alice's upload answers him as a missing one does.
@@ -132,20 +151,32 @@ def test_a_workspace_notebook_uploads_with_the_kernels_own_token(platform):
         assert time.monotonic() < deadline, platform["hub"].tail()
         time.sleep(1)
     try:
-        out = execute(url, name, token, KERNEL_CODE.format(path=str(FIXTURES / "correct_file.csv")),
-                      timeout=300)  # fmt: skip
+        out = execute(
+            url,
+            name,
+            token,
+            KERNEL_CODE.format(path=str(FIXTURES / "correct_file.csv")),
+            timeout=300,
+        )
         line = next((x for x in out.splitlines() if x.startswith("OUTCOME ")), None)
         assert line is not None, out
         assert ast.literal_eval(line.removeprefix("OUTCOME ")) == [
-            {"filename": "correct_file.csv", "status": "stored", "fluxes": 2671,
-             "matched": 1987, "unmatched": 684}]  # fmt: skip
+            {
+                "filename": "correct_file.csv",
+                "status": "stored",
+                "fluxes": 2671,
+                "matched": 1987,
+                "unmatched": 684,
+            }
+        ]
         log = UploadClient(platform["url"] + "/services/api/", token).uploads()
         assert log["total"] == 1 and log["uploads"][0]["client"] == "notebook"
         # The upload page runs in the observer's own server (JupyterLab's Voila), where the
         # kernel holds their token; home and profile pages link to it through the api
         # service's entry (/services/api/upload), which asks for a username first.
-        page = httpx.get(f"{url}/user/{name}/voila/render/dashboards/upload.ipynb",
-                         headers=headers, timeout=120)  # fmt: skip
+        page = httpx.get(
+            f"{url}/user/{name}/voila/render/dashboards/upload.ipynb", headers=headers, timeout=120
+        )
         assert page.status_code == 200, page.text[-2000:]
         assert "Upload photometry" in page.text and "widget-view+json" in page.text
         assert "Traceback" not in page.text and "There was an error" not in page.text

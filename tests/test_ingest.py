@@ -55,7 +55,8 @@ def assert_maintained_counts_are_exact(conn: psycopg.Connection) -> None:
     wrong = conn.execute(
         "SELECT o.catalog_id, o.flux_count, count(f.object_id) FROM catalog_object o"
         " LEFT JOIN flux f ON f.object_id = o.id GROUP BY o.id"
-        " HAVING o.flux_count <> count(f.object_id)").fetchall()  # fmt: skip
+        " HAVING o.flux_count <> count(f.object_id)"
+    ).fetchall()
     assert wrong == []
     totals, objects = conn.execute(
         "SELECT (SELECT objects FROM catalogue_totals), (SELECT count(*) FROM catalog_object)"
@@ -80,7 +81,11 @@ def test_each_fixture_file_gives_its_documented_outcome(catalogue: Catalogue):
     for outcome in outcomes:
         status, fluxes, matched, unmatched, lines = EXPECTED[outcome.file]
         assert (outcome.status, outcome.fluxes, outcome.matched, outcome.unmatched) == (
-            status, fluxes, matched, unmatched), outcome.file  # fmt: skip
+            status,
+            fluxes,
+            matched,
+            unmatched,
+        ), outcome.file
         assert [r.line for r in outcome.rejected_rows] == lines
     rejected = {o.file: o.error for o in outcomes if o.status == "rejected"}
     assert rejected == {
@@ -91,9 +96,12 @@ def test_each_fixture_file_gives_its_documented_outcome(catalogue: Catalogue):
         "'Name;X;Y;ADU;RA;Dec;...;ApAuto;Ap1;...')",
     }
     with catalogue.connect("reader") as conn:
-        per_image = dict(conn.execute(
-            "SELECT i.filename, count(f.*) FROM image i JOIN flux f ON f.image_id = i.id "
-            "GROUP BY i.filename").fetchall())  # fmt: skip
+        per_image = dict(
+            conn.execute(
+                "SELECT i.filename, count(f.*) FROM image i JOIN flux f ON f.image_id = i.id "
+                "GROUP BY i.filename"
+            ).fetchall()
+        )
         assert per_image == {n: e[1] for n, e in EXPECTED.items() if e[0] == "stored"}
         total = counts(conn)
         assert total["fluxes"] == 2671 + 1 + 178 + 66
@@ -103,15 +111,19 @@ def test_each_fixture_file_gives_its_documented_outcome(catalogue: Catalogue):
             "rejected_count, warnings, warning_count FROM upload_file ORDER BY position"
         ).fetchall()
         assert [(r[0], r[1], r[2]) for r in recorded] == [
-            (n, e[0], e[1]) for n, e in EXPECTED.items()]  # fmt: skip
+            (n, e[0], e[1]) for n, e in EXPECTED.items()
+        ]
         few = next(r for r in recorded if r[0] == "few_lines_incorrect.csv")
         assert [x["line"] for x in few[5]] == [32, 35] and few[7] == 2
         correct = next(r for r in recorded if r[0] == "correct_file.csv")
         assert (correct[5], correct[7], correct[9]) == ([], 0, 26)
         assert [int(w.split(":")[0].removeprefix("line ")) for w in correct[8]] == (
-            CORRECT_FILE_UNLINKED)
-        assert correct[8][11] == ("line 2432: a second source matched to UCAC4 780-040810 "
-                                  "(line 2546 is nearer); stored without the catalogue match")
+            CORRECT_FILE_UNLINKED
+        )
+        assert correct[8][11] == (
+            "line 2432: a second source matched to UCAC4 780-040810 "
+            "(line 2546 is nearer); stored without the catalogue match"
+        )
         assert conn.execute("SELECT state FROM upload").fetchone()[0] == "partial"
 
 
@@ -121,7 +133,8 @@ def test_stored_values_equal_the_file_saturation_is_a_flag_and_nothing_is_zero(w
     frame = read_sips(fixture_path("correct_file.csv")).to_pandas().set_index("line")
     rows = writer.execute(
         "SELECT line, ra_deg, dec_deg, x, adu, ap_auto, ap_auto_dev, ap_auto_saturated, ap,"
-        " ap_dev, ap_saturated, object_id FROM flux ORDER BY line").fetchall()  # fmt: skip
+        " ap_dev, ap_saturated, object_id FROM flux ORDER BY line"
+    ).fetchall()
     assert len(rows) == 2671
     saturated_values = 0
     for line, ra, dec, x, adu, auto, auto_dev, auto_sat, ap, ap_dev, ap_sat, obj in rows:
@@ -140,7 +153,8 @@ def test_stored_values_equal_the_file_saturation_is_a_flag_and_nothing_is_zero(w
         saturated_values += auto_sat
         # A second source of a star is stored without the match (its nearer one has it).
         assert (obj is None) == (
-            not isinstance(ref.catalog_id, str) or line in CORRECT_FILE_UNLINKED)
+            not isinstance(ref.catalog_id, str) or line in CORRECT_FILE_UNLINKED
+        )
     raw = fixture_path("correct_file.csv").read_bytes()
     assert saturated_values == raw.count(b"saturated")
 
@@ -150,7 +164,8 @@ def test_objects_are_keyed_by_catalogue_and_id_with_catalogue_values(writer):
     ingest_file(writer, fixture_path("correct_file.csv"), observer_id=oid)
     gk = writer.execute(
         "SELECT name, ra_deg, dec_deg, mag, bv, jk FROM catalog_object "
-        "WHERE catalog = 'UCAC4' AND catalog_id = '805-031770'").fetchone()  # fmt: skip
+        "WHERE catalog = 'UCAC4' AND catalog_id = '805-031770'"
+    ).fetchone()
     # CatalogRA 21 30 59.150, CatalogDec +70 49 23.58 in the file.
     assert gk[0] == "GK Cep"
     assert gk[1] == pytest.approx(15 * (21 + 30 / 60 + 59.150 / 3600), abs=1e-9)
@@ -165,7 +180,9 @@ def test_header_is_stored_losslessly_with_times_in_utc(writer):
     image = writer.execute(
         "SELECT header, exposure_begin, exposure_mid, exposure_time_s, jd_mid, hjd, filter,"
         " center_dec_deg, columns, apertures, encoding, encode(sha256, 'hex') FROM image"
-        " WHERE id = %s", (outcome.image_id,)).fetchone()  # fmt: skip
+        " WHERE id = %s",
+        (outcome.image_id,),
+    ).fetchone()
     raw = fixture_path("correct_file.csv").read_bytes().decode("iso-8859-1").split("\r\n")
     rebuilt = [k if v is None else f"{k};{v}" for k, v in image[0]]
     assert rebuilt == raw[:23]
@@ -213,8 +230,7 @@ def test_a_star_stored_without_a_name_takes_the_first_name_a_later_file_gives(
     ingest_files(catalogue, [image(1, "")], observer="novak")
     assert stored() == (None, 1)
     # One batch: the earliest file that names the star wins, whatever the fold's order.
-    ingest_files(catalogue, [image(2, ""), image(3, "V1 Ori"), image(4, "NSV 1")],
-                 observer="novak")  # fmt: skip
+    ingest_files(catalogue, [image(2, ""), image(3, "V1 Ori"), image(4, "NSV 1")], observer="novak")
     assert stored() == ("V1 Ori", 4)
     ingest_files(catalogue, [image(5, "GSC 123")], observer="svoboda")  # a name is kept
     assert stored() == ("V1 Ori", 5)
@@ -236,8 +252,9 @@ def test_sending_a_file_again_stores_nothing_and_says_duplicate(catalogue: Catal
     with catalogue.connect("reader") as conn:
         after = counts(conn)
         assert_maintained_counts_are_exact(conn)
-        per_star = dict(conn.execute(
-            "SELECT catalog_id, flux_count FROM catalog_object").fetchall())  # fmt: skip
+        per_star = dict(
+            conn.execute("SELECT catalog_id, flux_count FROM catalog_object").fetchall()
+        )
     assert after["fluxes"] == 2 * before["fluxes"] and after["objects"] == before["objects"]
     # Two images (novak's and svoboda's), one source of each star in each: SIPS matched 26
     # stars to two sources, and the farther is stored without the match.
@@ -272,8 +289,10 @@ def _fold_in_place(conn: psycopg.Connection) -> tuple[int, int, int]:
     those updates were HOT (the row rewritten on its own page, no index touched)."""
     # The "xact" counters also hold earlier transactions' counts not yet sent to the
     # statistics (at most once a second): take the difference.
-    query = ("SELECT pg_stat_get_xact_tuples_updated('catalog_object'::regclass), "
-             "pg_stat_get_xact_tuples_hot_updated('catalog_object'::regclass)")  # fmt: skip
+    query = (
+        "SELECT pg_stat_get_xact_tuples_updated('catalog_object'::regclass), "
+        "pg_stat_get_xact_tuples_hot_updated('catalog_object'::regclass)"
+    )
     with conn.transaction():
         before = conn.execute(query).fetchone()
         folded = fold_flux_counts(conn)
@@ -291,9 +310,12 @@ def test_a_fold_rewrites_every_count_in_place(catalogue: Catalogue):
         for name in ("correct_file.csv", "correct_file_shorter_header.csv"):
             outcome = ingest_file(conn, fixture_path(name), observer_id=oid, fold=False)
             assert outcome.status == "stored"
-            stars.append(conn.execute(
-                "SELECT count(DISTINCT object_id) FROM flux WHERE image_id = %s",
-                (outcome.image_id,)).fetchone()[0])  # fmt: skip
+            stars.append(
+                conn.execute(
+                    "SELECT count(DISTINCT object_id) FROM flux WHERE image_id = %s",
+                    (outcome.image_id,),
+                ).fetchone()[0]
+            )
             assert _fold_in_place(conn) == (stars[-1], stars[-1], stars[-1])
         assert min(stars) > 150
         assert_maintained_counts_are_exact(conn)
@@ -307,23 +329,30 @@ def test_a_batch_reads_the_stars_of_an_images_sky_area_at_once(catalogue: Catalo
         assert ingest_parsed(conn, sips, observer_id=observer(conn)).status == "stored"
         # A star far from the field, which the read must leave out.
         with conn.transaction():
-            conn.execute("INSERT INTO catalog_object (catalog, catalog_id, ra_deg, dec_deg, "
-                         "flux_count) VALUES ('UCAC4', '000-000001', 10, -60, 0)")  # fmt: skip
-        stored = dict(conn.execute(
-            "SELECT catalog || E'\\t' || catalog_id, id FROM catalog_object"
-        ).fetchall())  # fmt: skip
-        matched_at = np.flatnonzero(sips.rows["catalog_id"].is_valid().to_numpy(
-            zero_copy_only=False))  # fmt: skip
+            conn.execute(
+                "INSERT INTO catalog_object (catalog, catalog_id, ra_deg, dec_deg, "
+                "flux_count) VALUES ('UCAC4', '000-000001', 10, -60, 0)"
+            )
+        stored = dict(
+            conn.execute(
+                "SELECT catalog || E'\\t' || catalog_id, id FROM catalog_object"
+            ).fetchall()
+        )
+        matched_at = np.flatnonzero(
+            sips.rows["catalog_id"].is_valid().to_numpy(zero_copy_only=False)
+        )
         area = _sky_area(sips.rows, matched_at)
         ra = sips.rows["ra_deg"].to_numpy()[matched_at]
         dec = sips.rows["dec_deg"].to_numpy()[matched_at]
-        assert area == pytest.approx((ra.min() - 0.05, dec.min() - 0.05, ra.max() + 0.05,
-                                      dec.max() + 0.05))  # fmt: skip
+        assert area == pytest.approx(
+            (ra.min() - 0.05, dec.min() - 0.05, ra.max() + 0.05, dec.max() + 0.05)
+        )
         cache = ObjectCache()
         _read_area(conn, cache, area)
     assert len(stored) == len(cache.keys) + 1
     assert dict(zip(cache.keys.to_pylist(), cache.ids.tolist(), strict=True)) == {
-        k: v for k, v in stored.items() if k != "UCAC4\t000-000001"}
+        k: v for k, v in stored.items() if k != "UCAC4\t000-000001"
+    }
     assert cache.holds_area(area)
     assert cache.holds_area((area[0] + 0.01, area[1], area[2], area[3] - 0.01))
     assert not cache.holds_area((area[0] - 0.01, area[1], area[2], area[3]))
@@ -341,9 +370,13 @@ def test_rejected_files_store_nothing(catalogue: Catalogue):
 def _variants(count: int) -> list[bytes]:
     """Copies of the full export that differ only in their exposure start (so in SHA-256)."""
     data = (FIXTURES / "correct_file.csv").read_bytes()
-    return [data.replace(b"ExposureBegin;2021-11-06T16:27:45.652",
-                         f"ExposureBegin;2021-11-06T16:27:{k:02d}.652".encode())
-            for k in range(count)]  # fmt: skip
+    return [
+        data.replace(
+            b"ExposureBegin;2021-11-06T16:27:45.652",
+            f"ExposureBegin;2021-11-06T16:27:{k:02d}.652".encode(),
+        )
+        for k in range(count)
+    ]
 
 
 @pytest.mark.slow
@@ -366,18 +399,26 @@ def test_twenty_parallel_ingests_sharing_new_stars_create_each_star_once(catalog
         total = counts(conn)
         per_object = conn.execute(
             "SELECT count(DISTINCT image_id) FROM flux WHERE object_id IS NOT NULL "
-            "GROUP BY object_id").fetchall()  # fmt: skip
+            "GROUP BY object_id"
+        ).fetchall()
         assert_maintained_counts_are_exact(conn)
-    assert total == {"images": 20, "fluxes": 20 * 2671, "matched": 20 * 1987,
-                     "objects": distinct_stars(files[0])}  # fmt: skip
+    assert total == {
+        "images": 20,
+        "fluxes": 20 * 2671,
+        "matched": 20 * 1987,
+        "objects": distinct_stars(files[0]),
+    }
     assert {c for (c,) in per_object} == {20}
 
 
 def _cli_env(catalogue: Catalogue, home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("APHOS_")}
-    env.update(APHOS_HOME=str(home), APHOS_DATABASE_URL=catalogue.conninfo("owner"),
-               APHOS_DATABASE_URL_WRITER=catalogue.conninfo("writer"),
-               APHOS_DATABASE_URL_READER=catalogue.conninfo("reader"))  # fmt: skip
+    env.update(
+        APHOS_HOME=str(home),
+        APHOS_DATABASE_URL=catalogue.conninfo("owner"),
+        APHOS_DATABASE_URL_WRITER=catalogue.conninfo("writer"),
+        APHOS_DATABASE_URL_READER=catalogue.conninfo("reader"),
+    )
     return env
 
 
@@ -407,8 +448,16 @@ def test_a_process_killed_in_the_middle_of_a_file_leaves_nothing(server, catalog
     # Its sessions carry a name of their own, so the test can wait until the server has ended
     # every one of them (libpq reads PGAPPNAME).
     killed_env = {**env, "PGAPPNAME": "aphos-test-killed-ingest"}
-    command = [sys.executable, "-m", "aphos_lib.cli", "ingest", "--observer", "novak", "--json",
-               str(big)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "aphos_lib.cli",
+        "ingest",
+        "--observer",
+        "novak",
+        "--json",
+        str(big),
+    ]
     proc = subprocess.Popen(command, env=killed_env, cwd=REPO, stdout=subprocess.PIPE)
     dbname = make_url(catalogue.url("owner")).database
     seen_copy = False
@@ -418,7 +467,9 @@ def test_a_process_killed_in_the_middle_of_a_file_leaves_nothing(server, catalog
         while time.monotonic() < deadline and proc.poll() is None:
             if watch.execute(
                 "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND state = 'active'"
-                " AND query LIKE 'COPY flux%%'", (dbname,)).fetchone():  # fmt: skip
+                " AND query LIKE 'COPY flux%%'",
+                (dbname,),
+            ).fetchone():
                 seen_copy = True
                 break
             time.sleep(0.005)
@@ -430,14 +481,16 @@ def test_a_process_killed_in_the_middle_of_a_file_leaves_nothing(server, catalog
         deadline = time.monotonic() + 60
         while watch.execute(
             "SELECT 1 FROM pg_stat_activity WHERE application_name = %s",
-            ("aphos-test-killed-ingest",)).fetchone():  # fmt: skip
+            ("aphos-test-killed-ingest",),
+        ).fetchone():
             assert time.monotonic() < deadline, _activity(watch, dbname)
             time.sleep(0.05)
         with catalogue.connect("reader") as conn:
             assert counts(conn) == {"images": 0, "fluxes": 0, "matched": 0, "objects": 0}
         try:
-            done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True,
-                                  timeout=300)  # fmt: skip
+            done = subprocess.run(
+                command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300
+            )
         except subprocess.TimeoutExpired as exc:
             raise AssertionError(f"the second ingest hung: {_activity(watch, dbname)}") from exc
     assert done.returncode == 0, done.stderr
@@ -457,7 +510,9 @@ def _activity(watch: psycopg.Connection, dbname: str) -> str:
         " pg_blocking_pids(a.pid), left(a.query, 120),"
         " (SELECT string_agg(l.locktype || ':' || l.mode || ':' || l.granted, ',')"
         "  FROM pg_locks l WHERE l.pid = a.pid)"
-        " FROM pg_stat_activity a WHERE a.datname = %s", (dbname,)).fetchall()  # fmt: skip
+        " FROM pg_stat_activity a WHERE a.datname = %s",
+        (dbname,),
+    ).fetchall()
     return "\n".join(map(repr, rows))
 
 
@@ -493,7 +548,8 @@ def test_every_row_points_at_the_object_with_its_catalogue_id_across_a_batch(cat
     with catalogue.connect("reader") as conn:
         stored = conn.execute(
             "SELECT i.filename, f.line, o.catalog_id FROM flux f JOIN image i ON i.id = f.image_id"
-            " LEFT JOIN catalog_object o ON o.id = f.object_id").fetchall()  # fmt: skip
+            " LEFT JOIN catalog_object o ON o.id = f.object_id"
+        ).fetchall()
     assert len(stored) == sum(len(v) for v in expected.values())
     with catalogue.connect("reader") as conn:
         assert_maintained_counts_are_exact(conn)
@@ -541,14 +597,16 @@ def test_a_file_whose_rows_repeat_38_times_stores_each_source_once(catalogue, tm
     repeated = tmp_path / "repeated.csv"
     repeated.write_bytes(_repeated_table(38))
     assert repeated.stat().st_size > 20_000_000
-    single, copies = ingest_files(catalogue, [fixture_path("correct_file.csv"), repeated],
-                                  observer="novak")
+    single, copies = ingest_files(
+        catalogue, [fixture_path("correct_file.csv"), repeated], observer="novak"
+    )
     assert (single.status, copies.status) == ("stored", "stored")
     assert (copies.fluxes, copies.matched, copies.unmatched) == (2671, 1987, 684)
     # Line 25 is the first row; 2696 is its first copy. The outcome lists the first 1,000.
     assert copies.rejected_count == 37 * 2671
     assert copies.rejected_rows == [
-        RejectedRow(2696 + k, f"duplicate of line {25 + k}") for k in range(1000)]
+        RejectedRow(2696 + k, f"duplicate of line {25 + k}") for k in range(1000)
+    ]
     assert copies.warnings == single.warnings and copies.warning_count == 26
     with catalogue.connect("reader") as conn:
         per_image = conn.execute(
@@ -556,8 +614,10 @@ def test_a_file_whose_rows_repeat_38_times_stores_each_source_once(catalogue, tm
             " min(f.line), max(f.line) FROM flux f JOIN image i ON i.id = f.image_id"
             " GROUP BY i.filename ORDER BY 1"
         ).fetchall()
-        assert per_image == [("correct_file.csv", 2671, 1987, 1987, 25, 2695),
-                             ("repeated.csv", 2671, 1987, 1987, 25, 2695)]
+        assert per_image == [
+            ("correct_file.csv", 2671, 1987, 1987, 25, 2695),
+            ("repeated.csv", 2671, 1987, 1987, 25, 2695),
+        ]
         recorded = conn.execute(
             "SELECT jsonb_array_length(rejected_rows), rejected_count, warning_count,"
             " pg_column_size(rejected_rows) FROM upload_file WHERE filename = %s",
@@ -587,19 +647,29 @@ def test_rows_within_a_pixel_are_one_source_and_a_star_has_one_source(writer):
     )
     outcome = ingest_file(writer, text.encode(), observer_id=observer(writer), name="near.csv")
     assert [(r.line, r.reason) for r in outcome.rejected_rows] == [
-        (5, "duplicate of line 4"), (7, "duplicate of line 4"), (10, "duplicate of line 9")]
+        (5, "duplicate of line 4"),
+        (7, "duplicate of line 4"),
+        (10, "duplicate of line 9"),
+    ]
     assert outcome.warnings == [
         "line 4: a second source matched to UCAC4 500-000001 (line 6 is nearer); stored without"
         " the catalogue match",
         "line 11: a second source matched to UCAC4 500-000003 (line 9 is nearer); stored"
-        " without the catalogue match"]
+        " without the catalogue match",
+    ]
     assert (outcome.fluxes, outcome.matched, outcome.unmatched) == (5, 2, 3)
     assert (outcome.rejected_count, outcome.warning_count) == (3, 2)
     stored = writer.execute(
         "SELECT f.line, f.ap_auto, o.catalog_id FROM flux f"
-        " LEFT JOIN catalog_object o ON o.id = f.object_id ORDER BY f.line").fetchall()
-    assert stored == [(4, 100.0, None), (6, 102.0, "500-000001"), (8, 104.0, None),
-                      (9, 105.0, "500-000003"), (11, 107.0, None)]
+        " LEFT JOIN catalog_object o ON o.id = f.object_id ORDER BY f.line"
+    ).fetchall()
+    assert stored == [
+        (4, 100.0, None),
+        (6, 102.0, "500-000001"),
+        (8, 104.0, None),
+        (9, 105.0, "500-000003"),
+        (11, 107.0, None),
+    ]
     objects = writer.execute("SELECT catalog_id, flux_count FROM catalog_object ORDER BY 1")
     assert objects.fetchall() == [("500-000001", 1), ("500-000003", 1)]
 
@@ -662,7 +732,8 @@ def test_the_same_exposure_in_other_bytes_stores_nothing(catalogue, tmp_path):
         paths[-1].write_bytes(data)
     outcomes = ingest_files(catalogue, paths, observer="novak")
     assert [(o.file, o.status, o.fluxes) for o in outcomes] == [
-        (name, "duplicate", 0) for name in variants]
+        (name, "duplicate", 0) for name in variants
+    ]
     with catalogue.connect("reader") as conn:
         assert counts(conn) == before
         assert conn.execute("SELECT count(*) FROM image").fetchone() == (1,)
@@ -678,8 +749,10 @@ def test_two_encodings_of_one_exposure_in_one_batch_store_it_once(catalogue, tmp
         "Šárka;10.0;20.0;05 00 00.0;+10 00 00.0;UCAC4;500-000001;100;90\r\n"
         ";30.0;40.0;05 01 00.0;+10 01 00.0;;;saturated;80\r\n"
     )
-    files = {"cp1250.csv": text.encode("cp1250"),
-             "utf8.csv": text.replace("\r\n", "\n").encode("utf-8") + b"\n\n"}
+    files = {
+        "cp1250.csv": text.encode("cp1250"),
+        "utf8.csv": text.replace("\r\n", "\n").encode("utf-8") + b"\n\n",
+    }
     assert read_sips(files["cp1250.csv"]).encoding == "windows-1250"
     paths = []
     for name, data in files.items():
@@ -694,13 +767,18 @@ def test_two_encodings_of_one_exposure_in_one_batch_store_it_once(catalogue, tmp
 
 def test_another_exposure_is_stored_even_when_it_differs_in_one_value(catalogue, tmp_path):
     data = fixture_path("correct_file.csv").read_bytes()
-    later = data.replace(b"ExposureEnd;2021-11-06T16:29:15.653",
-                         b"ExposureEnd;2021-11-06T16:29:15.654")
+    later = data.replace(
+        b"ExposureEnd;2021-11-06T16:29:15.653", b"ExposureEnd;2021-11-06T16:29:15.654"
+    )
     one_flux = data.replace(b";271001.483;", b";271001.484;")
     assert later != data and one_flux != data and one_flux.count(b";271001.484;") == 1
     paths = []
-    for name, content in (("a.csv", data), ("later.csv", later), ("one_flux.csv", one_flux),
-                          ("again.csv", data.replace(b"\r\n", b"\n"))):
+    for name, content in (
+        ("a.csv", data),
+        ("later.csv", later),
+        ("one_flux.csv", one_flux),
+        ("again.csv", data.replace(b"\r\n", b"\n")),
+    ):
         paths.append(tmp_path / name)
         paths[-1].write_bytes(content)
     outcomes = ingest_files(catalogue, paths, observer="novak")
@@ -709,5 +787,6 @@ def test_another_exposure_is_stored_even_when_it_differs_in_one_value(catalogue,
         assert counts(conn)["images"] == 3 and counts(conn)["fluxes"] == 3 * 2671
         stored = conn.execute(
             "SELECT i.filename FROM flux f JOIN image i ON i.id = f.image_id "
-            "WHERE f.ap_auto = 271001.484").fetchall()
+            "WHERE f.ap_auto = 271001.484"
+        ).fetchall()
         assert stored == [("one_flux.csv",)]

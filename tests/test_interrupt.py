@@ -35,8 +35,9 @@ def started_by(tmpdir: Path) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter(["cmdline"]):
         try:
-            if (any(str(tmpdir) in part for part in process.info["cmdline"] or [])
-                    or process.environ().get("TMPDIR") == str(tmpdir)):  # fmt: skip
+            if any(
+                str(tmpdir) in part for part in process.info["cmdline"] or []
+            ) or process.environ().get("TMPDIR") == str(tmpdir):
                 found.append(process)
         except psutil.Error:
             continue
@@ -54,10 +55,21 @@ def test_ctrl_c_during_the_tests_leaves_nothing_behind():
     log = tmpdir.with_suffix(".log")
     with log.open("wb") as out:
         run = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-             "tests/browser/test_home.py"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                "tests/browser/test_home.py",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 300
         while not chromium_started(tmpdir):

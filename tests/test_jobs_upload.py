@@ -90,7 +90,11 @@ def test_a_file_of_many_repeated_rows_records_the_first_thousand_and_counts_them
     assert run_upload(writer, job, files) == 1
     [row] = outcomes(writer, upload_id)
     assert (row["fluxes"], row["matched"], row["unmatched"], row["rejected_count"]) == (
-        2671, 1987, 684, 5342)
+        2671,
+        1987,
+        684,
+        5342,
+    )
     assert len(row["rejected_rows"]) == 1000
     assert row["rejected_rows"][0] == {"line": 2696, "reason": "duplicate of line 25"}
     text = outcome_table([row]).data.loc[0, "rejected_rows"]

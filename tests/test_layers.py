@@ -84,12 +84,15 @@ def test_no_package_imports_one_that_imports_it_back():
     edges = imports()
     assert ("aphos_lib.hub", "aphos_lib.web") in edges  # the reading works: a known import
     found = cycles(edges)
-    where = {tuple(c): [f"{a} -> {b}: {edges[a, b][:3]}" for a in c for b in c if (a, b) in edges]
-             for c in found}  # fmt: skip
+    where = {
+        tuple(c): [f"{a} -> {b}: {edges[a, b][:3]}" for a in c for b in c if (a, b) in edges]
+        for c in found
+    }
     assert not found, where
 
 
 def test_the_web_service_never_imports_the_hub():
     edges = imports()
-    assert ("aphos_lib.web", "aphos_lib.hub") not in edges, edges.get(("aphos_lib.web",
-                                                                        "aphos_lib.hub"))
+    assert ("aphos_lib.web", "aphos_lib.hub") not in edges, edges.get(
+        ("aphos_lib.web", "aphos_lib.hub")
+    )

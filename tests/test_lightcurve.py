@@ -66,8 +66,14 @@ def test_aavso_extended_format_follows_the_rules(curve):
     text = curve.to_aavso(obscode="XYZ", observer="svoboda")
     lines = text.splitlines()
     params = dict(line[1:].split("=", 1) for line in lines if "=" in line and line[0] == "#")
-    assert {k.upper() for k in params} >= {"TYPE", "OBSCODE", "SOFTWARE", "DELIM", "DATE",
-                                           "OBSTYPE"}  # fmt: skip
+    assert {k.upper() for k in params} >= {
+        "TYPE",
+        "OBSCODE",
+        "SOFTWARE",
+        "DELIM",
+        "DATE",
+        "OBSTYPE",
+    }
     assert params["TYPE"] == "EXTENDED" and params["DATE"] == "HJD"
     data = [line.split(",") for line in lines if not line.startswith("#")]
     assert len(data) == (curve.data.observer == "svoboda").sum() > 10
@@ -99,8 +105,9 @@ def test_binning_per_night_is_the_weighted_mean(curve):
     usable = curve.data[np.isfinite(curve.data.magnitude)]
     groups = usable.groupby([usable.night.astype(str), usable.observer])
     assert len(binned) == groups.ngroups and binned.n.sum() == len(usable)
-    first = usable[(usable.night == usable.night.iloc[0])
-                   & (usable.observer == usable.observer.iloc[0])]  # fmt: skip
+    first = usable[
+        (usable.night == usable.night.iloc[0]) & (usable.observer == usable.observer.iloc[0])
+    ]
     row = binned.iloc[(binned.time - first.hjd.mean()).abs().argmin()]
     m, s = first.magnitude.to_numpy(), first.deviation.to_numpy()
     if np.all(np.isfinite(s)):
@@ -112,28 +119,59 @@ def test_binning_per_night_is_the_weighted_mean(curve):
 
 def _cli(catalogue, *args) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("APHOS_")}
-    env.update(APHOS_DATABASE_URL=catalogue.conninfo("owner"),
-               APHOS_DATABASE_URL_WRITER=catalogue.conninfo("writer"),
-               APHOS_DATABASE_URL_READER=catalogue.conninfo("reader"))  # fmt: skip
-    return subprocess.run([sys.executable, "-m", "aphos_lib.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    env.update(
+        APHOS_DATABASE_URL=catalogue.conninfo("owner"),
+        APHOS_DATABASE_URL_WRITER=catalogue.conninfo("writer"),
+        APHOS_DATABASE_URL_READER=catalogue.conninfo("reader"),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "aphos_lib.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_cli_search_and_lightcurve_print_json_lines(demo_catalogue, curve):
-    found = _cli(demo_catalogue, "search", "--ra", "21 30 59.15", "--dec", "+70 49 23.58",
-                 "--radius", "3arcmin", "--json")  # fmt: skip
+    found = _cli(
+        demo_catalogue,
+        "search",
+        "--ra",
+        "21 30 59.15",
+        "--dec",
+        "+70 49 23.58",
+        "--radius",
+        "3arcmin",
+        "--json",
+    )
     assert found.returncode == 0, found.stderr
     records = [json.loads(line) for line in found.stdout.splitlines()]
     assert records[0]["catalog_id"] == "805-031770" and records[0]["name"] == "GK Cep"
-    assert set(records[0]) >= {"catalog", "catalog_id", "name", "ra_deg", "dec_deg", "mag",
-                               "n_fluxes"}  # fmt: skip
+    assert set(records[0]) >= {
+        "catalog",
+        "catalog_id",
+        "name",
+        "ra_deg",
+        "dec_deg",
+        "mag",
+        "n_fluxes",
+    }
     assert records[0]["n_fluxes"] == 142
     lc = _cli(demo_catalogue, "lightcurve", GK_CEP, GK_CMP, "--format", "json")
     assert lc.returncode == 0, lc.stderr
     rows = [json.loads(line) for line in lc.stdout.splitlines()]
     assert len(rows) == len(curve)
-    assert set(rows[0]) == {"time_utc", "jd", "hjd", "night", "observer", "magnitude",
-                            "deviation", "saturated"}  # fmt: skip
+    assert set(rows[0]) == {
+        "time_utc",
+        "jd",
+        "hjd",
+        "night",
+        "observer",
+        "magnitude",
+        "deviation",
+        "saturated",
+    }
     np.testing.assert_allclose([r["magnitude"] for r in rows], curve.data.magnitude)
     missing = _cli(demo_catalogue, "lightcurve", GK_CEP, "UCAC4:000-000000")
     assert missing.returncode == 1 and "no object UCAC4:000-000000" in missing.stderr

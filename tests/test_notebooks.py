@@ -25,16 +25,28 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 SHARING = REPO / "notebooks" / "05_reproducible_sharing.ipynb"
 # What a thin notebook never holds (STYLE.md): definitions, loops, SQL.
-FORBIDDEN = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.For,
-             ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)  # fmt: skip
+FORBIDDEN = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Lambda,
+    ast.For,
+    ast.While,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
 
 
 def test_there_are_the_five_notebooks_of_issue_8():
     assert [p.name for p in NOTEBOOKS] == [
-        "01_quick_start.ipynb", "02_period_analysis.ipynb",
-        "03_comparison_and_check_stars.ipynb", "04_combining_observers.ipynb",
+        "01_quick_start.ipynb",
+        "02_period_analysis.ipynb",
+        "03_comparison_and_check_stars.ipynb",
+        "04_combining_observers.ipynb",
         "05_reproducible_sharing.ipynb",
-    ]  # fmt: skip
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -45,7 +57,8 @@ def test_notebooks_are_committed_clean_with_kernel_metadata(path):
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, (
                 f"{path.name}: outputs committed; clear them (Kernel > Restart and Clear "
-                "Outputs, or `jupyter nbconvert --clear-output --inplace`)")  # fmt: skip
+                "Outputs, or `jupyter nbconvert --clear-output --inplace`)"
+            )
     # papermill refuses a notebook without a kernel and a language (ARCHITECTURE.md).
     kernelspec = notebook.metadata.kernelspec
     assert kernelspec.name == "python3" and kernelspec.language == "python"
@@ -61,11 +74,13 @@ def test_notebooks_are_thin_and_end_with_checks(path):
     for source in code:
         for node in ast.walk(ast.parse(source)):
             assert not isinstance(node, FORBIDDEN), (
-                f"{path.name}: {type(node).__name__} in a cell; put logic in aphos_lib\n{source}")
+                f"{path.name}: {type(node).__name__} in a cell; put logic in aphos_lib\n{source}"
+            )
         assert "SELECT " not in source.upper(), f"{path.name}: SQL belongs in aphos_lib"
     last = ast.parse(code[-1])
     assert any(isinstance(node, ast.Assert) for node in ast.walk(last)), (
-        f"{path.name}: the last cell should assert what the notebook shows")  # fmt: skip
+        f"{path.name}: the last cell should assert what the notebook shows"
+    )
 
 
 # --- execution ---------------------------------------------------------------------------
@@ -81,10 +96,15 @@ def jupyter_path(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("jupyter")
     spec = path / "kernels" / "python3"
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (APhoS tests)", "language": "python",
-    }))  # fmt: skip
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Python 3 (APhoS tests)",
+                "language": "python",
+            }
+        )
+    )
     return path
 
 
@@ -107,9 +127,15 @@ def run_notebook(monkeypatch, tmp_path, jupyter_path):
         workdir = tmp_path / f"run-{time.monotonic_ns()}"
         workdir.mkdir()
         output = workdir / path.name
-        papermill.execute_notebook(str(path), str(output), parameters=parameters,
-                                   kernel_name="python3", cwd=str(workdir),
-                                   progress_bar=False, log_output=False)  # fmt: skip
+        papermill.execute_notebook(
+            str(path),
+            str(output),
+            parameters=parameters,
+            kernel_name="python3",
+            cwd=str(workdir),
+            progress_bar=False,
+            log_output=False,
+        )
         return nbformat.read(output, as_version=4)
 
     return run
@@ -127,9 +153,14 @@ def _text(notebook) -> str:
 
 def _outputs(notebook) -> list:
     """Every code cell's outputs, as data (text, HTML, images), without timings."""
-    return [[{k: v for k, v in output.items() if k not in ("execution_count", "metadata")}
-             for output in cell.outputs]
-            for cell in notebook.cells if cell.cell_type == "code"]  # fmt: skip
+    return [
+        [
+            {k: v for k, v in output.items() if k not in ("execution_count", "metadata")}
+            for output in cell.outputs
+        ]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    ]
 
 
 @pytest.mark.catalogue
@@ -138,8 +169,9 @@ def _outputs(notebook) -> list:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_against_the_demo_catalogue(path, demo_catalogue, run_notebook):
     notebook = run_notebook(path, demo_catalogue)
-    errors = [o for c in notebook.cells for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]  # fmt: skip
+    errors = [
+        o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ]
     assert not errors
     if path.name == "02_period_analysis.ipynb":
         text = _text(notebook)
@@ -153,7 +185,7 @@ def test_a_pinned_as_of_gives_identical_results_after_more_uploads(
 ):
     directory, manifest = demo_files
     gk = [directory / f.path for f in manifest.files if f.field == "gk_cep"]
-    first_half, second_half = gk[: len(gk) // 2], gk[len(gk) // 2:]
+    first_half, second_half = gk[: len(gk) // 2], gk[len(gk) // 2 :]
     assert all(o.ok for o in ingest_files(catalogue, first_half, observer="novak"))
     with catalogue.connect("reader") as conn:
         pinned = conn.execute("SELECT now()").fetchone()[0].isoformat()

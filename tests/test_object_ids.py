@@ -20,9 +20,13 @@ from aphos_lib.object_ids import ObjectCache
 
 def stored_rows(conn: psycopg.Connection) -> dict[tuple[str, int], str | None]:
     """(file name, line) -> the catalogue id of the object the stored row points at."""
-    return {(name, line): cid for name, line, cid in conn.execute(
-        "SELECT i.filename, f.line, o.catalog_id FROM flux f JOIN image i ON i.id = f.image_id"
-        " LEFT JOIN catalog_object o ON o.id = f.object_id")}  # fmt: skip
+    return {
+        (name, line): cid
+        for name, line, cid in conn.execute(
+            "SELECT i.filename, f.line, o.catalog_id FROM flux f JOIN image i ON i.id = f.image_id"
+            " LEFT JOIN catalog_object o ON o.id = f.object_id"
+        )
+    }
 
 
 def expected_rows(files) -> dict[tuple[str, int], str | None]:
@@ -41,8 +45,11 @@ def test_a_file_borrows_the_new_stars_of_the_file_before_it_and_follows_their_fi
 ):
     first, second, other = (read_sips(v, name=f"night{k}.csv") for k, v in enumerate(_variants(3)))
     known = ObjectCache()
-    with (catalogue.connect("writer") as a, catalogue.connect("writer") as b,
-          catalogue.connect("writer") as c):  # fmt: skip
+    with (
+        catalogue.connect("writer") as a,
+        catalogue.connect("writer") as b,
+        catalogue.connect("writer") as c,
+    ):
         oid = observer(a)
         pending_first = _prepare(a, first, oid, None, 0, known)
         assert len(pending_first.stars.new.ids) == distinct_stars(first)
@@ -80,8 +87,10 @@ def test_a_file_whose_lender_failed_stores_nothing_and_can_be_sent_again(catalog
         known.settle(pending_first.stars)
         known.settle(pending_second.stars)
         assert known.in_flight == [] and len(known.keys) == 0
-        counts = b.execute("SELECT (SELECT count(*) FROM image), (SELECT count(*) FROM flux),"
-                           " (SELECT count(*) FROM catalog_object)").fetchone()  # fmt: skip
+        counts = b.execute(
+            "SELECT (SELECT count(*) FROM image), (SELECT count(*) FROM flux),"
+            " (SELECT count(*) FROM catalog_object)"
+        ).fetchone()
         assert counts == (0, 0, 0)
         assert ingest_parsed(b, second, observer_id=oid, known_objects=known).status == "stored"
     with catalogue.connect("reader") as conn:

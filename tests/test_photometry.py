@@ -29,8 +29,11 @@ def sips_table(path) -> dict[str, dict[str, str]]:
     start = next(i for i, line in enumerate(lines) if line.startswith("Name;"))
     rows = list(csv.reader(lines[start:], delimiter=";"))
     header = rows[0]
-    return {r[header.index("CatalogId")]: dict(zip(header, r, strict=True))
-            for r in rows[1:] if r[header.index("CatalogId")]}  # fmt: skip
+    return {
+        r[header.index("CatalogId")]: dict(zip(header, r, strict=True))
+        for r in rows[1:]
+        if r[header.index("CatalogId")]
+    }
 
 
 @pytest.fixture
@@ -46,12 +49,14 @@ def test_magnitudes_of_a_fixture_file_equal_hand_computation(catalogue):
     var, cmp = table["777-044861"], table["779-040824"]
     with catalogue.connect("reader") as conn:
         auto = differential_photometry(conn, "UCAC4:777-044861", "UCAC4:779-040824")
-        mixed = differential_photometry(conn, "UCAC4:777-044861", "UCAC4:779-040824",
-                                        aperture=3, comparison_aperture="auto")  # fmt: skip
+        mixed = differential_photometry(
+            conn, "UCAC4:777-044861", "UCAC4:779-040824", aperture=3, comparison_aperture="auto"
+        )
     assert len(auto) == 1
     row = auto.data.iloc[0]
     assert row.magnitude == pytest.approx(
-        -2.5 * math.log10(float(var["ApAuto"]) / float(cmp["ApAuto"])), abs=1e-12)  # fmt: skip
+        -2.5 * math.log10(float(var["ApAuto"]) / float(cmp["ApAuto"])), abs=1e-12
+    )
     assert math.isnan(row.deviation)  # this export has no deviation columns
     assert row.time_utc == dt.datetime(2021, 11, 6, 16, 28, 30, 652500, tzinfo=dt.UTC)
     assert row.jd == 2459525.18646589 and row.hjd == 2459525.18849643  # the header's
@@ -60,7 +65,8 @@ def test_magnitudes_of_a_fixture_file_equal_hand_computation(catalogue):
     assert (m.var_aperture, m.cmp_aperture) == (3, 0)
     assert m.var_flux == float(var["Ap3"]) and m.var_ap_auto == float(var["ApAuto"])
     assert m.magnitude == pytest.approx(
-        -2.5 * math.log10(float(var["Ap3"]) / float(cmp["ApAuto"])), abs=1e-12)  # fmt: skip
+        -2.5 * math.log10(float(var["Ap3"]) / float(cmp["ApAuto"])), abs=1e-12
+    )
 
 
 def test_saturated_rows_are_hidden_unless_asked_and_never_get_a_magnitude(catalogue):
@@ -68,8 +74,9 @@ def test_saturated_rows_are_hidden_unless_asked_and_never_get_a_magnitude(catalo
     with catalogue.connect("reader") as conn:
         # 807-030174 is saturated in every aperture of this image.
         hidden = differential_photometry(conn, "UCAC4:777-044861", "UCAC4:807-030174")
-        shown = differential_photometry(conn, "UCAC4:777-044861", "UCAC4:807-030174",
-                                        include_saturated=True)  # fmt: skip
+        shown = differential_photometry(
+            conn, "UCAC4:777-044861", "UCAC4:807-030174", include_saturated=True
+        )
     assert len(hidden) == 0
     assert len(shown) == 1 and bool(shown.data.saturated[0])
     assert math.isnan(shown.data.magnitude[0]) and math.isnan(shown.data.cmp_flux[0])
@@ -85,8 +92,9 @@ def test_deviations_equal_hand_computation_from_an_export_with_deviations(reader
     fv, sv = float(var["ApAuto"]), float(var["ApAutoDev"])
     fc, sc = float(cmp["ApAuto"]), float(cmp["ApAutoDev"])
     assert row.magnitude == pytest.approx(-2.5 * math.log10(fv / fc), abs=1e-12)
-    assert row.deviation == pytest.approx(POGSON * math.sqrt((sv / fv) ** 2 + (sc / fc) ** 2),
-                                          rel=1e-12)  # fmt: skip
+    assert row.deviation == pytest.approx(
+        POGSON * math.sqrt((sv / fv) ** 2 + (sc / fc) ** 2), rel=1e-12
+    )
 
 
 def test_hjd_is_the_header_value_or_computed_with_astropy_when_the_header_has_none(
@@ -102,8 +110,7 @@ def test_hjd_is_the_header_value_or_computed_with_astropy_when_the_header_has_no
         assert row.hjd == by_jd[round(row.jd, 8)].hjd
     # Oracle: astropy at the observer's site, to the star (ours is from the Earth's centre).
     site = manifest.observer("dvorak")
-    location = EarthLocation.from_geodetic(site.longitude_deg, site.latitude_deg,
-                                           site.elevation_m)  # fmt: skip
+    location = EarthLocation.from_geodetic(site.longitude_deg, site.latitude_deg, site.elevation_m)
     times = Time(computed.jd.to_numpy(), format="jd", scale="utc", location=location)
     star = SkyCoord(322.746458333, 70.823216667, unit="deg")
     expected = (times + times.light_travel_time(star, kind="heliocentric")).jd
@@ -115,7 +122,8 @@ def test_the_light_curve_follows_the_demo_stars_models(reader, demo_files):
     curve = differential_photometry(reader, GK_CEP, GK_CMP)
     hjd = curve.data.hjd.to_numpy()
     model = manifest.model_magnitude("805-031770", hjd) - manifest.model_magnitude(
-        "803-032417", hjd)  # fmt: skip
+        "803-032417", hjd
+    )
     residual = curve.data.magnitude.to_numpy() - model
     assert abs(np.median(residual)) < 0.01
     assert np.median(np.abs(residual - np.median(residual))) < 0.02
@@ -123,10 +131,12 @@ def test_the_light_curve_follows_the_demo_stars_models(reader, demo_files):
 
 @pytest.mark.parametrize(
     ("variable", "comparison", "true_period", "factor", "nterms"),
-    [(GK_CEP, GK_CMP, 0.936, 2, 1),  # two eclipses a period: the strongest peak is P/2
-     (GK_CEP, GK_CMP, 0.936, 1, 2),
-     ("UCAC4:619-010308", "UCAC4:618-010125", 0.5667, 1, 1)],
-)  # fmt: skip
+    [
+        (GK_CEP, GK_CMP, 0.936, 2, 1),  # two eclipses a period: the strongest peak is P/2
+        (GK_CEP, GK_CMP, 0.936, 1, 2),
+        ("UCAC4:619-010308", "UCAC4:618-010125", 0.5667, 1, 1),
+    ],
+)
 def test_the_periodogram_recovers_the_demo_periods_to_a_thousandth(
     reader, variable, comparison, true_period, factor, nterms
 ):
@@ -147,12 +157,19 @@ def test_folding_puts_the_primary_eclipse_at_phase_zero(reader):
 
 
 def test_apertures_are_chosen_per_night_and_per_star(reader):
-    auto = differential_photometry(reader, GK_CEP, GK_CMP, include_saturated=True,
-                                   with_apertures=True)  # fmt: skip
+    auto = differential_photometry(
+        reader, GK_CEP, GK_CMP, include_saturated=True, with_apertures=True
+    )
     night = auto.data.night.iloc[0]
-    curve = differential_photometry(reader, GK_CEP, GK_CMP, include_saturated=True,
-                                    with_apertures=True, aperture={night.isoformat(): 4},
-                                    comparison_aperture={"default": 2, night: "auto"})  # fmt: skip
+    curve = differential_photometry(
+        reader,
+        GK_CEP,
+        GK_CMP,
+        include_saturated=True,
+        with_apertures=True,
+        aperture={night.isoformat(): 4},
+        comparison_aperture={"default": 2, night: "auto"},
+    )
     on_night = curve.data.night == night
     assert set(curve.data.var_aperture[on_night]) == {4}
     assert set(curve.data.var_aperture[~on_night]) == {0}
@@ -181,11 +198,11 @@ def test_an_ensemble_sums_its_stars_and_a_check_star_is_measured_against_it(read
     data = ensemble.data
     assert len(data) > 100
     np.testing.assert_array_equal(data.cmp_flux, data.cmp1_flux + data.cmp2_flux)
-    np.testing.assert_allclose(data.cmp_flux_dev, np.hypot(data.cmp1_flux_dev,
-                                                           data.cmp2_flux_dev))  # fmt: skip
+    np.testing.assert_allclose(data.cmp_flux_dev, np.hypot(data.cmp1_flux_dev, data.cmp2_flux_dev))
     np.testing.assert_allclose(data.magnitude, -2.5 * np.log10(data.var_flux / data.cmp_flux))
-    np.testing.assert_allclose(data.check_magnitude,
-                               -2.5 * np.log10(data.check_flux / data.cmp_flux))  # fmt: skip
+    np.testing.assert_allclose(
+        data.check_magnitude, -2.5 * np.log10(data.check_flux / data.cmp_flux)
+    )
     # The check star is constant: its scatter is photon noise, far below the variable's range.
     assert np.nanstd(data.check_magnitude) < 0.05 < np.nanstd(data.magnitude)
     summary = ensemble.night_summary()
@@ -202,7 +219,7 @@ def test_as_of_repeats_an_analysis_exactly_after_more_uploads(catalogue, demo_fi
     with catalogue.connect("reader") as conn:
         pinned = conn.execute("SELECT now()").fetchone()[0]
         first = differential_photometry(conn, GK_CEP, GK_CMP, as_of=pinned)
-    ingest_files(catalogue, gk[len(gk) // 2:], observer="svoboda")
+    ingest_files(catalogue, gk[len(gk) // 2 :], observer="svoboda")
     with catalogue.connect("reader") as conn:
         again = differential_photometry(conn, GK_CEP, GK_CMP, as_of=pinned)
         now = differential_photometry(conn, GK_CEP, GK_CMP)
@@ -215,8 +232,13 @@ def test_a_night_runs_from_local_noon_to_local_noon(catalogue):
     ingest_files(catalogue, [fixture_path("correct_file.csv")], observer="novak")
     # The exposure middle is 2021-11-06 16:28:30 UTC: 08:28 local time at 120 deg W, before
     # local noon, so the night that began on the 5th; 12:28 at 60 deg W, the night of the 6th.
-    cases = [(None, "2021-11-06"), (0.0, "2021-11-06"), (-60.0, "2021-11-06"),
-             (-120.0, "2021-11-05"), (100.0, "2021-11-06")]  # fmt: skip
+    cases = [
+        (None, "2021-11-06"),
+        (0.0, "2021-11-06"),
+        (-60.0, "2021-11-06"),
+        (-120.0, "2021-11-05"),
+        (100.0, "2021-11-06"),
+    ]
     with catalogue.connect("owner") as conn:
         for longitude, night in cases:
             with conn.transaction():
@@ -248,8 +270,7 @@ def test_the_columnar_read_gives_the_frame_of_the_general_query(reader, choice):
         args["aperture"] = {"default": "auto", nights[0]: 2, nights[-1]: 1}
         args["comparison_aperture"] = {"default": 3, nights[1]: "auto"}
     columnar = differential_photometry(reader, GK_CEP, comparison, **args).data
-    general = differential_photometry(reader, GK_CEP, comparison, with_apertures=True,
-                                      **args).data  # fmt: skip
+    general = differential_photometry(reader, GK_CEP, comparison, with_apertures=True, **args).data
     assert len(columnar) > 100
     assert [c for c in general.columns if c in columnar.columns] == list(columnar.columns)
     for name in columnar.columns:

@@ -36,8 +36,11 @@ def test_demo_starts_everything_and_ctrl_c_stops_it(monkeypatch):
     for name in ("APHOS_DATABASE_URL", "APHOS_DATABASE_URL_WRITER", "APHOS_DATABASE_URL_READER"):
         monkeypatch.delenv(name, raising=False)
     aphos = str(Path(sys.executable).parent / "aphos")
-    hub = RunningHub({"APHOS_HOME": str(home), "APHOS_PORT": str(port)}, home / "demo.log",
-                     command=[aphos, "demo", "--images", "12"])  # fmt: skip
+    hub = RunningHub(
+        {"APHOS_HOME": str(home), "APHOS_PORT": str(port)},
+        home / "demo.log",
+        command=[aphos, "demo", "--images", "12"],
+    )
     try:
         seconds = hub.wait_ready(timeout=300)
         print(f"aphos demo --images 12 on a fresh home: usable after {seconds:.1f} s")
@@ -45,16 +48,22 @@ def test_demo_starts_everything_and_ctrl_c_stops_it(monkeypatch):
         login = client.get("/hub/login")
         assert "Local demo sign-in" in login.text and 'id="aphos-local-login"' in login.text
         xsrf = re.search(r'name="_xsrf" value="([^"]+)"', login.text).group(1)
-        r = client.post("/hub/login", data={"_xsrf": xsrf, "username": "novak"},
-                        follow_redirects=True)  # fmt: skip
+        r = client.post(
+            "/hub/login", data={"_xsrf": xsrf, "username": "novak"}, follow_redirects=True
+        )
         assert r.status_code == 200 and r.url.path == "/services/api/profile", r.text
         form_xsrf = re.search(r'name="_xsrf" value="([^"]+)"', r.text).group(1)
-        r = client.post("/services/api/profile", data={"_xsrf": form_xsrf, "username": "novak"},
-                        headers={"Accept": "text/html"}, follow_redirects=True)  # fmt: skip
+        r = client.post(
+            "/services/api/profile",
+            data={"_xsrf": form_xsrf, "username": "novak"},
+            headers={"Accept": "text/html"},
+            follow_redirects=True,
+        )
         # The local sign-in became the demo observer novak, whose uploads are listed.
         assert r.status_code == 200 and "id='upload-log'" in r.text and "<table" in r.text
-        dashboards = httpx.get(f"{hub.url}/services/dashboards/voila/render/index.ipynb",
-                               timeout=120)  # fmt: skip
+        dashboards = httpx.get(
+            f"{hub.url}/services/dashboards/voila/render/index.ipynb", timeout=120
+        )
         assert dashboards.status_code == 200 and "fluxes" in dashboards.text
         # The observer's server is still starting when Ctrl-C comes.
         assert client.get("/hub/spawn").status_code == 302  # to its progress page

@@ -99,8 +99,9 @@ def test_a_reader_with_read_only_off_can_create_nothing(catalogue, reader):
 
 def test_a_reader_idle_inside_a_transaction_is_ended(catalogue, reader):
     url, login = reader
-    with ReaderWatchdog(catalogue, limit_s=LIMIT_S, interval_s=0.25, login=login,
-                        idle_s=LIMIT_S) as watchdog:  # fmt: skip
+    with ReaderWatchdog(
+        catalogue, limit_s=LIMIT_S, interval_s=0.25, login=login, idle_s=LIMIT_S
+    ) as watchdog:
         with psycopg.connect(url) as conn:  # not autocommit: the SELECT opens a transaction
             conn.execute("SELECT count(*) FROM image")
             time.sleep(LIMIT_S + 1.5)

@@ -30,8 +30,9 @@ GK, GK_CMP = "UCAC4:805-031770", "UCAC4:803-032417"
 @pytest.fixture(scope="session")
 def client_python() -> Path:
     """The Python of the original client's virtual environment (built once, then reused)."""
-    done = subprocess.run([str(REPO / "scripts" / "ensure-client-venv")], capture_output=True,
-                          text=True, timeout=900)  # fmt: skip
+    done = subprocess.run(
+        [str(REPO / "scripts" / "ensure-client-venv")], capture_output=True, text=True, timeout=900
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return Path(done.stdout.strip().splitlines()[-1])
 
@@ -40,11 +41,20 @@ def none_if_not_finite(values):
     return [None if v is None or not math.isfinite(v) else v for v in values]
 
 
-def test_the_original_python_client_works_against_us(client_python, api_url, demo_catalogue,
-                                                     tmp_path):  # fmt: skip
+def test_the_original_python_client_works_against_us(
+    client_python, api_url, demo_catalogue, tmp_path
+):
     done = subprocess.run(
-        [str(client_python), str(REPO / "tests" / "aphos_client_checks.py"), api_url,
-         str(tmp_path)], capture_output=True, text=True, timeout=300)  # fmt: skip
+        [
+            str(client_python),
+            str(REPO / "tests" / "aphos_client_checks.py"),
+            api_url,
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -52,8 +62,13 @@ def test_the_original_python_client_works_against_us(client_python, api_url, dem
         curve = differential_photometry(conn, GK, GK_CMP, include_saturated=True)
         night = curve.data.night.iloc[0]
         chosen = differential_photometry(
-            conn, GK, GK_CMP, include_saturated=True, aperture={night: 3},
-            comparison_aperture={night: 4})  # fmt: skip
+            conn,
+            GK,
+            GK_CMP,
+            include_saturated=True,
+            aperture={night: 3},
+            comparison_aperture={night: 4},
+        )
         cone = search_objects(conn, ra="21 30 59.15", dec="+70 49 23.58", radius="10arcmin")
         faint = search_objects(conn, min_mag=11.5, max_mag=11.7, limit=100)
         n_objects = search_objects(conn, limit=0).total
@@ -62,8 +77,9 @@ def test_the_original_python_client_works_against_us(client_python, api_url, dem
     gk = report["object"]
     assert (gk["id"], gk["name"], gk["catalog"]) == ("805-031770", "GK Cep", "UCAC4")
     assert gk["fluxesCount"] == gk["fluxes"] == 142 and gk["magnitude"] == 8.42
-    position = SkyCoord(gk["rightAsc"], gk["declination"].replace("°", "d").replace("'", "m")
-                        .replace('"', "s"))  # fmt: skip
+    position = SkyCoord(
+        gk["rightAsc"], gk["declination"].replace("°", "d").replace("'", "m").replace('"', "s")
+    )
     assert position.separation(SkyCoord(322.746458333, 70.823216667, unit="deg")).arcsec < 0.01
     assert report["missing_object"] and report["missing_user"]
     assert report["by_name"] == ["805-031770"]
@@ -84,7 +100,8 @@ def test_the_original_python_client_works_against_us(client_python, api_url, dem
     assert applied["magnitudes"] == pytest.approx(none_if_not_finite(expected), abs=1e-7)
     on_night = (curve.data.night == night).to_numpy()
     assert [u for u, n in zip(applied["used"], on_night, strict=True) if n] == [["2", "3"]] * int(
-        on_night.sum())  # fmt: skip
+        on_night.sum()
+    )
 
     assert report["user"] == {"username": "novak", "description": None}
     lines = Path(report["graph_file"]).read_text().splitlines()
@@ -96,12 +113,15 @@ def test_errors_are_json_with_an_id_and_never_a_trace(api_url):
     cases = [
         ("/api/space-objects/search?spaceObjectId=000-000000", 404, "SpaceObject not found"),
         ("/api/space-objects/search", 400, "spaceObjectId"),
-        ("/api/space-objects/comparison?originalId=805-031770&referenceId=nope", 404,
-         "Reference object not found"),
+        (
+            "/api/space-objects/comparison?originalId=805-031770&referenceId=nope",
+            404,
+            "Reference object not found",
+        ),
         ("/api/space-objects/search-by-params?coordinates=junk", 400, "Coordinates value"),
         ("/api/space-objects/search-by-params?minMag=-1", 400, "minMag"),
         ("/api/users/nobody-at-all", 404, "User not found"),
-    ]  # fmt: skip
+    ]
     for path, status, message in cases:
         code, body = get(api_url + path)
         assert code == status, path
@@ -128,14 +148,16 @@ def test_unknown_values_are_null_never_zero_and_never_nan(api_url):
     dvorak = [f for f in body["fluxes"] if f["addedBy"] == "dvorak"]
     assert dvorak and all(f["apAutoDev"] is None for f in dvorak)
     assert all(f["apAutoDev"] != 0 for f in body["fluxes"])
-    comparison = (api_url + "/api/space-objects/comparison?originalId=805-031770"
-                  "&referenceId=807-030174")
+    comparison = (
+        api_url + "/api/space-objects/comparison?originalId=805-031770&referenceId=807-030174"
+    )
     code, saturated = get(comparison)
     rows = saturated["data"]
     flagged = [r for r in rows if "saturated" in (r["apAuto"], r["cmpApAuto"])]
     # The magnitude of a saturated row is the text the original client reads as -inf.
-    assert flagged and all(r["magnitude"] == "-Infinity" and r["deviation"] is None
-                           for r in flagged)
+    assert flagged and all(
+        r["magnitude"] == "-Infinity" and r["deviation"] is None for r in flagged
+    )
     assert all(isinstance(r["magnitude"], float) for r in rows if r not in flagged)
 
 
@@ -145,11 +167,12 @@ def test_the_original_client_alone_gets_the_originals_nan_tokens(api_url):
     body = lenient_get(fluxes, ORIGINAL_CLIENT)
     dvorak = [f for f in body["fluxes"] if f["addedBy"] == "dvorak"]
     assert dvorak and all(math.isnan(f["apAutoDev"]) for f in dvorak)
-    rows = lenient_get(api_url + "/api/space-objects/comparison?originalId=805-031770"
-                       "&referenceId=807-030174", ORIGINAL_CLIENT)["data"]
+    rows = lenient_get(
+        api_url + "/api/space-objects/comparison?originalId=805-031770&referenceId=807-030174",
+        ORIGINAL_CLIENT,
+    )["data"]
     flagged = [r for r in rows if "saturated" in (r["apAuto"], r["cmpApAuto"])]
-    assert flagged and all(r["magnitude"] == -math.inf and r["deviation"] is None
-                           for r in flagged)
+    assert flagged and all(r["magnitude"] == -math.inf and r["deviation"] is None for r in flagged)
     # Another Python program gets standard JSON.
     body = lenient_get(fluxes, {"User-Agent": "python-requests/2.32"})
     assert all(f["apAutoDev"] is None for f in body["fluxes"] if f["addedBy"] == "dvorak")

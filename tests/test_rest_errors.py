@@ -68,6 +68,7 @@ def test_a_light_curve_of_an_image_without_filter_is_standard_json(catalogue, tm
         [row] = body["rows"]
         assert row["filter"] is None and row["observer"] == "nofilter"
         assert isinstance(row["magnitude"], float)
-        code, body = http_get(f"{url}/api/space-objects/comparison?originalId=805-031770"
-                              "&referenceId=801-032283")
+        code, body = http_get(
+            f"{url}/api/space-objects/comparison?originalId=805-031770&referenceId=801-032283"
+        )
         assert code == 200 and len(body["data"]) == 1

@@ -90,8 +90,10 @@ def test_slow_light_curves_leave_the_searches_their_connections(demo_catalogue, 
             busy_curves.append(http_get(url + curve))
             stop.set()
     p95 = statistics.quantiles(latencies, n=20)[-1]
-    print(f"\nsearch under {clients} slow requests: {len(latencies)} searches, "
-          f"median {statistics.median(latencies) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms")
+    print(
+        f"\nsearch under {clients} slow requests: {len(latencies)} searches, "
+        f"median {statistics.median(latencies) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms"
+    )
     assert p95 < 0.2
     assert {s for s, _ in heavy} == {200, 503}
     assert all(b == {"slept": SLOW_S} for s, b in heavy if s == 200)

@@ -46,7 +46,8 @@ def test_objects_are_paged_with_totals_and_no_cap(api_url, demo_catalogue):
     assert cone["objects"][0]["catalog_id"] == "805-031770"
     assert cone["objects"][0]["distance_deg"] < 1e-6
     assert [o["distance_deg"] for o in cone["objects"]] == sorted(
-        o["distance_deg"] for o in cone["objects"])  # fmt: skip
+        o["distance_deg"] for o in cone["objects"]
+    )
 
 
 def test_fluxes_are_paged_in_time_order_and_as_of_hides_later_uploads(api_url):
@@ -65,16 +66,23 @@ def test_lightcurve_json_and_downloads_equal_aphos_lib(api_url, demo_catalogue):
     with demo_catalogue.connect("reader", autocommit=True) as conn:
         plain = differential_photometry(conn, GK, GK_CMP)
         night = plain.data.night.iloc[0]
-        chosen = differential_photometry(conn, GK, [GK_CMP, "UCAC4:804-031083"],
-                                         aperture={night: 3})  # fmt: skip
-    status, body = v2(api_url, "lightcurve", variable=GK, comparison=[GK_CMP, "UCAC4:804-031083"],
-                      night_aperture=f"{night.isoformat()}:3")  # fmt: skip
+        chosen = differential_photometry(
+            conn, GK, [GK_CMP, "UCAC4:804-031083"], aperture={night: 3}
+        )
+    status, body = v2(
+        api_url,
+        "lightcurve",
+        variable=GK,
+        comparison=[GK_CMP, "UCAC4:804-031083"],
+        night_aperture=f"{night.isoformat()}:3",
+    )
     assert status == 200 and len(body["rows"]) == len(chosen)
     np.testing.assert_allclose([r["magnitude"] for r in body["rows"]], chosen.data.magnitude)
     assert {r["var_aperture"] for r in body["rows"] if r["night"] == night.isoformat()} == {3}
     assert [c["catalog_id"] for c in body["comparisons"]] == ["803-032417", "804-031083"]
-    kind, csv = text(f"{api_url}/api/v2/lightcurve?variable={GK}&comparison={GK_CMP}"
-                     "&format=csv&metadata=true")  # fmt: skip
+    kind, csv = text(
+        f"{api_url}/api/v2/lightcurve?variable={GK}&comparison={GK_CMP}&format=csv&metadata=true"
+    )
     assert kind.startswith("text/csv")
     assert _without_query_time(csv) == _without_query_time(plain.to_csv(metadata=True))
     status, error = v2(api_url, "lightcurve", variable=GK, comparison=GK_CMP, format="aavso")
@@ -106,17 +114,34 @@ def test_documentation_is_served_by_the_service_without_internet(api_url):
     status, schema = http_get(f"{api_url}/api/openapi.json")
     assert status == 200
     assert {"/api/space-objects/comparison", "/api/v2/lightcurve"} <= set(schema["paths"])
-    statuses = {code for path in schema["paths"].values() for op in path.values()
-                for code in op["responses"]}  # fmt: skip
+    statuses = {
+        code
+        for path in schema["paths"].values()
+        for op in path.values()
+        for code in op["responses"]
+    }
     assert "422" not in statuses and {"400", "404"} <= statuses
 
 
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(api_url, tmp_path):
     schemathesis = Path(sys.executable).parent / "st"
     done = subprocess.run(
-        [str(schemathesis), "run", f"{api_url}/api/openapi.json", "--checks",
-         "not_a_server_error,response_schema_conformance,status_code_conformance,"
-         "content_type_conformance,strict_json", "--max-examples", "25", "--seed", "1"],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path,
-        env=schemathesis_env())  # fmt: skip
+        [
+            str(schemathesis),
+            "run",
+            f"{api_url}/api/openapi.json",
+            "--checks",
+            "not_a_server_error,response_schema_conformance,status_code_conformance,"
+            "content_type_conformance,strict_json",
+            "--max-examples",
+            "25",
+            "--seed",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env=schemathesis_env(),
+    )
     assert done.returncode == 0, done.stdout[-4000:]

@@ -35,8 +35,11 @@ def empty_catalogue(server):
     name = f"aphos_empty_{uuid.uuid4().hex[:10]}"
     owner = server.template_owner
     with psycopg.connect(server.superuser, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE template0").format(
-            sql.Identifier(name), sql.Identifier(owner)))  # fmt: skip
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE template0").format(
+                sql.Identifier(name), sql.Identifier(owner)
+            )
+        )
     cat = server.template.for_database(name)
     try:
         yield cat
@@ -49,8 +52,10 @@ def test_an_empty_database_upgrades_to_head(empty_catalogue):
     assert current_revision(empty_catalogue) is None
     assert upgrade(empty_catalogue) == head_revision()
     with empty_catalogue.connect("owner") as conn:
-        tables = {r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}  # fmt: skip
+        tables = {
+            r[0]
+            for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
     assert {"observer", "catalog_object", "image", "flux", "upload", "upload_file"} <= tables
     # Upgrading again is a no-op.
     assert upgrade(empty_catalogue) == head_revision()
@@ -74,10 +79,12 @@ def test_light_curve_records_hold_the_values_of_their_columns(catalogue):
     with catalogue.connect("reader") as conn:
         images = conn.execute(
             "SELECT light_curve_record, id, exposure_mid, jd_mid, hjd, observer_id, "
-            "exposure_time_s FROM image ORDER BY id").fetchall()  # fmt: skip
+            "exposure_time_s FROM image ORDER BY id"
+        ).fetchall()
         fluxes = conn.execute(
             "SELECT light_curve_record, ra_deg, dec_deg, ap_auto, ap_auto_dev, "
-            "ap_auto_saturated FROM flux ORDER BY image_id, line").fetchall()  # fmt: skip
+            "ap_auto_saturated FROM flux ORDER BY image_id, line"
+        ).fetchall()
     assert len(images) == 2 and len(fluxes) == 2671 + 178
     epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
@@ -87,8 +94,9 @@ def test_light_curve_records_hold_the_values_of_their_columns(catalogue):
 
     image = _decoded([r[0] for r in images], records.IMAGE_FIELDS)
     assert image["image_id"].tolist() == [r[1] for r in images]
-    assert image["_time_us"].tolist() == [(r[2] - epoch) // dt.timedelta(microseconds=1)
-                                          for r in images]  # fmt: skip
+    assert image["_time_us"].tolist() == [
+        (r[2] - epoch) // dt.timedelta(microseconds=1) for r in images
+    ]
     assert image["_observer_id"].tolist() == [r[5] for r in images]
     for name, k in (("jd", 3), ("hjd", 4), ("exposure_s", 6)):
         assert same(image[name], [r[k] for r in images]), name
@@ -116,14 +124,16 @@ def test_the_ingest_writes_the_records_the_migration_computes(catalogue):
 
     written = stored()
     with catalogue.connect("reader") as conn:
-        differ = conn.execute("SELECT count(*) FROM flux WHERE light_curve_record <> "
-                              f"({records.FLUX_RECORD})").fetchone()[0]  # fmt: skip
+        differ = conn.execute(
+            f"SELECT count(*) FROM flux WHERE light_curve_record <> ({records.FLUX_RECORD})"
+        ).fetchone()[0]
     assert differ == 0
     command.downgrade(alembic_config(catalogue), "0009")
     with catalogue.connect("reader") as conn:
         columns = conn.execute(
             "SELECT count(*) FROM information_schema.columns "
-            "WHERE column_name = 'light_curve_record'").fetchone()[0]  # fmt: skip
+            "WHERE column_name = 'light_curve_record'"
+        ).fetchone()[0]
     assert columns == 0
     assert upgrade(catalogue) == head_revision()
     assert stored() == written
@@ -158,7 +168,8 @@ def test_upgrading_stars_to_fillfactor_50_leaves_them_ready_for_index_only_scans
         conn.execute(
             "INSERT INTO catalog_object (catalog, catalog_id, ra_deg, dec_deg, mag, flux_count) "
             "SELECT 'UCAC4', lpad(i::text, 9, '0'), i % 360, 0, 12, 0 "
-            "FROM generate_series(1, 5000) AS i")  # fmt: skip
+            "FROM generate_series(1, 5000) AS i"
+        )
     with empty_catalogue.connect("owner", autocommit=True) as conn:
         conn.execute("VACUUM catalog_object")
         packed = conn.execute("SELECT relpages FROM pg_class WHERE relname = 'catalog_object'")
@@ -167,15 +178,15 @@ def test_upgrading_stars_to_fillfactor_50_leaves_them_ready_for_index_only_scans
     with empty_catalogue.connect("owner") as conn:
         options, pages, visible = conn.execute(
             "SELECT reloptions, relpages, relallvisible FROM pg_class "
-            "WHERE relname = 'catalog_object'").fetchone()  # fmt: skip
+            "WHERE relname = 'catalog_object'"
+        ).fetchone()
         assert conn.execute("SELECT count(*) FROM catalog_object").fetchone() == (5000,)
     assert options == ["fillfactor=50"]
     assert pages >= 1.5 * packed  # rows at 50% of a page instead of 80%
     assert visible == pages
 
 
-def test_migration_0011_gives_existing_images_the_identity_the_ingest_computes(catalogue,
-                                                                               tmp_path):
+def test_migration_0011_gives_existing_images_the_identity_the_ingest_computes(catalogue, tmp_path):
     # Files with nulls, saturated values, no apertures, non-ASCII names and no Filter; none
     # repeats a star, so every row read was stored, as before 0011.
     named = tmp_path / "named.csv"
@@ -183,10 +194,14 @@ def test_migration_0011_gives_existing_images_the_identity_the_ingest_computes(c
         "ExposureBegin;2021-11-06T16:27:45\nExposureEnd;2021-11-06T16:29:15\n"
         "Name;X;Y;RA;Dec;Catalog;CatalogId;ApAuto\n"
         "Šárka;10.0;20.0;05 00 00.0;+10 00 00.0;UCAC4;500-000001;100\n"
-        ";;;05 01 00.0;+10 01 00.0;;;saturated\n".encode())
-    files = [fixture_path("correct_file_shorter_header.csv"),
-             fixture_path("few_lines_incorrect.csv"),
-             fixture_path("correct_file_missing_scheme.csv"), named]
+        ";;;05 01 00.0;+10 01 00.0;;;saturated\n".encode()
+    )
+    files = [
+        fixture_path("correct_file_shorter_header.csv"),
+        fixture_path("few_lines_incorrect.csv"),
+        fixture_path("correct_file_missing_scheme.csv"),
+        named,
+    ]
     assert [o.status for o in ingest_files(catalogue, files, observer="novak")] == ["stored"] * 4
     query = "SELECT id, identity FROM image ORDER BY id"
     with catalogue.connect("reader") as conn:
@@ -200,13 +215,15 @@ def test_migration_0011_gives_existing_images_the_identity_the_ingest_computes(c
             " columns, apertures, flux_count, matched_count) SELECT observer_id, upload_id,"
             " sha256(sha256), NULL, 'lf.csv', encoding, exposure_begin, exposure_end,"
             " exposure_mid, exposure_time_s, filter, header, columns, apertures, flux_count,"
-            " matched_count FROM image WHERE id = %s RETURNING id", (written[0][0],)
+            " matched_count FROM image WHERE id = %s RETURNING id",
+            (written[0][0],),
         ).fetchone()[0]
         conn.execute(
             "INSERT INTO flux SELECT %s, line, object_id, name, x, y, adu, ra_deg, dec_deg,"
             " background, background_dev, ap_auto, ap_auto_dev, ap_auto_saturated, ap, ap_dev,"
             " ap_saturated, light_curve_record FROM flux WHERE image_id = %s",
-            (copy, written[0][0]))
+            (copy, written[0][0]),
+        )
     command.downgrade(alembic_config(catalogue), "0010")
     assert upgrade(catalogue) == head_revision()
     with catalogue.connect("reader") as conn:
@@ -242,5 +259,9 @@ def test_migration_0013_counts_the_rejected_rows_and_keeps_the_first_thousand(ca
             "SELECT rejected_rows, rejected_count, warnings, warning_count FROM upload_file"
             " ORDER BY position"
         ).fetchall()
-    assert recorded == [(many[:1000], 1500, warnings[:1000], 1200), (many[:2], 2, [], 0),
-                        ([], 0, warnings[:3], 3), ([], 0, [], 0)]
+    assert recorded == [
+        (many[:1000], 1500, warnings[:1000], 1200),
+        (many[:2], 2, [], 0),
+        ([], 0, warnings[:3], 3),
+        ([], 0, [], 0),
+    ]

@@ -38,10 +38,14 @@ def astropy_cone(objects, centre: SkyCoord, radius_deg: float) -> list[tuple[str
 
 @pytest.mark.parametrize(
     ("ra", "dec"),
-    [("21 30 59.15", "+70 49 23.58"), ("21:30:59.15", "70:49:23.58"),
-     ("21h30m59.15s", "+70d49m23.58s"), ("322.7464583", "70.8232167"),
-     (322.7464583, 70.8232167)],
-)  # fmt: skip
+    [
+        ("21 30 59.15", "+70 49 23.58"),
+        ("21:30:59.15", "70:49:23.58"),
+        ("21h30m59.15s", "+70d49m23.58s"),
+        ("322.7464583", "70.8232167"),
+        (322.7464583, 70.8232167),
+    ],
+)
 def test_a_cone_in_any_typed_form_finds_what_astropy_finds_in_distance_order(reader, ra, dec):
     objects = all_objects(reader)
     centre = SkyCoord(322.7464583, 70.8232167, unit="deg")
@@ -50,8 +54,9 @@ def test_a_cone_in_any_typed_form_finds_what_astropy_finds_in_distance_order(rea
     result = search_objects(reader, ra=ra, dec=dec, radius="30arcmin", limit=1000)
     assert result.total == len(expected)
     assert list(zip(result.frame.catalog, result.frame.catalog_id, strict=True)) == expected
-    separations = centre.separation(SkyCoord(result.frame.ra_deg, result.frame.dec_deg,
-                                             unit="deg")).deg  # fmt: skip
+    separations = centre.separation(
+        SkyCoord(result.frame.ra_deg, result.frame.dec_deg, unit="deg")
+    ).deg
     # The typed forms round the centre differently by up to 0.1 mas.
     np.testing.assert_allclose(result.frame.distance_deg, separations, rtol=0, atol=1e-7)
 
@@ -59,8 +64,9 @@ def test_a_cone_in_any_typed_form_finds_what_astropy_finds_in_distance_order(rea
 def test_a_skycoord_and_radius_quantities_give_the_same_cone(reader):
     centre = SkyCoord("21h30m59.15s", "+70d49m23.58s")
     by_coord = search_objects(reader, coord=centre, radius=0.5 * u.deg, limit=1000)
-    by_arcsec = search_objects(reader, ra="21 30 59.15", dec="+70 49 23.58", radius="1800arcsec",
-                               limit=1000)  # fmt: skip
+    by_arcsec = search_objects(
+        reader, ra="21 30 59.15", dec="+70 49 23.58", radius="1800arcsec", limit=1000
+    )
     assert by_coord.frame.catalog_id.tolist() == by_arcsec.frame.catalog_id.tolist()
 
 
@@ -101,7 +107,8 @@ def test_flux_counts_are_the_number_of_fluxes_of_each_object(reader):
     result = search_objects(reader, limit=10_000)
     assert result.total == len(objects)
     assert {(r.catalog, r.catalog_id): r.n_fluxes for r in result.frame.itertuples()} == {
-        k: v[3] for k, v in objects.items()}  # fmt: skip
+        k: v[3] for k, v in objects.items()
+    }
 
 
 def test_catalogue_id_exact_or_prefix_catalogue_in_any_case_and_combined_filters(reader):
@@ -110,9 +117,18 @@ def test_catalogue_id_exact_or_prefix_catalogue_in_any_case_and_combined_filters
     assert exact.frame.catalog_id.tolist() == ["805-031770"] and exact.total == 1
     prefix = search_objects(reader, catalog_id="805-03*", limit=1000)
     assert prefix.frame.catalog_id.tolist() == sorted(
-        k[1] for k in objects if k[1].startswith("805-03"))  # fmt: skip
-    both = search_objects(reader, ra="21 30 59.15", dec="+70 49 23.58", radius=1.0,
-                          min_mag=8, max_mag=9, catalog_id="80*", limit=1000)  # fmt: skip
+        k[1] for k in objects if k[1].startswith("805-03")
+    )
+    both = search_objects(
+        reader,
+        ra="21 30 59.15",
+        dec="+70 49 23.58",
+        radius=1.0,
+        min_mag=8,
+        max_mag=9,
+        catalog_id="80*",
+        limit=1000,
+    )
     assert len(both) and all(8 <= m <= 9 for m in both.frame.mag)
     assert all(c.startswith("80") for c in both.frame.catalog_id)
     assert catalogs(reader) == ["UCAC4"]
@@ -123,8 +139,9 @@ def test_unfiltered_first_page_and_the_astropy_table(reader):
     objects = all_objects(reader)
     page = search_objects(reader)
     assert page.total == len(objects) and len(page) == 100
-    assert list(zip(page.frame.catalog, page.frame.catalog_id, strict=True)) == sorted(
-        objects)[:100]  # fmt: skip
+    assert (
+        list(zip(page.frame.catalog, page.frame.catalog_id, strict=True)) == sorted(objects)[:100]
+    )
     table = page.to_table()
     assert table["ra_deg"].unit == u.deg and table["mag"].unit == u.mag
     assert table.meta["total"] == len(objects)
@@ -168,7 +185,8 @@ def test_the_archive_connects_read_only_and_answers_in_one_line(demo_catalogue):
         novak = archive.observer("NOVAK")
         images = archive.conn.execute(
             "SELECT count(*), sum(flux_count) FROM image i JOIN observer o"
-            " ON o.id = i.observer_id WHERE o.username = 'novak'").fetchone()  # fmt: skip
+            " ON o.id = i.observer_id WHERE o.username = 'novak'"
+        ).fetchone()
         assert (novak.username, novak.images, novak.fluxes) == ("novak", images[0], images[1])
         assert novak.uploads == 1 and novak.longitude_deg == pytest.approx(16.5833)
         with pytest.raises(ObserverNotFound):
@@ -179,8 +197,14 @@ def test_the_archive_connects_read_only_and_answers_in_one_line(demo_catalogue):
             archive.conn.execute("DELETE FROM flux")
 
 
-CONES = [(359.5, 10.0, 2.0), (0.3, -45.0, 3.0), (120.0, 88.5, 2.0), (200.0, -89.0, 1.5),
-         (10.0, 60.0, 30.0), (180.0, 0.0, 0.001)]
+CONES = [
+    (359.5, 10.0, 2.0),
+    (0.3, -45.0, 3.0),
+    (120.0, 88.5, 2.0),
+    (200.0, -89.0, 1.5),
+    (10.0, 60.0, 30.0),
+    (180.0, 0.0, 0.001),
+]
 
 
 @pytest.mark.parametrize(("ra", "dec", "radius"), CONES)
@@ -192,8 +216,10 @@ def test_cone_boxes_hold_every_point_of_the_cone(ra, dec, radius):
     edge = centre.directional_offset_by(np.linspace(0, 360, 721) * u.deg, radius * u.deg)
     boxes = cone_boxes(ra, dec, radius)
     for point in edge:
-        assert any(w <= point.ra.deg <= e and s <= point.dec.deg <= n
-                   for w, s, e, n in boxes), (point.ra.deg, point.dec.deg)  # fmt: skip
+        assert any(w <= point.ra.deg <= e and s <= point.dec.deg <= n for w, s, e, n in boxes), (
+            point.ra.deg,
+            point.dec.deg,
+        )
 
 
 def test_order_by_magnitude_either_way_pages_without_overlap_and_names_bad_orders(reader):
@@ -205,8 +231,9 @@ def test_order_by_magnitude_either_way_pages_without_overlap_and_names_bad_order
     assert len(set(k for _, k in shown)) == 100
     faint_last = search_objects(reader, order="mag", limit=len(objects))
     assert faint_last.frame.mag.dropna().is_monotonic_increasing
-    cone = search_objects(reader, ra="21 30 59.15", dec="+70 49 23.58", radius=1.0,
-                          order="-distance", limit=1000)  # fmt: skip
+    cone = search_objects(
+        reader, ra="21 30 59.15", dec="+70 49 23.58", radius=1.0, order="-distance", limit=1000
+    )
     assert cone.frame.distance_deg.is_monotonic_decreasing
     with pytest.raises(ValueError, match="cannot sort by 'distance'"):
         search_objects(reader, order="distance")
@@ -218,8 +245,8 @@ def test_columns_keep_their_types_whatever_the_page_holds(reader):
     """A page of stars without B-V still has a float B-V column (NaN), and an empty page
     has the same column types as a full one."""
     catalog, catalog_id = reader.execute(
-        "SELECT catalog, catalog_id FROM catalog_object WHERE bv IS NULL "
-        "ORDER BY id LIMIT 1").fetchone()  # fmt: skip
+        "SELECT catalog, catalog_id FROM catalog_object WHERE bv IS NULL ORDER BY id LIMIT 1"
+    ).fetchone()
     lone = search_objects(reader, catalog=catalog, catalog_id=catalog_id).frame
     assert len(lone) == 1 and np.isnan(lone.bv.iloc[0])
     full = search_objects(reader, limit=20).frame

@@ -57,8 +57,10 @@ def test_rejected_rows_name_line_and_reason():
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("incorrect_missing_initial_info.csv", "missing header lines ExposureBegin and "
-                                               "ExposureEnd"),
+        (
+            "incorrect_missing_initial_info.csv",
+            "missing header lines ExposureBegin and ExposureEnd",
+        ),
         ("scheme_missing.csv", "no table header row was found"),
     ],
 )
@@ -74,10 +76,18 @@ def test_every_value_of_the_full_export_matches_an_independent_reading():
     frame = sips.to_pandas().set_index("line")
     raw = raw_rows(data)
     assert sorted(raw) == frame.index.tolist()
-    numbers = {"X": "x", "Y": "y", "ADU": "adu", "CatalogMag": "catalog_mag",
-               "CatalogBV": "catalog_bv", "CatalogJK": "catalog_jk", "Back": "background",
-               "BackDev": "background_dev", "ApAuto": "ap_auto",
-               **{f"Ap{k}": f"ap{k}" for k in range(1, 11)}}  # fmt: skip
+    numbers = {
+        "X": "x",
+        "Y": "y",
+        "ADU": "adu",
+        "CatalogMag": "catalog_mag",
+        "CatalogBV": "catalog_bv",
+        "CatalogJK": "catalog_jk",
+        "Back": "background",
+        "BackDev": "background_dev",
+        "ApAuto": "ap_auto",
+        **{f"Ap{k}": f"ap{k}" for k in range(1, 11)},
+    }
     columns = sips.columns
     saturated = 0
     for line, fields in raw.items():
@@ -188,8 +198,10 @@ def test_only_the_mandatory_columns():
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ("Name;X;Y;RA;Dec;Catalog\n", "the table header row (line 3) lacks the mandatory column "
-                                       "ApAuto"),
+        (
+            "Name;X;Y;RA;Dec;Catalog\n",
+            "the table header row (line 3) lacks the mandatory column ApAuto",
+        ),
         ("Name;X;Y;ADU;Catalog\n", "lacks the mandatory columns RA, Dec, ApAuto"),
         ("RA;Dec;ApAuto;Ap1;Ap3\n", "aperture columns must be Ap1..Ap3; missing Ap2"),
         ("RA;Dec;ApAuto;RA\n", "column 'RA' appears twice"),
@@ -203,13 +215,17 @@ def test_bad_table_headers_reject_the_file(table, message):
 @pytest.mark.parametrize(
     ("header", "message"),
     [
-        ("ExposureBegin;yesterday\nExposureEnd;2021-11-06T16:29:15\n",
-         "line 1: ExposureBegin 'yesterday' is not a time"),
-        ("ExposureBegin;2021-11-06T16:29:15\nExposureEnd;2021-11-06T16:27:45\n",
-         "ExposureEnd 2021-11-06T16:27:45 is before ExposureBegin"),
+        (
+            "ExposureBegin;yesterday\nExposureEnd;2021-11-06T16:29:15\n",
+            "line 1: ExposureBegin 'yesterday' is not a time",
+        ),
+        (
+            "ExposureBegin;2021-11-06T16:29:15\nExposureEnd;2021-11-06T16:27:45\n",
+            "ExposureEnd 2021-11-06T16:27:45 is before ExposureBegin",
+        ),
         ("ExposureEnd;2021-11-06T16:29:15\n", "missing header line ExposureBegin"),
     ],
-)  # fmt: skip
+)
 def test_bad_exposure_times_reject_the_file(header, message):
     with pytest.raises(SipsFormatError, match=message):
         read_sips((header + "RA;Dec;ApAuto\n21 00 00;+10 00 00;5\n").encode())
@@ -246,15 +262,19 @@ def test_bad_rows_are_reported_with_line_and_reason_and_the_rest_kept():
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
 def test_a_lone_carriage_return_inside_a_row_is_not_a_line_end(newline):
-    text = (HEADER + (
-        "Name;RA;Dec;Catalog;CatalogId;ApAuto;Ap1\n"  # line 3
-        "a;21 00 00;+10 00 00;UCAC4;501-000001;5;6\n"  # 4
-        "b;21 00 00;+10 00 00;UCAC4;501-000002;5\r;6\n"  # 5: a stray CR splits nothing
-        "c;21 00 00;+10 00 00;UCAC4;501-000003;5;6\r;7\n"  # 6: ... but the extra field counts
-        "d;21 00 00;+10 00 00;UCAC4;501-000004;5;6\n"  # 7
-    )).replace("\n", newline)
+    text = (
+        HEADER
+        + (
+            "Name;RA;Dec;Catalog;CatalogId;ApAuto;Ap1\n"  # line 3
+            "a;21 00 00;+10 00 00;UCAC4;501-000001;5;6\n"  # 4
+            "b;21 00 00;+10 00 00;UCAC4;501-000002;5\r;6\n"  # 5: a stray CR splits nothing
+            "c;21 00 00;+10 00 00;UCAC4;501-000003;5;6\r;7\n"  # 6: ... but the extra field counts
+            "d;21 00 00;+10 00 00;UCAC4;501-000004;5;6\n"  # 7
+        )
+    ).replace("\n", newline)
     sips = read_sips(text.encode())
     assert sips.rows["line"].to_pylist() == [4, 5, 7]
     assert sips.rows["ap_auto"].to_pylist() == [5.0, 5.0, 5.0]
     assert [(r.line, r.reason) for r in sips.rejected] == [
-        (6, "expected 7 fields separated by ';', found 8")]
+        (6, "expected 7 fields separated by ';', found 8")
+    ]

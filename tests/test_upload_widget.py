@@ -77,7 +77,11 @@ def test_a_batch_of_the_fixture_files_ends_with_their_exact_outcomes(platform):
     log = client(platform).uploads()
     entry = next(u for u in log["uploads"] if u["id"] == sent.id)
     assert (entry["stored"], entry["duplicates"], entry["rejected"], entry["fluxes"]) == (
-        4, 0, 2, 2671 + 1 + 178 + 66)  # fmt: skip
+        4,
+        0,
+        2,
+        2671 + 1 + 178 + 66,
+    )
     assert entry["matched"] == 1987 + 1 + 178 + 66 and entry["rejected_rows"] == 2
     assert len(entry["messages"]) == 2 and entry["has_report"] is True
 
@@ -112,10 +116,18 @@ def test_the_widget_follows_an_upload_to_its_outcome_table(platform):
     assert "4 stored (2,916 fluxes), 2 rejected" in panel.state.value
     assert panel.report.layout.display is None
     assert f"/services/api/api/v2/uploads/{panel.upload.id}/report?format=html" in (
-        panel.report.value)  # fmt: skip
-    classes = {name: w._dom_classes for name, w in [
-        ("panel", panel), ("progress", panel.progress), ("outcomes", panel.table),
-        ("report", panel.report), ("state", panel.state)]}  # fmt: skip
+        panel.report.value
+    )
+    classes = {
+        name: w._dom_classes
+        for name, w in [
+            ("panel", panel),
+            ("progress", panel.progress),
+            ("outcomes", panel.table),
+            ("report", panel.report),
+            ("state", panel.state),
+        ]
+    }
     assert all(f"aphos-upload-{name}" in c for name, c in classes.items()), classes
 
 
@@ -134,8 +146,9 @@ def test_an_upload_the_browser_sent_is_followed_from_the_bridge(platform):
     sent = client(platform, "dan").send([FIXTURES / "few_lines_incorrect.csv"], client="page")
     widget.sender.bridge.value = "not the script's message"
     assert widget.panels == []
-    widget.sender.bridge.value = json.dumps({"upload_id": sent.id, "job_id": sent.job_id,
-                                             "files": 1})  # fmt: skip
+    widget.sender.bridge.value = json.dumps(
+        {"upload_id": sent.id, "job_id": sent.job_id, "files": 1}
+    )
     assert len(widget.panels) == 1 and widget.panels[0].upload.id == sent.id
     status = widget.panels[0].wait(timeout=300)
     assert status["job"]["state"] == "done" and status["client"] == "page"
@@ -153,16 +166,26 @@ def test_the_page_session_gives_the_browser_its_xsrf_token_and_username(platform
         assert answer.status_code == 200, answer.text
         body = answer.json()
         assert body["username"] == "Erin" and (body["max_files"], body["max_bytes"]) == (
-            500, 20 * 2**20)  # fmt: skip
+            500,
+            20 * 2**20,
+        )
         assert body["upload_url"] == "/services/api/api/v2/uploads"
         assert answer.headers["cache-control"] == "no-store"
         assert browser.cookies["_xsrf"] == body["xsrf"]
-        files = {"files": ("few_lines_incorrect.csv",
-                           (FIXTURES / "few_lines_incorrect.csv").read_bytes())}  # fmt: skip
+        files = {
+            "files": (
+                "few_lines_incorrect.csv",
+                (FIXTURES / "few_lines_incorrect.csv").read_bytes(),
+            )
+        }
         refused = browser.post(body["upload_url"], files=files, data={"client": "page"})
         assert refused.status_code == 403  # no XSRF echo
-        sent = browser.post(body["upload_url"], files=files, data={"client": "page"},
-                            headers={"X-XSRFToken": body["xsrf"]})  # fmt: skip
+        sent = browser.post(
+            body["upload_url"],
+            files=files,
+            data={"client": "page"},
+            headers={"X-XSRFToken": body["xsrf"]},
+        )
         assert sent.status_code == 202, sent.text
     with httpx.Client(base_url=url, cookies={"stand-in-cookie": "tok-nameless"}) as browser:
         body = browser.get(session).json()

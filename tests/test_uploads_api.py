@@ -37,10 +37,11 @@ def service(embedded_server) -> Iterator[dict]:
     catalogue, dbname = embedded_server.clone()
     try:
         with (
-            environment(APHOS_HOME=str(home), APHOS_UPLOADS_DIR=None,
-                        APHOS_UPLOAD_MAX_IN_FLIGHT="2"),
+            environment(
+                APHOS_HOME=str(home), APHOS_UPLOADS_DIR=None, APHOS_UPLOAD_MAX_IN_FLIGHT="2"
+            ),
             serve_api(catalogue, home) as url,
-        ):  # fmt: skip
+        ):
             yield {"url": url, "catalogue": catalogue, "home": home}
     finally:
         catalogue.dispose()
@@ -49,8 +50,13 @@ def service(embedded_server) -> Iterator[dict]:
 
 
 def send(service, who: str | None, files: list[tuple[str, bytes]], **kw) -> httpx.Response:
-    return httpx.post(service["url"] + BASE, files=[("files", f) for f in files],
-                      headers=headers(who) if who else {}, timeout=120, **kw)  # fmt: skip
+    return httpx.post(
+        service["url"] + BASE,
+        files=[("files", f) for f in files],
+        headers=headers(who) if who else {},
+        timeout=120,
+        **kw,
+    )
 
 
 def stored_files(service) -> list:
@@ -68,8 +74,9 @@ def test_anonymous_and_nameless_observers_cannot_upload(service):
     r = send(service, None, [("correct_file.csv", content)])
     assert r.status_code == 401 and set(r.json()) == {"id", "message"}
     assert httpx.get(service["url"] + BASE).status_code == 401
-    assert httpx.get(service["url"] + BASE, headers={"Authorization": "token nope"}).status_code \
-        == 401  # fmt: skip
+    assert (
+        httpx.get(service["url"] + BASE, headers={"Authorization": "token nope"}).status_code == 401
+    )
     r = send(service, "nameless", [("correct_file.csv", content)])
     assert r.status_code == 409 and "choose a username first" in r.json()["message"]
     assert count(service, "SELECT count(*) FROM upload") == 0 and stored_files(service) == []
@@ -83,14 +90,20 @@ def test_an_upload_is_stored_under_server_names_and_queued(service):
     upload_id = body["upload_id"]
     assert body["status_url"] == f"{BASE}/{upload_id}"
     assert [(f["position"], f["filename"], f["size_bytes"]) for f in body["files"]] == [
-        (0, "GK Cep 2021-11-06 (V).csv", len(content)), (1, "few.csv", 8)]  # fmt: skip
+        (0, "GK Cep 2021-11-06 (V).csv", len(content)),
+        (1, "few.csv", 8),
+    ]
     assert body["files"][0]["sha256"] == hashlib.sha256(content).hexdigest()
     # The client's name is metadata: the bytes lie under the uploads folder, named by the server.
     with service["catalogue"].connect("writer") as conn:
-        names = conn.execute("SELECT filename, stored_name FROM upload_input WHERE upload_id = %s"
-                             " ORDER BY position", (upload_id,)).fetchall()  # fmt: skip
-        job = conn.execute("SELECT id, state, files_total, observer_id FROM ingest_job"
-                           " WHERE upload_id = %s", (upload_id,)).fetchone()  # fmt: skip
+        names = conn.execute(
+            "SELECT filename, stored_name FROM upload_input WHERE upload_id = %s ORDER BY position",
+            (upload_id,),
+        ).fetchall()
+        job = conn.execute(
+            "SELECT id, state, files_total, observer_id FROM ingest_job WHERE upload_id = %s",
+            (upload_id,),
+        ).fetchone()
     assert [n[0] for n in names] == ["GK Cep 2021-11-06 (V).csv", "few.csv"]
     for _, stored in names:
         assert stored.startswith(f"{upload_id}/") and stored.endswith(".csv")
@@ -102,7 +115,9 @@ def test_an_upload_is_stored_under_server_names_and_queued(service):
     assert status["job"]["state"] == "queued"
     assert (status["job"]["files_done"], status["job"]["files_total"]) == (0, 2)
     assert [(f["filename"], f["status"]) for f in status["files"]] == [
-        ("GK Cep 2021-11-06 (V).csv", None), ("few.csv", None)]  # fmt: skip
+        ("GK Cep 2021-11-06 (V).csv", None),
+        ("few.csv", None),
+    ]
     listing = httpx.get(service["url"] + BASE, headers=headers("alice")).json()
     assert listing["total"] == 1 and listing["uploads"][0]["id"] == upload_id
     assert listing["uploads"][0]["files_total"] == 2
@@ -142,8 +157,12 @@ def test_too_many_jobs_in_flight_answers_429(service):
 def test_not_a_multipart_upload_answers_400(service):
     r = httpx.post(service["url"] + BASE, content=b"hello", headers=headers("alice"))
     assert r.status_code == 400 and "multipart/form-data" in r.json()["message"]
-    r = httpx.post(service["url"] + BASE, data={"client": "notebook"}, files={"other": b"x"},
-                   headers=headers("alice"))  # fmt: skip
+    r = httpx.post(
+        service["url"] + BASE,
+        data={"client": "notebook"},
+        files={"other": b"x"},
+        headers=headers("alice"),
+    )
     assert r.status_code == 400 and "no files" in r.json()["message"]
 
 
@@ -157,8 +176,7 @@ def test_a_cookie_session_must_echo_the_xsrf_token(service):
 
 def test_the_endpoints_are_in_the_openapi_document(service):
     schema = httpx.get(service["url"] + "/services/api/api/openapi.json").json()
-    assert {BASE, f"{BASE}/{{upload_id}}", f"{BASE}/{{upload_id}}/report"} <= set(
-        schema["paths"])  # fmt: skip
+    assert {BASE, f"{BASE}/{{upload_id}}", f"{BASE}/{{upload_id}}/report"} <= set(schema["paths"])
     post = schema["paths"][BASE]["post"]
     assert "multipart/form-data" in post["requestBody"]["content"]
     assert {"202", "401", "413", "429"} <= set(post["responses"])
@@ -182,17 +200,28 @@ def test_the_owner_sees_the_upload_log_others_only_counts(service):
     other = httpx.get(page, headers={**html, **headers("bob")})
     assert "id='upload-log'" not in other.text and "secret-y.csv" not in other.text
     totals = httpx.get(page).json()["totals"]
-    uploads = count(service, "SELECT count(*) FROM upload u JOIN observer o ON o.id ="
-                             " u.observer_id WHERE o.username = 'Alice'")  # fmt: skip
-    assert totals == {"uploads": uploads, "files": 0, "stored": 0, "duplicates": 0,
-                      "rejected": 0, "fluxes": 0}  # fmt: skip
+    uploads = count(
+        service,
+        "SELECT count(*) FROM upload u JOIN observer o ON o.id ="
+        " u.observer_id WHERE o.username = 'Alice'",
+    )
+    assert totals == {
+        "uploads": uploads,
+        "files": 0,
+        "stored": 0,
+        "duplicates": 0,
+        "rejected": 0,
+        "fluxes": 0,
+    }
 
 
 def test_a_body_declared_far_too_large_is_refused_unread(service):
     host, port = service["url"].removeprefix("http://").split(":")
-    request = (f"POST {BASE} HTTP/1.1\r\nHost: {host}\r\nAuthorization: token tok-alice\r\n"
-               "Content-Type: multipart/form-data; boundary=x\r\n"
-               f"Content-Length: {10**12}\r\n\r\n")  # fmt: skip
+    request = (
+        f"POST {BASE} HTTP/1.1\r\nHost: {host}\r\nAuthorization: token tok-alice\r\n"
+        "Content-Type: multipart/form-data; boundary=x\r\n"
+        f"Content-Length: {10**12}\r\n\r\n"
+    )
     with socket.create_connection((host, int(port)), timeout=30) as s:
         s.sendall(request.encode())
         reply = b""
@@ -222,7 +251,8 @@ def test_the_client_finds_the_api_service_from_a_workspaces_environment():
     from aphos_lib.uploads.client import UploadError, api_url_from_environment
 
     assert api_url_from_environment({"APHOS_API_URL": "http://127.0.0.1:8003/services/api"}) == (
-        "http://127.0.0.1:8003/services/api/")  # fmt: skip
+        "http://127.0.0.1:8003/services/api/"
+    )
     hub = {"JUPYTERHUB_PUBLIC_HUB_URL": "https://aphos.example/hub/"}
     assert api_url_from_environment(hub) == "https://aphos.example/services/api/"
     with pytest.raises(UploadError, match="APHOS_API_URL"):
@@ -234,35 +264,59 @@ def test_schemathesis_over_the_whole_service_finds_no_server_error(service, tmp_
     """The api service's own document (REST API and uploads), called as a signed-in observer."""
     schemathesis = Path(sys.executable).parent / "st"
     done = subprocess.run(
-        [str(schemathesis), "run", service["url"] + "/services/api/api/openapi.json",
-         "--url", service["url"], "--header", "Authorization: token tok-dan",
-         "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance,"
-         "content_type_conformance,strict_json", "--max-examples", "10", "--seed", "1"],
-        capture_output=True, text=True, timeout=900, cwd=tmp_path,
-        env=schemathesis_env())  # fmt: skip
+        [
+            str(schemathesis),
+            "run",
+            service["url"] + "/services/api/api/openapi.json",
+            "--url",
+            service["url"],
+            "--header",
+            "Authorization: token tok-dan",
+            "--checks",
+            "not_a_server_error,response_schema_conformance,status_code_conformance,"
+            "content_type_conformance,strict_json",
+            "--max-examples",
+            "10",
+            "--seed",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tmp_path,
+        env=schemathesis_env(),
+    )
     assert done.returncode == 0, done.stdout[-4000:]
 
 
 def multipart(filename: bytes, content: bytes) -> tuple[bytes, dict[str, str]]:
     """A one-file multipart body with ``filename`` sent byte for byte (no client encoding)."""
     disposition = b'Content-Disposition: form-data; name="files"; filename="' + filename + b'"'
-    body = (b"--B0undary\r\n" + disposition + b"\r\nContent-Type: text/csv\r\n\r\n" + content
-            + b"\r\n--B0undary--\r\n")
+    body = (
+        b"--B0undary\r\n"
+        + disposition
+        + b"\r\nContent-Type: text/csv\r\n\r\n"
+        + content
+        + b"\r\n--B0undary--\r\n"
+    )
     return body, {"Content-Type": "multipart/form-data; boundary=B0undary", **headers("erin")}
 
 
-@pytest.mark.parametrize(("name", "message"), [
-    (b"a" * 5000 + b".csv", "file name is too long (at most 255 characters)"),
-    (b"a" * 300 + b".csv", "is 304 characters long (at most 255)"),
-    (b"night\x00.csv", "holds a control character"),
-    (b"\x1b[31mred.csv", "holds a control character"),
-    (b"night\t.csv", "holds a control character"),
-    (b"night\r.csv", "multipart/form-data body is malformed"),
-    (b"night/01.csv", "holds a path separator"),
-    (b"..\\..\\night.csv", "holds a path separator"),
-    (b"../../x", "holds a path separator"),
-    (b"..", "is not a file's name"),
-])
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (b"a" * 5000 + b".csv", "file name is too long (at most 255 characters)"),
+        (b"a" * 300 + b".csv", "is 304 characters long (at most 255)"),
+        (b"night\x00.csv", "holds a control character"),
+        (b"\x1b[31mred.csv", "holds a control character"),
+        (b"night\t.csv", "holds a control character"),
+        (b"night\r.csv", "multipart/form-data body is malformed"),
+        (b"night/01.csv", "holds a path separator"),
+        (b"..\\..\\night.csv", "holds a path separator"),
+        (b"../../x", "holds a path separator"),
+        (b"..", "is not a file's name"),
+    ],
+)
 def test_odd_file_names_are_refused_400_storing_nothing(service, name, message):
     before = (stored_files(service), count(service, "SELECT count(*) FROM upload_input"))
     body, sent_headers = multipart(name, b"x;y\n")
@@ -276,8 +330,9 @@ def test_an_interrupted_upload_leaves_no_file_behind(service):
     host, port = service["url"].removeprefix("http://").split(":")
     body, sent_headers = multipart(b"night.csv", b"x" * 2**20)
     head = "".join(f"{k}: {v}\r\n" for k, v in sent_headers.items())
-    request = (f"POST {BASE} HTTP/1.1\r\nHost: {host}\r\n{head}"
-               f"Content-Length: {len(body)}\r\n\r\n").encode()
+    request = (
+        f"POST {BASE} HTTP/1.1\r\nHost: {host}\r\n{head}Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
     with socket.create_connection((host, int(port)), timeout=30) as s:
         s.sendall(request + body[: len(body) // 2])
         deadline = time.monotonic() + 10
@@ -304,8 +359,7 @@ def test_a_stalled_upload_answers_408_and_leaves_no_file_behind(service):
         body, sent_headers = multipart(b"night.csv", b"x" * 2**20)
         head = "".join(f"{k}: {v}\r\n" for k, v in sent_headers.items())
         request = (
-            f"POST {BASE} HTTP/1.1\r\nHost: {host}\r\n{head}"
-            f"Content-Length: {len(body)}\r\n\r\n"
+            f"POST {BASE} HTTP/1.1\r\nHost: {host}\r\n{head}Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         with socket.create_connection((host, int(port)), timeout=15) as s:
             s.sendall(request + body[: len(body) // 2])
@@ -337,8 +391,9 @@ def test_a_stalled_upload_answers_408_and_leaves_no_file_behind(service):
 
 def test_user_strings_are_escaped_in_every_page_with_a_csp(service):
     url, script = service["url"], "<script>alert('profile')</script>"
-    r = httpx.put(url + "/services/api/observers/Erin", json={"description": script},
-                  headers=headers("erin"))
+    r = httpx.put(
+        url + "/services/api/observers/Erin", json={"description": script}, headers=headers("erin")
+    )
     assert r.status_code == 200, r.text
     lines = fixture_path("few_lines_incorrect.csv").read_bytes().split(b"\n")
     header = next(i for i, line in enumerate(lines) if line.startswith(b"Name;"))
@@ -366,7 +421,7 @@ def test_user_strings_are_escaped_in_every_page_with_a_csp(service):
     assert "&lt;script&gt;alert(&#x27;profile&#x27;)&lt;/script&gt;" in pages["profile"].text
     assert "&lt;script&gt;alert(&#x27;profile&#x27;)&lt;/script&gt;" in pages["form"].text
     assert "&lt;img src=x onerror=alert(1)&gt;.csv" in pages["report"].text
-    assert 'X: "&lt;script&gt;alert(\'row\')&lt;/script&gt;" is not' in pages["report"].text
+    assert "X: \"&lt;script&gt;alert('row')&lt;/script&gt;\" is not" in pages["report"].text
     docs = httpx.get(url + "/services/api/api/docs")
     assert "'sha256-" in docs.headers["content-security-policy"]
 
@@ -385,17 +440,30 @@ def write_report(service, upload_id: int) -> None:
     with service["catalogue"].connect("writer") as conn:
         observer, name, stored = conn.execute(
             "SELECT u.observer_id, i.filename, i.stored_name FROM upload u JOIN upload_input i"
-            " ON i.upload_id = u.id WHERE u.id = %s", (upload_id,)).fetchone()
+            " ON i.upload_id = u.id WHERE u.id = %s",
+            (upload_id,),
+        ).fetchone()
         conn.commit()
-        ingest_file(conn, stored_path(stored), observer_id=observer, upload_id=upload_id,
-                    position=0, name=name)
+        ingest_file(
+            conn,
+            stored_path(stored),
+            observer_id=observer,
+            upload_id=upload_id,
+            position=0,
+            name=name,
+        )
         table = outcome_table(outcomes(conn, upload_id)).to_html()
-        cell = nbformat.v4.new_code_cell("outcome_table(outcomes)", outputs=[
-            nbformat.v4.new_output("execute_result", {"text/html": table}, execution_count=1)])
+        cell = nbformat.v4.new_code_cell(
+            "outcome_table(outcomes)",
+            outputs=[
+                nbformat.v4.new_output("execute_result", {"text/html": table}, execution_count=1)
+            ],
+        )
         relative = f"reports/{upload_id}/job.ipynb"
         path = service["home"] / relative
         path.parent.mkdir(parents=True)
         nbformat.write(nbformat.v4.new_notebook(cells=[cell]), path)
-        conn.execute("UPDATE ingest_job SET report_path = %s WHERE upload_id = %s",
-                     (relative, upload_id))
+        conn.execute(
+            "UPDATE ingest_job SET report_path = %s WHERE upload_id = %s", (relative, upload_id)
+        )
         conn.commit()

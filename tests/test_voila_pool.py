@@ -70,8 +70,12 @@ def test_the_service_builds_voila_kernel_manager_with_the_hurry():
     preheating = factory(AsyncMappingKernelManager, True, 2)
     plain = factory(AsyncMappingKernelManager, False, 0)
     # One hurrying layer (the service also bounds the kernels over it: voila_limits).
-    hurrying = [c for c in preheating.__mro__ if "get_rendered_notebook" in vars(c)
-                and vars(c)["get_rendered_notebook"].__qualname__.startswith("_hurrying.")]
+    hurrying = [
+        c
+        for c in preheating.__mro__
+        if "get_rendered_notebook" in vars(c)
+        and vars(c)["get_rendered_notebook"].__qualname__.startswith("_hurrying.")
+    ]
     assert len(hurrying) == 1
     assert not hasattr(plain, "get_rendered_notebook")
     assert voila_kernel_manager.wait_before is voila_pool._wait_before

@@ -36,8 +36,9 @@ class _Rows(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "tr" and "data-image-id" in attrs:
-            self.rows.append({"image_id": int(attrs["data-image-id"]),
-                              "data-night": attrs["data-night"]})  # fmt: skip
+            self.rows.append(
+                {"image_id": int(attrs["data-image-id"]), "data-night": attrs["data-night"]}
+            )
         elif tag == "td" and self.rows:
             self._cell = attrs["class"]
             self.rows[-1][self._cell] = ""
@@ -67,17 +68,25 @@ def table_rows(page: ObjectPage) -> list[dict]:
 
 def shown_points(page: ObjectPage) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The light curve's points by observer, read from the figure's scatter marks."""
-    return {mark.labels[0]: (np.asarray(mark.x), np.asarray(mark.y))
-            for mark in page.plot.figure.marks
-            if isinstance(mark, Scatter) and mark not in page.plot.plot.rings}  # fmt: skip
+    return {
+        mark.labels[0]: (np.asarray(mark.x), np.asarray(mark.y))
+        for mark in page.plot.figure.marks
+        if isinstance(mark, Scatter) and mark not in page.plot.plot.rings
+    }
 
 
 def expected_cells(curve) -> list[dict]:
     data = curve.data
-    return [{"image_id": int(r.image_id), "night": r.night.isoformat(),
-             "magnitude": "saturated" if r.saturated else f"{r.magnitude:.4f}",
-             "deviation": "" if np.isnan(r.deviation) else f"{r.deviation:.4f}",
-             "uploader": r.observer} for r in data.itertuples()]  # fmt: skip
+    return [
+        {
+            "image_id": int(r.image_id),
+            "night": r.night.isoformat(),
+            "magnitude": "saturated" if r.saturated else f"{r.magnitude:.4f}",
+            "deviation": "" if np.isnan(r.deviation) else f"{r.deviation:.4f}",
+            "uploader": r.observer,
+        }
+        for r in data.itertuples()
+    ]
 
 
 def cells(rows: list[dict]) -> list[dict]:
@@ -126,8 +135,7 @@ def test_changing_one_nights_aperture_changes_exactly_that_nights_magnitudes(rea
     after = table_rows(page)
     assert cells(after) == expected_cells(oracle)
     changed = {r["image_id"] for r in after if r != before[r["image_id"]]}
-    assert changed == {int(i) for i in oracle.data.image_id[oracle.data.night.astype(str)
-                                                            == NIGHT]}  # fmt: skip
+    assert changed == {int(i) for i in oracle.data.image_id[oracle.data.night.astype(str) == NIGHT]}
     assert len(changed) == 6
     assert {r["var_aperture"] for r in after if r["data-night"] == NIGHT} == {"Ap3"}
     assert "2021-11-06: Ap3" in page.apertures.summary.value
@@ -146,7 +154,7 @@ def test_the_aperture_dropdown_offers_auto_and_the_nights_apertures(reader):
     counts = reader.execute(
         "SELECT max(apertures) FROM image WHERE id = ANY(%s)",
         ([int(i) for i in page.curve.data.image_id[page.curve.data.night.astype(str) == NIGHT]],),
-    ).fetchone()[0]  # fmt: skip
+    ).fetchone()[0]
     labels = [label for label, _ in page.apertures.dropdowns["variable"].options]
     assert labels == ["auto"] + [f"Ap{k}" for k in range(1, counts + 1)]
 
@@ -185,20 +193,25 @@ def test_the_address_can_leave_observers_out(reader):
     assert set(page.curve.data.observer) == {"dvorak", "kowalski", "svoboda"}
 
 
-@pytest.mark.parametrize("extra, options", [
-    ("", {}),
-    ("&saturated=1", {"include_saturated": True}),
-    ("&exclude=Novak&exclude=smith", {"exclude_observers": ["novak", "smith"]}),
-    (f"&night_aperture={NIGHT}:3", {"aperture": {NIGHT: 3}}),
-    ("&aperture=2&saturated=1&exclude=dvorak",
-     {"aperture": 2, "include_saturated": True, "exclude_observers": ["dvorak"]}),
-])  # fmt: skip
-def test_the_opening_view_is_the_librarys_curve_from_one_read(reader, extra, options,
-                                                               monkeypatch):  # fmt: skip
+@pytest.mark.parametrize(
+    "extra, options",
+    [
+        ("", {}),
+        ("&saturated=1", {"include_saturated": True}),
+        ("&exclude=Novak&exclude=smith", {"exclude_observers": ["novak", "smith"]}),
+        (f"&night_aperture={NIGHT}:3", {"aperture": {NIGHT: 3}}),
+        (
+            "&aperture=2&saturated=1&exclude=dvorak",
+            {"aperture": 2, "include_saturated": True, "exclude_observers": ["dvorak"]},
+        ),
+    ],
+)
+def test_the_opening_view_is_the_librarys_curve_from_one_read(reader, extra, options, monkeypatch):
     reads = []
     real = ObjectPage._photometry
-    monkeypatch.setattr(ObjectPage, "_photometry",
-                        lambda self, **o: reads.append(o) or real(self, **o))  # fmt: skip
+    monkeypatch.setattr(
+        ObjectPage, "_photometry", lambda self, **o: reads.append(o) or real(self, **o)
+    )
     for variable, comparison in [(GK_CEP, GK_CMP), (GK_CEP, BRIGHT)]:
         reads.clear()
         page = open_page(reader, f"variable={variable}&comparison={comparison}{extra}")
@@ -206,7 +219,8 @@ def test_the_opening_view_is_the_librarys_curve_from_one_read(reader, extra, opt
         assert len(reads) == 1  # the page opened after one read of the light curve
         pd.testing.assert_frame_equal(page.curve.data, oracle.data)
         assert {k: page.curve.meta[k] for k in ("include_saturated", "exclude_observers")} == {
-            k: oracle.meta[k] for k in ("include_saturated", "exclude_observers")}  # fmt: skip
+            k: oracle.meta[k] for k in ("include_saturated", "exclude_observers")
+        }
         assert cells(table_rows(page)) == expected_cells(oracle)
 
 
@@ -234,8 +248,9 @@ def test_downloads_are_the_librarys_bytes_for_the_current_choices(reader):
     page = open_page(reader, f"variable={GK_CEP}&comparison={GK_CMP}")
     page.apertures.set_choice("variable", NIGHT, 3)
     page.observers["dvorak"].value = False
-    oracle = differential_photometry(reader, GK_CEP, GK_CMP, aperture={NIGHT: 3},
-                                     exclude_observers=["dvorak"])  # fmt: skip
+    oracle = differential_photometry(
+        reader, GK_CEP, GK_CMP, aperture={NIGHT: 3}, exclude_observers=["dvorak"]
+    )
     links = _links(page)
     # The files are written when clicked, never carried in the page's state.
     assert "data:" not in page.downloads.links.value and len(page.downloads.links.value) < 1000
@@ -272,7 +287,8 @@ def test_aavso_without_a_filter_in_the_headers_asks_for_one(reader):
     page.downloads.filter.value = "CV"
     oracle = differential_photometry(reader, GK_CEP, GK_CMP)
     assert _links(page)["aavso"][1].decode() == oracle.to_aavso(
-        obscode="XYZ", observer=unfiltered, filter="CV")  # fmt: skip
+        obscode="XYZ", observer=unfiltered, filter="CV"
+    )
 
 
 def test_find_period_fills_the_period_and_folds_the_curve(reader):
@@ -282,8 +298,7 @@ def test_find_period_fills_the_period_and_folds_the_curve(reader):
     oracle = differential_photometry(reader, GK_CEP, GK_CMP).fold(
         page.phase.period.value, epoch=page.phase.epoch.value
     )
-    x = np.concatenate([np.asarray(m.x) for m in page.phase.figure.marks
-                        if isinstance(m, Scatter)])  # fmt: skip
+    x = np.concatenate([np.asarray(m.x) for m in page.phase.figure.marks if isinstance(m, Scatter)])
     assert len(x) == 2 * len(oracle)
     np.testing.assert_allclose(np.sort(x[x < 1]), np.sort(oracle.data.phase.to_numpy()))
     assert page.phase.epoch.value == pytest.approx(oracle.data.hjd.min(), abs=1e-5)
@@ -308,13 +323,19 @@ def test_error_bars_switch_off_and_reset_restores_the_view(reader):
 
 @pytest.mark.parametrize(
     ("query", "text"),
-    [("variable=UCAC4:999-999999&comparison=UCAC4:803-032417",
-      "There is no object UCAC4:999-999999 in the catalogue"),
-     ("variable=UCAC4:805-031770", "must name a variable star and a comparison star"),
-     ("variable=805-031770&comparison=UCAC4:803-032417", "is not an object like"),
-     ("variable=UCAC4:805-031770&comparison=UCAC4:619-010308",
-      "never measured in the same image")],
-)  # fmt: skip
+    [
+        (
+            "variable=UCAC4:999-999999&comparison=UCAC4:803-032417",
+            "There is no object UCAC4:999-999999 in the catalogue",
+        ),
+        ("variable=UCAC4:805-031770", "must name a variable star and a comparison star"),
+        ("variable=805-031770&comparison=UCAC4:803-032417", "is not an object like"),
+        (
+            "variable=UCAC4:805-031770&comparison=UCAC4:619-010308",
+            "never measured in the same image",
+        ),
+    ],
+)
 def test_unknown_objects_and_pairs_without_common_images_get_a_message(reader, query, text):
     shown = object_page(query, conn=reader)
     assert not isinstance(shown, ObjectPage)
@@ -323,8 +344,7 @@ def test_unknown_objects_and_pairs_without_common_images_get_a_message(reader, q
 
 def test_parse_request_reads_ensembles_and_the_check_star():
     request = parse_request("variable=A:1&comparison=A:2&comparison=A:3&check=A:4")
-    assert (request.variable, request.comparisons, request.check) == ("A:1", ["A:2", "A:3"],
-                                                                      "A:4")  # fmt: skip
+    assert (request.variable, request.comparisons, request.check) == ("A:1", ["A:2", "A:3"], "A:4")
 
 
 def test_the_address_can_ask_for_webgl_points(reader):
@@ -396,7 +416,8 @@ def test_one_observers_curve_opens_with_their_name_chosen_for_the_aavso_report(o
     page.downloads.obscode.value = "XYZ"
     page.downloads.filter.value = "V"  # one of the three images has no Filter header
     assert _links(page)["aavso"][1].decode() == oracle.to_aavso(
-        obscode="XYZ", observer=odd.OBSERVER, filter="V")  # fmt: skip
+        obscode="XYZ", observer=odd.OBSERVER, filter="V"
+    )
 
 
 def test_one_point(odd_reader):
@@ -425,8 +446,10 @@ def test_stars_that_share_no_image_say_to_choose_another_comparison(odd_reader):
     shown = object_page(f"variable={odd.GK_CEP}&comparison={odd.ELSEWHERE}", conn=odd_reader)
     assert not isinstance(shown, ObjectPage)
     assert "These stars share no image" in shown.value
-    assert (f'href="search.ipynb?variable={odd.GK_CEP}" target="_top">Choose another '
-            "comparison star</a>") in shown.value  # fmt: skip
+    assert (
+        f'href="search.ipynb?variable={odd.GK_CEP}" target="_top">Choose another '
+        "comparison star</a>"
+    ) in shown.value
 
 
 @pytest.mark.parametrize("case", ["cmp", "one_point", "saturated", "ensemble_check"])
@@ -438,19 +461,28 @@ def test_every_choice_on_odd_data_shows_the_librarys_curve_or_says_what_to_do(
 ):
     import odd_catalogue as odd
 
-    comparison = {"cmp": odd.CMP, "one_point": odd.ONE_POINT, "saturated": odd.SATURATED,
-                  "ensemble_check": odd.ENSEMBLE}[case]  # fmt: skip
+    comparison = {
+        "cmp": odd.CMP,
+        "one_point": odd.ONE_POINT,
+        "saturated": odd.SATURATED,
+        "ensemble_check": odd.ENSEMBLE,
+    }[case]
     check = odd.CHECK if case == "ensemble_check" else None
-    query = "&".join([f"variable={odd.GK_CEP}",
-                      *(f"comparison={c}" for c in np.atleast_1d(comparison)),
-                      *([f"check={check}"] if check else []),
-                      *([f"exclude={odd.OBSERVER}"] if exclude else [])])  # fmt: skip
+    query = "&".join(
+        [
+            f"variable={odd.GK_CEP}",
+            *(f"comparison={c}" for c in np.atleast_1d(comparison)),
+            *([f"check={check}"] if check else []),
+            *([f"exclude={odd.OBSERVER}"] if exclude else []),
+        ]
+    )
     page = open_page(odd_reader, query)
     page.saturated.value = saturated
     if aperture:
         page.apertures.set_choice(aperture[0], None, aperture[1])
-    oracle = differential_photometry(odd_reader, odd.GK_CEP, comparison, check=check,
-                                     **page.options())  # fmt: skip
+    oracle = differential_photometry(
+        odd_reader, odd.GK_CEP, comparison, check=check, **page.options()
+    )
     assert cells(table_rows(page)) == expected_cells(oracle)
     assert "aphos-page-failure" not in page.status.value
     points = int(np.isfinite(oracle.data.magnitude).sum())

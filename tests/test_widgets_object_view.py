@@ -35,8 +35,11 @@ def reader(demo_catalogue):
 
 
 def observer_marks(page: ObjectPage) -> list[Scatter]:
-    return [m for m in page.plot.figure.marks
-            if isinstance(m, Scatter) and m not in page.plot.plot.rings]  # fmt: skip
+    return [
+        m
+        for m in page.plot.figure.marks
+        if isinstance(m, Scatter) and m not in page.plot.plot.rings
+    ]
 
 
 # --- The light curve -------------------------------------------------------------------------
@@ -53,8 +56,10 @@ def test_the_time_axis_is_calendar_dates_with_the_hjd_on_hover_or_as_an_option(r
     names = {n for m in observer_marks(page) for n in m.names}
     for r in oracle.itertuples():
         error = "unknown" if np.isnan(r.deviation) else f"{r.deviation:.4f}"
-        assert (f"{r.time_utc:%Y-%m-%d %H:%M:%S} UTC\nHJD {r.hjd:.5f}\nΔm {r.magnitude:.4f} ± "
-                f"{error}\n{r.observer}, night {r.night}") in names  # fmt: skip
+        assert (
+            f"{r.time_utc:%Y-%m-%d %H:%M:%S} UTC\nHJD {r.hjd:.5f}\nΔm {r.magnitude:.4f} ± "
+            f"{error}\n{r.observer}, night {r.night}"
+        ) in names
     # Zoomed into a night the labels name the hours.
     figure.x_scale.max = figure.x_scale.min + datetime.timedelta(hours=6)
     assert figure.x_axis.tick_format == "%m-%d %H:%M"
@@ -73,22 +78,32 @@ def test_choosing_a_row_rings_its_nights_points_and_marks_its_rows(reader):
     data = differential_photometry(reader, GK_CEP, GK_CMP).data
     night = data[data.night.astype(str) == NIGHT]
     image = int(night.image_id.iloc[2])
-    page.table.table.picked = {"imageId": str(image), "night": NIGHT,
-                               "observer": night.observer.iloc[0], "serial": "1"}  # fmt: skip
+    page.table.table.picked = {
+        "imageId": str(image),
+        "night": NIGHT,
+        "observer": night.observer.iloc[0],
+        "serial": "1",
+    }
     ring, image_ring = page.plot.plot.rings
     np.testing.assert_array_equal(np.asarray(ring.y), night.magnitude.to_numpy())
-    np.testing.assert_array_equal(np.asarray(ring.x),
-                                  night.time_utc.to_numpy(dtype="datetime64[ms]"))
+    np.testing.assert_array_equal(
+        np.asarray(ring.x), night.time_utc.to_numpy(dtype="datetime64[ms]")
+    )
     assert ring.display_legend and ring.labels == [f"night {NIGHT} ({night.observer.iloc[0]})"]
     assert np.asarray(image_ring.y).tolist() == [night.magnitude.iloc[2]]
     page.table.go(int(np.flatnonzero(data.image_id == image)[0]) // page.table.page_size)
-    marked = re.findall(r'<tr class="(chosen-[a-z]+)" data-pick data-image-id="(\d+)"',
-                        page.table.table.value)  # fmt: skip
+    marked = re.findall(
+        r'<tr class="(chosen-[a-z]+)" data-pick data-image-id="(\d+)"', page.table.table.value
+    )
     assert sorted(int(i) for _, i in marked) == sorted(night.image_id)
     assert [int(i) for c, i in marked if c == "chosen-image"] == [image]
     # The same row again clears the mark.
-    page.table.table.picked = {"imageId": str(image), "night": NIGHT,
-                               "observer": night.observer.iloc[0], "serial": "2"}  # fmt: skip
+    page.table.table.picked = {
+        "imageId": str(image),
+        "night": NIGHT,
+        "observer": night.observer.iloc[0],
+        "serial": "2",
+    }
     assert len(ring.x) == 0 and len(image_ring.x) == 0
     assert 'class="chosen-' not in page.table.table.value
 
@@ -98,13 +113,17 @@ def test_save_png_asks_the_browser_for_the_figure(reader, monkeypatch):
     sent = []
     monkeypatch.setattr(page.plot.figure, "send", sent.append)
     page.plot.save_button.click()
-    assert sent == [{"type": "save_png", "scale": None,
-                     "filename": "UCAC4_805-031770-vs-UCAC4_803-032417-lightcurve.png"}]
+    assert sent == [
+        {
+            "type": "save_png",
+            "scale": None,
+            "filename": "UCAC4_805-031770-vs-UCAC4_803-032417-lightcurve.png",
+        }
+    ]
 
 
 def test_a_plot_without_points_is_hidden_and_comes_back(reader):
-    everyone = "".join(f"&exclude={o}" for o in
-                       ["dvorak", "kowalski", "novak", "smith", "svoboda"])  # fmt: skip
+    everyone = "".join(f"&exclude={o}" for o in ["dvorak", "kowalski", "novak", "smith", "svoboda"])
     page = open_page(reader, PAIR + everyone)
     assert page.plot.plot.points == 0
     assert page.plot.figure.layout.display == "none" and page.plot.tools.layout.display == "none"
@@ -160,8 +179,9 @@ def test_all_apertures_lists_every_aperture_of_both_stars_for_each_image(reader,
     assert 'class="aphos-aperture-row"' not in page.table.table.value  # on demand only
     page.apertures.set_choice("variable", NIGHT, 3)
     page.table.all_apertures.value = True
-    oracle = differential_photometry(reader, GK_CEP, comparison, aperture={NIGHT: 3},
-                                     with_apertures=True).data.set_index("image_id")  # fmt: skip
+    oracle = differential_photometry(
+        reader, GK_CEP, comparison, aperture={NIGHT: 3}, with_apertures=True
+    ).data.set_index("image_id")
     prefixes = ["var", "cmp"] if len(members) == 1 else ["var", "cmp1", "cmp2"]
     seen = 0
     for number in range(page.table.pages):
@@ -174,11 +194,22 @@ def test_all_apertures_lists_every_aperture_of_both_stars_for_each_image(reader,
             row = oracle.loc[image]
             assert list(stars) == prefixes
             for prefix in prefixes:
-                expected = [_cell(row[f"{prefix}_ap_auto"], row[f"{prefix}_ap_auto_dev"],
-                                  row[f"{prefix}_ap_auto_saturated"])]  # fmt: skip
-                expected += [_cell(f, d, s) for f, d, s in zip(
-                    row[f"{prefix}_ap"], row[f"{prefix}_ap_dev"], row[f"{prefix}_ap_saturated"],
-                    strict=True)]  # fmt: skip
+                expected = [
+                    _cell(
+                        row[f"{prefix}_ap_auto"],
+                        row[f"{prefix}_ap_auto_dev"],
+                        row[f"{prefix}_ap_auto_saturated"],
+                    )
+                ]
+                expected += [
+                    _cell(f, d, s)
+                    for f, d, s in zip(
+                        row[f"{prefix}_ap"],
+                        row[f"{prefix}_ap_dev"],
+                        row[f"{prefix}_ap_saturated"],
+                        strict=True,
+                    )
+                ]
                 assert [text for _, text in stars[prefix]] == expected
                 used = row.var_aperture if prefix == "var" else row.cmp_aperture
                 assert [k for k, (css, _) in enumerate(stars[prefix]) if "chosen" in css] == [used]
@@ -203,9 +234,11 @@ def test_every_choice_goes_into_the_address_and_the_address_reproduces_the_view(
     page.phase.period.value = 0.936
     page.phase.epoch.value = 2459460.5
     query = page.address.query
-    assert query == (f"variable={GK_CEP}&comparison={BRIGHT}&exclude=novak&exclude=smith"
-                     f"&night_aperture={NIGHT}:3&comparison_aperture=2&saturated=1"
-                     "&period=0.936&epoch=2459460.5")  # fmt: skip
+    assert query == (
+        f"variable={GK_CEP}&comparison={BRIGHT}&exclude=novak&exclude=smith"
+        f"&night_aperture={NIGHT}:3&comparison_aperture=2&saturated=1"
+        "&period=0.936&epoch=2459460.5"
+    )
     again = open_page(reader, query)
     assert again.options() == page.options()
     assert table_rows(again) == table_rows(page)
@@ -223,31 +256,47 @@ def test_every_choice_goes_into_the_address_and_the_address_reproduces_the_view(
 
 
 def test_parse_request_reads_every_choice_and_writes_it_back():
-    query = (f"variable={GK_CEP}&comparison={GK_CMP}&comparison=A:2&check=A:3&exclude=novak"
-             f"&aperture=2&night_aperture={NIGHT}:auto&comparison_aperture=auto"
-             f"&night_comparison_aperture={NIGHT}:4&saturated=1&period=0.936"
-             "&epoch=2459460.12345&time=hjd&webgl=0")  # fmt: skip
+    query = (
+        f"variable={GK_CEP}&comparison={GK_CMP}&comparison=A:2&check=A:3&exclude=novak"
+        f"&aperture=2&night_aperture={NIGHT}:auto&comparison_aperture=auto"
+        f"&night_comparison_aperture={NIGHT}:4&saturated=1&period=0.936"
+        "&epoch=2459460.12345&time=hjd&webgl=0"
+    )
     request = parse_request(query)
     night = datetime.date(2021, 11, 6)
     assert request == ObjectRequest(
-        GK_CEP, [GK_CMP, "A:2"], "A:3", ["novak"], False,
-        aperture=ApertureChoice(2, {night: 0}), comparison_aperture=ApertureChoice(0, {night: 4}),
-        saturated=True, period=0.936, epoch=2459460.12345, time_axis="hjd")  # fmt: skip
+        GK_CEP,
+        [GK_CMP, "A:2"],
+        "A:3",
+        ["novak"],
+        False,
+        aperture=ApertureChoice(2, {night: 0}),
+        comparison_aperture=ApertureChoice(0, {night: 4}),
+        saturated=True,
+        period=0.936,
+        epoch=2459460.12345,
+        time_axis="hjd",
+    )
     assert parse_request(request.query()) == request
     assert request.query() == query.replace("comparison_aperture=auto&", "")
 
 
 @pytest.mark.parametrize(
     ("query", "field", "value"),
-    [("aperture=abc", "aperture", ApertureChoice()),
-     ("aperture=-3", "aperture", ApertureChoice()),
-     ("aperture=99999999999999999999", "aperture", ApertureChoice()),
-     ("night_aperture=2021-13-40:3&night_aperture=2021-11-06", "aperture", ApertureChoice()),
-     ("period=-1&epoch=5", "period", None), ("period=nan", "period", None),
-     ("period=1e400", "period", None), ("period=1&epoch=inf", "epoch", None),
-     ("epoch=2459460", "epoch", None), ("saturated=banana", "saturated", False),
-     ("time=%3Cscript%3E", "time_axis", "date")],
-)  # fmt: skip
+    [
+        ("aperture=abc", "aperture", ApertureChoice()),
+        ("aperture=-3", "aperture", ApertureChoice()),
+        ("aperture=99999999999999999999", "aperture", ApertureChoice()),
+        ("night_aperture=2021-13-40:3&night_aperture=2021-11-06", "aperture", ApertureChoice()),
+        ("period=-1&epoch=5", "period", None),
+        ("period=nan", "period", None),
+        ("period=1e400", "period", None),
+        ("period=1&epoch=inf", "epoch", None),
+        ("epoch=2459460", "epoch", None),
+        ("saturated=banana", "saturated", False),
+        ("time=%3Cscript%3E", "time_axis", "date"),
+    ],
+)
 def test_an_unreadable_choice_falls_back_to_its_default(query, field, value):
     assert getattr(parse_request(f"{PAIR}&{query}"), field) == value
 
@@ -266,10 +315,13 @@ def test_what_observers_typed_is_text_in_the_table_and_the_hover_text(reader):
 
     frame = differential_photometry(reader, GK_CEP, GK_CMP).data.iloc[:1].copy()
     frame["observer"] = "<img src=x onerror=alert(1)>"
-    html = table_html(frame, chosen=(str(frame.night.iloc[0]), frame.observer.iloc[0],
-                                     int(frame.image_id.iloc[0])))  # fmt: skip
+    html = table_html(
+        frame,
+        chosen=(str(frame.night.iloc[0]), frame.observer.iloc[0], int(frame.image_id.iloc[0])),
+    )
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert 'data-observer="&lt;img src=x onerror=alert(1)&gt;"' in html
     # bqplot's tooltip sets the hover text with d3's text(): plain text, never markup.
-    assert point_names(frame)[0].endswith("\n<img src=x onerror=alert(1)>, night "
-                                          f"{frame.night.iloc[0]}")
+    assert point_names(frame)[0].endswith(
+        f"\n<img src=x onerror=alert(1)>, night {frame.night.iloc[0]}"
+    )

@@ -14,20 +14,40 @@ from aphos_lib.widgets.search import search_page
 pytestmark = pytest.mark.catalogue
 GK_CEP, GK_CMP = "UCAC4:805-031770", "UCAC4:803-032417"
 
-SEARCH = ["foo=bar&&&=x", "offset=-5&sort=bogus", "offset=99999999999999999999999",
-          "ra=abc&dec=%00&radius=-1", "min_mag=nan&max_mag=inf", "name=%00", "catalog=%00",
-          "id=%00", "name=%25%27%22%3C", "sort=-distance", "variable=%3Cscript%3E&comparison=x:y",
-          "variable=UCAC4:999-999999&check=%00", "radius=1e308&ra=0&dec=0",
-          "ra=23+59+59.9999&dec=-90&radius=180"]  # fmt: skip
-PROFILE = ["username=%3Cscript%3Ealert(1)%3C/script%3E", "username=%00", "username=",
-           "username=novak&username=svoboda", "username=" + "x" * 5000, "foo=bar"]  # fmt: skip
-OBJECT = [f"variable={GK_CEP}&comparison={GK_CEP}",
-          f"variable={GK_CEP}&comparison={GK_CMP}&comparison={GK_CMP}",
-          f"variable={GK_CEP}&comparison={GK_CMP}&check={GK_CEP}",
-          f"variable={GK_CEP}&comparison={GK_CMP}&check={GK_CMP}",
-          f"variable={GK_CEP}&comparison={GK_CMP}&webgl=banana&exclude=%00&foo=bar",
-          f"variable={GK_CEP}%00&comparison={GK_CMP}", "variable=%00:%00&comparison=a:b",
-          f"variable={GK_CEP}&comparison={GK_CMP}&check=nonsense"]  # fmt: skip
+SEARCH = [
+    "foo=bar&&&=x",
+    "offset=-5&sort=bogus",
+    "offset=99999999999999999999999",
+    "ra=abc&dec=%00&radius=-1",
+    "min_mag=nan&max_mag=inf",
+    "name=%00",
+    "catalog=%00",
+    "id=%00",
+    "name=%25%27%22%3C",
+    "sort=-distance",
+    "variable=%3Cscript%3E&comparison=x:y",
+    "variable=UCAC4:999-999999&check=%00",
+    "radius=1e308&ra=0&dec=0",
+    "ra=23+59+59.9999&dec=-90&radius=180",
+]
+PROFILE = [
+    "username=%3Cscript%3Ealert(1)%3C/script%3E",
+    "username=%00",
+    "username=",
+    "username=novak&username=svoboda",
+    "username=" + "x" * 5000,
+    "foo=bar",
+]
+OBJECT = [
+    f"variable={GK_CEP}&comparison={GK_CEP}",
+    f"variable={GK_CEP}&comparison={GK_CMP}&comparison={GK_CMP}",
+    f"variable={GK_CEP}&comparison={GK_CMP}&check={GK_CEP}",
+    f"variable={GK_CEP}&comparison={GK_CMP}&check={GK_CMP}",
+    f"variable={GK_CEP}&comparison={GK_CMP}&webgl=banana&exclude=%00&foo=bar",
+    f"variable={GK_CEP}%00&comparison={GK_CMP}",
+    "variable=%00:%00&comparison=a:b",
+    f"variable={GK_CEP}&comparison={GK_CMP}&check=nonsense",
+]
 
 
 @pytest.fixture

@@ -41,7 +41,11 @@ def test_profile_summary_is_what_sql_counts(reader):
     ).fetchone()
     summary = profile_summary(reader, "Kowalski")
     assert (summary["username"], summary["images"], summary["fluxes"], summary["uploads"]) == (
-        "kowalski", images, fluxes, 1)  # fmt: skip
+        "kowalski",
+        images,
+        fluxes,
+        1,
+    )
     assert summary["first_image"] == first_image
     assert isinstance(summary["first_upload"], dt.datetime)
     assert summary["first_upload"] == summary["last_upload"]

@@ -21,9 +21,15 @@ CONE = {"ra": "21 30 59.15", "dec": "+70 49 23.58", "radius": "30arcmin"}
 
 
 def test_the_address_round_trips_signs_spaces_and_repeated_comparisons(monkeypatch):
-    query = SearchQuery(**CONE, name="GK Cep", min_mag="9", sort="-mag", offset=200,
-                        variable="UCAC4:805-031770",
-                        comparison=("UCAC4:805-031804", "UCAC4:804-031083"))  # fmt: skip
+    query = SearchQuery(
+        **CONE,
+        name="GK Cep",
+        min_mag="9",
+        sort="-mag",
+        offset=200,
+        variable="UCAC4:805-031770",
+        comparison=("UCAC4:805-031804", "UCAC4:804-031083"),
+    )
     link = query.link()
     assert "dec=%2B70+49+23.58" in link and link.startswith("search.ipynb?")
     assert "comparison=UCAC4:805-031804&comparison=UCAC4:804-031083" in link
@@ -41,31 +47,50 @@ def test_an_address_without_a_search_does_not_search_and_a_bad_offset_is_the_fir
 
 
 def test_checks_name_each_wrong_field_and_convert_the_right_ones():
-    args, errors = SearchQuery(**CONE, min_mag="8", max_mag="12.5", catalog="UCAC4",
-                               id="805-03*", sort="mag").validate()  # fmt: skip
+    args, errors = SearchQuery(
+        **CONE, min_mag="8", max_mag="12.5", catalog="UCAC4", id="805-03*", sort="mag"
+    ).validate()
     assert errors == {}
-    assert args == {"ra": parse_ra("21 30 59.15"), "dec": parse_dec("+70 49 23.58"),
-                    "radius": 0.5, "min_mag": 8.0, "max_mag": 12.5, "catalog": "UCAC4",
-                    "catalog_id": "805-03*", "order": "mag", "limit": 100, "offset": 0}  # fmt: skip
+    assert args == {
+        "ra": parse_ra("21 30 59.15"),
+        "dec": parse_dec("+70 49 23.58"),
+        "radius": 0.5,
+        "min_mag": 8.0,
+        "max_mag": 12.5,
+        "catalog": "UCAC4",
+        "catalog_id": "805-03*",
+        "order": "mag",
+        "limit": 100,
+        "offset": 0,
+    }
     assert SearchQuery(ra="21h30m59.15s", dec="70.8").validate()[0]["radius"] == 5 / 60
     assert DEFAULT_RADIUS == "5arcmin"
-    wrong = SearchQuery(ra="21 30 59.15", radius="3 parsecs", min_mag="faint", max_mag="nan",
-                        sort="distance", variable="GK Cep")  # fmt: skip
+    wrong = SearchQuery(
+        ra="21 30 59.15",
+        radius="3 parsecs",
+        min_mag="faint",
+        max_mag="nan",
+        sort="distance",
+        variable="GK Cep",
+    )
     _, errors = wrong.validate()
     assert set(errors) == {"dec", "radius", "min_mag", "max_mag", "variable"}
     assert errors["dec"] == "a cone needs both RA and Dec"
     assert "is not a radius" in errors["radius"] and "not a magnitude" in errors["min_mag"]
     assert "CATALOG:ID" in errors["variable"]
     _, errors = SearchQuery(min_mag="12", max_mag="9", sort="distance").validate()
-    assert errors == {"max_mag": "the faint limit must not be brighter than the bright limit",
-                      "sort": "cannot sort by 'distance'"}  # fmt: skip
+    assert errors == {
+        "max_mag": "the faint limit must not be brighter than the bright limit",
+        "sort": "cannot sort by 'distance'",
+    }
     assert SearchQuery(dec="+91").validate()[1]["dec"].startswith("declination 91")
 
 
 def test_object_page_link_needs_a_variable_and_a_comparison():
     assert object_link("", ["A:1"]) is None and object_link("A:1", []) is None
     assert object_link("A:1", ["A:2", "A:3"], "A:4") == (
-        "object.ipynb?variable=A:1&comparison=A:2&comparison=A:3&check=A:4")  # fmt: skip
+        "object.ipynb?variable=A:1&comparison=A:2&comparison=A:3&check=A:4"
+    )
 
 
 def _column(page: SearchPage, heading: str) -> dict:
@@ -85,7 +110,12 @@ def test_rows_and_page_labels_for_a_cone(reader):
     assert page_label(result) == f"showing 1-{len(rows)} of {result.total}"
     gk = rows[0]
     assert (gk["Name"], gk["ref"], gk["RA"], gk["Dec"], gk["Distance"]) == (
-        "GK Cep", "UCAC4:805-031770", "21:30:59.15", "+70:49:23.6", "0.00'")  # fmt: skip
+        "GK Cep",
+        "UCAC4:805-031770",
+        "21:30:59.15",
+        "+70:49:23.6",
+        "0.00'",
+    )
     assert gk["Fluxes"] == f"{int(result.frame.n_fluxes.iloc[0]):,}"
     everything = search_objects(reader, limit=100, offset=600)
     assert page_label(everything) == f"showing 601-{everything.total} of {everything.total}"
@@ -104,7 +134,8 @@ def test_the_page_searches_pages_sorts_and_picks_like_search_objects(reader):
     page.table.click_heading("mag")  # a new order starts at the first page
     assert page.table.heading_text("Mag") == "Mag \u25b2" and page.query.offset == 0
     assert [r["cells"] for r in page.table.rows] == [
-        row_cells(r) for r in result_rows(search_objects(reader, order="mag"))]  # fmt: skip
+        row_cells(r) for r in result_rows(search_objects(reader, order="mag"))
+    ]
     page.table.click_heading("mag")  # again: the other way
     assert page.table.heading_text("Mag") == "Mag \u25bc"
     assert not _column(page, "Distance")["enabled"]  # not a cone
@@ -115,7 +146,7 @@ def test_the_page_searches_pages_sorts_and_picks_like_search_objects(reader):
     assert page.address.query == page.query.link().partition("?")[2]  # the address bar follows
     assert page.selection.value == "" and page.pick_variable.disabled
     page.table.selected = page.table.rows[0]["ref"]
-    assert page.selection.value.startswith(f"selected: {page.table.rows[0]["ref"]}")
+    assert page.selection.value.startswith(f"selected: {page.table.rows[0]['ref']}")
     assert not page.pick_variable.disabled
     page.pick_variable.click()
     assert "aphos-object-link" not in page.picks.value  # no comparison yet

@@ -45,17 +45,25 @@ def worker_env(catalogue: Catalogue, home: Path, **settings: str) -> dict[str, s
     """A worker's environment as the hub gives it: the writer login only, and APHOS_HOME."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("APHOS_")}
     writer = catalogue.conninfo("writer")
-    env.update(APHOS_HOME=str(home), APHOS_DATABASE_URL=writer, APHOS_DATABASE_URL_WRITER=writer,
-               APHOS_DATABASE_URL_READER=catalogue.conninfo("reader"), **settings)  # fmt: skip
+    env.update(
+        APHOS_HOME=str(home),
+        APHOS_DATABASE_URL=writer,
+        APHOS_DATABASE_URL_WRITER=writer,
+        APHOS_DATABASE_URL_READER=catalogue.conninfo("reader"),
+        **settings,
+    )
     return env
 
 
 def start_worker(catalogue: Catalogue, home: Path, **settings: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "aphos_lib.jobs.runner"],
-        env=worker_env(catalogue, home, **settings), cwd=REPO,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        env=worker_env(catalogue, home, **settings),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def stop_worker(proc: subprocess.Popen) -> str:
@@ -69,8 +77,13 @@ def stop_worker(proc: subprocess.Popen) -> str:
     return out or ""
 
 
-def upload(conn: psycopg.Connection, home: Path, paths: list[Path], observer: str = "novak",
-           names: list[str] | None = None) -> tuple[int, int]:  # fmt: skip
+def upload(
+    conn: psycopg.Connection,
+    home: Path,
+    paths: list[Path],
+    observer: str = "novak",
+    names: list[str] | None = None,
+) -> tuple[int, int]:
     """Receive files as the api does and queue the job: (upload id, job id).
 
     ``names``: the client's filenames, by default the paths' names.
@@ -116,7 +129,9 @@ def wait_for_jobs(conn: psycopg.Connection, job_ids: list[int], timeout: float =
 def job_state(conn: psycopg.Connection, job_id: int) -> tuple:
     row = conn.execute(
         "SELECT state, attempts, files_done, files_total, error, report_path FROM ingest_job"
-        " WHERE id = %s", (job_id,)).fetchone()  # fmt: skip
+        " WHERE id = %s",
+        (job_id,),
+    ).fetchone()
     conn.rollback()
     return row
 
@@ -131,29 +146,36 @@ def test_a_batch_of_the_fixture_files_ends_with_the_documented_outcomes(catalogu
         assert (state, attempts, done, total, error) == ("done", 1, 6, 6, None)
         recorded = writer.execute(
             "SELECT position, filename, status, fluxes, matched, unmatched, rejected_rows,"
-            " error FROM upload_file WHERE upload_id = %s ORDER BY position", (upload_id,)
-        ).fetchall()  # fmt: skip
+            " error FROM upload_file WHERE upload_id = %s ORDER BY position",
+            (upload_id,),
+        ).fetchall()
         assert [(r[1], r[2], r[3], r[4], r[5], [x["line"] for x in r[6]]) for r in recorded] == [
-            (name, *expected) for name, expected in EXPECTED.items()]  # fmt: skip
+            (name, *expected) for name, expected in EXPECTED.items()
+        ]
         assert [r[7] is not None for r in recorded] == [False] * 4 + [True] * 2
-        per_image = dict(writer.execute(
-            "SELECT i.filename, count(f.*) FROM image i JOIN flux f ON f.image_id = i.id"
-            " GROUP BY i.filename").fetchall())  # fmt: skip
+        per_image = dict(
+            writer.execute(
+                "SELECT i.filename, count(f.*) FROM image i JOIN flux f ON f.image_id = i.id"
+                " GROUP BY i.filename"
+            ).fetchall()
+        )
         assert per_image == {n: e[1] for n, e in EXPECTED.items() if e[0] == "stored"}
-        assert writer.execute("SELECT state FROM upload WHERE id = %s", (upload_id,)).fetchone() \
-            == ("partial",)  # fmt: skip
+        assert writer.execute(
+            "SELECT state FROM upload WHERE id = %s", (upload_id,)
+        ).fetchone() == ("partial",)
         # The executed notebook is the job's report: it shows each file's outcome.
         assert report == f"reports/{upload_id}/job-{job_id}-attempt-1.ipynb"
         executed = json.loads((home / report).read_text())
         shown = "".join(
             "".join(o.get("data", {}).get("text/html", ""))
-            for c in executed["cells"] for o in c.get("outputs", [])
-        )  # fmt: skip
+            for c in executed["cells"]
+            for o in c.get("outputs", [])
+        )
         assert shown.count("line 32: ") == 1 and shown.count("line 35: ") == 1
-        assert "scheme_missing.csv: no table header row was found (a line naming the columns" \
-            in shown  # fmt: skip
-        assert "DATABASE_URL" not in json.dumps(executed) and "password" not in json.dumps(
-            executed)  # fmt: skip
+        assert (
+            "scheme_missing.csv: no table header row was found (a line naming the columns" in shown
+        )
+        assert "DATABASE_URL" not in json.dumps(executed) and "password" not in json.dumps(executed)
 
         # The same files again: nothing new is stored, each is reported as a duplicate.
         writer.rollback()
@@ -176,14 +198,16 @@ def test_a_client_filename_that_looks_like_code_is_only_a_name(catalogue, writer
     name = 'x"; import os; os._exit(3) #\\\'\n"""\u00e9.csv'
     worker = start_worker(catalogue, home)
     try:
-        upload_id, job_id = upload(writer, home, [fixture_path("correct_file_missing_scheme.csv")],
-                                   names=[name])  # fmt: skip
+        upload_id, job_id = upload(
+            writer, home, [fixture_path("correct_file_missing_scheme.csv")], names=[name]
+        )
         wait_for_jobs(writer, [job_id])
     finally:
         stop_worker(worker)
     assert job_state(writer, job_id)[:3] == ("done", 1, 1)
     assert writer.execute("SELECT filename, status, fluxes FROM upload_file").fetchall() == [
-        (name, "stored", 1)]  # fmt: skip
+        (name, "stored", 1)
+    ]
 
 
 def variants(directory: Path, name: str, count: int) -> list[Path]:
@@ -192,9 +216,12 @@ def variants(directory: Path, name: str, count: int) -> list[Path]:
     paths = []
     for k in range(count):
         path = directory / f"{k:03d}-{name}"
-        path.write_bytes(data.replace(b"ExposureBegin;2021-11-06T16:27:45.652",
-                                      f"ExposureBegin;2021-11-06T16:{k // 60:02d}:{k % 60:02d}.652"
-                                      .encode()))  # fmt: skip
+        path.write_bytes(
+            data.replace(
+                b"ExposureBegin;2021-11-06T16:27:45.652",
+                f"ExposureBegin;2021-11-06T16:{k // 60:02d}:{k % 60:02d}.652".encode(),
+            )
+        )
         paths.append(path)
     return paths
 
@@ -221,7 +248,9 @@ def wait_at_outcome_row(watch: psycopg.Connection, dbname: str, worker: subproce
     deadline = time.monotonic() + 120
     while not watch.execute(
         "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'"
-        " AND query LIKE '%%INSERT INTO upload_file%%'", (dbname,)).fetchone():  # fmt: skip
+        " AND query LIKE '%%INSERT INTO upload_file%%'",
+        (dbname,),
+    ).fetchone():
         assert time.monotonic() < deadline, "the job never reached its outcome row"
         assert worker.poll() is None, worker.communicate()[0]
         time.sleep(0.05)
@@ -257,8 +286,9 @@ def test_a_worker_killed_mid_file_leaves_no_rows_and_the_job_completes_once_afte
         gate.commit()  # the paused transaction may go on: its client is gone, so it aborts
         while watch.execute(
             "SELECT 1 FROM pg_stat_activity WHERE datname = %s"
-            " AND query LIKE '%%INSERT INTO upload_file%%' AND state <> 'idle'", (dbname,)
-        ).fetchone():  # fmt: skip
+            " AND query LIKE '%%INSERT INTO upload_file%%' AND state <> 'idle'",
+            (dbname,),
+        ).fetchone():
             time.sleep(0.05)
     counts = writer.execute(
         "SELECT (SELECT count(*) FROM image), (SELECT count(*) FROM flux),"
@@ -283,7 +313,8 @@ def test_a_worker_killed_mid_file_leaves_no_rows_and_the_job_completes_once_afte
         "SELECT count(*), count(DISTINCT (image_id, line)) FROM flux"
     ).fetchone() == (2671, 2671)
     assert writer.execute("SELECT state FROM upload WHERE id = %s", (upload_id,)).fetchone() == (
-        "stored",)  # fmt: skip
+        "stored",
+    )
 
 
 def test_two_workers_on_one_queue_never_run_a_job_twice(catalogue, writer, home, tmp_path):
@@ -296,7 +327,8 @@ def test_two_workers_on_one_queue_never_run_a_job_twice(catalogue, writer, home,
         logs = [stop_worker(w) for w in workers]
     ended = writer.execute(
         "SELECT state, attempts, files_done, count(*) FROM ingest_job"
-        " GROUP BY state, attempts, files_done").fetchall()  # fmt: skip
+        " GROUP BY state, attempts, files_done"
+    ).fetchall()
     assert ended == [("done", 1, 2, 12)], (
         logs,
         writer.execute(
@@ -308,8 +340,8 @@ def test_two_workers_on_one_queue_never_run_a_job_twice(catalogue, writer, home,
     ).fetchall()
     assert len(per_position) == 24 and {c for _, _, c in per_position} == {1}
     assert writer.execute(
-        "SELECT count(*), count(DISTINCT sha256), sum(flux_count) FROM image").fetchone() == (
-        24, 24, 24 * 178)  # fmt: skip
+        "SELECT count(*), count(DISTINCT sha256), sum(flux_count) FROM image"
+    ).fetchone() == (24, 24, 24 * 178)
     # One report per job: no attempt beyond the first ever started.
     reports = sorted(p.name for p in (home / "reports").rglob("*.ipynb"))
     assert reports == sorted(f"job-{j}-attempt-1.ipynb" for j in jobs)
@@ -320,8 +352,9 @@ def test_two_workers_on_one_queue_never_run_a_job_twice(catalogue, writer, home,
 def test_a_job_that_fails_is_retried_until_max_attempts_then_failed(catalogue, writer, home):
     upload_id, job_id = upload(writer, home, [fixture_path("few_lines_incorrect.csv")])
     # A stored name that leads out of the uploads folder: the job fails on every attempt.
-    writer.execute("UPDATE upload_input SET stored_name = '../../x' WHERE upload_id = %s",
-                   (upload_id,))  # fmt: skip
+    writer.execute(
+        "UPDATE upload_input SET stored_name = '../../x' WHERE upload_id = %s", (upload_id,)
+    )
     writer.commit()
     worker = start_worker(catalogue, home)
     try:
@@ -333,9 +366,11 @@ def test_a_job_that_fails_is_retried_until_max_attempts_then_failed(catalogue, w
     assert error == "ValueError: not an upload's stored name: '../../x'"
     assert report == f"reports/{upload_id}/job-{job_id}-attempt-3.ipynb"
     assert sorted(p.name for p in (home / "reports" / str(upload_id)).iterdir()) == [
-        f"job-{job_id}-attempt-{n}.ipynb" for n in (1, 2, 3)]  # fmt: skip
+        f"job-{job_id}-attempt-{n}.ipynb" for n in (1, 2, 3)
+    ]
     assert writer.execute("SELECT state FROM upload WHERE id = %s", (upload_id,)).fetchone() == (
-        "failed",)  # fmt: skip
+        "failed",
+    )
     assert writer.execute("SELECT count(*) FROM image").fetchone() == (0,)
 
 
@@ -351,12 +386,21 @@ def test_the_worker_service_runs_n_workers_restarts_a_dead_one_and_stops_fast(
 ):
     port = free_port()
     url = f"http://127.0.0.1:{port}/services/worker/health"
-    env = worker_env(catalogue, home, APHOS_WORKERS="2",
-                     JUPYTERHUB_SERVICE_URL=f"http://127.0.0.1:{port}",
-                     JUPYTERHUB_SERVICE_PREFIX="/services/worker/")  # fmt: skip
+    env = worker_env(
+        catalogue,
+        home,
+        APHOS_WORKERS="2",
+        JUPYTERHUB_SERVICE_URL=f"http://127.0.0.1:{port}",
+        JUPYTERHUB_SERVICE_PREFIX="/services/worker/",
+    )
     log = (home / "worker-service.log").open("w")
-    service = subprocess.Popen([sys.executable, "-m", "aphos_lib.hub.worker"], env=env,
-                               cwd=REPO, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    service = subprocess.Popen(
+        [sys.executable, "-m", "aphos_lib.hub.worker"],
+        env=env,
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while health(url).get("workers") != 2:
@@ -402,12 +446,17 @@ def test_a_long_running_worker_leaks_no_threads_or_descriptors_per_job(catalogue
             _, job_id = upload(writer, home, [fixture_path("correct_file_missing_scheme.csv")])
             wait_for_jobs(writer, [job_id], timeout=60)
             time.sleep(0.3)  # the next kernel is warming: let it settle
-            seen.append((len(os.listdir(f"/proc/{worker.pid}/task")),
-                         len(os.listdir(f"/proc/{worker.pid}/fd"))))  # fmt: skip
+            seen.append(
+                (
+                    len(os.listdir(f"/proc/{worker.pid}/task")),
+                    len(os.listdir(f"/proc/{worker.pid}/fd")),
+                )
+            )
     finally:
         stop_worker(worker)
     assert writer.execute("SELECT state, count(*) FROM ingest_job GROUP BY state").fetchall() == [
-        ("done", 8)]  # fmt: skip
+        ("done", 8)
+    ]
     # A leak grows with each job (papermill leaves a client per job open: 3 threads and ~13
     # descriptors each, before the worker closed them); a steady worker stays level.
     threads, descriptors = seen[2]
@@ -425,8 +474,9 @@ def test_a_kernel_runs_up_to_its_number_of_jobs_reset_between_them(catalogue, wr
             time.sleep(0.05)
         kernels.append(children(worker.pid))
         for observer in ("first", "second", "third"):
-            _, job_id = upload(writer, home, [fixture_path("correct_file_missing_scheme.csv")],
-                               observer=observer)  # fmt: skip
+            _, job_id = upload(
+                writer, home, [fixture_path("correct_file_missing_scheme.csv")], observer=observer
+            )
             wait_for_jobs(writer, [job_id], timeout=60)
             reports.append(job_state(writer, job_id)[5])
             time.sleep(0.5)  # the kept kernel is reset in the background
@@ -442,11 +492,16 @@ def test_a_kernel_runs_up_to_its_number_of_jobs_reset_between_them(catalogue, wr
     for report in reports:
         cells = json.loads((home / report).read_text())["cells"]
         counts.append([c["execution_count"] for c in cells if c["cell_type"] == "code"])
-        assert not any(o.get("output_type") == "error" for c in cells
-                       if c["cell_type"] == "code" for o in c["outputs"])  # fmt: skip
+        assert not any(
+            o.get("output_type") == "error"
+            for c in cells
+            if c["cell_type"] == "code"
+            for o in c["outputs"]
+        )
     assert counts == [[1, 2, 3, 4, 5]] * 3
-    assert writer.execute("SELECT status, count(*) FROM upload_file GROUP BY status").fetchall() \
-        == [("stored", 3)]  # fmt: skip
+    assert writer.execute(
+        "SELECT status, count(*) FROM upload_file GROUP BY status"
+    ).fetchall() == [("stored", 3)]
 
 
 def test_a_worker_stopped_mid_file_gives_the_job_back_and_exits_promptly(
@@ -473,7 +528,11 @@ def test_a_worker_stopped_mid_file_gives_the_job_back_and_exits_promptly(
     assert stopped_in < 10, log
     state, attempts, done, _, error, _ = job_state(writer, job_id)
     assert (state, attempts, done, error) == (
-        "queued", 1, 0, "the worker was stopped before the job ended")  # fmt: skip
+        "queued",
+        1,
+        0,
+        "the worker was stopped before the job ended",
+    )
     second = start_worker(catalogue, home)
     try:
         wait_for_jobs(writer, [job_id])
@@ -481,5 +540,6 @@ def test_a_worker_stopped_mid_file_gives_the_job_back_and_exits_promptly(
         stop_worker(second)
     assert job_state(writer, job_id)[:4] == ("done", 2, 1, 1)
     assert writer.execute("SELECT count(*) FROM flux").fetchone() == (2671,)
-    assert writer.execute("SELECT count(*) FROM upload_file WHERE upload_id = %s",
-                          (upload_id,)).fetchone() == (1,)  # fmt: skip
+    assert writer.execute(
+        "SELECT count(*) FROM upload_file WHERE upload_id = %s", (upload_id,)
+    ).fetchone() == (1,)

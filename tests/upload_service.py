@@ -26,9 +26,14 @@ REPO = Path(__file__).resolve().parents[1]
 PREFIX = "/services/api/"
 BASE = "/services/api/api/v2/uploads"
 # token -> (hub user, username chosen; None: no username yet)
-OBSERVERS = {"tok-alice": ("google-1", "Alice"), "tok-bob": ("google-2", "Bob"),
-             "tok-nameless": ("google-3", None), "tok-carol": ("google-4", "Carol"),
-             "tok-dan": ("google-5", "Dan"), "tok-erin": ("google-6", "Erin")}  # fmt: skip
+OBSERVERS = {
+    "tok-alice": ("google-1", "Alice"),
+    "tok-bob": ("google-2", "Bob"),
+    "tok-nameless": ("google-3", None),
+    "tok-carol": ("google-4", "Carol"),
+    "tok-dan": ("google-5", "Dan"),
+    "tok-erin": ("google-6", "Erin"),
+}
 
 
 class StandInHub:
@@ -80,13 +85,20 @@ def headers(who: str) -> dict[str, str]:
 def running_worker(catalogue: Catalogue, home: Path) -> Iterator[subprocess.Popen]:
     """The worker process the hub's worker service runs, storing into ``catalogue``; its log
     is ``home/worker.log``. Its job kernels read the database login from the environment."""
-    env = {"APHOS_HOME": str(home), "APHOS_DATABASE_URL": catalogue.conninfo("writer"),
-           "APHOS_DATABASE_URL_WRITER": catalogue.conninfo("writer"),
-           "APHOS_DATABASE_URL_READER": catalogue.conninfo("reader")}  # fmt: skip
+    env = {
+        "APHOS_HOME": str(home),
+        "APHOS_DATABASE_URL": catalogue.conninfo("writer"),
+        "APHOS_DATABASE_URL_WRITER": catalogue.conninfo("writer"),
+        "APHOS_DATABASE_URL_READER": catalogue.conninfo("reader"),
+    }
     with open(home / "worker.log", "wb") as log:
-        worker = subprocess.Popen([sys.executable, "-m", "aphos_lib.jobs.runner"], cwd=REPO,
-                                  env={**os.environ, **env}, stdout=log,
-                                  stderr=subprocess.STDOUT)  # fmt: skip
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "aphos_lib.jobs.runner"],
+            cwd=REPO,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         yield worker
     finally:
@@ -114,7 +126,7 @@ def api_and_worker(embedded_server, prefix: str) -> Iterator[tuple[str, Catalogu
             environment(APHOS_HOME=str(home), APHOS_UPLOADS_DIR=None),
             serve_api(catalogue, home) as url,
             running_worker(catalogue, home),
-        ):  # fmt: skip
+        ):
             yield url, catalogue, home
     finally:
         catalogue.dispose()

@@ -40,11 +40,18 @@ host    all       {reader}              ::1/128        scram-sha-256
 
 def pg_ident(server_account: str) -> str:
     """The server's ``pg_ident.conf``: which system accounts the peer logins map to."""
-    rows = [(ADMIN_MAP, account, role) for account in (server_account, "root")
-            for role in (SUPERUSER, ROLE_NAMES["owner"])]  # fmt: skip
-    rows += [(WRITER_MAP, account, ROLE_NAMES["writer"])
-             for account in dict.fromkeys((server_account, "root", *WRITER_ACCOUNTS))]  # fmt: skip
-    lines = ["# Written by aphos_lib.db.access at every start.",
-             "# MAPNAME      SYSTEM-USERNAME   PG-USERNAME"]  # fmt: skip
+    rows = [
+        (ADMIN_MAP, account, role)
+        for account in (server_account, "root")
+        for role in (SUPERUSER, ROLE_NAMES["owner"])
+    ]
+    rows += [
+        (WRITER_MAP, account, ROLE_NAMES["writer"])
+        for account in dict.fromkeys((server_account, "root", *WRITER_ACCOUNTS))
+    ]
+    lines = [
+        "# Written by aphos_lib.db.access at every start.",
+        "# MAPNAME      SYSTEM-USERNAME   PG-USERNAME",
+    ]
     lines += [f"{m:<14} {a:<17} {r}" for m, a, r in rows]
     return "\n".join(lines) + "\n"

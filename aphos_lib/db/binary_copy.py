@@ -24,8 +24,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Field", "bool_array", "boolean", "decode_points", "encode", "float8", "float8_array",
-           "int4", "int8", "records", "text"]  # fmt: skip
+__all__ = [
+    "Field",
+    "bool_array",
+    "boolean",
+    "decode_points",
+    "encode",
+    "float8",
+    "float8_array",
+    "int4",
+    "int8",
+    "records",
+    "text",
+]
 
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 _TRAILER = b"\xff\xff"
@@ -87,8 +98,12 @@ def text(values: Sequence[str | None]) -> Field:
     """A text column (UTF-8); None is NULL."""
     n = len(values)
     if all(v is None for v in values):  # the usual case for SIPS names: no loop below
-        return Field(np.zeros(n, dtype="S1"), "S1", _nulls(np.ones(n, dtype=bool)),
-                     lengths=np.zeros(n, dtype=np.int64))  # fmt: skip
+        return Field(
+            np.zeros(n, dtype="S1"),
+            "S1",
+            _nulls(np.ones(n, dtype=bool)),
+            lengths=np.zeros(n, dtype=np.int64),
+        )
     present = [i for i, v in enumerate(values) if v is not None]
     encoded = [values[i].encode("utf-8") for i in present]
     width = max(1, max(len(b) for b in encoded))
@@ -151,8 +166,14 @@ def _layout(shapes: tuple[tuple, ...]) -> _Layout:
     names, formats, offsets = ["count"], [">i2"], [0]
     at = 2
     for k, (wire, size, array_oid, count, _, _) in enumerate(shapes):
-        element = np.dtype({"names": ["p", "v"], "formats": [">i4", wire if size else "V0"],
-                            "offsets": [0, 4], "itemsize": 4 + size})  # fmt: skip
+        element = np.dtype(
+            {
+                "names": ["p", "v"],
+                "formats": [">i4", wire if size else "V0"],
+                "offsets": [0, 4],
+                "itemsize": 4 + size,
+            }
+        )
         if array_oid is None:
             names.append(f"f{k}")
             formats.append(element)
@@ -226,8 +247,9 @@ def encode(fields: Sequence[Field]) -> bytes:
         else:
             _array_nulls(f, record, name)
             rows, elements = np.nonzero(f.null)
-            drops.append((row_at[rows] + start + elements * (4 + size) + 4,
-                          np.full(len(rows), size)))  # fmt: skip
+            drops.append(
+                (row_at[rows] + start + elements * (4 + size) + 4, np.full(len(rows), size))
+            )
     return _stream(data.reshape(-1), drops)
 
 

@@ -139,10 +139,11 @@ def embedded_catalogue(
     passwords = {"owner": None, "writer": None, "reader": reader_password}
     with psycopg.connect(server.superuser_dsn(), autocommit=True) as conn:
         have = {
-            r[0] for r in conn.execute(
+            r[0]
+            for r in conn.execute(
                 "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (list(ROLE_NAMES.values()),)
             )
-        }  # fmt: skip
+        }
         if created or have != set(ROLE_NAMES.values()) or _has_peer_password(conn):
             ensure_roles(conn, passwords)
             for role in ("owner", "writer"):  # kept by earlier versions; no longer used
@@ -150,12 +151,13 @@ def embedded_catalogue(
         ensure_database(conn, dbname, ROLE_NAMES["owner"])
     catalogue = Catalogue(
         {
-            role: socket_url(ROLE_NAMES[role], passwords[role], status.socket_dir, status.port,
-                             dbname)
+            role: socket_url(
+                ROLE_NAMES[role], passwords[role], status.socket_dir, status.port, dbname
+            )
             for role in ROLE_NAMES
         },
         embedded_home=home,
-    )  # fmt: skip
+    )
     if upgrade:
         from aphos_lib.db.migrate import upgrade as run_upgrade
 

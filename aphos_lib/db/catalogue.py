@@ -104,12 +104,14 @@ class Catalogue:
         return cls(
             {
                 "owner": owner,
-                "writer": _sqlalchemy_url(writer_url) if writer_url
+                "writer": _sqlalchemy_url(writer_url)
+                if writer_url
                 else _with_role(owner, ROLE_NAMES["writer"]),
-                "reader": _sqlalchemy_url(reader_url) if reader_url
+                "reader": _sqlalchemy_url(reader_url)
+                if reader_url
                 else _with_role(owner, ROLE_NAMES["reader"]),
             }
-        )  # fmt: skip
+        )
 
     @classmethod
     def embedded(cls, home: Path | None = None, *, start: bool = True) -> Catalogue:
@@ -137,10 +139,12 @@ class Catalogue:
     def for_database(self, dbname: str) -> Catalogue:
         """The same server and roles, another database (tests clone one per test)."""
         return Catalogue(
-            {role: make_url(u).set(database=dbname).render_as_string(hide_password=False)
-             for role, u in self.urls.items()},
+            {
+                role: make_url(u).set(database=dbname).render_as_string(hide_password=False)
+                for role, u in self.urls.items()
+            },
             embedded_home=self.embedded_home,
-        )  # fmt: skip
+        )
 
     def url(self, role: str = "owner") -> str:
         """The SQLAlchemy URL (``postgresql+psycopg://...``) for a role."""
@@ -221,6 +225,5 @@ def socket_url(user: str, password: str | None, socket_dir: Path, port: int, dbn
     """A SQLAlchemy URL over a unix socket; without a password for a peer-authenticated role."""
     login = quote(user) if password is None else f"{quote(user)}:{quote(password)}"
     return (
-        f"postgresql+psycopg://{login}@/{quote(dbname)}"
-        f"?host={quote(str(socket_dir))}&port={port}"
+        f"postgresql+psycopg://{login}@/{quote(dbname)}?host={quote(str(socket_dir))}&port={port}"
     )

@@ -78,7 +78,6 @@ _MANAGED_SETTINGS = frozenset({"listen_addresses", "port", "unix_socket_director
 _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
-
 @dataclass(frozen=True)
 class ServerStatus:
     """What is known about the server of one data directory.
@@ -485,8 +484,10 @@ class EmbeddedPostgres:
 
     def _write_access(self, data_dir: Path, run_as: _RunAs) -> None:
         """Who may log in as which role (:mod:`aphos_lib.db.access`): hba and ident files."""
-        for name, text in (("pg_hba.conf", access.pg_hba()),
-                           ("pg_ident.conf", access.pg_ident(run_as.name))):  # fmt: skip
+        for name, text in (
+            ("pg_hba.conf", access.pg_hba()),
+            ("pg_ident.conf", access.pg_ident(run_as.name)),
+        ):
             path = data_dir / name
             partial = data_dir / f".{name}.tmp"
             fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -16,8 +16,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["FLUX_FIELDS", "FLUX_RECORD", "IMAGE_FIELDS", "IMAGE_RECORD", "MISSING_FLUX", "dtype",
-           "flux_records"]
+__all__ = [
+    "FLUX_FIELDS",
+    "FLUX_RECORD",
+    "IMAGE_FIELDS",
+    "IMAGE_RECORD",
+    "MISSING_FLUX",
+    "dtype",
+    "flux_records",
+]
 
 # (name in the light-curve frame, the column's binary value, its numpy type)
 IMAGE_FIELDS = [
@@ -57,8 +64,9 @@ def flux_records(
         :data:`FLUX_RECORD` computes in SQL from the same values.
     """
     out = np.empty(len(ra_deg), dtype=_FLUX_DTYPE)
-    for name, values in zip(_FLUX_DTYPE.names, (ra_deg, dec_deg, ap_auto, ap_auto_dev,
-                                                 ap_auto_saturated), strict=True):  # fmt: skip
+    for name, values in zip(
+        _FLUX_DTYPE.names, (ra_deg, dec_deg, ap_auto, ap_auto_dev, ap_auto_saturated), strict=True
+    ):
         out[name] = values
     # One NaN for all: SQL's 'NaN'::float8 is this bit pattern, numpy's NaN may carry a sign.
     for name in ("ap_auto", "ap_auto_dev"):

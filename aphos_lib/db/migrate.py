@@ -49,8 +49,13 @@ def _vacuum_after(catalogue: Catalogue, before: str | None, after: str | None) -
     if after is None or before == after:
         return
     script = ScriptDirectory(str(MIGRATIONS))
-    tables = sorted({table for rev in script.iterate_revisions(after, before or "base")
-                     for table in getattr(rev.module, "VACUUM_AFTER", ())})  # fmt: skip
+    tables = sorted(
+        {
+            table
+            for rev in script.iterate_revisions(after, before or "base")
+            for table in getattr(rev.module, "VACUUM_AFTER", ())
+        }
+    )
     if tables:
         with catalogue.connect("owner", autocommit=True) as conn:
             for table in tables:

@@ -102,7 +102,8 @@ class CatalogObject(Base):
         ),
         # Cone search: the bounding boxes of a cone (see aphos_lib/search.py), migration 0003.
         Index(
-            "catalog_object_position_idx", text("point(ra_deg, dec_deg)"),
+            "catalog_object_position_idx",
+            text("point(ra_deg, dec_deg)"),
             postgresql_using="spgist",
         ),
     )
@@ -232,9 +233,10 @@ class IngestJob(Base):
             "state IN ('queued', 'running', 'done', 'failed')", name="ingest_job_state"
         ),
         Index(
-            "ingest_job_pending_idx", "id",
+            "ingest_job_pending_idx",
+            "id",
             postgresql_where=text("state IN ('queued', 'running')"),
-        ),  # fmt: skip
+        ),
         Index("ingest_job_observer_idx", "observer_id", "state"),
     )
 
@@ -276,7 +278,8 @@ class Image(Base):
     matched_count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     light_curve_record: Mapped[bytes] = mapped_column(
-        LargeBinary, Computed(records.IMAGE_RECORD, persisted=True))
+        LargeBinary, Computed(records.IMAGE_RECORD, persisted=True)
+    )
 
     __table_args__ = (
         UniqueConstraint("observer_id", "identity", name="image_observer_identity_key"),
@@ -285,9 +288,11 @@ class Image(Base):
         Index("image_created_at_idx", "created_at"),
         Index("image_filter_idx", "filter"),
         # A light curve's images, index-only (migrations 0008, 0010).
-        Index("image_light_curve_idx", "id",
-              postgresql_include=["light_curve_record", "filter", "observer_id",
-                                  "created_at"]),  # fmt: skip
+        Index(
+            "image_light_curve_idx",
+            "id",
+            postgresql_include=["light_curve_record", "filter", "observer_id", "created_at"],
+        ),
     )
 
 

@@ -79,7 +79,9 @@ def reader_login(catalogue: Catalogue) -> str | None:
 
 
 def cancel_overrunning(
-    conn: psycopg.Connection, login: str, limit_s: float = READER_LIMIT_S,
+    conn: psycopg.Connection,
+    login: str,
+    limit_s: float = READER_LIMIT_S,
     idle_s: float = IDLE_IN_TRANSACTION_LIMIT_S,
 ) -> list[int]:
     """Cancel the statements of ``login`` running longer than ``limit_s``; their pids.
@@ -87,8 +89,12 @@ def cancel_overrunning(
     A statement still running :data:`TERMINATE_AFTER_S` past the limit has its session ended,
     and so has a session idle inside a transaction for longer than ``idle_s``.
     """
-    params = {"login": login, "limit": limit_s, "terminate": limit_s + TERMINATE_AFTER_S,
-              "idle": idle_s}
+    params = {
+        "login": login,
+        "limit": limit_s,
+        "terminate": limit_s + TERMINATE_AFTER_S,
+        "idle": idle_s,
+    }
     return [pid for pid, _ in conn.execute(_OVERRUNNING, params).fetchall()]
 
 
@@ -210,8 +216,11 @@ def restrict_as_superuser(conn: psycopg.Connection) -> None:
         grant = sql.SQL(f"GRANT EXECUTE ON FUNCTION pg_catalog.{function} TO {{}}")
         conn.execute(grant.format(roles["writer"]))
         conn.execute(grant.format(roles["owner"]))
-    conn.execute(sql.SQL("ALTER ROLE {} SET temp_file_limit = {}").format(
-        roles["reader"], sql.Literal(READER_TEMP_FILE_LIMIT)))
+    conn.execute(
+        sql.SQL("ALTER ROLE {} SET temp_file_limit = {}").format(
+            roles["reader"], sql.Literal(READER_TEMP_FILE_LIMIT)
+        )
+    )
     for function in LARGE_OBJECT_WRITERS:
         conn.execute(sql.SQL(f"REVOKE EXECUTE ON FUNCTION pg_catalog.{function} FROM PUBLIC"))
         grant = sql.SQL(f"GRANT EXECUTE ON FUNCTION pg_catalog.{function} TO {{}}")

@@ -164,9 +164,10 @@ def _heliocentric_jd(
     for (username, field_name), items in sorted(groups.items()):
         observer, field = observers[username], fields[field_name]
         site = EarthLocation.from_geodetic(
-            observer.longitude_deg * u.deg, observer.latitude_deg * u.deg,
+            observer.longitude_deg * u.deg,
+            observer.latitude_deg * u.deg,
             observer.elevation_m * u.m,
-        )  # fmt: skip
+        )
         gjd = np.array([float(text) for *_, text in items])
         times = Time(gjd, format="jd", scale="utc", location=site)
         target = SkyCoord(field.centre_ra_deg * u.deg, field.centre_dec_deg * u.deg)
@@ -282,9 +283,16 @@ def _image_table(
     on_chip = np.flatnonzero(pointing.inside(x, y))
     radii = aperture_radii(observer.apertures)
     stars = measure_sources(
-        rng, catalogue.magnitudes(hjd)[on_chip], x[on_chip], y[on_chip],
-        camera=camera, conditions=conditions, radii=radii, width=WIDTH, height=DEPTH,
-    )  # fmt: skip
+        rng,
+        catalogue.magnitudes(hjd)[on_chip],
+        x[on_chip],
+        y[on_chip],
+        camera=camera,
+        conditions=conditions,
+        radii=radii,
+        width=WIDTH,
+        height=DEPTH,
+    )
     # SIPS misses a few catalogue stars that it could detect (blends, hot pixels, cosmics),
     # but never the star the observer centres the field on nor their comparison star.
     lost = rng.random(on_chip.size) < 0.01
@@ -298,9 +306,16 @@ def _image_table(
     ey = rng.uniform(2.0, DEPTH - 3.0, n_extra)
     emag = np.maximum(limiting_magnitude(camera, conditions) - rng.exponential(0.7, n_extra), 9.5)
     extra = measure_sources(
-        rng, emag, ex, ey,
-        camera=camera, conditions=conditions, radii=radii, width=WIDTH, height=DEPTH,
-    )  # fmt: skip
+        rng,
+        emag,
+        ex,
+        ey,
+        camera=camera,
+        conditions=conditions,
+        radii=radii,
+        width=WIDTH,
+        height=DEPTH,
+    )
     era, edec = pointing.pixel_to_sky(ex, ey)
 
     def both(a, b):
@@ -315,8 +330,9 @@ def _image_table(
     watched_first = np.concatenate([~np.isin(matched, watched), np.ones(n_extra, dtype=bool)])
     by_priority = np.lexsort((px, -adu, watched_first))
     blended = np.zeros(adu.size, dtype=bool)
-    blended[by_priority] = ~first_sources(np.round(px[by_priority], 2),
-                                          np.round(py[by_priority], 2))  # fmt: skip
+    blended[by_priority] = ~first_sources(
+        np.round(px[by_priority], 2), np.round(py[by_priority], 2)
+    )
     order = order[~blended[order]]
     blank = np.full(n_extra, "", dtype=object)
 
@@ -331,8 +347,15 @@ def _image_table(
         format_ra(both(ra[on_chip], era)[order]),
         format_dec(both(dec[on_chip], edec)[order]),
     ]
-    for key in ("Catalog", "CatalogId", "CatalogRA", "CatalogDec", "CatalogMag", "CatalogBV",
-                "CatalogJK"):  # fmt: skip
+    for key in (
+        "Catalog",
+        "CatalogId",
+        "CatalogRA",
+        "CatalogDec",
+        "CatalogMag",
+        "CatalogBV",
+        "CatalogJK",
+    ):
         table.append(text(key))
     table.append(format_fixed(both(stars.background, extra.background)[order], 3))
     table.append(format_fixed(both(stars.background_dev, extra.background_dev)[order], 3))
@@ -425,8 +448,9 @@ def generate_demo_data(
         for name, field in fields.items():
             cat = catalogues[name]
             comp = cat.index(field.comparison_catalog_id)
-            xi, eta = project(cat.ra[comp], cat.dec[comp], field.centre_ra_deg,
-                              field.centre_dec_deg)  # fmt: skip
+            xi, eta = project(
+                cat.ra[comp], cat.dec[comp], field.centre_ra_deg, field.centre_dec_deg
+            )
             framing[(observer.username, name)] = (
                 float(xi) / 2 + rng.normal(0.0, 0.08),
                 float(eta) / 2 + rng.normal(0.0, 0.08),
@@ -459,10 +483,17 @@ def generate_demo_data(
         for e, exposure in enumerate(session.exposures):
             gjd, hjd = times[(s, e)]
             jd = float(jd_from_unix_ms(exposure.mid_ms))
-            x_air = float(airmass(altitude_deg(
-                jd, field.centre_ra_deg, field.centre_dec_deg,
-                observer.longitude_deg, observer.latitude_deg,
-            )))  # fmt: skip
+            x_air = float(
+                airmass(
+                    altitude_deg(
+                        jd,
+                        field.centre_ra_deg,
+                        field.centre_dec_deg,
+                        observer.longitude_deg,
+                        observer.latitude_deg,
+                    )
+                )
+            )
             pointing = session_sky.pointing(field, observer.pixel_scale_arcsec)
             conditions = session_sky.conditions(exposure, x_air)
             table = _image_table(

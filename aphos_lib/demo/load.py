@@ -49,8 +49,10 @@ def load_demo(
                     if not o.ok:
                         print(f"{o.file}: {o.status}: {o.error}")
         _set_longitudes(catalogue, manifest)
-        print(f"loaded {len(manifest.files)} demo images ({stored} fluxes) in "
-              f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+        print(
+            f"loaded {len(manifest.files)} demo images ({stored} fluxes) in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
     with catalogue.connect("reader") as conn:
         stats = catalogue_stats(conn)
     print("the catalogue holds " + ", ".join(f"{v:,} {k}" for k, v in stats.items()))

@@ -36,16 +36,48 @@ __all__ = [
 
 SATURATED = "saturated"
 FULL_HEADER_KEYS = (
-    "ExposureBegin", "Exposure", "ExposureEnd", "ExposureTime", "JDBegin", "JDEnd", "GJD",
-    "HJD", "Filter", "CenterRA", "CenterDec", "CenterRAHour", "CenterRADeg", "CenterDecDeg",
-    "Width", "Depth", "PixelScaleX", "PixelScaleY", "Object", "Instrument", "Telescope",
-    "Observer", "Software",
-)  # fmt: skip
+    "ExposureBegin",
+    "Exposure",
+    "ExposureEnd",
+    "ExposureTime",
+    "JDBegin",
+    "JDEnd",
+    "GJD",
+    "HJD",
+    "Filter",
+    "CenterRA",
+    "CenterDec",
+    "CenterRAHour",
+    "CenterRADeg",
+    "CenterDecDeg",
+    "Width",
+    "Depth",
+    "PixelScaleX",
+    "PixelScaleY",
+    "Object",
+    "Instrument",
+    "Telescope",
+    "Observer",
+    "Software",
+)
 SHORT_HEADER_KEYS = ("ExposureBegin", "ExposureEnd")
 CATALOGUE_COLUMNS = (
-    "Name", "X", "Y", "ADU", "RA", "Dec", "Catalog", "CatalogId", "CatalogRA", "CatalogDec",
-    "CatalogMag", "CatalogBV", "CatalogJK", "Back", "BackDev",
-)  # fmt: skip
+    "Name",
+    "X",
+    "Y",
+    "ADU",
+    "RA",
+    "Dec",
+    "Catalog",
+    "CatalogId",
+    "CatalogRA",
+    "CatalogDec",
+    "CatalogMag",
+    "CatalogBV",
+    "CatalogJK",
+    "Back",
+    "BackDev",
+)
 
 # 1970-01-01T00:00 UTC is JD 2440587.5, i.e. 210 866 760 000 000 ms after JD 0.
 _JD0_MS = 210_866_760_000_000

@@ -159,26 +159,49 @@ class _Synthetic:
 
 SYNTHETIC = (
     _Synthetic(
-        name="demo_rr1", ra_deg=30.921875, dec_deg=33.686750, n_stars=220,
-        bright_mags=(5.61, 6.38, 7.12), target_name="DEMO RR1", target_mag=10.55,
-        target_bv=0.36, target_jk=0.27, target_kind="pulsating",
+        name="demo_rr1",
+        ra_deg=30.921875,
+        dec_deg=33.686750,
+        n_stars=220,
+        bright_mags=(5.61, 6.38, 7.12),
+        target_name="DEMO RR1",
+        target_mag=10.55,
+        target_bv=0.36,
+        target_jk=0.27,
+        target_kind="pulsating",
         target_variability={
-            "model": "rrab", "mag_max": 10.15, "amplitude": 0.80, "period_d": 0.5667,
-            "epoch_hjd": 2459480.4312, "harmonics": 6,
+            "model": "rrab",
+            "mag_max": 10.15,
+            "amplitude": 0.80,
+            "period_d": 0.5667,
+            "epoch_hjd": 2459480.4312,
+            "harmonics": 6,
         },
-        comparison_mag=10.31, comparison_bv=0.52,
+        comparison_mag=10.31,
+        comparison_bv=0.52,
     ),
     _Synthetic(
-        name="demo_ds1", ra_deg=351.021250, dec_deg=48.210000, n_stars=180,
-        bright_mags=(5.48, 6.57), target_name="DEMO DS1", target_mag=9.62,
-        target_bv=0.27, target_jk=0.14, target_kind="pulsating",
+        name="demo_ds1",
+        ra_deg=351.021250,
+        dec_deg=48.210000,
+        n_stars=180,
+        bright_mags=(5.48, 6.57),
+        target_name="DEMO DS1",
+        target_mag=9.62,
+        target_bv=0.27,
+        target_jk=0.14,
+        target_kind="pulsating",
         target_variability={
-            "model": "multiperiodic", "mag_mean": 9.62, "periods_d": [0.0937, 0.07243],
-            "semi_amplitudes": [0.028, 0.011], "epoch_hjd": 2459490.2170,
+            "model": "multiperiodic",
+            "mag_mean": 9.62,
+            "periods_d": [0.0937, 0.07243],
+            "semi_amplitudes": [0.028, 0.011],
+            "epoch_hjd": 2459490.2170,
         },
-        comparison_mag=9.48, comparison_bv=0.41,
+        comparison_mag=9.48,
+        comparison_bv=0.41,
     ),
-)  # fmt: skip
+)
 
 
 def ucac4_zone(dec_deg) -> np.ndarray:

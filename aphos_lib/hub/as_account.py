@@ -70,12 +70,16 @@ def request_for(args: list[str], environ: dict[str, str]) -> dict:
     """
     env = {k: v for k, v in environ.items() if k != LAUNCHER_ENV}
     if len(args) == 2 and args[0] == "service":
-        return {"kind": "service", "name": args[1],
-                "env": {k: v for k, v in env.items() if k.startswith("JUPYTERHUB_")}}  # fmt: skip
+        return {
+            "kind": "service",
+            "name": args[1],
+            "env": {k: v for k, v in env.items() if k.startswith("JUPYTERHUB_")},
+        }
     if len(args) >= 3 and args[:2] == ["workspace", "--"]:
         return {"kind": "workspace", "argv": args[2:], "env": env}
-    raise SystemExit("usage: python -m aphos_lib.hub.as_account "
-                     "(service NAME | workspace -- COMMAND...)")  # fmt: skip
+    raise SystemExit(
+        "usage: python -m aphos_lib.hub.as_account (service NAME | workspace -- COMMAND...)"
+    )
 
 
 def _lines(sock: socket.socket):

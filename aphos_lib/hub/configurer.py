@@ -55,8 +55,11 @@ def service_environment(catalogue: Catalogue, role: str) -> dict[str, str]:
     url = catalogue.conninfo(role)
     # A reader's "writer" is its own login too: a write then fails for lack of privilege
     # instead of switching to a role it was never given.
-    return {"APHOS_DATABASE_URL": url, "APHOS_DATABASE_URL_WRITER": url,
-            "APHOS_DATABASE_URL_READER": catalogue.conninfo("reader")}  # fmt: skip
+    return {
+        "APHOS_DATABASE_URL": url,
+        "APHOS_DATABASE_URL_WRITER": url,
+        "APHOS_DATABASE_URL_READER": catalogue.conninfo("reader"),
+    }
 
 
 def arrival_url(handler) -> str:
@@ -97,9 +100,11 @@ def update_auth(c: Config, s: HubSettings) -> None:
         a.open_registration = s.open_registration
         a.allow_all = False  # allow_all would skip the verified-email check
         a.enable_auth_state = False
-        for trait, value in (("authorize_url", s.google_authorize_url),
-                             ("token_url", s.google_token_url),
-                             ("userdata_url", s.google_userdata_url)):  # fmt: skip
+        for trait, value in (
+            ("authorize_url", s.google_authorize_url),
+            ("token_url", s.google_token_url),
+            ("userdata_url", s.google_userdata_url),
+        ):
             if value:  # only the tests' stand-in provider sets these
                 a[trait] = value
     else:
@@ -154,11 +159,16 @@ def update_spawner(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
     c.Spawner.environment = workspace_environment(s, catalogue)
     # The kernel's JUPYTERHUB_API_TOKEN also opens the api service (uploads from notebooks);
     # the rest is the hub's default "server" role.
-    c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server",
-                                     "access:services!service=api"]  # fmt: skip
-    args = [f"--ServerApp.shutdown_no_activity_timeout={s.server_idle_timeout}",
-            f"--MappingKernelManager.cull_idle_timeout={s.kernel_idle_timeout}",
-            "--MappingKernelManager.cull_interval=60"]  # fmt: skip
+    c.Spawner.server_token_scopes = [
+        "users:activity!user",
+        "access:servers!server",
+        "access:services!service=api",
+    ]
+    args = [
+        f"--ServerApp.shutdown_no_activity_timeout={s.server_idle_timeout}",
+        f"--MappingKernelManager.cull_idle_timeout={s.kernel_idle_timeout}",
+        "--MappingKernelManager.cull_interval=60",
+    ]
     c.Spawner.args = args
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 120
@@ -174,16 +184,20 @@ def service_command(name: str, s: HubSettings) -> list[str]:
     return [sys.executable, "-m", module]
 
 
-def service_process_environment(name: str, s: HubSettings,
-                                catalogue: Catalogue) -> dict[str, str]:  # fmt: skip
+def service_process_environment(name: str, s: HubSettings, catalogue: Catalogue) -> dict[str, str]:
     """What the service ``name`` is given beyond the hub's ``JUPYTERHUB_*`` variables."""
     env = service_environment(catalogue, DATABASE_ROLE[name])
     env["APHOS_HOME"] = str(s.home)
     env["APHOS_PUBLISHED_DIR"] = str(s.published_dir)
     if name == "worker":
         # How many worker processes (default 1 on one machine) and the job settings.
-        env.update({k: v for k, v in os.environ.items()
-                    if k == "APHOS_WORKERS" or k.startswith("APHOS_JOB_")})  # fmt: skip
+        env.update(
+            {
+                k: v
+                for k, v in os.environ.items()
+                if k == "APHOS_WORKERS" or k.startswith("APHOS_JOB_")
+            }
+        )
     return env
 
 
@@ -209,23 +223,24 @@ def update_services(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
             command = runner_command("service", name)
             env = {accounts.LAUNCHER_ENV: accounts.launcher_socket()}
         else:
-            command, env = service_command(name, s), service_process_environment(name, s,
-                                                                                 catalogue)
+            command, env = service_command(name, s), service_process_environment(name, s, catalogue)
             if accounts.isolated():
                 # The hub gives the account's passwd home as HOME; this instance's is elsewhere.
                 command = ["/usr/bin/env", f"HOME={service_home(s, name)}", *command]
                 user = {"user": accounts.SERVICE_ACCOUNTS[name]}
-        services.append({
-            "name": name,
-            "url": f"http://127.0.0.1:{s.internal_port(name)}",
-            "command": command,
-            "environment": env,
-            "cwd": str(REPO),
-            # api signs observers in through the hub (OAuth); the others need no client.
-            "oauth_no_confirm": True,
-            "display": name != "worker",
-            **user,
-        })  # fmt: skip
+        services.append(
+            {
+                "name": name,
+                "url": f"http://127.0.0.1:{s.internal_port(name)}",
+                "command": command,
+                "environment": env,
+                "cwd": str(REPO),
+                # api signs observers in through the hub (OAuth); the others need no client.
+                "oauth_no_confirm": True,
+                "display": name != "worker",
+                **user,
+            }
+        )
     c.JupyterHub.services = services
 
 
@@ -236,8 +251,13 @@ def update_roles(c: Config, s: HubSettings) -> None:
             "name": "user",
             "description": "Observers: their own server, the services, sharing",
             # shares!user: share their own server; read:users:name to find whom to share with.
-            "scopes": ["self", "access:services", "shares!user", "read:users:name",
-                       "read:groups:name"],  # fmt: skip
+            "scopes": [
+                "self",
+                "access:services",
+                "shares!user",
+                "read:users:name",
+                "read:groups:name",
+            ],
         },
         {
             "name": "aphos-api",
@@ -282,8 +302,9 @@ def prepare_directories(s: HubSettings) -> None:
         prepare_home(s)
 
 
-def apply_config(c: Config, s: HubSettings | None = None,
-                 catalogue: Catalogue | None = None) -> Config:  # fmt: skip
+def apply_config(
+    c: Config, s: HubSettings | None = None, catalogue: Catalogue | None = None
+) -> Config:
     """Apply every concern to ``c``; read the environment and the catalogue when not given."""
     s = s or HubSettings.from_environment()
     catalogue = catalogue or Catalogue.from_environment()

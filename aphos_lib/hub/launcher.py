@@ -51,8 +51,16 @@ __all__ = ["Launch", "Launcher", "RequestRefused", "TERM_GRACE_S", "plan", "sock
 #: Seconds a process gets after SIGTERM, once its client is gone, before SIGKILL.
 TERM_GRACE_S = 5
 # The environment a service gets from this process, as JupyterHub's env_keep would give it.
-ENV_KEEP = ("CONDA_DEFAULT_ENV", "CONDA_ROOT", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "PATH",
-            "PYTHONPATH", "VIRTUAL_ENV")  # fmt: skip
+ENV_KEEP = (
+    "CONDA_DEFAULT_ENV",
+    "CONDA_ROOT",
+    "LANG",
+    "LC_ALL",
+    "LD_LIBRARY_PATH",
+    "PATH",
+    "PYTHONPATH",
+    "VIRTUAL_ENV",
+)
 SHELL = "/bin/bash"  # for JupyterLab's terminal; the account itself has no login shell
 MAX_REQUEST = 1 << 20
 _UNIX_PATH_MAX = 107
@@ -314,8 +322,12 @@ class Launcher:
             try:
                 launch = plan(request, self.settings, self.catalogue)
                 child = self._start(launch, fds)
-            except (RequestRefused, accounts.AccountError, OSError,
-                    subprocess.SubprocessError) as e:  # fmt: skip
+            except (
+                RequestRefused,
+                accounts.AccountError,
+                OSError,
+                subprocess.SubprocessError,
+            ) as e:
                 _send(conn, {"error": str(e)})
                 return
             finally:
@@ -334,10 +346,17 @@ class Launcher:
             if self._stopping:
                 raise RequestRefused("the platform is stopping")
             child = subprocess.Popen(
-                launch.argv, stdin=fds[0], stdout=fds[1], stderr=fds[2], env=launch.env,
-                cwd=launch.cwd, user=launch.account.pw_uid, group=launch.account.pw_gid,
-                extra_groups=launch.extra_groups, start_new_session=True,
-            )  # fmt: skip
+                launch.argv,
+                stdin=fds[0],
+                stdout=fds[1],
+                stderr=fds[2],
+                env=launch.env,
+                cwd=launch.cwd,
+                user=launch.account.pw_uid,
+                group=launch.account.pw_gid,
+                extra_groups=launch.extra_groups,
+                start_new_session=True,
+            )
             self._children[child.pid] = child
         return child
 

@@ -31,8 +31,15 @@ from pathlib import Path
 from aphos_lib.accounts import HUB_ACCOUNT, LAUNCHER_ENV, isolated
 from aphos_lib.hub.settings import REPO, HubSettings
 
-__all__ = ["demo", "hub_command", "hub_environment", "isolation_notice", "platform_answers",
-           "ready_message", "run_hub"]
+__all__ = [
+    "demo",
+    "hub_command",
+    "hub_environment",
+    "isolation_notice",
+    "platform_answers",
+    "ready_message",
+    "run_hub",
+]
 
 CONFIG = REPO / "hub_config" / "jupyterhub_config.py"
 NOT_ISOLATED = (
@@ -62,9 +69,11 @@ def ready_message(settings: HubSettings) -> str:
     http://127.0.0.1:8000/hub/login ; Ctrl-C stops it
     """
     sign_in = "Google" if settings.auth == "google" else "local demo sign-in, any name"
-    return (f"APhoS is ready. Home page (search, light curves; no sign-in needed): "
-            f"{settings.public_url}/services/dashboards/ ; sign in ({sign_in}): "
-            f"{settings.public_url}/hub/login ; Ctrl-C stops it")  # fmt: skip
+    return (
+        f"APhoS is ready. Home page (search, light curves; no sign-in needed): "
+        f"{settings.public_url}/services/dashboards/ ; sign in ({sign_in}): "
+        f"{settings.public_url}/hub/login ; Ctrl-C stops it"
+    )
 
 
 def platform_answers(settings: HubSettings, timeout: float = 2) -> bool:
@@ -95,8 +104,9 @@ def isolation_notice() -> str | None:
     return NOT_ISOLATED.format(user=pwd.getpwuid(os.geteuid()).pw_name)
 
 
-def hub_environment(settings: HubSettings, catalogue, launcher_socket: Path,
-                    environ: dict[str, str] | None = None) -> dict[str, str]:  # fmt: skip
+def hub_environment(
+    settings: HubSettings, catalogue, launcher_socket: Path, environ: dict[str, str] | None = None
+) -> dict[str, str]:
     """The environment of a hub that runs as ``aphos-hub``: no secret but the reader's login.
 
     The hub needs the catalogue only for what it gives workspaces, the reader's login (which
@@ -107,14 +117,23 @@ def hub_environment(settings: HubSettings, catalogue, launcher_socket: Path,
     """
     from aphos_lib.hub.configurer import DATABASE_ROLE, service_environment
 
-    env = {k: v for k, v in (os.environ if environ is None else environ).items()
-           if not _PRIVATE.search(k)}  # fmt: skip
+    env = {
+        k: v
+        for k, v in (os.environ if environ is None else environ).items()
+        if not _PRIVATE.search(k)
+    }
     env.pop("APHOS_GOOGLE_CLIENT_SECRET_FILE", None)
     if settings.google_client_secret:
         env["APHOS_GOOGLE_CLIENT_SECRET"] = settings.google_client_secret
     env.update(service_environment(catalogue, DATABASE_ROLE["user"]))
-    env.update({LAUNCHER_ENV: str(launcher_socket), "HOME": str(settings.hub_dir),
-                "USER": HUB_ACCOUNT, "LOGNAME": HUB_ACCOUNT})  # fmt: skip
+    env.update(
+        {
+            LAUNCHER_ENV: str(launcher_socket),
+            "HOME": str(settings.hub_dir),
+            "USER": HUB_ACCOUNT,
+            "LOGNAME": HUB_ACCOUNT,
+        }
+    )
     return env
 
 
@@ -201,8 +220,9 @@ def _stop_leftovers(children: dict) -> None:
             pass
 
 
-def run_hub(settings: HubSettings | None = None, *,
-            when_stopping: Callable[[], None] | None = None) -> int:  # fmt: skip
+def run_hub(
+    settings: HubSettings | None = None, *, when_stopping: Callable[[], None] | None = None
+) -> int:
     """Start the hub, wait for it, and return its exit code (0 after Ctrl-C).
 
     ``when_stopping`` runs after Ctrl-C once the hub's children (services, proxy, observers'
@@ -219,8 +239,11 @@ def run_hub(settings: HubSettings | None = None, *,
             f"the hub's proxy is missing ({settings.proxy_command}); 'make demo' installs it "
             "with npm (scripts/ensure-proxy), which needs Node.js >= 20 and npm"
         )
-    print("APhoS is starting: the hub, its proxy and three services (about 20 s; the "
-          "addresses follow once they answer)", flush=True)  # fmt: skip
+    print(
+        "APhoS is starting: the hub, its proxy and three services (about 20 s; the "
+        "addresses follow once they answer)",
+        flush=True,
+    )
     notice = isolation_notice()
     if notice:
         print(notice, flush=True)
@@ -233,13 +256,13 @@ def run_hub(settings: HubSettings | None = None, *,
     launcher, as_hub = None, {}
     if isolated():
         launcher, account, env = _launcher(settings)
-        as_hub = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": [],
-                  "env": env}  # fmt: skip
+        as_hub = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": [], "env": env}
     # No terminal on stdin: Jupyter servers that see one answer SIGINT with a "Shutdown this
     # server (y/[n])?" prompt and wait for it instead of stopping.
     try:
-        hub = subprocess.Popen(hub_command(), cwd=REPO, stdin=subprocess.DEVNULL,
-                               preexec_fn=_default_sigint, **as_hub)  # fmt: skip
+        hub = subprocess.Popen(
+            hub_command(), cwd=REPO, stdin=subprocess.DEVNULL, preexec_fn=_default_sigint, **as_hub
+        )
     except BaseException:
         if launcher is not None:
             launcher.stop()
@@ -257,8 +280,11 @@ def run_hub(settings: HubSettings | None = None, *,
                 print(ready_message(settings), flush=True)
             elif not ready and not warned and time.monotonic() - started > SLOW_START_S:
                 warned = True
-                print(f"APhoS has not answered at {settings.public_url}/hub/login after "
-                      f"{SLOW_START_S} s: see the hub's log above", flush=True)  # fmt: skip
+                print(
+                    f"APhoS has not answered at {settings.public_url}/hub/login after "
+                    f"{SLOW_START_S} s: see the hub's log above",
+                    flush=True,
+                )
             try:
                 return hub.wait(timeout=2 if ready else 0.25)
             except subprocess.TimeoutExpired:

@@ -124,17 +124,19 @@ class HubSettings:
             dashboards_dir=Path(env.get("APHOS_DASHBOARDS_DIR") or REPO / "dashboards"),
             published_dir=Path(env.get("APHOS_PUBLISHED_DIR") or home / "published"),
             proxy_command=env.get("APHOS_PROXY_COMMAND")
-            or str(REPO / "hub_config" / "proxy" / "node_modules" / ".bin"
-                   / "configurable-http-proxy"),
+            or str(
+                REPO / "hub_config" / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
+            ),
             server_idle_timeout=int(env.get("APHOS_SERVER_IDLE_TIMEOUT", "3600")),
             kernel_idle_timeout=int(env.get("APHOS_KERNEL_IDLE_TIMEOUT", "1800")),
-            dashboard_kernel_idle_timeout=int(env.get("APHOS_DASHBOARD_KERNEL_IDLE_TIMEOUT",
-                                                      "300")),
+            dashboard_kernel_idle_timeout=int(
+                env.get("APHOS_DASHBOARD_KERNEL_IDLE_TIMEOUT", "300")
+            ),
             dashboard_max_kernels=int(env.get("APHOS_DASHBOARD_MAX_KERNELS", "0")),
             dashboard_kernel_pool=int(env.get("APHOS_DASHBOARD_KERNEL_POOL", "2")),
             concurrent_spawn_limit=int(env.get("APHOS_CONCURRENT_SPAWN_LIMIT", "10")),
             active_server_limit=int(env.get("APHOS_ACTIVE_SERVER_LIMIT", "0")),
-        )  # fmt: skip
+        )
         s.check()
         return s
 

@@ -51,9 +51,13 @@ def _chown_tree(path: Path, uid: int, gid: int) -> None:
             os.lchown(os.path.join(parent, name), uid, gid)
 
 
-def prepare_workspace(home: Path, environment: dict[str, str],
-                      account: pwd.struct_passwd | None = None, *,
-                      new_account: bool = False) -> None:  # fmt: skip
+def prepare_workspace(
+    home: Path,
+    environment: dict[str, str],
+    account: pwd.struct_passwd | None = None,
+    *,
+    new_account: bool = False,
+) -> None:
     """Before a workspace starts: its home, then its files (:func:`populate_home`).
 
     With ``account`` (run as root), the home belongs to that account and is closed to every
@@ -78,10 +82,15 @@ def prepare_workspace(home: Path, environment: dict[str, str],
     # It is short and bounded; the platform's stop does not need to interrupt it.
     subprocess.run(
         [sys.executable, "-m", "aphos_lib.hub.workspace_files", str(home), json.dumps(copy_env)],
-        user=uid, group=gid, extra_groups=[], cwd=home, check=True, timeout=120,
+        user=uid,
+        group=gid,
+        extra_groups=[],
+        cwd=home,
+        check=True,
+        timeout=120,
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)},
         start_new_session=True,
-    )  # fmt: skip
+    )
 
 
 def open_workspace(hub_user: str, home: Path, environment: dict[str, str]) -> pwd.struct_passwd:
@@ -95,9 +104,11 @@ def open_workspace(hub_user: str, home: Path, environment: dict[str, str]) -> pw
     name = accounts.workspace_account(hub_user)
     new_account = not _account_exists(name)
     entry = accounts.ensure_account(
-        name, comment=accounts.WORKSPACE_COMMENT.format(hub_user), home=home,
+        name,
+        comment=accounts.WORKSPACE_COMMENT.format(hub_user),
+        home=home,
         check_comment=True,
-    )  # fmt: skip
+    )
     prepare_workspace(home, environment, entry, new_account=new_account)
     return entry
 
@@ -106,9 +117,10 @@ class WorkspaceSpawner(LocalProcessSpawner):
     """A local JupyterLab per hub user, as that user's own system account when run as root."""
 
     home_dir_template = Unicode(
-        "/tmp/{username}", config=True,
+        "/tmp/{username}",
+        config=True,
         help="The workspace's home; {username} is the hub user name.",
-    )  # fmt: skip
+    )
 
     @property
     def home_dir(self) -> str:
@@ -169,8 +181,7 @@ class WorkspaceSpawner(LocalProcessSpawner):
                 self.cmd = command
         home = Path(self.home_dir)
         if self.system_user:
-            await asyncio.to_thread(open_workspace, self.user.name, home,
-                                    dict(self.environment))  # fmt: skip
+            await asyncio.to_thread(open_workspace, self.user.name, home, dict(self.environment))
         else:
             await asyncio.to_thread(prepare_workspace, home, dict(self.environment))
         return await super().start()

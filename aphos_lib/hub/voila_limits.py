@@ -153,13 +153,17 @@ def busy_page(own_share: bool = False) -> str:
     """
     if own_share:
         title = "You have several dashboards open"
-        text = (f"Your other APhoS pages hold every dashboard one visitor may use at once. "
-                f"Close one of them and this page opens by itself within {RETRY_AFTER_S} "
-                f"seconds; you can also reload it.")  # fmt: skip
+        text = (
+            f"Your other APhoS pages hold every dashboard one visitor may use at once. "
+            f"Close one of them and this page opens by itself within {RETRY_AFTER_S} "
+            f"seconds; you can also reload it."
+        )
     else:
         title = "The dashboards are busy"
-        text = (f"Every dashboard is in use right now. This page tries again by itself in "
-                f"{RETRY_AFTER_S} seconds; you can also reload it.")  # fmt: skip
+        text = (
+            f"Every dashboard is in use right now. This page tries again by itself in "
+            f"{RETRY_AFTER_S} seconds; you can also reload it."
+        )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="{RETRY_AFTER_S}">
@@ -198,8 +202,7 @@ class DashboardKernels(LoggingConfigurable):
     max_kernels_per_client = Integer(
         0,
         config=True,
-        help="Most kernels one client address holds at "
-        "once; 0: per_client_share() of max_kernels",
+        help="Most kernels one client address holds at once; 0: per_client_share() of max_kernels",
     )
     unconnected_timeout = Integer(
         30,

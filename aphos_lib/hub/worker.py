@@ -56,8 +56,13 @@ def create_app(
     """
     prefix = prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/worker/")
     pool = pool if pool is not None else WorkerPool()
-    status: dict = {"database": "unknown", "checked_at": None, "started_at": time.time(),
-                    "queued": None, "running": None}  # fmt: skip
+    status: dict = {
+        "database": "unknown",
+        "checked_at": None,
+        "started_at": time.time(),
+        "queued": None,
+        "running": None,
+    }
 
     def check() -> None:
         cat = catalogue or Catalogue.from_environment(start=False)
@@ -100,11 +105,17 @@ def create_app(
             await asyncio.to_thread(check)
         workers = len(pool.pids)
         ok = status["database"] == "ok" and workers == pool.size
-        body = {"status": "ok" if ok else "degraded", "service": "worker",
-                "database": status["database"], "workers": workers,
-                "workers_configured": pool.size, "worker_restarts": pool.restarts,
-                "jobs_running": status["running"], "jobs_queued": status["queued"],
-                "uptime_s": round(time.time() - status["started_at"], 1)}  # fmt: skip
+        body = {
+            "status": "ok" if ok else "degraded",
+            "service": "worker",
+            "database": status["database"],
+            "workers": workers,
+            "workers_configured": pool.size,
+            "worker_restarts": pool.restarts,
+            "jobs_running": status["running"],
+            "jobs_queued": status["queued"],
+            "uptime_s": round(time.time() - status["started_at"], 1),
+        }
         return JSONResponse(body, 200 if ok else 503)
 
     return app
@@ -115,8 +126,13 @@ def main() -> None:
     import uvicorn
 
     url = urlsplit(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8004"))
-    uvicorn.run(create_app(), host=url.hostname, port=url.port, log_level="info",
-                timeout_graceful_shutdown=1)  # fmt: skip
+    uvicorn.run(
+        create_app(),
+        host=url.hostname,
+        port=url.port,
+        log_level="info",
+        timeout_graceful_shutdown=1,
+    )
     # Skip the interpreter's teardown of every imported module (seconds on a busy machine):
     # uvicorn has closed the connections and the pool has stopped its processes.
     sys.stdout.flush()

@@ -34,5 +34,12 @@ def read_photometry(source: str | Path | bytes, dialect: str = "sips", **options
     return reader(source, **options)
 
 
-__all__ = ["CANONICAL_COLUMNS", "READERS", "RejectedRow", "SipsFile", "SipsFormatError",
-           "read_photometry", "read_sips"]  # fmt: skip
+__all__ = [
+    "CANONICAL_COLUMNS",
+    "READERS",
+    "RejectedRow",
+    "SipsFile",
+    "SipsFormatError",
+    "read_photometry",
+    "read_sips",
+]

@@ -169,8 +169,13 @@ def to_angles_many(columns: list[tuple[pa.Array, bool]]) -> list[Converted]:
     out, start = [], 0
     for size in sizes:
         stop = start + size
-        out.append(Converted(values[start:stop], blank[start:stop],
-                             {i - start: e for i, e in errors.items() if start <= i < stop}))
+        out.append(
+            Converted(
+                values[start:stop],
+                blank[start:stop],
+                {i - start: e for i, e in errors.items() if start <= i < stop},
+            )
+        )
         start = stop
     return out
 

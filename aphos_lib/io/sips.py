@@ -67,10 +67,26 @@ _APERTURE = re.compile(r"^ap(\d+)(dev)?$")
 #: Columns of the canonical frame before the per-aperture ones (``ap1``, ``ap1_dev``,
 #: ``ap1_saturated``, ...).
 CANONICAL_COLUMNS = (
-    "line", "name", "x", "y", "adu", "ra_deg", "dec_deg", "catalog", "catalog_id",
-    "catalog_ra_deg", "catalog_dec_deg", "catalog_mag", "catalog_bv", "catalog_jk",
-    "background", "background_dev", "ap_auto", "ap_auto_dev", "ap_auto_saturated",
-)  # fmt: skip
+    "line",
+    "name",
+    "x",
+    "y",
+    "adu",
+    "ra_deg",
+    "dec_deg",
+    "catalog",
+    "catalog_id",
+    "catalog_ra_deg",
+    "catalog_dec_deg",
+    "catalog_mag",
+    "catalog_bv",
+    "catalog_jk",
+    "background",
+    "background_dev",
+    "ap_auto",
+    "ap_auto_dev",
+    "ap_auto_saturated",
+)
 
 
 class SipsFormatError(ValueError):
@@ -229,9 +245,10 @@ def read_sips(
         missing = [k for k in MANDATORY_HEADER if not any(h.key == k for h in header)]
         lacking = _table_header_lacking_columns(lines)
         if lacking:
-            problems.append(f"the table header row (line {lacking[0]}) lacks the mandatory "
-                            f"column{'s' if len(lacking[1]) > 1 else ''} "
-                            + ", ".join(lacking[1]))  # fmt: skip
+            problems.append(
+                f"the table header row (line {lacking[0]}) lacks the mandatory "
+                f"column{'s' if len(lacking[1]) > 1 else ''} " + ", ".join(lacking[1])
+            )
         else:
             problems.append(
                 "no table header row was found (a line naming the columns, with at least "
@@ -239,16 +256,19 @@ def read_sips(
                 + ", such as 'Name;X;Y;ADU;RA;Dec;...;ApAuto;Ap1;...')"
             )
     if missing:
-        problems.insert(0, "missing header line" + ("s " if len(missing) > 1 else " ")
-                        + " and ".join(missing))  # fmt: skip
+        problems.insert(
+            0, "missing header line" + ("s " if len(missing) > 1 else " ") + " and ".join(missing)
+        )
     if problems:
         raise SipsFormatError(f"{label}: " + "; ".join(problems))
 
     begin = _parse_time(header, "ExposureBegin", label)
     end = _parse_time(header, "ExposureEnd", label)
     if end < begin:
-        raise SipsFormatError(f"{label}: ExposureEnd {end:%Y-%m-%dT%H:%M:%S} is before "
-                              f"ExposureBegin {begin:%Y-%m-%dT%H:%M:%S}")  # fmt: skip
+        raise SipsFormatError(
+            f"{label}: ExposureEnd {end:%Y-%m-%dT%H:%M:%S} is before "
+            f"ExposureBegin {begin:%Y-%m-%dT%H:%M:%S}"
+        )
 
     names = [c.strip() for c in lines[table_at].split(";")]
     plan, apertures, warnings = _plan_columns(names, label)
@@ -417,10 +437,13 @@ def _read_rows(
     else:
         out.update(typed)
     rejected = [
-        RejectedRow(int(line_of(np.array([r.number]))[0]),
-                    f"expected {width} fields separated by ';', found {r.actual_columns}")
-        for r in short if r.text.strip()  # whitespace-only lines are not rows either
-    ]  # fmt: skip
+        RejectedRow(
+            int(line_of(np.array([r.number]))[0]),
+            f"expected {width} fields separated by ';', found {r.actual_columns}",
+        )
+        for r in short
+        if r.text.strip()  # whitespace-only lines are not rows either
+    ]
     good_rows = np.arange(1, total + 1)
     if short:
         good_rows = np.setdiff1d(good_rows, [r.number for r in short])
@@ -506,19 +529,26 @@ def _csv(data: bytes, width: int, types: dict[str, pa.DataType]) -> tuple[pa.Tab
         io.BytesIO(data),
         # One thread, so that the skipped rows come with their row numbers.
         read_options=pacsv.ReadOptions(
-            column_names=[str(i) for i in range(width)], use_threads=False,
+            column_names=[str(i) for i in range(width)],
+            use_threads=False,
             block_size=max(1 << 20, len(data) + 1),
         ),
         parse_options=pacsv.ParseOptions(
-            delimiter=";", quote_char=False, escape_char=False, newlines_in_values=False,
-            ignore_empty_lines=True, invalid_row_handler=skip,
+            delimiter=";",
+            quote_char=False,
+            escape_char=False,
+            newlines_in_values=False,
+            ignore_empty_lines=True,
+            invalid_row_handler=skip,
         ),
         # Only typed (numeric) columns turn empty cells into nulls; strings stay as written.
         convert_options=pacsv.ConvertOptions(
-            column_types=types, null_values=[""], strings_can_be_null=False,
+            column_types=types,
+            null_values=[""],
+            strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         ),
-    )  # fmt: skip
+    )
     return table, short
 
 
@@ -545,8 +575,9 @@ def _typed_read(
     types = {str(i): pa.string() for i in range(width)}
     types.update({str(c.index): pa.float64() for c in numeric})
     try:
-        table, short = _csv(text.replace(saturated, b"nan") if saturated_cells else text,
-                            width, types)  # fmt: skip
+        table, short = _csv(
+            text.replace(saturated, b"nan") if saturated_cells else text, width, types
+        )
     except pa.ArrowInvalid:
         return None, None, []
     # Every NaN must be a 'saturated' of a row that was read (skipped rows don't count).

@@ -19,8 +19,7 @@ from pathlib import Path
 
 from jupyter_client import BlockingKernelClient, KernelManager
 
-__all__ = ["PRIME", "RESET", "JobKernelManager", "reset_kernel", "start_warm_kernel",
-           "stop_kernel"]  # fmt: skip
+__all__ = ["PRIME", "RESET", "JobKernelManager", "reset_kernel", "start_warm_kernel", "stop_kernel"]
 
 # What the job notebook imports; imported here before the job, it is then already loaded.
 PRIME = "import aphos_lib.jobs.upload, aphos_lib.ingest, pandas"
@@ -58,9 +57,12 @@ def start_warm_kernel(cwd: Path, *, timeout: float = 120.0) -> JobKernelManager:
     """
     # Unix sockets, not TCP ports: workers starting kernels at once would race for free ports
     # (and local TCP is unencrypted).
-    km = JobKernelManager(kernel_name="python3", transport="ipc",
-                       ip=os.path.join(tempfile.gettempdir(), f"aphos-kernel-{uuid.uuid4().hex}"),
-                       client_class="jupyter_client.asynchronous.AsyncKernelClient")  # fmt: skip
+    km = JobKernelManager(
+        kernel_name="python3",
+        transport="ipc",
+        ip=os.path.join(tempfile.gettempdir(), f"aphos-kernel-{uuid.uuid4().hex}"),
+        client_class="jupyter_client.asynchronous.AsyncKernelClient",
+    )
     # The kernel dies with this process (ipykernel watches JPY_PARENT_PID, which the
     # launcher sets), so a killed worker leaves no kernel behind writing for it.
     km.start_kernel(cwd=str(cwd), extra_arguments=["--HistoryManager.enabled=False"])
@@ -116,8 +118,9 @@ def _run(km: KernelManager, code: str, timeout: float) -> None:
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=timeout)
-        reply = kc.execute_interactive(code, timeout=timeout, store_history=False,
-                                       output_hook=lambda msg: None)  # fmt: skip
+        reply = kc.execute_interactive(
+            code, timeout=timeout, store_history=False, output_hook=lambda msg: None
+        )
         if reply["content"]["status"] != "ok":
             raise RuntimeError(f"{code!r} failed in the kernel: {reply['content'].get('evalue')}")
     finally:

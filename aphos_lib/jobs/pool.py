@@ -92,9 +92,12 @@ class WorkerPool:
                         quick = now - slot.started < 60
                         slot.backoff = min(30.0, max(0.5, slot.backoff * 2)) if quick else 0.0
                         slot.not_before = now + slot.backoff
-                        print(f"worker pool: process {slot.process.pid} exited with"
-                              f" {slot.process.returncode}; starting another in"
-                              f" {slot.backoff:.1f} s", flush=True)  # fmt: skip
+                        print(
+                            f"worker pool: process {slot.process.pid} exited with"
+                            f" {slot.process.returncode}; starting another in"
+                            f" {slot.backoff:.1f} s",
+                            flush=True,
+                        )
                     if now >= slot.not_before:
                         slot.not_before = None
                         slot.restarts += 1

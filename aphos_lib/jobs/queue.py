@@ -17,8 +17,17 @@ from dataclasses import dataclass
 
 import psycopg
 
-__all__ = ["CHANNEL", "Job", "claim", "enqueue", "finish", "heartbeat", "in_flight",
-           "queue_depth", "retry"]  # fmt: skip
+__all__ = [
+    "CHANNEL",
+    "Job",
+    "claim",
+    "enqueue",
+    "finish",
+    "heartbeat",
+    "in_flight",
+    "queue_depth",
+    "retry",
+]
 
 CHANNEL = "aphos_ingest_job"
 
@@ -124,8 +133,10 @@ def claim(conn: psycopg.Connection, worker_name: str, *, heartbeat_timeout: floa
                 return None
             job_id, attempts, max_attempts, previous = row
             if attempts >= max_attempts:
-                why = (f"gave up after {attempts} attempts: worker {previous} stopped "
-                       "responding during the last one")  # fmt: skip
+                why = (
+                    f"gave up after {attempts} attempts: worker {previous} stopped "
+                    "responding during the last one"
+                )
                 _close(conn, job_id, "failed", why, None)
                 continue
             claimed = conn.execute(
@@ -209,8 +220,9 @@ def finish(
     if state not in ("done", "failed"):
         raise ValueError(f"a job ends done or failed, not {state!r}")
     with conn.transaction():
-        owned = conn.execute(f"SELECT 1 FROM ingest_job WHERE {_OWNED} FOR UPDATE",
-                             _owned(job)).fetchone()  # fmt: skip
+        owned = conn.execute(
+            f"SELECT 1 FROM ingest_job WHERE {_OWNED} FOR UPDATE", _owned(job)
+        ).fetchone()
         if owned is None:
             return False
         _close(conn, job.id, state, error, report_path)
@@ -238,8 +250,9 @@ def retry(conn: psycopg.Connection, job: Job, error: str, report_path: str | Non
     return "queued" if changed else "lost"
 
 
-def _close(conn: psycopg.Connection, job_id: int, state: str, error: str | None,
-           report_path: str | None) -> None:  # fmt: skip
+def _close(
+    conn: psycopg.Connection, job_id: int, state: str, error: str | None, report_path: str | None
+) -> None:
     upload_id = conn.execute(
         "UPDATE ingest_job SET state = %s, error = %s, report_path = coalesce(%s, report_path),"
         " finished_at = clock_timestamp() WHERE id = %s RETURNING upload_id",

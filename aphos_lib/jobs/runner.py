@@ -121,8 +121,13 @@ class Worker:
         The job notebook.
     """
 
-    def __init__(self, catalogue: Catalogue, name: str | None = None,
-                 settings: Settings | None = None, notebook: Path = NOTEBOOK) -> None:  # fmt: skip
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        name: str | None = None,
+        settings: Settings | None = None,
+        notebook: Path = NOTEBOOK,
+    ) -> None:
         self.catalogue = catalogue
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.settings = settings or Settings.from_environment()
@@ -163,13 +168,17 @@ class Worker:
         ):
             listener.execute(f"LISTEN {queue.CHANNEL}")
             while not self.stop.is_set():
-                job = queue.claim(conn, self.name,
-                                  heartbeat_timeout=self.settings.heartbeat_timeout)  # fmt: skip
+                job = queue.claim(
+                    conn, self.name, heartbeat_timeout=self.settings.heartbeat_timeout
+                )
                 if job is not None:
                     ended = self.execute(conn, job)
-                    print(f"worker {self.name}: job {job.id} attempt {job.attempt}: {ended}"
-                          f" ({self.last['claim_to_end_s']:.2f} s, kernel ready after"
-                          f" {self.last['kernel_s']:.2f} s)", flush=True)  # fmt: skip
+                    print(
+                        f"worker {self.name}: job {job.id} attempt {job.attempt}: {ended}"
+                        f" ({self.last['claim_to_end_s']:.2f} s, kernel ready after"
+                        f" {self.last['kernel_s']:.2f} s)",
+                        flush=True,
+                    )
                     continue
                 self._prepare_kernel()
                 # Wake on the first notification, or after the poll interval to look for
@@ -241,9 +250,14 @@ class Worker:
         output = aphos_home() / relative
         output.parent.mkdir(parents=True, exist_ok=True)
         run = _Run()
-        parameters = {"upload_id": job.upload_id, "job_id": job.id,
-                      "observer_id": job.observer_id, "worker": job.worker,
-                      "attempt": job.attempt, "files": files}  # fmt: skip
+        parameters = {
+            "upload_id": job.upload_id,
+            "job_id": job.id,
+            "observer_id": job.observer_id,
+            "worker": job.worker,
+            "attempt": job.attempt,
+            "files": files,
+        }
 
         def execute_notebook() -> None:
             try:
@@ -256,10 +270,14 @@ class Worker:
                     self._prepare_kernel()  # this kernel's last job: warm its successor
                 if not run.stopped:
                     papermill.execute_notebook(
-                        str(self.notebook), str(output), parameters=parameters,
-                        kernel_name="python3", km=run.km, progress_bar=False,
+                        str(self.notebook),
+                        str(output),
+                        parameters=parameters,
+                        kernel_name="python3",
+                        km=run.km,
+                        progress_bar=False,
                         execution_timeout=self.settings.execution_timeout,
-                    )  # fmt: skip
+                    )
             except BaseException as exc:  # reported to the job below
                 run.error = exc
 
@@ -282,14 +300,17 @@ class Worker:
                         stop_kernel(run.km)
                     wait([running])
         self._keep_or_stop(run, ok=not lost and not run.stopped and run.error is None)
-        self.last = {"kernel_s": (run.kernel_ready or claimed) - claimed,
-                     "claim_to_end_s": time.monotonic() - claimed}  # fmt: skip
+        self.last = {
+            "kernel_s": (run.kernel_ready or claimed) - claimed,
+            "claim_to_end_s": time.monotonic() - claimed,
+        }
         if lost:
             return "lost"
         if run.stopped:
             # Stopped (a restart, a shutdown): the files done stay done, the rest is retried.
-            return queue.retry(conn, job, "the worker was stopped before the job ended",
-                               report_path=relative)  # fmt: skip
+            return queue.retry(
+                conn, job, "the worker was stopped before the job ended", report_path=relative
+            )
         if run.error is None:
             return "done" if queue.finish(conn, job, "done", report_path=relative) else "lost"
         if getattr(run.error, "ename", None) == "JobLost":
@@ -331,8 +352,9 @@ def main() -> None:
     signal.signal(signal.SIGINT, stop)
     parent = os.environ.get("APHOS_WORKER_PARENT_PID")
     if parent:
-        threading.Thread(target=_stop_with_parent, args=(int(parent), worker.stop),
-                         daemon=True).start()  # fmt: skip
+        threading.Thread(
+            target=_stop_with_parent, args=(int(parent), worker.stop), daemon=True
+        ).start()
     print(f"worker {worker.name} ready", flush=True)
     worker.run()
 

@@ -26,8 +26,17 @@ if TYPE_CHECKING:
 
 __all__ = ["JobLost", "OUTCOME_COLUMNS", "outcome_table", "outcomes", "run_job", "run_upload"]
 
-OUTCOME_COLUMNS = ("position", "file", "status", "fluxes", "matched", "unmatched",
-                   "rejected_rows", "rejected_count", "error")  # fmt: skip
+OUTCOME_COLUMNS = (
+    "position",
+    "file",
+    "status",
+    "fluxes",
+    "matched",
+    "unmatched",
+    "rejected_rows",
+    "rejected_count",
+    "error",
+)
 # The rejected rows the report's table shows of each file.
 TABLE_ROWS = 20
 
@@ -99,17 +108,35 @@ def _store(conn: psycopg.Connection, job: Job, f: Mapping[str, Any], known: Obje
         # not a reason to reject the file).
         parsed = None
     if parsed is None:
-        ingest_file(conn, path, observer_id=job.observer_id, upload_id=job.upload_id,
-                    position=f["position"], name=f["filename"], fold=False)  # fmt: skip
+        ingest_file(
+            conn,
+            path,
+            observer_id=job.observer_id,
+            upload_id=job.upload_id,
+            position=f["position"],
+            name=f["filename"],
+            fold=False,
+        )
     else:
-        ingest_parsed(conn, parsed, observer_id=job.observer_id, upload_id=job.upload_id,
-                      position=f["position"], known_objects=known, fold=False)  # fmt: skip
+        ingest_parsed(
+            conn,
+            parsed,
+            observer_id=job.observer_id,
+            upload_id=job.upload_id,
+            position=f["position"],
+            known_objects=known,
+            fold=False,
+        )
 
 
 def _recorded_positions(conn: psycopg.Connection, upload_id: int) -> set[int]:
     with conn.transaction():
-        return {p for (p,) in conn.execute(
-            "SELECT position FROM upload_file WHERE upload_id = %s", (upload_id,))}  # fmt: skip
+        return {
+            p
+            for (p,) in conn.execute(
+                "SELECT position FROM upload_file WHERE upload_id = %s", (upload_id,)
+            )
+        }
 
 
 def outcomes(conn: psycopg.Connection, upload_id: int) -> list[dict[str, Any]]:
@@ -127,8 +154,15 @@ def outcomes(conn: psycopg.Connection, upload_id: int) -> list[dict[str, Any]]:
     return [dict(zip(OUTCOME_COLUMNS, r, strict=True)) for r in rows]
 
 
-def run_job(*, job_id: int, upload_id: int, observer_id: int, worker: str, attempt: int,
-            files: list[Mapping[str, Any]]) -> list[dict[str, Any]]:  # fmt: skip
+def run_job(
+    *,
+    job_id: int,
+    upload_id: int,
+    observer_id: int,
+    worker: str,
+    attempt: int,
+    files: list[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
     """The job notebook's one call: run the claimed job, return every file's outcome.
 
     Connects as the writer role named by the environment the worker gave the kernel, so no
@@ -152,8 +186,10 @@ def outcome_table(rows: list[dict[str, Any]]) -> Styler:
 
     table = pd.DataFrame(rows, columns=list(OUTCOME_COLUMNS)).set_index("position")
     table["rejected_rows"] = [
-        "; ".join([f"line {r['line']}: {r['reason']}" for r in rejected[:TABLE_ROWS]]
-                  + ([f"{count - TABLE_ROWS:,} more"] if count > TABLE_ROWS else []))
+        "; ".join(
+            [f"line {r['line']}: {r['reason']}" for r in rejected[:TABLE_ROWS]]
+            + ([f"{count - TABLE_ROWS:,} more"] if count > TABLE_ROWS else [])
+        )
         for rejected, count in zip(table["rejected_rows"], table["rejected_count"], strict=True)
     ]
     return table.style.format(na_rep="", escape="html")

@@ -38,12 +38,16 @@ def remove_abandoned(conn: psycopg.Connection, *, older_than_s: float = 3600.0) 
     if not root.is_dir():
         return []
     cutoff = time.time() - older_than_s
-    candidates = {int(p.name): p for p in root.iterdir()
-                  if p.is_dir() and p.name.isdigit() and p.stat().st_mtime < cutoff}  # fmt: skip
+    candidates = {
+        int(p.name): p
+        for p in root.iterdir()
+        if p.is_dir() and p.name.isdigit() and p.stat().st_mtime < cutoff
+    }
     if not candidates:
         return []
-    owned = {i for (i,) in conn.execute(
-        "SELECT id FROM upload WHERE id = ANY(%s)", (list(candidates),))}  # fmt: skip
+    owned = {
+        i for (i,) in conn.execute("SELECT id FROM upload WHERE id = ANY(%s)", (list(candidates),))
+    }
     removed = []
     for upload_id, folder in sorted(candidates.items()):
         if upload_id not in owned:

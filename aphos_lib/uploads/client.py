@@ -27,8 +27,18 @@ import pandas as pd
 __all__ = ["Upload", "UploadClient", "UploadError", "browser_api_url", "upload"]
 
 ENDED = ("done", "failed")
-OUTCOME_COLUMNS = ["position", "filename", "status", "fluxes", "matched", "unmatched",
-                   "rejected_rows", "rejected_count", "duplicate", "error"]  # fmt: skip
+OUTCOME_COLUMNS = [
+    "position",
+    "filename",
+    "status",
+    "fluxes",
+    "matched",
+    "unmatched",
+    "rejected_rows",
+    "rejected_count",
+    "duplicate",
+    "error",
+]
 
 
 class UploadError(RuntimeError):
@@ -48,8 +58,9 @@ def api_url_from_environment(env: dict[str, str] | None = None) -> str:
     hub = env.get("JUPYTERHUB_PUBLIC_HUB_URL", "")
     if hub:
         return hub.rstrip("/").removesuffix("/hub") + "/services/api/"
-    raise UploadError(0, "set APHOS_API_URL to the api service (e.g. "
-                         "https://aphos.example/services/api/)")  # fmt: skip
+    raise UploadError(
+        0, "set APHOS_API_URL to the api service (e.g. https://aphos.example/services/api/)"
+    )
 
 
 def browser_api_url(env: dict[str, str] | None = None) -> str:
@@ -86,8 +97,9 @@ class UploadClient:
         Seconds to wait for one request (sending many large files takes longer).
     """
 
-    def __init__(self, api_url: str | None = None, token: str | None = None, *,
-                 timeout: float = 300.0):  # fmt: skip
+    def __init__(
+        self, api_url: str | None = None, token: str | None = None, *, timeout: float = 300.0
+    ):
         self.api_url = (api_url or api_url_from_environment()).rstrip("/") + "/"
         token = token or os.environ.get("JUPYTERHUB_API_TOKEN", "")
         self._http = httpx.Client(headers={"Authorization": f"token {token}"}, timeout=timeout)
@@ -108,8 +120,9 @@ class UploadClient:
             raise UploadError(response.status_code, message)
         return response.json()
 
-    def send(self, files: Iterable[str | Path | tuple[str, bytes]], *,
-             client: str = "notebook") -> Upload:  # fmt: skip
+    def send(
+        self, files: Iterable[str | Path | tuple[str, bytes]], *, client: str = "notebook"
+    ) -> Upload:
         """Send files as one upload; the worker stores them.
 
         Parameters
@@ -159,8 +172,9 @@ class UploadClient:
 
     def report(self, upload_id: int, *, format: str = "ipynb") -> bytes:
         """The executed notebook of an upload's job (``ipynb``, or ``html``)."""
-        response = self._request("GET", f"{self.base}/{int(upload_id)}/report",
-                                 params={"format": format})  # fmt: skip
+        response = self._request(
+            "GET", f"{self.base}/{int(upload_id)}/report", params={"format": format}
+        )
         if response.status_code >= 400:
             self._check(response)
         return response.content
@@ -233,13 +247,20 @@ class Upload:
 
 def outcomes_frame(status: dict) -> pd.DataFrame:
     """The per-file outcomes of an upload's status as a table (see :meth:`Upload.outcomes`)."""
-    rows = [{**{k: f.get(k) for k in OUTCOME_COLUMNS}, "duplicate": f.get("status") == "duplicate"}
-            for f in status["files"]]  # fmt: skip
+    rows = [
+        {**{k: f.get(k) for k in OUTCOME_COLUMNS}, "duplicate": f.get("status") == "duplicate"}
+        for f in status["files"]
+    ]
     return pd.DataFrame(rows, columns=OUTCOME_COLUMNS).set_index("position")
 
 
-def upload(paths: Iterable[str | Path] | str | Path, *, wait: bool = False,
-           timeout: float = 600.0, client: UploadClient | None = None) -> Upload:  # fmt: skip
+def upload(
+    paths: Iterable[str | Path] | str | Path,
+    *,
+    wait: bool = False,
+    timeout: float = 600.0,
+    client: UploadClient | None = None,
+) -> Upload:
     """Send SIPS files to the archive as one upload, from a workspace notebook.
 
     Parameters

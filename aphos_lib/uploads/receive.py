@@ -21,8 +21,15 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from aphos_lib.jobs.storage import new_stored_name, stored_path
 
-__all__ = ["FileTooLarge", "MultipartFiles", "ReceivedFile", "UploadRejected", "UploadStalled",
-           "check_filename", "folder_of"]
+__all__ = [
+    "FileTooLarge",
+    "MultipartFiles",
+    "ReceivedFile",
+    "UploadRejected",
+    "UploadStalled",
+    "check_filename",
+    "folder_of",
+]
 
 # Text fields (``client``) are a few bytes; anything longer is not ours.
 _MAX_FIELD = 200
@@ -204,8 +211,15 @@ class MultipartFiles:
             return
         if part.out is not None:
             part.out.close()
-            self.files.append(ReceivedFile(len(self.files), part.filename, part.stored_name,
-                                           part.size, part.hasher.digest()))  # fmt: skip
+            self.files.append(
+                ReceivedFile(
+                    len(self.files),
+                    part.filename,
+                    part.stored_name,
+                    part.size,
+                    part.hasher.digest(),
+                )
+            )
         elif part.size <= _MAX_FIELD:
             self.fields[part.name] = part.text.decode("utf-8", "replace")
 

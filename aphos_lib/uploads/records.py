@@ -79,7 +79,9 @@ def record_upload(
             cur.executemany(
                 "INSERT INTO upload_input (upload_id, position, filename, stored_name,"
                 " size_bytes, sha256) VALUES (%s, %s, %s, %s, %s, %s)",
-                [(upload_id, f.position, f.filename, f.stored_name, f.size_bytes, f.sha256)
-                 for f in files],
-            )  # fmt: skip
+                [
+                    (upload_id, f.position, f.filename, f.stored_name, f.size_bytes, f.sha256)
+                    for f in files
+                ],
+            )
         return enqueue(conn, upload_id)

@@ -24,8 +24,12 @@ def report_body(path: Path | str) -> str:
 
     # "basic": the cells only, no page, script or stylesheet of nbconvert's own; the page
     # around them is the site's (report_page).
-    exporter = HTMLExporter(template_name="basic", exclude_input=True,
-                            exclude_input_prompt=True, exclude_output_prompt=True)  # fmt: skip
+    exporter = HTMLExporter(
+        template_name="basic",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
     body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
     return body
 
@@ -41,9 +45,13 @@ def report_page(path: Path | str, upload_id: int, *, log_url: str) -> str:
     log_url : str
         The observer's upload log (a constant address of the platform).
     """
-    back = (f"<p class='report-back'><a href='{log_url}#upload-{int(upload_id)}'>Back to "
-            "your upload log</a></p>")  # fmt: skip
-    return html_page(f"Job report of upload {int(upload_id)}",
-                     f"<h1>Job report of upload {int(upload_id)}</h1>{back}"
-                     f"<div class='aphos-report'>{report_body(path)}</div>",
-                     signed_in=True)  # fmt: skip
+    back = (
+        f"<p class='report-back'><a href='{log_url}#upload-{int(upload_id)}'>Back to "
+        "your upload log</a></p>"
+    )
+    return html_page(
+        f"Job report of upload {int(upload_id)}",
+        f"<h1>Job report of upload {int(upload_id)}</h1>{back}"
+        f"<div class='aphos-report'>{report_body(path)}</div>",
+        signed_in=True,
+    )

@@ -40,9 +40,21 @@ _FILES = """
         ON f.position = i.position
      ORDER BY 1
 """
-_FILE_KEYS = ("position", "filename", "size_bytes", "sha256", "status", "fluxes", "matched",
-              "unmatched", "rejected_rows", "rejected_count", "warnings", "warning_count",
-              "error")  # fmt: skip
+_FILE_KEYS = (
+    "position",
+    "filename",
+    "size_bytes",
+    "sha256",
+    "status",
+    "fluxes",
+    "matched",
+    "unmatched",
+    "rejected_rows",
+    "rejected_count",
+    "warnings",
+    "warning_count",
+    "error",
+)
 
 _LOG = """
     SELECT u.id, u.created_at, u.finished_at, u.client, u.state, j.id, j.state,
@@ -82,13 +94,39 @@ _LOG_FILES = """
         ON f.upload_id = i.upload_id AND f.position = i.position
      ORDER BY 1, 2
 """
-_LOG_FILE_KEYS = ("position", "filename", "status", "fluxes", "matched", "unmatched",
-                  "rejected_rows", "rejected_count", "error")  # fmt: skip
+_LOG_FILE_KEYS = (
+    "position",
+    "filename",
+    "status",
+    "fluxes",
+    "matched",
+    "unmatched",
+    "rejected_rows",
+    "rejected_count",
+    "error",
+)
 
-_LOG_KEYS = ("id", "created_at", "finished_at", "client", "state", "job_id", "job_state",
-             "files_done", "files_total", "stored", "duplicates", "rejected", "fluxes",
-             "matched", "unmatched", "rejected_rows", "messages", "has_report",
-             "job_error")  # fmt: skip
+_LOG_KEYS = (
+    "id",
+    "created_at",
+    "finished_at",
+    "client",
+    "state",
+    "job_id",
+    "job_state",
+    "files_done",
+    "files_total",
+    "stored",
+    "duplicates",
+    "rejected",
+    "fluxes",
+    "matched",
+    "unmatched",
+    "rejected_rows",
+    "messages",
+    "has_report",
+    "job_error",
+)
 
 
 def _iso(value: Any) -> Any:
@@ -115,21 +153,55 @@ def upload_status(conn: psycopg.Connection, observer_id: int, upload_id: int) ->
     row = conn.execute(_JOB, (upload_id, observer_id)).fetchone()
     if row is None:
         return None
-    (uid, client, state, created, finished, job_id, job_state, done, total, attempts, error,
-     started, ended, has_report) = row  # fmt: skip
-    files = [dict(zip(_FILE_KEYS, r, strict=True))
-             for r in conn.execute(_FILES, {"id": uid})]  # fmt: skip
+    (
+        uid,
+        client,
+        state,
+        created,
+        finished,
+        job_id,
+        job_state,
+        done,
+        total,
+        attempts,
+        error,
+        started,
+        ended,
+        has_report,
+    ) = row
+    files = [dict(zip(_FILE_KEYS, r, strict=True)) for r in conn.execute(_FILES, {"id": uid})]
     job = None
     if job_id is not None:
-        job = {"id": job_id, "state": job_state, "files_done": done, "files_total": total,
-               "attempts": attempts, "error": error, "started_at": _iso(started),
-               "finished_at": _iso(ended), "has_report": has_report}  # fmt: skip
-    return {"id": uid, "client": client, "state": state, "created_at": _iso(created),
-            "finished_at": _iso(finished), "job": job, "files": files}  # fmt: skip
+        job = {
+            "id": job_id,
+            "state": job_state,
+            "files_done": done,
+            "files_total": total,
+            "attempts": attempts,
+            "error": error,
+            "started_at": _iso(started),
+            "finished_at": _iso(ended),
+            "has_report": has_report,
+        }
+    return {
+        "id": uid,
+        "client": client,
+        "state": state,
+        "created_at": _iso(created),
+        "finished_at": _iso(finished),
+        "job": job,
+        "files": files,
+    }
 
 
-def list_uploads(conn: psycopg.Connection, observer_id: int, *, limit: int = 50,
-                 offset: int = 0, files: bool = False) -> tuple[int, list[dict]]:  # fmt: skip
+def list_uploads(
+    conn: psycopg.Connection,
+    observer_id: int,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    files: bool = False,
+) -> tuple[int, list[dict]]:
     """The observer's upload log, newest first: counts and messages per upload.
 
     Parameters
@@ -157,8 +229,10 @@ def list_uploads(conn: psycopg.Connection, observer_id: int, *, limit: int = 50,
     entries = []
     for r in rows:
         entry = dict(zip(_LOG_KEYS, r[:-1], strict=True))
-        entry["created_at"], entry["finished_at"] = (_iso(entry["created_at"]),
-                                                     _iso(entry["finished_at"]))  # fmt: skip
+        entry["created_at"], entry["finished_at"] = (
+            _iso(entry["created_at"]),
+            _iso(entry["finished_at"]),
+        )
         entries.append(entry)
     if files:
         by_upload: dict[int, list[dict]] = {e["id"]: [] for e in entries}

@@ -57,15 +57,22 @@ __all__ = ["create_app", "main"]
 
 
 def _profile_json(p: Profile) -> dict:
-    return {"username": p.username, "description": p.description,
-            "created_at": p.created_at.isoformat(),
-            "uploads": [{**u, "created_at": u["created_at"].isoformat()} for u in p.uploads],
-            "totals": p.totals}
+    return {
+        "username": p.username,
+        "description": p.description,
+        "created_at": p.created_at.isoformat(),
+        "uploads": [{**u, "created_at": u["created_at"].isoformat()} for u in p.uploads],
+        "totals": p.totals,
+    }
 
 
-_WHY = {400: "The request is malformed (a name, a notebook, a username)",
-        401: "Not signed in", 403: "Not yours, or the form did not echo the XSRF cookie",
-        404: "No such observer or notebook", 409: "Taken, or choose a username first"}
+_WHY = {
+    400: "The request is malformed (a name, a notebook, a username)",
+    401: "Not signed in",
+    403: "Not yours, or the form did not echo the XSRF cookie",
+    404: "No such observer or notebook",
+    409: "Taken, or choose a username first",
+}
 
 
 def _errors(*codes: int) -> dict:
@@ -73,8 +80,11 @@ def _errors(*codes: int) -> dict:
     return {c: {"model": ErrorMessage, "description": _WHY[c]} for c in codes}
 
 
-def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = None,
-               published_dir: Path | None = None) -> FastAPI:  # fmt: skip
+def create_app(
+    catalogue: Catalogue | None = None,
+    auth: ServiceAuth | None = None,
+    published_dir: Path | None = None,
+) -> FastAPI:
     """The api service's application.
 
     Parameters
@@ -88,11 +98,11 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
     """
     auth = auth or ServiceAuth()
     published = published_dir or Path(
-        os.environ.get("APHOS_PUBLISHED_DIR") or aphos_home() / "published")
+        os.environ.get("APHOS_PUBLISHED_DIR") or aphos_home() / "published"
+    )
     prefix = auth.prefix
     # The REST API brings its own documentation, served without a CDN, at {prefix}api/docs.
-    app = FastAPI(title="APhoS API", root_path="", docs_url=None, redoc_url=None,
-                  openapi_url=None)  # fmt: skip
+    app = FastAPI(title="APhoS API", root_path="", docs_url=None, redoc_url=None, openapi_url=None)
     state: dict = {}
 
     def cat() -> Catalogue:
@@ -162,15 +172,19 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
         # A fixed destination, not a "next" parameter: nothing here can redirect elsewhere.
         if await auth.user(request) is None:
             return auth.login_redirect(f"{prefix}signed-in")
-        return HTMLResponse(pages.page("Signed in", "<p id='signed-in'>You are signed in to the "
-                                       "archive's services. You may close this page.</p>"))
+        return HTMLResponse(
+            pages.page(
+                "Signed in",
+                "<p id='signed-in'>You are signed in to the "
+                "archive's services. You may close this page.</p>",
+            )
+        )
 
     def form_response(request: Request, user: HubUser, status: int = 200, **form) -> HTMLResponse:
         with cat().connect("writer") as conn:
             profile = profile_by_hub_user(conn, user.name)
             if profile is not None:
-                form["log"] = list_uploads(conn, profile.id, limit=pages.LOG_UPLOADS,
-                                           files=True)  # fmt: skip
+                form["log"] = list_uploads(conn, profile.id, limit=pages.LOG_UPLOADS, files=True)
         xsrf = auth.xsrf_token(request)
         response = HTMLResponse(pages.profile_form(prefix, xsrf, profile, **form), status)
         auth.set_xsrf_cookie(response, xsrf)
@@ -199,9 +213,15 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
                 pub.rename_publisher(published, before.username, saved.username)
         except (InvalidUsername, UsernameTaken) as e:
             status = 409 if isinstance(e, UsernameTaken) else 400
-            return form_response(request, user, status, username=username,
-                                 description=description, error=str(e),
-                                 next_page=next_page)  # fmt: skip
+            return form_response(
+                request,
+                user,
+                status,
+                username=username,
+                description=description,
+                error=str(e),
+                next_page=next_page,
+            )
         if next_page:
             return RedirectResponse(pages.NEXT_PAGES[next_page], 303)
         return RedirectResponse(f"{prefix}observers/{saved.username}", 303)
@@ -221,13 +241,18 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
             if own:  # only the owner sees messages and reports
                 with cat().connect("writer") as conn:
                     log = list_uploads(conn, profile.id, limit=pages.LOG_UPLOADS, files=True)
-            return HTMLResponse(pages.public_profile_page(profile, own=own, log=log,
-                                                          signed_in=user is not None))
+            return HTMLResponse(
+                pages.public_profile_page(profile, own=own, log=log, signed_in=user is not None)
+            )
         return JSONResponse(_profile_json(profile))
 
     @app.put(f"{prefix}observers/{{username}}", responses=_errors(400, 401, 403, 404, 409))
-    def observer_update(username: str, request: Request, body: Annotated[dict, Body()],
-                        user: Annotated[HubUser, Depends(current_user)]):  # fmt: skip
+    def observer_update(
+        username: str,
+        request: Request,
+        body: Annotated[dict, Body()],
+        user: Annotated[HubUser, Depends(current_user)],
+    ):
         auth.check_xsrf(request, user, request.headers.get("x-xsrftoken"))
         with cat().connect("writer") as conn:
             target = public_profile(conn, username, limit=0)
@@ -237,8 +262,12 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
             if mine is None or mine.id != target.id:
                 raise HTTPException(403, "only the owner may edit a profile")
             try:
-                saved = save_profile(conn, user.name, body.get("username", target.username),
-                                     body.get("description", target.description))
+                saved = save_profile(
+                    conn,
+                    user.name,
+                    body.get("username", target.username),
+                    body.get("description", target.description),
+                )
             except UsernameTaken as e:
                 raise HTTPException(409, str(e)) from e
             except InvalidUsername as e:
@@ -268,21 +297,23 @@ def create_app(catalogue: Catalogue | None = None, auth: ServiceAuth | None = No
         return mine.username
 
     @app.put(f"{prefix}published/{{name}}", responses=_errors(400, 401, 403, 409))
-    async def published_put(name: str, request: Request,
-                            user: Annotated[HubUser, Depends(current_user)]):  # fmt: skip
+    async def published_put(
+        name: str, request: Request, user: Annotated[HubUser, Depends(current_user)]
+    ):
         auth.check_xsrf(request, user, request.headers.get("x-xsrftoken"))
         username = publisher(user)
         try:
             pub.publish(published, username, name, await request.body())
         except pub.InvalidNotebook as e:
             raise HTTPException(400, str(e)) from e
-        return {"username": username, "name": name,
-                "url": f"{prefix}published/{username}/{name}"}  # fmt: skip
+        return {"username": username, "name": name, "url": f"{prefix}published/{username}/{name}"}
 
-    @app.delete(f"{prefix}published/{{name}}", status_code=204,
-                responses=_errors(400, 401, 403, 404, 409))
-    def published_delete(name: str, request: Request,
-                         user: Annotated[HubUser, Depends(current_user)]):  # fmt: skip
+    @app.delete(
+        f"{prefix}published/{{name}}", status_code=204, responses=_errors(400, 401, 403, 404, 409)
+    )
+    def published_delete(
+        name: str, request: Request, user: Annotated[HubUser, Depends(current_user)]
+    ):
         auth.check_xsrf(request, user, request.headers.get("x-xsrftoken"))
         try:
             removed = pub.unpublish(published, publisher(user), name)
@@ -302,8 +333,14 @@ def main() -> None:
     url = urlsplit(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8003"))
     # A short graceful shutdown: the proxy keeps idle connections open, and uvicorn would
     # otherwise wait for them while the hub waits for this service on Ctrl-C.
-    uvicorn.run(create_app(), host=url.hostname, port=url.port, log_level="info",
-                proxy_headers=False, timeout_graceful_shutdown=1)  # fmt: skip
+    uvicorn.run(
+        create_app(),
+        host=url.hostname,
+        port=url.port,
+        log_level="info",
+        proxy_headers=False,
+        timeout_graceful_shutdown=1,
+    )
     # Skip the interpreter's teardown of every imported module (seconds on a busy machine):
     # uvicorn has closed the connections, and the hub is waiting for this process to end.
     sys.stdout.flush()

@@ -87,5 +87,5 @@ def parse_hub_name(name: str) -> tuple[str, str]:
     """
     for provider, prefix in PREFIXES.items():
         if name.startswith(prefix) and len(name) > len(prefix):
-            return provider, name[len(prefix):]
+            return provider, name[len(prefix) :]
     raise ValueError(f"hub user {name!r} was not made by APhoS's sign-in")

@@ -13,15 +13,25 @@ from aphos_lib.theme import html_page
 from aphos_lib.uploads.status import LOG_REJECTED_ROWS
 from aphos_lib.web.profiles import Profile
 
-__all__ = ["HOME_PAGE", "LOG_UPLOADS", "NEXT_PAGES", "UPLOAD_PAGE", "known_next_page", "page",
-           "profile_form", "public_profile_page", "upload_log_html"]
+__all__ = [
+    "HOME_PAGE",
+    "LOG_UPLOADS",
+    "NEXT_PAGES",
+    "UPLOAD_PAGE",
+    "known_next_page",
+    "page",
+    "profile_form",
+    "public_profile_page",
+    "upload_log_html",
+]
 
 HOME_PAGE = "/services/dashboards/"
 # The upload page runs in the observer's own server. Through the hub's spawn page: a server
 # that is not running yet is started (with the hub's progress page) and the observer goes on
 # to the upload page, instead of the hub's "server not running" page (424) with a button.
-UPLOAD_PAGE = ("/hub/spawn?next="
-               + quote("/hub/user-redirect/voila/render/dashboards/upload.ipynb", safe=""))
+UPLOAD_PAGE = "/hub/spawn?next=" + quote(
+    "/hub/user-redirect/voila/render/dashboards/upload.ipynb", safe=""
+)
 # Where the profile form may send the observer once a username is chosen (``next=``): names,
 # never addresses, so that no link can make the form redirect anywhere else.
 NEXT_PAGES = {"upload": UPLOAD_PAGE}
@@ -41,20 +51,30 @@ def known_next_page(value: str | None) -> str:
     return value if value in NEXT_PAGES else ""
 
 
-def page(title: str, body: str, *, current: str | None = None,
-         signed_in: bool | None = True) -> str:  # fmt: skip
+def page(
+    title: str, body: str, *, current: str | None = None, signed_in: bool | None = True
+) -> str:
     """A complete page with the site's header and look (:func:`aphos_lib.theme.html_page`).
 
     ``signed_in`` defaults to True: most of these pages are only shown to a signed-in
     observer. ``body`` is HTML its caller has escaped.
     """
-    return html_page(title, f"<h1>{escape(title)}</h1>\n{body}", current=current,
-                     signed_in=signed_in)  # fmt: skip
+    return html_page(
+        title, f"<h1>{escape(title)}</h1>\n{body}", current=current, signed_in=signed_in
+    )
 
 
-def profile_form(prefix: str, xsrf: str, profile: Profile | None, *, username: str = "",
-                 description: str = "", error: str = "", next_page: str = "",
-                 log: tuple[int, list[dict]] | None = None) -> str:  # fmt: skip
+def profile_form(
+    prefix: str,
+    xsrf: str,
+    profile: Profile | None,
+    *,
+    username: str = "",
+    description: str = "",
+    error: str = "",
+    next_page: str = "",
+    log: tuple[int, list[dict]] | None = None,
+) -> str:
     """The form where an observer chooses (first sign-in) or edits their public profile.
 
     Parameters
@@ -70,27 +90,37 @@ def profile_form(prefix: str, xsrf: str, profile: Profile | None, *, username: s
         username, description = profile.username, profile.description
     next_page = known_next_page(next_page)
     if profile is None and next_page == "upload":
-        intro = ("Before you upload photometry, choose the public username other observers "
-                 "will see beside your uploads. It is unique (whatever the case) and you can "
-                 "change it later. Saving takes you on to the upload page. "
-                 f'<a id="profile-back" href="{HOME_PAGE}">Not now: back to the home '
-                 "page</a>.")  # fmt: skip
+        intro = (
+            "Before you upload photometry, choose the public username other observers "
+            "will see beside your uploads. It is unique (whatever the case) and you can "
+            "change it later. Saving takes you on to the upload page. "
+            f'<a id="profile-back" href="{HOME_PAGE}">Not now: back to the home '
+            "page</a>."
+        )
     elif profile is None:
-        intro = ("Choose the public username other observers will see beside your uploads. "
-                 "It is unique (whatever the case) and you can change it later.")  # fmt: skip
+        intro = (
+            "Choose the public username other observers will see beside your uploads. "
+            "It is unique (whatever the case) and you can change it later."
+        )
     else:
         public = f"{prefix}observers/{profile.username}"
-        intro = (f'Your public profile (<a id="profile-public" href="{escape(public)}">as '
-                 "others see it</a>) and your upload log.")  # fmt: skip
+        intro = (
+            f'Your public profile (<a id="profile-public" href="{escape(public)}">as '
+            "others see it</a>) and your upload log."
+        )
     error_html = f'<p class="error" id="profile-error">{escape(error)}</p>' if error else ""
-    next_field = (f'<input type="hidden" name="next" value="{escape(next_page)}">'
-                  if next_page else "")  # fmt: skip
-    own_log = (f"<h2>Your upload log</h2>{upload_log_html(*log, prefix)}"
-               if profile is not None and log is not None else "")  # fmt: skip
+    next_field = (
+        f'<input type="hidden" name="next" value="{escape(next_page)}">' if next_page else ""
+    )
+    own_log = (
+        f"<h2>Your upload log</h2>{upload_log_html(*log, prefix)}"
+        if profile is not None and log is not None
+        else ""
+    )
     return page(
         "Your APhoS profile" if profile is None else f"Profile of {profile.username}",
-        current="profile", body=
-        f"""<p id="profile-intro">{intro}</p>{error_html}
+        current="profile",
+        body=f"""<p id="profile-intro">{intro}</p>{error_html}
 <form method="post" action="{escape(prefix)}profile" id="profile-form">
 <input type="hidden" name="_xsrf" value="{escape(xsrf)}">{next_field}
 <p><label>Username <input name="username" id="username" required value="{escape(username)}"
@@ -130,11 +160,15 @@ def _rejected_rows(f: dict) -> str:
         error = f["error"].removeprefix(f"{f['filename']}: ")
         parts.append(f"<p class='file-error'>{escape(error)}</p>")
     if f["rejected_rows"]:
-        rows = "".join(f"<li><span class='line'>line {int(r['line']):,}</span>: "
-                       f"{escape(str(r['reason']))}</li>" for r in f["rejected_rows"])  # fmt: skip
+        rows = "".join(
+            f"<li><span class='line'>line {int(r['line']):,}</span>: "
+            f"{escape(str(r['reason']))}</li>"
+            for r in f["rejected_rows"]
+        )
         more = f["rejected_count"] - len(f["rejected_rows"])
-        more_html = (f"<li class='more'>and {_plural(more, 'more row')} rejected</li>"
-                     if more > 0 else "")  # fmt: skip
+        more_html = (
+            f"<li class='more'>and {_plural(more, 'more row')} rejected</li>" if more > 0 else ""
+        )
         parts.append(f"<ul class='rejected-rows'>{rows}{more_html}</ul>")
     return "".join(parts)
 
@@ -153,12 +187,14 @@ def _files_table(files: list[dict]) -> str:
         detail = _rejected_rows(f)
         if detail:
             rows.append(f"<tr class='file-detail'><td></td><td colspan='6'>{detail}</td></tr>")
-    return ("<table class='upload-files'><colgroup><col class='c-pos'><col class='c-name'>"
-            "<col class='c-outcome'><col class='c-n'><col class='c-n'><col class='c-n'>"
-            "<col class='c-n'></colgroup><thead><tr><th class='num'>#</th><th>File</th>"
-            "<th>Outcome</th><th class='num'>Fluxes</th><th class='num'>Matched</th>"
-            "<th class='num'>Unmatched</th><th class='num'>Rejected rows</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>")  # fmt: skip
+    return (
+        "<table class='upload-files'><colgroup><col class='c-pos'><col class='c-name'>"
+        "<col class='c-outcome'><col class='c-n'><col class='c-n'><col class='c-n'>"
+        "<col class='c-n'></colgroup><thead><tr><th class='num'>#</th><th>File</th>"
+        "<th>Outcome</th><th class='num'>Fluxes</th><th class='num'>Matched</th>"
+        "<th class='num'>Unmatched</th><th class='num'>Rejected rows</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _upload_html(u: dict, prefix: str, *, open_: bool) -> str:
@@ -166,29 +202,42 @@ def _upload_html(u: dict, prefix: str, *, open_: bool) -> str:
     # (stored, partial, rejected).
     state = u["state"] if u["job_state"] in (None, "done") else u["job_state"]
     total = u["files_total"]
-    counts = [f"{u['stored']:,} stored", _plural(u["duplicates"], "duplicate"),
-              f"{u['rejected']:,} rejected"]  # fmt: skip
-    progress = (f" ({u['files_done']:,} of {total:,} done)"
-                if state in ("queued", "running") else "")  # fmt: skip
-    summary = (f"<span class='upload-title'>Upload {u['id']}</span>"
-               f"<span class='upload-when'>{_when(u['created_at'])}</span>"
-               f"<span class='upload-state state-{escape(state)}'>{escape(state)}</span>"
-               f"<span class='upload-counts'>{_plural(total, 'file')}{progress}: "
-               f"{', '.join(counts)}</span>"
-               f"<span class='upload-fluxes'>{_plural(u['fluxes'], 'flux', 'fluxes')}</span>"
-               + (f"<span class='upload-rows'>{_plural(u['rejected_rows'], 'row')} rejected"
-                  "</span>" if u["rejected_rows"] else ""))  # fmt: skip
-    report = (f"<a class='upload-report' href='{escape(prefix)}api/v2/uploads/{u['id']}"
-              "/report?format=html'>Job report</a> (what the job did with each file)"
-              if u["has_report"] else "<span class='muted'>No job report yet.</span>")  # fmt: skip
+    counts = [
+        f"{u['stored']:,} stored",
+        _plural(u["duplicates"], "duplicate"),
+        f"{u['rejected']:,} rejected",
+    ]
+    progress = f" ({u['files_done']:,} of {total:,} done)" if state in ("queued", "running") else ""
+    summary = (
+        f"<span class='upload-title'>Upload {u['id']}</span>"
+        f"<span class='upload-when'>{_when(u['created_at'])}</span>"
+        f"<span class='upload-state state-{escape(state)}'>{escape(state)}</span>"
+        f"<span class='upload-counts'>{_plural(total, 'file')}{progress}: "
+        f"{', '.join(counts)}</span>"
+        f"<span class='upload-fluxes'>{_plural(u['fluxes'], 'flux', 'fluxes')}</span>"
+        + (
+            f"<span class='upload-rows'>{_plural(u['rejected_rows'], 'row')} rejected</span>"
+            if u["rejected_rows"]
+            else ""
+        )
+    )
+    report = (
+        f"<a class='upload-report' href='{escape(prefix)}api/v2/uploads/{u['id']}"
+        "/report?format=html'>Job report</a> (what the job did with each file)"
+        if u["has_report"]
+        else "<span class='muted'>No job report yet.</span>"
+    )
     # The job's own error; the files' errors are in their rows, not repeated here.
-    job_error = (f"<p class='error upload-error'>{escape(u['job_error'])}</p>"
-                 if u.get("job_error") else "")  # fmt: skip
+    job_error = (
+        f"<p class='error upload-error'>{escape(u['job_error'])}</p>" if u.get("job_error") else ""
+    )
     files = _files_table(u["files"]) if u.get("files") else "<p class='muted'>No files.</p>"
-    return (f"<details class='upload upload-{escape(u['state'])}' id='upload-{u['id']}'"
-            f"{' open' if open_ else ''}><summary>{summary}</summary>"
-            f"<div class='upload-body'><p class='upload-links'>{report}</p>{job_error}{files}"
-            "</div></details>")  # fmt: skip
+    return (
+        f"<details class='upload upload-{escape(u['state'])}' id='upload-{u['id']}'"
+        f"{' open' if open_ else ''}><summary>{summary}</summary>"
+        f"<div class='upload-body'><p class='upload-links'>{report}</p>{job_error}{files}"
+        "</div></details>"
+    )
 
 
 def upload_log_html(total: int, entries: list[dict], prefix: str = "/services/api/") -> str:
@@ -210,17 +259,26 @@ def upload_log_html(total: int, entries: list[dict], prefix: str = "/services/ap
     if not entries:
         return "<p id='upload-log'>You have not uploaded anything yet.</p>"
     uploads = "".join(_upload_html(u, prefix, open_=i == 0) for i, u in enumerate(entries))
-    shown = (f"The latest {len(entries):,} of your {total:,} uploads (all of them: "
-             f"<code>GET {escape(prefix)}api/v2/uploads</code>). " if total > len(entries)
-             else "")  # fmt: skip
-    note = (f"<p class='muted'>{shown}Open an upload to see its files; a file's first "
-            f"{LOG_REJECTED_ROWS} rejected rows are listed with their line in the file.</p>")
+    shown = (
+        f"The latest {len(entries):,} of your {total:,} uploads (all of them: "
+        f"<code>GET {escape(prefix)}api/v2/uploads</code>). "
+        if total > len(entries)
+        else ""
+    )
+    note = (
+        f"<p class='muted'>{shown}Open an upload to see its files; a file's first "
+        f"{LOG_REJECTED_ROWS} rejected rows are listed with their line in the file.</p>"
+    )
     return f"<div id='upload-log' class='upload-log'>{note}{uploads}</div>"
 
 
-def public_profile_page(profile: Profile, *, own: bool,
-                        log: tuple[int, list[dict]] | None = None,
-                        signed_in: bool | None = None) -> str:  # fmt: skip
+def public_profile_page(
+    profile: Profile,
+    *,
+    own: bool,
+    log: tuple[int, list[dict]] | None = None,
+    signed_in: bool | None = None,
+) -> str:
     """An observer's public page: username, description and their uploads' counts.
 
     Parameters
@@ -240,18 +298,25 @@ def public_profile_page(profile: Profile, *, own: bool,
     uploads = (
         f"<table id='uploads'><tr><th class='num'>Upload</th><th>When</th><th>State</th>"
         f"<th class='num'>Files stored</th><th class='num'>Fluxes</th></tr>{rows}</table>"
-        if rows else "<p id='uploads'>No uploads yet.</p>"
-    )  # fmt: skip
+        if rows
+        else "<p id='uploads'>No uploads yet.</p>"
+    )
     edit = '<p><a href="/services/api/profile">Edit your profile</a></p>' if own else ""
     t = profile.totals
-    totals = (f"<p id='upload-totals'>{_plural(t['uploads'], 'upload')}, "
-              f"{_plural(t['files'], 'file')}: {t['stored']:,} stored, "
-              f"{_plural(t['duplicates'], 'duplicate')}, {t['rejected']:,} rejected; "
-              f"{_plural(t['fluxes'], 'flux', 'fluxes')}.</p>" if t else "")  # fmt: skip
+    totals = (
+        f"<p id='upload-totals'>{_plural(t['uploads'], 'upload')}, "
+        f"{_plural(t['files'], 'file')}: {t['stored']:,} stored, "
+        f"{_plural(t['duplicates'], 'duplicate')}, {t['rejected']:,} rejected; "
+        f"{_plural(t['fluxes'], 'flux', 'fluxes')}.</p>"
+        if t
+        else ""
+    )
     if own and log is not None:
-        listing = ("<p class='muted'>Others see the counts of each upload; the files, rejected "
-                   f"rows and job reports below are yours alone.</p>"
-                   f"<h2>Your upload log</h2>{upload_log_html(*log)}")  # fmt: skip
+        listing = (
+            "<p class='muted'>Others see the counts of each upload; the files, rejected "
+            f"rows and job reports below are yours alone.</p>"
+            f"<h2>Your upload log</h2>{upload_log_html(*log)}"
+        )
     else:
         listing = uploads
     description = escape(profile.description) or "<em>No description.</em>"
@@ -259,5 +324,6 @@ def public_profile_page(profile: Profile, *, own: bool,
         profile.username,
         f"<p id='description' class='description'>{description}</p>"
         f"{edit}<h2>Uploads</h2>{totals}{listing}",
-        current="profile" if own else None, signed_in=signed_in,
+        current="profile" if own else None,
+        signed_in=signed_in,
     )

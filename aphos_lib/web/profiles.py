@@ -45,8 +45,9 @@ def profile_by_hub_user(conn: psycopg.Connection, hub_user: str) -> Profile | No
     return Profile(*row) if row else None
 
 
-def save_profile(conn: psycopg.Connection, hub_user: str, username: str,
-                 description: str = "") -> Profile:  # fmt: skip
+def save_profile(
+    conn: psycopg.Connection, hub_user: str, username: str, description: str = ""
+) -> Profile:
     """Create or change the profile of ``hub_user``; only ever that user's own row.
 
     Raises
@@ -81,8 +82,9 @@ def save_profile(conn: psycopg.Connection, hub_user: str, username: str,
     return Profile(*row)
 
 
-def _claim_local_observer(conn: psycopg.Connection, hub_user: str, subject: str,
-                          username: str) -> None:  # fmt: skip
+def _claim_local_observer(
+    conn: psycopg.Connection, hub_user: str, subject: str, username: str
+) -> None:
     # A local sign-in under the name of an observer made on the command line (the demo's
     # observers, `aphos ingest --observer`) becomes that observer, so the demo's uploads
     # have an owner who can sign in. Google identities never take over an existing row.

@@ -91,10 +91,14 @@ def list_published(root: Path) -> list[dict]:
     if not root.is_dir():
         return []
     return [
-        {"username": p.parent.name, "name": p.name, "bytes": p.stat().st_size,
-         "modified": p.stat().st_mtime}
+        {
+            "username": p.parent.name,
+            "name": p.name,
+            "bytes": p.stat().st_size,
+            "modified": p.stat().st_mtime,
+        }
         for p in sorted(root.glob("*/*.ipynb"))
-    ]  # fmt: skip
+    ]
 
 
 def rename_publisher(root: Path, old: str, new: str) -> None:

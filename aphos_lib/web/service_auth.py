@@ -74,12 +74,19 @@ class ServiceAuth:
     def login_redirect(self, next_url: str) -> RedirectResponse:
         """Send the browser through the hub's OAuth flow, back to ``next_url``."""
         state = self.hub.generate_state(next_url)  # kept by HubOAuth, expiring after 10 min
-        query = urlencode({"client_id": self.hub.oauth_client_id, "response_type": "code",
-                           "redirect_uri": self.hub.oauth_redirect_uri, "state": state})
+        query = urlencode(
+            {
+                "client_id": self.hub.oauth_client_id,
+                "response_type": "code",
+                "redirect_uri": self.hub.oauth_redirect_uri,
+                "state": state,
+            }
+        )
         response = RedirectResponse(f"{self.hub.oauth_authorization_url}?{query}", 302)
         # The state cookie ties the callback to the browser that started the flow.
-        response.set_cookie("aphos-oauth-state", state, httponly=True, samesite="lax",
-                            path=self.prefix, max_age=600)  # fmt: skip
+        response.set_cookie(
+            "aphos-oauth-state", state, httponly=True, samesite="lax", path=self.prefix, max_age=600
+        )
         return response
 
     async def callback(self, request: Request) -> RedirectResponse:
@@ -93,8 +100,9 @@ class ServiceAuth:
         code = request.query_params.get("code", "")
         token = await self.hub.token_for_code(code, sync=False)
         response = RedirectResponse(next_url, 302)
-        response.set_cookie(self.hub.cookie_name, token, httponly=True, samesite="lax",
-                            path=self.prefix)  # fmt: skip
+        response.set_cookie(
+            self.hub.cookie_name, token, httponly=True, samesite="lax", path=self.prefix
+        )
         response.delete_cookie("aphos-oauth-state", path=self.prefix)
         return response
 
@@ -105,8 +113,7 @@ class ServiceAuth:
 
     def set_xsrf_cookie(self, response, token: str) -> None:
         """Keep the XSRF token in a cookie the form must echo."""
-        response.set_cookie(XSRF_COOKIE, token, httponly=True, samesite="strict",
-                            path=self.prefix)  # fmt: skip
+        response.set_cookie(XSRF_COOKIE, token, httponly=True, samesite="strict", path=self.prefix)
 
     @staticmethod
     def check_xsrf(request: Request, user: HubUser, submitted: str | None) -> None:

@@ -38,15 +38,25 @@ def nights_of(conn: psycopg.Connection, curve: LightCurve) -> pd.DataFrame:
     if not len(data):
         return pd.DataFrame(columns=["night", "observers", "images", "apertures"])
     ids = [int(i) for i in data["image_id"]]
-    counts = dict(conn.execute("SELECT id, apertures FROM image WHERE id = ANY(%s)",
-                               (ids,)).fetchall())  # fmt: skip
-    frame = pd.DataFrame({"night": data["night"], "observer": data["observer"],
-                          "apertures": [counts.get(i) or 0 for i in ids]})  # fmt: skip
+    counts = dict(
+        conn.execute("SELECT id, apertures FROM image WHERE id = ANY(%s)", (ids,)).fetchall()
+    )
+    frame = pd.DataFrame(
+        {
+            "night": data["night"],
+            "observer": data["observer"],
+            "apertures": [counts.get(i) or 0 for i in ids],
+        }
+    )
     rows = [
-        {"night": night, "observers": ", ".join(sorted(set(g["observer"]))),
-         "images": len(g), "apertures": int(g["apertures"].max())}
+        {
+            "night": night,
+            "observers": ", ".join(sorted(set(g["observer"]))),
+            "images": len(g),
+            "apertures": int(g["apertures"].max()),
+        }
         for night, g in frame.groupby("night", sort=True)
-    ]  # fmt: skip
+    ]
     return pd.DataFrame(rows, columns=["night", "observers", "images", "apertures"])
 
 
@@ -82,18 +92,20 @@ class AperturePanel(widgets.VBox):
             description="Night", options=[("All nights", ALL_NIGHTS)], layout={"width": "28em"}
         ).add_class("aphos-night")
         self.dropdowns = {
-            star: widgets.Dropdown(description=star.capitalize(), options=aperture_options(0),
-                                   layout={"width": "14em"}).add_class(f"aphos-aperture-{star}")
+            star: widgets.Dropdown(
+                description=star.capitalize(), options=aperture_options(0), layout={"width": "14em"}
+            ).add_class(f"aphos-aperture-{star}")
             for star in ("variable", "comparison")
-        }  # fmt: skip
+        }
         self.summary = widgets.HTML().add_class("aphos-aperture-summary")
         self._quiet = False
         self.night.observe(self._night_picked, "value")
         for star, dropdown in self.dropdowns.items():
             dropdown.observe(lambda change, star=star: self._picked(star, change["new"]), "value")
         title = widgets.HTML("<b>Apertures</b> (ApAuto unless chosen; one choice per night)")
-        super().__init__([title, widgets.HBox([self.night, *self.dropdowns.values()]),
-                          self.summary])  # fmt: skip
+        super().__init__(
+            [title, widgets.HBox([self.night, *self.dropdowns.values()]), self.summary]
+        )
         self.add_class("aphos-aperture-panel")
 
     def set_nights(self, nights: pd.DataFrame) -> None:
@@ -102,7 +114,7 @@ class AperturePanel(widgets.VBox):
         options = [("All nights", ALL_NIGHTS)] + [
             (f"{r.night.isoformat()} ({r.observers}, {r.images} images)", r.night.isoformat())
             for r in nights.itertuples()
-        ]  # fmt: skip
+        ]
         self._quiet = True
         try:
             self.night.options = options
@@ -122,8 +134,9 @@ class AperturePanel(widgets.VBox):
         """Start from these choices (an address's), without calling ``on_change``."""
         for star, choice in (("variable", variable), ("comparison", comparison)):
             picked = {ALL_NIGHTS: choice.default}
-            picked.update({night.isoformat(): k for night, k in choice.nights.items()
-                           if k != choice.default})  # fmt: skip
+            picked.update(
+                {night.isoformat(): k for night, k in choice.nights.items() if k != choice.default}
+            )
             self.choices[star] = picked
         self._quiet = True
         try:
@@ -187,8 +200,10 @@ class AperturePanel(widgets.VBox):
         parts = []
         for star in ("variable", "comparison"):
             picked = self.choices[star]
-            nights = ", ".join(f"{n}: {_label(k)}" for n, k in sorted(picked.items())
-                               if n != ALL_NIGHTS)  # fmt: skip
-            parts.append(f"{star}: {_label(picked[ALL_NIGHTS])}" + (f" ({nights})" if nights
-                                                                     else ""))  # fmt: skip
+            nights = ", ".join(
+                f"{n}: {_label(k)}" for n, k in sorted(picked.items()) if n != ALL_NIGHTS
+            )
+            parts.append(
+                f"{star}: {_label(picked[ALL_NIGHTS])}" + (f" ({nights})" if nights else "")
+            )
         self.summary.value = "<small>Chosen: " + "; ".join(parts) + "</small>"

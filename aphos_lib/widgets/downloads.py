@@ -20,8 +20,14 @@ import traitlets
 
 from aphos_lib.lightcurve import LightCurve
 
-__all__ = ["FORMATS", "DownloadLinks", "Downloads", "download_text", "file_stem",
-           "observer_choices"]
+__all__ = [
+    "FORMATS",
+    "DownloadLinks",
+    "Downloads",
+    "download_text",
+    "file_stem",
+    "observer_choices",
+]
 
 # (key, label, file suffix, MIME type)
 FORMATS = [
@@ -48,7 +54,11 @@ def file_stem(curve: LightCurve) -> str:
 
 
 def download_text(
-    curve: LightCurve, key: str, *, obscode: str = "", observer: str | None = None,
+    curve: LightCurve,
+    key: str,
+    *,
+    obscode: str = "",
+    observer: str | None = None,
     filter: str = "",
 ) -> str | None:
     """The text of the download ``key`` (one of :data:`FORMATS`) for ``curve``.
@@ -70,8 +80,9 @@ def download_text(
     if not observer and len(set(curve.data["observer"])) > 1:
         return "error: choose whose report it is (one observer's images)"
     try:
-        return curve.to_aavso(obscode=obscode.strip(), observer=observer or None,
-                              filter=filter.strip() or None)  # fmt: skip
+        return curve.to_aavso(
+            obscode=obscode.strip(), observer=observer or None, filter=filter.strip() or None
+        )
     except ValueError as error:
         return f"error: {error}"
 
@@ -198,8 +209,13 @@ class Downloads(widgets.VBox):
         :func:`download_text`); None without a curve."""
         if self.curve is None:
             return None
-        return download_text(self.curve, key, obscode=self.obscode.value,
-                             observer=self.observer.value, filter=self.filter.value)  # fmt: skip
+        return download_text(
+            self.curve,
+            key,
+            obscode=self.obscode.value,
+            observer=self.observer.value,
+            filter=self.filter.value,
+        )
 
     def file(self, key: str) -> tuple[str, str, str] | None:
         """``(file name, MIME type, text)`` of the download ``key`` as a click saves it, or
@@ -233,13 +249,19 @@ class Downloads(widgets.VBox):
         items = []
         for key, label, suffix, _ in FORMATS:
             if key == "aavso" and aavso is None:
-                items.append(f'<span class="aphos-download-{key} aphos-download-off">{label}: '
-                             "type your AAVSO observer code below</span>")  # fmt: skip
+                items.append(
+                    f'<span class="aphos-download-{key} aphos-download-off">{label}: '
+                    "type your AAVSO observer code below</span>"
+                )
             elif key == "aavso" and aavso.startswith("error: "):
-                items.append(f'<span class="aphos-download-{key} aphos-download-off">{label}: '
-                             f"{html.escape(aavso[7:])}</span>")  # fmt: skip
+                items.append(
+                    f'<span class="aphos-download-{key} aphos-download-off">{label}: '
+                    f"{html.escape(aavso[7:])}</span>"
+                )
             else:
-                items.append(f'<a class="aphos-download aphos-download-{key}" href="#" '
-                             f'data-download="{key}" download="{html.escape(stem + suffix)}">'
-                             f"{label}</a>")  # fmt: skip
+                items.append(
+                    f'<a class="aphos-download aphos-download-{key}" href="#" '
+                    f'data-download="{key}" download="{html.escape(stem + suffix)}">'
+                    f"{label}</a>"
+                )
         self.links.value = "<b>Download:</b> " + " &middot; ".join(items)

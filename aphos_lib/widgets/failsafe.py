@@ -75,11 +75,13 @@ def failure_html(reference: str, *, links: str = "") -> str:
     """The message shown in place of a page (or part of one) that failed."""
     home = '<a href="index.ipynb" target="_top">home page</a>'
     search = '<a href="search.ipynb" target="_top">search</a>'
-    return (f'<div class="aphos-page-failure" style="padding:1em;border:1px solid #c99;'
-            f'background:#fff6f0;max-width:50em"><p>{html.escape(FAILURE_TEXT)}</p>'
-            f"<p><small>Reference: <code class='aphos-failure-reference'>"
-            f"{html.escape(reference)}</code></small></p>"
-            f"<p>{links or f'Go to the {home} or {search} the catalogue.'}</p></div>")  # fmt: skip
+    return (
+        f'<div class="aphos-page-failure" style="padding:1em;border:1px solid #c99;'
+        f'background:#fff6f0;max-width:50em"><p>{html.escape(FAILURE_TEXT)}</p>'
+        f"<p><small>Reference: <code class='aphos-failure-reference'>"
+        f"{html.escape(reference)}</code></small></p>"
+        f"<p>{links or f'Go to the {home} or {search} the catalogue.'}</p></div>"
+    )
 
 
 def failsafe_page(name: str) -> Callable[[Callable[..., T]], Callable[..., T | HTML]]:

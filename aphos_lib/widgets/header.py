@@ -34,6 +34,10 @@ def page_header(current: str | None = None, *, workspace: bool = False) -> HTML:
     >>> 'href="search.ipynb"' in page_header("home").data
     True
     """
-    header = site_header(current, signed_in=workspace or None,
-                         dashboards=DASHBOARDS if workspace else "", workspace=workspace)
+    header = site_header(
+        current,
+        signed_in=workspace or None,
+        dashboards=DASHBOARDS if workspace else "",
+        workspace=workspace,
+    )
     return HTML(theme_style() + header)

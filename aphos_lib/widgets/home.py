@@ -20,20 +20,38 @@ LINK_STYLE = "color:#1a5fb4;text-decoration:underline"
 # absolute path, as the hub serves them (sign-in, workspace and api service). The sign-in
 # says nothing of how: the hub's login page says whether it is Google or the local demo's.
 LINKS = [
-    ("Search the catalogue", "search.ipynb",
-     "find stars by position, name, magnitude or catalogue id, then open a light curve"),
-    ("Upload photometry", "/services/api/upload",
-     "send your SIPS exports to the archive (in your own workspace; sign-in needed)"),
-    ("Your profile", "/services/api/profile",
-     "your public username, description and upload log (sign-in needed)"),
-    ("Shared notebooks", "/hub/user-redirect/lab/tree/shared-notebooks",
-     "analysis notebooks to start from, in your workspace (sign-in needed)"),
-    ("Published notebooks", "/services/api/published",
-     "notebooks observers chose to publish, readable by anyone"),
-    ("API documentation", "/services/api/api/docs",
-     "the REST API (OpenAPI): search, light curves and downloads from any program"),
+    (
+        "Search the catalogue",
+        "search.ipynb",
+        "find stars by position, name, magnitude or catalogue id, then open a light curve",
+    ),
+    (
+        "Upload photometry",
+        "/services/api/upload",
+        "send your SIPS exports to the archive (in your own workspace; sign-in needed)",
+    ),
+    (
+        "Your profile",
+        "/services/api/profile",
+        "your public username, description and upload log (sign-in needed)",
+    ),
+    (
+        "Shared notebooks",
+        "/hub/user-redirect/lab/tree/shared-notebooks",
+        "analysis notebooks to start from, in your workspace (sign-in needed)",
+    ),
+    (
+        "Published notebooks",
+        "/services/api/published",
+        "notebooks observers chose to publish, readable by anyone",
+    ),
+    (
+        "API documentation",
+        "/services/api/api/docs",
+        "the REST API (OpenAPI): search, light curves and downloads from any program",
+    ),
     ("Sign in", "/hub/login", "to upload, keep a profile and run notebooks in a workspace"),
-]  # fmt: skip
+]
 
 ABOUT = (
     "APhoS, the Amateur Photometric Survey, is an archive of photometry of variable stars "
@@ -103,7 +121,9 @@ def home_page(conn=None) -> HTML:
     if conn is None:
         conn = reader()
     stats = catalogue_stats(conn)
-    return HTML(f'<div class="aphos-home"><p style="max-width:50em">{html.escape(ABOUT)}</p>'
-                f"<h3>The archive holds</h3>{stats_table(stats)}"
-                f"<h3>Where to go</h3>{_links()}"
-                f"<h3>Observers</h3>{observers_list(conn)}</div>")  # fmt: skip
+    return HTML(
+        f'<div class="aphos-home"><p style="max-width:50em">{html.escape(ABOUT)}</p>'
+        f"<h3>The archive holds</h3>{stats_table(stats)}"
+        f"<h3>Where to go</h3>{_links()}"
+        f"<h3>Observers</h3>{observers_list(conn)}</div>"
+    )

@@ -31,11 +31,20 @@ __all__ = ["COLUMNS", "ImageTable", "aperture_html", "table_html"]
 
 # (key, heading); an ensemble's "Cmp" columns are its members' sums.
 COLUMNS = [
-    ("time", "Exposure middle (UTC)"), ("night", "Night"), ("ra", "RA"), ("dec", "Dec"),
-    ("var_ap_auto", "Var ApAuto"), ("var_aperture", "Var ap."), ("var_flux", "Var flux"),
-    ("cmp_ap_auto", "Cmp ApAuto"), ("cmp_aperture", "Cmp ap."), ("cmp_flux", "Cmp flux"),
-    ("magnitude", "Magnitude"), ("deviation", "Deviation"), ("uploader", "Uploader"),
-]  # fmt: skip
+    ("time", "Exposure middle (UTC)"),
+    ("night", "Night"),
+    ("ra", "RA"),
+    ("dec", "Dec"),
+    ("var_ap_auto", "Var ApAuto"),
+    ("var_aperture", "Var ap."),
+    ("var_flux", "Var flux"),
+    ("cmp_ap_auto", "Cmp ApAuto"),
+    ("cmp_aperture", "Cmp ap."),
+    ("cmp_flux", "Cmp flux"),
+    ("magnitude", "Magnitude"),
+    ("deviation", "Deviation"),
+    ("uploader", "Uploader"),
+]
 _STYLE = (
     "<style>.aphos-images table{border-collapse:collapse;font-size:12px;width:100%}"
     ".aphos-images th,.aphos-images td{padding:2px 6px;border-bottom:1px solid #ddd;"
@@ -125,29 +134,45 @@ def aperture_html(row: pd.Series, meta: dict, chosen: dict[str, int]) -> str:
     """
     stars = _stars(set(row.index), meta)
     count = max((len(row[f"{p}_ap"] or []) for _, _, p in stars), default=0)
-    head = "".join(["<th>Star</th><th>ApAuto</th>"] + [f"<th>Ap{k}</th>"
-                                                        for k in range(1, count + 1)])
+    head = "".join(
+        ["<th>Star</th><th>ApAuto</th>"] + [f"<th>Ap{k}</th>" for k in range(1, count + 1)]
+    )
     lines = []
     for role, label, prefix in stars:
         fluxes = list(row[f"{prefix}_ap"] or [])
         deviations = list(row[f"{prefix}_ap_dev"] or [])
         saturated = list(row[f"{prefix}_ap_saturated"] or [])
         aperture = chosen.get("cmp" if prefix.startswith("cmp") else prefix, -1)
-        cells = [_flux_cell(row[f"{prefix}_ap_auto"], row[f"{prefix}_ap_auto_dev"],
-                            row[f"{prefix}_ap_auto_saturated"], aperture == 0)]  # fmt: skip
+        cells = [
+            _flux_cell(
+                row[f"{prefix}_ap_auto"],
+                row[f"{prefix}_ap_auto_dev"],
+                row[f"{prefix}_ap_auto_saturated"],
+                aperture == 0,
+            )
+        ]
         for k in range(count):
             flux = fluxes[k] if k < len(fluxes) else None
             dev = deviations[k] if k < len(deviations) else None
             sat = bool(saturated[k]) if k < len(saturated) and saturated[k] else False
             cells.append(_flux_cell(flux, dev, sat, aperture == k + 1))
-        lines.append(f'<tr class="aphos-aperture-star-{prefix}"><th>{html.escape(role)} '
-                     f"<small>{html.escape(label)}</small></th>{''.join(cells)}</tr>")
-    return (f'<div class="aphos-aperture-scroll"><table class="aphos-aperture-table">'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table></div>")
+        lines.append(
+            f'<tr class="aphos-aperture-star-{prefix}"><th>{html.escape(role)} '
+            f"<small>{html.escape(label)}</small></th>{''.join(cells)}</tr>"
+        )
+    return (
+        f'<div class="aphos-aperture-scroll"><table class="aphos-aperture-table">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table></div>"
+    )
 
 
-def table_html(data: pd.DataFrame, *, chosen: tuple | None = None,
-               apertures: pd.DataFrame | None = None, meta: dict | None = None) -> str:
+def table_html(
+    data: pd.DataFrame,
+    *,
+    chosen: tuple | None = None,
+    apertures: pd.DataFrame | None = None,
+    meta: dict | None = None,
+) -> str:
     """The rows of ``data`` (a light curve's) as an HTML table.
 
     Parameters
@@ -172,31 +197,47 @@ def table_html(data: pd.DataFrame, *, chosen: tuple | None = None,
         saturated = bool(r.saturated)
         magnitude = "saturated" if saturated else _number(r.magnitude, 4)
         cells = {
-            "time": r.time_utc.strftime("%Y-%m-%d %H:%M:%S"), "night": r.night.isoformat(),
-            "ra": format_ra(r.var_ra_deg, "colon", 2), "dec": format_dec(r.var_dec_deg, "colon", 1),
-            "var_ap_auto": _number(r.var_ap_auto, 1), "var_aperture": _aperture(r.var_aperture),
-            "var_flux": _number(r.var_flux, 1), "cmp_ap_auto": _number(cmp_ap_auto[k], 1),
-            "cmp_aperture": _aperture(r.cmp_aperture), "cmp_flux": _number(r.cmp_flux, 1),
-            "magnitude": magnitude, "deviation": _number(r.deviation, 4),
+            "time": r.time_utc.strftime("%Y-%m-%d %H:%M:%S"),
+            "night": r.night.isoformat(),
+            "ra": format_ra(r.var_ra_deg, "colon", 2),
+            "dec": format_dec(r.var_dec_deg, "colon", 1),
+            "var_ap_auto": _number(r.var_ap_auto, 1),
+            "var_aperture": _aperture(r.var_aperture),
+            "var_flux": _number(r.var_flux, 1),
+            "cmp_ap_auto": _number(cmp_ap_auto[k], 1),
+            "cmp_aperture": _aperture(r.cmp_aperture),
+            "cmp_flux": _number(r.cmp_flux, 1),
+            "magnitude": magnitude,
+            "deviation": _number(r.deviation, 4),
             "check_magnitude": _number(getattr(r, "check_magnitude", math.nan), 4),
-        }  # fmt: skip
-        tds = "".join(f'<td class="{key}">{html.escape(cells[key])}</td>'
-                      for key, _ in columns[:-1])  # fmt: skip
-        tds += (f'<td class="uploader"><a class="aphos-profile-link" href="{html.escape(link)}"'
-                f' target="_top">{html.escape(username)}</a></td>')  # fmt: skip
+        }
+        tds = "".join(
+            f'<td class="{key}">{html.escape(cells[key])}</td>' for key, _ in columns[:-1]
+        )
+        tds += (
+            f'<td class="uploader"><a class="aphos-profile-link" href="{html.escape(link)}"'
+            f' target="_top">{html.escape(username)}</a></td>'
+        )
         classes = ["saturated"] if saturated else []
         if chosen and chosen[0] == r.night.isoformat() and chosen[1] == username:
             classes.append("chosen-image" if chosen[2] == int(r.image_id) else "chosen-night")
         css = f' class="{" ".join(classes)}"' if classes else ""
-        rows.append(f'<tr{css} data-pick data-image-id="{int(r.image_id)}" '
-                    f'data-night="{r.night.isoformat()}" data-observer="{html.escape(username)}"'
-                    f">{tds}</tr>")  # fmt: skip
+        rows.append(
+            f'<tr{css} data-pick data-image-id="{int(r.image_id)}" '
+            f'data-night="{r.night.isoformat()}" data-observer="{html.escape(username)}"'
+            f">{tds}</tr>"
+        )
         if apertures is not None and int(r.image_id) in apertures.index:
-            used = {"var": int(r.var_aperture), "cmp": int(r.cmp_aperture),
-                    "check": int(getattr(r, "check_aperture", -1))}  # fmt: skip
+            used = {
+                "var": int(r.var_aperture),
+                "cmp": int(r.cmp_aperture),
+                "check": int(getattr(r, "check_aperture", -1)),
+            }
             inner = aperture_html(apertures.loc[int(r.image_id)], meta or {}, used)
-            rows.append(f'<tr class="aphos-aperture-row" data-aperture-of="{int(r.image_id)}">'
-                        f'<td colspan="{len(columns)}">{inner}</td></tr>')  # fmt: skip
+            rows.append(
+                f'<tr class="aphos-aperture-row" data-aperture-of="{int(r.image_id)}">'
+                f'<td colspan="{len(columns)}">{inner}</td></tr>'
+            )
     return f"{_STYLE}<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
@@ -215,9 +256,13 @@ class ImageTable(widgets.VBox):
         ``(None, None, None)`` when the chosen row is clicked again.
     """
 
-    def __init__(self, page_size: int = 50, *,
-                 apertures: Callable[[], LightCurve] | None = None,
-                 on_choose: Callable[[str | None, str | None, int | None], None] | None = None):
+    def __init__(
+        self,
+        page_size: int = 50,
+        *,
+        apertures: Callable[[], LightCurve] | None = None,
+        on_choose: Callable[[str | None, str | None, int | None], None] | None = None,
+    ):
         self.page_size = page_size
         self.page = 0
         self.data = pd.DataFrame()
@@ -229,16 +274,24 @@ class ImageTable(widgets.VBox):
         self.table.observe(self._picked, "picked")
         self.where = widgets.HTML().add_class("aphos-table-position")
         self.buttons = {
-            name: widgets.Button(description=label, tooltip=name, layout={"width": "4em"})
-            .add_class(f"aphos-page-{name}")
+            name: widgets.Button(
+                description=label, tooltip=name, layout={"width": "4em"}
+            ).add_class(f"aphos-page-{name}")
             for name, label in [("first", "«"), ("previous", "‹"), ("next", "›"), ("last", "»")]
-        }  # fmt: skip
-        moves = {"first": lambda: 0, "previous": lambda: self.page - 1,
-                 "next": lambda: self.page + 1, "last": lambda: self.pages - 1}  # fmt: skip
+        }
+        moves = {
+            "first": lambda: 0,
+            "previous": lambda: self.page - 1,
+            "next": lambda: self.page + 1,
+            "last": lambda: self.pages - 1,
+        }
         for name, button in self.buttons.items():
             button.on_click(lambda _, move=moves[name]: self.go(move()))
         self.all_apertures = widgets.Checkbox(
-            value=False, description="All apertures", indent=False, layout={"width": "auto"},
+            value=False,
+            description="All apertures",
+            indent=False,
+            layout={"width": "auto"},
             tooltip="Under each image, the flux of every aperture of every star",
         ).add_class("aphos-all-apertures")
         self.all_apertures.observe(lambda _: self.go(self.page), "value")
@@ -246,8 +299,9 @@ class ImageTable(widgets.VBox):
         tools = [*self.buttons.values(), self.where]
         if apertures is not None:
             tools.append(self.all_apertures)
-        pager = widgets.HBox([*tools, hint], layout={"align_items": "center",
-                                                     "flex_flow": "row wrap"})  # fmt: skip
+        pager = widgets.HBox(
+            [*tools, hint], layout={"align_items": "center", "flex_flow": "row wrap"}
+        )
         super().__init__([pager, self.table])
         self.add_class("aphos-image-table")
 
@@ -298,11 +352,15 @@ class ImageTable(widgets.VBox):
         apertures, meta = self._aperture_rows()
         # The rows first, then the position: the browser applies messages in order, so once
         # "page k" shows, page k's rows are already there (what a reader, or a test, waits on).
-        self.table.value = (table_html(rows, chosen=self.chosen, apertures=apertures, meta=meta)
-                            if n else "<p>No images.</p>")  # fmt: skip
-        self.where.value = (f'<span data-rows="{n}">Images {start + 1 if n else 0:,}–'
-                            f"{start + len(rows):,} of {n:,} (page {self.page + 1} of "
-                            f"{self.pages})</span>")  # fmt: skip
+        self.table.value = (
+            table_html(rows, chosen=self.chosen, apertures=apertures, meta=meta)
+            if n
+            else "<p>No images.</p>"
+        )
+        self.where.value = (
+            f'<span data-rows="{n}">Images {start + 1 if n else 0:,}–'
+            f"{start + len(rows):,} of {n:,} (page {self.page + 1} of "
+            f"{self.pages})</span>"
+        )
         self.buttons["first"].disabled = self.buttons["previous"].disabled = self.page == 0
-        self.buttons["next"].disabled = self.buttons["last"].disabled = (
-            self.page == self.pages - 1)  # fmt: skip
+        self.buttons["next"].disabled = self.buttons["last"].disabled = self.page == self.pages - 1

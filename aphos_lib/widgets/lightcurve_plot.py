@@ -24,8 +24,14 @@ from aphos_lib.lightcurve import LightCurve
 from aphos_lib.widgets.downloads import file_stem
 from aphos_lib.widgets.plot_figure import ObserverFigure, colours_for, observer_masks
 
-__all__ = ["TIME_LABELS", "LightCurvePlot", "PhasePlot", "colours_for", "observer_groups",
-           "point_names"]  # fmt: skip
+__all__ = [
+    "TIME_LABELS",
+    "LightCurvePlot",
+    "PhasePlot",
+    "colours_for",
+    "observer_groups",
+    "point_names",
+]
 
 # The light curve's time axes: (value, button label, axis label, scale kind).
 TIME_LABELS = {"date": ("Date (UTC)", "Date (UTC)", "date"), "hjd": ("HJD", "HJD", "number")}
@@ -43,8 +49,10 @@ def observer_groups(data: pd.DataFrame, x: np.ndarray) -> dict[str, tuple]:
     """
     magnitude = data["magnitude"].to_numpy(dtype=float)
     deviation = data["deviation"].to_numpy(dtype=float)
-    return {name: (x[mask], magnitude[mask], deviation[mask])
-            for name, mask in observer_masks(data, x).items()}  # fmt: skip
+    return {
+        name: (x[mask], magnitude[mask], deviation[mask])
+        for name, mask in observer_masks(data, x).items()
+    }
 
 
 def point_names(data: pd.DataFrame) -> list[str]:
@@ -62,12 +70,20 @@ def point_names(data: pd.DataFrame) -> list[str]:
     novak, night 2021-11-06
     """
     times = data["time_utc"].dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(dtype=object)
-    rows = zip(times, data["hjd"].to_numpy(dtype=float), data["magnitude"].to_numpy(dtype=float),
-               data["deviation"].to_numpy(dtype=float), data["observer"].to_numpy(dtype=object),
-               data["night"].to_numpy(dtype=object), strict=True)  # fmt: skip
-    return [f"{t} UTC\nHJD {hjd:.5f}\nΔm {m:.4f} ± "
-            f"{'unknown' if not np.isfinite(e) else f'{e:.4f}'}\n{o}, night {n}"
-            for t, hjd, m, e, o, n in rows]  # fmt: skip
+    rows = zip(
+        times,
+        data["hjd"].to_numpy(dtype=float),
+        data["magnitude"].to_numpy(dtype=float),
+        data["deviation"].to_numpy(dtype=float),
+        data["observer"].to_numpy(dtype=object),
+        data["night"].to_numpy(dtype=object),
+        strict=True,
+    )
+    return [
+        f"{t} UTC\nHJD {hjd:.5f}\nΔm {m:.4f} ± "
+        f"{'unknown' if not np.isfinite(e) else f'{e:.4f}'}\n{o}, night {n}"
+        for t, hjd, m, e, o, n in rows
+    ]
 
 
 def _time_ms(data: pd.DataFrame) -> np.ndarray:
@@ -89,30 +105,39 @@ class LightCurvePlot(widgets.VBox):
 
     def __init__(self, *, gl: bool = False, time_axis: str = "date"):
         label, _, kind = TIME_LABELS[time_axis]
-        self.plot = ObserverFigure(label, kind=kind, gl=gl, css="aphos-lightcurve",
-                                   title="Light curve")  # fmt: skip
-        self.reset_button = widgets.Button(description="Reset view", icon="refresh",
-                                           tooltip="Show the whole curve again after zooming "
-                                           "or panning").add_class("aphos-reset")  # fmt: skip
+        self.plot = ObserverFigure(
+            label, kind=kind, gl=gl, css="aphos-lightcurve", title="Light curve"
+        )
+        self.reset_button = widgets.Button(
+            description="Reset view",
+            icon="refresh",
+            tooltip="Show the whole curve again after zooming or panning",
+        ).add_class("aphos-reset")
         self.errors = widgets.Checkbox(
             value=True, description="Error bars", indent=False, layout={"width": "9em"}
         ).add_class("aphos-errors")
         self.time_axis = widgets.ToggleButtons(
-            options=[(TIME_LABELS[k][1], k) for k in TIME_LABELS], value=time_axis,
+            options=[(TIME_LABELS[k][1], k) for k in TIME_LABELS],
+            value=time_axis,
             tooltips=["Calendar dates and times (UTC)", "Heliocentric Julian Date"],
             style={"button_width": "8.5em"},
-        ).add_class("aphos-time-axis")  # fmt: skip
+        ).add_class("aphos-time-axis")
         self.mouse = widgets.ToggleButtons(
-            options=[("Zoom & pan", "zoom"), ("Point details", "details")], value="zoom",
-            tooltips=["Wheel to zoom, drag to pan", "Hover a point for its time, HJD, "
-                      "magnitude, error, observer and night"],
+            options=[("Zoom & pan", "zoom"), ("Point details", "details")],
+            value="zoom",
+            tooltips=[
+                "Wheel to zoom, drag to pan",
+                "Hover a point for its time, HJD, magnitude, error, observer and night",
+            ],
             style={"button_width": "8em"},
             layout={"display": "none"} if gl else {},
-        ).add_class("aphos-mouse-mode")  # fmt: skip
+        ).add_class("aphos-mouse-mode")
         self.mouse.observe(lambda change: self.plot.set_zoom(change["new"] == "zoom"), "value")
-        self.save_button = widgets.Button(description="Save PNG", icon="download",
-                                          tooltip="Save the light curve as you see it, as a "
-                                          "PNG image").add_class("aphos-save-png")  # fmt: skip
+        self.save_button = widgets.Button(
+            description="Save PNG",
+            icon="download",
+            tooltip="Save the light curve as you see it, as a PNG image",
+        ).add_class("aphos-save-png")
         self.count = widgets.HTML().add_class("aphos-point-count")
         self.version = 0
         self.data = pd.DataFrame()
@@ -123,9 +148,10 @@ class LightCurvePlot(widgets.VBox):
         self.save_button.on_click(lambda _: self.save_png())
         self.errors.observe(lambda change: self.plot.set_errors(change["new"]), "value")
         self.time_axis.observe(lambda change: self._set_time_axis(change["new"]), "value")
-        self.tools = widgets.HBox([self.mouse, self.reset_button, self.errors, self.time_axis,
-                                   self.save_button],
-                                  layout={"align_items": "center", "flex_flow": "row wrap"})
+        self.tools = widgets.HBox(
+            [self.mouse, self.reset_button, self.errors, self.time_axis, self.save_button],
+            layout={"align_items": "center", "flex_flow": "row wrap"},
+        )
         super().__init__([self.plot.figure, self.tools, self.count])
         self.add_class("aphos-lightcurve-panel")
 
@@ -193,8 +219,9 @@ class LightCurvePlot(widgets.VBox):
         magnitude = data["magnitude"].to_numpy(dtype=float)
         usable = np.isfinite(x) & np.isfinite(magnitude)
         nights = np.array([str(n) for n in data["night"]], dtype=object)
-        mask = usable & (nights == str(night)) & (data["observer"].to_numpy(dtype=object)
-                                                   == observer)  # fmt: skip
+        mask = (
+            usable & (nights == str(night)) & (data["observer"].to_numpy(dtype=object) == observer)
+        )
         self.plot.ring(0, x[mask], magnitude[mask], f"night {night} ({observer})")
         image = usable & (data["image_id"].to_numpy() == (image_id or -1))
         self.plot.ring(1, x[image], magnitude[image])
@@ -234,11 +261,15 @@ class PhasePlot(widgets.VBox):
         self.epoch = widgets.FloatText(
             description="Epoch (HJD)", value=0.0, layout={"width": "18em"}
         ).add_class("aphos-epoch")
-        self.nterms = widgets.Dropdown(description="Terms", options=[1, 2, 3], value=2,
-                                       tooltip="Fourier terms of the periodogram's model: 2 "
-                                       "tells an eclipsing binary's two eclipses apart",
-                                       layout={"width": "9em"},
-                                       style={"description_width": "initial"})  # fmt: skip
+        self.nterms = widgets.Dropdown(
+            description="Terms",
+            options=[1, 2, 3],
+            value=2,
+            tooltip="Fourier terms of the periodogram's model: 2 "
+            "tells an eclipsing binary's two eclipses apart",
+            layout={"width": "9em"},
+            style={"description_width": "initial"},
+        )
         self.find = widgets.Button(
             description="Find period",
             icon="search",
@@ -259,8 +290,9 @@ class PhasePlot(widgets.VBox):
         """The phase figure, made when first needed (a period to fold on): an empty figure
         cost every object page about 0.3 s of its opening in Chromium (bench/dashboard.py)."""
         if self._plot is None:
-            self._plot = ObserverFigure("phase", gl=self.gl, css="aphos-phase",
-                                        title="Phase plot", x_format=".2f")  # fmt: skip
+            self._plot = ObserverFigure(
+                "phase", gl=self.gl, css="aphos-phase", title="Phase plot", x_format=".2f"
+            )
             self._plot.view = ((0.0, 2.0), (-0.5, 0.5))
             self._plot.reset()
             self.children = (*self.children, self._plot.figure)
@@ -288,9 +320,11 @@ class PhasePlot(widgets.VBox):
         except ValueError as error:
             self.message.value = f"<small>{error}</small>"
             return
-        self.message.value = (f"<small>Best period {periodogram.best_period:.6f} d (power "
-                              f"{periodogram.best_power:.3f}). With one term, an eclipsing "
-                              "binary's period is often twice this.</small>")  # fmt: skip
+        self.message.value = (
+            f"<small>Best period {periodogram.best_period:.6f} d (power "
+            f"{periodogram.best_power:.3f}). With one term, an eclipsing "
+            "binary's period is often twice this.</small>"
+        )
         self.period.value = round(periodogram.best_period, 6)
 
     def redraw(self) -> None:
@@ -312,6 +346,5 @@ class PhasePlot(widgets.VBox):
         names = None
         if not self.gl:
             every = np.asarray(point_names(data), dtype=object)
-            names = {name: every[mask].tolist()
-                     for name, mask in observer_masks(data, x).items()}  # fmt: skip
+            names = {name: every[mask].tolist() for name, mask in observer_masks(data, x).items()}
         self.plot.draw(observer_groups(data, x), self.colours, (0.0, 2.0), names=names)

@@ -44,8 +44,16 @@ from aphos_lib.widgets.lightcurve_plot import LightCurvePlot, PhasePlot, colours
 from aphos_lib.widgets.object_query import ObjectRequest, parse_request
 from aphos_lib.widgets.urls import page_link
 
-__all__ = ["WEBGL_FROM", "NoCommonImage", "ObjectPage", "ObjectRequest", "empty_state", "message",
-           "object_page", "parse_request"]  # ObjectRequest, parse_request: from object_query
+__all__ = [
+    "WEBGL_FROM",
+    "NoCommonImage",
+    "ObjectPage",
+    "ObjectRequest",
+    "empty_state",
+    "message",
+    "object_page",
+    "parse_request",
+]  # ObjectRequest, parse_request: from object_query
 
 _EMPTY_STYLE = '"padding:0.5em 1em;border-left:4px solid #c99;background:#fff6f0;max-width:50em"'
 # Above this many images the points are drawn with WebGL: SVG's one element per point made
@@ -57,8 +65,7 @@ class NoCommonImage(LookupError):
     """The variable and the comparison stars were never measured in the same image."""
 
 
-def message(text: str, *, kind: str = "error", link: tuple[str, str] | None = None
-            ) -> widgets.HTML:  # fmt: skip
+def message(text: str, *, kind: str = "error", link: tuple[str, str] | None = None) -> widgets.HTML:
     """A page-wide message in place of the page (unknown object, no common images).
 
     Parameters
@@ -71,15 +78,18 @@ def message(text: str, *, kind: str = "error", link: tuple[str, str] | None = No
         The next step as (label, relative address); default: the search page.
     """
     label, href = link or ("Search the catalogue", "search.ipynb")
-    action = (f'<p><a class="aphos-message-action" href="{html.escape(href)}" target="_top">'
-              f"{html.escape(label)}</a></p>")  # fmt: skip
-    return widgets.HTML(f'<div class="aphos-message aphos-message-{kind}" style="padding:1em;'
-                        f'border:1px solid #c99;background:#fff6f0"><p>{html.escape(text)}</p>'
-                        f"{action}</div>").add_class("aphos-object-message")  # fmt: skip
+    action = (
+        f'<p><a class="aphos-message-action" href="{html.escape(href)}" target="_top">'
+        f"{html.escape(label)}</a></p>"
+    )
+    return widgets.HTML(
+        f'<div class="aphos-message aphos-message-{kind}" style="padding:1em;'
+        f'border:1px solid #c99;background:#fff6f0"><p>{html.escape(text)}</p>'
+        f"{action}</div>"
+    ).add_class("aphos-object-message")
 
 
-def empty_state(*, images: int, points: int, observers_kept: int,
-                saturated_hidden: int = 0) -> str:  # fmt: skip
+def empty_state(*, images: int, points: int, observers_kept: int, saturated_hidden: int = 0) -> str:
     """What to do when the current choices leave nothing to plot ("" when there are points).
 
     Parameters
@@ -107,23 +117,29 @@ no magnitude)."
         return "Every observer is left out: tick one or more observers above."
     if not images and saturated_hidden:
         n = "The image is" if saturated_hidden == 1 else f"All {saturated_hidden:,} images are"
-        return (f"{n} saturated: tick 'Show saturated' to list them (a saturated image has no "
-                "magnitude).")  # fmt: skip
+        return (
+            f"{n} saturated: tick 'Show saturated' to list them (a saturated image has no "
+            "magnitude)."
+        )
     if not images:
         return "No images with these choices: tick more observers or choose other apertures."
-    return (f"None of these {images:,} images gives a magnitude (a star saturated, or without "
-            "a flux in the chosen aperture): choose another aperture or comparison star.")
+    return (
+        f"None of these {images:,} images gives a magnitude (a star saturated, or without "
+        "a flux in the chosen aperture): choose another aperture or comparison star."
+    )
 
 
 def _star_html(role: str, star: CatalogObject) -> str:
     name = f" ({html.escape(star.name)})" if star.name else ""
     mag = "–" if star.mag is None else f"{star.mag:.2f}"
     bv = "" if star.bv is None else f", B−V {star.bv:.2f}"
-    return (f'<tr class="aphos-star aphos-star-{role.split()[0].lower()}"><th style='
-            f'"text-align:left;padding-right:1em">{role}</th><td class="label">'
-            f"{html.escape(star.catalog)} {html.escape(star.catalog_id)}{name}</td>"
-            f"<td>RA {format_ra(star.ra_deg)}</td><td>Dec {format_dec(star.dec_deg)}</td>"
-            f"<td>{mag} mag{bv}</td><td>{star.n_fluxes:,} fluxes</td></tr>")  # fmt: skip
+    return (
+        f'<tr class="aphos-star aphos-star-{role.split()[0].lower()}"><th style='
+        f'"text-align:left;padding-right:1em">{role}</th><td class="label">'
+        f"{html.escape(star.catalog)} {html.escape(star.catalog_id)}{name}</td>"
+        f"<td>RA {format_ra(star.ra_deg)}</td><td>Dec {format_dec(star.dec_deg)}</td>"
+        f"<td>{mag} mag{bv}</td><td>{star.n_fluxes:,} fluxes</td></tr>"
+    )
 
 
 class ObjectPage(widgets.VBox):
@@ -149,20 +165,31 @@ class ObjectPage(widgets.VBox):
         When the stars have no image in common.
     """
 
-    def __init__(self, conn: psycopg.Connection, request: ObjectRequest, *,
-                 gl: bool | None = None, page_size: int = 50):  # fmt: skip
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        request: ObjectRequest,
+        *,
+        gl: bool | None = None,
+        page_size: int = 50,
+    ):
         self.conn = conn
         self.request = request
         self.variable = resolve_object(conn, request.variable)
         self.comparisons = [resolve_object(conn, c) for c in request.comparisons]
         self.check = resolve_object(conn, request.check) if request.check else None
         # Everything once, to know every observer and night whatever the filters hide.
-        everything = self._photometry(include_saturated=True, aperture=request.aperture,
-                                      comparison_aperture=request.comparison_aperture)
+        everything = self._photometry(
+            include_saturated=True,
+            aperture=request.aperture,
+            comparison_aperture=request.comparison_aperture,
+        )
         if not len(everything):
-            raise NoCommonImage(f"These stars share no image: {self.variable.label} and "
-                                f"{self._comparison_label()} were never measured in the same "
-                                "image. Choose another comparison star.")  # fmt: skip
+            raise NoCommonImage(
+                f"These stars share no image: {self.variable.label} and "
+                f"{self._comparison_label()} were never measured in the same "
+                "image. Choose another comparison star."
+            )
         self.colours = colours_for(set(everything.data["observer"]))
         self.curve: LightCurve = everything
         self._opening: LightCurve | None = everything  # the first view is taken from it
@@ -172,20 +199,27 @@ class ObjectPage(widgets.VBox):
         self.apertures = AperturePanel(on_change=self.refresh)
         self.apertures.set_nights(nights_of(conn, everything))
         self.apertures.set_choices(request.aperture, request.comparison_aperture)
-        self.saturated = widgets.Checkbox(value=request.saturated, description="Show saturated",
-                                          indent=False).add_class("aphos-saturated")  # fmt: skip
+        self.saturated = widgets.Checkbox(
+            value=request.saturated, description="Show saturated", indent=False
+        ).add_class("aphos-saturated")
         excluded = {e.lower() for e in request.exclude}
         self.observers = {
-            name: widgets.Checkbox(value=name.lower() not in excluded, description=name,
-                                   indent=False, layout={"width": "auto"})
-            .add_class("aphos-observer").add_class(f"aphos-observer-{name}")
+            name: widgets.Checkbox(
+                value=name.lower() not in excluded,
+                description=name,
+                indent=False,
+                layout={"width": "auto"},
+            )
+            .add_class("aphos-observer")
+            .add_class(f"aphos-observer-{name}")
             for name in sorted(self.colours)
-        }  # fmt: skip
+        }
         for box in [self.saturated, *self.observers.values()]:
             box.observe(lambda _: self.refresh(), "value")
         self.plot = LightCurvePlot(gl=gl, time_axis=request.time_axis)
-        self.table = ImageTable(page_size, apertures=self._with_apertures,
-                                on_choose=self.plot.choose)  # fmt: skip
+        self.table = ImageTable(
+            page_size, apertures=self._with_apertures, on_choose=self.plot.choose
+        )
         self.phase = PhasePlot(gl=gl)
         if request.period:
             # The epoch first: a period draws the phase plot at once.
@@ -203,12 +237,20 @@ class ObjectPage(widgets.VBox):
             layout={"flex_flow": "row wrap", "align_items": "center"},
         )
         filters = widgets.VBox([self.apertures, widgets.HBox([self.saturated]), observers])
-        super().__init__([
-            widgets.HTML(self._header()).add_class("aphos-object-header"),
-            filters, self.status, self.plot, self.downloads,
-            widgets.HTML("<h3>Images</h3>"), self.table,
-            widgets.HTML("<h3>Phase</h3>"), self.phase, self.address,
-        ])  # fmt: skip
+        super().__init__(
+            [
+                widgets.HTML(self._header()).add_class("aphos-object-header"),
+                filters,
+                self.status,
+                self.plot,
+                self.downloads,
+                widgets.HTML("<h3>Images</h3>"),
+                self.table,
+                widgets.HTML("<h3>Phase</h3>"),
+                self.phase,
+                self.address,
+            ]
+        )
         self.add_class("aphos-object-page")
         self.refresh()
 
@@ -224,21 +266,26 @@ class ObjectPage(widgets.VBox):
             rows += _star_html("Check", self.check)
         title = html.escape(self.variable.name or self.variable.label)
         back = page_link("search.ipynb", {"variable": self.variable.label})
-        return (f"<h2>{title}</h2><table class='aphos-stars'>{rows}</table>"
-                f'<p><small><a href="{html.escape(back)}" target="_top">Choose other stars'
-                "</a></small></p>")  # fmt: skip
+        return (
+            f"<h2>{title}</h2><table class='aphos-stars'>{rows}</table>"
+            f'<p><small><a href="{html.escape(back)}" target="_top">Choose other stars'
+            "</a></small></p>"
+        )
 
     def options(self) -> dict:
         """The keyword arguments of :func:`differential_photometry` for the current choices."""
         excluded = sorted(name for name, box in self.observers.items() if not box.value)
-        return {"aperture": self.apertures.choice("variable"),
-                "comparison_aperture": self.apertures.choice("comparison"),
-                "include_saturated": self.saturated.value,
-                "exclude_observers": excluded or None}  # fmt: skip
+        return {
+            "aperture": self.apertures.choice("variable"),
+            "comparison_aperture": self.apertures.choice("comparison"),
+            "include_saturated": self.saturated.value,
+            "exclude_observers": excluded or None,
+        }
 
     def _photometry(self, **options) -> LightCurve:
-        return differential_photometry(self.conn, self.variable, self.comparisons,
-                                       check=self.check, **options)  # fmt: skip
+        return differential_photometry(
+            self.conn, self.variable, self.comparisons, check=self.check, **options
+        )
 
     def _current_curve(self) -> LightCurve:
         """The curve for the current choices. At opening, with the apertures of the first
@@ -247,11 +294,15 @@ class ObjectPage(widgets.VBox):
         opening, self._opening = self._opening, None
         same_apertures = opening is not None and (
             (options["aperture"], options["comparison_aperture"])
-            == (opening.meta["aperture"], opening.meta["comparison_aperture"]))  # fmt: skip
+            == (opening.meta["aperture"], opening.meta["comparison_aperture"])
+        )
         if not same_apertures:
             return self._photometry(**options)
-        return narrow_rows(opening, include_saturated=options["include_saturated"],
-                           exclude_observers=options["exclude_observers"])  # fmt: skip
+        return narrow_rows(
+            opening,
+            include_saturated=options["include_saturated"],
+            exclude_observers=options["exclude_observers"],
+        )
 
     def _with_apertures(self) -> LightCurve:
         """The current curve with every aperture's fluxes (the table's "All apertures")."""
@@ -263,11 +314,13 @@ class ObjectPage(widgets.VBox):
         period = self.phase.period.value
         return self.request.with_changes(
             exclude=options["exclude_observers"] or [],
-            aperture=options["aperture"], comparison_aperture=options["comparison_aperture"],
-            saturated=options["include_saturated"], period=period if period > 0 else None,
+            aperture=options["aperture"],
+            comparison_aperture=options["comparison_aperture"],
+            saturated=options["include_saturated"],
+            period=period if period > 0 else None,
             epoch=self.phase.epoch.value if period > 0 else None,
             time_axis=self.plot.time_axis.value,
-        )  # fmt: skip
+        )
 
     def write_address(self) -> None:
         """Put the current view in the browser's address bar (replacing it in place)."""
@@ -301,17 +354,21 @@ class ObjectPage(widgets.VBox):
         hidden = 0
         if not len(self.curve) and not options["include_saturated"]:
             hidden = len(self._photometry(**{**options, "include_saturated": True}))
-        text = empty_state(images=len(self.curve), points=points,
-                           observers_kept=sum(box.value for box in self.observers.values()),
-                           saturated_hidden=hidden)  # fmt: skip
+        text = empty_state(
+            images=len(self.curve),
+            points=points,
+            observers_kept=sum(box.value for box in self.observers.values()),
+            saturated_hidden=hidden,
+        )
         if not text:
             return ""
         return f"<p class='aphos-empty' style={_EMPTY_STYLE}>{html.escape(text)}</p>"
 
 
 @failsafe_page("object.ipynb")
-def object_page(query_string: str | None = None, conn: psycopg.Connection | None = None,
-                **options) -> widgets.Widget:  # fmt: skip
+def object_page(
+    query_string: str | None = None, conn: psycopg.Connection | None = None, **options
+) -> widgets.Widget:
     """The object page for an address, or a message saying why there is none.
 
     Never raises: what the visitor can correct (an unknown star, stars without a common
@@ -344,5 +401,7 @@ def object_page(query_string: str | None = None, conn: psycopg.Connection | None
         return message(f"This light curve is too large to draw here: {error}.")
     except QueryCanceled:
         log_failure("object.ipynb (the catalogue's time limit)")
-        return message("The catalogue took too long to answer: try fewer comparison stars, "
-                       "or try again in a moment.")  # fmt: skip
+        return message(
+            "The catalogue took too long to answer: try fewer comparison stars, "
+            "or try again in a moment."
+        )

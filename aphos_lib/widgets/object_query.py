@@ -71,14 +71,21 @@ class ObjectRequest:
         >>> ObjectRequest("A:1", ["A:2"], aperture=ApertureChoice(2, {})).params()
         {'variable': 'A:1', 'comparison': ['A:2'], 'aperture': '2'}
         """
-        values: dict[str, object] = {"variable": self.variable,
-                                     "comparison": list(self.comparisons), "check": self.check,
-                                     "exclude": sorted(self.exclude, key=str.lower)}  # fmt: skip
-        for name, choice in (("aperture", self.aperture),
-                             ("comparison_aperture", self.comparison_aperture)):  # fmt: skip
+        values: dict[str, object] = {
+            "variable": self.variable,
+            "comparison": list(self.comparisons),
+            "check": self.check,
+            "exclude": sorted(self.exclude, key=str.lower),
+        }
+        for name, choice in (
+            ("aperture", self.aperture),
+            ("comparison_aperture", self.comparison_aperture),
+        ):
             values[name] = None if choice.default == AUTO else str(choice.default)
-            values[f"night_{name}"] = [f"{night.isoformat()}:{_aperture_text(k)}"
-                                       for night, k in sorted(choice.nights.items())]  # fmt: skip
+            values[f"night_{name}"] = [
+                f"{night.isoformat()}:{_aperture_text(k)}"
+                for night, k in sorted(choice.nights.items())
+            ]
         values["saturated"] = "1" if self.saturated else None
         if self.period:
             values["period"] = _number_text(self.period)
@@ -126,15 +133,19 @@ def parse_request(query_string: str | None = None) -> ObjectRequest:
     variable = first(params, "variable")
     comparisons = [c.strip() for c in params.get("comparison", []) if c.strip()]
     if not variable or not comparisons:
-        raise ValueError("The address must name a variable star and a comparison star: "
-                         "object.ipynb?variable=CATALOG:ID&comparison=CATALOG:ID. "
-                         "Pick them on the search page.")  # fmt: skip
+        raise ValueError(
+            "The address must name a variable star and a comparison star: "
+            "object.ipynb?variable=CATALOG:ID&comparison=CATALOG:ID. "
+            "Pick them on the search page."
+        )
     for ref in [variable, *comparisons, *params.get("check", [])]:
         parse_object_ref(ref)
     period = _positive(first(params, "period"))
     time_axis = (first(params, "time") or "date").lower()
     return ObjectRequest(
-        variable, comparisons, first(params, "check"),
+        variable,
+        comparisons,
+        first(params, "check"),
         [e.strip() for e in params.get("exclude", []) if e.strip()],
         _flag(first(params, "webgl")),
         aperture=_choice(params, "aperture"),
@@ -143,7 +154,7 @@ def parse_request(query_string: str | None = None) -> ObjectRequest:
         period=period,
         epoch=_finite(first(params, "epoch")) if period else None,
         time_axis=time_axis if time_axis in TIME_AXES else "date",
-    )  # fmt: skip
+    )
 
 
 def _flag(value: str | None) -> bool | None:

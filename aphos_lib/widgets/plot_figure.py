@@ -24,12 +24,29 @@ from bqplot import Axis, DateScale, Figure, LinearScale, Lines, PanZoom, Scatter
 from bqplot_gl import ScatterGL
 from bqscales.traits import Date
 
-__all__ = ["COLOURS", "ObserverFigure", "UTCDateScale", "colours_for", "error_segments",
-           "observer_masks", "tick_format"]  # fmt: skip
+__all__ = [
+    "COLOURS",
+    "ObserverFigure",
+    "UTCDateScale",
+    "colours_for",
+    "error_segments",
+    "observer_masks",
+    "tick_format",
+]
 
 # d3's category10: distinct, and the colours observers know from the original plots.
-COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf"]  # fmt: skip
+COLOURS = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
 _MS_PER_DAY = 86_400_000.0
 # The tooltip is a bqplot Tooltip showing each point's ``names`` entry: drawn by the browser
 # on hover, no round trip to the kernel. Its lines are separated by newlines.
@@ -56,9 +73,11 @@ class UTCDateScale(DateScale):
     """
 
     min = Date(default_value=None, allow_none=True).tag(
-        sync=True, to_json=_utc_to_json, from_json=_utc_from_json)  # fmt: skip
+        sync=True, to_json=_utc_to_json, from_json=_utc_from_json
+    )
     max = Date(default_value=None, allow_none=True).tag(
-        sync=True, to_json=_utc_to_json, from_json=_utc_from_json)  # fmt: skip
+        sync=True, to_json=_utc_to_json, from_json=_utc_from_json
+    )
 
 
 def colours_for(observers) -> dict[str, str]:
@@ -167,17 +186,35 @@ class ObserverFigure:
         (:func:`tick_format`).
     """
 
-    def __init__(self, x_label: str, *, kind: str = "number", gl: bool, css: str,
-                 title: str = "", x_format: str | None = None):  # fmt: skip
+    def __init__(
+        self,
+        x_label: str,
+        *,
+        kind: str = "number",
+        gl: bool,
+        css: str,
+        title: str = "",
+        x_format: str | None = None,
+    ):
         self.gl = gl
         self.x_format = x_format
         self.y_scale = LinearScale(reverse=True)
-        self.y_axis = Axis(scale=self.y_scale, side="left", label="Δ magnitude",
-                           tick_format=".2f", grid_lines="solid")  # fmt: skip
-        self.figure = Figure(marks=[], axes=[self.y_axis], title=title,
-                             legend_location="top-right", animation_duration=0,
-                             fig_margin={"top": 40, "bottom": 50, "left": 60, "right": 20},
-                             layout={"width": "100%", "height": "420px"})  # fmt: skip
+        self.y_axis = Axis(
+            scale=self.y_scale,
+            side="left",
+            label="Δ magnitude",
+            tick_format=".2f",
+            grid_lines="solid",
+        )
+        self.figure = Figure(
+            marks=[],
+            axes=[self.y_axis],
+            title=title,
+            legend_location="top-right",
+            animation_duration=0,
+            fig_margin={"top": 40, "bottom": 50, "left": 60, "right": 20},
+            layout={"width": "100%", "height": "420px"},
+        )
         self.figure.add_class(css)
         self.tooltip = Tooltip(fields=["name"], show_labels=False)
         self.show_errors = True
@@ -193,8 +230,12 @@ class ObserverFigure:
         """Put a new abscissa (scale and axis) under the figure; :meth:`draw` again after."""
         self.kind = kind
         self.x_scale = UTCDateScale() if kind == "date" else LinearScale()
-        self.x_axis = Axis(scale=self.x_scale, label=label, grid_lines="solid",
-                           tick_format=self.x_format or tick_format(kind, 1e9))  # fmt: skip
+        self.x_axis = Axis(
+            scale=self.x_scale,
+            label=label,
+            grid_lines="solid",
+            tick_format=self.x_format or tick_format(kind, 1e9),
+        )
         # PanZoom syncs the browser's view back to these scales: follow it with the labels.
         self.x_scale.observe(lambda _: self._follow_zoom(), ["min", "max"])
         for bars, scatter in self.marks.values():
@@ -215,27 +256,56 @@ class ObserverFigure:
         self.figure.interaction = self.panzoom if zoom else None
 
     def _ring(self, colour: str, size: int) -> Scatter:
-        return Scatter(x=self._x(np.zeros(0)), y=np.zeros(0), colors=[colour], fill=False,
-                       stroke=colour, stroke_width=2, default_size=size, labels=[""],
-                       display_legend=False, enable_hover=False,
-                       scales={"x": self.x_scale, "y": self.y_scale})  # fmt: skip
+        return Scatter(
+            x=self._x(np.zeros(0)),
+            y=np.zeros(0),
+            colors=[colour],
+            fill=False,
+            stroke=colour,
+            stroke_width=2,
+            default_size=size,
+            labels=[""],
+            display_legend=False,
+            enable_hover=False,
+            scales={"x": self.x_scale, "y": self.y_scale},
+        )
 
     def _x(self, x: np.ndarray) -> np.ndarray:
         return _as_time(x) if self.kind == "date" else x
 
     def _scatter(self, name: str, colour: str):
         if self.gl:
-            return ScatterGL(x=self._x(np.zeros(0)), y=np.zeros(0), colors=[colour],
-                             default_size=24, stroke=None, labels=[name], display_legend=True,
-                             scales={"x": self.x_scale, "y": self.y_scale})  # fmt: skip
-        return Scatter(x=self._x(np.zeros(0)), y=np.zeros(0), colors=[colour], default_size=24,
-                       stroke=None, labels=[name], display_legend=True, display_names=False,
-                       tooltip=self.tooltip, tooltip_style=_TOOLTIP_STYLE,
-                       scales={"x": self.x_scale, "y": self.y_scale})  # fmt: skip
+            return ScatterGL(
+                x=self._x(np.zeros(0)),
+                y=np.zeros(0),
+                colors=[colour],
+                default_size=24,
+                stroke=None,
+                labels=[name],
+                display_legend=True,
+                scales={"x": self.x_scale, "y": self.y_scale},
+            )
+        return Scatter(
+            x=self._x(np.zeros(0)),
+            y=np.zeros(0),
+            colors=[colour],
+            default_size=24,
+            stroke=None,
+            labels=[name],
+            display_legend=True,
+            display_names=False,
+            tooltip=self.tooltip,
+            tooltip_style=_TOOLTIP_STYLE,
+            scales={"x": self.x_scale, "y": self.y_scale},
+        )
 
-    def draw(self, groups: dict[str, tuple], colours: dict[str, str],
-             x_range: tuple[float, float] | None = None,
-             names: dict[str, list[str]] | None = None) -> None:  # fmt: skip
+    def draw(
+        self,
+        groups: dict[str, tuple],
+        colours: dict[str, str],
+        x_range: tuple[float, float] | None = None,
+        names: dict[str, list[str]] | None = None,
+    ) -> None:
         """Show ``groups`` (``{observer: (x, magnitude, deviation)}``) in their colours.
 
         ``names`` gives each point's tooltip (SVG points only), by observer.
@@ -245,9 +315,15 @@ class ObserverFigure:
             # Marks are kept per observer and given new data: a redraw sends arrays, not new
             # widget models.
             if name not in self.marks:
-                bars = Lines(x=self._x(np.zeros(0)), y=np.zeros(0), colors=[colours[name]],
-                             stroke_width=1, opacities=[0.6], visible=self.show_errors,
-                             scales={"x": self.x_scale, "y": self.y_scale})  # fmt: skip
+                bars = Lines(
+                    x=self._x(np.zeros(0)),
+                    y=np.zeros(0),
+                    colors=[colours[name]],
+                    stroke_width=1,
+                    opacities=[0.6],
+                    visible=self.show_errors,
+                    scales={"x": self.x_scale, "y": self.y_scale},
+                )
                 self.marks[name] = (bars, self._scatter(name, colours[name]))
             bars, scatter = self.marks[name]
             ex, ey = error_segments(x, y, dy)
@@ -262,8 +338,9 @@ class ObserverFigure:
         xs = [g[0] for g in groups.values()]
         lows = [g[1] - np.nan_to_num(g[2]) for g in groups.values()]
         highs = [g[1] + np.nan_to_num(g[2]) for g in groups.values()]
-        x_view = x_range or _padded(xs) or ((0.0, _MS_PER_DAY) if self.kind == "date"
-                                            else (0.0, 1.0))  # fmt: skip
+        x_view = (
+            x_range or _padded(xs) or ((0.0, _MS_PER_DAY) if self.kind == "date" else (0.0, 1.0))
+        )
         self.view = (x_view, _padded(lows + highs) or (0.0, 1.0))
         with self.figure.hold_sync():
             if self.figure.marks != marks:

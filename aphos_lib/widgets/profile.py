@@ -21,9 +21,11 @@ __all__ = ["OWNER_LINKS", "profile_page", "profile_summary"]
 # for a username first when there is none yet.
 # The api service's page of an observer shows its owner the upload log with report links.
 UPLOAD_PAGE = "/services/api/upload"
-OWNER_LINKS = [("Edit your profile", "/services/api/profile"),
-               ("Your upload log", "/services/api/observers/{username}"),
-               ("Upload photometry", UPLOAD_PAGE)]  # fmt: skip
+OWNER_LINKS = [
+    ("Edit your profile", "/services/api/profile"),
+    ("Your upload log", "/services/api/observers/{username}"),
+    ("Upload photometry", UPLOAD_PAGE),
+]
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -41,34 +43,53 @@ def profile_summary(conn, username: str) -> dict[str, object]:
         "ON o.id = u.observer_id WHERE lower(o.username) = lower(%s)",
         (observer.username,),
     ).fetchone()
-    return {"username": observer.username, "description": observer.description,
-            "uploads": observer.uploads, "images": observer.images, "fluxes": observer.fluxes,
-            "first_upload": first_upload, "last_upload": last_upload,
-            "first_image": observer.first_image, "last_image": observer.last_image}  # fmt: skip
+    return {
+        "username": observer.username,
+        "description": observer.description,
+        "uploads": observer.uploads,
+        "images": observer.images,
+        "fluxes": observer.fluxes,
+        "first_upload": first_upload,
+        "last_upload": last_upload,
+        "first_image": observer.first_image,
+        "last_image": observer.last_image,
+    }
 
 
 def _summary_html(s: dict[str, object]) -> str:
-    counts = [("Uploads", f"{s['uploads']:,}", "uploads"), ("Images", f"{s['images']:,}", "images"),
-              ("Fluxes", f"{s['fluxes']:,}", "fluxes"),
-              ("First upload", _when(s["first_upload"]), "first-upload"),
-              ("Last upload", _when(s["last_upload"]), "last-upload"),
-              ("Images taken", f"{_when(s['first_image'])} to {_when(s['last_image'])}"
-               if s["first_image"] else "none yet", "nights")]  # fmt: skip
-    rows = "".join(f'<tr class="aphos-profile-{key}"><th style="text-align:left;'
-                   f'padding-right:1em">{label}</th><td>{html.escape(value)}</td></tr>'
-                   for label, value, key in counts)  # fmt: skip
+    counts = [
+        ("Uploads", f"{s['uploads']:,}", "uploads"),
+        ("Images", f"{s['images']:,}", "images"),
+        ("Fluxes", f"{s['fluxes']:,}", "fluxes"),
+        ("First upload", _when(s["first_upload"]), "first-upload"),
+        ("Last upload", _when(s["last_upload"]), "last-upload"),
+        (
+            "Images taken",
+            f"{_when(s['first_image'])} to {_when(s['last_image'])}"
+            if s["first_image"]
+            else "none yet",
+            "nights",
+        ),
+    ]
+    rows = "".join(
+        f'<tr class="aphos-profile-{key}"><th style="text-align:left;'
+        f'padding-right:1em">{label}</th><td>{html.escape(value)}</td></tr>'
+        for label, value, key in counts
+    )
     description = html.escape(str(s["description"] or "")) or "<i>No description yet.</i>"
     name = urllib.parse.quote(str(s["username"]), safe="")
     owner = " · ".join(
         f'<a href="{href.format(username=name)}" target="_top" style="{LINK_STYLE}">{label}</a>'
         for label, href in OWNER_LINKS
     )
-    return (f'<h2 class="aphos-profile-username">{html.escape(str(s["username"]))}</h2>'
-            f'<p class="aphos-profile-description" style="max-width:50em;white-space:pre-wrap">'
-            f"{description}</p><table class='aphos-profile-summary'>{rows}</table>"
-            f'<p class="aphos-profile-owner">Is this you? (sign-in needed) {owner}</p>'
-            f'<p><a href="search.ipynb" target="_top" style="{LINK_STYLE}">Search the '
-            "catalogue</a></p>")  # fmt: skip
+    return (
+        f'<h2 class="aphos-profile-username">{html.escape(str(s["username"]))}</h2>'
+        f'<p class="aphos-profile-description" style="max-width:50em;white-space:pre-wrap">'
+        f"{description}</p><table class='aphos-profile-summary'>{rows}</table>"
+        f'<p class="aphos-profile-owner">Is this you? (sign-in needed) {owner}</p>'
+        f'<p><a href="search.ipynb" target="_top" style="{LINK_STYLE}">Search the '
+        "catalogue</a></p>"
+    )
 
 
 @failsafe_page("profile.ipynb")
@@ -85,12 +106,16 @@ def profile_page(conn=None, username: str | None = None) -> HTML:
     if username is None:
         username = first(query_params(), "username", "")
     if not username:
-        body = ('<p class="aphos-profile-missing">Give an observer\'s name in the address: '
-                "<code>profile.ipynb?username=NAME</code>.</p>")  # fmt: skip
+        body = (
+            '<p class="aphos-profile-missing">Give an observer\'s name in the address: '
+            "<code>profile.ipynb?username=NAME</code>.</p>"
+        )
     else:
         try:
             body = _summary_html(profile_summary(conn, username))
         except ObserverNotFound:
-            body = (f'<p class="aphos-profile-not-found">No observer is called '
-                    f"<b>{html.escape(username)}</b>.</p>")  # fmt: skip
+            body = (
+                f'<p class="aphos-profile-not-found">No observer is called '
+                f"<b>{html.escape(username)}</b>.</p>"
+            )
     return HTML(f'<div class="aphos-profile">{body}</div>')

@@ -152,9 +152,13 @@ _CSS = """
 """
 
 
-def table_columns(columns: Sequence[tuple[str, str | None]], widths: dict[str, int],
-                  numeric: Sequence[str], sort: str,
-                  enabled: Callable[[str | None], bool]) -> list[dict]:  # fmt: skip
+def table_columns(
+    columns: Sequence[tuple[str, str | None]],
+    widths: dict[str, int],
+    numeric: Sequence[str],
+    sort: str,
+    enabled: Callable[[str | None], bool],
+) -> list[dict]:
     """The ``columns`` of a :class:`ResultTable`: each heading with its key, width (a share
     of the table, from ``widths`` in characters), alignment, arrow when sorted by it, and
     whether it can be clicked.

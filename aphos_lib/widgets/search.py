@@ -33,8 +33,16 @@ from aphos_lib.widgets.urls import query_params
 __all__ = ["SearchPage", "next_sort", "row_cells", "search_page"]
 
 # Each column's share of the table's width (in characters of its usual content).
-WIDTHS = {"Name": 18, "Catalogue": 10, "Id": 14, "RA": 13, "Dec": 13, "Mag": 7, "Fluxes": 8,
-          "Distance": 9}  # fmt: skip
+WIDTHS = {
+    "Name": 18,
+    "Catalogue": 10,
+    "Id": 14,
+    "RA": 13,
+    "Dec": 13,
+    "Mag": 7,
+    "Fluxes": 8,
+    "Distance": 9,
+}
 NUMERIC = ("Mag", "Fluxes", "Distance")  # right-aligned
 # A heading's first click sorts this way: the most measured objects first, the rest ascending.
 FIRST_DESCENDING = {"n_fluxes"}
@@ -98,9 +106,14 @@ class SearchPage:
         q = self.query
 
         def text(name, description, value, placeholder, width="20em"):
-            box = widgets.Text(value=value, description=description, placeholder=placeholder,
-                               continuous_update=False, layout={"width": width},
-                               style={"description_width": "6em"})  # fmt: skip
+            box = widgets.Text(
+                value=value,
+                description=description,
+                placeholder=placeholder,
+                continuous_update=False,
+                layout={"width": width},
+                style={"description_width": "6em"},
+            )
             return box.add_class(f"aphos-{name.replace('_', '-')}")
 
         self.ra = text("ra", "RA", q.ra, "21 41 55.3")
@@ -110,34 +123,59 @@ class SearchPage:
         self.min_mag = text("min_mag", "Bright limit", q.min_mag, "mag", "12em")
         self.max_mag = text("max_mag", "Faint limit", q.max_mag, "mag", "12em")
         self.mag_slider = widgets.FloatRangeSlider(
-            value=(0.0, 20.0), min=0.0, max=20.0, step=0.1, description="Magnitude",
-            continuous_update=False, readout_format=".1f", layout={"width": "28em"},
-            style={"description_width": "6em"}).add_class("aphos-mag-slider")  # fmt: skip
+            value=(0.0, 20.0),
+            min=0.0,
+            max=20.0,
+            step=0.1,
+            description="Magnitude",
+            continuous_update=False,
+            readout_format=".1f",
+            layout={"width": "28em"},
+            style={"description_width": "6em"},
+        ).add_class("aphos-mag-slider")
         self._sync_slider_from_boxes()
         options = [("any", "")] + [(c, c) for c in catalogs(conn)]
         if q.catalog and q.catalog not in [v for _, v in options]:
             options.append((q.catalog, q.catalog))
         self.catalog = widgets.Dropdown(
-            options=options, value=q.catalog, description="Catalogue",
-            style={"description_width": "6em"}, layout={"width": "16em"},
-        ).add_class("aphos-catalog")  # fmt: skip
+            options=options,
+            value=q.catalog,
+            description="Catalogue",
+            style={"description_width": "6em"},
+            layout={"width": "16em"},
+        ).add_class("aphos-catalog")
         self.catalog_id = text("id", "Id", q.id, "805-031770 or 805-03*", "18em")
         self.sort_order = q.sort
         self.table = ResultTable(layout={"display": "none"}).add_class("aphos-results")
         self.table.on_sort(self._sort_by)
         self.address = AddressBar()
-        self.errors = {n: _error_label(n) for n in
-                       ("ra", "dec", "radius", "name", "min_mag", "max_mag", "id", "sort",
-                        "variable", "comparison", "check")}  # fmt: skip
+        self.errors = {
+            n: _error_label(n)
+            for n in (
+                "ra",
+                "dec",
+                "radius",
+                "name",
+                "min_mag",
+                "max_mag",
+                "id",
+                "sort",
+                "variable",
+                "comparison",
+                "check",
+            )
+        }
         self.search_button = widgets.Button(
             description="Search", button_style="primary", icon="search"
         ).add_class("aphos-search-button")
         self.status = widgets.HTML("").add_class("aphos-status")
         self.page_label = widgets.HTML("").add_class("aphos-page-label")
-        self.prev = widgets.Button(description="Previous", icon="arrow-left",
-                                   disabled=True).add_class("aphos-prev")  # fmt: skip
-        self.next = widgets.Button(description="Next", icon="arrow-right",
-                                   disabled=True).add_class("aphos-next")  # fmt: skip
+        self.prev = widgets.Button(
+            description="Previous", icon="arrow-left", disabled=True
+        ).add_class("aphos-prev")
+        self.next = widgets.Button(description="Next", icon="arrow-right", disabled=True).add_class(
+            "aphos-next"
+        )
         self.pick_variable = widgets.Button(description="Use as variable", disabled=True).add_class(
             "aphos-pick-variable"
         )
@@ -168,30 +206,43 @@ class SearchPage:
         def row(*children):
             return widgets.HBox(list(children), layout={"align_items": "center"})
 
-        form = widgets.VBox([
-            widgets.HTML("<b>Position</b> (RA in hours: <code>21 41 55.3</code>, "
-                         "<code>21:41:55.3</code>, <code>21h41m55.3s</code>, or degrees; "
-                         "radius with a unit: <code>3arcmin</code>, <code>20arcsec</code>)"),
-            row(self.ra, self.errors["ra"]), row(self.dec, self.errors["dec"]),
-            row(self.radius, self.errors["radius"]),
-            row(self.name, self.errors["name"]),
-            row(self.mag_slider),
-            row(self.min_mag, self.max_mag, self.errors["min_mag"], self.errors["max_mag"]),
-            row(self.catalog, self.catalog_id, self.errors["id"]),
-            row(self.errors["sort"]),
-            row(self.search_button, self.status),
-        ]).add_class("aphos-search-form")  # fmt: skip
-        results = widgets.VBox([
-            row(self.prev, self.next, self.page_label),
-            self.table,
-            row(self.pick_variable, self.pick_comparison, self.pick_check, self.clear_picks,
-                self.selection),
-            row(self.errors["variable"], self.errors["comparison"], self.errors["check"]),
-            self.picks, self.share,
-        ])  # fmt: skip
-        self.widget = widgets.VBox(
-            [widgets.HTML(STYLE), self.address, form, results]
-        ).add_class("aphos-search")
+        form = widgets.VBox(
+            [
+                widgets.HTML(
+                    "<b>Position</b> (RA in hours: <code>21 41 55.3</code>, "
+                    "<code>21:41:55.3</code>, <code>21h41m55.3s</code>, or degrees; "
+                    "radius with a unit: <code>3arcmin</code>, <code>20arcsec</code>)"
+                ),
+                row(self.ra, self.errors["ra"]),
+                row(self.dec, self.errors["dec"]),
+                row(self.radius, self.errors["radius"]),
+                row(self.name, self.errors["name"]),
+                row(self.mag_slider),
+                row(self.min_mag, self.max_mag, self.errors["min_mag"], self.errors["max_mag"]),
+                row(self.catalog, self.catalog_id, self.errors["id"]),
+                row(self.errors["sort"]),
+                row(self.search_button, self.status),
+            ]
+        ).add_class("aphos-search-form")
+        results = widgets.VBox(
+            [
+                row(self.prev, self.next, self.page_label),
+                self.table,
+                row(
+                    self.pick_variable,
+                    self.pick_comparison,
+                    self.pick_check,
+                    self.clear_picks,
+                    self.selection,
+                ),
+                row(self.errors["variable"], self.errors["comparison"], self.errors["check"]),
+                self.picks,
+                self.share,
+            ]
+        )
+        self.widget = widgets.VBox([widgets.HTML(STYLE), self.address, form, results]).add_class(
+            "aphos-search"
+        )
         self._show_sort()
         if self.query.searching():
             self.run(offset=self.query.offset)
@@ -202,16 +253,24 @@ class SearchPage:
 
     def form_query(self, offset: int) -> SearchQuery:
         """The query the form holds now, at ``offset``, keeping the picks."""
+
         def typed(box: widgets.Text) -> str:
             # No name or id holds a NUL, and PostgreSQL refuses one in any text it is sent
             # (a pasted one made the search fail); urls.query_params drops them likewise.
             return box.value.replace("\x00", "").strip()
 
         return self.query.with_changes(
-            ra=typed(self.ra), dec=typed(self.dec), radius=typed(self.radius),
-            name=typed(self.name), min_mag=typed(self.min_mag), max_mag=typed(self.max_mag),
-            catalog=self.catalog.value, id=typed(self.catalog_id),
-            sort=self.sort_order, offset=offset)  # fmt: skip
+            ra=typed(self.ra),
+            dec=typed(self.dec),
+            radius=typed(self.radius),
+            name=typed(self.name),
+            min_mag=typed(self.min_mag),
+            max_mag=typed(self.max_mag),
+            catalog=self.catalog.value,
+            id=typed(self.catalog_id),
+            sort=self.sort_order,
+            offset=offset,
+        )
 
     def _sync_boxes_from_slider(self) -> None:
         if self._syncing:
@@ -249,8 +308,9 @@ class SearchPage:
     def _show_sort(self) -> None:
         """Mark the sorted heading with its direction; distance sorts only a cone."""
         cone = bool(self.query.ra or self.query.dec)
-        self.table.columns = table_columns(COLUMNS, WIDTHS, NUMERIC, self.sort_order,
-                                           lambda key: key != "distance" or cone)  # fmt: skip
+        self.table.columns = table_columns(
+            COLUMNS, WIDTHS, NUMERIC, self.sort_order, lambda key: key != "distance" or cone
+        )
 
     # --- searching -----------------------------------------------------------------------
 
@@ -285,8 +345,10 @@ class SearchPage:
         self._enable_picks()
         self._show_picks()
         if not self.rows:
-            self.status.value = ("No objects match. Widen the cone, loosen the magnitude "
-                                 "limits, or search by part of a name.")  # fmt: skip
+            self.status.value = (
+                "No objects match. Widen the cone, loosen the magnitude "
+                "limits, or search by part of a name."
+            )
 
     def _clear_results(self) -> None:
         """A search that cannot run shows no results: the previous ones would look like its."""
@@ -342,15 +404,19 @@ class SearchPage:
 
     def _show_picks(self) -> None:
         q = self.query
-        lines = [f"<b>Variable:</b> {self._label(q.variable) if q.variable else '(pick one)'}",
-                 "<b>Comparison:</b> " + (", ".join(map(self._label, q.comparison))
-                                          or "(pick one or more)")]  # fmt: skip
+        lines = [
+            f"<b>Variable:</b> {self._label(q.variable) if q.variable else '(pick one)'}",
+            "<b>Comparison:</b> "
+            + (", ".join(map(self._label, q.comparison)) or "(pick one or more)"),
+        ]
         if q.check:
             lines.append(f"<b>Check:</b> {self._label(q.check)}")
         link = object_link(q.variable, q.comparison, q.check)
         if link:
-            lines.append(f'<a class="aphos-object-link" href="{html.escape(link)}" '
-                         'target="_top">Open the light curve</a>')  # fmt: skip
+            lines.append(
+                f'<a class="aphos-object-link" href="{html.escape(link)}" '
+                'target="_top">Open the light curve</a>'
+            )
         self.picks.value = "<br>".join(lines)
         self._show_share()
 

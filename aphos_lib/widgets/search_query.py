@@ -16,8 +16,7 @@ from aphos_lib.coordinates import format_dec, format_ra, parse_dec, parse_ra, pa
 from aphos_lib.search import ORDERS, SearchResult, parse_object_ref
 from aphos_lib.widgets.urls import first, page_link
 
-__all__ = ["DEFAULT_RADIUS", "PAGE_SIZE", "SearchQuery", "object_link", "page_label",
-           "result_rows"]  # fmt: skip
+__all__ = ["DEFAULT_RADIUS", "PAGE_SIZE", "SearchQuery", "object_link", "page_label", "result_rows"]
 
 PAGE_SIZE = 100
 DEFAULT_RADIUS = "5arcmin"
@@ -81,8 +80,9 @@ class SearchQuery:
             values["radius"] = ""
         values.update(sort=self.sort, offset=self.offset or None)
         if picks:
-            values.update(variable=self.variable, comparison=list(self.comparison),
-                          check=self.check)  # fmt: skip
+            values.update(
+                variable=self.variable, comparison=list(self.comparison), check=self.check
+            )
         return {k: v for k, v in values.items() if v not in ("", None, [])}
 
     def link(self) -> str:
@@ -166,8 +166,9 @@ def object_link(variable: str, comparison, check: str = "") -> str | None:
     """
     if not variable or not comparison:
         return None
-    return page_link("object.ipynb", {"variable": variable, "comparison": list(comparison),
-                                      "check": check})  # fmt: skip
+    return page_link(
+        "object.ipynb", {"variable": variable, "comparison": list(comparison), "check": check}
+    )
 
 
 def page_label(result: SearchResult) -> str:
@@ -181,14 +182,20 @@ def page_label(result: SearchResult) -> str:
     """
     if not len(result):
         return f"no objects match (of {result.total:,})" if result.offset else "no objects match"
-    return (f"showing {result.offset + 1:,}-{result.offset + len(result):,} "
-            f"of {result.total:,}")  # fmt: skip
+    return f"showing {result.offset + 1:,}-{result.offset + len(result):,} of {result.total:,}"
 
 
 # (heading, sort key) of the results table's columns.
-COLUMNS = [("Name", "name"), ("Catalogue", "catalog"), ("Id", "catalog_id"), ("RA", "ra"),
-           ("Dec", "dec"), ("Mag", "mag"), ("Fluxes", "n_fluxes"),
-           ("Distance", "distance")]  # fmt: skip
+COLUMNS = [
+    ("Name", "name"),
+    ("Catalogue", "catalog"),
+    ("Id", "catalog_id"),
+    ("RA", "ra"),
+    ("Dec", "dec"),
+    ("Mag", "mag"),
+    ("Fluxes", "n_fluxes"),
+    ("Distance", "distance"),
+]
 
 
 def result_rows(result: SearchResult) -> list[dict[str, str]]:
@@ -207,15 +214,17 @@ def result_rows(result: SearchResult) -> list[dict[str, str]]:
     rows = []
     for r in result.frame.itertuples(index=False):
         distance = getattr(r, "distance_deg", None)
-        rows.append({
-            "ref": f"{r.catalog}:{r.catalog_id}",
-            "Name": r.name if isinstance(r.name, str) else "",
-            "Catalogue": r.catalog,
-            "Id": r.catalog_id,
-            "RA": format_ra(r.ra_deg, "colon", 2),
-            "Dec": format_dec(r.dec_deg, "colon", 1),
-            "Mag": "" if r.mag is None or math.isnan(r.mag) else f"{r.mag:.2f}",
-            "Fluxes": f"{int(r.n_fluxes):,}",
-            "Distance": "" if distance is None else f"{distance * 60:.2f}'",
-        })  # fmt: skip
+        rows.append(
+            {
+                "ref": f"{r.catalog}:{r.catalog_id}",
+                "Name": r.name if isinstance(r.name, str) else "",
+                "Catalogue": r.catalog,
+                "Id": r.catalog_id,
+                "RA": format_ra(r.ra_deg, "colon", 2),
+                "Dec": format_dec(r.dec_deg, "colon", 1),
+                "Mag": "" if r.mag is None or math.isnan(r.mag) else f"{r.mag:.2f}",
+                "Fluxes": f"{int(r.n_fluxes):,}",
+                "Distance": "" if distance is None else f"{distance * 60:.2f}'",
+            }
+        )
     return rows

@@ -31,16 +31,22 @@ __all__ = ["UploadPanel", "UploadWidget", "outcome_html", "summary_text"]
 
 # The rejected rows the table lists of each file (the count says how many there were).
 _LISTED_ROWS = 20
-_STATUS_TEXT = {"stored": "stored", "duplicate": "already in the archive (nothing new stored)",
-                "rejected": "rejected", None: "waiting"}  # fmt: skip
+_STATUS_TEXT = {
+    "stored": "stored",
+    "duplicate": "already in the archive (nothing new stored)",
+    "rejected": "rejected",
+    None: "waiting",
+}
 
 
-_TABLE_STYLE = ("<style>.aphos-upload-table{border-collapse:collapse}"
-                ".aphos-upload-table td,.aphos-upload-table th{padding:.15em .6em;"
-                "border-bottom:1px solid #ddd;text-align:left;vertical-align:top}"
-                ".aphos-upload-table td:nth-child(n+3):nth-child(-n+5){text-align:right}"
-                ".aphos-upload-table ul{margin:.2em 0;padding-left:1.2em}"
-                ".aphos-upload-table summary{cursor:pointer}</style>")  # fmt: skip
+_TABLE_STYLE = (
+    "<style>.aphos-upload-table{border-collapse:collapse}"
+    ".aphos-upload-table td,.aphos-upload-table th{padding:.15em .6em;"
+    "border-bottom:1px solid #ddd;text-align:left;vertical-align:top}"
+    ".aphos-upload-table td:nth-child(n+3):nth-child(-n+5){text-align:right}"
+    ".aphos-upload-table ul{margin:.2em 0;padding-left:1.2em}"
+    ".aphos-upload-table summary{cursor:pointer}</style>"
+)
 
 
 def summary_text(status: dict) -> str:
@@ -49,8 +55,12 @@ def summary_text(status: dict) -> str:
     files = status["files"]
     counts = {k: sum(f["status"] == k for f in files) for k in ("stored", "duplicate", "rejected")}
     fluxes = sum(f["fluxes"] for f in files)
-    state = {"queued": "waiting for a worker", "running": "being stored", "done": "finished",
-             "failed": "failed"}.get(job.get("state"), status["state"])  # fmt: skip
+    state = {
+        "queued": "waiting for a worker",
+        "running": "being stored",
+        "done": "finished",
+        "failed": "failed",
+    }.get(job.get("state"), status["state"])
     parts = [f"{counts['stored']} stored ({fluxes:,} fluxes)"]
     if counts["duplicate"]:
         parts.append(f"{counts['duplicate']} duplicate")
@@ -65,13 +75,18 @@ def outcome_html(status: dict) -> str:
     rows = []
     for f in status["files"]:
         count = f.get("rejected_count", len(f["rejected_rows"]))
-        rejected = "".join(f"<li>line {r['line']}: {escape(str(r['reason']))}</li>"
-                           for r in f["rejected_rows"][:_LISTED_ROWS])  # fmt: skip
+        rejected = "".join(
+            f"<li>line {r['line']}: {escape(str(r['reason']))}</li>"
+            for r in f["rejected_rows"][:_LISTED_ROWS]
+        )
         if count > _LISTED_ROWS:
             rejected += f"<li>{count - _LISTED_ROWS:,} more</li>"
         # The lines behind a click: a night's files would otherwise run to a thousand lines.
-        listed = (f"<details><summary>{count:,}</summary><ul>{rejected}</ul></details>"
-                  if rejected else f"{count:,}")  # fmt: skip
+        listed = (
+            f"<details><summary>{count:,}</summary><ul>{rejected}</ul></details>"
+            if rejected
+            else f"{count:,}"
+        )
         rows.append(
             f"<tr class='aphos-upload-file aphos-upload-{f['status'] or 'waiting'}'>"
             f"<td>{escape(f['filename'])}</td><td>{_STATUS_TEXT.get(f['status'], f['status'])}"
@@ -79,10 +94,12 @@ def outcome_html(status: dict) -> str:
             f"<td class='aphos-upload-lines'>{listed}</td>"
             f"<td>{escape(f['error'] or '')}</td></tr>"
         )
-    return (f"{_TABLE_STYLE}<table class='aphos-upload-table'><thead><tr><th>file</th>"
-            "<th>outcome</th>"
-            "<th>fluxes stored</th><th>matched</th><th>unmatched</th><th>rejected rows</th>"
-            f"<th>message</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")  # fmt: skip
+    return (
+        f"{_TABLE_STYLE}<table class='aphos-upload-table'><thead><tr><th>file</th>"
+        "<th>outcome</th>"
+        "<th>fluxes stored</th><th>matched</th><th>unmatched</th><th>rejected rows</th>"
+        f"<th>message</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 class UploadPanel(widgets.VBox):
@@ -91,9 +108,13 @@ class UploadPanel(widgets.VBox):
     def __init__(self, upload: Upload, files_total: int):
         self.upload = upload
         self.title = widgets.HTML(f"<b>Upload {upload.id}</b>: {files_total} file(s) sent")
-        self.progress = widgets.IntProgress(value=0, min=0, max=max(files_total, 1),
-                                            description="0 / " + str(files_total),
-                                            bar_style="info")  # fmt: skip
+        self.progress = widgets.IntProgress(
+            value=0,
+            min=0,
+            max=max(files_total, 1),
+            description="0 / " + str(files_total),
+            bar_style="info",
+        )
         self.state = widgets.HTML("waiting for a worker")
         self.table = widgets.HTML("")
         report = urlsplit(upload.report_url)
@@ -102,9 +123,14 @@ class UploadPanel(widgets.VBox):
             "class='aphos-upload-report-link'>The job's report (executed notebook)</a>"
         )
         self.report.layout.display = "none"
-        for w, name in [(self, "panel"), (self.title, "title"), (self.progress, "progress"),
-                        (self.state, "state"), (self.table, "outcomes"),
-                        (self.report, "report")]:  # fmt: skip
+        for w, name in [
+            (self, "panel"),
+            (self.title, "title"),
+            (self.progress, "progress"),
+            (self.state, "state"),
+            (self.table, "outcomes"),
+            (self.report, "report"),
+        ]:
             w.add_class(f"aphos-upload-{name}")
         storing = widgets.HBox([widgets.HTML("Storing"), self.progress])
         super().__init__([self.title, storing, self.state, self.table, self.report])
@@ -168,16 +194,20 @@ class UploadWidget(widgets.VBox):
         :func:`aphos_lib.uploads.client.browser_api_url`.
     """
 
-    def __init__(self, client: UploadClient | None = None, *, interval: float = 0.5,
-                 api_url: str | None = None):  # fmt: skip
+    def __init__(
+        self,
+        client: UploadClient | None = None,
+        *,
+        interval: float = 0.5,
+        api_url: str | None = None,
+    ):
         self._client = client
         self.interval = interval
         self.sender = BrowserSender(api_url or browser_api_url())
         self.message = widgets.HTML("")
         self.uploads = widgets.VBox([])
         self.panels: list[UploadPanel] = []
-        for w, name in [(self, "widget"), (self.message, "message"),
-                        (self.uploads, "list")]:  # fmt: skip
+        for w, name in [(self, "widget"), (self.message, "message"), (self.uploads, "list")]:
             w.add_class(f"aphos-upload-{name}")
         self.sender.on_sent(self._sent)
         super().__init__([self.sender, self.message, self.uploads])

@@ -88,8 +88,9 @@ class BrowserSender(widgets.VBox):
         self.api_url = api_url
         bridge_class = f"aphos-upload-bridge-{uuid.uuid4().hex}"
         # Hidden, but drawn: the script finds its input element by this class.
-        self.bridge = widgets.Text(value="", continuous_update=True,
-                                   layout=widgets.Layout(display="none"))  # fmt: skip
+        self.bridge = widgets.Text(
+            value="", continuous_update=True, layout=widgets.Layout(display="none")
+        )
         self.bridge.add_class("aphos-upload-bridge")
         self.bridge.add_class(bridge_class)
         self.view = widgets.Output()

@@ -72,8 +72,10 @@ def query_params(query_string: str | None = None) -> dict[str, list[str]]:
     params = parse_qs(query_string.lstrip("?"), keep_blank_values=False)
     # No name or id holds a NUL, and PostgreSQL refuses one in any text it is sent: an
     # address with %00 made the pages' queries fail instead of finding nothing.
-    return {name.replace("\0", ""): [v.replace("\0", "") for v in values]
-            for name, values in params.items()}  # fmt: skip
+    return {
+        name.replace("\0", ""): [v.replace("\0", "") for v in values]
+        for name, values in params.items()
+    }
 
 
 def first(params: Mapping[str, list[str]], name: str, default: str | None = None) -> str | None:

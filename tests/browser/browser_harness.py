@@ -22,8 +22,15 @@ def dashboard_url(voila_url: str, name: str, params: dict | None = None) -> str:
     return f"{voila_url}/voila/render/" + page_link(f"{name}.ipynb", params)
 
 
-def open_dashboard(page, voila_url: str, name: str, params: dict | None = None,
-                   ready: str | None = None, *, failure: bool = False) -> None:  # fmt: skip
+def open_dashboard(
+    page,
+    voila_url: str,
+    name: str,
+    params: dict | None = None,
+    ready: str | None = None,
+    *,
+    failure: bool = False,
+) -> None:
     """Load a dashboard and wait until Voila has run it and ``ready`` (a CSS selector,
     default: any ``.aphos-`` widget) is drawn. Fails on a Python traceback in the page, and
     on the page's own failure message unless ``failure`` (a test that provokes one)."""
@@ -40,8 +47,10 @@ def assert_page_ran(page, name: str, *, failure: bool = False) -> None:
 
     Waits until Voila has run every cell (its spinner gone) before looking.
     """
-    page.wait_for_function("() => !document.querySelector('#loading, .voila-spinner')"
-                           " || document.readyState === 'complete'")  # fmt: skip
+    page.wait_for_function(
+        "() => !document.querySelector('#loading, .voila-spinner')"
+        " || document.readyState === 'complete'"
+    )
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     if errors.count():
         pytest.fail(f"{name}.ipynb raised:\n" + "\n".join(errors.all_inner_texts()))
@@ -49,8 +58,10 @@ def assert_page_ran(page, name: str, *, failure: bool = False) -> None:
         pytest.fail(f"{name}.ipynb shows Voila's raw error")
     failed = page.locator(".aphos-page-failure")
     if not failure and failed.count():
-        pytest.fail(f"{name}.ipynb shows its failure message (the Voila log has the traceback "
-                    f"under its reference): {failed.first.inner_text()}")  # fmt: skip
+        pytest.fail(
+            f"{name}.ipynb shows its failure message (the Voila log has the traceback "
+            f"under its reference): {failed.first.inner_text()}"
+        )
 
 
 def screenshot(page, name: str) -> Path:

@@ -35,9 +35,16 @@ from browser.browser_harness import ARTIFACTS, DASHBOARDS, ROOT
 from conftest import free_port
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 PAGE_TIMEOUT_MS = 30_000  # a page's first load starts a kernel and runs every cell
 
 
@@ -74,8 +81,9 @@ def _wait_for(ready, what: str, process: subprocess.Popen, log: Path, timeout: f
     deadline = time.monotonic() + timeout
     while not ready():
         if process.poll() is not None:
-            pytest.fail(f"Voila exited with {process.returncode} before {what}:\n"
-                        f"{log.read_text()[-3000:]}")  # fmt: skip
+            pytest.fail(
+                f"Voila exited with {process.returncode} before {what}:\n{log.read_text()[-3000:]}"
+            )
         if time.monotonic() > deadline:
             pytest.fail(f"no {what} in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
@@ -146,8 +154,9 @@ def _dashboards_service(catalogue, log: Path, pool: int) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def voila_url(demo_catalogue) -> Iterator[str]:
     """The dashboards service reading the demo catalogue, with the service's default pool."""
-    with _dashboards_service(demo_catalogue, ARTIFACTS / "voila.log",
-                             HubSettings.dashboard_kernel_pool) as url:  # fmt: skip
+    with _dashboards_service(
+        demo_catalogue, ARTIFACTS / "voila.log", HubSettings.dashboard_kernel_pool
+    ) as url:
         yield url
 
 
@@ -188,8 +197,9 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                              headless=True)  # fmt: skip
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         try:
             yield chromium
         finally:
@@ -199,8 +209,7 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser) -> Iterator[object]:
     """A fresh browser context and page; page errors are collected in ``page.aphos_errors``."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800},
-                                  accept_downloads=True)  # fmt: skip
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
     context.set_default_timeout(PAGE_TIMEOUT_MS)
     page = context.new_page()
     page.aphos_errors = []

@@ -24,8 +24,12 @@ from conftest import free_port
 
 
 def _request(url: str, token: str, data: bytes | None = None) -> int:
-    request = urllib.request.Request(url, data=data, method="POST" if data else "GET",
-                                     headers={"Authorization": f"token {token}"})  # fmt: skip
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method="POST" if data else "GET",
+        headers={"Authorization": f"token {token}"},
+    )
     with urllib.request.urlopen(request, timeout=5) as answer:
         return answer.status
 
@@ -35,12 +39,28 @@ def same_origin(default: str, routes: dict[str, str], log: Path) -> Iterator[str
     """A proxy on 127.0.0.1 sending ``routes`` (path prefix -> target) to their targets and
     everything else (websockets too) to ``default``; its URL."""
     port, api_port, token = free_port(), free_port(), secrets.token_hex(16)
-    command = [HubSettings.from_environment().proxy_command, "--ip", "127.0.0.1",
-               "--port", str(port), "--api-ip", "127.0.0.1", "--api-port", str(api_port),
-               "--default-target", default, "--log-level", "warn"]  # fmt: skip
+    command = [
+        HubSettings.from_environment().proxy_command,
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--api-ip",
+        "127.0.0.1",
+        "--api-port",
+        str(api_port),
+        "--default-target",
+        default,
+        "--log-level",
+        "warn",
+    ]
     with log.open("w") as out:
-        proxy = subprocess.Popen(command, env={**os.environ, "CONFIGPROXY_AUTH_TOKEN": token},
-                                 stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        proxy = subprocess.Popen(
+            command,
+            env={**os.environ, "CONFIGPROXY_AUTH_TOKEN": token},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         api = f"http://127.0.0.1:{api_port}/api/routes"
         deadline = time.monotonic() + 30

@@ -20,8 +20,10 @@ def test_home_shows_the_catalogue_counts_and_links(page, voila_url, demo_catalog
     open_dashboard(page, voila_url, "index", ready=".aphos-home .aphos-stats")
     with demo_catalogue.connect("reader") as conn:
         expected = catalogue_stats(conn)
-    shown = {name: int(page.locator(f".aphos-stat-{name} td").get_attribute("data-value"))
-             for name in expected}  # fmt: skip
+    shown = {
+        name: int(page.locator(f".aphos-stat-{name} td").get_attribute("data-value"))
+        for name in expected
+    }
     assert shown == expected
     assert page.locator(".aphos-stat-fluxes td").inner_text() == f"{expected['fluxes']:,}"
     hrefs = page.locator(".aphos-links a").evaluate_all(

@@ -33,9 +33,13 @@ def reader(demo_catalogue):
 
 
 def open_object(page, voila_url, comparison=GK_CMP, **params):
-    open_dashboard(page, voila_url, "object",
-                   {"variable": GK_CEP, "comparison": comparison, **params},
-                   ready=".aphos-point-count [data-points]")  # fmt: skip
+    open_dashboard(
+        page,
+        voila_url,
+        "object",
+        {"variable": GK_CEP, "comparison": comparison, **params},
+        ready=".aphos-point-count [data-points]",
+    )
 
 
 def version(page) -> str:
@@ -45,13 +49,16 @@ def version(page) -> str:
 def wait_for_redraw(page, before: str) -> None:
     """Until the kernel has recomputed the curve and sent every part of the page (its
     refresh counter, set last, moved on)."""
-    page.wait_for_function("v => document.querySelector('.aphos-status span')"
-                           ".getAttribute('data-version') !== v", arg=before)  # fmt: skip
+    page.wait_for_function(
+        "v => document.querySelector('.aphos-status span').getAttribute('data-version') !== v",
+        arg=before,
+    )
 
 
 def wait_for_dots(page, n: int, figure: str = ".aphos-lightcurve") -> None:
-    page.wait_for_function("([n, f]) => document.querySelectorAll(f + ' path.dot').length === n",
-                           arg=[int(n), figure])  # fmt: skip
+    page.wait_for_function(
+        "([n, f]) => document.querySelectorAll(f + ' path.dot').length === n", arg=[int(n), figure]
+    )
 
 
 def eventually(condition, timeout: float = 30.0, message=lambda: "") -> None:
@@ -88,10 +95,16 @@ def table_page(page, number: int) -> list[dict[str, str]]:
 
 def expected(curve, number: int) -> list[dict[str, str]]:
     data = curve.data.iloc[number * PAGE_SIZE : (number + 1) * PAGE_SIZE]
-    return [{"image_id": str(r.image_id), "night": r.night.isoformat(),
-             "magnitude": "saturated" if r.saturated else f"{r.magnitude:.4f}",
-             "var_aperture": "auto" if r.var_aperture == 0 else f"Ap{r.var_aperture}",
-             "uploader": r.observer} for r in data.itertuples()]  # fmt: skip
+    return [
+        {
+            "image_id": str(r.image_id),
+            "night": r.night.isoformat(),
+            "magnitude": "saturated" if r.saturated else f"{r.magnitude:.4f}",
+            "var_aperture": "auto" if r.var_aperture == 0 else f"Ap{r.var_aperture}",
+            "uploader": r.observer,
+        }
+        for r in data.itertuples()
+    ]
 
 
 def test_table_light_curve_and_a_nights_aperture(page, voila_url, reader):
@@ -106,12 +119,14 @@ def test_table_light_curve_and_a_nights_aperture(page, voila_url, reader):
     screenshot(page, "object")
 
     # One night's variable aperture: that night's magnitudes become the library's for Ap3.
-    options = [t.replace("\xa0", " ") for t in
-               page.locator(".aphos-night select option").all_inner_texts()]  # fmt: skip
+    options = [
+        t.replace("\xa0", " ") for t in page.locator(".aphos-night select option").all_inner_texts()
+    ]
     index = next(k for k, t in enumerate(options) if t.startswith(NIGHT))
     page.locator(".aphos-night select").select_option(index=index)
-    page.wait_for_function("() => document.querySelector('.aphos-aperture-variable select')"
-                           ".options.length > 3")  # fmt: skip
+    page.wait_for_function(
+        "() => document.querySelector('.aphos-aperture-variable select').options.length > 3"
+    )
     before = version(page)
     page.locator(".aphos-aperture-variable select").select_option(label="Ap3")
     wait_for_redraw(page, before)
@@ -171,7 +186,8 @@ def test_saturated_rows_and_excluded_observers(page, voila_url, reader):
     assert rows_shown(page) == len(shown) == 142
     assert table_page(page, 0) == expected(shown, 0)
     assert page.locator(".aphos-images tr.saturated").count() == sum(
-        shown.data.saturated.iloc[:PAGE_SIZE])  # fmt: skip
+        shown.data.saturated.iloc[:PAGE_SIZE]
+    )
     wait_for_dots(page, 61)  # a saturated image has no magnitude to plot
     page.set_viewport_size(TALL)
     screenshot(page, "object-saturated-shown")
@@ -235,9 +251,15 @@ def test_each_download_is_the_librarys_file_and_uploaders_link_to_profiles(page,
 
 
 def test_unknown_object_gets_a_message_not_a_traceback(page, voila_url):
-    open_dashboard(page, voila_url, "object",
-                   {"variable": "UCAC4:999-999999", "comparison": GK_CMP},
-                   ready=".aphos-object-message")  # fmt: skip
-    assert "There is no object UCAC4:999-999999 in the catalogue" in page.locator(
-        ".aphos-object-message").inner_text()  # fmt: skip
+    open_dashboard(
+        page,
+        voila_url,
+        "object",
+        {"variable": "UCAC4:999-999999", "comparison": GK_CMP},
+        ready=".aphos-object-message",
+    )
+    assert (
+        "There is no object UCAC4:999-999999 in the catalogue"
+        in page.locator(".aphos-object-message").inner_text()
+    )
     screenshot(page, "object-unknown")

@@ -41,12 +41,19 @@ def demo_reader(demo_catalogue):
         yield conn
 
 
-def open_object(page, url, variable=odd.GK_CEP, comparison=odd.CMP, ready=None,
-                failure=False, **params) -> None:  # fmt: skip
+def open_object(
+    page, url, variable=odd.GK_CEP, comparison=odd.CMP, ready=None, failure=False, **params
+) -> None:
     """Open the object page at 1,280 x 800 and wait until its curve is drawn (or ``ready``)."""
     page.set_viewport_size(SCREEN)
-    open_dashboard(page, url, "object", {"variable": variable, "comparison": comparison, **params},
-                   ready=ready or ".aphos-point-count [data-points]", failure=failure)  # fmt: skip
+    open_dashboard(
+        page,
+        url,
+        "object",
+        {"variable": variable, "comparison": comparison, **params},
+        ready=ready or ".aphos-point-count [data-points]",
+        failure=failure,
+    )
 
 
 def dots(page) -> int:
@@ -66,13 +73,16 @@ def redraw(page, action) -> None:
     """Do ``action`` and wait until the kernel has redrawn every part of the page."""
     before = page.locator(".aphos-status span").get_attribute("data-version")
     action()
-    page.wait_for_function("v => document.querySelector('.aphos-status span')"
-                           ".getAttribute('data-version') !== v", arg=before)  # fmt: skip
+    page.wait_for_function(
+        "v => document.querySelector('.aphos-status span').getAttribute('data-version') !== v",
+        arg=before,
+    )
 
 
 def wait_for_dots(page, n: int) -> None:
-    page.wait_for_function("n => document.querySelectorAll('.aphos-lightcurve path.dot')"
-                           ".length === n", arg=int(n))  # fmt: skip
+    page.wait_for_function(
+        "n => document.querySelectorAll('.aphos-lightcurve path.dot').length === n", arg=int(n)
+    )
 
 
 def test_one_observer_one_night(page, odd_voila_url, odd_reader):
@@ -95,8 +105,9 @@ def test_one_observer_one_night(page, odd_voila_url, odd_reader):
     screenshot(page, "object-one-observer")
 
     # Every aperture choice on the one night: the curve is the library's, the page stays up.
-    redraw(page, lambda: page.locator(".aphos-aperture-comparison select").select_option(
-        label="Ap10"))  # fmt: skip
+    redraw(
+        page, lambda: page.locator(".aphos-aperture-comparison select").select_option(label="Ap10")
+    )
     ap10 = differential_photometry(odd_reader, odd.GK_CEP, odd.CMP, comparison_aperture=10)
     wait_for_dots(page, np.isfinite(ap10.data.magnitude).sum())
     assert rows_shown(page) == 3 and page.aphos_errors == []
@@ -115,8 +126,10 @@ def test_one_point(page, odd_voila_url):
 def test_only_saturated_points_say_to_show_them(page, odd_voila_url):
     open_object(page, odd_voila_url, comparison=odd.SATURATED)
     assert dots(page) == rows_shown(page) == 0
-    assert empty_state(page) == ("All 3 images are saturated: tick 'Show saturated' to list "
-                                 "them (a saturated image has no magnitude).")  # fmt: skip
+    assert empty_state(page) == (
+        "All 3 images are saturated: tick 'Show saturated' to list "
+        "them (a saturated image has no magnitude)."
+    )
     assert page.locator(".aphos-images").inner_text() == "No images."
     screenshot(page, "object-only-saturated")
     redraw(page, lambda: page.locator(".aphos-saturated input").check())
@@ -180,8 +193,9 @@ def test_a_shared_address_that_keeps_one_observer_or_none(page, voila_url, demo_
     assert page.aphos_errors == []
 
 
-def test_a_failure_is_a_message_and_the_log_has_its_traceback(page, odd_voila_url,
-                                                               odd_catalogue, odd_reader):
+def test_a_failure_is_a_message_and_the_log_has_its_traceback(
+    page, odd_voila_url, odd_catalogue, odd_reader
+):
     """A reader that may not read the images (a broken deployment): the visitor reads a short
     message with a reference; the service's log has the traceback under that reference."""
     log = ARTIFACTS / "voila-odd.log"

@@ -31,8 +31,10 @@ OBSERVERS = ["dvorak", "kowalski", "novak", "smith", "svoboda"]
 PAGE_SIZE = 50
 TALL = {"width": 1280, "height": 2600}
 # The x axis's labels: bqplot draws the axes in the figure's order, the time axis first.
-X_TICKS = ("Array.from(document.querySelector('.aphos-lightcurve g.axis')"
-           ".querySelectorAll('.tick text'), t => t.textContent)")
+X_TICKS = (
+    "Array.from(document.querySelector('.aphos-lightcurve g.axis')"
+    ".querySelectorAll('.tick text'), t => t.textContent)"
+)
 READY = ".aphos-point-count [data-points]"
 
 
@@ -43,17 +45,23 @@ def reader(demo_catalogue):
 
 
 def open_object(page, voila_url, comparison=GK_CMP, **params) -> None:
-    open_dashboard(page, voila_url, "object",
-                   {"variable": GK_CEP, "comparison": comparison, **params},
-                   ready=READY)  # fmt: skip
+    open_dashboard(
+        page,
+        voila_url,
+        "object",
+        {"variable": GK_CEP, "comparison": comparison, **params},
+        ready=READY,
+    )
 
 
 def redraw(page, action) -> None:
     """Do ``action`` and wait until the kernel has redrawn every part of the page."""
     before = page.locator(".aphos-status span").get_attribute("data-version")
     action()
-    page.wait_for_function("v => document.querySelector('.aphos-status span')"
-                           ".getAttribute('data-version') !== v", arg=before)  # fmt: skip
+    page.wait_for_function(
+        "v => document.querySelector('.aphos-status span').getAttribute('data-version') !== v",
+        arg=before,
+    )
 
 
 def x_ticks(page) -> list[str]:
@@ -63,7 +71,8 @@ def x_ticks(page) -> list[str]:
 def rings(page) -> int:
     """The light curve's ringed points (dots drawn without fill)."""
     return page.locator(".aphos-lightcurve path.dot").evaluate_all(
-        "ds => ds.filter(d => getComputedStyle(d).fill === 'none').length")  # fmt: skip
+        "ds => ds.filter(d => getComputedStyle(d).fill === 'none').length"
+    )
 
 
 def filled_dots(page) -> int:
@@ -78,7 +87,9 @@ def wait_for_address(page, name: str, value: str | None) -> None:
     """Until the address bar has ``name=value`` (None: no ``name``)."""
     page.wait_for_function(
         "([n, v]) => new URLSearchParams(location.search).getAll(n).includes(v) || "
-        "(v === null && !new URLSearchParams(location.search).has(n))", arg=[name, value])
+        "(v === null && !new URLSearchParams(location.search).has(n))",
+        arg=[name, value],
+    )
 
 
 def test_calendar_dates_on_the_axis_hjd_on_hover_and_as_an_option(page, voila_url, reader):
@@ -103,8 +114,9 @@ def test_calendar_dates_on_the_axis_hjd_on_hover_and_as_an_option(page, voila_ur
     # "Point details": hovering a point shows its time, HJD, magnitude, error, observer, night.
     page.locator(".aphos-mouse-mode button", has_text="Point details").click()
     # bqplot's PanZoom covers the marks with a rect that takes their hover: gone now.
-    page.wait_for_function("() => !document.querySelector("
-                           "'.aphos-lightcurve rect[pointer-events=all]')")  # fmt: skip
+    page.wait_for_function(
+        "() => !document.querySelector('.aphos-lightcurve rect[pointer-events=all]')"
+    )
     page.locator(".aphos-lightcurve path.dot").nth(7).hover()
     tooltip = page.locator(".bqplot_tooltip_div").filter(has_text="HJD")
     tooltip.first.wait_for(state="visible")
@@ -147,15 +159,20 @@ def test_a_row_chosen_in_the_table_rings_its_nights_points(page, voila_url, read
         page.wait_for_selector(f".aphos-table-position:has-text('page {k + 2} of')")
     page.locator(f".aphos-images tr[data-image-id='{image}']").click()
     night = data[(data.night.astype(str) == NIGHT)]
-    page.wait_for_function("n => document.querySelectorAll('.aphos-images tr.chosen-night')"
-                           ".length === n", arg=len(night) - 1)  # fmt: skip
+    page.wait_for_function(
+        "n => document.querySelectorAll('.aphos-images tr.chosen-night').length === n",
+        arg=len(night) - 1,
+    )
     assert page.locator(".aphos-images tr.chosen-image").get_attribute("data-image-id") == str(
-        image)  # fmt: skip
+        image
+    )
     # The night's points ringed, and the image's with a second, larger ring.
-    page.wait_for_function("n => Array.from(document.querySelectorAll("
-                           "'.aphos-lightcurve path.dot')).filter(d => "
-                           "getComputedStyle(d).fill === 'none').length === n",
-                           arg=len(night) + 1)  # fmt: skip
+    page.wait_for_function(
+        "n => Array.from(document.querySelectorAll("
+        "'.aphos-lightcurve path.dot')).filter(d => "
+        "getComputedStyle(d).fill === 'none').length === n",
+        arg=len(night) + 1,
+    )
     assert filled_dots(page) == 142
     legend = page.locator(".aphos-lightcurve g.g_legend").text_content()
     assert f"night {NIGHT} (kowalski)" in legend
@@ -166,9 +183,11 @@ def test_a_row_chosen_in_the_table_rings_its_nights_points(page, voila_url, read
     # Chosen again: the marks go.
     page.locator(f".aphos-images tr[data-image-id='{image}']").click()
     page.wait_for_function("() => !document.querySelector('.aphos-images tr.chosen-image')")
-    page.wait_for_function("() => !Array.from(document.querySelectorAll("
-                           "'.aphos-lightcurve path.dot')).some(d => "
-                           "getComputedStyle(d).fill === 'none')")  # fmt: skip
+    page.wait_for_function(
+        "() => !Array.from(document.querySelectorAll("
+        "'.aphos-lightcurve path.dot')).some(d => "
+        "getComputedStyle(d).fill === 'none')"
+    )
     # With the keyboard: Enter on a focused row chooses it.
     page.locator(".aphos-images tr[data-pick]").first.focus()
     page.keyboard.press("Enter")
@@ -188,8 +207,9 @@ def test_all_apertures_of_both_stars_on_demand(page, voila_url, reader):
     assert page.locator(".aphos-aperture-row").count() == 0
     page.locator(".aphos-all-apertures input").check()
     page.wait_for_selector(".aphos-aperture-row")
-    oracle = differential_photometry(reader, GK_CEP, BRIGHT, include_saturated=True,
-                                     with_apertures=True).data  # fmt: skip
+    oracle = differential_photometry(
+        reader, GK_CEP, BRIGHT, include_saturated=True, with_apertures=True
+    ).data
     assert page.locator(".aphos-aperture-row").count() == PAGE_SIZE
     shown = page.locator(".aphos-aperture-row").evaluate_all(
         """rows => rows.map(r => ({image: r.dataset.apertureOf,
@@ -198,7 +218,7 @@ def test_all_apertures_of_both_stars_on_demand(page, voila_url, reader):
                 cells: Array.from(tr.querySelectorAll('td'), td => td.textContent),
                 chosen: Array.from(tr.querySelectorAll('td')).findIndex(
                     td => td.classList.contains('chosen'))}))}))"""
-    )  # fmt: skip
+    )
     for row, expected in zip(shown, oracle.iloc[:PAGE_SIZE].itertuples(), strict=True):
         assert int(row["image"]) == expected.image_id
         stars = {s["star"].removeprefix("aphos-aperture-star-"): s for s in row["stars"]}
@@ -206,12 +226,22 @@ def test_all_apertures_of_both_stars_on_demand(page, voila_url, reader):
         assert stars["var"]["head"].startswith("Variable") and GK_CEP in stars["var"]["head"]
         assert stars["cmp"]["head"].startswith("Comparison") and BRIGHT in stars["cmp"]["head"]
         for prefix in ("var", "cmp"):
-            values = [_flux_text(getattr(expected, f"{prefix}_ap_auto"),
-                                 getattr(expected, f"{prefix}_ap_auto_dev"),
-                                 getattr(expected, f"{prefix}_ap_auto_saturated"))]
-            values += [_flux_text(f, d, s) for f, d, s in zip(
-                getattr(expected, f"{prefix}_ap"), getattr(expected, f"{prefix}_ap_dev"),
-                getattr(expected, f"{prefix}_ap_saturated"), strict=True)]  # fmt: skip
+            values = [
+                _flux_text(
+                    getattr(expected, f"{prefix}_ap_auto"),
+                    getattr(expected, f"{prefix}_ap_auto_dev"),
+                    getattr(expected, f"{prefix}_ap_auto_saturated"),
+                )
+            ]
+            values += [
+                _flux_text(f, d, s)
+                for f, d, s in zip(
+                    getattr(expected, f"{prefix}_ap"),
+                    getattr(expected, f"{prefix}_ap_dev"),
+                    getattr(expected, f"{prefix}_ap_saturated"),
+                    strict=True,
+                )
+            ]
             assert stars[prefix]["cells"] == values
             assert stars[prefix]["chosen"] == 0  # ApAuto, the default
     assert any("sat." in c for row in shown for s in row["stars"] for c in s["cells"])
@@ -231,8 +261,9 @@ def test_a_plot_without_points_is_hidden_until_there_are_some(page, voila_url, r
     assert not page.locator("button.aphos-save-png").is_visible()
     screenshot(page, "object-every-observer-left-out")
     redraw(page, lambda: page.locator(".aphos-observer-novak input").check())
-    page.wait_for_function("() => document.querySelectorAll('.aphos-lightcurve path.dot')"
-                           ".length === 19")  # fmt: skip
+    page.wait_for_function(
+        "() => document.querySelectorAll('.aphos-lightcurve path.dot').length === 19"
+    )
     box = page.locator(".aphos-lightcurve").bounding_box()
     assert box["width"] > 1000 and box["height"] > 300  # drawn at its size, not squashed
     assert page.locator(".aphos-empty").count() == 0
@@ -246,18 +277,21 @@ def test_the_address_holds_every_choice_and_reproduces_the_view(page, browser, v
     assert address(page) == {"variable": [GK_CEP], "comparison": [BRIGHT]}
     redraw(page, lambda: page.locator(".aphos-observer-novak input").uncheck())
     wait_for_address(page, "exclude", "novak")
-    options = [t.replace("\xa0", " ") for t in
-               page.locator(".aphos-night select option").all_inner_texts()]  # fmt: skip
+    options = [
+        t.replace("\xa0", " ") for t in page.locator(".aphos-night select option").all_inner_texts()
+    ]
     page.locator(".aphos-night select").select_option(
-        index=next(k for k, t in enumerate(options) if t.startswith(NIGHT)))
-    page.wait_for_function("() => document.querySelector('.aphos-aperture-variable select')"
-                           ".options.length > 3")  # fmt: skip
-    redraw(page, lambda: page.locator(".aphos-aperture-variable select").select_option(
-        label="Ap3"))  # fmt: skip
+        index=next(k for k, t in enumerate(options) if t.startswith(NIGHT))
+    )
+    page.wait_for_function(
+        "() => document.querySelector('.aphos-aperture-variable select').options.length > 3"
+    )
+    redraw(page, lambda: page.locator(".aphos-aperture-variable select").select_option(label="Ap3"))
     wait_for_address(page, "night_aperture", f"{NIGHT}:3")
     page.locator(".aphos-night select").select_option(index=0)  # all nights
-    redraw(page, lambda: page.locator(".aphos-aperture-comparison select").select_option(
-        label="Ap2"))  # fmt: skip
+    redraw(
+        page, lambda: page.locator(".aphos-aperture-comparison select").select_option(label="Ap2")
+    )
     wait_for_address(page, "comparison_aperture", "2")
     redraw(page, lambda: page.locator(".aphos-saturated input").check())
     wait_for_address(page, "saturated", "1")
@@ -269,13 +303,24 @@ def test_the_address_holds_every_choice_and_reproduces_the_view(page, browser, v
     wait_for_address(page, "epoch", "2459460.5")
     shared = page.url
     assert address(page) == {
-        "variable": [GK_CEP], "comparison": [BRIGHT], "exclude": ["novak"],
-        "night_aperture": [f"{NIGHT}:3"], "comparison_aperture": ["2"], "saturated": ["1"],
-        "period": ["0.936"], "epoch": ["2459460.5"],
-    }  # fmt: skip
-    oracle = differential_photometry(reader, GK_CEP, BRIGHT, aperture={NIGHT: 3},
-                                     comparison_aperture=2, include_saturated=True,
-                                     exclude_observers=["novak"])  # fmt: skip
+        "variable": [GK_CEP],
+        "comparison": [BRIGHT],
+        "exclude": ["novak"],
+        "night_aperture": [f"{NIGHT}:3"],
+        "comparison_aperture": ["2"],
+        "saturated": ["1"],
+        "period": ["0.936"],
+        "epoch": ["2459460.5"],
+    }
+    oracle = differential_photometry(
+        reader,
+        GK_CEP,
+        BRIGHT,
+        aperture={NIGHT: 3},
+        comparison_aperture=2,
+        include_saturated=True,
+        exclude_observers=["novak"],
+    )
     points = int(np.isfinite(oracle.data.magnitude).sum())
     view = _view(page)
     assert view["rows"] == len(oracle) and view["dots"] == points
@@ -288,8 +333,11 @@ def test_the_address_holds_every_choice_and_reproduces_the_view(page, browser, v
         fresh = context.new_page()
         fresh.goto(shared, wait_until="domcontentloaded")
         fresh.wait_for_selector(READY, state="visible", timeout=30_000)
-        fresh.wait_for_function("n => document.querySelectorAll('.aphos-phase path.dot')"
-                                ".length === n", arg=2 * points, timeout=30_000)  # fmt: skip
+        fresh.wait_for_function(
+            "n => document.querySelectorAll('.aphos-phase path.dot').length === n",
+            arg=2 * points,
+            timeout=30_000,
+        )
         assert _view(fresh) == view
         assert fresh.url == shared  # read back and written back unchanged
         fresh.set_viewport_size(TALL)
@@ -302,15 +350,17 @@ def test_the_address_holds_every_choice_and_reproduces_the_view(page, browser, v
 def _view(page) -> dict:
     """What the visitor sees of the choices: boxes, apertures, table, points, phase."""
     return {
-        "observers": {o: page.locator(f".aphos-observer-{o} input").is_checked()
-                      for o in OBSERVERS},
+        "observers": {
+            o: page.locator(f".aphos-observer-{o} input").is_checked() for o in OBSERVERS
+        },
         "saturated": page.locator(".aphos-saturated input").is_checked(),
         "apertures": page.locator(".aphos-aperture-summary").inner_text(),
         "rows": int(page.locator(".aphos-table-position span").get_attribute("data-rows")),
         "first_rows": page.locator(".aphos-images tbody tr[data-pick]").evaluate_all(
-            "rs => rs.slice(0, 10).map(r => r.textContent)"),
+            "rs => rs.slice(0, 10).map(r => r.textContent)"
+        ),
         "dots": filled_dots(page),
         "period": page.locator(".aphos-period input").input_value(),
         "epoch": page.locator(".aphos-epoch input").input_value(),
         "phase_dots": page.locator(".aphos-phase path.dot").count(),
-    }  # fmt: skip
+    }

@@ -32,21 +32,35 @@ def open_raw(page, voila_url: str, name: str, query: str, ready: str) -> None:
 
 @pytest.mark.parametrize(
     ("query", "ready", "text"),
-    [("foo=bar&&&=x&offset=-5&sort=bogus&name=GK", ".aphos-error-sort", "cannot sort by 'bogus'"),
-     ("name=GK&offset=99999999999999999999999", ".aphos-status .aphos-error",
-      "limit and offset must be at most"),
-     ("ra=abc&dec=%00&radius=-1", ".aphos-error-ra", "'abc'"),
-     ("catalog=%00&id=%00&name=%00", ".aphos-search-button", ""),
-     (f"variable={SCRIPT}&comparison=x:y", ".aphos-picks", "<script>alert(1)</script>")],
-)  # fmt: skip
+    [
+        (
+            "foo=bar&&&=x&offset=-5&sort=bogus&name=GK",
+            ".aphos-error-sort",
+            "cannot sort by 'bogus'",
+        ),
+        (
+            "name=GK&offset=99999999999999999999999",
+            ".aphos-status .aphos-error",
+            "limit and offset must be at most",
+        ),
+        ("ra=abc&dec=%00&radius=-1", ".aphos-error-ra", "'abc'"),
+        ("catalog=%00&id=%00&name=%00", ".aphos-search-button", ""),
+        (f"variable={SCRIPT}&comparison=x:y", ".aphos-picks", "<script>alert(1)</script>"),
+    ],
+)
 def test_search(page, voila_url, query, ready, text):
     open_raw(page, voila_url, "search", query, ready)
     assert text in page.locator(ready).inner_text()
 
 
 def test_search_screenshot_of_odd_fields(page, voila_url):
-    open_raw(page, voila_url, "search", f"ra=abc&dec=%00&min_mag=nan&variable={SCRIPT}",
-             ".aphos-error-ra")  # fmt: skip
+    open_raw(
+        page,
+        voila_url,
+        "search",
+        f"ra=abc&dec=%00&min_mag=nan&variable={SCRIPT}",
+        ".aphos-error-ra",
+    )
     screenshot(page, "search-odd-address")
 
 
@@ -57,13 +71,18 @@ def test_home(page, voila_url):
 
 @pytest.mark.parametrize(
     ("query", "ready", "text"),
-    [(f"username={SCRIPT}", ".aphos-profile-not-found",
-      "No observer is called <script>alert(1)</script>."),
-     ("username=%00", ".aphos-profile-missing", "Give an observer's name"),
-     ("username=&foo=bar", ".aphos-profile-missing", "Give an observer's name"),
-     ("username=" + "x" * 3000, ".aphos-profile-not-found", "No observer is called"),
-     ("username=NOVAK&username=svoboda", ".aphos-profile-username", "novak")],
-)  # fmt: skip
+    [
+        (
+            f"username={SCRIPT}",
+            ".aphos-profile-not-found",
+            "No observer is called <script>alert(1)</script>.",
+        ),
+        ("username=%00", ".aphos-profile-missing", "Give an observer's name"),
+        ("username=&foo=bar", ".aphos-profile-missing", "Give an observer's name"),
+        ("username=" + "x" * 3000, ".aphos-profile-not-found", "No observer is called"),
+        ("username=NOVAK&username=svoboda", ".aphos-profile-username", "novak"),
+    ],
+)
 def test_profile(page, voila_url, query, ready, text):
     open_raw(page, voila_url, "profile", query, ready)
     assert text in page.locator(ready).inner_text()
@@ -71,19 +90,33 @@ def test_profile(page, voila_url, query, ready, text):
 
 @pytest.mark.parametrize(
     ("query", "ready", "text"),
-    [(f"variable={GK_CEP}&comparison={GK_CEP}", ".aphos-point-count [data-points]", "points"),
-     (f"variable={GK_CEP}&comparison={GK_CMP}&comparison={GK_CMP}&check={GK_CEP}",
-      ".aphos-point-count [data-points]", "points"),
-     (f"variable={GK_CEP}&comparison={GK_CMP}&webgl=banana&exclude=%00&exclude=nobody&foo=1",
-      ".aphos-point-count [data-points]", "142 points"),
-     (f"variable={GK_CEP}&comparison={GK_CMP}&check=nonsense", ".aphos-object-message",
-      "'nonsense' is not an object like"),
-     ("variable=%00:%00&comparison=a:b", ".aphos-object-message", "is not an object like"),
-     (f"variable={SCRIPT}", ".aphos-object-message", "must name a variable star"),
-     ("", ".aphos-object-message", "must name a variable star"),
-     (f"variable=UCAC4:000-000000&comparison={GK_CMP}", ".aphos-object-message",
-      "There is no object UCAC4:000-000000 in the catalogue")],
-)  # fmt: skip
+    [
+        (f"variable={GK_CEP}&comparison={GK_CEP}", ".aphos-point-count [data-points]", "points"),
+        (
+            f"variable={GK_CEP}&comparison={GK_CMP}&comparison={GK_CMP}&check={GK_CEP}",
+            ".aphos-point-count [data-points]",
+            "points",
+        ),
+        (
+            f"variable={GK_CEP}&comparison={GK_CMP}&webgl=banana&exclude=%00&exclude=nobody&foo=1",
+            ".aphos-point-count [data-points]",
+            "142 points",
+        ),
+        (
+            f"variable={GK_CEP}&comparison={GK_CMP}&check=nonsense",
+            ".aphos-object-message",
+            "'nonsense' is not an object like",
+        ),
+        ("variable=%00:%00&comparison=a:b", ".aphos-object-message", "is not an object like"),
+        (f"variable={SCRIPT}", ".aphos-object-message", "must name a variable star"),
+        ("", ".aphos-object-message", "must name a variable star"),
+        (
+            f"variable=UCAC4:000-000000&comparison={GK_CMP}",
+            ".aphos-object-message",
+            "There is no object UCAC4:000-000000 in the catalogue",
+        ),
+    ],
+)
 def test_object(page, voila_url, query, ready, text):
     open_raw(page, voila_url, "object", query, ready)
     assert text in page.locator(ready).inner_text()

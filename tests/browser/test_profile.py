@@ -22,16 +22,21 @@ def test_a_demo_observer_shows_the_counts_sql_gives(page, voila_url, demo_catalo
             "SELECT count(*) FROM upload u JOIN observer o ON o.id = u.observer_id"
             " WHERE o.username = 'svoboda'"
         ).fetchone()[0]
-    open_dashboard(page, voila_url, "profile", {"username": "SVOBODA"},
-                   ready=".aphos-profile-summary")  # fmt: skip
+    open_dashboard(
+        page, voila_url, "profile", {"username": "SVOBODA"}, ready=".aphos-profile-summary"
+    )
     assert page.locator(".aphos-profile-username").inner_text() == "svoboda"
     cell = lambda key: page.locator(f".aphos-profile-{key} td").inner_text()  # noqa: E731
     assert (cell("uploads"), cell("images"), cell("fluxes")) == (
-        f"{uploads:,}", f"{images:,}", f"{fluxes:,}")  # fmt: skip
+        f"{uploads:,}",
+        f"{images:,}",
+        f"{fluxes:,}",
+    )
     assert images > 0 and uploads == 1  # the demo stores one upload per observer
     assert cell("first-upload") == first_upload.strftime("%Y-%m-%d %H:%M UTC")
     hrefs = page.locator(".aphos-profile-owner a").evaluate_all(
-        "links => links.map(a => a.getAttribute('href'))")  # fmt: skip
+        "links => links.map(a => a.getAttribute('href'))"
+    )
     assert hrefs == [
         "/services/api/profile",
         "/services/api/observers/svoboda",
@@ -42,7 +47,8 @@ def test_a_demo_observer_shows_the_counts_sql_gives(page, voila_url, demo_catalo
 
 
 def test_an_unknown_observer_is_said_to_be_unknown(page, voila_url):
-    open_dashboard(page, voila_url, "profile", {"username": "nobody-here"},
-                   ready=".aphos-profile-not-found")  # fmt: skip
+    open_dashboard(
+        page, voila_url, "profile", {"username": "nobody-here"}, ready=".aphos-profile-not-found"
+    )
     assert "No observer is called nobody-here" in page.locator(".aphos-profile").inner_text()
     screenshot(page, "profile-unknown")

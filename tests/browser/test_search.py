@@ -181,9 +181,11 @@ def test_picking_a_variable_and_comparisons_gives_the_object_page_link(page, voi
     expect(link).to_have_attribute("href", re.compile("check="))  # the last click is in
     href = link.get_attribute("href")
     assert href.startswith("object.ipynb?")
-    assert parse_qs(urlsplit(href).query) == {"variable": [refs[0]],
-                                              "comparison": [refs[2], refs[1]],
-                                              "check": [refs[3]]}  # fmt: skip
+    assert parse_qs(urlsplit(href).query) == {
+        "variable": [refs[0]],
+        "comparison": [refs[2], refs[1]],
+        "check": [refs[3]],
+    }
     search_link = page.locator(".aphos-search-link").get_attribute("href")
     assert parse_qs(urlsplit(search_link).query)["comparison"] == [refs[2], refs[1]]
     assert address_bar(page)["comparison"] == [refs[2], refs[1]]
@@ -193,8 +195,9 @@ def test_picking_a_variable_and_comparisons_gives_the_object_page_link(page, voi
 
 def test_opening_a_search_address_restores_the_form_results_and_picks(page, voila_url, reader):
     address = {**CONE, "min_mag": "9", "max_mag": "13.5", "sort": "-mag", "catalog": "UCAC4"}
-    expected = search_objects(reader, **CONE, min_mag=9, max_mag=13.5, order="-mag",
-                              catalog="UCAC4")  # fmt: skip
+    expected = search_objects(
+        reader, **CONE, min_mag=9, max_mag=13.5, order="-mag", catalog="UCAC4"
+    )
     refs = [r["ref"] for r in result_rows(expected)]
     address.update(variable=refs[0], comparison=refs[1])
     open_dashboard(page, voila_url, "search", address, ready=ROWS)
@@ -217,8 +220,13 @@ def test_opening_a_search_address_restores_the_form_results_and_picks(page, voil
 
 
 def test_invalid_input_is_named_next_to_its_field(page, voila_url):
-    open_dashboard(page, voila_url, "search", {"ra": "25 00 00", "dec": "+70 49 23.58"},
-                   ready=".aphos-error-ra")  # fmt: skip
+    open_dashboard(
+        page,
+        voila_url,
+        "search",
+        {"ra": "25 00 00", "dec": "+70 49 23.58"},
+        ready=".aphos-error-ra",
+    )
     expect(page.locator(".aphos-error-ra")).to_contain_text("below 24 h")
     fill(page, "ra", "21 30 59.15")
     fill(page, "radius", "3 parsecs")
@@ -241,11 +249,13 @@ def test_time_from_opening_a_cone_search_address_to_its_results(page, voila_url,
     for _ in range(5):
         started = time.perf_counter()
         page.goto(dashboard_url(voila_url, "search", CONE), wait_until="commit")
-        expect(label(page)).to_have_text(f"showing 1-{len(expected)} of {expected.total}",
-                                          timeout=15_000)
+        expect(label(page)).to_have_text(
+            f"showing 1-{len(expected)} of {expected.total}", timeout=15_000
+        )
         seconds.append(time.perf_counter() - started)
     TIMINGS.mkdir(parents=True, exist_ok=True)
-    (TIMINGS / "search-cone.json").write_text(json.dumps(
-        {"median_s": statistics.median(seconds), "runs_s": seconds}, indent=1))  # fmt: skip
+    (TIMINGS / "search-cone.json").write_text(
+        json.dumps({"median_s": statistics.median(seconds), "runs_s": seconds}, indent=1)
+    )
     print(f"cone search page to results: median {statistics.median(seconds):.2f} s of {seconds}")
     assert statistics.median(seconds) < 15

@@ -15,13 +15,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 LINK_BLUE = "rgb(26, 95, 180)"
 GK_CEP, GK_CMP = "UCAC4:805-031770", "UCAC4:803-032417"  # as tests/browser/test_object_page.py
 # The dashboards' address of each page in the header (relative on the public pages).
-PUBLIC_HREFS = ["search.ipynb", "/services/api/profile", "/services/api/upload",
-                "/services/api/api/docs"]  # fmt: skip
+PUBLIC_HREFS = [
+    "search.ipynb",
+    "/services/api/profile",
+    "/services/api/upload",
+    "/services/api/api/docs",
+]
 
 
 def header_links(page) -> list[tuple[str, str]]:
     links = page.locator("header.aphos-header a").evaluate_all(
-        "links => links.map(a => [a.innerText.trim(), a.getAttribute('href')])")  # fmt: skip
+        "links => links.map(a => [a.innerText.trim(), a.getAttribute('href')])"
+    )
     return [tuple(link) for link in links]
 
 
@@ -32,8 +37,9 @@ def assert_looks_like_the_site(page, content_link: str) -> None:
     title_top = page.locator("h1").first.bounding_box()["y"]
     assert header_top < title_top
     link = page.locator(content_link).first
-    style = link.evaluate("a => [getComputedStyle(a).color,"
-                          " getComputedStyle(a).textDecorationLine]")
+    style = link.evaluate(
+        "a => [getComputedStyle(a).color, getComputedStyle(a).textDecorationLine]"
+    )
     assert style == [LINK_BLUE, "underline"], content_link
     brand = page.locator("header .aphos-nav-search").evaluate("a => getComputedStyle(a).color")
     assert brand == "rgb(255, 255, 255)"  # white on the header's dark band
@@ -43,18 +49,29 @@ def assert_looks_like_the_site(page, content_link: str) -> None:
     assert width <= 1280, f"{width} px wide at 1,280"
 
 
-@pytest.mark.parametrize(("name", "params", "ready", "current", "content_link"), [
-    ("index", None, ".aphos-home .aphos-stats", "home", ".aphos-links a"),
-    ("search", {"name": "GK Cep"}, ".aphos-results", "search", ".aphos-search-link"),
-    ("profile", {"username": "novak"}, ".aphos-profile-summary", None, ".aphos-profile-owner a"),
-])  # fmt: skip
-def test_each_public_dashboard_has_the_site_header(page, voila_url, name, params, ready,
-                                                  current, content_link):  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "params", "ready", "current", "content_link"),
+    [
+        ("index", None, ".aphos-home .aphos-stats", "home", ".aphos-links a"),
+        ("search", {"name": "GK Cep"}, ".aphos-results", "search", ".aphos-search-link"),
+        (
+            "profile",
+            {"username": "novak"},
+            ".aphos-profile-summary",
+            None,
+            ".aphos-profile-owner a",
+        ),
+    ],
+)
+def test_each_public_dashboard_has_the_site_header(
+    page, voila_url, name, params, ready, current, content_link
+):
     open_dashboard(page, voila_url, name, params, ready=ready)
     links = header_links(page)
     assert links[0] == ("APhoS Amateur Photometric Survey", "index.ipynb")
-    assert links[1:5] == [(label, href) for (_, label, _), href in zip(
-        NAVIGATION, PUBLIC_HREFS, strict=True)]  # fmt: skip
+    assert links[1:5] == [
+        (label, href) for (_, label, _), href in zip(NAVIGATION, PUBLIC_HREFS, strict=True)
+    ]
     assert links[-1] == ("Sign in", "/hub/login")
     current_link = page.locator("header.aphos-header [aria-current='page']")
     if current:
@@ -68,8 +85,13 @@ def test_each_public_dashboard_has_the_site_header(page, voila_url, name, params
 
 
 def test_the_object_page_has_the_site_header(page, voila_url):
-    open_dashboard(page, voila_url, "object", {"variable": GK_CEP, "comparison": GK_CMP},
-                   ready=".aphos-point-count [data-points]")  # fmt: skip
+    open_dashboard(
+        page,
+        voila_url,
+        "object",
+        {"variable": GK_CEP, "comparison": GK_CMP},
+        ready=".aphos-point-count [data-points]",
+    )
     assert header_links(page)[1][1] == "search.ipynb"
     assert_looks_like_the_site(page, "h1 ~ * a, .jp-RenderedMarkdown a")
     screenshot(page, "theme-object")

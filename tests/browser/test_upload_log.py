@@ -53,11 +53,17 @@ def uploads(embedded_server) -> Iterator[dict]:
         sent = []
         for files in (
             [("few_lines_incorrect.csv", fixture_path("few_lines_incorrect.csv").read_bytes())],
-            [(EVIL, thrice()),
-             ("scheme_missing.csv", fixture_path("scheme_missing.csv").read_bytes())],
-        ):  # fmt: skip
-            r = httpx.post(url + BASE, files=[("files", f) for f in files],
-                           headers=headers("erin"), timeout=120)  # fmt: skip
+            [
+                (EVIL, thrice()),
+                ("scheme_missing.csv", fixture_path("scheme_missing.csv").read_bytes()),
+            ],
+        ):
+            r = httpx.post(
+                url + BASE,
+                files=[("files", f) for f in files],
+                headers=headers("erin"),
+                timeout=120,
+            )
             assert r.status_code == 202, r.text
             sent.append(wait_done(url, r.json()["upload_id"], home))
         yield {"url": url, "older": sent[0], "night": sent[1]}
@@ -82,12 +88,15 @@ def assert_header(page, current: str | None) -> None:
     assert labels[: len(NAVIGATION)] == [label for _, label, _ in NAVIGATION]
     assert header.locator(".aphos-sign-out").inner_text() == "Sign out"
     if current:
-        assert header.locator("[aria-current='page']").inner_text() == dict(
-            (k, label) for k, label, _ in NAVIGATION)[current]  # fmt: skip
+        assert (
+            header.locator("[aria-current='page']").inner_text()
+            == dict((k, label) for k, label, _ in NAVIGATION)[current]
+        )
     # Links look like links: coloured and underlined, in the content as in the header.
     link = page.locator("main a").first
-    style = link.evaluate("a => [getComputedStyle(a).color,"
-                          " getComputedStyle(a).textDecorationLine]")
+    style = link.evaluate(
+        "a => [getComputedStyle(a).color, getComputedStyle(a).textDecorationLine]"
+    )
     assert style == ["rgb(26, 95, 180)", "underline"]
     brand = page.locator("header .aphos-nav-search").evaluate("a => getComputedStyle(a).color")
     assert brand == "rgb(255, 255, 255)"  # white on the header's dark band

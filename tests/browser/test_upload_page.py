@@ -48,8 +48,7 @@ def platform(embedded_server) -> Iterator[dict]:
             serve_api(catalogue, home) as api_url,
             running_worker(catalogue, home),
             # The kernel follows uploads as the observer whose server it is.
-            environment(APHOS_API_URL=api_url + "/services/api/",
-                        JUPYTERHUB_API_TOKEN="tok-alice"),  # fmt: skip
+            environment(APHOS_API_URL=api_url + "/services/api/", JUPYTERHUB_API_TOKEN="tok-alice"),
             _voila(catalogue, _workspace_voila, ARTIFACTS / "voila-upload.log") as (voila, _),
             same_origin(voila, {"/services/api": api_url}, ARTIFACTS / "proxy.log") as url,
         ):
@@ -89,22 +88,31 @@ def night(platform) -> list[Path]:
 def signed_in(page, platform, who: str) -> None:
     """The browser signed in to the api service as ``who`` (its cookie), at 1,280 x 800."""
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.context.add_cookies([{"name": "stand-in-cookie", "value": f"tok-{who}",
-                               "url": platform["url"] + "/services/api/"}])  # fmt: skip
+    page.context.add_cookies(
+        [
+            {
+                "name": "stand-in-cookie",
+                "value": f"tok-{who}",
+                "url": platform["url"] + "/services/api/",
+            }
+        ]
+    )
 
 
 def open_upload_page(page, platform) -> None:
     open_dashboard(page, platform["url"], "upload", ready=".aphos-upload-picker")
     # The session read: the sender knows the username (the notice stays hidden) or says why.
-    page.wait_for_function("() => document.querySelector('.aphos-upload-sender')"
-                           "?.dataset.ready === '1'")  # fmt: skip
+    page.wait_for_function(
+        "() => document.querySelector('.aphos-upload-sender')?.dataset.ready === '1'"
+    )
 
 
 def data_rows(path: Path) -> int:
     """The table's rows in a SIPS export: the lines after the ``Name;...`` header."""
     lines = path.read_bytes().splitlines()  # CRLF or LF, as each observer's SIPS writes
-    header = next(i for i, line in enumerate(lines)
-                  if line.lstrip(b"\xef\xbb\xbf").startswith(b"Name;"))  # fmt: skip
+    header = next(
+        i for i, line in enumerate(lines) if line.lstrip(b"\xef\xbb\xbf").startswith(b"Name;")
+    )
     return sum(1 for line in lines[header + 1 :] if line.strip())
 
 
@@ -112,13 +120,17 @@ def send_and_wait_stored(page, files: list[Path]) -> tuple[int, float]:
     """Choose ``files``, click Send, wait until the page says the upload is finished: its id
     and the seconds from the click to all stored."""
     page.set_input_files(".aphos-upload-picker", [str(f) for f in files])
-    page.wait_for_function(f"() => document.querySelector('.aphos-upload-chosen').textContent"
-                           f".startsWith('{len(files)} file(s)')")  # fmt: skip
+    page.wait_for_function(
+        f"() => document.querySelector('.aphos-upload-chosen').textContent"
+        f".startsWith('{len(files)} file(s)')"
+    )
     assert page.locator(".aphos-upload-send").is_enabled()
     clicked = time.monotonic()
     page.click(".aphos-upload-send")
-    page.wait_for_selector(".aphos-upload-panel .aphos-upload-state:has-text('finished')",
-                           timeout=STORED_WITHIN_S * 1000)  # fmt: skip
+    page.wait_for_selector(
+        ".aphos-upload-panel .aphos-upload-state:has-text('finished')",
+        timeout=STORED_WITHIN_S * 1000,
+    )
     took = time.monotonic() - clicked
     title = page.inner_text(".aphos-upload-panel .aphos-upload-title")
     return int(re.search(r"Upload (\d+)", title).group(1)), took
@@ -137,9 +149,11 @@ def page_outcomes(page) -> dict[str, list[str]]:
     """The outcome table in the page: file name -> its cells' text."""
     rows = page.locator(".aphos-upload-panel").first.locator("tr.aphos-upload-file")
     # textContent, not innerText: a file's rejected lines are in a closed <details>.
-    cells = rows.evaluate_all("rows => rows.map(r => Array.from(r.cells, c => Array.from("
-                             "c.querySelectorAll('summary, li')).map(e => e.textContent)"
-                             ".join('\\n') || c.textContent))")  # fmt: skip
+    cells = rows.evaluate_all(
+        "rows => rows.map(r => Array.from(r.cells, c => Array.from("
+        "c.querySelectorAll('summary, li')).map(e => e.textContent)"
+        ".join('\\n') || c.textContent))"
+    )
     return {row[0]: row[1:] for row in cells}
 
 
@@ -161,9 +175,17 @@ def test_a_night_of_60_files_is_sent_by_the_browser_and_stored(page, platform, n
     status = UploadClient(platform["api"] + "/services/api/", "tok-alice").status(upload_id)
     assert status["client"] == "page" and status["job"]["state"] == "done"
     shown = page_outcomes(page)
-    expected = {f["filename"]: ["stored", f"{f['fluxes']:,}", f"{f['matched']:,}",
-                                f"{f['unmatched']:,}", rejected_cell(f), ""]
-                for f in status["files"]}  # fmt: skip
+    expected = {
+        f["filename"]: [
+            "stored",
+            f"{f['fluxes']:,}",
+            f"{f['matched']:,}",
+            f"{f['unmatched']:,}",
+            rejected_cell(f),
+            "",
+        ]
+        for f in status["files"]
+    }
     assert shown == expected
     assert [f["rejected_count"] for f in status["files"] if f["rejected_count"]] == [2]
     for path in night:
@@ -179,17 +201,34 @@ def test_a_night_of_60_files_is_sent_by_the_browser_and_stored(page, platform, n
     summary = entry.locator("summary").inner_text()
     assert f"{NIGHT_FILES} files: {NIGHT_FILES} stored, 0 duplicates, 0 rejected" in summary
     logged = entry.locator("tr.file").evaluate_all(
-        "rows => rows.map(r => Array.from(r.cells, c => c.textContent.trim()))")
+        "rows => rows.map(r => Array.from(r.cells, c => c.textContent.trim()))"
+    )
     assert {cells[1]: cells[2:] for cells in logged} == {
-        f["filename"]: ["stored", f"{f['fluxes']:,}", f"{f['matched']:,}",
-                        f"{f['unmatched']:,}", f"{f['rejected_count']:,}"]
-        for f in status["files"]}  # fmt: skip
+        f["filename"]: [
+            "stored",
+            f"{f['fluxes']:,}",
+            f"{f['matched']:,}",
+            f"{f['unmatched']:,}",
+            f"{f['rejected_count']:,}",
+        ]
+        for f in status["files"]
+    }
     screenshot(page, "profile-after-night")
     rows = sorted(data_rows(p) for p in night)
-    (ARTIFACTS / "upload-night.json").write_text(json.dumps({
-        "files": len(night), "megabytes": round(total / 2**20, 1),
-        "rows_median": rows[len(rows) // 2], "rows_min": rows[0], "rows_max": rows[-1],
-        "fluxes": fluxes, "click_to_all_stored_s": round(took, 1)}, indent=1))  # fmt: skip
+    (ARTIFACTS / "upload-night.json").write_text(
+        json.dumps(
+            {
+                "files": len(night),
+                "megabytes": round(total / 2**20, 1),
+                "rows_median": rows[len(rows) // 2],
+                "rows_min": rows[0],
+                "rows_max": rows[-1],
+                "fluxes": fluxes,
+                "click_to_all_stored_s": round(took, 1),
+            },
+            indent=1,
+        )
+    )
     print(f"\n{len(night)} files, {total / 2**20:.1f} MB: Send to all stored in {took:.1f} s")
 
 
@@ -215,13 +254,13 @@ def test_a_png_or_other_non_csv_is_refused_before_sending(page, platform, tmp_pa
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
     signed_in(page, platform, "alice")
     open_upload_page(page, platform)
-    page.set_input_files(".aphos-upload-picker", [str(png), str(disguised),
-                                                  str(FIXTURES / "correct_file.csv")])  # fmt: skip
+    page.set_input_files(
+        ".aphos-upload-picker", [str(png), str(disguised), str(FIXTURES / "correct_file.csv")]
+    )
     page.wait_for_selector(".aphos-upload-refused-file >> nth=1")
     refused = page.locator(".aphos-upload-refused-file").all_inner_texts()
     assert refused == [
-        "sky.png is not a SIPS CSV export (SIPS exports are .csv text files): it will not be "
-        "sent.",
+        "sky.png is not a SIPS CSV export (SIPS exports are .csv text files): it will not be sent.",
         "photo.csv is not a SIPS CSV export: it is a PNG image, not text: it will not be sent.",
     ]
     assert page.inner_text(".aphos-upload-chosen").startswith("1 file(s), ")

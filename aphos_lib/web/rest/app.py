@@ -144,8 +144,10 @@ def install(
     @app.exception_handler(psycopg.errors.QueryCanceled)
     async def too_slow(request: Request, exc: Exception):
         return error_response(
-            503, f"the query took longer than {statement_timeout:g} s and was stopped; "
-            "narrow the search or use fewer stars")
+            503,
+            f"the query took longer than {statement_timeout:g} s and was stopped; "
+            "narrow the search or use fewer stars",
+        )
 
     # Any other exception: a 500 with an id, and the connection stays usable (see errors).
     app.add_middleware(ContainErrors)

@@ -48,11 +48,16 @@ DEFAULT_CATALOG = "UCAC4"
 KNOWN_CATALOGS = ("UCAC4", "USNO-B1.0")
 SEARCH_CAP = 100
 FLUX_CAP = 2000
-COORDINATES_HELP = ('Coordinates value not correct, use: {"rightAsc":"21:41:55.291",'
-                    '"declination":"71:18:41.12","radius":0.05}')  # fmt: skip
+COORDINATES_HELP = (
+    'Coordinates value not correct, use: {"rightAsc":"21:41:55.291",'
+    '"declination":"71:18:41.12","radius":0.05}'
+)
 
-router = APIRouter(tags=["original APhoS API"], default_response_class=StrictJSONResponse,
-                   responses=ERROR_RESPONSES)  # fmt: skip
+router = APIRouter(
+    tags=["original APhoS API"],
+    default_response_class=StrictJSONResponse,
+    responses=ERROR_RESPONSES,
+)
 
 
 CatalogParam = Annotated[str, Query(description="'UCAC4', 'USNO-B1.0' or 'All catalogues'")]
@@ -80,13 +85,15 @@ def _text_flux(value, saturated: bool) -> str:
 def space_object(obj: CatalogObject) -> dict:
     """The original's ``SpaceObject``."""
     return {
-        "id": obj.catalog_id, "catalog": obj.catalog, "name": obj.name or "",
+        "id": obj.catalog_id,
+        "catalog": obj.catalog,
+        "name": obj.name or "",
         "rightAsc": format_ra(obj.ra_deg, "hms"),
         "declination": format_dec(obj.dec_deg, "symbols"),
         # The client rejects null: an unknown magnitude is 0.0, as in the original.
         "magnitude": 0.0 if obj.mag is None else float(obj.mag),
         "fluxesCount": int(obj.n_fluxes),
-    }  # fmt: skip
+    }
 
 
 def _object(conn, catalog: str, catalog_id: str, what: str = "SpaceObject") -> CatalogObject:
@@ -114,8 +121,10 @@ def _cone(coordinates: str) -> dict:
     return {"ra": ra, "dec": dec, "radius": radius}
 
 
-@router.get("/api/space-objects/search-by-params",
-            summary="Objects matching every given filter (at most 100)")  # fmt: skip
+@router.get(
+    "/api/space-objects/search-by-params",
+    summary="Objects matching every given filter (at most 100)",
+)
 def find_space_objects_by_params(
     conn: Reader,
     request: Request,
@@ -131,10 +140,15 @@ def find_space_objects_by_params(
         filters.update(_cone(coordinates))
     try:
         result = search_objects(
-            conn, **filters, name=name or None, min_mag=minMag, max_mag=maxMag,
+            conn,
+            **filters,
+            name=name or None,
+            min_mag=minMag,
+            max_mag=maxMag,
             catalog=None if not catalog or catalog == ALL_CATALOGUES else catalog,
-            catalog_id=objectId or None, limit=SEARCH_CAP,
-        )  # fmt: skip
+            catalog_id=objectId or None,
+            limit=SEARCH_CAP,
+        )
     except ValueError as exc:
         raise HTTPException(400, f"{exc} Illegal argument exception") from None
     return _answer(request, [space_object(o) for o in result.objects()])
@@ -153,18 +167,18 @@ _FLUXES = """
 def _flux(row) -> dict:
     ra, dec, user, auto, auto_sat, ap, ap_sat, auto_dev, ap_dev, begin, end = row
     return {
-        "rightAsc": format_ra(ra, "hms"), "declination": format_dec(dec, "symbols"),
+        "rightAsc": format_ra(ra, "hms"),
+        "declination": format_dec(dec, "symbols"),
         "addedBy": user,
         "apAuto": math.nan if auto_sat else _number(auto),
         "apertures": [math.nan if s else _number(v) for v, s in zip(ap, ap_sat, strict=True)],
         "photo": {"exposureBegin": begin.isoformat(), "exposureEnd": end.isoformat()},
         "apAutoDev": _number(auto_dev),
         "apertureDevs": [_number(v) for v in ap_dev],
-    }  # fmt: skip
+    }
 
 
-@router.get("/api/space-objects/search",
-            summary="One object with its fluxes (at most 2,000)")  # fmt: skip
+@router.get("/api/space-objects/search", summary="One object with its fluxes (at most 2,000)")
 def get_space_object_by_id(
     conn: Reader,
     request: Request,
@@ -180,9 +194,12 @@ def _night(night: dt.date, var_aperture: int, cmp_aperture: int) -> dict:
     def name(k: int) -> str:
         return "auto" if k == 0 else str(k - 1)  # the client counts apertures from 0
 
-    return {"firstDateOfTheNight": night.strftime("%d-%m-%Y"),
-            "secondDateOfTheNight": (night + dt.timedelta(days=1)).strftime("%d-%m-%Y"),
-            "apToBeUsed": name(var_aperture), "cmpApToBeUsed": name(cmp_aperture)}  # fmt: skip
+    return {
+        "firstDateOfTheNight": night.strftime("%d-%m-%Y"),
+        "secondDateOfTheNight": (night + dt.timedelta(days=1)).strftime("%d-%m-%Y"),
+        "apToBeUsed": name(var_aperture),
+        "cmpApToBeUsed": name(cmp_aperture),
+    }
 
 
 def _flux_data(row, original_client: bool) -> dict:
@@ -196,8 +213,9 @@ def _flux_data(row, original_client: bool) -> dict:
         "dec": format_dec(row.var_dec_deg, "symbols"),
         "apAuto": _text_flux(row.var_ap_auto, row.var_ap_auto_saturated),
         "apAutoDev": _number(row.var_ap_auto_dev),
-        "apertures": [_text_flux(v, s) for v, s in zip(row.var_ap, row.var_ap_saturated,
-                                                          strict=True)],  # fmt: skip
+        "apertures": [
+            _text_flux(v, s) for v, s in zip(row.var_ap, row.var_ap_saturated, strict=True)
+        ],
         "apertureDevs": [_number(v) for v in row.var_ap_dev],
         "magnitude": magnitude,
         # null for a saturated row, as the original; NaN when a deviation is unknown, for the
@@ -209,14 +227,16 @@ def _flux_data(row, original_client: bool) -> dict:
         "expMiddle": row.time_utc.strftime("%Y-%m-%d %H:%M:%S"),
         "cmpApAuto": _text_flux(row.cmp_ap_auto, row.cmp_ap_auto_saturated),
         "cmpApAutoDev": _number(row.cmp_ap_auto_dev),
-        "cmpApertures": [_text_flux(v, s) for v, s in zip(row.cmp_ap, row.cmp_ap_saturated,
-                                                             strict=True)],  # fmt: skip
+        "cmpApertures": [
+            _text_flux(v, s) for v, s in zip(row.cmp_ap, row.cmp_ap_saturated, strict=True)
+        ],
         "cmpApertureDevs": [_number(v) for v in row.cmp_ap_dev],
     }
 
 
-@router.get("/api/space-objects/comparison",
-            summary="A variable against a comparison star, image by image")  # fmt: skip
+@router.get(
+    "/api/space-objects/comparison", summary="A variable against a comparison star, image by image"
+)
 def get_comparison_by_identificators(
     conn: HeavyReader,
     request: Request,
@@ -227,13 +247,18 @@ def get_comparison_by_identificators(
 ) -> dict:
     variable = _object(conn, originalCat, originalId, "Original object")
     comparison = _object(conn, referenceCat, referenceId, "Reference object")
-    curve = differential_photometry(conn, variable, comparison, include_saturated=True,
-                                    with_apertures=True)  # fmt: skip
+    curve = differential_photometry(
+        conn, variable, comparison, include_saturated=True, with_apertures=True
+    )
     original = is_original_client(request)
-    return _answer(request, {
-        "variable": space_object(variable), "comparison": space_object(comparison),
-        "data": [_flux_data(r, original) for r in curve.data.itertuples(index=False)],
-    })  # fmt: skip
+    return _answer(
+        request,
+        {
+            "variable": space_object(variable),
+            "comparison": space_object(comparison),
+            "data": [_flux_data(r, original) for r in curve.data.itertuples(index=False)],
+        },
+    )
 
 
 def _user(conn, username: str) -> dict:

@@ -38,14 +38,16 @@ def add_docs(app: FastAPI, prefix: str = "") -> None:
     @app.get(f"{prefix}/api/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         page = get_swagger_ui_html(
-            openapi_url=f"{prefix}/api/openapi.json", title="APhoS API",
+            openapi_url=f"{prefix}/api/openapi.json",
+            title="APhoS API",
             swagger_js_url=f"{static}/swagger-ui-bundle.js",
             swagger_css_url=f"{static}/swagger-ui.css",
             swagger_favicon_url=f"{static}/favicon-32x32.png",
-        )  # fmt: skip
+        )
         # The page starts Swagger UI with an inline script: allowed by its hash, and only it.
         page.headers["Content-Security-Policy"] = content_security_policy(
-            *_script_hashes(page.body.decode()))
+            *_script_hashes(page.body.decode())
+        )
         return page
 
 

@@ -21,16 +21,18 @@ def content_security_policy(*script_hashes: str) -> str:
     reports and Swagger UI use them); images from the service or ``data:`` URLs.
     """
     scripts = " ".join(("'self'", *script_hashes))
-    return "; ".join((
-        "default-src 'self'",
-        f"script-src {scripts}",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'self'",
-    ))
+    return "; ".join(
+        (
+            "default-src 'self'",
+            f"script-src {scripts}",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data:",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'self'",
+        )
+    )
 
 
 class SecurityHeaders:

@@ -21,8 +21,12 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
-__all__ = ["OriginalClientJSONResponse", "StrictJSONResponse", "finite_or_null",
-           "is_original_client"]
+__all__ = [
+    "OriginalClientJSONResponse",
+    "StrictJSONResponse",
+    "finite_or_null",
+    "is_original_client",
+]
 
 
 def finite_or_null(value: Any) -> Any:
@@ -37,8 +41,9 @@ def finite_or_null(value: Any) -> Any:
 
 
 def _dumps(content: Any, *, allow_nan: bool) -> bytes:
-    return json.dumps(content, allow_nan=allow_nan, ensure_ascii=False,
-                      separators=(",", ":")).encode("utf-8")
+    return json.dumps(
+        content, allow_nan=allow_nan, ensure_ascii=False, separators=(",", ":")
+    ).encode("utf-8")
 
 
 class StrictJSONResponse(JSONResponse):

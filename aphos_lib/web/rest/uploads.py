@@ -60,8 +60,13 @@ _CLIENT = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 class UploadLimits:
     """The limits in force, read from the environment when the service starts."""
 
-    def __init__(self, max_bytes: int | None = None, max_in_flight: int | None = None,
-                 max_files: int | None = None, idle_timeout: float | None = None):  # fmt: skip
+    def __init__(
+        self,
+        max_bytes: int | None = None,
+        max_in_flight: int | None = None,
+        max_files: int | None = None,
+        idle_timeout: float | None = None,
+    ):
         env = os.environ.get
         self.max_bytes = max_bytes or int(env("APHOS_UPLOAD_MAX_BYTES") or 20 * 2**20)
         self.max_in_flight = max_in_flight or int(env("APHOS_UPLOAD_MAX_IN_FLIGHT") or 4)
@@ -76,28 +81,42 @@ class UploadLimits:
 
 
 def _errors(*codes: int) -> dict:
-    why = {400: "Not a multipart upload of files, or a parameter is wrong", 401: "Not signed in",
-           404: "No such upload of yours",
-           408: "The body stalled (no data for the idle timeout); nothing was stored",
-           409: "Choose a username first",
-           413: "A file is over the size limit; nothing was stored",
-           429: "Too many of your uploads are still waiting or being stored"}  # fmt: skip
+    why = {
+        400: "Not a multipart upload of files, or a parameter is wrong",
+        401: "Not signed in",
+        404: "No such upload of yours",
+        408: "The body stalled (no data for the idle timeout); nothing was stored",
+        409: "Choose a username first",
+        413: "A file is over the size limit; nothing was stored",
+        429: "Too many of your uploads are still waiting or being stored",
+    }
     return {c: {"model": ErrorMessage, "description": why[c]} for c in codes}
 
 
 _MULTIPART_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["files"],
-            "properties": {
-                "files": {"type": "array", "items": {"type": "string", "format": "binary"},
-                          "description": "SIPS exports (.csv); the names are kept as metadata"},
-                "client": {"type": "string", "description": "what sends them, e.g. notebook"},
-            },
-        }}},
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["files"],
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "SIPS exports (.csv); the names are kept as metadata",
+                        },
+                        "client": {
+                            "type": "string",
+                            "description": "what sends them, e.g. notebook",
+                        },
+                    },
+                }
+            }
+        },
     }
-}  # fmt: skip
+}
 
 
 async def _chunks(request: Request, idle_timeout: float) -> AsyncIterator[bytes]:
@@ -128,9 +147,13 @@ async def _drain(request: Request, idle_timeout: float) -> dict[str, str] | None
     return None
 
 
-def install_uploads(app: FastAPI, auth: ServiceAuth,
-                    writer: Callable[[], psycopg.Connection], *,
-                    limits: UploadLimits | None = None) -> None:  # fmt: skip
+def install_uploads(
+    app: FastAPI,
+    auth: ServiceAuth,
+    writer: Callable[[], psycopg.Connection],
+    *,
+    limits: UploadLimits | None = None,
+) -> None:
     """Add the upload endpoints to the api service's ``app``.
 
     Parameters
@@ -165,14 +188,20 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
             yield value
 
     app.router.lifespan_context = lifespan
-    router = APIRouter(prefix=base, tags=["Uploads (signed-in observers)"],
-                       default_response_class=StrictJSONResponse)  # fmt: skip
+    router = APIRouter(
+        prefix=base,
+        tags=["Uploads (signed-in observers)"],
+        default_response_class=StrictJSONResponse,
+    )
 
     async def observer_id(request: Request) -> int:
         user: HubUser = await auth.require(request)
         if request.method not in ("GET", "HEAD"):
-            auth.check_xsrf(request, user, request.headers.get("x-xsrftoken")
-                            or request.query_params.get("_xsrf"))  # fmt: skip
+            auth.check_xsrf(
+                request,
+                user,
+                request.headers.get("x-xsrftoken") or request.query_params.get("_xsrf"),
+            )
 
         def lookup():
             with writer() as conn:
@@ -188,15 +217,21 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
     def urls(upload_id: int) -> dict:
         return {"status_url": f"{base}/{upload_id}", "report_url": f"{base}/{upload_id}/report"}
 
-    @router.post("", status_code=202, summary="Send SIPS files to be stored (one job)",
-                 openapi_extra=_MULTIPART_BODY,
-                 responses=_errors(400, 401, 408, 409, 413, 429))  # fmt: skip
+    @router.post(
+        "",
+        status_code=202,
+        summary="Send SIPS files to be stored (one job)",
+        openapi_extra=_MULTIPART_BODY,
+        responses=_errors(400, 401, 408, 409, 413, 429),
+    )
     async def create_upload(request: Request, observer: Observer) -> dict:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limits.max_body:
             # Far more than any accepted upload: refused without reading it.
-            raise HTTPException(413, f"at most {limits.max_files} files of "
-                                     f"{limits.max_bytes / 2**20:g} MB per upload")  # fmt: skip
+            raise HTTPException(
+                413,
+                f"at most {limits.max_files} files of {limits.max_bytes / 2**20:g} MB per upload",
+            )
 
         def reserve() -> int:
             with writer() as conn:
@@ -205,9 +240,12 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
 
         try:
             upload_id = await run_in_threadpool(reserve)
-            receiver = MultipartFiles(request.headers.get("content-type", ""), upload_id,
-                                      max_bytes=limits.max_bytes,
-                                      max_files=limits.max_files)  # fmt: skip
+            receiver = MultipartFiles(
+                request.headers.get("content-type", ""),
+                upload_id,
+                max_bytes=limits.max_bytes,
+                max_files=limits.max_files,
+            )
         except (TooManyInFlight, UploadRejected) as e:
             closing = await _drain(request, limits.idle_timeout)
             status = 429 if isinstance(e, TooManyInFlight) else 400
@@ -223,9 +261,13 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
                 nonlocal recorded
                 with writer() as conn:
                     job = record_upload(
-                        conn, upload_id, observer, files, max_in_flight=limits.max_in_flight,
+                        conn,
+                        upload_id,
+                        observer,
+                        files,
+                        max_in_flight=limits.max_in_flight,
                         client=client if _CLIENT.fullmatch(client) else "api",
-                    )  # fmt: skip
+                    )
                 # Committed: the job owns the files now. Set here, not after the await, which a
                 # client that goes away cancels once the thread is done.
                 recorded = True
@@ -246,13 +288,26 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
             # files are removed before the answer is sent.
             if not recorded:
                 receiver.discard()
-        return {"upload_id": upload_id, "job_id": job_id, **urls(upload_id),
-                "files": [{"position": f.position, "filename": f.filename,
-                           "size_bytes": f.size_bytes, "sha256": f.sha256.hex()}
-                          for f in files]}  # fmt: skip
+        return {
+            "upload_id": upload_id,
+            "job_id": job_id,
+            **urls(upload_id),
+            "files": [
+                {
+                    "position": f.position,
+                    "filename": f.filename,
+                    "size_bytes": f.size_bytes,
+                    "sha256": f.sha256.hex(),
+                }
+                for f in files
+            ],
+        }
 
-    @router.get("/session", summary="What a page needs to send files from the browser",
-                responses=_errors(401))  # fmt: skip
+    @router.get(
+        "/session",
+        summary="What a page needs to send files from the browser",
+        responses=_errors(401),
+    )
     async def session(request: Request) -> Response:
         # Declared before "/{upload_id}", which would answer "session" with a 400.
         # The upload page posts from the browser with the hub cookie: its script cannot read
@@ -266,26 +321,41 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
 
         profile = await run_in_threadpool(lookup)
         xsrf = auth.xsrf_token(request)
-        response = StrictJSONResponse({
-            "username": profile.username if profile else None,
-            "profile_url": f"{auth.prefix}profile", "upload_url": base, "xsrf": xsrf,
-            "max_files": limits.max_files, "max_bytes": limits.max_bytes,
-        }, headers={"Cache-Control": "no-store"})  # fmt: skip
+        response = StrictJSONResponse(
+            {
+                "username": profile.username if profile else None,
+                "profile_url": f"{auth.prefix}profile",
+                "upload_url": base,
+                "xsrf": xsrf,
+                "max_files": limits.max_files,
+                "max_bytes": limits.max_bytes,
+            },
+            headers={"Cache-Control": "no-store"},
+        )
         auth.set_xsrf_cookie(response, xsrf)
         return response
 
-    @router.get("", summary="My uploads, newest first, with counts and messages",
-                responses=_errors(400, 401, 409))  # fmt: skip
-    def my_uploads(observer: Observer, limit: Annotated[int, Query(ge=0, le=1000)] = 50,
-                   offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0) -> dict:  # fmt: skip
+    @router.get(
+        "",
+        summary="My uploads, newest first, with counts and messages",
+        responses=_errors(400, 401, 409),
+    )
+    def my_uploads(
+        observer: Observer,
+        limit: Annotated[int, Query(ge=0, le=1000)] = 50,
+        offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    ) -> dict:
         with writer() as conn:
             total, uploads = list_uploads(conn, observer, limit=limit, offset=offset)
         for u in uploads:
             u.update(urls(u["id"]))
         return {"total": total, "limit": limit, "offset": offset, "uploads": uploads}
 
-    @router.get("/{upload_id}", summary="One of my uploads: state, progress, file outcomes",
-                responses=_errors(400, 401, 404, 409))  # fmt: skip
+    @router.get(
+        "/{upload_id}",
+        summary="One of my uploads: state, progress, file outcomes",
+        responses=_errors(400, 401, 404, 409),
+    )
     def one_upload(upload_id: int, observer: Observer) -> dict:
         with writer() as conn:
             status = upload_status(conn, observer, upload_id) if upload_id < 2**63 else None
@@ -293,11 +363,17 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
             raise HTTPException(404, f"you have no upload {upload_id}")
         return {**status, **urls(upload_id)}
 
-    @router.get("/{upload_id}/report", summary="The executed notebook of my upload's job",
-                responses={200: {"content": {"application/x-ipynb+json": {}, "text/html": {}}},
-                           **_errors(400, 401, 404, 409)})  # fmt: skip
-    async def report(upload_id: int, request: Request,
-                     format: Literal["ipynb", "html"] = "ipynb") -> Response:  # fmt: skip
+    @router.get(
+        "/{upload_id}/report",
+        summary="The executed notebook of my upload's job",
+        responses={
+            200: {"content": {"application/x-ipynb+json": {}, "text/html": {}}},
+            **_errors(400, 401, 404, 409),
+        },
+    )
+    async def report(
+        upload_id: int, request: Request, format: Literal["ipynb", "html"] = "ipynb"
+    ) -> Response:
         if format == "html" and await auth.user(request) is None:
             # A link followed from a page (the widget, the profile): sign in, then come back.
             return auth.login_redirect(f"{base}/{upload_id}/report?format=html")
@@ -309,8 +385,7 @@ def install_uploads(app: FastAPI, auth: ServiceAuth,
             if path is None:
                 raise HTTPException(404, f"upload {upload_id} of yours has no report (yet)")
             if format == "html":
-                return HTMLResponse(report_page(path, upload_id,
-                                                log_url=f"{auth.prefix}profile"))  # fmt: skip
+                return HTMLResponse(report_page(path, upload_id, log_url=f"{auth.prefix}profile"))
             name = f"upload-{upload_id}-{path.name}"
             return Response(
                 path.read_bytes(),

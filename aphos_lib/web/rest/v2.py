@@ -31,7 +31,9 @@ from aphos_lib.web.rest.jsonout import StrictJSONResponse
 __all__ = ["router"]
 
 router = APIRouter(
-    prefix="/api/v2", tags=["APhoS API v2"], default_response_class=StrictJSONResponse,
+    prefix="/api/v2",
+    tags=["APhoS API v2"],
+    default_response_class=StrictJSONResponse,
     responses=ERROR_RESPONSES,
 )
 MAX_PAGE = 10_000
@@ -39,8 +41,9 @@ MAX_PAGE = 10_000
 
 Limit = Annotated[int, Query(ge=0, le=MAX_PAGE, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
-AsOf = Annotated[dt.datetime | None, Query(description="only data uploaded by then (ISO 8601 "
-                                                        "with a zone)")]  # fmt: skip
+AsOf = Annotated[
+    dt.datetime | None, Query(description="only data uploaded by then (ISO 8601 with a zone)")
+]
 
 
 def _finite(value):
@@ -61,9 +64,17 @@ def list_catalogs(conn: Reader) -> list[str]:
 
 
 def _object_json(obj) -> dict:
-    return {"catalog": obj.catalog, "catalog_id": obj.catalog_id, "name": obj.name,
-            "ra_deg": obj.ra_deg, "dec_deg": obj.dec_deg, "mag": _finite(obj.mag),
-            "bv": _finite(obj.bv), "jk": _finite(obj.jk), "n_fluxes": obj.n_fluxes}  # fmt: skip
+    return {
+        "catalog": obj.catalog,
+        "catalog_id": obj.catalog_id,
+        "name": obj.name,
+        "ra_deg": obj.ra_deg,
+        "dec_deg": obj.dec_deg,
+        "mag": _finite(obj.mag),
+        "bv": _finite(obj.bv),
+        "jk": _finite(obj.jk),
+        "n_fluxes": obj.n_fluxes,
+    }
 
 
 @router.get("/objects", summary="Search objects; paged, with the total number of matches")
@@ -81,17 +92,28 @@ def find_objects(
     offset: Offset = 0,
 ) -> dict:
     try:
-        result = search_objects(conn, ra=ra, dec=dec, radius=radius, name=name, min_mag=min_mag,
-                                max_mag=max_mag, catalog=catalog, catalog_id=catalog_id,
-                                limit=limit, offset=offset)  # fmt: skip
+        result = search_objects(
+            conn,
+            ra=ra,
+            dec=dec,
+            radius=radius,
+            name=name,
+            min_mag=min_mag,
+            max_mag=max_mag,
+            catalog=catalog,
+            catalog_id=catalog_id,
+            limit=limit,
+            offset=offset,
+        )
     except (ValueError, AngleParseError) as exc:
         raise _bad_request(exc) from None
     objects = [_object_json(o) for o in result.objects()]
     if "distance_deg" in result.frame:
         for item, distance in zip(objects, result.frame.distance_deg, strict=True):
             item["distance_deg"] = float(distance)
-    return StrictJSONResponse({"total": result.total, "limit": limit, "offset": offset,
-                               "objects": objects})  # fmt: skip
+    return StrictJSONResponse(
+        {"total": result.total, "limit": limit, "offset": offset, "objects": objects}
+    )
 
 
 def _get(conn, catalog: str, catalog_id: str):
@@ -117,28 +139,56 @@ _FLUXES = f"""
 """
 
 
-@router.get("/objects/{catalog}/{catalog_id}/fluxes",
-            summary="An object's fluxes in time order; paged")  # fmt: skip
-def read_fluxes(conn: Reader, catalog: str, catalog_id: str, limit: Limit = 1000,
-                offset: Offset = 0, as_of: AsOf = None) -> dict:  # fmt: skip
+@router.get(
+    "/objects/{catalog}/{catalog_id}/fluxes", summary="An object's fluxes in time order; paged"
+)
+def read_fluxes(
+    conn: Reader,
+    catalog: str,
+    catalog_id: str,
+    limit: Limit = 1000,
+    offset: Offset = 0,
+    as_of: AsOf = None,
+) -> dict:
     obj = _get(conn, catalog, catalog_id)
     params = {"id": obj.id, "as_of": as_of, "limit": limit, "offset": offset}
     rows = conn.cursor(binary=True).execute(_FLUXES, params).fetchall()
     if as_of is None:
         total = obj.n_fluxes
     else:
-        query = ("SELECT count(*) FROM flux f JOIN image i ON i.id = f.image_id "
-                 "WHERE f.object_id = %s AND i.created_at <= %s")  # fmt: skip
+        query = (
+            "SELECT count(*) FROM flux f JOIN image i ON i.id = f.image_id "
+            "WHERE f.object_id = %s AND i.created_at <= %s"
+        )
         (total,) = conn.execute(query, (obj.id, as_of)).fetchone()
-    fluxes = [{
-        "image_id": r[0], "time_utc": r[1].isoformat(), "jd": r[2], "hjd": _finite(r[3]),
-        "observer": r[4], "line": r[5], "ra_deg": r[6], "dec_deg": r[7],
-        "ap_auto": _finite(r[8]), "ap_auto_dev": _finite(r[9]), "ap_auto_saturated": r[10],
-        "ap": [_finite(v) for v in r[11]], "ap_dev": [_finite(v) for v in r[12]],
-        "ap_saturated": r[13],
-    } for r in rows]  # fmt: skip
-    return StrictJSONResponse({"object": _object_json(obj), "total": total, "limit": limit,
-                               "offset": offset, "fluxes": fluxes})  # fmt: skip
+    fluxes = [
+        {
+            "image_id": r[0],
+            "time_utc": r[1].isoformat(),
+            "jd": r[2],
+            "hjd": _finite(r[3]),
+            "observer": r[4],
+            "line": r[5],
+            "ra_deg": r[6],
+            "dec_deg": r[7],
+            "ap_auto": _finite(r[8]),
+            "ap_auto_dev": _finite(r[9]),
+            "ap_auto_saturated": r[10],
+            "ap": [_finite(v) for v in r[11]],
+            "ap_dev": [_finite(v) for v in r[12]],
+            "ap_saturated": r[13],
+        }
+        for r in rows
+    ]
+    return StrictJSONResponse(
+        {
+            "object": _object_json(obj),
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "fluxes": fluxes,
+        }
+    )
 
 
 def _apertures(default: str, per_night: list[str]) -> dict | str:
@@ -154,9 +204,24 @@ def _apertures(default: str, per_night: list[str]) -> dict | str:
     return choice
 
 
-_ROW_FIELDS = ("image_id", "time_utc", "jd", "hjd", "night", "observer", "filter", "magnitude",
-               "deviation", "saturated", "var_aperture", "var_flux", "var_flux_dev",
-               "cmp_aperture", "cmp_flux", "cmp_flux_dev")  # fmt: skip
+_ROW_FIELDS = (
+    "image_id",
+    "time_utc",
+    "jd",
+    "hjd",
+    "night",
+    "observer",
+    "filter",
+    "magnitude",
+    "deviation",
+    "saturated",
+    "var_aperture",
+    "var_flux",
+    "var_flux_dev",
+    "cmp_aperture",
+    "cmp_flux",
+    "cmp_flux_dev",
+)
 _MEDIA = {"csv": "text/csv", "txt": "text/plain", "aavso": "text/plain"}
 
 
@@ -183,12 +248,17 @@ def lightcurve(
         raise HTTPException(400, "as_of needs a time zone, e.g. 2026-11-24T12:00:00Z")
     try:
         curve = differential_photometry(
-            conn, variable, comparison if len(comparison) > 1 else comparison[0], check=check,
+            conn,
+            variable,
+            comparison if len(comparison) > 1 else comparison[0],
+            check=check,
             aperture=_apertures(aperture, list(night_aperture)),
             comparison_aperture=_apertures(comparison_aperture, list(night_comparison_aperture)),
-            include_saturated=include_saturated, observers=list(observer) or None,
-            exclude_observers=list(exclude_observer), as_of=as_of,
-        )  # fmt: skip
+            include_saturated=include_saturated,
+            observers=list(observer) or None,
+            exclude_observers=list(exclude_observer),
+            as_of=as_of,
+        )
         if format == "csv":
             body = curve.to_csv(metadata=metadata)
         elif format == "txt":
@@ -208,8 +278,16 @@ def lightcurve(
     for row in data.itertuples(index=False):
         item = {f: getattr(row, f) for f in _ROW_FIELDS}
         item["time_utc"], item["night"] = row.time_utc.isoformat(), row.night.isoformat()
-        for key in ("jd", "hjd", "magnitude", "deviation", "var_flux", "var_flux_dev",
-                    "cmp_flux", "cmp_flux_dev"):  # fmt: skip
+        for key in (
+            "jd",
+            "hjd",
+            "magnitude",
+            "deviation",
+            "var_flux",
+            "var_flux_dev",
+            "cmp_flux",
+            "cmp_flux_dev",
+        ):
             item[key] = _finite(item[key])
         item["saturated"] = bool(item["saturated"])
         for key in ("image_id", "var_aperture", "cmp_aperture"):
@@ -219,13 +297,15 @@ def lightcurve(
             item["check_deviation"] = _finite(row.check_deviation)
         rows.append(item)
     meta = curve.meta
-    return StrictJSONResponse({
-        "variable": _object_json(meta["variable"]),
-        "comparisons": [_object_json(c) for c in meta["comparisons"]],
-        "check": _object_json(meta["check"]) if meta["check"] is not None else None,
-        "as_of": as_of.isoformat() if as_of else None,
-        "rows": rows,
-    })  # fmt: skip
+    return StrictJSONResponse(
+        {
+            "variable": _object_json(meta["variable"]),
+            "comparisons": [_object_json(c) for c in meta["comparisons"]],
+            "check": _object_json(meta["check"]) if meta["check"] is not None else None,
+            "as_of": as_of.isoformat() if as_of else None,
+            "rows": rows,
+        }
+    )
 
 
 @router.get("/observers/{username}", summary="An observer's public profile and totals")
@@ -234,8 +314,13 @@ def read_observer(conn: Reader, username: str) -> dict:
         o = get_observer(conn, username)
     except ObserverNotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    return {"username": o.username, "description": o.description,
-            "created_at": o.created_at.isoformat(), "images": o.images, "fluxes": o.fluxes,
-            "uploads": o.uploads,
-            "first_image": o.first_image.isoformat() if o.first_image else None,
-            "last_image": o.last_image.isoformat() if o.last_image else None}  # fmt: skip
+    return {
+        "username": o.username,
+        "description": o.description,
+        "created_at": o.created_at.isoformat(),
+        "images": o.images,
+        "fluxes": o.fluxes,
+        "uploads": o.uploads,
+        "first_image": o.first_image.isoformat() if o.first_image else None,
+        "last_image": o.last_image.isoformat() if o.last_image else None,
+    }

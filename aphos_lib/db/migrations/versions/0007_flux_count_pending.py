@@ -41,9 +41,11 @@ def upgrade() -> None:
     )
     # A file's arrays (~16 kB) are stored out of line, uncompressed: compressing them cost
     # more than the rest of their insert, and they live only until the next fold.
-    op.execute("ALTER TABLE flux_count_pending ALTER object_ids SET STORAGE EXTERNAL, "
-               "ALTER counts SET STORAGE EXTERNAL, ALTER named_ids SET STORAGE EXTERNAL, "
-               "ALTER names SET STORAGE EXTERNAL")  # fmt: skip
+    op.execute(
+        "ALTER TABLE flux_count_pending ALTER object_ids SET STORAGE EXTERNAL, "
+        "ALTER counts SET STORAGE EXTERNAL, ALTER named_ids SET STORAGE EXTERNAL, "
+        "ALTER names SET STORAGE EXTERNAL"
+    )
     op.execute(f"REVOKE ALL ON flux_count_pending FROM {READER}")
     # The writer deletes nothing elsewhere; here a fold empties what it added to the objects.
     op.execute(f"GRANT DELETE ON flux_count_pending TO {WRITER}")

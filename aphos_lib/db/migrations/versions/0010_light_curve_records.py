@@ -61,15 +61,23 @@ IMAGE_COVERED_BEFORE = "exposure_mid, jd_mid, hjd, observer_id, exposure_time_s,
 def upgrade() -> None:
     op.execute("DROP INDEX flux_object_image_idx")
     op.execute("DROP INDEX image_light_curve_idx")
-    op.execute(f"ALTER TABLE image ADD COLUMN light_curve_record bytea NOT NULL "
-               f"GENERATED ALWAYS AS ({IMAGE_RECORD}) STORED")  # fmt: skip
-    op.execute(f"ALTER TABLE flux ADD COLUMN light_curve_record bytea NOT NULL "
-               f"GENERATED ALWAYS AS ({FLUX_RECORD}) STORED")  # fmt: skip
+    op.execute(
+        f"ALTER TABLE image ADD COLUMN light_curve_record bytea NOT NULL "
+        f"GENERATED ALWAYS AS ({IMAGE_RECORD}) STORED"
+    )
+    op.execute(
+        f"ALTER TABLE flux ADD COLUMN light_curve_record bytea NOT NULL "
+        f"GENERATED ALWAYS AS ({FLUX_RECORD}) STORED"
+    )
     op.execute("ALTER TABLE flux ALTER COLUMN light_curve_record DROP EXPRESSION")
-    op.execute("CREATE INDEX image_light_curve_idx ON image (id) "
-               "INCLUDE (light_curve_record, filter, observer_id, created_at)")  # fmt: skip
-    op.execute("CREATE INDEX flux_object_image_idx ON flux (object_id, image_id) "
-               "INCLUDE (light_curve_record) WHERE object_id IS NOT NULL")  # fmt: skip
+    op.execute(
+        "CREATE INDEX image_light_curve_idx ON image (id) "
+        "INCLUDE (light_curve_record, filter, observer_id, created_at)"
+    )
+    op.execute(
+        "CREATE INDEX flux_object_image_idx ON flux (object_id, image_id) "
+        "INCLUDE (light_curve_record) WHERE object_id IS NOT NULL"
+    )
 
 
 def downgrade() -> None:
@@ -77,7 +85,8 @@ def downgrade() -> None:
     op.execute("DROP INDEX image_light_curve_idx")
     op.execute("ALTER TABLE flux DROP COLUMN light_curve_record")
     op.execute("ALTER TABLE image DROP COLUMN light_curve_record")
-    op.execute(f"CREATE INDEX image_light_curve_idx ON image (id) "
-               f"INCLUDE ({IMAGE_COVERED_BEFORE})")  # fmt: skip
-    op.execute(f"CREATE INDEX flux_object_image_idx ON flux (object_id, image_id) "
-               f"INCLUDE ({FLUX_COVERED_BEFORE}) WHERE object_id IS NOT NULL")  # fmt: skip
+    op.execute(f"CREATE INDEX image_light_curve_idx ON image (id) INCLUDE ({IMAGE_COVERED_BEFORE})")
+    op.execute(
+        f"CREATE INDEX flux_object_image_idx ON flux (object_id, image_id) "
+        f"INCLUDE ({FLUX_COVERED_BEFORE}) WHERE object_id IS NOT NULL"
+    )
