@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from aphos_lib import queries
 from aphos_lib.lightcurve import LightCurve
 from aphos_lib.photometry import AUTO
 
@@ -622,7 +623,7 @@ def pin_as_of(archive, as_of=None) -> dt.datetime:
         Timezone-aware, in UTC.
     """
     if as_of is None:
-        as_of = archive.conn.execute("SELECT now()").fetchone()[0]
+        as_of = queries.service.now().value(archive.conn)
     elif isinstance(as_of, str):
         as_of = dt.datetime.fromisoformat(as_of)
     if as_of.tzinfo is None:

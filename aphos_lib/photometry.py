@@ -30,6 +30,7 @@ from psycopg import sql
 
 from aphos_lib.aperture_choice import AUTO, ApertureChoice
 from aphos_lib.photometry_columns import check_budget, fetch_columns
+from aphos_lib.queries.fluxes import JD_SQL
 from aphos_lib.search import CatalogObject, resolve_object
 
 __all__ = [
@@ -101,7 +102,6 @@ _NIGHT = (
 )
 
 # The header's JD of mid-exposure; from the UTC time when a short header has none.
-JD_SQL = "coalesce(i.jd_mid, extract(epoch FROM i.exposure_mid) / 86400 + 2440587.5)"
 
 
 def _aperture_sql(alias: str, choice: ApertureChoice) -> tuple[sql.Composable, sql.Composable]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
+from aphos_lib import queries
+
 __all__ = ["catalogue_stats"]
 
 
@@ -18,12 +20,5 @@ def catalogue_stats(conn: psycopg.Connection) -> dict[str, int]:
     >>> catalogue_stats(conn)  # doctest: +SKIP
     {'objects': 1987, 'images': 4, 'fluxes': 2916, 'observers': 1}
     """
-    row = conn.execute(
-        """
-        SELECT (SELECT objects FROM catalogue_totals),
-               (SELECT count(*) FROM image),
-               (SELECT coalesce(sum(flux_count), 0) FROM image),
-               (SELECT count(*) FROM observer)
-        """
-    ).fetchone()
+    row = queries.catalogue.totals().one(conn)
     return dict(zip(("objects", "images", "fluxes", "observers"), map(int, row), strict=True))

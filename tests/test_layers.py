@@ -8,6 +8,7 @@ inside a function, is an edge. The imports are read from the source, so nothing 
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -96,3 +97,60 @@ def test_the_web_service_never_imports_the_hub():
     assert ("aphos_lib.web", "aphos_lib.hub") not in edges, edges.get(
         ("aphos_lib.web", "aphos_lib.hub")
     )
+
+
+# SQL keywords as the code writes them (upper case) at the start of a statement or clause.
+SQL_WORDS = re.compile(r"\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE|ALTER|GRANT)\b")
+# Modules that still build their own SQL, to be moved into aphos_lib/queries/ (issue 21). The
+# list may only shrink: a module that no longer holds SQL must leave it.
+STILL_HOLDING_SQL = {
+    "aphos_lib/db/bootstrap.py",
+    "aphos_lib/db/exposure_identity.py",
+    "aphos_lib/db/reader_limits.py",
+    "aphos_lib/demo/load.py",
+    "aphos_lib/ingest.py",
+    "aphos_lib/jobs/queue.py",
+    "aphos_lib/jobs/runner.py",
+    "aphos_lib/jobs/upload.py",
+    "aphos_lib/object_ids.py",
+    "aphos_lib/observers.py",
+    "aphos_lib/photometry.py",
+    "aphos_lib/photometry_columns.py",
+    "aphos_lib/search.py",
+    "aphos_lib/uploads/cleanup.py",
+    "aphos_lib/uploads/records.py",
+    "aphos_lib/uploads/status.py",
+    "aphos_lib/web/profiles.py",
+}
+
+
+def sql_in(path: Path) -> list[int]:
+    """Lines of ``path`` where a string (not a docstring) holds an SQL statement."""
+    tree = ast.parse(path.read_text(), str(path))
+    docstrings = set()
+    for owner in ast.walk(tree):
+        body = getattr(owner, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            docstrings.add(id(body[0].value))
+    return [
+        item.lineno
+        for item in ast.walk(tree)
+        if isinstance(item, ast.Constant)
+        and isinstance(item.value, str)
+        and id(item) not in docstrings
+        and SQL_WORDS.search(item.value)
+    ]
+
+
+def test_sql_is_written_in_the_query_layer_only():
+    holding = {}
+    for path in sorted(LIBRARY.rglob("*.py")):
+        relative = path.relative_to(LIBRARY.parent).as_posix()
+        if relative.startswith(("aphos_lib/queries/", "aphos_lib/db/migrations/")):
+            continue
+        if lines := sql_in(path):
+            holding[relative] = lines
+    assert sql_in(LIBRARY / "queries" / "observers.py")  # the search sees SQL where it is
+    new = {k: v for k, v in holding.items() if k not in STILL_HOLDING_SQL}
+    assert not new, f"SQL outside aphos_lib/queries/: {new}"
+    assert set(holding) == STILL_HOLDING_SQL, f"no SQL left: {STILL_HOLDING_SQL - set(holding)}"

@@ -37,6 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import Body, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from aphos_lib import queries
 from aphos_lib.db.catalogue import Catalogue, aphos_home
 from aphos_lib.observers import InvalidUsername
 from aphos_lib.uploads.status import list_uploads
@@ -137,7 +138,7 @@ def create_app(
     @app.get(f"{prefix}health")
     def health() -> dict:
         with cat().connect("writer") as conn:
-            conn.execute("SELECT 1 FROM observer LIMIT 1")
+            queries.service.ping().one(conn)
         return {"status": "ok", "service": "api", "database": "ok"}
 
     # Sign-in and the profile form are browser pages, not API: kept out of the OpenAPI document.

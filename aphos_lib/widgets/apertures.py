@@ -16,6 +16,7 @@ import ipywidgets as widgets
 import pandas as pd
 import psycopg
 
+from aphos_lib import queries
 from aphos_lib.lightcurve import LightCurve
 from aphos_lib.photometry import AUTO, ApertureChoice
 
@@ -38,9 +39,7 @@ def nights_of(conn: psycopg.Connection, curve: LightCurve) -> pd.DataFrame:
     if not len(data):
         return pd.DataFrame(columns=["night", "observers", "images", "apertures"])
     ids = [int(i) for i in data["image_id"]]
-    counts = dict(
-        conn.execute("SELECT id, apertures FROM image WHERE id = ANY(%s)", (ids,)).fetchall()
-    )
+    counts = dict(queries.images.aperture_counts(ids).rows(conn))
     frame = pd.DataFrame(
         {
             "night": data["night"],

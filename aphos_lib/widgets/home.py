@@ -6,6 +6,7 @@ import html
 
 from IPython.display import HTML
 
+from aphos_lib import queries
 from aphos_lib.stats import catalogue_stats
 from aphos_lib.widgets.connection import reader
 from aphos_lib.widgets.failsafe import failsafe_page
@@ -89,12 +90,7 @@ def _links() -> str:
 
 def observers_list(conn, limit: int = 50) -> str:
     """Links to the profiles of the observers with the most images (at most ``limit``)."""
-    rows = conn.execute(
-        "SELECT o.username, count(i.id) FROM observer o LEFT JOIN image i"
-        " ON i.observer_id = o.id GROUP BY o.id ORDER BY count(i.id) DESC, lower(o.username)"
-        " LIMIT %s",
-        (limit,),
-    ).fetchall()
+    rows = queries.observers.by_images(limit).rows(conn)
     profile = lambda name: html.escape(page_link("profile.ipynb", {"username": name}))  # noqa: E731
     items = ", ".join(
         f'<a class="aphos-observer" href="{profile(u)}" target="_top" style="{LINK_STYLE}">'

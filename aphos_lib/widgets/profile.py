@@ -8,6 +8,7 @@ import urllib.parse
 
 from IPython.display import HTML
 
+from aphos_lib import queries
 from aphos_lib.observers import ObserverNotFound, get_observer
 from aphos_lib.widgets.connection import reader
 from aphos_lib.widgets.failsafe import failsafe_page
@@ -38,11 +39,7 @@ def profile_summary(conn, username: str) -> dict[str, object]:
     ``first_upload``/``last_upload`` are when their first and last uploads were received.
     """
     observer = get_observer(conn, username)
-    first_upload, last_upload = conn.execute(
-        "SELECT min(u.created_at), max(u.created_at) FROM upload u JOIN observer o "
-        "ON o.id = u.observer_id WHERE lower(o.username) = lower(%s)",
-        (observer.username,),
-    ).fetchone()
+    first_upload, last_upload = queries.observers.upload_span(observer.username).one(conn)
     return {
         "username": observer.username,
         "description": observer.description,

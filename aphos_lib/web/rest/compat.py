@@ -29,6 +29,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
+from aphos_lib import queries
 from aphos_lib.coordinates import AngleParseError, format_dec, format_ra, parse_dec, parse_ra
 from aphos_lib.observers import ObserverNotFound, get_observer
 from aphos_lib.photometry import differential_photometry
@@ -154,16 +155,6 @@ def find_space_objects_by_params(
     return _answer(request, [space_object(o) for o in result.objects()])
 
 
-_FLUXES = """
-    SELECT f.ra_deg, f.dec_deg, ob.username, f.ap_auto, f.ap_auto_saturated, f.ap,
-           f.ap_saturated, f.ap_auto_dev, f.ap_dev, i.exposure_begin, i.exposure_end
-    FROM flux f JOIN image i ON i.id = f.image_id JOIN observer ob ON ob.id = i.observer_id
-    WHERE f.object_id = %s
-    ORDER BY i.exposure_mid, i.id, f.line
-    LIMIT %s
-"""
-
-
 def _flux(row) -> dict:
     ra, dec, user, auto, auto_sat, ap, ap_sat, auto_dev, ap_dev, begin, end = row
     return {
@@ -186,7 +177,7 @@ def get_space_object_by_id(
     catalog: CatalogParam = DEFAULT_CATALOG,
 ) -> dict:
     obj = _object(conn, catalog, spaceObjectId)
-    rows = conn.cursor(binary=True).execute(_FLUXES, (obj.id, FLUX_CAP)).fetchall()
+    rows = queries.fluxes.as_original_api(obj.id, limit=FLUX_CAP).rows(conn)
     return _answer(request, {**space_object(obj), "fluxes": [_flux(r) for r in rows]})
 
 

@@ -20,9 +20,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import PlainTextResponse
 
+from aphos_lib import queries
 from aphos_lib.coordinates import AngleParseError
 from aphos_lib.observers import ObserverNotFound, get_observer
-from aphos_lib.photometry import JD_SQL, differential_photometry
+from aphos_lib.photometry import differential_photometry
 from aphos_lib.search import ObjectNotFound, catalogs, get_object, search_objects
 from aphos_lib.web.rest.deps import HeavyReader, Reader
 from aphos_lib.web.rest.errors import ERROR_RESPONSES
@@ -128,17 +129,6 @@ def read_object(conn: Reader, catalog: str, catalog_id: str) -> dict:
     return StrictJSONResponse(_object_json(_get(conn, catalog, catalog_id)))
 
 
-_FLUXES = f"""
-    SELECT i.id, i.exposure_mid, {JD_SQL}, i.hjd, ob.username,
-           f.line, f.ra_deg, f.dec_deg, f.ap_auto, f.ap_auto_dev, f.ap_auto_saturated, f.ap,
-           f.ap_dev, f.ap_saturated
-    FROM flux f JOIN image i ON i.id = f.image_id JOIN observer ob ON ob.id = i.observer_id
-    WHERE f.object_id = %(id)s AND (%(as_of)s::timestamptz IS NULL OR i.created_at <= %(as_of)s)
-    ORDER BY i.exposure_mid, i.id, f.line
-    LIMIT %(limit)s OFFSET %(offset)s
-"""
-
-
 @router.get(
     "/objects/{catalog}/{catalog_id}/fluxes", summary="An object's fluxes in time order; paged"
 )
@@ -151,16 +141,11 @@ def read_fluxes(
     as_of: AsOf = None,
 ) -> dict:
     obj = _get(conn, catalog, catalog_id)
-    params = {"id": obj.id, "as_of": as_of, "limit": limit, "offset": offset}
-    rows = conn.cursor(binary=True).execute(_FLUXES, params).fetchall()
+    rows = queries.fluxes.of_object(obj.id, limit=limit, offset=offset, as_of=as_of).rows(conn)
     if as_of is None:
         total = obj.n_fluxes
     else:
-        query = (
-            "SELECT count(*) FROM flux f JOIN image i ON i.id = f.image_id "
-            "WHERE f.object_id = %s AND i.created_at <= %s"
-        )
-        (total,) = conn.execute(query, (obj.id, as_of)).fetchone()
+        total = queries.fluxes.count_as_of(obj.id, as_of).value(conn)
     fluxes = [
         {
             "image_id": r[0],

@@ -1,0 +1,30 @@
+"""The query layer: SQL statements built as values, inspected by tests, run by one runner.
+
+Every statement is built by a function here and returned as a
+:class:`~aphos_lib.queries.query.Query` (its SQL and parameters) that a caller runs on a
+connection, or looks at without running it, as astroquery's ``get_query_payload=True`` shows a
+request before sending it:
+
+>>> from aphos_lib import queries
+>>> q = queries.observers.by_images(limit=10)
+>>> q.params
+(10,)
+>>> "ORDER BY count(i.id) DESC" in q.text()
+True
+
+- :mod:`~aphos_lib.queries.query`: the :class:`Query` value and its runner;
+- :mod:`~aphos_lib.queries.catalogue`: what the catalogue holds;
+- :mod:`~aphos_lib.queries.observers`: observers, their images and uploads;
+- :mod:`~aphos_lib.queries.images`: images;
+- :mod:`~aphos_lib.queries.fluxes`: one object's stored fluxes;
+- :mod:`~aphos_lib.queries.service`: the server itself (a ping, its clock).
+
+Still outside it, to be moved here: the searches, the light-curve reads, ingest, uploads and
+jobs, observers' profiles and the database's set-up (``tests/test_layers.py`` lists them and
+fails when SQL appears in any other module).
+"""
+
+from aphos_lib.queries import catalogue, fluxes, images, observers, service
+from aphos_lib.queries.query import Query
+
+__all__ = ["Query", "catalogue", "fluxes", "images", "observers", "service"]
