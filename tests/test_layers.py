@@ -120,7 +120,6 @@ STILL_HOLDING_SQL = {
     "aphos_lib/uploads/cleanup.py",
     "aphos_lib/uploads/records.py",
     "aphos_lib/uploads/status.py",
-    "aphos_lib/web/profiles.py",
 }
 
 

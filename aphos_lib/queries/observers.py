@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from aphos_lib.queries.query import Query
 
-__all__ = ["by_images", "upload_span"]
+__all__ = [
+    "by_hub_user",
+    "by_images",
+    "by_username",
+    "claim_local",
+    "save",
+    "upload_span",
+    "upload_summaries",
+]
+
+# An observer's public profile: what the profile pages and the API show.
+_PROFILE = "SELECT id, username, description, created_at FROM observer"
 
 
 def by_images(limit: int) -> Query:
@@ -35,4 +46,85 @@ def upload_span(username: str) -> Query:
         "SELECT min(u.created_at), max(u.created_at) FROM upload u JOIN observer o "
         "ON o.id = u.observer_id WHERE lower(o.username) = lower(%s)",
         (username,),
+    )
+
+
+def by_hub_user(hub_user: str) -> Query:
+    """The profile row (id, username, description, created_at) of a signed-in hub user.
+
+    Examples
+    --------
+    >>> by_hub_user("google:1234").params
+    ('google:1234',)
+    """
+    return Query(f"{_PROFILE} WHERE hub_user = %s", (hub_user,))
+
+
+def by_username(username: str) -> Query:
+    """The profile row of ``username`` (any case).
+
+    Examples
+    --------
+    >>> "lower(username) = lower(%s)" in by_username("Novak").text()
+    True
+    """
+    return Query(f"{_PROFILE} WHERE lower(username) = lower(%s)", (username,))
+
+
+def save(username: str, provider: str, subject: str, hub_user: str, description: str) -> Query:
+    """Create the observer of (provider, subject), or change its username, description and hub
+    user; returns the profile row. A username another observer has raises UniqueViolation.
+
+    Examples
+    --------
+    >>> save("novak", "google", "1234", "google:1234", "").params[:2]
+    ('novak', 'google')
+    """
+    return Query(
+        """
+        INSERT INTO observer (username, provider, subject, hub_user, description)
+        VALUES (%s, %s, %s, %s, %s)
+        ON CONFLICT (provider, subject) DO UPDATE
+           SET username = EXCLUDED.username, description = EXCLUDED.description,
+               hub_user = EXCLUDED.hub_user
+        RETURNING id, username, description, created_at
+        """,
+        (username, provider, subject, hub_user, description),
+    )
+
+
+def claim_local(subject: str, hub_user: str, username: str) -> Query:
+    """Give a local observer without a sign-in (a demo observer) to the hub user of the same
+    name.
+
+    Examples
+    --------
+    >>> claim_local("novak", "local:novak", "novak").params
+    ('novak', 'local:novak', 'novak')
+    """
+    return Query(
+        "UPDATE observer SET subject = %s, hub_user = %s WHERE provider = 'local' "
+        "AND subject IS NULL AND hub_user IS NULL AND lower(username) = lower(%s)",
+        (subject, hub_user, username),
+    )
+
+
+def upload_summaries(observer_id: int, limit: int) -> Query:
+    """An observer's latest uploads, newest first: id, created_at, state, files, stored, fluxes.
+
+    Examples
+    --------
+    >>> upload_summaries(3, limit=100).params
+    (3, 100)
+    """
+    return Query(
+        """
+        SELECT u.id, u.created_at, u.state, count(f.id) AS files,
+               count(f.id) FILTER (WHERE f.status = 'stored') AS stored,
+               coalesce(sum(f.fluxes), 0) AS fluxes
+          FROM upload u LEFT JOIN upload_file f ON f.upload_id = u.id
+         WHERE u.observer_id = %s
+         GROUP BY u.id ORDER BY u.created_at DESC, u.id DESC LIMIT %s
+        """,
+        (observer_id, limit),
     )

@@ -54,6 +54,12 @@ class Query:
         """Every row of the result."""
         return self._execute(conn).fetchall()
 
+    def dicts(self, conn: psycopg.Connection) -> list[dict[str, Any]]:
+        """Every row as ``{column name: value}``."""
+        cursor = self._execute(conn)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
     def one(self, conn: psycopg.Connection) -> tuple | None:
         """The first row, or None when there is none."""
         return self._execute(conn).fetchone()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from aphos_lib import queries
 from aphos_lib.observers import InvalidUsername, validate_username
 from aphos_lib.uploads.status import upload_totals
 from aphos_lib.web.identity import parse_hub_name
@@ -38,10 +39,7 @@ class Profile:
 
 def profile_by_hub_user(conn: psycopg.Connection, hub_user: str) -> Profile | None:
     """The profile of a signed-in hub user, or None before they chose a username."""
-    row = conn.execute(
-        "SELECT id, username, description, created_at FROM observer WHERE hub_user = %s",
-        (hub_user,),
-    ).fetchone()
+    row = queries.observers.by_hub_user(hub_user).one(conn)
     return Profile(*row) if row else None
 
 
@@ -66,17 +64,8 @@ def save_profile(
         with conn.transaction():
             if provider == "local":
                 _claim_local_observer(conn, hub_user, subject, username)
-            row = conn.execute(
-                """
-                INSERT INTO observer (username, provider, subject, hub_user, description)
-                VALUES (%s, %s, %s, %s, %s)
-                ON CONFLICT (provider, subject) DO UPDATE
-                   SET username = EXCLUDED.username, description = EXCLUDED.description,
-                       hub_user = EXCLUDED.hub_user
-                RETURNING id, username, description, created_at
-                """,
-                (username, provider, subject, hub_user, description),
-            ).fetchone()
+            save = queries.observers.save(username, provider, subject, hub_user, description)
+            row = save.one(conn)
     except psycopg.errors.UniqueViolation as e:
         raise UsernameTaken(f"the username {username!r} is taken") from e
     return Profile(*row)
@@ -90,35 +79,15 @@ def _claim_local_observer(
     # have an owner who can sign in. Google identities never take over an existing row.
     if username.lower() != subject.lower():
         return
-    conn.execute(
-        "UPDATE observer SET subject = %s, hub_user = %s WHERE provider = 'local' "
-        "AND subject IS NULL AND hub_user IS NULL AND lower(username) = lower(%s)",
-        (subject, hub_user, username),
-    )
+    queries.observers.claim_local(subject, hub_user, username).run(conn)
 
 
 def public_profile(conn: psycopg.Connection, username: str, *, limit: int = 100) -> Profile | None:
     """An observer's public profile by username (any case), with their latest uploads."""
-    row = conn.execute(
-        "SELECT id, username, description, created_at FROM observer "
-        "WHERE lower(username) = lower(%s)",
-        (username,),
-    ).fetchone()
+    row = queries.observers.by_username(username).one(conn)
     if row is None:
         return None
     profile = Profile(*row)
-    cur = conn.execute(
-        """
-        SELECT u.id, u.created_at, u.state, count(f.id) AS files,
-               count(f.id) FILTER (WHERE f.status = 'stored') AS stored,
-               coalesce(sum(f.fluxes), 0) AS fluxes
-          FROM upload u LEFT JOIN upload_file f ON f.upload_id = u.id
-         WHERE u.observer_id = %s
-         GROUP BY u.id ORDER BY u.created_at DESC, u.id DESC LIMIT %s
-        """,
-        (profile.id, limit),
-    )
-    names = [d.name for d in cur.description]
-    profile.uploads = [dict(zip(names, r, strict=True)) for r in cur]
+    profile.uploads = queries.observers.upload_summaries(profile.id, limit).dicts(conn)
     profile.totals = upload_totals(conn, profile.id)
     return profile
