@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import psycopg
 
+from aphos_lib import queries
+
 __all__ = [
     "InvalidUsername",
     "Observer",
@@ -53,15 +55,9 @@ def ensure_local_observer(conn: psycopg.Connection, username: str) -> int:
     same observer.
     """
     validate_username(username)
-    row = conn.execute(
-        "INSERT INTO observer (username, provider) VALUES (%s, 'local') "
-        "ON CONFLICT (lower(username)) DO NOTHING RETURNING id",
-        (username,),
-    ).fetchone()
+    row = queries.observers.add_local(username).one(conn)
     if row is None:
-        row = conn.execute(
-            "SELECT id FROM observer WHERE lower(username) = lower(%s)", (username,)
-        ).fetchone()
+        row = queries.observers.id_of(username).one(conn)
     return row[0]
 
 
@@ -96,18 +92,7 @@ def get_observer(conn: psycopg.Connection, username: str) -> Observer:
     ObserverNotFound
         When nobody has that username.
     """
-    row = conn.execute(
-        """
-        SELECT o.username, o.description, o.created_at, o.longitude_deg,
-               count(i.id), coalesce(sum(i.flux_count), 0),
-               (SELECT count(*) FROM upload u WHERE u.observer_id = o.id),
-               min(i.exposure_mid), max(i.exposure_mid)
-        FROM observer o LEFT JOIN image i ON i.observer_id = o.id
-        WHERE lower(o.username) = lower(%s)
-        GROUP BY o.id
-        """,
-        (username.strip(),),
-    ).fetchone()
+    row = queries.observers.contributions(username).one(conn)
     if row is None:
         raise ObserverNotFound(f"no observer named {username!r}")
     return Observer(*row[:4], int(row[4]), int(row[5]), int(row[6]), row[7], row[8])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from aphos_lib import queries
 from aphos_lib.db.catalogue import Catalogue, aphos_home
 from aphos_lib.ingest import ingest_files
 from aphos_lib.stats import catalogue_stats
@@ -63,7 +64,4 @@ def _set_longitudes(catalogue: Catalogue, manifest) -> None:
     """Give the demo observers their sites' longitudes, so their nights start at local noon."""
     with catalogue.connect("owner") as conn, conn.transaction():
         for observer in manifest.observers:
-            conn.execute(
-                "UPDATE observer SET longitude_deg = %s WHERE lower(username) = lower(%s)",
-                (observer.longitude_deg, observer.username),
-            )
+            queries.observers.set_longitude(observer.username, observer.longitude_deg).run(conn)

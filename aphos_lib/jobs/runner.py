@@ -35,6 +35,7 @@ import papermill
 import psycopg
 from papermill.exceptions import PapermillExecutionError
 
+from aphos_lib import queries
 from aphos_lib.db.catalogue import Catalogue, aphos_home
 from aphos_lib.jobs import queue
 from aphos_lib.jobs.kernels import JobKernelManager, reset_kernel, start_warm_kernel, stop_kernel
@@ -240,11 +241,7 @@ class Worker:
         with conn.transaction():
             files = [
                 {"position": p, "filename": f, "stored_name": s}
-                for p, f, s in conn.execute(
-                    "SELECT position, filename, stored_name FROM upload_input"
-                    " WHERE upload_id = %s ORDER BY position",
-                    (job.upload_id,),
-                )
+                for p, f, s in queries.uploads.inputs(job.upload_id).rows(conn)
             ]
         relative = report_path(job)
         output = aphos_home() / relative

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from aphos_lib import queries
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.ingest import FOLD_EVERY, ObjectCache, fold_flux_counts, ingest_file, ingest_parsed
 from aphos_lib.io.sips import read_sips
@@ -131,12 +132,7 @@ def _store(conn: psycopg.Connection, job: Job, f: Mapping[str, Any], known: Obje
 
 def _recorded_positions(conn: psycopg.Connection, upload_id: int) -> set[int]:
     with conn.transaction():
-        return {
-            p
-            for (p,) in conn.execute(
-                "SELECT position FROM upload_file WHERE upload_id = %s", (upload_id,)
-            )
-        }
+        return {p for (p,) in queries.uploads.recorded_positions(upload_id).rows(conn)}
 
 
 def outcomes(conn: psycopg.Connection, upload_id: int) -> list[dict[str, Any]]:
@@ -146,11 +142,7 @@ def outcomes(conn: psycopg.Connection, upload_id: int) -> list[dict[str, Any]]:
     first 1,000 of ``rejected_count``).
     """
     with conn.transaction():
-        rows = conn.execute(
-            "SELECT position, filename, status, fluxes, matched, unmatched, rejected_rows,"
-            " rejected_count, error FROM upload_file WHERE upload_id = %s ORDER BY position",
-            (upload_id,),
-        ).fetchall()
+        rows = queries.uploads.file_outcomes(upload_id).rows(conn)
     return [dict(zip(OUTCOME_COLUMNS, r, strict=True)) for r in rows]
 
 

@@ -17,6 +17,7 @@ True
 - :mod:`~aphos_lib.queries.observers`: observers, their images and uploads;
 - :mod:`~aphos_lib.queries.images`: images;
 - :mod:`~aphos_lib.queries.fluxes`: one object's stored fluxes;
+- :mod:`~aphos_lib.queries.uploads`: uploads, their files and outcomes;
 - :mod:`~aphos_lib.queries.service`: the server itself (a ping, its clock).
 
 Still outside it, to be moved here: the searches, the light-curve reads, ingest, uploads and
@@ -24,7 +25,7 @@ jobs, observers' profiles and the database's set-up (``tests/test_layers.py`` li
 fails when SQL appears in any other module).
 """
 
-from aphos_lib.queries import catalogue, fluxes, images, observers, service
+from aphos_lib.queries import catalogue, fluxes, images, observers, service, uploads
 from aphos_lib.queries.query import Query
 
-__all__ = ["Query", "catalogue", "fluxes", "images", "observers", "service"]
+__all__ = ["Query", "catalogue", "fluxes", "images", "observers", "service", "uploads"]

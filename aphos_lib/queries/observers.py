@@ -5,11 +5,15 @@ from __future__ import annotations
 from aphos_lib.queries.query import Query
 
 __all__ = [
+    "add_local",
     "by_hub_user",
     "by_images",
     "by_username",
     "claim_local",
+    "contributions",
+    "id_of",
     "save",
+    "set_longitude",
     "upload_span",
     "upload_summaries",
 ]
@@ -127,4 +131,68 @@ def upload_summaries(observer_id: int, limit: int) -> Query:
          GROUP BY u.id ORDER BY u.created_at DESC, u.id DESC LIMIT %s
         """,
         (observer_id, limit),
+    )
+
+
+def add_local(username: str) -> Query:
+    """Create the local observer ``username`` (command line, demo); its id, or no row when
+    the name (in any case) exists.
+
+    Examples
+    --------
+    >>> add_local("novak").params
+    ('novak',)
+    """
+    return Query(
+        "INSERT INTO observer (username, provider) VALUES (%s, 'local') "
+        "ON CONFLICT (lower(username)) DO NOTHING RETURNING id",
+        (username,),
+    )
+
+
+def id_of(username: str) -> Query:
+    """The id of ``username`` (any case).
+
+    Examples
+    --------
+    >>> id_of("Novak").params
+    ('Novak',)
+    """
+    return Query("SELECT id FROM observer WHERE lower(username) = lower(%s)", (username,))
+
+
+def contributions(username: str) -> Query:
+    """One row for ``username`` (any case): username, description, created_at, longitude,
+    images, fluxes, uploads, first and last exposure middle.
+
+    Examples
+    --------
+    >>> contributions(" novak ").params
+    ('novak',)
+    """
+    return Query(
+        """
+        SELECT o.username, o.description, o.created_at, o.longitude_deg,
+               count(i.id), coalesce(sum(i.flux_count), 0),
+               (SELECT count(*) FROM upload u WHERE u.observer_id = o.id),
+               min(i.exposure_mid), max(i.exposure_mid)
+        FROM observer o LEFT JOIN image i ON i.observer_id = o.id
+        WHERE lower(o.username) = lower(%s)
+        GROUP BY o.id
+        """,
+        (username.strip(),),
+    )
+
+
+def set_longitude(username: str, longitude_deg: float) -> Query:
+    """Set the observer's longitude (degrees east): their nights run from local noon.
+
+    Examples
+    --------
+    >>> set_longitude("novak", 16.6).params
+    (16.6, 'novak')
+    """
+    return Query(
+        "UPDATE observer SET longitude_deg = %s WHERE lower(username) = lower(%s)",
+        (longitude_deg, username),
     )

@@ -14,6 +14,7 @@ import time
 
 import psycopg
 
+from aphos_lib import queries
 from aphos_lib.jobs.storage import uploads_dir
 
 __all__ = ["remove_abandoned"]
@@ -45,9 +46,7 @@ def remove_abandoned(conn: psycopg.Connection, *, older_than_s: float = 3600.0) 
     }
     if not candidates:
         return []
-    owned = {
-        i for (i,) in conn.execute("SELECT id FROM upload WHERE id = ANY(%s)", (list(candidates),))
-    }
+    owned = {i for (i,) in queries.uploads.existing(candidates).rows(conn)}
     removed = []
     for upload_id, folder in sorted(candidates.items()):
         if upload_id not in owned:
