@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,14 +41,16 @@ READER_STATEMENT_TIMEOUT = "60s"
 POOLED_PER_ROLE = 4
 
 
-def aphos_home() -> Path:
-    """``$APHOS_HOME``: where the embedded database and secrets live.
+def aphos_home(env: Mapping[str, str] | None = None) -> Path:
+    """``$APHOS_HOME``: where the embedded database and secrets live (``env``: the process's
+    environment by default). The one place its default is decided.
 
     By default the ``var`` folder of the APhoS checkout the current directory is in (so a
     notebook opened in ``notebooks/`` finds ``make demo``'s catalogue), else ``./var``.
     """
-    if "APHOS_HOME" in os.environ:
-        return Path(os.environ["APHOS_HOME"]).resolve()
+    env = os.environ if env is None else env
+    if env.get("APHOS_HOME"):
+        return Path(env["APHOS_HOME"]).resolve()
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
         if (folder / "aphos_lib" / "db").is_dir() and (folder / "pyproject.toml").is_file():

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aphos_lib.db.catalogue import aphos_home
+
 __all__ = ["HubSettings", "SettingsError", "REPO"]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,7 +97,7 @@ class HubSettings:
     def from_environment(cls, env: Mapping[str, str] | None = None) -> HubSettings:
         """Read the settings from ``env`` (default ``os.environ``); see README, Settings."""
         env = os.environ if env is None else env
-        home = Path(env.get("APHOS_HOME", "var")).resolve()
+        home = aphos_home(env)
         client_id = env.get("APHOS_GOOGLE_CLIENT_ID", "")
         auth = env.get("APHOS_AUTH") or ("google" if client_id else "local")
         if auth not in ("local", "google"):
