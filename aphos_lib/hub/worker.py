@@ -13,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import sys
 import time
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -25,6 +23,7 @@ from aphos_lib.db.reader_limits import ReaderWatchdog
 from aphos_lib.ingest import fold_flux_counts
 from aphos_lib.jobs.pool import WorkerPool
 from aphos_lib.jobs.queue import queue_depth
+from aphos_lib.web.serve import serve_hub_service
 
 __all__ = ["create_app", "main"]
 
@@ -123,21 +122,7 @@ def create_app(
 
 def main() -> None:
     """Serve on the address the hub gave this service (``JUPYTERHUB_SERVICE_URL``)."""
-    import uvicorn
-
-    url = urlsplit(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8004"))
-    uvicorn.run(
-        create_app(),
-        host=url.hostname,
-        port=url.port,
-        log_level="info",
-        timeout_graceful_shutdown=1,
-    )
-    # Skip the interpreter's teardown of every imported module (seconds on a busy machine):
-    # uvicorn has closed the connections and the pool has stopped its processes.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    serve_hub_service(create_app(), "http://127.0.0.1:8004")
 
 
 if __name__ == "__main__":

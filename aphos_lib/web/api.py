@@ -29,10 +29,9 @@ Routes:
 # No "from __future__ import annotations": FastAPI must see the dependencies defined inside
 # create_app when it reads the endpoint signatures.
 import os
-import sys
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from fastapi import Body, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -52,6 +51,7 @@ from aphos_lib.web.profiles import (
 )
 from aphos_lib.web.rest.errors import ErrorMessage
 from aphos_lib.web.rest.uploads import install_uploads
+from aphos_lib.web.serve import serve_hub_service
 from aphos_lib.web.service_auth import HubUser, ServiceAuth
 
 __all__ = ["create_app", "main"]
@@ -329,24 +329,7 @@ def create_app(
 
 def main() -> None:
     """Serve on the address the hub gave this service (``JUPYTERHUB_SERVICE_URL``)."""
-    import uvicorn
-
-    url = urlsplit(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8003"))
-    # A short graceful shutdown: the proxy keeps idle connections open, and uvicorn would
-    # otherwise wait for them while the hub waits for this service on Ctrl-C.
-    uvicorn.run(
-        create_app(),
-        host=url.hostname,
-        port=url.port,
-        log_level="info",
-        proxy_headers=False,
-        timeout_graceful_shutdown=1,
-    )
-    # Skip the interpreter's teardown of every imported module (seconds on a busy machine):
-    # uvicorn has closed the connections, and the hub is waiting for this process to end.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    serve_hub_service(create_app(), "http://127.0.0.1:8003")
 
 
 if __name__ == "__main__":
