@@ -26,6 +26,9 @@ class Query:
     binary : bool
         Ask the server for binary results (arrays and numbers come back without text
         parsing).
+    many : bool
+        ``params`` is a sequence of parameter sets: :meth:`run` executes the statement once
+        for each, in one batch.
 
     Examples
     --------
@@ -39,6 +42,7 @@ class Query:
     statement: str | sql.Composable
     params: Sequence[Any] | Mapping[str, Any] | None = None
     binary: bool = False
+    many: bool = False
 
     def text(self, conn: psycopg.Connection | None = None) -> str:
         """The statement as text (a composed statement is rendered with ``conn``'s quoting,
@@ -48,6 +52,8 @@ class Query:
         return self.statement.as_string(conn)
 
     def _execute(self, conn: psycopg.Connection) -> psycopg.Cursor:
+        if self.many:
+            raise TypeError("a statement with many parameter sets returns no rows: use run()")
         return conn.cursor(binary=self.binary).execute(self.statement, self.params)
 
     def rows(self, conn: psycopg.Connection) -> list[tuple]:
@@ -71,4 +77,8 @@ class Query:
 
     def run(self, conn: psycopg.Connection) -> int:
         """Run a statement that returns no rows; the number of rows it changed."""
+        if self.many:
+            with conn.cursor() as cursor:
+                cursor.executemany(self.statement, self.params)
+                return cursor.rowcount
         return self._execute(conn).rowcount

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import psycopg
 
+from aphos_lib import queries
 from aphos_lib.jobs.queue import enqueue, in_flight
 from aphos_lib.uploads.receive import ReceivedFile
 
@@ -23,7 +24,7 @@ class TooManyInFlight(RuntimeError):
 
 def reserve_upload_id(conn: psycopg.Connection) -> int:
     """A fresh upload id, taken before the upload exists so its files can be named by it."""
-    return conn.execute("SELECT nextval(pg_get_serial_sequence('upload', 'id'))").fetchone()[0]
+    return queries.uploads.new_id().value(conn)
 
 
 def check_in_flight(conn: psycopg.Connection, observer_id: int, limit: int) -> None:
@@ -69,19 +70,9 @@ def record_upload(
     """
     with conn.transaction():
         # Locking the observer's row makes two uploads sent at once count each other.
-        conn.execute("SELECT 1 FROM observer WHERE id = %s FOR UPDATE", (observer_id,))
+        queries.uploads.lock_observer(observer_id).one(conn)
         check_in_flight(conn, observer_id, max_in_flight)
-        conn.execute(
-            "INSERT INTO upload (id, observer_id, client, state) VALUES (%s, %s, %s, 'queued')",
-            (upload_id, observer_id, client),
-        )
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO upload_input (upload_id, position, filename, stored_name,"
-                " size_bytes, sha256) VALUES (%s, %s, %s, %s, %s, %s)",
-                [
-                    (upload_id, f.position, f.filename, f.stored_name, f.size_bytes, f.sha256)
-                    for f in files
-                ],
-            )
+        queries.uploads.add(upload_id, observer_id, client).run(conn)
+        received = [(f.position, f.filename, f.stored_name, f.size_bytes, f.sha256) for f in files]
+        queries.uploads.add_inputs(upload_id, received).run(conn)
         return enqueue(conn, upload_id)
