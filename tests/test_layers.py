@@ -113,7 +113,6 @@ STILL_HOLDING_SQL = {
     "aphos_lib/photometry.py",
     "aphos_lib/photometry_columns.py",
     "aphos_lib/search.py",
-    "aphos_lib/uploads/status.py",
 }
 
 

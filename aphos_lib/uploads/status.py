@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 
+from aphos_lib import queries
 from aphos_lib.db.catalogue import aphos_home
 
 __all__ = ["LOG_REJECTED_ROWS", "list_uploads", "report_file", "upload_status", "upload_totals"]
@@ -19,27 +20,6 @@ __all__ = ["LOG_REJECTED_ROWS", "list_uploads", "report_file", "upload_status", 
 #: How many of a file's rejected rows the upload log lists (with how many there are in all).
 LOG_REJECTED_ROWS = 10
 
-_JOB = """
-    SELECT u.id, u.client, u.state, u.created_at, u.finished_at,
-           j.id, j.state, j.files_done, j.files_total, j.attempts, j.error, j.started_at,
-           j.finished_at, j.report_path IS NOT NULL
-      FROM upload u LEFT JOIN ingest_job j ON j.upload_id = u.id
-     WHERE u.id = %s AND u.observer_id = %s
-"""
-
-# The files an upload received (upload_input) beside what became of them (upload_file):
-# uploads made on the command line have outcomes only, queued ones inputs only.
-_FILES = """
-    SELECT coalesce(i.position, f.position), coalesce(i.filename, f.filename), i.size_bytes,
-           encode(coalesce(i.sha256, f.sha256), 'hex'), f.status, coalesce(f.fluxes, 0),
-           coalesce(f.matched, 0), coalesce(f.unmatched, 0), coalesce(f.rejected_rows, '[]'),
-           coalesce(f.rejected_count, 0), coalesce(f.warnings, '[]'), coalesce(f.warning_count, 0),
-           f.error
-      FROM (SELECT * FROM upload_input WHERE upload_id = %(id)s) i
-      FULL JOIN (SELECT * FROM upload_file WHERE upload_id = %(id)s) f
-        ON f.position = i.position
-     ORDER BY 1
-"""
 _FILE_KEYS = (
     "position",
     "filename",
@@ -56,44 +36,6 @@ _FILE_KEYS = (
     "error",
 )
 
-_LOG = """
-    SELECT u.id, u.created_at, u.finished_at, u.client, u.state, j.id, j.state,
-           coalesce(j.files_done, f.files), greatest(coalesce(j.files_total, 0), f.files, i.n),
-           f.stored, f.duplicates, f.rejected, f.fluxes, f.matched, f.unmatched, f.rejected_rows,
-           array_remove(array_prepend(j.error, f.messages), NULL), j.report_path IS NOT NULL,
-           j.error, count(*) OVER ()
-      FROM upload u
-      LEFT JOIN ingest_job j ON j.upload_id = u.id
-      CROSS JOIN LATERAL (SELECT count(*) AS n FROM upload_input WHERE upload_id = u.id) i
-      CROSS JOIN LATERAL (
-            SELECT count(*) AS files,
-                   count(*) FILTER (WHERE status = 'stored') AS stored,
-                   count(*) FILTER (WHERE status = 'duplicate') AS duplicates,
-                   count(*) FILTER (WHERE status = 'rejected') AS rejected,
-                   coalesce(sum(fluxes), 0) AS fluxes, coalesce(sum(matched), 0) AS matched,
-                   coalesce(sum(unmatched), 0) AS unmatched,
-                   coalesce(sum(rejected_count), 0) AS rejected_rows,
-                   coalesce(array_agg(filename || ': ' || error ORDER BY position)
-                            FILTER (WHERE error IS NOT NULL), '{}') AS messages
-              FROM upload_file WHERE upload_id = u.id) f
-     WHERE u.observer_id = %s
-     ORDER BY u.created_at DESC, u.id DESC
-     LIMIT %s OFFSET %s
-"""
-# Each file of the uploads on a page of the log, its outcome and its first rejected rows (a
-# file rejected row by row holds up to 1,000 of them: the log shows the first few).
-_LOG_FILES = """
-    SELECT coalesce(i.upload_id, f.upload_id), coalesce(i.position, f.position),
-           coalesce(i.filename, f.filename), f.status, coalesce(f.fluxes, 0),
-           coalesce(f.matched, 0), coalesce(f.unmatched, 0),
-           coalesce((SELECT jsonb_agg(r ORDER BY n) FROM jsonb_array_elements(f.rejected_rows)
-                       WITH ORDINALITY AS e(r, n) WHERE n <= %(rows)s), '[]'),
-           coalesce(f.rejected_count, 0), f.error
-      FROM (SELECT * FROM upload_input WHERE upload_id = ANY(%(ids)s)) i
-      FULL JOIN (SELECT * FROM upload_file WHERE upload_id = ANY(%(ids)s)) f
-        ON f.upload_id = i.upload_id AND f.position = i.position
-     ORDER BY 1, 2
-"""
 _LOG_FILE_KEYS = (
     "position",
     "filename",
@@ -150,7 +92,7 @@ def upload_status(conn: psycopg.Connection, observer_id: int, upload_id: int) ->
         ``rejected_rows`` and ``warnings`` are the first 1,000 of ``rejected_count`` and
         ``warning_count``.
     """
-    row = conn.execute(_JOB, (upload_id, observer_id)).fetchone()
+    row = queries.uploads.state(upload_id, observer_id).one(conn)
     if row is None:
         return None
     (
@@ -169,7 +111,7 @@ def upload_status(conn: psycopg.Connection, observer_id: int, upload_id: int) ->
         ended,
         has_report,
     ) = row
-    files = [dict(zip(_FILE_KEYS, r, strict=True)) for r in conn.execute(_FILES, {"id": uid})]
+    files = [dict(zip(_FILE_KEYS, r, strict=True)) for r in queries.uploads.files(uid).rows(conn)]
     job = None
     if job_id is not None:
         job = {
@@ -224,7 +166,7 @@ def list_uploads(
         the job's error, if any, and each rejected file's ``filename: reason``;
         ``job_error`` the job's error alone.
     """
-    rows = conn.execute(_LOG, (observer_id, limit, offset)).fetchall()
+    rows = queries.uploads.log_page(observer_id, limit, offset).rows(conn)
     total = rows[0][-1] if rows else _count(conn, observer_id)
     entries = []
     for r in rows:
@@ -236,7 +178,7 @@ def list_uploads(
         entries.append(entry)
     if files:
         by_upload: dict[int, list[dict]] = {e["id"]: [] for e in entries}
-        rows = conn.execute(_LOG_FILES, {"ids": list(by_upload), "rows": LOG_REJECTED_ROWS})
+        rows = queries.uploads.log_files(by_upload, LOG_REJECTED_ROWS).rows(conn)
         for upload_id, *values in rows:
             by_upload[upload_id].append(dict(zip(_LOG_FILE_KEYS, values, strict=True)))
         for entry in entries:
@@ -245,24 +187,12 @@ def list_uploads(
 
 
 def _count(conn: psycopg.Connection, observer_id: int) -> int:
-    return conn.execute(
-        "SELECT count(*) FROM upload WHERE observer_id = %s", (observer_id,)
-    ).fetchone()[0]
+    return queries.uploads.count_of_observer(observer_id).value(conn)
 
 
 def upload_totals(conn: psycopg.Connection, observer_id: int) -> dict[str, int]:
     """What anyone may know of an observer's uploads: counts only."""
-    row = conn.execute(
-        """
-        SELECT count(DISTINCT u.id), count(f.id),
-               count(f.id) FILTER (WHERE f.status = 'stored'),
-               count(f.id) FILTER (WHERE f.status = 'duplicate'),
-               count(f.id) FILTER (WHERE f.status = 'rejected'), coalesce(sum(f.fluxes), 0)
-          FROM upload u LEFT JOIN upload_file f ON f.upload_id = u.id
-         WHERE u.observer_id = %s
-        """,
-        (observer_id,),
-    ).fetchone()
+    row = queries.uploads.totals_of_observer(observer_id).one(conn)
     keys = ("uploads", "files", "stored", "duplicates", "rejected", "fluxes")
     return dict(zip(keys, (int(v) for v in row), strict=True))
 
@@ -273,11 +203,7 @@ def report_file(conn: psycopg.Connection, observer_id: int, upload_id: int) -> P
     The worker records it relative to ``$APHOS_HOME``; a recorded path that would lead out of
     that folder is not served.
     """
-    row = conn.execute(
-        "SELECT j.report_path FROM ingest_job j JOIN upload u ON u.id = j.upload_id"
-        " WHERE u.id = %s AND u.observer_id = %s",
-        (upload_id, observer_id),
-    ).fetchone()
+    row = queries.uploads.report_path(upload_id, observer_id).one(conn)
     if row is None or not row[0]:
         return None
     home = aphos_home().resolve()
