@@ -189,8 +189,8 @@ def log_page(observer_id: int, limit: int, offset: int) -> Query:
         SELECT u.id, u.created_at, u.finished_at, u.client, u.state, j.id, j.state,
                coalesce(j.files_done, f.files), greatest(coalesce(j.files_total, 0), f.files, i.n),
                f.stored, f.duplicates, f.rejected, f.fluxes, f.matched, f.unmatched,
-               f.rejected_rows, array_remove(array_prepend(j.error, f.messages), NULL), j.report_path IS NOT NULL,
-               j.error, count(*) OVER ()
+               f.rejected_rows, array_remove(array_prepend(j.error, f.messages), NULL),
+               j.report_path IS NOT NULL, j.error, count(*) OVER ()
           FROM upload u
           LEFT JOIN ingest_job j ON j.upload_id = u.id
           CROSS JOIN LATERAL (SELECT count(*) AS n FROM upload_input WHERE upload_id = u.id) i
