@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 
 import matplotlib
 import numpy as np
@@ -12,6 +13,8 @@ import pytest
 from aphos_lib import analysis
 from aphos_lib.archive import Archive
 from aphos_lib.lightcurve import LightCurve
+from aphos_lib.photometry import differential_photometry
+from aphos_lib.search import search_objects
 
 matplotlib.use("Agg")
 
@@ -286,3 +289,16 @@ def test_pin_as_of_uses_the_catalogues_clock_and_keeps_a_given_time(archive):
     assert analysis.fingerprint(curve) == analysis.fingerprint(
         archive.lightcurve(GK_CEP, GK_CMP, as_of=pinned)
     )
+
+
+@pytest.mark.parametrize(
+    "method, function",
+    [(Archive.search, search_objects), (Archive.lightcurve, differential_photometry)],
+)
+def test_the_archives_calls_spell_out_the_librarys_parameters(method, function):
+    """Shift-Tab on ``archive.search`` shows every filter, the same as the library's."""
+    ours = list(inspect.signature(method).parameters.values())[1:]  # after self
+    theirs = list(inspect.signature(function).parameters.values())[1:]  # after conn
+    assert [(p.name, p.kind, p.default) for p in ours] == [
+        (p.name, p.kind, p.default) for p in theirs
+    ]
