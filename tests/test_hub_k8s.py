@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from aphos_lib.hub.configurer import DATABASE_ROLE, SERVICES
+from aphos_lib.hub.configurer import DATABASE_ROLE, SERVICE_MODULES, SERVICES
 from aphos_lib.hub.dashboards import voila_arguments
 from aphos_lib.hub.settings import HubSettings
 
@@ -83,7 +83,7 @@ def test_every_service_has_a_deployment_with_its_database_role():
         env = container["env"]
         assert secret_key(env, "APHOS_DATABASE_URL") == f"{DATABASE_ROLE[name]}-url"
         assert secret_key(env, "JUPYTERHUB_API_TOKEN") == f"hub.services.{name}.apiToken"
-        assert f"aphos_lib.hub.{name}" in container["command"]
+        assert container["command"][:3] == ["python", "-m", SERVICE_MODULES[name]]
     dashboards = deployments["aphos-dashboards"]["spec"]["template"]["spec"]["containers"][0]
     assert dashboards["command"] == [
         "python",

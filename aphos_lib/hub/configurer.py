@@ -34,6 +34,12 @@ __all__ = [
 
 BIN = Path(sys.executable).parent
 SERVICES = ("api", "worker", "dashboards")
+# The module each service runs as (``python -m``), here and in hub_config/k8s/services.yaml.
+SERVICE_MODULES = {
+    "api": "aphos_lib.web.api",
+    "worker": "aphos_lib.hub.worker",
+    "dashboards": "aphos_lib.hub.dashboards",
+}
 # Which database role each part of the platform gets (ARCHITECTURE.md, security model).
 DATABASE_ROLE = {"api": "writer", "worker": "writer", "dashboards": "reader", "user": "reader"}
 # The hub's pages in the site's look (page.html, every sign-in); the local demo's login page
@@ -180,8 +186,7 @@ def service_command(name: str, s: HubSettings) -> list[str]:
         from aphos_lib.hub import dashboards
 
         return dashboards.command(s)
-    module = {"api": "aphos_lib.web.api", "worker": "aphos_lib.hub.worker"}[name]
-    return [sys.executable, "-m", module]
+    return [sys.executable, "-m", SERVICE_MODULES[name]]
 
 
 def service_process_environment(name: str, s: HubSettings, catalogue: Catalogue) -> dict[str, str]:
