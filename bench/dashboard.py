@@ -208,23 +208,20 @@ def fresh_page(browser):
     compiled-code caches kept, as for a visitor who comes back.
     """
     if hasattr(browser, "new_context"):
-        context = browser.new_context(viewport={"width": 1280, "height": 1000})
-        context.set_default_timeout(120_000)
-    else:
-        context = None
-    page = (context or browser).new_page()
+        with returning_visitor(browser) as context, fresh_page(context) as page:
+            yield page
+        return
+    page = browser.new_page()
     try:
         yield page
     finally:
         if not page.is_closed():
             page.close(run_before_unload=True)
-        if context is not None:
-            context.close()
 
 
 @contextlib.contextmanager
 def returning_visitor(browser):
-    """One browser profile for a visitor's return visits: each view a new tab in it."""
+    """One browser context (empty at first) for a visitor's views, each a new tab in it."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     context.set_default_timeout(120_000)
     try:
