@@ -109,10 +109,8 @@ STILL_HOLDING_SQL = {
     "aphos_lib/db/reader_limits.py",
     "aphos_lib/ingest.py",
     "aphos_lib/jobs/queue.py",
-    "aphos_lib/object_ids.py",
     "aphos_lib/photometry.py",
     "aphos_lib/photometry_columns.py",
-    "aphos_lib/search.py",
 }
 
 
