@@ -109,8 +109,6 @@ STILL_HOLDING_SQL = {
     "aphos_lib/db/reader_limits.py",
     "aphos_lib/ingest.py",
     "aphos_lib/jobs/queue.py",
-    "aphos_lib/object_ids.py",
-    "aphos_lib/search.py",
 }
 
 
