@@ -18,14 +18,38 @@ True
 - :mod:`~aphos_lib.queries.images`: images;
 - :mod:`~aphos_lib.queries.fluxes`: one object's stored fluxes;
 - :mod:`~aphos_lib.queries.uploads`: uploads, their files and outcomes;
-- :mod:`~aphos_lib.queries.service`: the server itself (a ping, its clock).
+- :mod:`~aphos_lib.queries.service`: the server itself (a ping, its clock);
+- :mod:`~aphos_lib.queries.ingest`: storing a SIPS file (its image, fluxes, counts, outcome);
+- :mod:`~aphos_lib.queries.jobs`: the ingest job queue;
+- :mod:`~aphos_lib.queries.setup`: the database's roles, grants and the reader's limits.
 
-Still outside it, to be moved here: the searches, the light-curve reads, ingest, uploads and
-jobs, observers' profiles and the database's set-up (``tests/test_layers.py`` lists them and
-fails when SQL appears in any other module).
+Still outside it, to be moved here: the searches, the light-curve reads and the objects'
+identification (``tests/test_layers.py`` lists them and fails when SQL appears in any other
+module).
 """
 
-from aphos_lib.queries import catalogue, fluxes, images, observers, service, uploads
+from aphos_lib.queries import (
+    catalogue,
+    fluxes,
+    images,
+    ingest,
+    jobs,
+    observers,
+    service,
+    setup,
+    uploads,
+)
 from aphos_lib.queries.query import Query
 
-__all__ = ["Query", "catalogue", "fluxes", "images", "observers", "service", "uploads"]
+__all__ = [
+    "Query",
+    "catalogue",
+    "fluxes",
+    "images",
+    "ingest",
+    "jobs",
+    "observers",
+    "service",
+    "setup",
+    "uploads",
+]
