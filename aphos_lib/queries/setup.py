@@ -1,9 +1,10 @@
 """Setting up the database: its login roles, the reader's limits, the database and its grants.
 
 Role, database and function names are composed as identifiers (``psycopg.sql``), never
-pasted into the text; passwords and settings as literals, since these statements take no
-parameters. The embedded catalogue's bootstrap (:mod:`aphos_lib.db.bootstrap`) and the
-reader's limits (:mod:`aphos_lib.db.reader_limits`) run them as a superuser.
+pasted into the text; passwords and settings as literals, since PostgreSQL's ``CREATE``,
+``ALTER`` and ``GRANT`` take no parameters. The embedded catalogue's bootstrap
+(:mod:`aphos_lib.db.bootstrap`) and the reader's limits (:mod:`aphos_lib.db.reader_limits`)
+run them as a superuser.
 
 Examples
 --------
