@@ -3,8 +3,8 @@
 Role, database and function names are composed as identifiers (``psycopg.sql``), never
 pasted into the text; passwords and settings as literals, since PostgreSQL's ``CREATE``,
 ``ALTER`` and ``GRANT`` take no parameters. The embedded catalogue's bootstrap
-(:mod:`aphos_lib.db.bootstrap`) and the reader's limits (:mod:`aphos_lib.db.reader_limits`)
-run them as a superuser.
+(:mod:`aphos_lib.db.bootstrap`, :mod:`aphos_lib.db.reader_limits`) runs them as a superuser;
+the reader's watchdog runs :func:`overrunning_sessions` as the writer.
 
 Examples
 --------
