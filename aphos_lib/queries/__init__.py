@@ -20,21 +20,26 @@ True
 - :mod:`~aphos_lib.queries.fluxes`: one object's stored fluxes;
 - :mod:`~aphos_lib.queries.lightcurve`: the light-curve read;
 - :mod:`~aphos_lib.queries.uploads`: uploads, their files and outcomes;
-- :mod:`~aphos_lib.queries.service`: the server itself (a ping, its clock).
+- :mod:`~aphos_lib.queries.service`: the server itself (a ping, its clock);
+- :mod:`~aphos_lib.queries.ingest`: storing a SIPS file (its image, fluxes, counts, outcome);
+- :mod:`~aphos_lib.queries.jobs`: the ingest job queue;
+- :mod:`~aphos_lib.queries.setup`: the database's roles, grants and the reader's limits.
 
-Still outside it, to be moved here: ingest, uploads and
-jobs, observers' profiles and the database's set-up (``tests/test_layers.py`` lists them and
-fails when SQL appears in any other module).
+Every statement the library, the API, the widgets and the hub send is built here
+(``tests/test_layers.py`` fails when SQL appears in any other module but the migrations).
 """
 
 from aphos_lib.queries import (
     catalogue,
     fluxes,
     images,
+    ingest,
+    jobs,
     lightcurve,
     objects,
     observers,
     service,
+    setup,
     uploads,
 )
 from aphos_lib.queries.query import Query
@@ -44,9 +49,12 @@ __all__ = [
     "catalogue",
     "fluxes",
     "images",
+    "ingest",
+    "jobs",
     "lightcurve",
     "objects",
     "observers",
     "service",
+    "setup",
     "uploads",
 ]
