@@ -397,8 +397,9 @@ class LightCurve:
         data = pd.DataFrame(out, columns=columns).astype({"n": "int64"})
         data = data.sort_values(time, kind="stable").reset_index(drop=True)
         binned = self._with(data, binned={"width": width, "time": time})
-        if folded and time != "phase":
-            return binned.fold(self.meta["period"], self.meta["epoch"], self.meta["fold_time"])
+        if folded and time != "phase" and "period" in self.meta:
+            meta = self.meta
+            return binned.fold(meta["period"], meta.get("epoch"), meta.get("fold_time", time))
         return binned
 
     def periodogram(
