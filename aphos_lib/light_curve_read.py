@@ -145,7 +145,7 @@ def read_columns(
             common = np.intersect1d(common, star["image_id"], assume_unique=True)
     filter_names = [row[0] for row in statements.filters().rows(conn)]
     where, params = statements.image_conditions(observers, exclude_observers, as_of)
-    raw = statements.images(common.tolist(), filter_names, where, params).value(conn)
+    raw = statements.images(common, filter_names, where, params).value(conn)
     data = _fields(np.frombuffer(raw or b"", dtype=_IMAGE_DTYPE))
     for star, spec in zip(columns, stars, strict=True):
         data.update(_at_images(star, spec, data["image_id"]))

@@ -29,7 +29,7 @@ import psycopg
 
 from aphos_lib.aperture_choice import AUTO, ApertureChoice
 from aphos_lib.light_curve_read import StarSpec, read_columns
-from aphos_lib.search import CatalogObject, resolve_object
+from aphos_lib.search import CatalogObject, resolve_objects
 
 __all__ = [
     "AUTO",
@@ -149,9 +149,11 @@ def differential_photometry(
     """
     from aphos_lib.lightcurve import LightCurve
 
-    var = resolve_object(conn, variable)
-    comparisons = [resolve_object(conn, c) for c in _as_list(comparison)]
-    chk = resolve_object(conn, check) if check is not None else None
+    members = _as_list(comparison)
+    var, *comparisons = resolve_objects(
+        conn, [variable, *members, *([] if check is None else [check])]
+    )
+    chk = comparisons.pop() if check is not None else None
     choices = {
         "var": ApertureChoice.parse(aperture),
         "cmp": ApertureChoice.parse(comparison_aperture),

@@ -34,6 +34,7 @@ __all__ = [
     "parse_object_ref",
     "cone_boxes",
     "resolve_object",
+    "resolve_objects",
     "search_objects",
 ]
 
@@ -202,6 +203,30 @@ def resolve_object(conn: psycopg.Connection, ref) -> CatalogObject:
     if isinstance(ref, tuple | list) and len(ref) == 2:
         return get_object(conn, str(ref[0]), str(ref[1]))
     raise TypeError(f"cannot name an object with {ref!r}: use 'CATALOG:ID' or (catalog, id)")
+
+
+def resolve_objects(conn: psycopg.Connection, refs) -> list[CatalogObject]:
+    """Several objects, named in any of the ways :func:`resolve_object` takes, in one query.
+
+    Raises
+    ------
+    ObjectNotFound
+        When the archive holds one of them under no catalogue name of any case.
+    """
+    pairs = {}
+    for k, ref in enumerate(refs):
+        if isinstance(ref, str):
+            pairs[k] = parse_object_ref(ref)
+        elif isinstance(ref, tuple | list) and len(ref) == 2:
+            pairs[k] = (str(ref[0]).strip(), str(ref[1]).strip())
+    found = {}
+    if pairs:
+        keys = list(pairs)
+        for row in objects.by_catalog_ids([pairs[k] for k in keys]).rows(conn):
+            found[keys[row[-1] - 1]] = _object(row[:-1])
+    # The rest one by one: objects given as such, and names that need another look (the
+    # catalogue's name in another case) or are unknown (a clear error).
+    return [found[k] if k in found else resolve_object(conn, ref) for k, ref in enumerate(refs)]
 
 
 def catalogs(conn: psycopg.Connection) -> list[str]:

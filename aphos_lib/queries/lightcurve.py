@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from psycopg import sql
 
+from aphos_lib.queries.params import Int8Array
 from aphos_lib.queries.query import Query
 
 __all__ = [
@@ -211,14 +212,14 @@ def images(
     Examples
     --------
     >>> q = images([3, 5], ["V"], *image_conditions(None, ["svoboda"], None))
-    >>> q.params["image_ids"], q.params["exclude"]
-    ([3, 5], ['svoboda'])
+    >>> len(q.params["image_ids"].data), q.params["exclude"]  # the ids in binary: 20 + 2 * 12
+    (44, ['svoboda'])
     """
     statement = sql.SQL(_IMAGES).format(
         filter_code=sql.SQL(FILTER_CODE[1]),
         where=sql.SQL(" AND ").join(where or [sql.SQL("true")]),
     )
-    values = {**params, "filters": filter_names, "image_ids": list(image_ids)}
+    values = {**params, "filters": filter_names, "image_ids": Int8Array(image_ids)}
     return Query(statement, values, binary=True)
 
 

@@ -244,6 +244,23 @@ def by_catalog_id(catalog: str, catalog_id: str) -> Query:
     )
 
 
+def by_catalog_ids(pairs: list[tuple[str, str]]) -> Query:
+    """The objects with these (catalogue, id) pairs, each row ending with the pair's position
+    in ``pairs`` (from 1); no row for a pair the archive does not hold.
+
+    Examples
+    --------
+    >>> by_catalog_ids([("UCAC4", "805-031770"), ("UCAC4", "803-032417")]).params
+    (['UCAC4', 'UCAC4'], ['805-031770', '803-032417'])
+    """
+    return Query(
+        f"SELECT {_OBJECT_COLUMNS}, r.k FROM unnest(%s::text[], %s::text[]) "
+        "WITH ORDINALITY AS r(catalog, catalog_id, k) "
+        "JOIN catalog_object o ON o.catalog = r.catalog AND o.catalog_id = r.catalog_id",
+        ([c for c, _ in pairs], [i for _, i in pairs]),
+    )
+
+
 def catalogs() -> Query:
     """The catalogues the archive holds objects of, sorted, one row each.
 
