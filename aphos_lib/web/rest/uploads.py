@@ -331,6 +331,7 @@ def one_upload(
 @router.get(
     "/{upload_id}/report",
     summary="The executed notebook of my upload's job",
+    response_class=Response,
     responses={
         200: {"content": {"application/x-ipynb+json": {}, "text/html": {}}},
         **_errors(400, 401, 404, 409),
