@@ -8,13 +8,14 @@ by :func:`aphos_lib.web.app.create_app` under the service's prefix.
 from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from aphos_lib.observers import InvalidUsername
 from aphos_lib.uploads.status import list_uploads
 from aphos_lib.web import pages
 from aphos_lib.web import published as pub
-from aphos_lib.web.deps import MaybeSignedIn, Settings, SignedIn, Writer
+from aphos_lib.web.deps import Settings, SignedIn, Writer, maybe_signed_in
 from aphos_lib.web.models.service import Profile as ProfileBody
 from aphos_lib.web.profiles import (
     Profile,
@@ -47,23 +48,29 @@ def profile_json(p: Profile) -> dict:
     response_model=ProfileBody,
     responses={200: {"content": {"text/html": {}}}, **service_errors(404)},
 )
-def observer(username: str, request: Request, user: MaybeSignedIn, writer: Writer) -> Response:
-    with writer() as conn:
-        profile = public_profile(conn, username)
+async def observer(username: str, request: Request, writer: Writer) -> Response:
+    def read() -> Profile | None:
+        with writer() as conn:
+            return public_profile(conn, username)
+
+    profile = await run_in_threadpool(read)
     if profile is None:
         raise HTTPException(404, f"no observer {username!r}")
-    if "text/html" in request.headers.get("accept", ""):
+    if "text/html" not in request.headers.get("accept", ""):
+        return StrictJSONResponse(profile_json(profile))
+    user = await maybe_signed_in(request)  # the hub is asked only for a page
+
+    def page() -> str:
         with writer() as conn:
             mine = user is not None and profile_by_hub_user(conn, user.name)
-        own = bool(mine) and mine.id == profile.id
-        log = None
-        if own:  # only the owner sees messages and reports
-            with writer() as conn:
-                log = list_uploads(conn, profile.id, limit=pages.LOG_UPLOADS, files=True)
-        return HTMLResponse(
-            pages.public_profile_page(profile, own=own, log=log, signed_in=user is not None)
-        )
-    return StrictJSONResponse(profile_json(profile))
+            own = bool(mine) and mine.id == profile.id
+            # Only the owner sees messages and reports.
+            log = (
+                list_uploads(conn, profile.id, limit=pages.LOG_UPLOADS, files=True) if own else None
+            )
+        return pages.public_profile_page(profile, own=own, log=log, signed_in=user is not None)
+
+    return HTMLResponse(await run_in_threadpool(page))
 
 
 @router.put(
