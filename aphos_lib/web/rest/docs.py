@@ -8,6 +8,7 @@ the service itself.
 # No "from __future__ import annotations": FastAPI reads the endpoint signatures.
 import base64
 import hashlib
+import json
 import re
 
 from fastapi import APIRouter, FastAPI, Request
@@ -71,8 +72,13 @@ def _script_hashes(page: str) -> list[str]:
 
 
 def _without_422(schema: dict) -> dict:
-    """Bad parameters are answered 400 (as the original did), never FastAPI's 422."""
+    """Bad parameters are answered 400 (as the original did), never FastAPI's 422: its
+    responses go, and the schemas only they used."""
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             operation.get("responses", {}).pop("422", None)
+    schemas = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        if f'"#/components/schemas/{name}"' not in json.dumps(schema["paths"]):
+            schemas.pop(name, None)
     return schema

@@ -29,7 +29,7 @@ from aphos_lib.web.rest.jsonout import StrictJSONResponse
 
 __all__ = ["profile_json", "router"]
 
-router = APIRouter(default_response_class=StrictJSONResponse)
+router = APIRouter(tags=["Observers' profiles"], default_response_class=StrictJSONResponse)
 
 
 def profile_json(p: Profile) -> dict:

@@ -16,7 +16,9 @@ from aphos_lib.web.rest.jsonout import StrictJSONResponse
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/published", default_response_class=StrictJSONResponse)
+router = APIRouter(
+    tags=["Published notebooks"], prefix="/published", default_response_class=StrictJSONResponse
+)
 
 
 @router.get("", response_model=list[PublishedNotebook])
