@@ -7,7 +7,15 @@ from pydantic import Field
 
 from aphos_lib.web.models import Body
 
-__all__ = ["Health", "Profile", "ProfileUpload", "Published", "PublishedNotebook", "Totals"]
+__all__ = [
+    "Health",
+    "Profile",
+    "ProfileUpload",
+    "Published",
+    "PublishedNotebook",
+    "SavedProfile",
+    "Totals",
+]
 
 
 class Health(Body):
@@ -48,6 +56,17 @@ class Profile(Body):
     created_at: dt.datetime
     uploads: list[ProfileUpload]
     totals: Totals
+
+
+class SavedProfile(Body):
+    """A profile as it was saved: its uploads and totals are not read again (GET the profile
+    for them)."""
+
+    username: str
+    description: str
+    created_at: dt.datetime
+    uploads: list[ProfileUpload] = Field(description="empty")
+    totals: dict[str, int] = Field(description="empty")
 
 
 class PublishedNotebook(Body):

@@ -17,6 +17,7 @@ from aphos_lib.web import pages
 from aphos_lib.web import published as pub
 from aphos_lib.web.deps import Settings, SignedIn, Writer, maybe_signed_in
 from aphos_lib.web.models.service import Profile as ProfileBody
+from aphos_lib.web.models.service import SavedProfile
 from aphos_lib.web.profiles import (
     Profile,
     UsernameTaken,
@@ -75,7 +76,7 @@ async def observer(username: str, request: Request, writer: Writer) -> Response:
 
 @router.put(
     "/observers/{username}",
-    response_model=ProfileBody,
+    response_model=SavedProfile,
     responses=service_errors(400, 401, 403, 404, 409),
 )
 def observer_update(
