@@ -49,11 +49,10 @@ CASES = {
 }
 SERVER = """
 import uvicorn
-from fastapi import FastAPI
 from aphos_lib.db.catalogue import Catalogue
-from aphos_lib.web.rest import install
-app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-install(app, Catalogue.from_environment(), pool_size=8)
+from aphos_lib.web.app import create_app
+from aphos_lib.web.settings import ApiSettings
+app = create_app(ApiSettings(catalogue=Catalogue.from_environment(), pool_size=8))
 uvicorn.run(app, host="127.0.0.1", port={port}, log_level="warning")
 """
 

@@ -314,11 +314,9 @@ def serve_in_thread(app, what: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def api_url(demo_catalogue) -> Iterator[str]:
     """The REST API on the demo catalogue, served by uvicorn on a loopback port."""
-    from fastapi import FastAPI
+    from aphos_lib.web.app import create_app
+    from aphos_lib.web.settings import ApiSettings
 
-    from aphos_lib.web.rest import install
-
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    install(app, demo_catalogue)
+    app = create_app(ApiSettings(catalogue=demo_catalogue))
     with serve_in_thread(app, "the API server") as url:
         yield url

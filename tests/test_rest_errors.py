@@ -7,10 +7,10 @@ import logging
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 
 from aphos_lib.ingest import ingest_files
-from aphos_lib.web.rest import install
+from aphos_lib.web.app import create_app
+from aphos_lib.web.settings import ApiSettings
 
 from conftest import fixture_path, http_get, serve_in_thread, strict_json
 
@@ -18,8 +18,7 @@ GK, NEAR = "UCAC4:805-031770", "UCAC4:801-032283"  # both measured in correct_fi
 
 
 def test_a_500_leaves_the_keep_alive_connection_usable(caplog):
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    install(app)  # the catalogue is opened on first use: these routes never need it
+    app = create_app(ApiSettings())  # the catalogue is opened on first use: never here
 
     @app.get("/test-only/fails")
     def fails():
@@ -59,8 +58,7 @@ def without_filter(tmp_path: Path) -> Path:
 def test_a_light_curve_of_an_image_without_filter_is_standard_json(catalogue, tmp_path):
     [outcome] = ingest_files(catalogue, [without_filter(tmp_path)], observer="nofilter")
     assert outcome.status == "stored"
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    install(app, catalogue)
+    app = create_app(ApiSettings(catalogue=catalogue))
     with serve_in_thread(app, "the API server") as url:
         # http_get parses as browsers do: a NaN token fails the test.
         code, body = http_get(f"{url}/api/v2/lightcurve?variable={GK}&comparison={NEAR}")

@@ -15,8 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi import FastAPI
 
-from aphos_lib.web.rest import install
-from aphos_lib.web.rest.deps import BUSY, HeavyReader, Reader
+from aphos_lib.web.app import create_app
+from aphos_lib.web.deps import BUSY, HeavyReader, Reader
+from aphos_lib.web.settings import ApiSettings
 
 from conftest import http_get, serve_in_thread
 
@@ -27,8 +28,7 @@ SLOW_S = 2.0
 def _app(catalogue, **options) -> FastAPI:
     """The REST API, plus two routes whose query takes ``SLOW_S``: a search-like one on the
     shared connections and a light-curve-like one on the heavy ones."""
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    install(app, catalogue, **options)
+    app = create_app(ApiSettings(catalogue=catalogue, **options))
 
     @app.get("/slow")
     def slow(conn: Reader) -> dict:

@@ -16,9 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from aphos_lib.db.catalogue import Catalogue
-from aphos_lib.web.api import create_app
+from aphos_lib.web.app import create_app
 from aphos_lib.web.profiles import save_profile
 from aphos_lib.web.service_auth import ServiceAuth
+from aphos_lib.web.settings import ApiSettings, UploadLimits
 
 from conftest import serve_in_thread
 
@@ -71,8 +72,13 @@ def serve_api(catalogue: Catalogue, home: Path) -> Iterator[str]:
         for hub_user, username in OBSERVERS.values():
             if username:
                 save_profile(conn, hub_user, username)
-    auth = ServiceAuth(PREFIX, hub_auth=StandInHub())
-    app = create_app(catalogue, auth, published_dir=home / "published")
+    settings = ApiSettings(
+        catalogue=catalogue,
+        auth=ServiceAuth(PREFIX, hub_auth=StandInHub()),
+        published_dir=home / "published",
+        upload_limits=UploadLimits.from_environment(),
+    )
+    app = create_app(settings)
     with serve_in_thread(app, "the api service") as url:
         yield url
 

@@ -48,7 +48,7 @@ TEMPLATES = REPO / "hub_config" / "templates"
 LOCAL_TEMPLATES = TEMPLATES / "local"
 # How long the proxy waits for a service to start answering or send more (ms): without it a
 # hung request held its connection for ever. Well above the api's statement timeout (15 s,
-# aphos_lib.web.rest.app), so a slow query answers 503 itself first; websockets are not timed.
+# aphos_lib.web.settings), so a slow query answers 503 itself first; websockets are not timed.
 PROXY_TIMEOUT_MS = 120_000
 
 

@@ -1,16 +1,15 @@
-"""Hub sign-in for a FastAPI service: hub tokens, the OAuth cookie and XSRF.
+"""Hub sign-in for a FastAPI service: hub tokens and the OAuth cookie.
 
 A request is an observer's when it carries their hub token, either in an ``Authorization:
 token ...`` (or ``Bearer``) header, as the upload widget and scripts send it, or in the
 service's cookie set at the end of the hub's OAuth flow (browsers). Cookie requests that
-change something must also carry the ``_xsrf`` form field matching the ``_xsrf`` cookie.
+change something must also echo the ``_xsrf`` cookie (:mod:`aphos_lib.web.xsrf`).
 """
 
 from __future__ import annotations
 
 import hmac
 import os
-import secrets
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -19,8 +18,6 @@ from fastapi.responses import RedirectResponse
 from jupyterhub.services.auth import HubOAuth
 
 __all__ = ["HubUser", "ServiceAuth"]
-
-XSRF_COOKIE = "_xsrf"
 
 
 @dataclass
@@ -105,21 +102,3 @@ class ServiceAuth:
         )
         response.delete_cookie("aphos-oauth-state", path=self.prefix)
         return response
-
-    @staticmethod
-    def xsrf_token(request: Request) -> str:
-        """The browser's XSRF token (made when it has none; see :meth:`set_xsrf_cookie`)."""
-        return request.cookies.get(XSRF_COOKIE) or secrets.token_urlsafe(24)
-
-    def set_xsrf_cookie(self, response, token: str) -> None:
-        """Keep the XSRF token in a cookie the form must echo."""
-        response.set_cookie(XSRF_COOKIE, token, httponly=True, samesite="strict", path=self.prefix)
-
-    @staticmethod
-    def check_xsrf(request: Request, user: HubUser, submitted: str | None) -> None:
-        """Refuse a cookie-authenticated change whose form did not echo the XSRF cookie."""
-        if not user.by_cookie:
-            return  # a token in a header cannot be sent by another site's page
-        cookie = request.cookies.get(XSRF_COOKIE, "")
-        if not cookie or not submitted or not hmac.compare_digest(cookie, submitted):
-            raise HTTPException(403, "XSRF check failed: reload the form and try again")

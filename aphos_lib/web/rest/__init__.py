@@ -1,14 +1,16 @@
-"""The REST API: the original APhoS's endpoints (``/api/...``), JSON errors, a reader pool.
+"""The routers of the api service, each at module level, included by
+:func:`aphos_lib.web.app.create_app`:
 
-:func:`install` adds all of it to a FastAPI application (the hub's ``api`` service, or a
-bare app in tests and benchmarks)::
+- :mod:`~aphos_lib.web.rest.compat`: the original APhoS's endpoints (``/api/...``);
+- :mod:`~aphos_lib.web.rest.v2`: ``/api/v2``, paged and uncapped;
+- :mod:`~aphos_lib.web.rest.docs`: ``/api/openapi.json`` and Swagger UI;
+- :mod:`~aphos_lib.web.rest.uploads`: ``/api/v2/uploads``, signed-in observers' uploads;
+- :mod:`~aphos_lib.web.rest.profiles`: ``/observers/{username}``;
+- :mod:`~aphos_lib.web.rest.published`: ``/published``, the published notebooks;
+- :mod:`~aphos_lib.web.rest.pages`: the browser pages and sign-in steps;
+- :mod:`~aphos_lib.web.rest.health`: ``/health``.
 
-    app = FastAPI()
-    install(app, catalogue, prefix="/services/api")
+Beside them: JSON errors (:mod:`~aphos_lib.web.rest.errors`), JSON out
+(:mod:`~aphos_lib.web.rest.jsonout`) and the HTML pages' headers
+(:mod:`~aphos_lib.web.rest.html`).
 """
-
-from __future__ import annotations
-
-from aphos_lib.web.rest.app import install
-
-__all__ = ["install"]

@@ -27,14 +27,15 @@ import math
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from aphos_lib import queries
 from aphos_lib.coordinates import AngleParseError, format_dec, format_ra, parse_dec, parse_ra
 from aphos_lib.observers import ObserverNotFound, get_observer
 from aphos_lib.photometry import differential_photometry
 from aphos_lib.search import CatalogObject, ObjectNotFound, catalogs, get_object, search_objects
-from aphos_lib.web.rest.deps import HeavyReader, Reader
+from aphos_lib.web.deps import CurrentUsername, HeavyReader, Reader
+from aphos_lib.web.models.compat import ComparisonObject, SpaceObject, SpaceObjectWithFluxes, User
 from aphos_lib.web.rest.errors import ERROR_RESPONSES
 from aphos_lib.web.rest.jsonout import (
     OriginalClientJSONResponse,
@@ -125,6 +126,7 @@ def _cone(coordinates: str) -> dict:
 @router.get(
     "/api/space-objects/search-by-params",
     summary="Objects matching every given filter (at most 100)",
+    response_model=list[SpaceObject],
 )
 def find_space_objects_by_params(
     conn: Reader,
@@ -135,7 +137,7 @@ def find_space_objects_by_params(
     coordinates: Annotated[str | None, Query(description=COORDINATES_HELP[33:])] = None,
     minMag: Annotated[float | None, Query(ge=0)] = None,  # noqa: N803
     maxMag: Annotated[float | None, Query(le=20)] = None,  # noqa: N803
-):
+) -> Response:
     filters: dict = {}
     if coordinates:
         filters.update(_cone(coordinates))
@@ -169,13 +171,17 @@ def _flux(row) -> dict:
     }
 
 
-@router.get("/api/space-objects/search", summary="One object with its fluxes (at most 2,000)")
+@router.get(
+    "/api/space-objects/search",
+    summary="One object with its fluxes (at most 2,000)",
+    response_model=SpaceObjectWithFluxes,
+)
 def get_space_object_by_id(
     conn: Reader,
     request: Request,
     spaceObjectId: str,  # noqa: N803
     catalog: CatalogParam = DEFAULT_CATALOG,
-) -> dict:
+) -> Response:
     obj = _object(conn, catalog, spaceObjectId)
     rows = queries.fluxes.as_original_api(obj.id, limit=FLUX_CAP).rows(conn)
     return _answer(request, {**space_object(obj), "fluxes": [_flux(r) for r in rows]})
@@ -226,7 +232,9 @@ def _flux_data(row, original_client: bool) -> dict:
 
 
 @router.get(
-    "/api/space-objects/comparison", summary="A variable against a comparison star, image by image"
+    "/api/space-objects/comparison",
+    summary="A variable against a comparison star, image by image",
+    response_model=ComparisonObject,
 )
 def get_comparison_by_identificators(
     conn: HeavyReader,
@@ -235,7 +243,7 @@ def get_comparison_by_identificators(
     referenceId: str,  # noqa: N803
     originalCat: CatalogParam = DEFAULT_CATALOG,  # noqa: N803
     referenceCat: CatalogParam = DEFAULT_CATALOG,  # noqa: N803
-) -> dict:
+) -> Response:
     variable = _object(conn, originalCat, originalId, "Original object")
     comparison = _object(conn, referenceCat, referenceId, "Reference object")
     curve = differential_photometry(
@@ -260,17 +268,18 @@ def _user(conn, username: str) -> dict:
     return {"username": observer.username, "description": observer.description or None}
 
 
-@router.get("/api/users/current", summary="The signed-in observer, or null")
-async def get_current_user(request: Request) -> dict | None:
-    # The hosting service says who is signed in (hub token or cookie); nobody otherwise.
-    who = getattr(request.app.state, "current_username", None)
-    username = await who(request) if who is not None else None
+@router.get(
+    "/api/users/current", summary="The signed-in observer, or null", response_model=User | None
+)
+def get_current_user(request: Request, username: CurrentUsername) -> Response:
+    # Signed in by hub token or cookie (nobody when the service has no sign-in). The reader
+    # is only asked when someone is: a visitor's call needs no connection.
     if username is None:
-        return None
+        return StrictJSONResponse(None)
     with request.app.state.reader_pool.connection() as conn:
-        return _user(conn, username)
+        return StrictJSONResponse(_user(conn, username))
 
 
-@router.get("/api/users/{name}", summary="An observer's public profile")
-def get_user_by_username(conn: Reader, name: str) -> dict:
-    return _user(conn, name)
+@router.get("/api/users/{name}", summary="An observer's public profile", response_model=User)
+def get_user_by_username(conn: Reader, name: str) -> Response:
+    return StrictJSONResponse(_user(conn, name))

@@ -5,50 +5,63 @@ no way out, so the UI's files come from the ``swagger-ui-bundle`` package and ar
 the service itself.
 """
 
-from __future__ import annotations
-
+# No "from __future__ import annotations": FastAPI reads the endpoint signatures.
 import base64
 import hashlib
+import json
 import re
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
+from aphos_lib.web.deps import Settings
 from aphos_lib.web.rest.html import content_security_policy
 
-__all__ = ["add_docs"]
+__all__ = ["mount_static", "router"]
 
 
-def add_docs(app: FastAPI, prefix: str = "") -> None:
-    """Serve ``{prefix}/api/openapi.json`` and Swagger UI at ``{prefix}/api/docs``."""
-    static = f"{prefix}/api/docs/static"
-    app.mount(static, StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
+DOCS_PATH = "/api/docs"
+STATIC_PATH = f"{DOCS_PATH}/static"
 
-    schema: dict = {}
+router = APIRouter(include_in_schema=False)
 
-    @app.get(f"{prefix}/api/openapi.json", include_in_schema=False)
-    def openapi() -> JSONResponse:
-        if not schema:
-            schema.update(_without_422(app.openapi()))
-        return JSONResponse(schema)
 
-    @app.get(f"{prefix}/api/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        page = get_swagger_ui_html(
-            openapi_url=f"{prefix}/api/openapi.json",
-            title="APhoS API",
-            swagger_js_url=f"{static}/swagger-ui-bundle.js",
-            swagger_css_url=f"{static}/swagger-ui.css",
-            swagger_favicon_url=f"{static}/favicon-32x32.png",
-        )
-        # The page starts Swagger UI with an inline script: allowed by its hash, and only it.
-        page.headers["Content-Security-Policy"] = content_security_policy(
-            *_script_hashes(page.body.decode())
-        )
-        return page
+def mount_static(app: FastAPI, route_prefix: str) -> None:
+    """Serve Swagger UI's files under ``{route_prefix}/api/docs/static`` (a mount, which a
+    router cannot hold)."""
+    static = StaticFiles(directory=str(swagger_ui_path))
+    app.mount(f"{route_prefix}{STATIC_PATH}", static, name="swagger-ui")
+
+
+@router.get("/api/openapi.json")
+def openapi(request: Request) -> JSONResponse:
+    """The OpenAPI document, made once (the application's routes do not change)."""
+    app = request.app
+    if not getattr(app.state, "openapi_schema", None):
+        app.state.openapi_schema = _without_422(app.openapi())
+    return JSONResponse(app.state.openapi_schema)
+
+
+@router.get("/api/docs")
+def docs(settings: Settings) -> HTMLResponse:
+    """Swagger UI, its files from the service, its one inline script allowed by hash."""
+    prefix = settings.route_prefix
+    static = f"{prefix}{STATIC_PATH}"
+    page = get_swagger_ui_html(
+        openapi_url=f"{prefix}/api/openapi.json",
+        title="APhoS API",
+        swagger_js_url=f"{static}/swagger-ui-bundle.js",
+        swagger_css_url=f"{static}/swagger-ui.css",
+        swagger_favicon_url=f"{static}/favicon-32x32.png",
+    )
+    # The page starts Swagger UI with an inline script: allowed by its hash, and only it.
+    page.headers["Content-Security-Policy"] = content_security_policy(
+        *_script_hashes(page.body.decode())
+    )
+    return page
 
 
 def _script_hashes(page: str) -> list[str]:
@@ -59,8 +72,13 @@ def _script_hashes(page: str) -> list[str]:
 
 
 def _without_422(schema: dict) -> dict:
-    """Bad parameters are answered 400 (as the original did), never FastAPI's 422."""
+    """Bad parameters are answered 400 (as the original did), never FastAPI's 422: its
+    responses go, and the schemas only they used."""
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             operation.get("responses", {}).pop("422", None)
+    schemas = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        if f'"#/components/schemas/{name}"' not in json.dumps(schema["paths"]):
+            schemas.pop(name, None)
     return schema

@@ -17,7 +17,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aphos_lib.web.rest.jsonout import StrictJSONResponse
 
-__all__ = ["ERROR_RESPONSES", "ContainErrors", "ErrorMessage", "error_response"]
+__all__ = [
+    "ERROR_RESPONSES",
+    "ContainErrors",
+    "ErrorMessage",
+    "error_response",
+    "service_errors",
+]
 
 log = logging.getLogger("aphos_lib.web.rest")
 
@@ -37,6 +43,27 @@ ERROR_RESPONSES = {
     500: {"model": ErrorMessage, "description": "Something failed on the server (see the id)"},
     503: {"model": ErrorMessage, "description": "The query took too long, or the server is busy"},
 }
+
+
+# Why the service's own routes (profiles, published notebooks) refuse a request.
+_SERVICE_ERRORS = {
+    400: "The request is malformed (a name, a notebook, a username)",
+    401: "Not signed in",
+    403: "Not yours, or signed in by cookie without echoing the _xsrf cookie",
+    404: "No such observer or notebook",
+    409: "Taken, or choose a username first",
+}
+
+
+def service_errors(*codes: int) -> dict:
+    """OpenAPI ``responses`` of a service route's error statuses: ``{id, message}`` bodies.
+
+    Examples
+    --------
+    >>> service_errors(404)[404]["description"]
+    'No such observer or notebook'
+    """
+    return {c: {"model": ErrorMessage, "description": _SERVICE_ERRORS[c]} for c in codes}
 
 
 def error_response(status: int, message: str) -> StrictJSONResponse:

@@ -18,14 +18,15 @@ import math
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from aphos_lib import queries
 from aphos_lib.coordinates import AngleParseError
 from aphos_lib.observers import ObserverNotFound, get_observer
 from aphos_lib.photometry import differential_photometry
 from aphos_lib.search import ObjectNotFound, catalogs, get_object, search_objects
-from aphos_lib.web.rest.deps import HeavyReader, Reader
+from aphos_lib.web.deps import HeavyReader, Reader
+from aphos_lib.web.models.v2 import FluxesPage, LightCurve, Object, ObjectsPage, Observer
 from aphos_lib.web.rest.errors import ERROR_RESPONSES
 from aphos_lib.web.rest.jsonout import StrictJSONResponse
 
@@ -78,7 +79,11 @@ def _object_json(obj) -> dict:
     }
 
 
-@router.get("/objects", summary="Search objects; paged, with the total number of matches")
+@router.get(
+    "/objects",
+    summary="Search objects; paged, with the total number of matches",
+    response_model=ObjectsPage,
+)
 def find_objects(
     conn: Reader,
     ra: Annotated[str | None, Query(description="'21 41 55.3' (hours) or degrees")] = None,
@@ -91,7 +96,7 @@ def find_objects(
     catalog_id: Annotated[str | None, Query(description="exact; ends with * for a prefix")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
-) -> dict:
+) -> Response:
     try:
         result = search_objects(
             conn,
@@ -124,13 +129,15 @@ def _get(conn, catalog: str, catalog_id: str):
         raise HTTPException(404, str(exc)) from None
 
 
-@router.get("/objects/{catalog}/{catalog_id}", summary="One object")
-def read_object(conn: Reader, catalog: str, catalog_id: str) -> dict:
+@router.get("/objects/{catalog}/{catalog_id}", summary="One object", response_model=Object)
+def read_object(conn: Reader, catalog: str, catalog_id: str) -> Response:
     return StrictJSONResponse(_object_json(_get(conn, catalog, catalog_id)))
 
 
 @router.get(
-    "/objects/{catalog}/{catalog_id}/fluxes", summary="An object's fluxes in time order; paged"
+    "/objects/{catalog}/{catalog_id}/fluxes",
+    summary="An object's fluxes in time order; paged",
+    response_model=FluxesPage,
 )
 def read_fluxes(
     conn: Reader,
@@ -139,7 +146,7 @@ def read_fluxes(
     limit: Limit = 1000,
     offset: Offset = 0,
     as_of: AsOf = None,
-) -> dict:
+) -> Response:
     obj = _get(conn, catalog, catalog_id)
     rows = queries.fluxes.of_object(obj.id, limit=limit, offset=offset, as_of=as_of).rows(conn)
     if as_of is None:
@@ -210,7 +217,12 @@ _ROW_FIELDS = (
 _MEDIA = {"csv": "text/csv", "txt": "text/plain", "aavso": "text/plain"}
 
 
-@router.get("/lightcurve", summary="Differential photometry of a variable star")
+@router.get(
+    "/lightcurve",
+    summary="Differential photometry of a variable star",
+    response_model=LightCurve,
+    responses={200: {"content": {"text/csv": {}, "text/plain": {}}}},
+)
 def lightcurve(
     conn: HeavyReader,
     variable: Annotated[str, Query(description="CATALOG:ID, e.g. UCAC4:805-031770")],
@@ -228,7 +240,7 @@ def lightcurve(
     metadata: bool = False,
     obscode: str | None = None,
     aavso_observer: str | None = None,
-):
+) -> Response:
     if as_of is not None and as_of.tzinfo is None:
         raise HTTPException(400, "as_of needs a time zone, e.g. 2026-11-24T12:00:00Z")
     try:
@@ -293,19 +305,25 @@ def lightcurve(
     )
 
 
-@router.get("/observers/{username}", summary="An observer's public profile and totals")
-def read_observer(conn: Reader, username: str) -> dict:
+@router.get(
+    "/observers/{username}",
+    summary="An observer's public profile and totals",
+    response_model=Observer,
+)
+def read_observer(conn: Reader, username: str) -> Response:
     try:
         o = get_observer(conn, username)
     except ObserverNotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    return {
-        "username": o.username,
-        "description": o.description,
-        "created_at": o.created_at.isoformat(),
-        "images": o.images,
-        "fluxes": o.fluxes,
-        "uploads": o.uploads,
-        "first_image": o.first_image.isoformat() if o.first_image else None,
-        "last_image": o.last_image.isoformat() if o.last_image else None,
-    }
+    return StrictJSONResponse(
+        {
+            "username": o.username,
+            "description": o.description,
+            "created_at": o.created_at.isoformat(),
+            "images": o.images,
+            "fluxes": o.fluxes,
+            "uploads": o.uploads,
+            "first_image": o.first_image.isoformat() if o.first_image else None,
+            "last_image": o.last_image.isoformat() if o.last_image else None,
+        }
+    )
