@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from astropy.time import Time
 
 from aphos_lib.photometry import differential_photometry
 from aphos_lib.search import search_objects
@@ -56,6 +57,9 @@ def test_fluxes_are_paged_in_time_order_and_as_of_hides_later_uploads(api_url):
     status, rest = v2(api_url, "objects/UCAC4/805-031770/fluxes", limit=100, offset=100)
     fluxes = first["fluxes"] + rest["fluxes"]
     assert len(fluxes) == 142 and len({f["image_id"] for f in fluxes}) == 142
+    # The JD of mid-exposure agrees with astropy's for the UTC time (headers round theirs).
+    utc = Time([f["time_utc"].removesuffix("+00:00") for f in fluxes], scale="utc")
+    np.testing.assert_allclose([f["jd"] for f in fluxes], utc.jd, rtol=0, atol=1e-4)
     times = [f["time_utc"] for f in fluxes]
     assert times == sorted(times)
     status, past = v2(api_url, "objects/UCAC4/805-031770/fluxes", as_of="2000-01-01T00:00:00Z")

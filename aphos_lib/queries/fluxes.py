@@ -6,16 +6,14 @@ import datetime as dt
 
 from aphos_lib.queries.query import Query
 
-__all__ = ["JD_SQL", "as_original_api", "count_as_of", "of_object"]
-
-# An image's Julian date at mid-exposure: the stored one, else computed from the UTC time.
-JD_SQL = "coalesce(i.jd_mid, extract(epoch FROM i.exposure_mid) / 86400 + 2440587.5)"
+__all__ = ["as_original_api", "count_as_of", "of_object"]
 
 
 def of_object(object_id: int, *, limit: int, offset: int, as_of: dt.datetime | None) -> Query:
     """Fluxes of ``object_id`` (every aperture, one row per stored measurement), oldest first.
 
-    Columns: image id, exposure middle (UTC), JD, HJD, observer's username, line, RA, Dec,
+    Columns: image id, exposure middle (UTC), the header's JD (None when it gave none: see
+    :func:`aphos_lib.light_curve_rules.julian_date`), HJD, observer's username, line, RA, Dec,
     ApAuto flux, deviation and saturation, then every aperture's as arrays. ``as_of`` keeps
     images uploaded by then.
 
@@ -25,8 +23,8 @@ def of_object(object_id: int, *, limit: int, offset: int, as_of: dt.datetime | N
     >>> q.params["id"], q.params["limit"], q.params["offset"], q.binary
     (7, 10, 20, True)
     """
-    statement = f"""
-        SELECT i.id, i.exposure_mid, {JD_SQL}, i.hjd, ob.username,
+    statement = """
+        SELECT i.id, i.exposure_mid, i.jd_mid, i.hjd, ob.username,
                f.line, f.ra_deg, f.dec_deg, f.ap_auto, f.ap_auto_dev, f.ap_auto_saturated, f.ap,
                f.ap_dev, f.ap_saturated
         FROM flux f JOIN image i ON i.id = f.image_id JOIN observer ob ON ob.id = i.observer_id

@@ -17,11 +17,13 @@ import datetime as dt
 import math
 from typing import Annotated, Literal
 
+import numpy as np
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import PlainTextResponse, Response
 
 from aphos_lib import queries
 from aphos_lib.coordinates import AngleParseError
+from aphos_lib.light_curve_rules import julian_date
 from aphos_lib.observers import ObserverNotFound, get_observer
 from aphos_lib.photometry import differential_photometry
 from aphos_lib.search import ObjectNotFound, catalogs, get_object, search_objects
@@ -54,6 +56,17 @@ def _finite(value):
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def _julian_dates(rows) -> np.ndarray:
+    """Each flux row's JD of mid-exposure, by the light curves' rule (header's, else UTC's)."""
+    header = np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=float)
+    time_us = np.array([(r[1] - _EPOCH) // _MICROSECOND for r in rows], dtype=np.int64)
+    return julian_date(header, time_us)
 
 
 def _bad_request(exc: Exception) -> HTTPException:
@@ -153,11 +166,12 @@ def read_fluxes(
         total = obj.n_fluxes
     else:
         total = queries.fluxes.count_as_of(obj.id, as_of).value(conn)
+    jd = _julian_dates(rows)
     fluxes = [
         {
             "image_id": r[0],
             "time_utc": r[1].isoformat(),
-            "jd": r[2],
+            "jd": float(jd[k]),
             "hjd": _finite(r[3]),
             "observer": r[4],
             "line": r[5],
@@ -170,7 +184,7 @@ def read_fluxes(
             "ap_dev": [_finite(v) for v in r[12]],
             "ap_saturated": r[13],
         }
-        for r in rows
+        for k, r in enumerate(rows)
     ]
     return StrictJSONResponse(
         {
