@@ -22,13 +22,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aphos_lib.cli_queries import add_query_commands
-from aphos_lib.db.catalogue import ROLE_NAMES, Catalogue, aphos_home
+from aphos_lib.db.catalogue import ROLE_NAMES, Catalogue
+from aphos_lib.settings import Settings, aphos_home
 
 __all__ = ["main"]
 
 
 def _external() -> bool:
-    return bool(os.environ.get("APHOS_DATABASE_URL"))
+    return bool(Settings.from_environment().database_url)
 
 
 def _print_status(status) -> None:

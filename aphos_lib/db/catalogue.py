@@ -19,10 +19,9 @@ connection start (fine for development, not a security boundary).
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,30 +31,15 @@ import psycopg
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 
-__all__ = ["ROLE_NAMES", "Catalogue", "aphos_home"]
+from aphos_lib.settings import Settings, aphos_home
+
+__all__ = ["ROLE_NAMES", "Catalogue"]
 
 ROLE_NAMES = {"owner": "aphos_owner", "writer": "aphos_writer", "reader": "aphos_reader"}
 DATABASE = "aphos"
 READER_STATEMENT_TIMEOUT = "60s"
 # Idle raw connections a catalogue keeps per role for reuse (see Catalogue.pooled).
 POOLED_PER_ROLE = 4
-
-
-def aphos_home(env: Mapping[str, str] | None = None) -> Path:
-    """``$APHOS_HOME``: where the embedded database and secrets live (``env``: the process's
-    environment by default). The one place its default is decided.
-
-    By default the ``var`` folder of the APhoS checkout the current directory is in (so a
-    notebook opened in ``notebooks/`` finds ``make demo``'s catalogue), else ``./var``.
-    """
-    env = os.environ if env is None else env
-    if env.get("APHOS_HOME"):
-        return Path(env["APHOS_HOME"]).resolve()
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "aphos_lib" / "db").is_dir() and (folder / "pyproject.toml").is_file():
-            return folder / "var"
-    return here / "var"
 
 
 def _sqlalchemy_url(url: str) -> str:
@@ -129,14 +113,19 @@ class Catalogue:
     @classmethod
     def from_environment(cls, *, start: bool = True) -> Catalogue:
         """The external catalogue named by ``APHOS_DATABASE_URL``, else the embedded one."""
-        url = os.environ.get("APHOS_DATABASE_URL")
-        if url:
+        return cls.from_settings(Settings.from_environment(), start=start)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, start: bool = True) -> Catalogue:
+        """The external catalogue of ``settings.database_url``, else the embedded one under
+        ``settings.home``."""
+        if settings.database_url:
             return cls.external(
-                url,
-                writer_url=os.environ.get("APHOS_DATABASE_URL_WRITER"),
-                reader_url=os.environ.get("APHOS_DATABASE_URL_READER"),
+                settings.database_url,
+                writer_url=settings.writer_url,
+                reader_url=settings.reader_url,
             )
-        return cls.embedded(start=start)
+        return cls.embedded(settings.home, start=start)
 
     def for_database(self, dbname: str) -> Catalogue:
         """The same server and roles, another database (tests clone one per test)."""

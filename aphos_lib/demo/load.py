@@ -6,8 +6,9 @@ import time
 from pathlib import Path
 
 from aphos_lib import queries
-from aphos_lib.db.catalogue import Catalogue, aphos_home
+from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.ingest import ingest_files
+from aphos_lib.settings import aphos_home
 from aphos_lib.stats import catalogue_stats
 
 __all__ = ["load_demo"]

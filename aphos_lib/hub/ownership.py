@@ -88,7 +88,7 @@ def prepare_home(s: HubSettings) -> None:
     (s.home / "services").chmod(0o755)
     for name, (uid, gid) in ids.items():
         _own(service_home(s, name), uid, gid, 0o700)
-    uploads = Path(os.environ.get("APHOS_UPLOADS_DIR") or s.home / "uploads")
+    uploads = s.core.uploads_dir
     # setgid: what the api writes there stays in the group, so the worker can read it.
     _own(uploads, ids["api"][0], writer.gr_gid, 0o2750)
     _own(s.home / "reports", ids["worker"][0], writer.gr_gid, 0o2750)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from aphos_lib.accounts import HUB_ACCOUNT, LAUNCHER_ENV, isolated
 from aphos_lib.hub.settings import REPO, HubSettings
+from aphos_lib.settings import Settings
 
 __all__ = [
     "demo",
@@ -317,11 +318,12 @@ def demo(*, seed: int = 1, images: int = 300, hub: bool = True) -> int:
     The embedded database is stopped again on the way out when this call started it (a
     database started before, with ``aphos db start``, keeps running).
     """
-    from aphos_lib.db.catalogue import Catalogue, aphos_home
+    from aphos_lib.db.catalogue import Catalogue
     from aphos_lib.db.embedded import EmbeddedPostgres
     from aphos_lib.demo.load import load_demo
 
-    embedded = None if os.environ.get("APHOS_DATABASE_URL") else EmbeddedPostgres(aphos_home())
+    core = Settings.from_environment()
+    embedded = None if core.database_url else EmbeddedPostgres(core.home)
     started_here = embedded is not None and not embedded.status().running
 
     def stop_database() -> None:

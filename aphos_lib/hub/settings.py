@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aphos_lib.db.catalogue import aphos_home
+from aphos_lib.settings import Settings
 
 __all__ = ["HubSettings", "SettingsError", "REPO"]
 
@@ -92,12 +92,21 @@ class HubSettings:
     dashboard_kernel_pool: int = 2
     concurrent_spawn_limit: int = 10
     active_server_limit: int = 0
+    # The library's settings (database, uploads, jobs, upload limits) the services share.
+    core: Settings | None = None
+
+    def __post_init__(self) -> None:
+        if self.core is None:
+            self.core = Settings(home=self.home, published_dir=self.published_dir)
+        if self.published_dir is None:
+            self.published_dir = self.core.published_dir
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> HubSettings:
         """Read the settings from ``env`` (default ``os.environ``); see README, Settings."""
         env = os.environ if env is None else env
-        home = aphos_home(env)
+        core = Settings.from_environment(env)
+        home = core.home
         client_id = env.get("APHOS_GOOGLE_CLIENT_ID", "")
         auth = env.get("APHOS_AUTH") or ("google" if client_id else "local")
         if auth not in ("local", "google"):
@@ -124,7 +133,7 @@ class HubSettings:
             or f"sqlite:///{home / 'hub' / 'jupyterhub.sqlite'}",
             notebooks_dir=Path(env.get("APHOS_NOTEBOOKS_DIR") or REPO / "notebooks"),
             dashboards_dir=Path(env.get("APHOS_DASHBOARDS_DIR") or REPO / "dashboards"),
-            published_dir=Path(env.get("APHOS_PUBLISHED_DIR") or home / "published"),
+            published_dir=core.published_dir,
             proxy_command=env.get("APHOS_PROXY_COMMAND")
             or str(
                 REPO / "hub_config" / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -138,6 +147,7 @@ class HubSettings:
             dashboard_kernel_pool=int(env.get("APHOS_DASHBOARD_KERNEL_POOL", "2")),
             concurrent_spawn_limit=int(env.get("APHOS_CONCURRENT_SPAWN_LIMIT", "10")),
             active_server_limit=int(env.get("APHOS_ACTIVE_SERVER_LIMIT", "0")),
+            core=core,
         )
         s.check()
         return s

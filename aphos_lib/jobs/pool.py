@@ -17,12 +17,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from aphos_lib.settings import Settings
+
 __all__ = ["WorkerPool", "workers_from_environment"]
 
 
 def workers_from_environment() -> int:
     """How many worker processes to run: ``APHOS_WORKERS``, default 1 (one machine)."""
-    return max(1, int(os.environ.get("APHOS_WORKERS", "1")))
+    return Settings.from_environment().workers
 
 
 @dataclass

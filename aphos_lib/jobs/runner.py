@@ -36,59 +36,15 @@ import psycopg
 from papermill.exceptions import PapermillExecutionError
 
 from aphos_lib import queries
-from aphos_lib.db.catalogue import Catalogue, aphos_home
+from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.jobs import queue
 from aphos_lib.jobs.kernels import JobKernelManager, reset_kernel, start_warm_kernel, stop_kernel
 from aphos_lib.jobs.queue import Job
+from aphos_lib.settings import JobSettings, aphos_home
 
-__all__ = ["NOTEBOOK", "Settings", "Worker", "main", "report_path"]
+__all__ = ["NOTEBOOK", "Worker", "main", "report_path"]
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "ingest_jobs" / "ingest_sips.ipynb"
-
-
-@dataclass
-class Settings:
-    """How a worker waits, heartbeats and gives up (environment names in brackets).
-
-    Attributes
-    ----------
-    heartbeat_timeout : float
-        Seconds without a heartbeat after which a running job is taken over
-        (``APHOS_JOB_HEARTBEAT_TIMEOUT``, 30).
-    poll_interval : float
-        Longest wait between looks at the queue when no notification comes
-        (``APHOS_JOB_POLL_INTERVAL``, 0.5).
-    execution_timeout : float
-        Longest run of one notebook cell, in seconds (``APHOS_JOB_TIMEOUT``, 3600).
-    warm_kernel : bool
-        Start and prime the next kernel before a job arrives (``APHOS_JOB_WARM_KERNEL``, 1).
-    kernel_jobs : int
-        Jobs one kernel may run in a row, reset between them (``APHOS_JOB_KERNEL_JOBS``,
-        20; 1 for a new kernel for every job). A kernel is replaced after a failed job.
-    """
-
-    heartbeat_timeout: float = 30.0
-    poll_interval: float = 0.5
-    execution_timeout: float = 3600.0
-    warm_kernel: bool = True
-    kernel_jobs: int = 20
-
-    @property
-    def heartbeat_interval(self) -> float:
-        """A few heartbeats per timeout, so one slow write does not look like a death."""
-        return self.heartbeat_timeout / 4
-
-    @classmethod
-    def from_environment(cls) -> Settings:
-        """The settings, from ``APHOS_JOB_*`` where set."""
-        env = os.environ
-        return cls(
-            heartbeat_timeout=float(env.get("APHOS_JOB_HEARTBEAT_TIMEOUT", 30)),
-            poll_interval=float(env.get("APHOS_JOB_POLL_INTERVAL", 0.5)),
-            execution_timeout=float(env.get("APHOS_JOB_TIMEOUT", 3600)),
-            warm_kernel=env.get("APHOS_JOB_WARM_KERNEL", "1") != "0",
-            kernel_jobs=max(1, int(env.get("APHOS_JOB_KERNEL_JOBS", 20))),
-        )
 
 
 def report_path(job: Job) -> str:
@@ -116,7 +72,7 @@ class Worker:
         The catalogue; the worker connects as the writer role.
     name : str, optional
         Unique among running workers; by default ``host:pid``.
-    settings : Settings, optional
+    settings : aphos_lib.settings.JobSettings, optional
         By default from the environment.
     notebook : Path
         The job notebook.
@@ -126,12 +82,12 @@ class Worker:
         self,
         catalogue: Catalogue,
         name: str | None = None,
-        settings: Settings | None = None,
+        settings: JobSettings | None = None,
         notebook: Path = NOTEBOOK,
     ) -> None:
         self.catalogue = catalogue
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
-        self.settings = settings or Settings.from_environment()
+        self.settings = settings or JobSettings.from_environment()
         self.notebook = notebook
         self.stop = threading.Event()
         self.cwd = Path.cwd()

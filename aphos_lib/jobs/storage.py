@@ -7,19 +7,17 @@ filename never becomes part of a path, so a name such as ``../../x`` is only met
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
-from aphos_lib.db.catalogue import aphos_home
+from aphos_lib.settings import Settings
 
 __all__ = ["new_stored_name", "stored_path", "uploads_dir"]
 
 
 def uploads_dir() -> Path:
     """The folder of uploaded files: ``$APHOS_UPLOADS_DIR``, else ``$APHOS_HOME/uploads``."""
-    configured = os.environ.get("APHOS_UPLOADS_DIR")
-    return Path(configured).resolve() if configured else aphos_home() / "uploads"
+    return Settings.from_environment().uploads_dir
 
 
 def new_stored_name(upload_id: int) -> str:

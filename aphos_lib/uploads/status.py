@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 
 from aphos_lib import queries
-from aphos_lib.db.catalogue import aphos_home
+from aphos_lib.settings import aphos_home
 
 __all__ = ["LOG_REJECTED_ROWS", "list_uploads", "report_file", "upload_status", "upload_totals"]
 

@@ -7,12 +7,11 @@ the application (:func:`aphos_lib.web.deps.settings_of`), never from the environ
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aphos_lib.db.catalogue import Catalogue, aphos_home
+from aphos_lib.db.catalogue import Catalogue
+from aphos_lib.settings import Settings, UploadLimits
 from aphos_lib.web.service_auth import ServiceAuth
 
 __all__ = ["ApiSettings", "UploadLimits"]
@@ -24,53 +23,6 @@ STATEMENT_TIMEOUT = 15.0
 # always find one free; beyond them a light curve waits this long (seconds), then answers 503.
 HEAVY_POOL_SIZE = 2
 HEAVY_WAIT = 5.0
-
-
-@dataclass
-class UploadLimits:
-    """The limits of the upload endpoints (:mod:`aphos_lib.web.rest.uploads`).
-
-    Attributes
-    ----------
-    max_bytes : int
-        Per file (``APHOS_UPLOAD_MAX_BYTES``, default 20 MB): a larger one answers 413.
-    max_in_flight : int
-        Jobs queued or running per observer (``APHOS_UPLOAD_MAX_IN_FLIGHT``, default 4): 429.
-    max_files : int
-        Per upload (``APHOS_UPLOAD_MAX_FILES``, default 500).
-    idle_timeout : float
-        Seconds without a byte of the body (``APHOS_UPLOAD_IDLE_TIMEOUT``, default 60): 408,
-        and a stalled client's partial files go.
-
-    Examples
-    --------
-    >>> UploadLimits.from_environment({"APHOS_UPLOAD_MAX_FILES": "3"}).max_files
-    3
-    >>> UploadLimits().max_bytes == 20 * 2**20
-    True
-    """
-
-    max_bytes: int = 20 * 2**20
-    max_in_flight: int = 4
-    max_files: int = 500
-    idle_timeout: float = 60.0
-
-    @classmethod
-    def from_environment(cls, env: Mapping[str, str] | None = None) -> UploadLimits:
-        """The limits the ``APHOS_UPLOAD_*`` variables set (``env``: the process's by default)."""
-        env = os.environ if env is None else env
-        default = cls()
-        return cls(
-            max_bytes=int(env.get("APHOS_UPLOAD_MAX_BYTES") or default.max_bytes),
-            max_in_flight=int(env.get("APHOS_UPLOAD_MAX_IN_FLIGHT") or default.max_in_flight),
-            max_files=int(env.get("APHOS_UPLOAD_MAX_FILES") or default.max_files),
-            idle_timeout=float(env.get("APHOS_UPLOAD_IDLE_TIMEOUT") or default.idle_timeout),
-        )
-
-    @property
-    def max_body(self) -> int:
-        """The largest body an accepted upload can have (multipart overhead included)."""
-        return self.max_files * (self.max_bytes + 4096) + 65536
 
 
 @dataclass
@@ -120,14 +72,17 @@ class ApiSettings:
         if self.prefix is None:
             self.prefix = self.auth.prefix if self.auth is not None else "/"
         if self.published_dir is None:
-            self.published_dir = Path(
-                os.environ.get("APHOS_PUBLISHED_DIR") or aphos_home() / "published"
-            )
+            self.published_dir = Settings.from_environment().published_dir
 
     @classmethod
     def from_environment(cls) -> ApiSettings:
-        """The hub's ``api`` service: hub sign-in from ``JUPYTERHUB_*``, ``APHOS_*`` limits."""
-        return cls(auth=ServiceAuth(), upload_limits=UploadLimits.from_environment())
+        """The hub's ``api`` service: hub sign-in from ``JUPYTERHUB_*``, ``APHOS_*`` settings."""
+        core = Settings.from_environment()
+        return cls(
+            auth=ServiceAuth(),
+            published_dir=core.published_dir,
+            upload_limits=core.upload_limits,
+        )
 
     @property
     def route_prefix(self) -> str:
