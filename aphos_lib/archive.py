@@ -2,13 +2,18 @@
 
 >>> import aphos_lib
 >>> archive = aphos_lib.connect()                       # doctest: +SKIP
->>> archive.search(name="GK Cep")                        # doctest: +SKIP
+>>> found = archive.search(name="GK Cep")                # doctest: +SKIP
+>>> curve = found[0].lightcurve("UCAC4:803-032417")      # doctest: +SKIP
 >>> curve = archive.lightcurve("UCAC4:805-031770", "UCAC4:803-032417")   # doctest: +SKIP
 
-It connects as the read-only role: nothing done through it can change the catalogue.
+It connects as the read-only role: nothing done through it can change the catalogue. A
+search's page indexes to :class:`Star` values: a catalogue object with the archive it came
+from, so it makes its own light curve.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
 
 import psycopg
 
@@ -19,7 +24,7 @@ from aphos_lib.photometry import differential_photometry
 from aphos_lib.search import CatalogObject, SearchResult, catalogs, resolve_object, search_objects
 from aphos_lib.stats import catalogue_stats
 
-__all__ = ["Archive", "connect"]
+__all__ = ["Archive", "Star", "Stars", "connect"]
 
 
 class Archive:
@@ -85,9 +90,11 @@ class Archive:
 
         Returns
         -------
-        aphos_lib.search.SearchResult
+        Stars
+            The page (a :class:`aphos_lib.search.SearchResult`); ``found[0]`` is its first
+            :class:`Star`.
         """
-        return search_objects(
+        found = search_objects(
             self.conn,
             ra=ra,
             dec=dec,
@@ -102,10 +109,12 @@ class Archive:
             offset=offset,
             order=order,
         )
+        return Stars(**{f.name: getattr(found, f.name) for f in fields(found)}, archive=self)
 
     def object(self, ref) -> CatalogObject:
-        """One object by ``"CATALOG:ID"``, ``(catalog, id)`` or a :class:`CatalogObject`."""
-        return resolve_object(self.conn, ref)
+        """One object by ``"CATALOG:ID"``, ``(catalog, id)``, a :class:`CatalogObject` or a
+        :class:`Star`."""
+        return resolve_object(self.conn, _catalog_object(ref))
 
     def catalogs(self) -> list[str]:
         """The catalogues the archive holds objects of."""
@@ -161,9 +170,9 @@ class Archive:
         """
         return differential_photometry(
             self.conn,
-            variable,
-            comparison,
-            check=check,
+            _catalog_object(variable),
+            _catalog_object(comparison),
+            check=_catalog_object(check),
             aperture=aperture,
             comparison_aperture=comparison_aperture,
             check_aperture=check_aperture,
@@ -177,6 +186,127 @@ class Archive:
     def stats(self) -> dict[str, int]:
         """Counts of objects, images, fluxes and observers."""
         return catalogue_stats(self.conn)
+
+
+class Star:
+    """A catalogue object found in the archive: its catalogue data, and its light curve.
+
+    Indexing a search's page gives one: ``archive.search(name="GK Cep")[0]``. Its catalogue
+    fields (``label``, ``name``, ``ra_deg``, ``dec_deg``, ``mag``, ``n_fluxes`` ...) are those
+    of its :class:`~aphos_lib.search.CatalogObject`, and it names the star wherever the
+    archive takes one (a comparison, a check star).
+
+    Attributes
+    ----------
+    object : aphos_lib.search.CatalogObject
+        The catalogue's data.
+    archive : Archive
+        The archive it was found in, which makes its light curves.
+    """
+
+    __slots__ = ("archive", "object")
+
+    def __init__(self, object: CatalogObject, archive: Archive):
+        self.object = object
+        self.archive = archive
+
+    def __getattr__(self, name: str):
+        if name in Star.__slots__:  # not set yet (a copy being made): no catalogue to ask
+            raise AttributeError(name)
+        return getattr(self.object, name)
+
+    def __dir__(self) -> list[str]:
+        return sorted({*object.__dir__(self), *dir(self.object)})
+
+    def __eq__(self, other) -> bool:
+        # The same star whichever way it was found: as a Star or as its catalogue object.
+        if isinstance(other, Star):
+            return self.object == other.object
+        if isinstance(other, CatalogObject):
+            return self.object == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.object)
+
+    def __repr__(self) -> str:
+        name = f" ({self.object.name})" if self.object.name else ""
+        mag = "" if self.object.mag is None else f", {self.object.mag:.2f} mag"
+        return f"<Star {self.object.label}{name}{mag}, {self.object.n_fluxes} fluxes>"
+
+    def lightcurve(
+        self,
+        comparison,
+        *,
+        check=None,
+        aperture="auto",
+        comparison_aperture="auto",
+        check_aperture=None,
+        include_saturated: bool = False,
+        observers=None,
+        exclude_observers=None,
+        as_of=None,
+        with_apertures: bool = False,
+    ) -> LightCurve:
+        """This star's differential light curve against ``comparison``.
+
+        The same as ``archive.lightcurve(star, comparison, ...)``: see
+        :meth:`Archive.lightcurve` for every parameter.
+
+        Parameters
+        ----------
+        comparison : str, tuple, CatalogObject, Star or a list of them
+            The comparison star, or several (an ensemble: fluxes summed).
+
+        Returns
+        -------
+        aphos_lib.lightcurve.LightCurve
+        """
+        return self.archive.lightcurve(
+            self.object,
+            comparison,
+            check=check,
+            aperture=aperture,
+            comparison_aperture=comparison_aperture,
+            check_aperture=check_aperture,
+            include_saturated=include_saturated,
+            observers=observers,
+            exclude_observers=exclude_observers,
+            as_of=as_of,
+            with_apertures=with_apertures,
+        )
+
+
+@dataclass
+class Stars(SearchResult):
+    """One page of an archive search, whose items are :class:`Star` values.
+
+    Everything a :class:`~aphos_lib.search.SearchResult` has (``frame``, ``total``,
+    ``objects()``, ``to_table()`` ...); ``found[0]``, ``found[-1]``, ``found[:3]`` and
+    iterating give stars that make their own light curves.
+    """
+
+    archive: Archive | None = field(default=None, repr=False, compare=False)
+
+    def __getitem__(self, index: int | slice) -> Star | list[Star]:
+        if self.archive is None:
+            raise TypeError("a page without its archive cannot make stars")
+        objects = self.objects()
+        if isinstance(index, slice):
+            return [Star(o, self.archive) for o in objects[index]]
+        return Star(objects[index], self.archive)
+
+    def __iter__(self):
+        return iter(self[:])
+
+
+def _catalog_object(ref):
+    """A :class:`Star`'s catalogue object (in a list or tuple too); anything else as given."""
+    if isinstance(ref, Star):
+        return ref.object
+    if isinstance(ref, list | tuple):
+        return type(ref)(_catalog_object(r) for r in ref)
+    return ref
 
 
 def connect(url: str | None = None) -> Archive:

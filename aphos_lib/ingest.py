@@ -38,6 +38,7 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aphos_lib import queries
 from aphos_lib.db import binary_copy as bc
 from aphos_lib.db import light_curve_records
 from aphos_lib.db.catalogue import Catalogue
@@ -84,7 +85,7 @@ FLUX_COLUMNS = (
 )
 # What makes a whole file unreadable: it is then rejected with the message, and nothing stored.
 _UNREADABLE = (SipsFormatError, UnicodeDecodeError, OSError)
-_COPY_FLUX = f"COPY flux ({', '.join(FLUX_COLUMNS)}) FROM STDIN (FORMAT binary)"
+_COPY_FLUX = queries.ingest.copy_fluxes(FLUX_COLUMNS)  # the order _flux_payload writes
 #: The rejected rows and the warnings an outcome lists, the first of each in line order; the
 #: counts say how many there were (a table pasted 38 times gave 98,827 reasons, 4 MB of JSON).
 LISTED_ROWS = 1000
@@ -142,10 +143,7 @@ class FileOutcome:
 def start_upload(conn: psycopg.Connection, observer_id: int, client: str = "cli") -> int:
     """Create an upload (committed) and return its id."""
     with conn.transaction():
-        return conn.execute(
-            "INSERT INTO upload (observer_id, client) VALUES (%s, %s) RETURNING id",
-            (observer_id, client),
-        ).fetchone()[0]
+        return queries.uploads.start(observer_id, client).value(conn)
 
 
 def finish_upload(conn: psycopg.Connection, upload_id: int, outcomes: list[FileOutcome]) -> None:
@@ -153,9 +151,7 @@ def finish_upload(conn: psycopg.Connection, upload_id: int, outcomes: list[FileO
     ok = sum(o.ok for o in outcomes)
     state = "stored" if ok == len(outcomes) else ("partial" if ok else "failed")
     with conn.transaction():
-        conn.execute(
-            "UPDATE upload SET state = %s, finished_at = now() WHERE id = %s", (state, upload_id)
-        )
+        queries.uploads.finish(upload_id, state).run(conn)
 
 
 def ingest_file(
@@ -338,7 +334,7 @@ def _complete(pending: _Pending) -> FileOutcome:
         if stars is not None:
             if stars.store(conn):
                 pending.encode()  # another ingest stored some of the stars first
-            with conn.cursor().copy(_COPY_FLUX) as copy:
+            with _COPY_FLUX.copy(conn) as copy:
                 copy.write(pending.payload)
         # The statements after the COPY go in one round trip (COPY cannot be pipelined). The
         # COMMIT is sent only once they have succeeded: pipelined with them, it would commit
@@ -383,43 +379,30 @@ def _insert_image(
         key, sep, value = h.raw.partition(";")
         header.append([key, value if sep else None])
     duration = (sips.exposure_end - sips.exposure_begin).total_seconds()
-    row = conn.execute(
-        """
-        INSERT INTO image (observer_id, upload_id, sha256, identity, filename, encoding,
-            exposure_begin, exposure_end, exposure_mid, exposure_time_s, jd_begin, jd_end, jd_mid,
-            hjd, filter, center_ra_deg, center_dec_deg, header, columns, apertures, flux_count,
-            matched_count)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-            %s, %s)
-        ON CONFLICT (observer_id, identity) DO NOTHING
-        RETURNING id
-        """,
-        (
-            observer_id,
-            upload_id,
-            sha,
-            identity,
-            sips.source,
-            sips.encoding,
-            sips.exposure_begin,
-            sips.exposure_end,
-            sips.exposure_middle,
-            sips.header_float("ExposureTime") or duration,
-            sips.header_float("JDBegin"),
-            sips.header_float("JDEnd"),
-            sips.header_float("GJD"),
-            sips.header_float("HJD"),
-            _filter(sips),
-            sips.header_float("CenterRADeg"),
-            sips.header_float("CenterDecDeg"),
-            json.dumps(header),
-            sips.columns,
-            sips.apertures,
-            outcome.fluxes,
-            outcome.matched,
-        ),
-    ).fetchone()
-    return None if row is None else row[0]
+    return queries.ingest.image(
+        observer_id=observer_id,
+        upload_id=upload_id,
+        sha256=sha,
+        identity=identity,
+        filename=sips.source,
+        encoding=sips.encoding,
+        exposure_begin=sips.exposure_begin,
+        exposure_end=sips.exposure_end,
+        exposure_mid=sips.exposure_middle,
+        exposure_time_s=sips.header_float("ExposureTime") or duration,
+        jd_begin=sips.header_float("JDBegin"),
+        jd_end=sips.header_float("JDEnd"),
+        jd_mid=sips.header_float("GJD"),
+        hjd=sips.header_float("HJD"),
+        filter_name=_filter(sips),
+        center_ra_deg=sips.header_float("CenterRADeg"),
+        center_dec_deg=sips.header_float("CenterDecDeg"),
+        header_json=json.dumps(header),
+        columns=sips.columns,
+        apertures=sips.apertures,
+        flux_count=outcome.fluxes,
+        matched_count=outcome.matched,
+    ).value(conn)
 
 
 def _names_given(rows: pa.Table, object_ids: np.ndarray) -> tuple[list[int], list[str]]:
@@ -432,34 +415,11 @@ def _names_given(rows: pa.Table, object_ids: np.ndarray) -> tuple[list[int], lis
     return [int(i) for i in object_ids[named]], rows["name"].take(pa.array(named)).to_pylist()
 
 
-# A file's transaction appends one row to flux_count_pending: its objects, their numbers of
-# fluxes, and the names it gives stars; the batch's fold adds the counts to catalog_object and
-# names the stars still unnamed, once per star (migration 0007). Rewriting ~2,000 catalogue
-# rows in every file's transaction cost a third of the ingest.
-_PEND_COUNTS = """
-    INSERT INTO flux_count_pending (object_ids, counts, named_ids, names)
-    VALUES (string_to_array(%s, ',')::bigint[], string_to_array(%s, ',')::int[], %s, %s)
-"""
-# The fold is the only statement that changes existing catalogue rows, and folds never run two
-# at once (a transaction-level advisory lock): no ordering of row locks is needed, and one
-# fold's DELETE takes every pending row committed before it, and none twice. A star named by
-# several files takes the name of the earliest (the lowest pending id). The counts are unnested
-# in the select list (two arrays of one length, zipped): unnesting both in FROM materialises
-# every element first, and the fold took half as long again (51 ms against 33 for 60 files).
-_FOLD_LOCK = 7_046_117_200  # any constant, shared by every fold
-_FOLD_COUNTS = """
-    WITH moved AS (DELETE FROM flux_count_pending RETURNING *),
-         sums AS (SELECT u.id, sum(u.n) AS n
-                  FROM (SELECT unnest(object_ids) AS id, unnest(counts) AS n FROM moved) AS u
-                  GROUP BY u.id),
-         named AS (SELECT DISTINCT ON (u.id) u.id, u.name
-                   FROM moved, unnest(moved.named_ids, moved.names) AS u(id, name)
-                   ORDER BY u.id, moved.id)
-    UPDATE catalog_object o
-    SET flux_count = o.flux_count + sums.n, name = coalesce(o.name, named.name)
-    FROM sums LEFT JOIN named USING (id)
-    WHERE o.id = sums.id
-"""
+# A file's transaction appends one row to flux_count_pending (queries.ingest.pend_counts);
+# the batch's fold adds the counts to catalog_object and names the stars still unnamed, once
+# per star (queries.ingest.fold_counts). Rewriting ~2,000 catalogue rows in every file's
+# transaction cost a third of the ingest.
+#
 # A batch folds at least this often, so that the counts a search shows lag a long upload by
 # at most this many files.
 FOLD_EVERY = 25
@@ -484,8 +444,8 @@ def fold_flux_counts(conn: psycopg.Connection) -> int:
         How many objects' counts changed.
     """
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_FOLD_LOCK,))
-        return conn.execute(_FOLD_COUNTS).rowcount
+        queries.ingest.fold_lock().run(conn)
+        return queries.ingest.fold_counts().run(conn)
 
 
 def _flux_counts(object_ids: np.ndarray) -> tuple[str, str]:
@@ -503,7 +463,7 @@ def _update_objects(
     seen without a name gets the one a file gives it.
     """
     if counts[0]:
-        conn.execute(_PEND_COUNTS, (*counts, *names))
+        queries.ingest.pend_counts(*counts, *names).run(conn)
 
 
 def _flux_payload(rows: pa.Table, image_id: int, object_ids: np.ndarray, apertures: int) -> bytes:
@@ -556,29 +516,22 @@ def _record(
     outcome: FileOutcome,
     sha: bytes | None,
 ) -> None:
-    conn.execute(
-        """
-        INSERT INTO upload_file (upload_id, position, filename, sha256, status, image_id, fluxes,
-            matched, unmatched, rejected_rows, rejected_count, warnings, warning_count, error)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-        """,
-        (
-            upload_id,
-            position,
-            outcome.file,
-            sha,
-            outcome.status,
-            outcome.image_id,
-            outcome.fluxes,
-            outcome.matched,
-            outcome.unmatched,
-            json.dumps(outcome.to_json()["rejected_rows"]),
-            outcome.rejected_count,
-            json.dumps(outcome.warnings),
-            outcome.warning_count,
-            outcome.error,
-        ),
-    )
+    queries.ingest.record_file(
+        upload_id=upload_id,
+        position=position,
+        filename=outcome.file,
+        sha256=sha,
+        status=outcome.status,
+        image_id=outcome.image_id,
+        fluxes=outcome.fluxes,
+        matched=outcome.matched,
+        unmatched=outcome.unmatched,
+        rejected_rows_json=json.dumps(outcome.to_json()["rejected_rows"]),
+        rejected_count=outcome.rejected_count,
+        warnings_json=json.dumps(outcome.warnings),
+        warning_count=outcome.warning_count,
+        error=outcome.error,
+    ).run(conn)
 
 
 def _read_one(path: Path) -> SipsFile | Exception:

@@ -1,19 +1,21 @@
 """A light curve: differential magnitudes image by image, with their provenance.
 
-Made by :func:`aphos_lib.photometry.differential_photometry`. It converts to pandas, astropy
-``Table`` and ``TimeSeries``, folds and bins, finds periods (astropy Lomb-Scargle) and
-writes the downloads: CSV and TXT (exposure middle, JD, HJD, magnitude, deviation, with an
-optional metadata block) and the AAVSO Extended File Format.
+Made by :func:`aphos_lib.photometry.differential_photometry` (``archive.lightcurve(...)``).
+It converts to pandas, astropy ``Table`` and ``TimeSeries``, folds and bins (each giving a
+light curve again), finds periods (astropy Lomb-Scargle), plots itself (drawn by
+:mod:`aphos_lib.plotting`) and writes the downloads: CSV and TXT (exposure middle, JD, HJD,
+magnitude, deviation, with an optional metadata block) and the AAVSO Extended File Format.
 """
 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,9 +23,16 @@ import pandas as pd
 from aphos_lib.coordinates import format_dec, format_ra
 from aphos_lib.search import CatalogObject
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 __all__ = ["AAVSO_FILTERS", "LightCurve", "Periodogram"]
 
 TIME_COLUMNS = ("jd", "hjd")
+# What a bin averages besides magnitudes: the times of its images. A bin keeps a label column
+# when all of its images share the value (a night bin is one night and one observer).
+_BIN_TIMES = ("time_utc", "jd", "hjd")
+_BIN_LABELS = ("night", "observer", "filter")
 # Filters the AAVSO accepts, and how SIPS headers commonly name them.
 AAVSO_FILTERS = {
     "U",
@@ -110,6 +119,36 @@ class Periodogram:
             {"frequency_per_day": self.frequency, "period_d": self.period, "power": self.power}
         )
 
+    def plot(self, ax: Axes | None = None, *, mark=None, **style) -> Axes:
+        """Power against period (log scale), drawn by :func:`aphos_lib.plotting.plot_periodogram`.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; a new figure when not given.
+        mark : float or list of float, optional
+            Periods (days) to mark with a dashed line, e.g. ``[p.best_period, 2 * p.best_period]``.
+        **style
+            Passed to matplotlib's ``Axes.plot`` (``color=``, ``linewidth=``, ``label=`` ...).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> t = 2459525.0 + np.arange(300) / 100
+        >>> curve = LightCurve(pd.DataFrame(
+        ...     {"hjd": t, "magnitude": np.sin(2 * np.pi * t / 0.7), "deviation": 0.01}))
+        >>> periodogram = curve.periodogram(max_period=2)
+        >>> ax = periodogram.plot(mark=periodogram.best_period, color="black")
+        >>> ax.get_xlabel(), ax.get_xscale()
+        ('period (d)', 'log')
+        """
+        from aphos_lib.plotting import plot_periodogram
+
+        return plot_periodogram(self, ax=ax, mark=mark, **style)
+
 
 class LightCurve:
     """Differential magnitudes of a variable star, one row per image.
@@ -122,15 +161,33 @@ class LightCurve:
         ApAuto and the chosen aperture's flux (``var_``, ``cmp_`` for the comparison or
         ensemble sum, ``cmp1_``.. for ensemble members, ``check_``), ``var_aperture``/
         ``cmp_aperture`` (0 means ApAuto), ``magnitude``, ``deviation``, ``saturated`` and
-        with a check star ``check_magnitude`` and ``check_deviation``.
+        with a check star ``check_magnitude`` and ``check_deviation``. A folded curve adds
+        ``phase``; a binned one has a row per bin instead (see :meth:`bin`).
     meta : dict
         What the curve was made from: ``variable``, ``comparisons``, ``check`` (catalogue
-        objects), the aperture choices, observer filters, ``as_of`` and ``queried_at``.
+        objects), the aperture choices, observer filters, ``as_of`` and ``queried_at``; a
+        folded curve's ``period``, ``epoch`` and ``fold_time``; a binned curve's ``binned``.
+
+    Examples
+    --------
+    The archive makes light curves (``archive.lightcurve(variable, comparison)``); any frame
+    with a time column and magnitudes is one too:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from aphos_lib import LightCurve
+    >>> t = 2459525.0 + np.arange(300) / 100
+    >>> curve = LightCurve(pd.DataFrame(
+    ...     {"hjd": t, "magnitude": np.sin(2 * np.pi * t / 0.7), "deviation": 0.01}))
+    >>> curve
+    <LightCurve of ?: 300 images>
+    >>> curve.fold(0.7).bin(0.1)
+    <LightCurve of ?: 10 bins of 0.1 in phase>
     """
 
-    def __init__(self, data: pd.DataFrame, meta: dict[str, Any]):
+    def __init__(self, data: pd.DataFrame, meta: dict[str, Any] | None = None):
         self.data = data
-        self.meta = meta
+        self.meta = {} if meta is None else meta
 
     def __len__(self) -> int:
         return len(self.data)
@@ -138,10 +195,13 @@ class LightCurve:
     def __repr__(self) -> str:
         var = self.meta.get("variable")
         name = var.label if var else "?"
+        binned = self.meta.get("binned")
+        if binned:
+            return f"<LightCurve of {name}: {len(self)} bins {_describe_bins(binned)}>"
         return f"<LightCurve of {name}: {len(self)} images>"
 
     def _repr_html_(self) -> str:
-        return f"<p>{self!r}</p>" + self.data.head(20).to_html(index=False)
+        return f"<p>{html.escape(repr(self))}</p>" + self.data.head(20).to_html(index=False)
 
     @property
     def variable(self) -> CatalogObject:
@@ -175,8 +235,11 @@ class LightCurve:
             ]
         )
         table = Table.from_pandas(frame)
-        table["time_utc"] = self.data["time_utc"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").to_numpy()
-        table["night"] = [n.isoformat() for n in self.data["night"]]
+        if "time_utc" in self.data:  # a curve binned in phase has no times
+            times = self.data["time_utc"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
+            table["time_utc"] = times.to_numpy()
+        if "night" in self.data:
+            table["night"] = [n.isoformat() for n in self.data["night"]]
         for column in table.colnames:
             if column in ("magnitude", "deviation", "check_magnitude", "check_deviation"):
                 table[column].unit = u.mag
@@ -207,12 +270,43 @@ class LightCurve:
     def _usable(self) -> pd.DataFrame:
         return self.data[np.isfinite(self.data["magnitude"].to_numpy())]
 
+    def _times(self, time: str) -> np.ndarray:
+        if time in self.data:
+            return self.data[time].to_numpy(dtype=float)
+        if time == "phase":
+            raise ValueError("only a folded curve has phases: curve.fold(period) first")
+        binned = " (it is binned in phase: bin it in time instead)" if "phase" in self.data else ""
+        raise ValueError(f"this curve has no {time!r} column{binned}")
+
     def fold(self, period: float, epoch: float | None = None, time: str = "hjd") -> LightCurve:
-        """Fold on ``period`` (days) from ``epoch`` (a Julian date; the first image's when
-        not given), adding a ``phase`` column in [0, 1) and sorting by it."""
+        """Fold on ``period``, adding a ``phase`` column in [0, 1) and sorting by it.
+
+        Parameters
+        ----------
+        period : float
+            Days.
+        epoch : float, optional
+            The Julian date of phase 0; the first image's when not given.
+        time : str
+            The time column to fold: ``"hjd"`` or ``"jd"``.
+
+        Returns
+        -------
+        LightCurve
+            The same rows with ``phase``; ``meta`` gets ``period``, ``epoch`` and
+            ``fold_time``. A binned curve folds too: ``curve.bin("night").fold(period)``.
+
+        Examples
+        --------
+        >>> t = 2459525.0 + np.arange(300) / 100
+        >>> curve = LightCurve(pd.DataFrame({"hjd": t, "magnitude": np.sin(2 * np.pi * t / 0.7)}))
+        >>> folded = curve.fold(0.7, epoch=2459525.0)
+        >>> folded.meta["period"], float(folded.data.phase.min()), bool(folded.data.phase.max() < 1)
+        (0.7, 0.0, True)
+        """
         if not period > 0:
             raise ValueError(f"period {period} must be positive")
-        t = self.data[time].to_numpy()
+        t = self._times(time)
         if epoch is None:
             epoch = float(np.nanmin(t)) if len(t) else 0.0
         data = self.data.copy()
@@ -220,26 +314,71 @@ class LightCurve:
         data = data.sort_values("phase", kind="stable").reset_index(drop=True)
         return self._with(data, period=period, epoch=epoch, fold_time=time)
 
-    def bin(self, width: float | str = "night", time: str = "hjd") -> pd.DataFrame:
-        """Average the magnitudes per night (``"night"``) or in bins of ``width`` days.
+    def bin(self, width: float | str = "night", time: str | None = None) -> LightCurve:
+        """Average the magnitudes per night and observer, or in bins of ``width``.
 
         Each bin's magnitude is the mean weighted by 1/deviation^2 (plain mean when a
         deviation is unknown) and its deviation the error of that mean (for a plain mean
         the standard deviation over sqrt(n)).
 
+        Parameters
+        ----------
+        width : ``"night"`` or float
+            ``"night"``: one bin per night and observer. A number: bins of that width along
+            ``time``, in days from the first image (or in cycles, from phase 0, for phase).
+        time : ``"hjd"``, ``"jd"`` or ``"phase"``, optional
+            What to bin along. By default the phase for a folded curve binned by ``width``
+            (the mean light curve over the cycle), else ``"hjd"``.
+
         Returns
         -------
-        pandas.DataFrame
-            ``time`` (mean of the bin's times), ``magnitude``, ``deviation``, ``n``.
+        LightCurve
+            One row per bin, in order of ``time``: the mean of the bin's times (``time_utc``,
+            ``jd``, ``hjd``, or ``phase``), ``magnitude``, ``deviation``, ``n`` (images in the
+            bin), and ``night``, ``observer``, ``filter`` where each bin has one value.
+            ``meta["binned"]`` says how it was binned. A folded curve binned in time stays
+            folded: each bin's phase is that of its mean time.
+
+        Examples
+        --------
+        >>> t = 2459525.0 + np.arange(300) / 100
+        >>> curve = LightCurve(pd.DataFrame(
+        ...     {"hjd": t, "magnitude": np.sin(2 * np.pi * t / 0.7), "deviation": 0.01}))
+        >>> hourly = curve.bin(1 / 24)
+        >>> len(hourly), int(hourly.data.n.sum()), hourly.meta["binned"]
+        (72, 300, {'width': 0.041666666666666664, 'time': 'hjd'})
+        >>> mean_cycle = curve.fold(0.7).bin(0.05)
+        >>> list(mean_cycle.data.columns)
+        ['phase', 'magnitude', 'deviation', 'n']
         """
+        folded = "phase" in self.data
+        if time is None:
+            time = "phase" if folded and width != "night" else self.meta.get("fold_time", "hjd")
+        self._times(time)  # a clear error when the curve lacks the column
         rows = self._usable()
         if width == "night":
+            if time == "phase":
+                raise ValueError('night bins are in time: bin("night", time="hjd")')
+            if not {"night", "observer"} <= set(rows.columns):
+                raise ValueError("night bins need the curve's night and observer columns")
             keys = rows["night"].astype(str) + "|" + rows["observer"].astype(str)
+        elif isinstance(width, str) or not float(width) > 0:
+            raise ValueError(f"width {width!r} must be 'night' or a positive number")
         else:
-            t = rows[time].to_numpy()
-            keys = np.floor((t - np.min(t)) / float(width)) if len(t) else t
+            width = float(width)
+            t = rows[time].to_numpy(dtype=float)
+            # Phase bins start at phase 0; time bins at the first image, as they always have.
+            start = 0.0 if time == "phase" or not len(t) else np.nanmin(t)
+            keys = np.floor((t - start) / width)
+        averaged = [time] if time == "phase" else [c for c in _BIN_TIMES if c in rows]
+        groups = rows.groupby(keys, sort=True)
+        labels = [
+            c
+            for c in _BIN_LABELS
+            if c in rows and time != "phase" and groups[c].nunique(dropna=False).max() <= 1
+        ]
         out = []
-        for _, group in rows.groupby(keys, sort=True):
+        for _, group in groups:
             m, s = group["magnitude"].to_numpy(), group["deviation"].to_numpy()
             if np.all(np.isfinite(s) & (s > 0)):
                 w = 1 / s**2
@@ -247,9 +386,21 @@ class LightCurve:
             else:
                 mean = float(np.mean(m))
                 error = float(np.std(m, ddof=1) / math.sqrt(len(m))) if len(m) > 1 else np.nan
-            out.append((float(group[time].mean()), mean, error, len(group)))
-        binned = pd.DataFrame(out, columns=["time", "magnitude", "deviation", "n"])
-        return binned.sort_values("time").reset_index(drop=True)
+            # Binning a binned curve counts the images, not the bins.
+            count = int(group["n"].sum()) if "n" in group else len(group)
+            out.append(
+                {c: group[c].mean() for c in averaged}
+                | {c: group[c].iloc[0] for c in labels}
+                | {"magnitude": mean, "deviation": error, "n": count}
+            )
+        columns = [*averaged, *labels, "magnitude", "deviation", "n"]
+        data = pd.DataFrame(out, columns=columns).astype({"n": "int64"})
+        data = data.sort_values(time, kind="stable").reset_index(drop=True)
+        binned = self._with(data, binned={"width": width, "time": time})
+        if folded and time != "phase" and "period" in self.meta:
+            meta = self.meta
+            return binned.fold(meta["period"], meta.get("epoch"), meta.get("fold_time", time))
+        return binned
 
     def periodogram(
         self,
@@ -272,6 +423,7 @@ class LightCurve:
         """
         from astropy.timeseries import LombScargle
 
+        self._times(time)  # a clear error for a curve binned in phase
         rows = self._usable()
         if len(rows) < 3:
             raise ValueError(
@@ -334,6 +486,96 @@ class LightCurve:
             )
         return pd.DataFrame(rows)
 
+    # --- plots ---------------------------------------------------------------------------
+
+    def plot(
+        self, ax: Axes | None = None, *, time: str = "hjd", by: str | None = "observer", **style
+    ) -> Axes:
+        """Magnitudes against time, one colour per observer, magnitudes growing downwards.
+
+        Drawn by :func:`aphos_lib.plotting.plot_lightcurve`.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; a new figure when not given.
+        time : str
+            The time column: ``"hjd"`` or ``"jd"``.
+        by : str or None
+            A column whose values get a colour and a legend entry each (``None``: one colour).
+        **style
+            Passed to matplotlib's ``Axes.errorbar`` (``color=``, ``markersize=``,
+            ``fmt=``, ``alpha=``, ``label=`` ...).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> t = 2459525.0 + np.arange(300) / 100
+        >>> curve = LightCurve(pd.DataFrame(
+        ...     {"hjd": t, "magnitude": np.sin(2 * np.pi * t / 0.7), "deviation": 0.01}))
+        >>> ax = curve.plot(color="black", markersize=2)
+        >>> ax.get_ylabel(), bool(ax.yaxis_inverted())
+        ('differential magnitude', True)
+        """
+        from aphos_lib.plotting import plot_lightcurve
+
+        return plot_lightcurve(self, ax=ax, time=time, by=by, **style)
+
+    def plot_phase(
+        self,
+        period: float | None = None,
+        epoch: float | None = None,
+        *,
+        ax: Axes | None = None,
+        cycles: int = 2,
+        by: str | None = "observer",
+        time: str = "hjd",
+        **style,
+    ) -> Axes:
+        """Magnitudes against phase, ``cycles`` times over, of this folded curve or folded on
+        ``period``.
+
+        Drawn by :func:`aphos_lib.plotting.plot_phase`.
+
+        Parameters
+        ----------
+        period : float, optional
+            Fold on this period (days) first; needed unless the curve is folded already.
+        epoch : float, optional
+            The Julian date of phase 0 when folding (see :meth:`fold`).
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; a new figure when not given.
+        cycles : int
+            How many cycles to draw (2 shows an eclipse at phase 0 whole).
+        by : str or None
+            A column whose values get a colour and a legend entry each (``None``: one colour).
+        time : str
+            The time column to fold on when ``period`` is given.
+        **style
+            Passed to matplotlib's ``Axes.errorbar``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> t = 2459525.0 + np.arange(300) / 100
+        >>> curve = LightCurve(pd.DataFrame(
+        ...     {"hjd": t, "magnitude": np.sin(2 * np.pi * t / 0.7), "deviation": 0.01}))
+        >>> ax = curve.plot_phase(0.7)
+        >>> tuple(map(float, ax.get_xlim())), ax.get_title()
+        ((0.0, 2.0), 'light curve, P = 0.70000 d')
+        >>> ax = curve.fold(0.7).bin(0.05).plot_phase(ax=ax, color="red")
+        """
+        from aphos_lib.plotting import plot_phase
+
+        curve = self if period is None else self.fold(period, epoch, time)
+        return plot_phase(curve, ax=ax, cycles=cycles, by=by, **style)
+
     # --- downloads -----------------------------------------------------------------------
 
     def _metadata(self) -> dict[str, Any]:
@@ -354,7 +596,12 @@ class LightCurve:
         as_of = meta.get("as_of")
         out["as_of"] = as_of.isoformat() if as_of else "not pinned"
         out["queried_at"] = meta["queried_at"].isoformat(timespec="seconds")
-        out["images"] = len(self.data)
+        if meta.get("binned"):
+            out["binned"] = _describe_bins(meta["binned"])
+            out["bins"] = len(self.data)
+            out["images"] = int(self.data["n"].sum())
+        else:
+            out["images"] = len(self.data)
         out["magnitudes"] = int(np.isfinite(self.data["magnitude"]).sum())
         if "period" in meta:
             out["period_d"] = meta["period"]
@@ -402,6 +649,8 @@ class LightCurve:
         return rows
 
     def _download(self, delimiter: str, missing: str, metadata: bool) -> str:
+        if "time_utc" not in self.data:
+            raise ValueError("a curve binned in phase has no times to download")
         text = io.StringIO()
         writer = csv.writer(text, delimiter=delimiter, lineterminator="\n")
         if metadata:
@@ -511,6 +760,16 @@ class LightCurve:
                 ]
             )
         return _written(out.getvalue(), path)
+
+
+def _describe_bins(binned: dict[str, Any]) -> str:
+    """How a curve was binned, in words: ``per night and observer``, ``of 0.01 in phase``."""
+    width, time = binned["width"], binned["time"]
+    if width == "night":
+        return "per night and observer"
+    if time == "phase":
+        return f"of {width:g} in phase"
+    return f"of {width:g} d in {time.upper()}"
 
 
 def _magnitude(mag: float | None) -> str:

@@ -15,7 +15,7 @@ inserting new stars is not on the path of the thread that reads and encodes the 
    the final ids of the stars it borrowed, and says its rows must be encoded again.
 
 Ids in the cache come only from committed transactions, and objects are never deleted, so a
-cached id stays valid for the batch.
+cached id stays valid for the batch. The statements are in :mod:`aphos_lib.queries.objects`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import numpy as np
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from aphos_lib.queries import objects
 
 __all__ = ["FileStars", "NewStars", "ObjectCache", "resolve_stars"]
 
@@ -56,41 +58,6 @@ def _keys_and_ids(keys_text: str | None, ids_text: str | None) -> tuple[pa.Array
     return pa.array(keys_text.split("\n")), _ids_text(ids_text)
 
 
-# A key's catalogue is what precedes its first tab, the catalogue id all that follows.
-_CATALOG = "split_part(k.key, E'\\t', 1)"
-_CATALOG_ID = "substr(k.key, strpos(k.key, E'\\t') + 1)"
-# Ids come back as one comma-separated string in key order (-1: unknown): parsing it with
-# numpy is much cheaper than building a Python row per star.
-_FIND_OBJECTS = f"""
-    SELECT string_agg(coalesce(o.id, -1)::text, ',' ORDER BY k.ord)
-    FROM unnest(string_to_array(%s, E'\\n')) WITH ORDINALITY AS k(key, ord)
-    LEFT JOIN catalog_object o ON o.catalog = {_CATALOG} AND o.catalog_id = {_CATALOG_ID}
-"""
-_RESERVE_IDS = """
-    SELECT string_agg(nextval(s)::text, ',')
-    FROM (SELECT pg_get_serial_sequence('catalog_object', 'id')::regclass AS s) AS q,
-         generate_series(1, %s)
-"""
-# New stars with their reserved ids, in (catalogue, id) order; a star another ingest stored
-# first (or is storing: the INSERT then waits for its commit) is skipped. The ids it stored
-# come back.
-_INSERT_OBJECTS = f"""
-    WITH inserted AS (
-        INSERT INTO catalog_object (id, catalog, catalog_id, name, ra_deg, dec_deg, mag, bv, jk)
-        SELECT x::bigint, {_CATALOG}, {_CATALOG_ID}, nullif(n, ''), r::float8, d::float8,
-               nullif(m, '')::float8, nullif(b, '')::float8, nullif(j, '')::float8
-        FROM unnest(string_to_array(%s, ','), string_to_array(%s, E'\\n'),
-                    string_to_array(%s, E'\\n'), string_to_array(%s, E'\\n'),
-                    string_to_array(%s, E'\\n'), string_to_array(%s, E'\\n'),
-                    string_to_array(%s, E'\\n'), string_to_array(%s, E'\\n'))
-             AS k(x, key, n, r, d, m, b, j)
-        ORDER BY 2, 3
-        ON CONFLICT (catalog, catalog_id) DO NOTHING
-        RETURNING id
-    )
-    SELECT string_agg(id::text, ',') FROM inserted
-"""
-
 # A file with at least this many stars the batch has not met reads every catalogue star of its
 # sky area at once (one index range of the position index) instead of asking for its stars by
 # id: the batch's later images of the field then find theirs in the cache, though each image
@@ -100,11 +67,6 @@ _AREA_MARGIN_DEG = 0.05  # catalogue positions a little outside the measured one
 # Wider on the sky (or across RA 0/360): ask by id, as before. SIPS fields reach 5 x 7 deg
 # (the published export's).
 _AREA_MAX_SIDE_DEG = 10.0
-_OBJECTS_IN_AREA = """
-    SELECT string_agg(catalog || E'\t' || catalog_id, E'\n'), string_agg(id::text, ',')
-    FROM catalog_object
-    WHERE point(ra_deg, dec_deg) <@ box(point(%s, %s), point(%s, %s))
-"""
 
 
 @dataclass
@@ -117,7 +79,7 @@ class NewStars:
 
     keys: pa.Array
     ids: np.ndarray
-    values: tuple[str, ...]  # the INSERT's other text parameters, from the key on
+    values: tuple[str, ...]  # objects.insert_stars' other text parameters, from the key on
     state: str = "pending"
 
 
@@ -214,7 +176,7 @@ class FileStars:
         new = self.new
         if new is not None:
             ids = ",".join(map(str, new.ids.tolist()))
-            (text,) = conn.execute(_INSERT_OBJECTS, (ids, *new.values)).fetchone()
+            text = objects.insert_stars(ids, *new.values).value(conn)
             lost = np.flatnonzero(~np.isin(new.ids, _ids_text(text)))
             if len(lost):  # another ingest stored these stars first (and has committed)
                 new.ids[lost] = _find(conn, new.keys.take(pa.array(lost)))
@@ -225,13 +187,12 @@ class FileStars:
 
 def _find(conn: psycopg.Connection, keys: pa.Array) -> np.ndarray:
     """The stored object id of each key, -1 where there is none."""
-    (text,) = conn.execute(_FIND_OBJECTS, (lines(keys.to_pylist()),)).fetchone()
-    return _ids_text(text)
+    return _ids_text(objects.ids_of(lines(keys.to_pylist())).value(conn))
 
 
 def _reserve(conn: psycopg.Connection, n: int) -> np.ndarray:
     """``n`` ids from the object sequence, which no other object will get."""
-    return _ids_text(conn.execute(_RESERVE_IDS, (n,)).fetchone()[0])
+    return _ids_text(objects.reserve_ids(n).value(conn))
 
 
 def resolve_stars(
@@ -362,7 +323,7 @@ def _read_area(
 ) -> None:
     """Cache every catalogue star in ``box``. Only committed stars are read: the file's
     transaction has inserted none yet."""
-    keys, ids = _keys_and_ids(*conn.execute(_OBJECTS_IN_AREA, box).fetchone())
+    keys, ids = _keys_and_ids(*objects.in_box(*box).one(conn))
     known.boxes.append(box)
     new = known.find(keys) < 0
     known.add(keys.filter(pa.array(new)), ids[new])

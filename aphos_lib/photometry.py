@@ -12,9 +12,9 @@ deviation only when both deviations are known. A night is one observer's session
 noon to local noon (the observer's longitude when known, else 12:00 UTC), named by the date
 on which it began.
 
-The database picks the rows and the apertures; the magnitudes are computed here with numpy.
-When SIPS matched one star to two sources of an image, the source nearest the star's
-catalogue position is used.
+The stars' measurements are read by :mod:`aphos_lib.light_curve_read` (which applies the rules
+of :mod:`aphos_lib.light_curve_rules`: the night, the JD, one source per star and image); the
+magnitudes are computed here with numpy.
 """
 
 from __future__ import annotations
@@ -26,11 +26,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 import psycopg
-from psycopg import sql
 
 from aphos_lib.aperture_choice import AUTO, ApertureChoice
-from aphos_lib.photometry_columns import check_budget, fetch_columns
-from aphos_lib.queries.fluxes import JD_SQL
+from aphos_lib.light_curve_read import StarSpec, read_columns
 from aphos_lib.search import CatalogObject, resolve_object
 
 __all__ = [
@@ -81,61 +79,6 @@ def ensemble_flux(fluxes: Sequence, deviations: Sequence) -> tuple[np.ndarray, n
     return flux, deviation
 
 
-# One CTE per star: its fluxes, one per image (the source nearest the catalogue position).
-# The aperture arrays are read only when needed. This general query reads the table's rows;
-# the common light curve reads only the indexes (aphos_lib.photometry_columns).
-_STAR = """
-    SELECT DISTINCT ON (image_id) image_id, ra_deg, dec_deg, ap_auto, ap_auto_dev,
-           ap_auto_saturated, {arrays}
-    FROM flux WHERE object_id = {id}
-    ORDER BY image_id,
-             sind(dec_deg) * sind({dec}) + cosd(dec_deg) * cosd({dec}) * cosd(ra_deg - {ra}) DESC
-"""
-_ARRAYS = "ap, ap_dev, ap_saturated"
-_NO_ARRAYS = "NULL::float8[] AS ap, NULL::float8[] AS ap_dev, NULL::bool[] AS ap_saturated"
-# The night of an image: local noon to local noon, named by the date it began (UTC noon
-# when the observer's longitude is unknown; 240 s of time per degree of longitude).
-_NIGHT = (
-    "(timezone('UTC', i.exposure_mid)"
-    " + make_interval(secs => coalesce(ob.longitude_deg, 0) * 240)"
-    " - interval '12 hours')::date"
-)
-
-# The header's JD of mid-exposure; from the UTC time when a short header has none.
-
-
-def _aperture_sql(alias: str, choice: ApertureChoice) -> tuple[sql.Composable, sql.Composable]:
-    """A star's columns in the aperture chosen for the row's night (0: ApAuto).
-
-    Returns the select-list columns and the lateral join that picks the aperture number. When
-    every night uses the same aperture the number is a literal, which the planner folds
-    (no per-row lookup: the common case, ApAuto throughout, costs nothing).
-    """
-    s, k = sql.Identifier(alias), sql.Identifier(f"k_{alias}")
-    if choice.nights:
-        pick = sql.SQL(
-            "CROSS JOIN LATERAL (SELECT coalesce((SELECT u.k FROM unnest({n}::date[], "
-            "{a}::int[]) AS u(night, k) WHERE u.night = n.night), {d}) AS k) {k}"
-        ).format(
-            n=sql.Placeholder(f"{alias}_nights"),
-            a=sql.Placeholder(f"{alias}_apertures"),
-            d=sql.Placeholder(f"{alias}_default"),
-            k=k,
-        )
-    else:
-        pick = sql.SQL("CROSS JOIN LATERAL (SELECT {}::int AS k) {}").format(
-            sql.Literal(int(choice.default)), k
-        )
-    columns = sql.SQL(
-        "{s}.ra_deg, {s}.dec_deg, {s}.ap_auto, {s}.ap_auto_dev, {s}.ap_auto_saturated, {k}.k, "
-        "CASE WHEN {k}.k = 0 THEN {s}.ap_auto ELSE {s}.ap[{k}.k] END, "
-        "CASE WHEN {k}.k = 0 THEN {s}.ap_auto_dev ELSE {s}.ap_dev[{k}.k] END, "
-        "CASE WHEN {k}.k = 0 THEN {s}.ap_auto_saturated "
-        "ELSE coalesce({s}.ap_saturated[{k}.k], false) END"
-    ).format(s=s, k=k)
-    return columns, pick
-
-
 _STAR_FIELDS = [
     "ra_deg",
     "dec_deg",
@@ -147,7 +90,6 @@ _STAR_FIELDS = [
     "flux_dev",
     "saturated",
 ]
-_IMAGE_FIELDS = ["image_id", "time_utc", "jd", "hjd", "night", "observer", "filter", "exposure_s"]
 
 
 def _names(values: Iterable[str] | None) -> list[str] | None:
@@ -220,23 +162,18 @@ def differential_photometry(
     if as_of is not None and as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware (e.g. 2026-11-24T12:00:00+00:00)")
 
-    stars = [("v", "var", var)] + [(f"c{k}", "cmp", c) for k, c in enumerate(comparisons)]
+    stars = [StarSpec("v", var, choices["var"])]
+    stars += [StarSpec(f"c{k}", c, choices["cmp"]) for k, c in enumerate(comparisons)]
     if chk is not None:
-        stars.append(("k", "chk", chk))
-    where, params = _conditions(observers, exclude_observers, as_of)
-    if with_apertures:
-        check_budget(conn, [obj.id for _, _, obj in stars])
-        query = _query(stars, choices, where, with_apertures)
-        params.update(_star_params(stars, choices))
-        rows = conn.cursor(binary=True).execute(query, params).fetchall()
-        frame = _frame(rows, stars, with_apertures)
-    else:  # the columnar read: the same frame in a fraction of the time
-        frame = fetch_columns(
-            conn,
-            [(alias, obj, choices[key], key == "chk") for alias, key, obj in stars],
-            where,
-            params,
-        )
+        stars.append(StarSpec("k", chk, choices["chk"], optional=True))
+    frame = read_columns(
+        conn,
+        stars,
+        observers=_names(observers),
+        exclude_observers=_names(exclude_observers),
+        as_of=as_of,
+        with_apertures=with_apertures,
+    )
     _fill_missing_hjd(frame, var)
     frame = _magnitudes(frame, len(comparisons), chk is not None)
     if not include_saturated and frame["saturated"].any():
@@ -308,140 +245,6 @@ def _as_list(value) -> list:
             raise ValueError("an ensemble needs at least one comparison star")
         return value
     return [value]
-
-
-def _conditions(observers, exclude_observers, as_of) -> tuple[list[sql.Composable], dict]:
-    """The image conditions (observers kept or left out, ``as_of``) on ``i`` and their values."""
-    params: dict = {}
-    where = []
-    if observers is not None:
-        params["observers"] = _names(observers)
-        where.append(
-            sql.SQL(
-                "i.observer_id IN (SELECT id FROM observer "
-                "WHERE lower(username) = ANY(%(observers)s))"
-            )
-        )
-    if exclude_observers:
-        params["exclude"] = _names(exclude_observers)
-        where.append(
-            sql.SQL(
-                "i.observer_id NOT IN (SELECT id FROM observer "
-                "WHERE lower(username) = ANY(%(exclude)s))"
-            )
-        )
-    if as_of is not None:
-        params["as_of"] = as_of
-        where.append(sql.SQL("i.created_at <= %(as_of)s"))
-    return where, params
-
-
-def _query(stars, choices, where, with_apertures) -> sql.Composable:
-    """The general query: apertures chosen night by night, optionally every aperture's lists.
-
-    Its parameters are the conditions' and each star's (``_star_params``).
-    """
-    ctes, columns, laterals, joins = [], [], [], []
-    for alias, key, _ in stars:
-        choice = choices[key]
-        needs_arrays = with_apertures or choice.default != AUTO or any(choice.nights.values())
-        arrays = _ARRAYS if needs_arrays else _NO_ARRAYS
-        ctes.append(
-            sql.SQL("{} AS ({})").format(
-                sql.Identifier(alias),
-                sql.SQL(
-                    _STAR.format(
-                        id=f"%({alias}_id)s",
-                        ra=f"%({alias}_ra)s",
-                        dec=f"%({alias}_dec)s",
-                        arrays=arrays,
-                    )
-                ),
-            )
-        )
-        cols, lateral = _aperture_sql(alias, choice)
-        columns.append(cols)
-        laterals.append(lateral)
-        if with_apertures:
-            columns.append(
-                sql.SQL("{s}.ap, {s}.ap_dev, {s}.ap_saturated").format(s=sql.Identifier(alias))
-            )
-        if alias != "v":
-            kind = "LEFT JOIN" if key == "chk" else "JOIN"
-            joins.append(
-                sql.SQL("{} {} ON {}.image_id = v.image_id").format(
-                    sql.SQL(kind), sql.Identifier(alias), sql.Identifier(alias)
-                )
-            )
-    return sql.SQL(
-        "WITH {ctes} "
-        "SELECT i.id, (extract(epoch FROM i.exposure_mid) * 1000000)::bigint, {jd}, i.hjd, "
-        "n.night - date '1970-01-01', ob.username, i.filter, "
-        "i.exposure_time_s, {columns} "
-        "FROM v {joins} "
-        "JOIN image i ON i.id = v.image_id "
-        "JOIN observer ob ON ob.id = i.observer_id "
-        "CROSS JOIN LATERAL (SELECT {night} AS night) n "
-        "{laterals} "
-        "WHERE {where} "
-        "ORDER BY i.exposure_mid, i.id"
-    ).format(
-        ctes=sql.SQL(", ").join(ctes),
-        columns=sql.SQL(", ").join(columns),
-        joins=sql.SQL(" ").join(joins),
-        night=sql.SQL(_NIGHT),
-        jd=sql.SQL(JD_SQL),
-        laterals=sql.SQL(" ").join(laterals),
-        where=sql.SQL(" AND ").join(where or [sql.SQL("true")]),
-    )
-
-
-def _star_params(stars, choices) -> dict:
-    """Each star's id, position and aperture choice, for :func:`_query`."""
-    params = {}
-    for alias, key, obj in stars:
-        choice = choices[key]
-        nights = sorted(choice.nights)
-        params.update(
-            {
-                f"{alias}_id": obj.id,
-                f"{alias}_ra": obj.ra_deg,
-                f"{alias}_dec": obj.dec_deg,
-                f"{alias}_nights": nights,
-                f"{alias}_apertures": [choice.nights[n] for n in nights],
-                f"{alias}_default": choice.default,
-            }
-        )
-    return params
-
-
-def _frame(rows: list[tuple], stars, with_apertures: bool) -> dict:
-    """The rows of the general query as columns (numpy arrays, lists, a DatetimeIndex)."""
-    names = list(_IMAGE_FIELDS)
-    for alias, _, _ in stars:
-        names += [f"{alias}_{f}" for f in _STAR_FIELDS]
-        if with_apertures:
-            names += [f"{alias}_ap", f"{alias}_ap_dev", f"{alias}_ap_saturated"]
-    if rows:
-        columns = list(zip(*rows, strict=True))
-    else:
-        columns = [()] * len(names)
-    data = {}
-    for name, values in zip(names, columns, strict=True):
-        if name.endswith("saturated") and not name.endswith("ap_saturated"):
-            # NULL only for a check star missing from an image: not measured, not saturated.
-            data[name] = np.array(values, dtype=bool)
-        elif name == "image_id" or name.endswith("_aperture"):
-            data[name] = np.array([-1 if v is None else v for v in values], dtype=np.int64)
-        elif name in ("time_utc", "night"):  # microseconds / days since 1970 (cheap to read)
-            data[name] = np.array(values, dtype=np.int64)
-        elif name in ("observer", "filter") or name.endswith(("_ap", "_ap_dev", "_ap_saturated")):
-            data[name] = list(values)
-        else:
-            data[name] = np.array(values, dtype=float)  # None becomes NaN
-    data["time_utc"] = pd.to_datetime(data["time_utc"], unit="us", utc=True)
-    data["night"] = data["night"].astype("datetime64[D]").astype(object)
-    return data
 
 
 def _take(column, keep: np.ndarray):

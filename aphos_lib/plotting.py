@@ -1,12 +1,13 @@
 """Quick matplotlib figures of light curves, folded curves and periodograms.
 
-Each function draws on ``ax`` (a new figure when none is given) and returns the axes.
-Magnitudes grow downwards, as astronomers plot them. Matplotlib is imported on first use,
-so ``aphos_lib`` works without it; in a notebook the figures show inline, and anywhere
-without a display (CI, a batch job) matplotlib's default non-interactive backend draws them.
+Each function draws on ``ax`` (a new figure when none is given), passes its keyword
+arguments on to matplotlib as styling, and returns the axes. Magnitudes grow downwards, as
+astronomers plot them. Matplotlib is imported on first use, so ``aphos_lib`` works without
+it; in a notebook the figures show inline, and anywhere without a display (CI, a batch job)
+matplotlib's default non-interactive backend draws them.
 
->>> from aphos_lib import plotting
->>> plotting.plot_phase(curve.fold(0.936))     # doctest: +SKIP
+The light curve's own methods call these: ``curve.plot()``, ``curve.plot_phase(0.936)``,
+``curve.periodogram().plot()``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["plot_aperture_scatter", "plot_lightcurve", "plot_periodogram", "plot_phase"]
+
+# How points look unless the caller's styling says otherwise.
+_POINTS = {"fmt": "o", "markersize": 3, "elinewidth": 0.8}
 
 
 def _axes(ax, title: str | None = None):
@@ -40,14 +44,26 @@ def _by_group(data, by: str | None):
     yield from data.groupby(by, sort=True)
 
 
-def _errorbars(ax, x, group, label):
+def _errorbars(ax, x, group, label, style):
     y = group["magnitude"].to_numpy(dtype=float)
     err = group["deviation"].to_numpy(dtype=float)
     err = np.where(np.isfinite(err), err, 0.0)  # unknown deviations: a point without a bar
-    ax.errorbar(x, y, yerr=err, fmt="o", markersize=3, elinewidth=0.8, label=label)
+    ax.errorbar(x, y, yerr=err, label=label, **{**_POINTS, **style})
 
 
-def plot_lightcurve(curve, ax=None, time: str = "hjd", by: str | None = "observer"):
+def _label(key, label: str | None):
+    """A group's legend entry: its value, after the caller's ``label=`` when one is given."""
+    if label is None:
+        return key
+    return label if key is None else f"{label} ({key})"
+
+
+def _legend(ax, data, by: str | None, label: str | None) -> None:
+    if len(data) and (label is not None or (by is not None and by in data)):
+        ax.legend(fontsize="small")
+
+
+def plot_lightcurve(curve, ax=None, time: str = "hjd", by: str | None = "observer", **style):
     """The magnitudes against time, one colour per observer (``by=None``: one colour).
 
     Parameters
@@ -58,21 +74,25 @@ def plot_lightcurve(curve, ax=None, time: str = "hjd", by: str | None = "observe
         The time column: ``"hjd"`` or ``"jd"``.
     by : str or None
         A column whose values get a colour and a legend entry each.
+    **style
+        Passed to ``Axes.errorbar``; a ``label=`` is put before each group's value.
     """
+    if time not in curve.data:
+        raise ValueError(f"the curve has no {time!r} column to plot against")
+    label = style.pop("label", None)
     ax = _axes(ax, _title(curve))
     data = curve.data[np.isfinite(curve.data["magnitude"].to_numpy(dtype=float))]
     for key, group in _by_group(data, by):
-        _errorbars(ax, group[time].to_numpy(dtype=float), group, key)
+        _errorbars(ax, group[time].to_numpy(dtype=float), group, _label(key, label), style)
     ax.set_xlabel(time.upper())
     ax.set_ylabel("differential magnitude")
     if not ax.yaxis_inverted():
         ax.invert_yaxis()
-    if by is not None and by in data and len(data):
-        ax.legend(fontsize="small")
+    _legend(ax, data, by, label)
     return ax
 
 
-def plot_phase(curve, ax=None, cycles: int = 2, by: str | None = "observer"):
+def plot_phase(curve, ax=None, cycles: int = 2, by: str | None = "observer", **style):
     """A folded curve (from :meth:`LightCurve.fold`) against phase, ``cycles`` times over.
 
     Parameters
@@ -81,9 +101,12 @@ def plot_phase(curve, ax=None, cycles: int = 2, by: str | None = "observer"):
         Folded: it has a ``phase`` column and ``meta["period"]``.
     cycles : int
         How many cycles to draw (2 shows an eclipse at phase 0 whole).
+    **style
+        Passed to ``Axes.errorbar``; a ``label=`` is put before each group's value.
     """
     if "phase" not in curve.data:
         raise ValueError("plot_phase needs a folded curve: curve.fold(period)")
+    label = style.pop("label", None)
     period = curve.meta.get("period")
     title = _title(curve) + (f", P = {period:.5f} d" if period else "")
     ax = _axes(ax, title)
@@ -91,18 +114,17 @@ def plot_phase(curve, ax=None, cycles: int = 2, by: str | None = "observer"):
     for key, group in _by_group(data, by):
         phase = group["phase"].to_numpy(dtype=float)
         x = np.concatenate([phase + k for k in range(cycles)])
-        _errorbars(ax, x, pd.concat([group] * cycles), key)
+        _errorbars(ax, x, pd.concat([group] * cycles), _label(key, label), style)
     ax.set_xlabel("phase")
     ax.set_ylabel("differential magnitude")
     ax.set_xlim(0, cycles)
     if not ax.yaxis_inverted():
         ax.invert_yaxis()
-    if by is not None and by in data and len(data):
-        ax.legend(fontsize="small")
+    _legend(ax, data, by, label)
     return ax
 
 
-def plot_periodogram(periodogram, ax=None, mark=None):
+def plot_periodogram(periodogram, ax=None, mark=None, **style):
     """Lomb-Scargle power against period (log scale), with vertical lines at ``mark``.
 
     Parameters
@@ -111,10 +133,14 @@ def plot_periodogram(periodogram, ax=None, mark=None):
         From :meth:`LightCurve.periodogram`.
     mark : float or list of float, optional
         Periods to mark (days), e.g. the best period and twice it.
+    **style
+        Passed to ``Axes.plot`` (``color=``, ``linewidth=``, ``label=`` ...).
     """
     ax = _axes(ax, f"Lomb-Scargle periodogram (nterms={periodogram.nterms})")
     order = np.argsort(periodogram.period)
-    ax.plot(periodogram.period[order], periodogram.power[order], linewidth=0.8)
+    ax.plot(periodogram.period[order], periodogram.power[order], **{"linewidth": 0.8, **style})
+    if "label" in style:
+        ax.legend(fontsize="small")
     ax.set_xscale("log")
     ax.set_xlabel("period (d)")
     ax.set_ylabel("power")

@@ -5,10 +5,8 @@ catalogue and id, and paged (``limit``, ``offset``) with the total number of mat
 nothing is silently cut at 100 as in the original APhoS. Each object carries its number of
 fluxes, which the ingest maintains: a search never counts fluxes.
 
-How a cone is found fast: positions are indexed as points (RA, Dec) in an SP-GiST quad-tree
-(migration 0003); a cone's bounding boxes in (RA, Dec) are found in it, two boxes when the
-cone crosses RA 0/360 and the whole RA range when it reaches a pole, and the exact
-great-circle distance trims the boxes to the cone.
+This module reads the arguments and shapes the results; the statements, and how a cone is
+found fast with the position index, are in :mod:`aphos_lib.queries.objects`.
 """
 
 from __future__ import annotations
@@ -20,12 +18,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import psycopg
-from psycopg import sql
 
 from aphos_lib.coordinates import parse_radius, sky_position
+from aphos_lib.queries import objects
+from aphos_lib.queries.objects import ORDERS, ObjectFilter, cone_boxes
 
 __all__ = [
     "MAX_PAGING",
+    "ORDERS",
     "CatalogObject",
     "ObjectNotFound",
     "SearchResult",
@@ -40,15 +40,7 @@ __all__ = [
 # The largest limit or offset a search takes: PostgreSQL's LIMIT and OFFSET are bigint.
 MAX_PAGING = 2**63 - 1
 
-# Great-circle distance in degrees (haversine: accurate at small separations).
-_DISTANCE = """
-    2 * asind(least(1, sqrt(
-        power(sind((o.dec_deg - {dec}) / 2), 2)
-        + cosd(o.dec_deg) * cosd({dec}) * power(sind((o.ra_deg - {ra}) / 2), 2))))
-"""
-_OBJECT_COLUMNS = (
-    "o.id, o.catalog, o.catalog_id, o.name, o.ra_deg, o.dec_deg, o.mag, o.bv, o.jk, o.flux_count"
-)
+# The columns of a search's rows (aphos_lib.queries.objects.search), as the frame names them.
 COLUMNS = [
     "object_id",
     "catalog",
@@ -61,18 +53,6 @@ COLUMNS = [
     "jk",
     "n_fluxes",
 ]
-# Orders a search may ask for (``order="mag"``, ``"-mag"`` for descending); catalogue and id
-# break ties so pages never overlap. Objects without a magnitude or name come last.
-ORDERS = {
-    "mag": "o.mag",
-    "name": "o.name",
-    "catalog": "o.catalog",
-    "catalog_id": "o.catalog_id",
-    "ra": "o.ra_deg",
-    "dec": "o.dec_deg",
-    "n_fluxes": "o.flux_count",
-    "distance": "distance_deg",
-}
 _UNITS = {
     "ra_deg": "deg",
     "dec_deg": "deg",
@@ -201,12 +181,9 @@ def get_object(conn: psycopg.Connection, catalog: str, catalog_id: str) -> Catal
     ObjectNotFound
         When the archive holds no such object.
     """
-    query = (
-        f"SELECT {_OBJECT_COLUMNS} FROM catalog_object o WHERE o.catalog = %s AND o.catalog_id = %s"
-    )
-    row = conn.execute(query, (catalog.strip(), catalog_id.strip())).fetchone()
+    row = objects.by_catalog_id(catalog.strip(), catalog_id.strip()).one(conn)
     if row is None:  # perhaps the catalogue's name in another case
-        row = conn.execute(query, (_catalog_name(conn, catalog), catalog_id.strip())).fetchone()
+        row = objects.by_catalog_id(_catalog_name(conn, catalog), catalog_id.strip()).one(conn)
     if row is None:
         raise ObjectNotFound(f"no object {catalog}:{catalog_id} in the catalogue")
     return _object(row)
@@ -233,19 +210,7 @@ def catalogs(conn: psycopg.Connection) -> list[str]:
     Read by skipping through the (catalogue, id) index, one probe per catalogue, so it stays
     instant with any number of objects.
     """
-    rows = conn.execute(
-        """
-        WITH RECURSIVE c(catalog) AS (
-            (SELECT catalog FROM catalog_object ORDER BY catalog LIMIT 1)
-            UNION ALL
-            SELECT (SELECT o.catalog FROM catalog_object o WHERE o.catalog > c.catalog
-                    ORDER BY o.catalog LIMIT 1)
-            FROM c WHERE c.catalog IS NOT NULL
-        )
-        SELECT catalog FROM c WHERE catalog IS NOT NULL
-        """
-    ).fetchall()
-    return [r[0] for r in rows]
+    return [r[0] for r in objects.catalogs().rows(conn)]
 
 
 def _catalog_name(conn: psycopg.Connection, catalog: str) -> str:
@@ -255,35 +220,6 @@ def _catalog_name(conn: psycopg.Connection, catalog: str) -> str:
         if known.lower() == wanted.lower():
             return known
     return wanted
-
-
-def cone_boxes(ra: float, dec: float, radius: float) -> list[tuple[float, float, float, float]]:
-    """The (RA, Dec) boxes, in degrees, that together hold every point of a cone.
-
-    A cone of radius r around declination d spans RA +- asin(sin r / cos d); it takes the
-    whole RA range when it reaches a pole, and two boxes when it crosses RA 0/360.
-
-    Examples
-    --------
-    >>> [tuple(round(v, 6) for v in box) for box in cone_boxes(359.0, 0.0, 2.0)]
-    [(357.0, -2.0, 360.0, 2.0), (0.0, -2.0, 1.0, 2.0)]
-    """
-    margin = 1e-9  # the exact distance decides; the boxes only need to hold the cone
-    low, high = max(dec - radius - margin, -90.0), min(dec + radius + margin, 90.0)
-    reach = math.sin(math.radians(radius)) / math.cos(math.radians(dec))
-    if high >= 90.0 or low <= -90.0 or reach >= 1.0:
-        return [(0.0, low, 360.0, high)]
-    half = math.degrees(math.asin(reach)) + margin
-    west, east = ra - half, ra + half
-    if west < 0:
-        return [(west + 360.0, low, 360.0, high), (0.0, low, east, high)]
-    if east > 360:
-        return [(west, low, 360.0, high), (0.0, low, east - 360.0, high)]
-    return [(west, low, east, high)]
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def search_objects(
@@ -346,77 +282,24 @@ def search_objects(
         raise ValueError(f"limit and offset must be at most {MAX_PAGING:,}")
     if min_mag is not None and max_mag is not None and min_mag > max_mag:
         raise ValueError(f"min_mag {min_mag} is above max_mag {max_mag}")
-    where: list[sql.Composable] = []
-    params: dict[str, Any] = {}
-    cone = coord is not None or ra is not None or dec is not None
-    if cone:
+    cone = None
+    if coord is not None or ra is not None or dec is not None:
         if radius is None:
             raise ValueError("a cone search needs a radius")
-        params["ra"], params["dec"] = sky_position(ra, dec, coord)
-        params["r"] = parse_radius(radius)
-        boxes = cone_boxes(params["ra"], params["dec"], params["r"])
-        where.append(
-            sql.SQL("({})").format(
-                sql.SQL(" OR ").join(
-                    sql.SQL(
-                        "point(o.ra_deg, o.dec_deg) <@ box(point({}, {}), point({}, {}))"
-                    ).format(*map(sql.Literal, box))
-                    for box in boxes
-                )
-            )
-        )
-        where.append(sql.SQL(_DISTANCE.format(ra="%(ra)s", dec="%(dec)s") + " <= %(r)s"))
+        cone = (*sky_position(ra, dec, coord), parse_radius(radius))
     elif radius is not None:
         raise ValueError("a radius needs a position (ra and dec, or coord)")
-    if name:
-        params["name"] = f"%{_like_escape(name.strip())}%"
-        where.append(sql.SQL("o.name ILIKE %(name)s"))
-    if min_mag is not None:
-        params["min_mag"] = float(min_mag)
-        where.append(sql.SQL("o.mag >= %(min_mag)s"))
-    if max_mag is not None:
-        params["max_mag"] = float(max_mag)
-        where.append(sql.SQL("o.mag <= %(max_mag)s"))
-    if catalog:
-        params["catalog"] = _catalog_name(conn, catalog)
-        where.append(sql.SQL("o.catalog = %(catalog)s"))
-    if catalog_id:
-        wanted = catalog_id.strip()
-        if wanted.endswith("*"):
-            params["catalog_id"] = _like_escape(wanted.rstrip("*")) + "%"
-            where.append(sql.SQL("o.catalog_id LIKE %(catalog_id)s"))
-        else:
-            params["catalog_id"] = wanted
-            where.append(sql.SQL("o.catalog_id = %(catalog_id)s"))
-
-    condition = sql.SQL(" AND ").join(where) if where else sql.SQL("true")
-    columns = sql.SQL(_OBJECT_COLUMNS)
-    order_default = sql.SQL("o.catalog, o.catalog_id")
-    if cone:
-        columns = sql.SQL("{}, {} AS distance_deg").format(
-            columns, sql.SQL(_DISTANCE.format(ra="%(ra)s", dec="%(dec)s"))
-        )
-        order_default = sql.SQL("distance_deg, o.catalog, o.catalog_id")
-    if order:
-        key, descending = order.lstrip("-"), order.startswith("-")
-        if key not in ORDERS or (key == "distance" and not cone):
-            raise ValueError(
-                f"cannot sort by {order!r}: use one of {', '.join(ORDERS)}"
-                " (distance only for a cone), with '-' for descending"
-            )
-        direction = "DESC NULLS LAST" if descending else "ASC NULLS LAST"
-        ordering = sql.SQL(f"{ORDERS[key]} {direction}, o.catalog, o.catalog_id")
-    else:
-        ordering = order_default
-    params.update(limit=limit, offset=offset)
-    page = conn.execute(
-        sql.SQL(
-            "SELECT {} FROM catalog_object o WHERE {} ORDER BY {} LIMIT %(limit)s OFFSET %(offset)s"
-        ).format(columns, condition, ordering),
-        params,
-    ).fetchall()
-    total = _total(conn, where, condition, params, page, limit, offset)
-    return SearchResult(_frame(page, cone), total, limit, offset)
+    where = ObjectFilter(
+        cone=cone,
+        name=name,
+        min_mag=min_mag,
+        max_mag=max_mag,
+        catalog=_catalog_name(conn, catalog) if catalog else None,
+        catalog_id=catalog_id,
+    )
+    page = objects.search(where, limit=limit, offset=offset, order=order).rows(conn)
+    total = _total(conn, where, page, limit, offset)
+    return SearchResult(_frame(page, cone is not None), total, limit, offset)
 
 
 # Each column's type, fixed rather than inferred from the page: a page whose stars all lack a
@@ -452,11 +335,8 @@ def _frame(page: list[tuple], cone: bool) -> pd.DataFrame:
     return pd.DataFrame(data, copy=False)
 
 
-def _total(conn, where, condition, params, page, limit: int, offset: int) -> int:
+def _total(conn, where: ObjectFilter, page, limit: int, offset: int) -> int:
     """How many objects match in all, counting only when the page cannot tell."""
     if limit and (0 < len(page) < limit or (not page and offset == 0)):
         return offset + len(page)  # the page holds the last match
-    if not where:
-        return conn.execute("SELECT objects FROM catalogue_totals").fetchone()[0]
-    query = sql.SQL("SELECT count(*) FROM catalog_object o WHERE {}").format(condition)
-    return conn.execute(query, params).fetchone()[0]
+    return objects.count(where).value(conn)

@@ -1027,6 +1027,79 @@ def light_curve_case(
     return Case(f"light curve, {common:,} common images", conn, ours, original, 20.0, 3.0)
 
 
+ENSEMBLE_SIZE = 15
+
+
+def ensemble_members(conn, pair: Sequence[int], n: int) -> list[tuple[int, str]]:
+    """``n`` comparison stars and a check star for the variable: the stars of its field
+    (within 0.5 degree) between 9.5 and 12.5 mag (unsaturated), measured in most images."""
+    return conn.execute(
+        "SELECT o.id, o.catalog || ':' || o.catalog_id FROM catalog_object o, "
+        "(SELECT ra_deg, dec_deg FROM catalog_object WHERE id = %s) v "
+        "WHERE o.id <> ALL(%s) AND o.mag BETWEEN 9.5 AND 12.5 "
+        "AND o.dec_deg BETWEEN v.dec_deg - 0.5 AND v.dec_deg + 0.5 "
+        "AND o.ra_deg BETWEEN v.ra_deg - 0.5 / cosd(v.dec_deg) "
+        "AND v.ra_deg + 0.5 / cosd(v.dec_deg) "
+        "ORDER BY o.flux_count DESC, o.id LIMIT %s",
+        (pair[0], list(pair), n + 1),
+    ).fetchall()
+
+
+def ensemble_case(conn, orig, labels: Sequence[str], pair: Sequence[int]) -> Case | None:
+    """A 15-comparison ensemble with a check star: ours in one call; the original, which had
+    no ensembles, as its client would get it: one comparison query per star (variable against
+    each comparison and against the check star), summed by the caller."""
+    try:
+        from aphos_lib.photometry import differential_photometry
+    except ImportError as exc:
+        log(f"ensemble not timed: {exc}")
+        return None
+    members = ensemble_members(conn, pair, ENSEMBLE_SIZE)
+    if len(members) < ENSEMBLE_SIZE + 1:
+        log(f"ensemble not timed: only {len(members)} stars of 9.5-12.5 mag in the field")
+        return None
+    comparisons = [label for _, label in members[:ENSEMBLE_SIZE]]
+    check = members[ENSEMBLE_SIZE][1]
+
+    def ours(c):
+        return differential_photometry(c, labels[0], comparisons, check=check).data
+
+    def original():
+        return [
+            orig.execute(ORIGINAL_COMPARISON, (pair[0], star)).fetchall() for star, _ in members
+        ]
+
+    return Case(
+        f"ensemble of {ENSEMBLE_SIZE} + check star",
+        conn,
+        ours,
+        original,
+        30.0,
+        3.0,
+    )
+
+
+def check_ensemble(case: Case) -> str:
+    """Our ensemble's magnitudes against those summed from the original's pair queries."""
+    data = case.ours()
+    *per_comparison, _check = case.original()
+    by_image = []  # per comparison: {(observer, exposure begin): (variable flux, its flux)}
+    for rows in per_comparison:
+        by_image.append({(r[10], r[11]): (r[2], r[4]) for r in rows})
+    common = set.intersection(*(set(b) for b in by_image))
+    variable = np.array([by_image[0][t][0] for t in sorted(common)], dtype=float)
+    summed = np.array([sum(b[t][1] for b in by_image) for t in sorted(common)], dtype=float)
+    usable = (variable > 0) & (summed > 0)  # the original stores saturated values as 0.0
+    theirs = np.sort(-2.5 * np.log10(variable[usable] / summed[usable]))
+    ours = np.sort(np.asarray(data["magnitude"], dtype=float))
+    diff = float(np.max(np.abs(ours - theirs))) if len(ours) == len(theirs) else float("nan")
+    return (
+        f"ensemble: ours {len(data)} points, summed from the original's {len(per_comparison)} "
+        f"pair queries {len(theirs)}; largest magnitude difference {diff:.2g}; check star "
+        f"measured in {int(np.isfinite(data['check_magnitude']).sum())} of them"
+    )
+
+
 def check_searches(conn, orig, args, centre, cases: list[Case]) -> list[str]:
     """Do ours and the original answer the same questions? Counts and flux counts compared."""
     ra, dec = centre
@@ -1315,6 +1388,10 @@ def main() -> None:
             if curve:
                 cases.append(curve)
                 notes.append(check_light_curve(curve))
+            ensemble = ensemble_case(conn, orig, facts["pair"], info["pair"])
+            if ensemble:
+                cases.append(ensemble)
+                notes.append(check_ensemble(ensemble))
             for note in notes:
                 print("check " + note)
             ours, ours_sql, theirs = [], [], []

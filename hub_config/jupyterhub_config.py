@@ -1,6 +1,6 @@
 # APhoS JupyterHub configuration: thin on purpose. Every concern lives in
 # aphos_lib/hub/configurer.py (tested on a plain Config); settings come from APHOS_*
-# environment variables (README, "The platform"); secrets never live in this repository.
+# environment variables (README, Settings; docs/platform.md); secrets never live in this repository.
 # Site overrides: any *.py in jupyterhub_config.d/ beside this file, loaded in name order.
 from pathlib import Path
 

@@ -1,8 +1,9 @@
 """The platform's addresses on a real hub with the local demo sign-in, as ``make demo`` runs it.
 
-Every address README.md gives opens (none answers 404 or 500); the start message names the
-home page and comes only once the sign-in page answers; the local login says it is local
-and takes any display name; the upload entry asks for a username before the upload page.
+Every address README.md and the platform pages of docs/ give opens (none answers 404 or 500);
+the start message names the home page and comes only once the sign-in page answers; the local
+login says it is local and takes any display name; the upload entry asks for a username before
+the upload page.
 """
 
 from __future__ import annotations
@@ -26,9 +27,15 @@ from hub_harness import RunningHub, free_port_block, xsrf_headers
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow]
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+# The README and the pages of docs/ its platform addresses moved to: every address opens.
+ADDRESS_PAGES = (
+    README,
+    *(ROOT / "docs" / name for name in ("platform.md", "uploads.md", "api.md")),
+)
 STARTING, READY = "APhoS is starting", "APhoS is ready"
-# Addresses in README.md: full URLs of `make demo`, and absolute platform paths in backticks
+# Addresses in those pages: full URLs of `make demo`, and absolute platform paths in backticks
 # (with the method when one is written before them).
 URL = re.compile(r"http://127\.0\.0\.1:8000(/[^\s`>)\"]*)?")
 PATH = re.compile(r"`(?:(GET|PUT|POST|DELETE) )?(/(?:services|hub|user)/[^`\s]*)`")
@@ -177,9 +184,11 @@ def test_the_upload_entry_asks_for_a_username_first_with_a_way_back(platform):
     assert elsewhere.headers["location"] == "/services/api/observers/PetrD"
 
 
-def readme_addresses(substitutions: dict[str, str]) -> list[tuple[str, str]]:
-    """``(method, path)`` of every platform address in README.md, placeholders filled in."""
-    text = README.read_text()
+def documented_addresses(
+    substitutions: dict[str, str], pages: tuple[Path, ...] = ADDRESS_PAGES
+) -> list[tuple[str, str]]:
+    """``(method, path)`` of every platform address in ``pages``, placeholders filled in."""
+    text = "\n".join(page.read_text() for page in pages)
     for placeholder, value in substitutions.items():
         text = re.sub(placeholder, value, text)
     found = [("GET", m.group(1) or "/") for m in URL.finditer(text)]
@@ -216,15 +225,14 @@ def test_every_address_in_the_readme_opens(platform):
             "SELECT u.id FROM upload u JOIN observer o ON o.id = u.observer_id"
             " WHERE o.username = 'novak' LIMIT 1"
         ).fetchone()[0]
-    addresses = readme_addresses(
-        {
-            "<hub user>": "local-novak",
-            "<username>": "novak",
-            r"\bNAME\b": "novak",
-            "<upload_id>": str(upload),
-        }
-    )
-    paths = {path for _, path in addresses}
+    substitutions = {
+        "<hub user>": "local-novak",
+        "<username>": "novak",
+        r"\bNAME\b": "novak",
+        "<upload_id>": str(upload),
+    }
+    addresses = documented_addresses(substitutions)
+    paths = {path for _, path in documented_addresses(substitutions, (README,))}
     for expected in (
         "/services/dashboards/",
         "/hub/login",
@@ -251,7 +259,7 @@ def test_every_address_in_the_readme_opens(platform):
                 failures.append(f"GET {path} (signed in): {r.status_code} at {r.url}")
             elif "There was an error when executing cell" in r.text or "Traceback" in r.text:
                 failures.append(f"GET {path}: a page that failed")
-        print(f"{len(addresses)} addresses from README.md opened")
+        print(f"{len(addresses)} addresses from README.md and docs/ opened")
     finally:
         client.delete("/hub/api/users/local-novak/server", headers=xsrf_headers(client))
     assert not failures, "\n".join(failures)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from astropy.coordinates import SkyCoord
 
-from aphos_lib.lightcurve import AAVSO_FILTERS
+from aphos_lib.lightcurve import AAVSO_FILTERS, LightCurve
 from aphos_lib.photometry import differential_photometry
 
 pytestmark = pytest.mark.catalogue
@@ -102,19 +102,23 @@ def test_astropy_table_and_timeseries_carry_units_and_metadata(curve):
 
 def test_binning_per_night_is_the_weighted_mean(curve):
     binned = curve.bin("night")
+    assert isinstance(binned, LightCurve) and binned.variable == curve.variable
+    assert binned.meta["binned"] == {"width": "night", "time": "hjd"}
     usable = curve.data[np.isfinite(curve.data.magnitude)]
     groups = usable.groupby([usable.night.astype(str), usable.observer])
-    assert len(binned) == groups.ngroups and binned.n.sum() == len(usable)
+    assert len(binned) == groups.ngroups and binned.data.n.sum() == len(usable)
     first = usable[
         (usable.night == usable.night.iloc[0]) & (usable.observer == usable.observer.iloc[0])
     ]
-    row = binned.iloc[(binned.time - first.hjd.mean()).abs().argmin()]
+    row = binned.data.iloc[(binned.data.hjd - first.hjd.mean()).abs().argmin()]
     m, s = first.magnitude.to_numpy(), first.deviation.to_numpy()
     if np.all(np.isfinite(s)):
         expected = np.sum(m / s**2) / np.sum(1 / s**2)
     else:
         expected = m.mean()
     assert row.magnitude == pytest.approx(expected, abs=1e-12) and row.n == len(first)
+    assert row.night == first.night.iloc[0] and row.observer == first.observer.iloc[0]
+    assert row.jd == pytest.approx(first.jd.mean(), abs=1e-9)
 
 
 def _cli(catalogue, *args) -> subprocess.CompletedProcess:

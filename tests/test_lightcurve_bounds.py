@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from aphos_lib import photometry_columns
+from aphos_lib import light_curve_read
 from aphos_lib.db import light_curve_records
 from aphos_lib.ingest import ingest_files
 from aphos_lib.photometry import differential_photometry
@@ -90,7 +90,7 @@ def test_a_curve_beyond_its_budget_stops_with_a_clear_message(catalogue, monkeyp
     with catalogue.connect("owner") as conn:
         _repeat_rows(conn, 10)
         conn.commit()
-    monkeypatch.setattr(photometry_columns, "MAX_CURVE_SOURCES", 15)
+    monkeypatch.setattr(light_curve_read, "MAX_CURVE_SOURCES", 15)
     with catalogue.connect("reader", autocommit=True) as conn:
         # 2 stars, 10 sources each: within 15 per star... but not within 15 in all.
         with pytest.raises(ValueError) as error:

@@ -59,7 +59,7 @@ def test_notebooks_are_committed_clean_with_kernel_metadata(path):
                 f"{path.name}: outputs committed; clear them (Kernel > Restart and Clear "
                 "Outputs, or `jupyter nbconvert --clear-output --inplace`)"
             )
-    # papermill refuses a notebook without a kernel and a language (ARCHITECTURE.md).
+    # papermill refuses a notebook without a kernel and a language (docs/architecture.md).
     kernelspec = notebook.metadata.kernelspec
     assert kernelspec.name == "python3" and kernelspec.language == "python"
     assert notebook.metadata.language_info.name == "python"

@@ -7,14 +7,18 @@ import datetime as dt
 import math
 import time
 
+import light_curve_oracle
 import numpy as np
 import pytest
 from astropy.coordinates import EarthLocation, SkyCoord
 from astropy.time import Time
 
+from aphos_lib.aperture_choice import ApertureChoice
 from aphos_lib.db import light_curve_records
 from aphos_lib.ingest import ingest_files
+from aphos_lib.light_curve_read import StarSpec, read_columns
 from aphos_lib.photometry import differential_photometry
+from aphos_lib.search import resolve_object
 
 from conftest import fixture_path
 
@@ -254,14 +258,15 @@ def test_a_night_runs_from_local_noon_to_local_noon(catalogue):
         {"aperture": 2, "comparison_aperture": "auto", "check": GK_CHECK},
         {"comparison": [GK_CMP, GK_CHECK], "include_saturated": True},
         {"exclude_observers": ["svoboda"], "check": GK_CHECK, "check_aperture": 1},
+        {"observers": ["novak", "svoboda"], "check": "UCAC4:805-031804"},
         {"aperture": "per-night", "comparison_aperture": "per-night"},
     ],
 )
-def test_the_columnar_read_gives_the_frame_of_the_general_query(reader, choice):
-    """Light curves are read as binary arrays; with every aperture's lists by the SQL query.
+def test_the_light_curve_read_equals_an_independent_sql_read(reader, choice):
+    """The one read (binary records, rules in numpy) against the rules written in plain SQL.
 
-    Both must give the same frame (the general one has the lists as extra columns), with
-    apertures chosen night by night too.
+    Every column, with every aperture's lists and without them, and apertures chosen night by
+    night; the public curve with and without the lists gives the same shared columns.
     """
     args = {"comparison": GK_CMP, **choice}
     comparison = args.pop("comparison")
@@ -269,23 +274,55 @@ def test_the_columnar_read_gives_the_frame_of_the_general_query(reader, choice):
         nights = sorted(set(differential_photometry(reader, GK_CEP, comparison).data.night))
         args["aperture"] = {"default": "auto", nights[0]: 2, nights[-1]: 1}
         args["comparison_aperture"] = {"default": 3, nights[1]: "auto"}
-    columnar = differential_photometry(reader, GK_CEP, comparison, **args).data
-    general = differential_photometry(reader, GK_CEP, comparison, with_apertures=True, **args).data
-    assert len(columnar) > 100
-    assert [c for c in general.columns if c in columnar.columns] == list(columnar.columns)
-    for name in columnar.columns:
-        if name in ("jd", "hjd"):  # SQL numeric vs numpy epoch, and HJD from it: one ULP
-            np.testing.assert_allclose(columnar[name], general[name], rtol=0, atol=1e-9)
-        else:
-            assert columnar[name].tolist() == general[name].tolist() or np.array_equal(
-                columnar[name].to_numpy(), general[name].to_numpy(), equal_nan=True
-            ), name
+    var_choice = ApertureChoice.parse(args.get("aperture", "auto"))
+    stars = [StarSpec("v", resolve_object(reader, GK_CEP), var_choice)]
+    members = comparison if isinstance(comparison, list) else [comparison]
+    cmp_choice = ApertureChoice.parse(args.get("comparison_aperture", "auto"))
+    stars += [
+        StarSpec(f"c{k}", resolve_object(reader, c), cmp_choice) for k, c in enumerate(members)
+    ]
+    if "check" in args:
+        chk_choice = ApertureChoice.parse(args.get("check_aperture", args.get("aperture", "auto")))
+        stars.append(StarSpec("k", resolve_object(reader, args["check"]), chk_choice, True))
+    rows = {"observers": args.get("observers"), "exclude_observers": args.get("exclude_observers")}
+    expected = light_curve_oracle.read(reader, stars, **rows)
+    with_lists = read_columns(reader, stars, with_apertures=True, **rows)
+    without = read_columns(reader, stars, **rows)
+    assert len(expected["image_id"]) > 50
+    assert list(with_lists) == list(expected)
+    assert list(without) == [
+        c for c in expected if not c.endswith(("_ap", "_ap_dev", "_ap_saturated"))
+    ]
+    for name, column in expected.items():
+        _assert_same_column(name, with_lists[name], column)
+        if name in without:
+            _assert_same_column(name, without[name], column)
     if isinstance(args.get("aperture"), dict):
-        first, last = columnar.night == nights[0], columnar.night == nights[-1]
-        assert set(columnar.var_aperture[first]) == {2}
-        assert set(columnar.var_aperture[last]) == {1}
-        assert set(columnar.cmp_aperture[columnar.night == nights[1]]) == {0}
-        assert set(columnar.cmp_aperture[first]) == {3}
+        night = np.array(expected["night"])
+        assert set(expected["v_aperture"][night == nights[0]]) == {2}
+        assert set(expected["v_aperture"][night == nights[-1]]) == {1}
+        assert set(expected["c0_aperture"][night == nights[1]]) == {0}
+        assert set(expected["c0_aperture"][night == nights[0]]) == {3}
+    public = differential_photometry(reader, GK_CEP, comparison, **args).data
+    lists = differential_photometry(reader, GK_CEP, comparison, with_apertures=True, **args).data
+    assert [c for c in lists.columns if c in public.columns] == list(public.columns)
+    assert public.equals(lists[public.columns])
+
+
+def _assert_same_column(name: str, actual, expected) -> None:
+    if name == "jd":  # SQL numeric vs numpy epoch: one ULP
+        np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-9)
+    elif name in ("time_utc", "night", "observer", "filter") or name.endswith(
+        ("_ap", "_ap_dev", "_ap_saturated")
+    ):
+        assert _missing_as_none(actual) == _missing_as_none(expected), name
+    else:
+        np.testing.assert_array_equal(actual, expected, err_msg=name)
+
+
+def _missing_as_none(values) -> list:
+    """Values as a list, a missing one (None or NaN, as pandas may hold it) as None."""
+    return [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values]
 
 
 def test_a_star_matched_to_two_sources_keeps_the_nearest_in_both_reads(catalogue):

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
+from aphos_lib import queries
 from aphos_lib.db.catalogue import (
     DATABASE,
     READER_STATEMENT_TIMEOUT,
@@ -58,50 +58,30 @@ def ensure_roles(conn: psycopg.Connection, passwords: Mapping[str, str | None]) 
     conn.autocommit = True
     for role, password in passwords.items():
         name = ROLE_NAMES[role]
-        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
-        verb = "ALTER" if exists else "CREATE"
+        exists = queries.setup.role_exists(name).one(conn)
         try:
-            conn.execute(
-                sql.SQL("{} ROLE {} LOGIN PASSWORD {}").format(
-                    sql.SQL(verb), sql.Identifier(name), sql.Literal(password)
-                )
-            )
+            queries.setup.login_role(name, password, create=not exists).run(conn)
         except psycopg.errors.DuplicateObject:
             # Another process created it between our check and our CREATE.
-            conn.execute(
-                sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
-                    sql.Identifier(name), sql.Literal(password)
-                )
-            )
-    reader = sql.Identifier(ROLE_NAMES["reader"])
-    conn.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(reader))
-    conn.execute(
-        sql.SQL("ALTER ROLE {} SET statement_timeout = {}").format(
-            reader, sql.Literal(READER_STATEMENT_TIMEOUT)
-        )
-    )
+            queries.setup.login_role(name, password, create=False).run(conn)
+    reader = ROLE_NAMES["reader"]
+    queries.setup.read_only_by_default(reader).run(conn)
+    queries.setup.statement_timeout(reader, READER_STATEMENT_TIMEOUT).run(conn)
 
 
 def _has_peer_password(conn: psycopg.Connection) -> bool:
     """Whether the owner or the writer still has a password (set before they logged in by peer)."""
-    row = conn.execute(
-        "SELECT count(*) FROM pg_authid WHERE rolname = ANY(%s) AND rolpassword IS NOT NULL",
-        ([ROLE_NAMES["owner"], ROLE_NAMES["writer"]],),
-    ).fetchone()
-    return bool(row[0])
+    peers = [ROLE_NAMES["owner"], ROLE_NAMES["writer"]]
+    return bool(queries.setup.roles_with_password(peers).value(conn))
 
 
 def ensure_database(conn: psycopg.Connection, dbname: str, owner: str) -> None:
     """Create the database owned by ``owner`` unless it exists."""
     conn.autocommit = True
-    if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone():
+    if queries.setup.database_exists(dbname).one(conn):
         return
     try:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0").format(
-                sql.Identifier(dbname), sql.Identifier(owner)
-            )
-        )
+        queries.setup.create_database(dbname, owner).run(conn)
     except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
         pass
 
@@ -138,12 +118,7 @@ def embedded_catalogue(
     reader_password, created = role_password(home, "reader")
     passwords = {"owner": None, "writer": None, "reader": reader_password}
     with psycopg.connect(server.superuser_dsn(), autocommit=True) as conn:
-        have = {
-            r[0]
-            for r in conn.execute(
-                "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (list(ROLE_NAMES.values()),)
-            )
-        }
+        have = {r[0] for r in queries.setup.existing_roles(ROLE_NAMES.values()).rows(conn)}
         if created or have != set(ROLE_NAMES.values()) or _has_peer_password(conn):
             ensure_roles(conn, passwords)
             for role in ("owner", "writer"):  # kept by earlier versions; no longer used

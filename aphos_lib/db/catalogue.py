@@ -1,6 +1,6 @@
 """Where the catalogue database is and how each role connects to it.
 
-Three database roles (ARCHITECTURE.md, security model):
+Three database roles (docs/architecture.md, security model):
 
 - ``owner`` runs the migrations and owns the tables;
 - ``writer`` is used only by the ingest, the api and the worker services;

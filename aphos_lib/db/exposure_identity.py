@@ -11,7 +11,8 @@ header, which is kept as written.
 The values are hashed in their PostgreSQL binary form (big-endian, a missing float as NaN,
 text as UTF-8 preceded by the lengths, -1 for a missing one), so that migration 0011 computes
 the same identity in SQL from the stored rows of the images that existed before it
-(:data:`STORED_IDENTITY`; the migration keeps its own copy, as migrations do).
+(:data:`aphos_lib.queries.ingest.STORED_IDENTITY`; the migration keeps its own copy, as
+migrations do).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["STORED_IDENTITY", "TEXT_COLUMNS", "FLOAT_COLUMNS", "exposure_identity"]
+__all__ = ["TEXT_COLUMNS", "FLOAT_COLUMNS", "exposure_identity"]
 
 TEXT_COLUMNS = ("name", "catalog", "catalog_id")
 FLOAT_COLUMNS = (
@@ -127,53 +128,3 @@ def _texts(column: pa.ChunkedArray | pa.Array) -> tuple[bytes, memoryview | byte
     data = column.buffers()[2]
     text = b"" if data is None else memoryview(data)[offsets[0] : offsets[-1]]
     return lengths.tobytes(), text
-
-
-def _text_sql(expression: str) -> str:
-    utf8 = f"convert_to({expression}, 'UTF8')"
-    return (
-        f"coalesce(string_agg(int4send(coalesce(octet_length({utf8}), -1)), '' "
-        f"ORDER BY f.line), '') || coalesce(string_agg({utf8}, '' ORDER BY f.line), '')"
-    )
-
-
-def _float_sql(expression: str) -> str:
-    return (
-        f"coalesce(string_agg(float8send(coalesce({expression}, 'NaN')), '' ORDER BY f.line), '')"
-    )
-
-
-def _aperture_sql(expression: str) -> str:
-    """An array column's elements, aperture by aperture (all rows' Ap1, then Ap2, ...)."""
-    return (
-        f"coalesce((SELECT string_agg(v, '' ORDER BY k) FROM (SELECT k, string_agg("
-        f"{expression}, '' ORDER BY f.line) AS v FROM flux f, "
-        f"generate_series(1, i.apertures) AS k WHERE f.image_id = i.id GROUP BY k) AS a), '')"
-    )
-
-
-#: The identity of a stored image ``i`` computed from its stored rows: what
-#: :func:`exposure_identity` gives for the file it was read from, when every row read was
-#: stored (as before migration 0011).
-STORED_IDENTITY = (
-    "sha256(int8send((extract(epoch FROM i.exposure_begin) * 1000000)::int8)"
-    " || int8send((extract(epoch FROM i.exposure_end) * 1000000)::int8)"
-    " || int4send(i.apertures) || int8send((SELECT count(*) FROM flux f WHERE f.image_id = i.id))"
-    " || coalesce(int4send(octet_length(convert_to(i.filter, 'UTF8')))"
-    " || convert_to(i.filter, 'UTF8'), int4send(-1))"
-    " || (SELECT "
-    + " || ".join(
-        [_text_sql("f.name"), _text_sql("o.catalog"), _text_sql("o.catalog_id")]
-        + [_float_sql(f"f.{c}") for c in FLOAT_COLUMNS]
-        + ["coalesce(string_agg(boolsend(f.ap_auto_saturated), '' ORDER BY f.line), '')"]
-    )
-    + " FROM flux f LEFT JOIN catalog_object o ON o.id = f.object_id"
-    " WHERE f.image_id = i.id)"
-    " || "
-    + _aperture_sql("float8send(coalesce(f.ap[k], 'NaN'))")
-    + " || "
-    + _aperture_sql("float8send(coalesce(f.ap_dev[k], 'NaN'))")
-    + " || "
-    + _aperture_sql("boolsend(f.ap_saturated[k])")
-    + ")"
-)

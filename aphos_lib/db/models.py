@@ -71,8 +71,12 @@ class Observer(Base):
     )
 
 
-class CatalogObject(Base):
-    """A catalogue star, keyed by (catalogue, catalogue id), e.g. (UCAC4, 805-031770)."""
+class CatalogObjectRow(Base):
+    """A catalogue star's row, keyed by (catalogue, catalogue id), e.g. (UCAC4, 805-031770).
+
+    The table's description; the star as the library hands it out is
+    :class:`aphos_lib.search.CatalogObject`.
+    """
 
     __tablename__ = "catalog_object"
 
@@ -100,7 +104,7 @@ class CatalogObject(Base):
             postgresql_using="gin",
             postgresql_ops={"name": "gin_trgm_ops"},
         ),
-        # Cone search: the bounding boxes of a cone (see aphos_lib/search.py), migration 0003.
+        # Cone search: a cone's bounding boxes (aphos_lib/queries/objects.py), migration 0003.
         Index(
             "catalog_object_position_idx",
             text("point(ra_deg, dec_deg)"),
@@ -338,4 +342,4 @@ class Flux(Base):
     )
 
 
-__all__ = ["Base", "CatalogObject", "Flux", "Image", "Observer", "Upload", "UploadFile"]
+__all__ = ["Base", "CatalogObjectRow", "Flux", "Image", "Observer", "Upload", "UploadFile"]

@@ -23,9 +23,9 @@ import logging
 import threading
 
 import psycopg
-from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from aphos_lib import queries
 from aphos_lib.db.catalogue import ROLE_NAMES, Catalogue
 
 __all__ = [
@@ -54,21 +54,6 @@ IDLE_IN_TRANSACTION_LIMIT_S = 600.0
 # superuser-only setting, which a session cannot raise.
 READER_TEMP_FILE_LIMIT = "2GB"
 
-# Each overrunning statement of the login: cancelled, or its session ended when cancelling it
-# earlier did not stop it (a cancel arrives only when the backend checks for interrupts). A
-# session left idle inside a transaction past its own limit holds its locks and snapshot
-# (blocking migrations and vacuum): it is ended.
-_OVERRUNNING = """
-    SELECT pid, CASE WHEN state = 'active'
-                      AND now() - query_start <= make_interval(secs => %(terminate)s)
-                     THEN pg_cancel_backend(pid) ELSE pg_terminate_backend(pid) END
-    FROM pg_stat_activity
-    WHERE usename = %(login)s AND pid <> pg_backend_pid()
-      AND ((state = 'active' AND now() - query_start > make_interval(secs => %(limit)s))
-           OR (state LIKE 'idle in transaction%%'
-               AND now() - state_change > make_interval(secs => %(idle)s)))
-"""
-
 
 def reader_login(catalogue: Catalogue) -> str | None:
     """The login the reader's sessions have, or None when they share another role's login."""
@@ -89,13 +74,10 @@ def cancel_overrunning(
     A statement still running :data:`TERMINATE_AFTER_S` past the limit has its session ended,
     and so has a session idle inside a transaction for longer than ``idle_s``.
     """
-    params = {
-        "login": login,
-        "limit": limit_s,
-        "terminate": limit_s + TERMINATE_AFTER_S,
-        "idle": idle_s,
-    }
-    return [pid for pid, _ in conn.execute(_OVERRUNNING, params).fetchall()]
+    overrunning = queries.setup.overrunning_sessions(
+        login, limit_s, limit_s + TERMINATE_AFTER_S, idle_s
+    )
+    return [pid for pid, _ in overrunning.rows(conn)]
 
 
 class ReaderWatchdog:
@@ -195,10 +177,8 @@ def restrict_database(conn: psycopg.Connection, dbname: str) -> None:
     Database privileges are not copied by ``CREATE DATABASE ... TEMPLATE``: a database made
     from a migrated template needs this again (migration 0012 does it for the catalogue).
     """
-    db = sql.Identifier(dbname)
-    conn.execute(sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC").format(db))
-    writer = sql.Identifier(ROLE_NAMES["writer"])
-    conn.execute(sql.SQL("GRANT TEMPORARY ON DATABASE {} TO {}").format(db, writer))
+    queries.setup.revoke_temporary(dbname).run(conn)
+    queries.setup.grant_temporary(dbname, ROLE_NAMES["writer"]).run(conn)
 
 
 def restrict_as_superuser(conn: psycopg.Connection) -> None:
@@ -207,21 +187,16 @@ def restrict_as_superuser(conn: psycopg.Connection) -> None:
     The writer becomes a member of the reader (to watch its sessions), and large objects can
     be created only by the writer (and superusers).
     """
-    roles = {k: sql.Identifier(v) for k, v in ROLE_NAMES.items()}
-    conn.execute(sql.SQL("GRANT {} TO {}").format(roles["reader"], roles["writer"]))
+    setup = queries.setup
+    reader, writer, owner = (ROLE_NAMES[k] for k in ("reader", "writer", "owner"))
+    setup.grant_role(reader, writer).run(conn)
     # Session-long advisory locks would let a reader stall the ingest's fold and the migrations
     # (they take fixed keys): only the writer and the owner may take them.
     for function in ADVISORY_LOCKS:
-        conn.execute(sql.SQL(f"REVOKE EXECUTE ON FUNCTION pg_catalog.{function} FROM PUBLIC"))
-        grant = sql.SQL(f"GRANT EXECUTE ON FUNCTION pg_catalog.{function} TO {{}}")
-        conn.execute(grant.format(roles["writer"]))
-        conn.execute(grant.format(roles["owner"]))
-    conn.execute(
-        sql.SQL("ALTER ROLE {} SET temp_file_limit = {}").format(
-            roles["reader"], sql.Literal(READER_TEMP_FILE_LIMIT)
-        )
-    )
+        setup.revoke_function(function).run(conn)
+        setup.grant_function(function, writer).run(conn)
+        setup.grant_function(function, owner).run(conn)
+    setup.temp_file_limit(reader, READER_TEMP_FILE_LIMIT).run(conn)
     for function in LARGE_OBJECT_WRITERS:
-        conn.execute(sql.SQL(f"REVOKE EXECUTE ON FUNCTION pg_catalog.{function} FROM PUBLIC"))
-        grant = sql.SQL(f"GRANT EXECUTE ON FUNCTION pg_catalog.{function} TO {{}}")
-        conn.execute(grant.format(roles["writer"]))
+        setup.revoke_function(function).run(conn)
+        setup.grant_function(function, writer).run(conn)

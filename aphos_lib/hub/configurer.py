@@ -41,7 +41,7 @@ SERVICE_MODULES = {
     "worker": "aphos_lib.hub.worker",
     "dashboards": "aphos_lib.hub.dashboards",
 }
-# Which database role each part of the platform gets (ARCHITECTURE.md, security model).
+# Which database role each part of the platform gets (docs/architecture.md, security model).
 DATABASE_ROLE = {"api": "writer", "worker": "writer", "dashboards": "reader", "user": "reader"}
 # The hub's pages in the site's look (page.html, every sign-in); the local demo's login page
 # (local/login.html) only with the local sign-in.

@@ -119,7 +119,7 @@ def voila_arguments(
         f"--Voila.port={port}",
         f"--Voila.base_url={base_url}",
         # Voila starts a kernel per page view and never reaps it: cull idle ones, even while a
-        # browser tab still holds the connection (ARCHITECTURE.md, pitfalls); a kernel with no
+        # browser tab still holds the connection (docs/architecture.md, pitfalls); a kernel with no
         # page connected goes sooner (voila_limits).
         f"--MappingKernelManager.cull_interval={CULL_INTERVAL_S}",
         f"--MappingKernelManager.cull_idle_timeout={idle_timeout}",

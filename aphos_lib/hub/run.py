@@ -46,7 +46,8 @@ NOT_ISOLATED = (
     "NOTE: not run as root, so every workspace and service runs as {user!r}: observers' "
     "workspaces are NOT isolated from each other or from the services on this machine (each "
     "can read the others' files and the database passwords). Fine for trying APhoS alone; "
-    "run it as root for one system account per observer and per service (README, One machine)."
+    "run it as root for one system account per observer and per service "
+    "(docs/platform.md, One machine)."
 )
 
 
@@ -248,7 +249,7 @@ def run_hub(
     if notice:
         print(notice, flush=True)
     # A parent that ignores SIGINT (a shell's background job) would hand that on, and the
-    # hub's services would then each take 30 s to stop (ARCHITECTURE.md, pitfalls). The
+    # hub's services would then each take 30 s to stop (docs/architecture.md, pitfalls). The
     # hub gets it at its default below; the launcher's processes inherit this process's:
     # a handler (reset to the default in them), never "ignored".
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:

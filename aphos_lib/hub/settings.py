@@ -155,7 +155,7 @@ class HubSettings:
                     "APHOS_GOOGLE_CLIENT_SECRET (or APHOS_GOOGLE_CLIENT_SECRET_FILE)"
                 )
             if not (self.allowed_domains or self.allowed_emails or self.open_registration):
-                # Never allow_all: it would skip the verified-email check (ARCHITECTURE.md).
+                # Never allow_all: it would skip the verified-email check (docs/architecture.md).
                 raise SettingsError(
                     "Google sign-in needs an allow rule: APHOS_GOOGLE_ALLOWED_DOMAINS, "
                     "APHOS_GOOGLE_ALLOWED_EMAILS or APHOS_OPEN_REGISTRATION=1"

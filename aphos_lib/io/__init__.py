@@ -24,7 +24,25 @@ READERS: dict[str, Callable[..., Any]] = {"sips": read_sips}
 
 
 def read_photometry(source: str | Path | bytes, dialect: str = "sips", **options: Any) -> Any:
-    """Read a photometry export with the reader registered for ``dialect``."""
+    """Read a photometry export with the reader registered for ``dialect``.
+
+    This is ``aphos_lib.read``.
+
+    Parameters
+    ----------
+    source : str, Path or bytes
+        A path, or the file's content.
+    dialect : str
+        The export's format; ``"sips"`` (see :data:`READERS`).
+    **options
+        Passed to the reader, e.g. ``encoding=`` (see :func:`aphos_lib.io.sips.read_sips`).
+
+    Returns
+    -------
+    SipsFile
+        The header, the rows as the canonical frame (``.rows``, ``.to_pandas()``) and the
+        rejected rows with their line numbers.
+    """
     try:
         reader = READERS[dialect]
     except KeyError:

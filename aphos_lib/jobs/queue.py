@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import psycopg
 
+from aphos_lib import queries
+
 __all__ = [
     "CHANNEL",
     "Job",
@@ -31,15 +33,14 @@ __all__ = [
 
 CHANNEL = "aphos_ingest_job"
 
-_COLUMNS = "id, upload_id, observer_id, attempts, max_attempts, worker, files_total"
-
 
 @dataclass(frozen=True)
 class Job:
     """One claim of an ingest job: the job and the attempt this worker is making.
 
     A worker owns the job while the row still names it as ``worker`` at this ``attempt``;
-    after a takeover its heartbeats and results are refused.
+    after a takeover its heartbeats and results are refused. The fields are in the order of
+    :data:`aphos_lib.queries.jobs.JOB_COLUMNS`.
     """
 
     id: int
@@ -77,33 +78,11 @@ def enqueue(conn: psycopg.Connection, upload_id: int) -> int:
     psycopg.errors.UniqueViolation
         When the upload already has a job.
     """
-    row = conn.execute(
-        """
-        INSERT INTO ingest_job (upload_id, observer_id, files_total)
-        SELECT u.id, u.observer_id,
-               (SELECT count(*) FROM upload_input i WHERE i.upload_id = u.id)
-        FROM upload u WHERE u.id = %s
-        RETURNING id
-        """,
-        (upload_id,),
-    ).fetchone()
-    if row is None:
+    job_id = queries.jobs.enqueue(upload_id).value(conn)
+    if job_id is None:
         raise LookupError(f"no upload {upload_id}")
-    conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(row[0])))
-    return row[0]
-
-
-# The oldest job this worker may take: queued, or running with a stale heartbeat (its worker
-# died). Locked rows belong to another claim in progress and are skipped, not waited for.
-_CANDIDATE = """
-    SELECT id, attempts, max_attempts, worker FROM ingest_job
-    WHERE state = 'queued'
-       OR (state = 'running'
-           AND heartbeat_at < clock_timestamp() - make_interval(secs => %s))
-    ORDER BY id
-    LIMIT 1
-    FOR UPDATE SKIP LOCKED
-"""
+    queries.jobs.notify(CHANNEL, job_id).run(conn)
+    return job_id
 
 
 def claim(conn: psycopg.Connection, worker_name: str, *, heartbeat_timeout: float) -> Job | None:
@@ -128,7 +107,8 @@ def claim(conn: psycopg.Connection, worker_name: str, *, heartbeat_timeout: floa
     """
     while True:
         with conn.transaction():
-            row = conn.execute(_CANDIDATE, (heartbeat_timeout,)).fetchone()
+            # Locked rows belong to another claim in progress: skipped, not waited for.
+            row = queries.jobs.candidate(heartbeat_timeout).one(conn)
             if row is None:
                 return None
             job_id, attempts, max_attempts, previous = row
@@ -139,24 +119,7 @@ def claim(conn: psycopg.Connection, worker_name: str, *, heartbeat_timeout: floa
                 )
                 _close(conn, job_id, "failed", why, None)
                 continue
-            claimed = conn.execute(
-                f"""
-                UPDATE ingest_job SET state = 'running', attempts = attempts + 1, worker = %s,
-                    heartbeat_at = clock_timestamp(),
-                    started_at = coalesce(started_at, clock_timestamp())
-                WHERE id = %s
-                RETURNING {_COLUMNS}
-                """,
-                (worker_name, job_id),
-            ).fetchone()
-            return Job(*claimed)
-
-
-def _owned(job: Job) -> tuple:
-    return (job.id, job.worker, job.attempt)
-
-
-_OWNED = "id = %s AND worker = %s AND attempts = %s AND state = 'running'"
+            return Job(*queries.jobs.take(job_id, worker_name).one(conn))
 
 
 def heartbeat(conn: psycopg.Connection, job: Job, files_done: int | None = None) -> bool:
@@ -177,14 +140,8 @@ def heartbeat(conn: psycopg.Connection, job: Job, files_done: int | None = None)
         False when this worker no longer owns the job (it was taken over): stop working on it.
     """
     with conn.transaction():
-        return (
-            conn.execute(
-                f"UPDATE ingest_job SET heartbeat_at = clock_timestamp(),"
-                f" files_done = coalesce(%s, files_done) WHERE {_OWNED}",
-                (files_done, *_owned(job)),
-            ).rowcount
-            == 1
-        )
+        beat = queries.jobs.heartbeat(job.id, job.worker, job.attempt, files_done)
+        return beat.run(conn) == 1
 
 
 def finish(
@@ -220,10 +177,7 @@ def finish(
     if state not in ("done", "failed"):
         raise ValueError(f"a job ends done or failed, not {state!r}")
     with conn.transaction():
-        owned = conn.execute(
-            f"SELECT 1 FROM ingest_job WHERE {_OWNED} FOR UPDATE", _owned(job)
-        ).fetchone()
-        if owned is None:
+        if queries.jobs.lock_owned(job.id, job.worker, job.attempt).one(conn) is None:
             return False
         _close(conn, job.id, state, error, report_path)
         return True
@@ -240,50 +194,25 @@ def retry(conn: psycopg.Connection, job: Job, error: str, report_path: str | Non
     if job.attempt >= job.max_attempts:
         return "failed" if finish(conn, job, "failed", error, report_path) else "lost"
     with conn.transaction():
-        changed = conn.execute(
-            f"UPDATE ingest_job SET state = 'queued', worker = NULL, heartbeat_at = NULL,"
-            f" error = %s, report_path = coalesce(%s, report_path) WHERE {_OWNED}",
-            (error, report_path, *_owned(job)),
-        ).rowcount
+        requeue = queries.jobs.requeue(job.id, job.worker, job.attempt, error, report_path)
+        changed = requeue.run(conn)
         if changed:
-            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(job.id)))
+            queries.jobs.notify(CHANNEL, job.id).run(conn)
     return "queued" if changed else "lost"
 
 
 def _close(
     conn: psycopg.Connection, job_id: int, state: str, error: str | None, report_path: str | None
 ) -> None:
-    upload_id = conn.execute(
-        "UPDATE ingest_job SET state = %s, error = %s, report_path = coalesce(%s, report_path),"
-        " finished_at = clock_timestamp() WHERE id = %s RETURNING upload_id",
-        (state, error, report_path, job_id),
-    ).fetchone()[0]
-    conn.execute(
-        """
-        UPDATE upload u SET finished_at = clock_timestamp(), state = CASE
-            WHEN f.ok = j.files_total AND j.files_total > 0 THEN 'stored'
-            WHEN f.ok > 0 THEN 'partial' ELSE 'failed' END
-        FROM ingest_job j,
-             (SELECT count(*) FILTER (WHERE status IN ('stored', 'duplicate')) AS ok
-              FROM upload_file WHERE upload_id = %s) f
-        WHERE u.id = %s AND j.upload_id = u.id
-        """,
-        (upload_id, upload_id),
-    )
+    upload_id = queries.jobs.close(job_id, state, error, report_path).value(conn)
+    queries.jobs.close_upload(upload_id).run(conn)
 
 
 def in_flight(conn: psycopg.Connection, observer_id: int) -> int:
     """The observer's jobs not ended yet (queued or running), for the per-observer limit."""
-    return conn.execute(
-        "SELECT count(*) FROM ingest_job WHERE observer_id = %s AND state IN ('queued', 'running')",
-        (observer_id,),
-    ).fetchone()[0]
+    return queries.jobs.in_flight(observer_id).value(conn)
 
 
 def queue_depth(conn: psycopg.Connection) -> tuple[int, int]:
     """The numbers of queued and running jobs, for the worker's health."""
-    return conn.execute(
-        "SELECT count(*) FILTER (WHERE state = 'queued'),"
-        " count(*) FILTER (WHERE state = 'running') FROM ingest_job"
-        " WHERE state IN ('queued', 'running')"
-    ).fetchone()
+    return queries.jobs.depth().one(conn)

@@ -14,18 +14,47 @@ True
 
 - :mod:`~aphos_lib.queries.query`: the :class:`Query` value and its runner;
 - :mod:`~aphos_lib.queries.catalogue`: what the catalogue holds;
+- :mod:`~aphos_lib.queries.objects`: catalogue objects: searches, one object, the ingest's stars;
 - :mod:`~aphos_lib.queries.observers`: observers, their images and uploads;
 - :mod:`~aphos_lib.queries.images`: images;
 - :mod:`~aphos_lib.queries.fluxes`: one object's stored fluxes;
+- :mod:`~aphos_lib.queries.lightcurve`: the light-curve read;
 - :mod:`~aphos_lib.queries.uploads`: uploads, their files and outcomes;
-- :mod:`~aphos_lib.queries.service`: the server itself (a ping, its clock).
+- :mod:`~aphos_lib.queries.service`: the server itself (a ping, its clock);
+- :mod:`~aphos_lib.queries.ingest`: storing a SIPS file (its image, fluxes, counts, outcome);
+- :mod:`~aphos_lib.queries.jobs`: the ingest job queue;
+- :mod:`~aphos_lib.queries.setup`: the database's roles, grants and the reader's limits.
 
-Still outside it, to be moved here: the searches, the light-curve reads, ingest, uploads and
-jobs, observers' profiles and the database's set-up (``tests/test_layers.py`` lists them and
-fails when SQL appears in any other module).
+Every statement the library, the API, the widgets and the hub send is built here
+(``tests/test_layers.py`` fails when SQL appears in any other module but the migrations).
 """
 
-from aphos_lib.queries import catalogue, fluxes, images, observers, service, uploads
+from aphos_lib.queries import (
+    catalogue,
+    fluxes,
+    images,
+    ingest,
+    jobs,
+    lightcurve,
+    objects,
+    observers,
+    service,
+    setup,
+    uploads,
+)
 from aphos_lib.queries.query import Query
 
-__all__ = ["Query", "catalogue", "fluxes", "images", "observers", "service", "uploads"]
+__all__ = [
+    "Query",
+    "catalogue",
+    "fluxes",
+    "images",
+    "ingest",
+    "jobs",
+    "lightcurve",
+    "objects",
+    "observers",
+    "service",
+    "setup",
+    "uploads",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,3 +83,15 @@ class Query:
                 cursor.executemany(self.statement, self.params)
                 return cursor.rowcount
         return self._execute(conn).rowcount
+
+    def copy(self, conn: psycopg.Connection) -> AbstractContextManager[psycopg.Copy]:
+        """Start a ``COPY ... FROM STDIN`` (or ``TO STDOUT``) statement: a context manager to
+        write its data to (or read it from), as psycopg's ``Cursor.copy`` gives.
+
+        Examples
+        --------
+        >>> q = Query("COPY flux (image_id, line) FROM STDIN (FORMAT binary)")
+        >>> with q.copy(conn) as copy:  # doctest: +SKIP
+        ...     copy.write(payload)
+        """
+        return conn.cursor().copy(self.statement, self.params)

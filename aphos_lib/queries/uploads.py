@@ -13,6 +13,7 @@ __all__ = [
     "existing",
     "file_outcomes",
     "files",
+    "finish",
     "inputs",
     "lock_observer",
     "log_files",
@@ -20,6 +21,7 @@ __all__ = [
     "new_id",
     "recorded_positions",
     "report_path",
+    "start",
     "state",
     "totals_of_observer",
 ]
@@ -111,6 +113,34 @@ def add(upload_id: int, observer_id: int, client: str) -> Query:
     return Query(
         "INSERT INTO upload (id, observer_id, client, state) VALUES (%s, %s, %s, 'queued')",
         (upload_id, observer_id, client),
+    )
+
+
+def start(observer_id: int, client: str) -> Query:
+    """Record an upload that is stored as it arrives (``running``, the command line's); its
+    id.
+
+    Examples
+    --------
+    >>> start(3, "cli").params
+    (3, 'cli')
+    """
+    return Query(
+        "INSERT INTO upload (observer_id, client) VALUES (%s, %s) RETURNING id",
+        (observer_id, client),
+    )
+
+
+def finish(upload_id: int, state: str) -> Query:
+    """End an upload in ``state`` (``stored``, ``partial`` or ``failed``), now.
+
+    Examples
+    --------
+    >>> finish(9, "partial").params
+    ('partial', 9)
+    """
+    return Query(
+        "UPDATE upload SET state = %s, finished_at = now() WHERE id = %s", (state, upload_id)
     )
 
 

@@ -30,9 +30,9 @@ import psycopg
 from psycopg.errors import QueryCanceled
 
 from aphos_lib.coordinates import format_dec, format_ra
+from aphos_lib.light_curve_read import CurveTooLarge
 from aphos_lib.lightcurve import LightCurve
 from aphos_lib.photometry import differential_photometry, narrow_rows
-from aphos_lib.photometry_columns import CurveTooLarge
 from aphos_lib.search import CatalogObject, ObjectNotFound, resolve_object
 from aphos_lib.widgets.address import AddressBar
 from aphos_lib.widgets.apertures import AperturePanel, nights_of

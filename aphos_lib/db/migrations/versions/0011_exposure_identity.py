@@ -8,7 +8,7 @@ the exposure's begin and end, its filter, its number of apertures and of rows, a
 of every row. ``sha256`` stays, as the record of the bytes received.
 
 Existing images get their identity here, computed from their stored rows (:data:`IDENTITY`, a
-copy of ``aphos_lib.db.exposure_identity.STORED_IDENTITY``): before this revision every row read
+copy of ``aphos_lib.queries.ingest.STORED_IDENTITY``): before this revision every row read
 from a file was stored, so it is the identity the ingest computes when the file is sent again.
 Images that are already the same exposure (stored before this revision from differently
 encoded copies) are left as they are: the first of them takes the identity and the later ones

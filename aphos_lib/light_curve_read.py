@@ -1,0 +1,297 @@
+"""The light-curve read: every star's measurements as numpy columns, joined on the image.
+
+One read serves every light curve (one or many comparison stars, a check star, apertures
+chosen night by night, every aperture's lists, observers kept or left out, ``as_of``). Its
+statements are in :mod:`aphos_lib.queries.lightcurve`; the rules applied to what they return
+(the night, the JD, one source per star and image) in :mod:`aphos_lib.light_curve_rules`.
+
+- Each flux carries its light-curve values as a binary record
+  (:mod:`aphos_lib.db.light_curve_records`, migration 0010), so a star's measurements come
+  back as one ``bytea``, which numpy reads as one structured array without a Python object
+  per value. The database never multiplies one star's rows by another's: a star measured
+  several times in one image costs its own rows, never their product, and an ensemble of 50
+  stars is 51 index scans.
+- A star's numbered apertures used on some night come as ``cube`` points (contrib ``cube``,
+  up to 100 numbers each) aggregated over the same rows; every aperture's lists, when asked
+  for, as one row per measurement.
+- The images common to the stars are then read once each, by id (the image's record, its
+  filter, and the conditions on observers and upload time), and their few observers.
+- A curve reads at most :data:`MAX_CURVE_SOURCES` measurements, shared among its stars, and
+  stops with a clear error beyond them rather than exhausting the server.
+
+Rows are ordered by exposure middle, then image id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import psycopg
+
+from aphos_lib.aperture_choice import AUTO, ApertureChoice
+from aphos_lib.db import light_curve_records as records
+from aphos_lib.db.binary_copy import decode_points
+from aphos_lib.light_curve_rules import julian_date, nearest_source, night
+from aphos_lib.queries import lightcurve as statements
+
+__all__ = ["MAX_CURVE_SOURCES", "CurveTooLarge", "StarSpec", "read_columns"]
+
+# The measurements (one star in one image, repeats included) one light curve may read, shared
+# evenly among its stars: 1,000,000 records are about 41 MB, what a 5,000-image curve of 200
+# stars needs. Beyond it the read stops before building anything.
+MAX_CURVE_SOURCES = 1_000_000
+
+_EPOCH_2000_US = 946_684_800_000_000  # PostgreSQL's timestamps count from 2000-01-01
+_EPOCH_DATE = dt.date(1970, 1, 1)
+_CUBE_MAX_DIM = 100  # contrib cube's limit on a point's coordinates
+_IMAGE_DTYPE = np.dtype(
+    records.dtype([]).descr + [(statements.FILTER_CODE[0], statements.FILTER_CODE[2])]
+)
+_LISTS = ("ap", "ap_dev", "ap_saturated")
+
+
+class CurveTooLarge(ValueError):
+    """A light curve would read more measurements than :data:`MAX_CURVE_SOURCES`."""
+
+
+@dataclass(frozen=True)
+class StarSpec:
+    """One star of a light curve and how it is read.
+
+    Parameters
+    ----------
+    alias : str
+        The prefix of its columns (``v`` for the variable first, then the others).
+    star : object
+        The catalogue object: ``id``, ``ra_deg`` and ``dec_deg``.
+    aperture : ApertureChoice
+        Its aperture on each night.
+    optional : bool
+        A check star: where it was not measured its values are NaN and not saturated, and the
+        image stays; any other star must be measured in an image for the image to be read.
+    """
+
+    alias: str
+    star: object
+    aperture: ApertureChoice
+    optional: bool = False
+
+
+def read_columns(
+    conn: psycopg.Connection,
+    stars: Sequence[StarSpec],
+    *,
+    observers: list[str] | None = None,
+    exclude_observers: list[str] | None = None,
+    as_of: dt.datetime | None = None,
+    with_apertures: bool = False,
+) -> dict:
+    """The light-curve columns of ``stars``, one row per image in which they were measured.
+
+    Parameters
+    ----------
+    conn : psycopg.Connection
+    stars : list of StarSpec
+        The variable first, then the comparisons, then an optional check star.
+    observers, exclude_observers : list of str, optional
+        Keep only / leave out these observers (usernames in lower case).
+    as_of : datetime, optional
+        Only images uploaded by then.
+    with_apertures : bool
+        Also give each star's every aperture as lists (``{alias}_ap``, ``_ap_dev``,
+        ``_ap_saturated``; None where an optional star was not measured).
+
+    Returns
+    -------
+    dict
+        Columns: ``image_id``, ``time_utc``, ``jd``, ``hjd``, ``night``, ``observer``,
+        ``filter``, ``exposure_s``, then for each star ``{alias}_`` ``ra_deg``, ``dec_deg``,
+        ``ap_auto``, ``ap_auto_dev``, ``ap_auto_saturated``, ``aperture`` (0: ApAuto),
+        ``flux``, ``flux_dev``, ``saturated`` (in the night's aperture) and the lists.
+
+    Raises
+    ------
+    CurveTooLarge
+        When a star has more measurements than its share of :data:`MAX_CURVE_SOURCES`.
+    """
+    limit = MAX_CURVE_SOURCES // len(stars)
+    layouts = [_layout(spec) for spec in stars]
+    reads = [
+        statements.StarRead(spec.star.id, limit + 1, [[e for _, e, _ in group] for group in groups])
+        for spec, (_, groups) in zip(stars, layouts, strict=True)
+    ]
+    result = statements.measurements(reads).one(conn)
+    columns, at = [], 0
+    for spec, (record, groups) in zip(stars, layouts, strict=True):
+        count, raw = result[at], result[at + 1]
+        if count > limit:
+            raise _too_large(len(stars))
+        star = _fields(np.frombuffer(raw or b"", dtype=record))
+        for data, group in zip(result[at + 2 : at + 2 + len(groups)], groups, strict=True):
+            coordinates = decode_points(data, len(group))
+            for k, (name, _, kind) in enumerate(group):
+                star[name] = coordinates[:, k].astype(kind)
+        columns.append(_one_per_image(star, spec))
+        at += 2 + len(groups)
+
+    # The images where every star that is not optional was measured.
+    common = columns[0]["image_id"]
+    for star, spec in zip(columns[1:], stars[1:], strict=True):
+        if not spec.optional:
+            common = np.intersect1d(common, star["image_id"], assume_unique=True)
+    filter_names = [row[0] for row in statements.filters().rows(conn)]
+    where, params = statements.image_conditions(observers, exclude_observers, as_of)
+    raw = statements.images(common.tolist(), filter_names, where, params).value(conn)
+    data = _fields(np.frombuffer(raw or b"", dtype=_IMAGE_DTYPE))
+    for star, spec in zip(columns, stars, strict=True):
+        data.update(_at_images(star, spec, data["image_id"]))
+    order = np.lexsort((data["image_id"], data["_time_us"]))
+    data = {name: column[order] for name, column in data.items()}
+    if with_apertures:
+        for spec in stars:
+            data.update(_aperture_lists(conn, spec, data["image_id"], limit))
+    return _frame(conn, data, stars, filter_names, with_apertures)
+
+
+def _too_large(n_stars: int) -> CurveTooLarge:
+    return CurveTooLarge(
+        f"this light curve would read more than {MAX_CURVE_SOURCES} measurements "
+        f"({n_stars} stars, at most {MAX_CURVE_SOURCES // n_stars} each): "
+        "use fewer comparison stars"
+    )
+
+
+def _layout(spec: StarSpec) -> tuple[np.dtype, list[list[tuple]]]:
+    """A star's record type (image id, then its flux record) and its aperture points."""
+    alias = spec.alias
+    record = np.dtype(
+        [("image_id", ">i8")] + [(f"{alias}_{name}", kind) for name, _, kind in records.FLUX_FIELDS]
+    )
+    values = []
+    for k in _apertures_used(spec.aperture):
+        values += [
+            (f"{alias}_{n.format(k=k)}", e.format(k=k), w) for n, e, w in statements.APERTURE_VALUES
+        ]
+    groups = [values[k : k + _CUBE_MAX_DIM] for k in range(0, len(values), _CUBE_MAX_DIM)]
+    return record, groups
+
+
+def _fields(rows: np.ndarray) -> dict:
+    """A structured array's fields as native-endian columns."""
+    names = rows.dtype.names
+    return {name: rows[name].astype(rows.dtype[name].newbyteorder("=")) for name in names}
+
+
+def _apertures_used(choice: ApertureChoice) -> list[int]:
+    """The numbered apertures (not ApAuto) a star is measured in on some night."""
+    return sorted({int(choice.default), *(int(k) for k in choice.nights.values())} - {AUTO})
+
+
+def _one_per_image(star: dict, spec: StarSpec) -> dict:
+    """The star's measurements, one per image (the source nearest its catalogue position)."""
+    alias = spec.alias
+    keep = nearest_source(
+        star["image_id"],
+        star[f"{alias}_ra_deg"],
+        star[f"{alias}_dec_deg"],
+        spec.star.ra_deg,
+        spec.star.dec_deg,
+    )
+    if len(keep) == len(star["image_id"]):
+        return star
+    return {name: column[keep] for name, column in star.items()}
+
+
+def _at_images(star: dict, spec: StarSpec, image_ids: np.ndarray) -> dict:
+    """A star's columns at ``image_ids`` (sorted by id); an optional star missing: NaN."""
+    at = np.searchsorted(star["image_id"], image_ids)
+    if not spec.optional:  # measured in each of them: they are common images
+        return {name: column[at] for name, column in star.items() if name != "image_id"}
+    found = np.zeros(len(image_ids), dtype=bool)
+    if len(star["image_id"]):
+        at = np.minimum(at, len(star["image_id"]) - 1)
+        found = star["image_id"][at] == image_ids
+    out = {}
+    for name, column in star.items():
+        if name == "image_id":
+            continue
+        if column.dtype == np.bool_:
+            out[name] = np.zeros(len(image_ids), dtype=bool)
+        else:
+            out[name] = np.full(len(image_ids), np.nan, dtype=column.dtype)
+        out[name][found] = column[at[found]]
+    return out
+
+
+def _aperture_lists(conn, spec: StarSpec, image_ids: np.ndarray, limit: int) -> dict:
+    """The star's every aperture at ``image_ids``, as lists (None where it was not measured).
+
+    Read one row per measurement; the same source is kept as for its values.
+    """
+    rows = statements.aperture_lists(spec.star.id, limit=limit + 1).rows(conn)
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    keep = nearest_source(
+        ids,
+        np.array([r[1] for r in rows], dtype=float),
+        np.array([r[2] for r in rows], dtype=float),
+        spec.star.ra_deg,
+        spec.star.dec_deg,
+    )
+    by_image = {int(ids[k]): rows[k] for k in keep}
+    out = {}
+    for j, name in enumerate(_LISTS):
+        column = np.empty(len(image_ids), dtype=object)
+        column[:] = [by_image[i][3 + j] if i in by_image else None for i in image_ids.tolist()]
+        out[f"{spec.alias}_{name}"] = column
+    return out
+
+
+def _frame(conn, data: dict, stars, filter_names: list[str], with_apertures: bool) -> dict:
+    """The columns users read, named and typed, the rules of night and JD applied."""
+    observer_ids = np.unique(data["_observer_id"])
+    by_id = {row[0]: row for row in statements.observers(observer_ids.tolist()).rows(conn)}
+    index = np.searchsorted(observer_ids, data["_observer_id"])
+    names = [by_id[i][1] for i in observer_ids.tolist()]
+    longitude = np.array([by_id[i][2] for i in observer_ids.tolist()], dtype=float)
+    time_us = data["_time_us"] + _EPOCH_2000_US
+    nights = night(time_us, longitude[index])
+
+    frame = {
+        "image_id": data["image_id"],
+        "time_utc": pd.to_datetime(time_us, unit="us", utc=True),
+        "jd": julian_date(data["jd"], time_us),
+        "hjd": data["hjd"],
+        "night": nights.astype(object),
+        # Taken from the few distinct names: a list of 5,000 strings would be converted to
+        # the DataFrame's string type one by one (0.3 ms a column).
+        "observer": pd.Index(names).take(index).array,
+        "filter": pd.Index([None, *filter_names]).take(data["_filter_code"]).array,
+        "exposure_s": data["exposure_s"],
+    }
+    night_days = nights.astype(np.int64)
+    for spec in stars:
+        alias, choice = spec.alias, spec.aperture
+        for name in ("ra_deg", "dec_deg", "ap_auto", "ap_auto_dev", "ap_auto_saturated"):
+            frame[f"{alias}_{name}"] = data[f"{alias}_{name}"]
+        aperture = np.full(len(time_us), int(choice.default), dtype=np.int64)
+        for day, k in choice.nights.items():
+            aperture[night_days == (day - _EPOCH_DATE).days] = int(k)
+        frame[f"{alias}_aperture"] = aperture
+        flux = data[f"{alias}_ap_auto"].copy()
+        flux_dev = data[f"{alias}_ap_auto_dev"].copy()
+        saturated = data[f"{alias}_ap_auto_saturated"].copy()
+        for k in _apertures_used(choice):
+            rows = aperture == k
+            flux[rows] = data[f"{alias}_flux_{k}"][rows]
+            flux_dev[rows] = data[f"{alias}_flux_dev_{k}"][rows]
+            saturated[rows] = data[f"{alias}_saturated_{k}"][rows]
+        frame[f"{alias}_flux"], frame[f"{alias}_flux_dev"] = flux, flux_dev
+        frame[f"{alias}_saturated"] = saturated
+        if with_apertures:
+            for name in _LISTS:
+                frame[f"{alias}_{name}"] = data[f"{alias}_{name}"]
+    return frame

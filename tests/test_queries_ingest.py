@@ -1,0 +1,120 @@
+"""The ingest's statements: looked at without running them, and the stored identity run on
+real PostgreSQL (aphos_lib.queries.ingest)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from aphos_lib import ingest
+from aphos_lib.db.catalogue import Catalogue
+from aphos_lib.ingest import ingest_files
+from aphos_lib.queries import ingest as statements
+
+from conftest import fixture_path
+
+T = datetime(2021, 11, 6, 16, 27, 45, tzinfo=UTC)
+
+
+def image() -> statements.Query:
+    return statements.image(
+        observer_id=3,
+        upload_id=None,
+        sha256=b"s",
+        identity=b"i",
+        filename="a.csv",
+        encoding="utf-8",
+        exposure_begin=T,
+        exposure_end=T,
+        exposure_mid=T,
+        exposure_time_s=90.0,
+        jd_begin=2459525.18,
+        jd_end=None,
+        jd_mid=None,
+        hjd=None,
+        filter_name="R",
+        center_ra_deg=None,
+        center_dec_deg=None,
+        header_json="[]",
+        columns=["RA", "Dec", "ApAuto"],
+        apertures=0,
+        flux_count=1,
+        matched_count=0,
+    )
+
+
+def test_the_flux_copy_names_the_columns_in_the_order_the_payload_writes_them():
+    assert ingest._COPY_FLUX.text() == (
+        f"COPY flux ({', '.join(ingest.FLUX_COLUMNS)}) FROM STDIN (FORMAT binary)"
+    )
+    assert ingest._COPY_FLUX.params is None
+
+
+def test_an_exposure_sent_again_inserts_no_image_and_returns_no_row():
+    q = image()
+    text = " ".join(q.text().split())
+    assert text.endswith("ON CONFLICT (observer_id, identity) DO NOTHING RETURNING id")
+    columns = text.split("(", 1)[1].split(")", 1)[0].split(", ")
+    assert len(columns) == len(q.params) == len(re.findall("%s", text)) == 22
+    assert dict(zip(columns, q.params, strict=True))["filter"] == "R"
+    assert dict(zip(columns, q.params, strict=True))["jd_begin"] == 2459525.18
+
+
+def test_an_outcome_row_has_a_value_for_each_column():
+    q = statements.record_file(
+        upload_id=9,
+        position=2,
+        filename="a.csv",
+        sha256=b"s",
+        status="stored",
+        image_id=4,
+        fluxes=10,
+        matched=8,
+        unmatched=2,
+        rejected_rows_json="[]",
+        rejected_count=0,
+        warnings_json="[]",
+        warning_count=0,
+        error=None,
+    )
+    text = " ".join(q.text().split())
+    columns = text.split("(", 1)[1].split(")", 1)[0].split(", ")
+    assert len(columns) == len(q.params) == len(re.findall("%s", text)) == 14
+    assert dict(zip(columns, q.params, strict=True))["matched"] == 8
+
+
+def test_folds_take_one_shared_lock_and_move_every_pending_row_once():
+    assert statements.fold_lock().text() == "SELECT pg_advisory_xact_lock(%s)"
+    assert statements.fold_lock().params == (statements.FOLD_LOCK,)
+    text = " ".join(statements.fold_counts().text().split())
+    assert text.startswith("WITH moved AS (DELETE FROM flux_count_pending RETURNING *)")
+    assert "SET flux_count = o.flux_count + sums.n, name = coalesce(o.name, named.name)" in text
+    pend = statements.pend_counts("7,9", "2,1", [7], ["RR Lyr"])
+    assert len(re.findall("%s", pend.text())) == len(pend.params) == 4
+
+
+@pytest.mark.catalogue
+def test_the_stored_identity_is_the_identity_the_ingest_computed(catalogue: Catalogue, tmp_path):
+    # Files with nulls, saturated values, several apertures, none, non-ASCII names and no
+    # Filter; none repeats a star, so every row read was stored.
+    named = tmp_path / "named.csv"
+    named.write_bytes(
+        "ExposureBegin;2021-11-06T16:27:45\nExposureEnd;2021-11-06T16:29:15\n"
+        "Name;X;Y;RA;Dec;Catalog;CatalogId;ApAuto\n"
+        "Šárka;10.0;20.0;05 00 00.0;+10 00 00.0;UCAC4;500-000001;100\n"
+        ";;;05 01 00.0;+10 01 00.0;;;saturated\n".encode()
+    )
+    files = [
+        fixture_path("correct_file_shorter_header.csv"),
+        fixture_path("few_lines_incorrect.csv"),
+        fixture_path("correct_file_missing_scheme.csv"),
+        named,
+    ]
+    assert [o.status for o in ingest_files(catalogue, files, observer="novak")] == ["stored"] * 4
+    with catalogue.connect("reader") as conn:
+        written = conn.execute("SELECT id, identity FROM image ORDER BY id").fetchall()
+        stored = statements.stored_identities([i for i, _ in written]).rows(conn)
+    assert len(written) == 4
+    assert stored == written
