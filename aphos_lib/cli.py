@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -150,7 +151,18 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+PLATFORM_MISSING = (
+    "aphos demo runs the platform (the hub, the api, the worker and the dashboards), which "
+    "`pip install aphos` leaves out: pip install 'aphos[platform]'. "
+    "`aphos demo --no-hub` loads the demo data without it."
+)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    # Said before the database starts and the data loads, not by a missing command after.
+    if not args.no_hub and importlib.util.find_spec("jupyterhub") is None:
+        print(f"aphos: {PLATFORM_MISSING}", file=sys.stderr)
+        return 2
     from aphos_lib.hub.run import demo
 
     return demo(seed=args.seed, images=args.images, hub=not args.no_hub)

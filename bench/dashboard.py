@@ -80,7 +80,7 @@ from aphos_lib.db.bootstrap import embedded_catalogue
 from aphos_lib.db.embedded import EmbeddedPostgres
 from aphos_lib.hub.configurer import service_environment
 from aphos_lib.hub.dashboards import CULL_INTERVAL_S, voila_arguments
-from aphos_lib.hub.settings import HubSettings
+from aphos_lib.hub.settings import DASHBOARDS, HubSettings
 from aphos_lib.widgets.urls import page_link
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -154,7 +154,7 @@ def start_voila(
         sys.executable,
         "-m",
         "aphos_lib.hub.dashboards",
-        *voila_arguments(ROOT / "dashboards", port=port, idle_timeout=60, pool_size=pool_size),
+        *voila_arguments(DASHBOARDS, port=port, idle_timeout=60, pool_size=pool_size),
         "--Voila.config_file_paths=[]",
         *extra,
     ]

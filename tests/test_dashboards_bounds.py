@@ -37,7 +37,7 @@ from aphos_lib.hub.settings import HubSettings
 from conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-DASHBOARDS = ROOT / "dashboards"
+DASHBOARDS = ROOT / "aphos_lib" / "dashboards"
 BASE = "/services/dashboards/"
 POOLED = len(preheated_pages(DASHBOARDS))  # one preheated kernel per public page
 KERNEL_ID = re.compile(r'"kernelId": "([0-9a-f-]{36})"')

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-import tomllib
 import uuid
-from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -26,7 +23,6 @@ from aphos_lib.observers import ensure_local_observer
 from conftest import fixture_path
 
 pytestmark = pytest.mark.catalogue
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -148,16 +144,6 @@ def test_flux_has_no_per_row_foreign_key_checks(catalogue):
             "SELECT count(*) FROM pg_constraint WHERE conrelid = 'flux'::regclass AND contype = 'f'"
         ).fetchone()[0]
     assert fks == 0
-
-
-def test_environment_yml_mirrors_pyproject():
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    conda = (REPO / "environment.yml").read_text()
-    requirements = project["dependencies"] + project["optional-dependencies"]["test"]
-    for requirement in requirements:
-        name = re.match(r"[A-Za-z0-9_.-]+", requirement).group(0)
-        assert re.search(rf"^\s*-\s*{re.escape(name)}\b", conda, re.M), name
-    assert f"python{project['requires-python']}" in conda.replace(" ", "")
 
 
 def test_upgrading_stars_to_fillfactor_50_leaves_them_ready_for_index_only_scans(empty_catalogue):

@@ -429,7 +429,7 @@ def test_user_strings_are_escaped_in_every_page_with_a_csp(service):
 def write_report(service, upload_id: int) -> None:
     """Store the upload's file and record a report as the job notebook shows it; its HTML.
 
-    The outcome table is made by the same call as in ``ingest_jobs/ingest_sips.ipynb``.
+    The outcome table is made by the same call as in ``aphos_lib/jobs/ingest_sips.ipynb``.
     """
     import nbformat
 

@@ -75,7 +75,7 @@ class LocalDemoAuthenticator(Authenticator):
     "Jana Nováková" signs in as ``local-jana-novakova-<hash>``: the hub name is derived from
     the display name (:func:`aphos_lib.web.identity.local_subject`), the same name always gives
     the same hub user, and the public username is chosen afterwards on the profile page. For
-    one machine only; the login page says so (``hub_config/templates/local/login.html``).
+    one machine only; the login page says so (``aphos_lib/hub/templates/local/login.html``).
     """
 
     async def authenticate(self, handler, data: dict) -> dict | None:

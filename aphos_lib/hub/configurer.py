@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from importlib import resources
 from pathlib import Path
 
 from traitlets.config import Config
@@ -44,7 +45,7 @@ SERVICE_MODULES = {
 DATABASE_ROLE = {"api": "writer", "worker": "writer", "dashboards": "reader", "user": "reader"}
 # The hub's pages in the site's look (page.html, every sign-in); the local demo's login page
 # (local/login.html) only with the local sign-in.
-TEMPLATES = REPO / "hub_config" / "templates"
+TEMPLATES = Path(resources.files("aphos_lib.hub") / "templates")
 LOCAL_TEMPLATES = TEMPLATES / "local"
 # How long the proxy waits for a service to start answering or send more (ms): without it a
 # hung request held its connection for ever. Well above the api's statement timeout (15 s,
@@ -128,7 +129,7 @@ def hub_header(user) -> str:
 
 
 def update_templates(c: Config, s: HubSettings) -> None:
-    """The hub's pages with the site's header and stylesheet (``hub_config/templates``);
+    """The hub's pages with the site's header and stylesheet (``aphos_lib/hub/templates``);
     with the local sign-in, its own login page, which says it is local and asks for any name.
     Google sign-in keeps the hub's login page ("Sign in with Google")."""
     from aphos_lib.theme import theme_style

@@ -10,13 +10,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from aphos_lib.settings import Settings
 
-__all__ = ["HubSettings", "SettingsError", "REPO"]
+__all__ = ["DASHBOARDS", "HubSettings", "SettingsError", "REPO"]
 
+# The checkout this package sits in (the shared notebooks, the proxy, the hub's config file).
 REPO = Path(__file__).resolve().parents[2]
+# The dashboards ship inside the package, so an installed platform serves them from anywhere.
+DASHBOARDS = Path(resources.files("aphos_lib") / "dashboards")
 
 # Internal ports are offsets from the public one, so one variable moves a whole instance
 # (two demos, or the tests, side by side on one machine).
@@ -76,7 +80,7 @@ class HubSettings:
     hub_db_url: str = ""
     notebooks_dir: Path = REPO / "notebooks"
     published_dir: Path | None = None
-    dashboards_dir: Path = REPO / "dashboards"
+    dashboards_dir: Path = DASHBOARDS
     proxy_command: str = ""
     server_idle_timeout: int = 3600
     kernel_idle_timeout: int = 1800
@@ -132,7 +136,7 @@ class HubSettings:
             hub_db_url=env.get("APHOS_HUB_DB_URL")
             or f"sqlite:///{home / 'hub' / 'jupyterhub.sqlite'}",
             notebooks_dir=Path(env.get("APHOS_NOTEBOOKS_DIR") or REPO / "notebooks"),
-            dashboards_dir=Path(env.get("APHOS_DASHBOARDS_DIR") or REPO / "dashboards"),
+            dashboards_dir=Path(env.get("APHOS_DASHBOARDS_DIR") or DASHBOARDS),
             published_dir=core.published_dir,
             proxy_command=env.get("APHOS_PROXY_COMMAND")
             or str(

@@ -8,9 +8,10 @@ The loop
    kernel), or one started and primed in the background while idle or during the job before
    (:mod:`aphos_lib.jobs.kernels`), so a job rarely waits for a kernel to start.
 2. Claim a job (:func:`aphos_lib.jobs.queue.claim`), read its files from ``upload_input``.
-3. Run ``ingest_jobs/ingest_sips.ipynb`` with papermill in a thread, writing the executed
-   notebook to ``$APHOS_HOME/reports/<upload id>/job-<id>-attempt-<n>.ipynb``; the notebook
-   records progress after each file, and this thread heartbeats while it runs.
+3. Run the job notebook (:data:`NOTEBOOK`, ``aphos_lib/jobs/ingest_sips.ipynb``) with
+   papermill in a thread, writing the executed notebook to
+   ``$APHOS_HOME/reports/<upload id>/job-<id>-attempt-<n>.ipynb``; the notebook records
+   progress after each file, and this thread heartbeats while it runs.
 4. Finish the job ``done``, or on an error give it back for a retry (``failed`` at its last
    attempt) with the error's one-line message. A job taken over by another worker is left
    alone; its kernel is stopped.
@@ -29,6 +30,7 @@ import time
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import papermill
@@ -44,7 +46,8 @@ from aphos_lib.settings import JobSettings, aphos_home
 
 __all__ = ["NOTEBOOK", "Worker", "main", "report_path"]
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "ingest_jobs" / "ingest_sips.ipynb"
+# The job notebook ships inside the package, so an installed worker finds it outside a checkout.
+NOTEBOOK = Path(resources.files("aphos_lib.jobs") / "ingest_sips.ipynb")
 
 
 def report_path(job: Job) -> str:

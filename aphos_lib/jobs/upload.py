@@ -1,6 +1,6 @@
 """What one ingest job does: store its upload's files one by one, each exactly once.
 
-The job's notebook (``ingest_jobs/ingest_sips.ipynb``) calls :func:`run_upload`; tests call
+The job's notebook (``aphos_lib/jobs/ingest_sips.ipynb``) calls :func:`run_upload`; tests call
 it directly. Each file is one transaction that also records the file's ``upload_file`` row,
 so a file is either wholly in the catalogue with its outcome, or not at all. A retry after a
 crash therefore skips the positions already recorded and stores only the rest; the unique

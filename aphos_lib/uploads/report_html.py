@@ -1,6 +1,6 @@
 """A job's report as a page to read: the executed ingest notebook without its code.
 
-The worker keeps each job's executed notebook (``ingest_jobs/ingest_sips.ipynb`` run by
+The worker keeps each job's executed notebook (``aphos_lib/jobs/ingest_sips.ipynb`` run by
 papermill) as the job's record. An observer reads it as the notebook's text and outputs (the
 per-file outcomes, rejected rows, errors) in the site's look: the code cells, which only call
 :mod:`aphos_lib`, are left out. Outputs are converted as nbconvert converts them: text and

@@ -12,7 +12,7 @@ import pytest
 from aphos_lib.widgets.urls import page_link
 
 ROOT = Path(__file__).resolve().parents[2]
-DASHBOARDS = ROOT / "dashboards"
+DASHBOARDS = ROOT / "aphos_lib" / "dashboards"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 

@@ -25,7 +25,7 @@ from upload_service import environment, running_worker, serve_api
 from aphos_lib.demo import generate_demo_data
 from aphos_lib.uploads.client import UploadClient
 
-from browser.browser_harness import ARTIFACTS, open_dashboard, screenshot
+from browser.browser_harness import ARTIFACTS, DASHBOARDS, open_dashboard, screenshot
 from browser.conftest import _voila
 from browser.same_origin import same_origin
 from conftest import FIXTURES, make_home
@@ -60,7 +60,7 @@ def platform(embedded_server) -> Iterator[dict]:
 
 
 def _workspace_voila(port: int) -> list[str]:
-    folder = str(Path(__file__).resolve().parents[2] / "dashboards" / "workspace")
+    folder = str(DASHBOARDS / "workspace")
     return ["voila", folder, "--no-browser", "--Voila.ip=127.0.0.1", f"--Voila.port={port}"]
 
 
