@@ -95,6 +95,24 @@ def fixture_path(name: str) -> Path:
     return path
 
 
+def identity_files(tmp_path: Path) -> list[Path]:
+    """Four SIPS files whose every row is stored: nulls, saturated values, several apertures
+    and none, a non-ASCII name and no Filter, and no star repeated."""
+    named = tmp_path / "named.csv"
+    named.write_bytes(
+        "ExposureBegin;2021-11-06T16:27:45\nExposureEnd;2021-11-06T16:29:15\n"
+        "Name;X;Y;RA;Dec;Catalog;CatalogId;ApAuto\n"
+        "Šárka;10.0;20.0;05 00 00.0;+10 00 00.0;UCAC4;500-000001;100\n"
+        ";;;05 01 00.0;+10 01 00.0;;;saturated\n".encode()
+    )
+    return [
+        fixture_path("correct_file_shorter_header.csv"),
+        fixture_path("few_lines_incorrect.csv"),
+        fixture_path("correct_file_missing_scheme.csv"),
+        named,
+    ]
+
+
 def make_home(prefix: str = "aphos-test-") -> Path:
     """A temporary APHOS_HOME the unprivileged database user can enter (pytest's are 0700)."""
     home = Path(tempfile.mkdtemp(prefix=prefix))  # TMPDIR when set, else /tmp

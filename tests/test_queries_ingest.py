@@ -13,7 +13,7 @@ from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.ingest import ingest_files
 from aphos_lib.queries import ingest as statements
 
-from conftest import fixture_path
+from conftest import identity_files
 
 T = datetime(2021, 11, 6, 16, 27, 45, tzinfo=UTC)
 
@@ -97,21 +97,7 @@ def test_folds_take_one_shared_lock_and_move_every_pending_row_once():
 
 @pytest.mark.catalogue
 def test_the_stored_identity_is_the_identity_the_ingest_computed(catalogue: Catalogue, tmp_path):
-    # Files with nulls, saturated values, several apertures, none, non-ASCII names and no
-    # Filter; none repeats a star, so every row read was stored.
-    named = tmp_path / "named.csv"
-    named.write_bytes(
-        "ExposureBegin;2021-11-06T16:27:45\nExposureEnd;2021-11-06T16:29:15\n"
-        "Name;X;Y;RA;Dec;Catalog;CatalogId;ApAuto\n"
-        "Šárka;10.0;20.0;05 00 00.0;+10 00 00.0;UCAC4;500-000001;100\n"
-        ";;;05 01 00.0;+10 01 00.0;;;saturated\n".encode()
-    )
-    files = [
-        fixture_path("correct_file_shorter_header.csv"),
-        fixture_path("few_lines_incorrect.csv"),
-        fixture_path("correct_file_missing_scheme.csv"),
-        named,
-    ]
+    files = identity_files(tmp_path)
     assert [o.status for o in ingest_files(catalogue, files, observer="novak")] == ["stored"] * 4
     with catalogue.connect("reader") as conn:
         written = conn.execute("SELECT id, identity FROM image ORDER BY id").fetchall()

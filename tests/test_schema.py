@@ -20,7 +20,7 @@ from aphos_lib.db.models import Base
 from aphos_lib.ingest import ingest_files
 from aphos_lib.observers import ensure_local_observer
 
-from conftest import fixture_path
+from conftest import fixture_path, identity_files
 
 pytestmark = pytest.mark.catalogue
 
@@ -173,21 +173,7 @@ def test_upgrading_stars_to_fillfactor_50_leaves_them_ready_for_index_only_scans
 
 
 def test_migration_0011_gives_existing_images_the_identity_the_ingest_computes(catalogue, tmp_path):
-    # Files with nulls, saturated values, no apertures, non-ASCII names and no Filter; none
-    # repeats a star, so every row read was stored, as before 0011.
-    named = tmp_path / "named.csv"
-    named.write_bytes(
-        "ExposureBegin;2021-11-06T16:27:45\nExposureEnd;2021-11-06T16:29:15\n"
-        "Name;X;Y;RA;Dec;Catalog;CatalogId;ApAuto\n"
-        "Šárka;10.0;20.0;05 00 00.0;+10 00 00.0;UCAC4;500-000001;100\n"
-        ";;;05 01 00.0;+10 01 00.0;;;saturated\n".encode()
-    )
-    files = [
-        fixture_path("correct_file_shorter_header.csv"),
-        fixture_path("few_lines_incorrect.csv"),
-        fixture_path("correct_file_missing_scheme.csv"),
-        named,
-    ]
+    files = identity_files(tmp_path)
     assert [o.status for o in ingest_files(catalogue, files, observer="novak")] == ["stored"] * 4
     query = "SELECT id, identity FROM image ORDER BY id"
     with catalogue.connect("reader") as conn:

@@ -24,20 +24,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aphos_lib.queries.ingest import IDENTITY_FLOAT_COLUMNS, IDENTITY_TEXT_COLUMNS
+
 __all__ = ["TEXT_COLUMNS", "FLOAT_COLUMNS", "exposure_identity"]
 
-TEXT_COLUMNS = ("name", "catalog", "catalog_id")
-FLOAT_COLUMNS = (
-    "x",
-    "y",
-    "adu",
-    "ra_deg",
-    "dec_deg",
-    "background",
-    "background_dev",
-    "ap_auto",
-    "ap_auto_dev",
-)
+# The values an identity covers, in order; the stored images' identity is computed by SQL
+# from the same list (aphos_lib.queries.ingest.STORED_IDENTITY).
+TEXT_COLUMNS = IDENTITY_TEXT_COLUMNS
+FLOAT_COLUMNS = IDENTITY_FLOAT_COLUMNS
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 

@@ -257,8 +257,9 @@ def record_file(
 
 # The identity of a stored image, as exposure_identity computes it from the rows read: the
 # same values in their binary form, in the same order (aphos_lib.db.exposure_identity).
-_IDENTITY_TEXTS = ("f.name", "o.catalog", "o.catalog_id")
-_IDENTITY_FLOATS = (
+# Text values are the flux's name and its object's catalogue and id (``o``); floats the flux's.
+IDENTITY_TEXT_COLUMNS = ("name", "catalog", "catalog_id")
+IDENTITY_FLOAT_COLUMNS = (
     "x",
     "y",
     "adu",
@@ -305,8 +306,8 @@ STORED_IDENTITY = (
     " || convert_to(i.filter, 'UTF8'), int4send(-1))"
     " || (SELECT "
     + " || ".join(
-        [_text_sql(c) for c in _IDENTITY_TEXTS]
-        + [_float_sql(f"f.{c}") for c in _IDENTITY_FLOATS]
+        [_text_sql(f"{'f' if c == 'name' else 'o'}.{c}") for c in IDENTITY_TEXT_COLUMNS]
+        + [_float_sql(f"f.{c}") for c in IDENTITY_FLOAT_COLUMNS]
         + ["coalesce(string_agg(boolsend(f.ap_auto_saturated), '' ORDER BY f.line), '')"]
     )
     + " FROM flux f LEFT JOIN catalog_object o ON o.id = f.object_id"
