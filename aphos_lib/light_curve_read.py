@@ -111,7 +111,8 @@ def read_columns(
         Columns: ``image_id``, ``time_utc``, ``jd``, ``hjd``, ``night``, ``observer``,
         ``filter``, ``exposure_s``, then for each star ``{alias}_`` ``ra_deg``, ``dec_deg``,
         ``ap_auto``, ``ap_auto_dev``, ``ap_auto_saturated``, ``aperture`` (0: ApAuto),
-        ``flux``, ``flux_dev``, ``saturated`` (in the night's aperture) and the lists.
+        ``flux``, ``flux_dev``, ``saturated`` (in the night's aperture) and the lists;
+        ``_site`` holds each row's observer's longitude, latitude and height (NaN unknown).
 
     Raises
     ------
@@ -256,9 +257,9 @@ def _frame(conn, data: dict, stars, filter_names: list[str], with_apertures: boo
     by_id = {row[0]: row for row in statements.observers(observer_ids.tolist()).rows(conn)}
     index = np.searchsorted(observer_ids, data["_observer_id"])
     names = [by_id[i][1] for i in observer_ids.tolist()]
-    longitude = np.array([by_id[i][2] for i in observer_ids.tolist()], dtype=float)
+    sites = np.array([by_id[i][2:5] for i in observer_ids.tolist()], dtype=float).reshape(-1, 3)
     time_us = data["_time_us"] + _EPOCH_2000_US
-    nights = night(time_us, longitude[index])
+    nights = night(time_us, sites[index, 0])
 
     frame = {
         "image_id": data["image_id"],
@@ -271,6 +272,8 @@ def _frame(conn, data: dict, stars, filter_names: list[str], with_apertures: boo
         "observer": pd.Index(names).take(index).array,
         "filter": pd.Index([None, *filter_names]).take(data["_filter_code"]).array,
         "exposure_s": data["exposure_s"],
+        # Each row's site (longitude, latitude, height; NaN unknown), for BJD_TDB.
+        "_site": sites[index],
     }
     night_days = nights.astype(np.int64)
     for spec in stars:

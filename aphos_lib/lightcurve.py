@@ -461,6 +461,140 @@ class LightCurve:
             frequency, power, float(1 / fine[best]), float(fine_power[best]), fap, nterms
         )
 
+    def _timing_time(self, time: str | None) -> str:
+        if time is not None:
+            self._times(time)
+            return time
+        for name in ("bjd_tdb", "hjd", "jd"):
+            if name in self.data and self.data[name].notna().any():
+                return name
+        raise ValueError("this curve has no times (bjd_tdb, hjd or jd) to time extrema on")
+
+    def _timings(self, maximum: bool, epoch, period, window: float, time: str | None):
+        """Extrema, against the ephemeris ``epoch``, ``period`` when both are given."""
+        from aphos_lib.ephemeris import Ephemeris
+        from aphos_lib.minima import Timings, extrema, o_c_table
+
+        if "phase" in self.data and "time_utc" not in self.data:
+            raise ValueError("a curve binned in phase has no times: time the unbinned curve")
+        given = None
+        if epoch is not None and period is not None:
+            given = Ephemeris(epoch=float(epoch), period=float(period))
+        table = extrema(
+            self.data,
+            time=self._timing_time(time),
+            maximum=maximum,
+            ephemeris=given,
+            window=window,
+        )
+        if given is not None:
+            table, _ = o_c_table(table, epoch=epoch, period=period)
+        var = self.meta.get("variable")
+        return Timings(table, given, var.label if var else "?")
+
+    def minima(
+        self,
+        epoch: float | None = None,
+        period: float | None = None,
+        *,
+        window: float = 0.06,
+        time: str | None = None,
+    ):
+        """Times of minimum, night by night, by Kwee-van Woerden with a second method's check.
+
+        Each night of each observer in each filter is searched for segments that cover a
+        minimum: found from the data (both branches reaching half its depth), or with an
+        ephemeris around the predicted primary and secondary minima. Each is timed by
+        Kwee-van Woerden (``method``), and by a symmetric polynomial with bootstrap errors
+        (``check_time``, ``check_error_d``) as a cross-check (:mod:`aphos_lib.minima`).
+
+        Parameters
+        ----------
+        epoch, period : float, optional
+            An ephemeris (a primary minimum's time, in the curve's time scale, and the
+            period in days): look around its predictions, type each minimum by its cycle and
+            give its ``cycle`` and ``o_c_d``.
+        window : float
+            With an ephemeris, half a segment's length in periods.
+        time : str, optional
+            The time column: ``bjd_tdb`` (the default when present), ``hjd`` or ``jd``.
+
+        Returns
+        -------
+        aphos_lib.minima.Timings
+            ``.table`` one row per minimum (time, error_d, time_scale, type, method, n,
+            points before and after, depth, the check, observer, night, filter);
+            ``.to_csv()`` in the columns minima databases take; ``.plot()`` the O-C diagram.
+
+        Examples
+        --------
+        >>> from aphos_lib.demo.variables import eclipsing_magnitude
+        >>> t = 2459525.0 + np.arange(0, 0.4, 0.003)
+        >>> m = eclipsing_magnitude(t, mag_max=8.4, period_d=0.936, epoch_hjd=2459525.2,
+        ...     depth_primary=0.3, depth_secondary=0.2, eclipse_sigma_phase=0.05)
+        >>> timings = LightCurve(pd.DataFrame({"hjd": t, "magnitude": m})).minima()
+        >>> round(float(timings.table.time[0]), 4), timings.table.type[0]
+        (2459525.2, 'primary')
+        """
+        return self._timings(False, epoch, period, window, time)
+
+    def maxima(
+        self,
+        epoch: float | None = None,
+        period: float | None = None,
+        *,
+        window: float = 0.08,
+        time: str | None = None,
+    ):
+        """Times of maximum light of a pulsating star, night by night.
+
+        As :meth:`minima`, but each maximum is timed by a polynomial fit with bootstrap
+        errors (maxima of RR Lyrae stars are not symmetric), checked by Kwee-van Woerden.
+        ``epoch`` is then the time of a maximum.
+        """
+        return self._timings(True, epoch, period, window, time)
+
+    def o_c(
+        self,
+        epoch: float | None = None,
+        period: float | None = None,
+        *,
+        quadratic: bool = False,
+        maxima: bool = False,
+        window: float = 0.06,
+        time: str | None = None,
+    ):
+        """The O-C diagram: every minimum (or maximum) against a given or fitted ephemeris.
+
+        Parameters
+        ----------
+        epoch, period : float, optional
+            With both, O-C against this ephemeris. With none or one of them, an ephemeris
+            is fitted to the timings by weighted least squares (``period`` a first guess,
+            ``epoch`` cycle 0); without a period it is found from the timings.
+        quadratic : bool
+            Fit ``T0 + P E + Q E^2`` (a changing period, ``dP/dt = 2Q/P``).
+        maxima : bool
+            Time maxima (pulsating stars) instead of minima.
+        window : float
+            With an ephemeris, half a segment's length in periods.
+        time : str, optional
+            The time column (``bjd_tdb`` by default).
+
+        Returns
+        -------
+        aphos_lib.minima.Timings
+            With ``cycle`` and ``o_c_d`` per timing and ``ephemeris`` (fitted: with errors
+            and its reduced chi-square, the improved ephemeris).
+        """
+        from aphos_lib.minima import Timings, o_c_table
+
+        if epoch is not None and period is not None and not quadratic:
+            return self._timings(maxima, epoch, period, window, time)
+        found = self._timings(maxima, None, None, window, time)
+        table, ephemeris = o_c_table(found.table, epoch=epoch, period=period, quadratic=quadratic)
+        return Timings(table, ephemeris, found.star)
+
     def night_summary(self) -> pd.DataFrame:
         """Per night and observer: images, apertures used, and the check star's scatter.
 

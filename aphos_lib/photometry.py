@@ -28,6 +28,7 @@ import pandas as pd
 import psycopg
 
 from aphos_lib.aperture_choice import AUTO, ApertureChoice
+from aphos_lib.barycentric import bjd_tdb
 from aphos_lib.light_curve_read import StarSpec, read_columns
 from aphos_lib.search import CatalogObject, resolve_objects
 
@@ -177,6 +178,7 @@ def differential_photometry(
         with_apertures=with_apertures,
     )
     _fill_missing_hjd(frame, var)
+    frame = _with_bjd_tdb(frame, var)
     frame = _magnitudes(frame, len(comparisons), chk is not None)
     if not include_saturated and frame["saturated"].any():
         keep = ~frame["saturated"]
@@ -283,6 +285,32 @@ def _fill_missing_hjd(frame: dict, var: CatalogObject) -> None:
     hjd = frame["hjd"].copy()
     hjd[missing] = jd + delay_s / 86400.0
     frame["hjd"] = hjd
+
+
+def _with_bjd_tdb(frame: dict, var: CatalogObject) -> dict:
+    """Add ``bjd_tdb`` (after ``hjd``) for the variable's position, and ``bjd_at_site``.
+
+    At each observer's site when their profile gives its longitude and latitude, else at the
+    Earth's centre (``bjd_at_site`` False: within
+    :data:`aphos_lib.barycentric.GEOCENTRE_BOUND_S`, 21.3 ms).
+    """
+    sites = frame.pop("_site")
+    at_site = np.isfinite(sites[:, 0]) & np.isfinite(sites[:, 1])
+    bjd = bjd_tdb(
+        frame["jd"],
+        var.ra_deg,
+        var.dec_deg,
+        longitude_deg=sites[:, 0],
+        latitude_deg=sites[:, 1],
+        height_m=sites[:, 2],
+    )
+    out = {}
+    for name, column in frame.items():
+        out[name] = column
+        if name == "hjd":
+            out["bjd_tdb"] = bjd
+    out["bjd_at_site"] = at_site
+    return out
 
 
 def _magnitudes(frame: dict, n_comparisons: int, has_check: bool) -> dict:

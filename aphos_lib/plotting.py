@@ -15,7 +15,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_aperture_scatter", "plot_lightcurve", "plot_periodogram", "plot_phase"]
+__all__ = [
+    "plot_aperture_scatter",
+    "plot_lightcurve",
+    "plot_o_c",
+    "plot_periodogram",
+    "plot_phase",
+]
 
 # How points look unless the caller's styling says otherwise.
 _POINTS = {"fmt": "o", "markersize": 3, "elinewidth": 0.8}
@@ -121,6 +127,62 @@ def plot_phase(curve, ax=None, cycles: int = 2, by: str | None = "observer", **s
     if not ax.yaxis_inverted():
         ax.invert_yaxis()
     _legend(ax, data, by, label)
+    return ax
+
+
+def plot_o_c(timings, ax=None, **style):
+    """The O-C diagram: each timing's O-C (minutes) against its cycle, with its error.
+
+    Primary minima are filled circles, secondaries open ones, maxima squares; a quadratic
+    ephemeris is drawn as its parabola relative to the linear part.
+
+    Parameters
+    ----------
+    timings : aphos_lib.minima.Timings
+        With ``cycle`` and ``o_c_d`` (from ``LightCurve.o_c``, or ``minima`` with an
+        ephemeris).
+    **style
+        Passed to ``Axes.errorbar``.
+    """
+    table = timings.table
+    if "o_c_d" not in table:
+        raise ValueError("these timings have no O-C: give an ephemeris or use LightCurve.o_c")
+    ephemeris = timings.ephemeris
+    ax = _axes(ax, f"O-C of {timings.star}" + (f": {ephemeris}" if ephemeris else ""))
+    minutes = 1440.0
+    for kind, marker, fill in (
+        ("primary", "o", True),
+        ("secondary", "o", False),
+        ("maximum", "s", True),
+    ):
+        rows = table[table["type"] == kind]
+        if not len(rows):
+            continue
+        # Against the linear part of a quadratic ephemeris, so the parabola shows.
+        linear_o_c = (
+            rows["o_c_d"] + (ephemeris.quadratic if ephemeris else 0.0) * rows["cycle"] ** 2
+        )
+        ax.errorbar(
+            rows["cycle"],
+            linear_o_c * minutes,
+            yerr=rows["error_d"] * minutes,
+            **{
+                "fmt": marker,
+                "markersize": 4,
+                "linewidth": 0.8,
+                "label": kind,
+                "markerfacecolor": None if fill else "none",
+                **style,
+            },
+        )
+    if ephemeris is not None and ephemeris.quadratic and len(table):
+        cycles = np.linspace(table["cycle"].min(), table["cycle"].max(), 200)
+        ax.plot(cycles, ephemeris.quadratic * cycles**2 * minutes, color="tab:red", linewidth=0.8)
+    ax.axhline(0.0, color="grey", linewidth=0.6)
+    ax.set_xlabel("cycle")
+    ax.set_ylabel("O-C (min)")
+    if len(table):
+        ax.legend(fontsize="small")
     return ax
 
 

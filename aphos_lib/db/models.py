@@ -62,12 +62,17 @@ class Observer(Base):
     description: Mapped[str] = mapped_column(Text, server_default="")
     # East positive; places the observer's nights at local noon (12:00 UTC when unknown).
     longitude_deg: Mapped[float | None] = mapped_column(Float8)
+    # With the longitude, the site where BJD_TDB is computed (the Earth's centre when unknown).
+    latitude_deg: Mapped[float | None] = mapped_column(Float8)
+    height_m: Mapped[float | None] = mapped_column(Float8)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (
         Index("observer_username_lower_key", func.lower(text("username")), unique=True),
         UniqueConstraint("provider", "subject", name="observer_provider_subject_key"),
         CheckConstraint("longitude_deg BETWEEN -180 AND 180", name="observer_longitude_range"),
+        CheckConstraint("latitude_deg BETWEEN -90 AND 90", name="observer_latitude_range"),
+        CheckConstraint("height_m BETWEEN -500 AND 10000", name="observer_height_range"),
     )
 
 

@@ -7,7 +7,7 @@ A light curve is read in three steps, each one statement:
    points) or every aperture's lists (one row per measurement);
 2. :func:`filters` and :func:`images`: the images common to the stars, by id, with the
    conditions on observers and upload time (:func:`image_conditions`);
-3. :func:`observers`: the few observers of those images, with their longitudes.
+3. :func:`observers`: the few observers of those images, with their sites.
 
 The rules applied to what they return (the night, the JD, one source per star and image) are
 in :mod:`aphos_lib.light_curve_rules`.
@@ -224,7 +224,7 @@ def images(
 
 
 def observers(observer_ids: Sequence[int]) -> Query:
-    """Id, username and longitude (NaN when unknown) of these observers.
+    """Id, username and site (longitude, latitude, height; NaN when unknown) of these observers.
 
     Examples
     --------
@@ -232,6 +232,7 @@ def observers(observer_ids: Sequence[int]) -> Query:
     ([1, 2],)
     """
     return Query(
-        "SELECT id, username, coalesce(longitude_deg, 'NaN') FROM observer WHERE id = ANY(%s)",
+        "SELECT id, username, coalesce(longitude_deg, 'NaN'), coalesce(latitude_deg, 'NaN'), "
+        "coalesce(height_m, 'NaN') FROM observer WHERE id = ANY(%s)",
         (list(observer_ids),),
     )
