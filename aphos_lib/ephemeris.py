@@ -133,19 +133,52 @@ def _count_cycles(times, errors, kinds, epoch, period, quadratic):
     return np.round(e - half) + half
 
 
-def _period_candidates(times, errors, kinds, min_period):
-    """Trial periods from the closest pair of distinct primary timings: gap / k."""
-    primaries = np.sort(times[kinds != "secondary"])
-    if len(primaries) < 2:
-        primaries = np.sort(times)
+def _find_period(times, errors, kinds, min_period):
+    """A period from the timings alone, and each timing's type from its cycle's parity.
+
+    Minima of an eclipsing binary come every half period, so the timings are first fitted
+    as ``T0 + h n`` with ``n`` whole: trial steps ``h = gap / k`` from the closest two
+    distinct timings, each fitted with its cycles counted, the longest that fits as well as
+    the best kept (a divisor fits too, by skipping cycles). When the timings typed secondary
+    by their depth fall mostly on one parity of ``n``, the period is ``2 h`` and the types
+    follow the parity (a minimum mistyped by its depth is put right); otherwise ``h``.
+    """
+    order = np.sort(times)
     tolerance = max(10 * float(np.max(errors)), 0.01)
-    gaps = np.diff(primaries)
+    gaps = np.diff(order)
     gaps = gaps[gaps > tolerance]
     if not len(gaps):
         raise EphemerisError("all the timings fall together: no period can be found from them")
     gap = float(gaps.min())
-    k = np.arange(1, int(gap / min_period) + 1)
-    return gap / k
+    trials = gap / np.arange(1, max(int(gap / (min_period / 2)), 1) + 1)
+    plain = np.full(len(times), "primary")
+    epoch = float(times[np.argmin(np.abs(times - np.median(times)))])
+    results = []
+    for step in trials:
+        cycles = _count_cycles(times, errors, plain, epoch, float(step), False)
+        if np.ptp(cycles) == 0:
+            continue
+        params, _, chi2 = _weighted_fit(cycles, times, errors, False)
+        results.append((chi2 / max(len(times) - 2, 1), float(params[1]), float(params[0]), cycles))
+    if not results:
+        raise EphemerisError("the timings span less than one cycle")
+    best = min(r[0] for r in results)
+    _, step, epoch, cycles = max(
+        (r for r in results if r[0] <= 1.5 * best + 1.0), key=lambda r: r[1]
+    )
+    secondary = kinds == "secondary"
+    if not secondary.any() or secondary.all():
+        return step, epoch, np.full(len(times), "primary")
+    odd = (np.round(cycles) % 2).astype(bool)
+    # The parity that holds most of the secondaries is the secondaries'.
+    agree = max(np.mean(odd == secondary), np.mean(odd != secondary))
+    if agree < 0.75:
+        return step, epoch, np.full(len(times), "primary")
+    secondary_odd = np.mean(odd == secondary) >= 0.5
+    new_kinds = np.where(odd == secondary_odd, "secondary", "primary")
+    primaries = times[new_kinds == "primary"]
+    epoch = float(primaries[np.argmin(np.abs(primaries - np.median(times)))])
+    return 2 * step, epoch, new_kinds
 
 
 def fit_ephemeris(
@@ -168,9 +201,9 @@ def fit_ephemeris(
         ``"primary"`` or ``"secondary"`` per timing (secondaries sit at half cycles); all
         primaries when not given.
     period : float, optional
-        A first period. Without one the period is found from the timings: trial periods
-        ``gap / k`` from the closest two distinct primaries, each fitted, the longest that
-        fits every timing as well as the best kept (a shorter one fits by skipping cycles).
+        A first period. Without one it is found from the timings (:func:`_find_period`),
+        and the types follow the cycles: an eclipsing binary whose secondaries are not seen,
+        or whose minima are equal, gets half its period.
     epoch : float, optional
         Cycle 0; the timing nearest the middle of the span when not given.
     quadratic : bool
@@ -202,12 +235,14 @@ def fit_ephemeris(
         raise EphemerisError(
             f"{len(times)} timings: an ephemeris needs at least {2 + quadratic} with errors"
         )
+    if period is None:
+        period, found_epoch, kinds = _find_period(times, errors, kinds, min_period)
+        epoch = found_epoch if epoch is None else epoch
     if epoch is None:
         primaries = times[kinds != "secondary"] if np.any(kinds != "secondary") else times
         epoch = float(primaries[np.argmin(np.abs(primaries - np.median(times)))])
-    trials = [period] if period else list(_period_candidates(times, errors, kinds, min_period))
     results = []
-    for trial in trials:
+    for trial in [period]:
         cycles = _count_cycles(times, errors, kinds, epoch, trial, quadratic)
         if np.ptp(cycles) == 0:
             continue
@@ -217,10 +252,7 @@ def fit_ephemeris(
         results.append((trial, params, covariance, chi2 / dof, cycles))
     if not results:
         raise EphemerisError("the timings span less than one cycle")
-    best = min(r[3] for r in results)
-    # The longest period that fits as well as the best: its divisors fit too, skipping cycles.
-    good = [r for r in results if r[3] <= 1.5 * best + 1.0]
-    _, params, covariance, chi2_dof, _ = max(good, key=lambda r: r[1][1])
+    _, params, covariance, chi2_dof, _ = results[0]
     scale = math.sqrt(max(chi2_dof, 1.0))
     errors_fit = np.sqrt(np.diag(covariance)) * scale
     return Ephemeris(

@@ -42,7 +42,17 @@ STAR_FIELDS = [
     "ap_dev",
     "ap_saturated",
 ]
-IMAGE_FIELDS = ["image_id", "time_utc", "jd", "hjd", "night", "observer", "filter", "exposure_s"]
+IMAGE_FIELDS = [
+    "image_id",
+    "time_utc",
+    "jd",
+    "hjd",
+    "night",
+    "observer",
+    "filter",
+    "exposure_s",
+    "_site",
+]
 
 
 def _aperture_sql(alias: str, choice: ApertureChoice) -> tuple[sql.Composable, sql.Composable]:
@@ -90,7 +100,9 @@ def read(conn, stars, *, observers=None, exclude_observers=None, as_of=None) -> 
         where.append(sql.SQL("i.created_at <= {}").format(sql.Literal(as_of)))
     query = sql.SQL(
         "WITH {ctes} SELECT i.id, i.exposure_mid, {jd}, i.hjd, n.night, ob.username, i.filter, "
-        "i.exposure_time_s, {columns} FROM v {joins} "
+        "i.exposure_time_s, ARRAY[coalesce(ob.longitude_deg, 'NaN'), "
+        "coalesce(ob.latitude_deg, 'NaN'), coalesce(ob.height_m, 'NaN')]::float8[], "
+        "{columns} FROM v {joins} "
         "JOIN image i ON i.id = v.image_id JOIN observer ob ON ob.id = i.observer_id "
         "CROSS JOIN LATERAL (SELECT {night} AS night) n {laterals} "
         "WHERE {where} ORDER BY i.exposure_mid, i.id"
@@ -120,6 +132,8 @@ def read(conn, stars, *, observers=None, exclude_observers=None, as_of=None) -> 
             data[name] = pd.to_datetime(list(column), utc=True)
         elif name == "night":
             data[name] = list(column)
+        elif name == "_site":  # each row's observer's longitude, latitude, height
+            data[name] = np.array(list(column), dtype=float).reshape(-1, 3)
         else:
             data[name] = np.array([np.nan if v is None else float(v) for v in column])
     return data

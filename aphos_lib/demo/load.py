@@ -50,7 +50,7 @@ def load_demo(
                 for o in outcomes:
                     if not o.ok:
                         print(f"{o.file}: {o.status}: {o.error}")
-        _set_longitudes(catalogue, manifest)
+        _set_sites(catalogue, manifest)
         print(
             f"loaded {len(manifest.files)} demo images ({stored} fluxes) in "
             f"{time.perf_counter() - started:.1f} s"
@@ -61,8 +61,10 @@ def load_demo(
     return status
 
 
-def _set_longitudes(catalogue: Catalogue, manifest) -> None:
-    """Give the demo observers their sites' longitudes, so their nights start at local noon."""
+def _set_sites(catalogue: Catalogue, manifest) -> None:
+    """Give the demo observers their sites: nights start at local noon, BJD_TDB at the site."""
     with catalogue.connect("owner") as conn, conn.transaction():
-        for observer in manifest.observers:
-            queries.observers.set_longitude(observer.username, observer.longitude_deg).run(conn)
+        for o in manifest.observers:
+            queries.observers.set_site(
+                o.username, o.longitude_deg, o.latitude_deg, o.elevation_m
+            ).run(conn)

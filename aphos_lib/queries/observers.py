@@ -13,7 +13,7 @@ __all__ = [
     "contributions",
     "id_of",
     "save",
-    "set_longitude",
+    "set_site",
     "upload_span",
     "upload_summaries",
 ]
@@ -184,15 +184,22 @@ def contributions(username: str) -> Query:
     )
 
 
-def set_longitude(username: str, longitude_deg: float) -> Query:
-    """Set the observer's longitude (degrees east): their nights run from local noon.
+def set_site(
+    username: str,
+    longitude_deg: float | None,
+    latitude_deg: float | None = None,
+    height_m: float | None = None,
+) -> Query:
+    """Set the observer's site: longitude (degrees east: their nights run from local noon),
+    latitude and height (with the longitude, where BJD_TDB is computed); None clears one.
 
     Examples
     --------
-    >>> set_longitude("novak", 16.6).params
-    (16.6, 'novak')
+    >>> set_site("novak", 16.6, 49.2, 300.0).params
+    (16.6, 49.2, 300.0, 'novak')
     """
     return Query(
-        "UPDATE observer SET longitude_deg = %s WHERE lower(username) = lower(%s)",
-        (longitude_deg, username),
+        "UPDATE observer SET longitude_deg = %s, latitude_deg = %s, height_m = %s "
+        "WHERE lower(username) = lower(%s)",
+        (longitude_deg, latitude_deg, height_m, username),
     )
