@@ -67,7 +67,7 @@ def tdb_minus_tt_s(jd_tt) -> np.ndarray:
     Examples
     --------
     >>> round(float(tdb_minus_tt_s(2451545.0)) * 1e3, 3)  # ms at J2000.0
-    -0.1
+    -0.096
     """
     t = (np.asarray(jd_tt, dtype=float) - _J2000) / 36525.0
     amplitude, frequency, phase = _TDB_TERMS.T
@@ -165,12 +165,12 @@ def bjd_tdb(
 
     Examples
     --------
-    GK Cep from Brno, 2021-11-06 20:00 UTC:
+    GK Cep from Brno, 2021-11-06 20:00 UTC: 69.2 s of TDB - UTC and 138 s of light time.
 
     >>> bjd = bjd_tdb([2459525.3333333], 315.3, 70.1, longitude_deg=16.58, latitude_deg=49.2,
     ...               height_m=300)
     >>> round(float(bjd[0]), 6)
-    2459525.333
+    2459525.335735
     """
     jd = np.asarray(jd_utc, dtype=float)
     offset = bjd_minus_jd_s(

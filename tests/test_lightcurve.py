@@ -30,7 +30,7 @@ def curve(demo_catalogue):
 def test_csv_is_the_original_download_plus_jd_and_hjd(curve):
     text = curve.to_csv(metadata=True)
     lines = text.splitlines()
-    header = lines.index("Exposure middle;Magnitude;Deviation;JD;HJD")
+    header = lines.index("Exposure middle;Magnitude;Deviation;JD;HJD;BJD_TDB")
     meta = dict(line.split(";", 1) for line in lines[:header])
     assert meta["Catalog ID"] == "UCAC4 805-031770"
     assert meta["Reference catalog ID"] == "UCAC4 803-032417"
@@ -43,18 +43,20 @@ def test_csv_is_the_original_download_plus_jd_and_hjd(curve):
     np.testing.assert_allclose(table.Magnitude, curve.data.magnitude, atol=5e-5)
     np.testing.assert_allclose(table.JD, curve.data.jd, atol=5e-7)
     np.testing.assert_allclose(table.HJD, curve.data.hjd, atol=5e-7)
+    np.testing.assert_allclose(table.BJD_TDB, curve.data.bjd_tdb, atol=5e-7)
+    assert meta["Bjd tdb"].startswith("for the variable's position: at the observer's site")
     known = np.isfinite(curve.data.deviation).to_numpy()
     assert table.Deviation.isna().to_numpy().tolist() == (~known).tolist()  # never 0
     middles = pd.to_datetime(table["Exposure middle"]).dt.tz_localize("UTC")
     assert (abs(middles - curve.data.time_utc) < pd.Timedelta(seconds=1)).all()
-    assert curve.to_csv().splitlines()[0] == "Exposure middle;Magnitude;Deviation;JD;HJD"
+    assert curve.to_csv().splitlines()[0] == "Exposure middle;Magnitude;Deviation;JD;HJD;BJD_TDB"
 
 
 def test_txt_is_space_separated_with_the_same_rows(curve, tmp_path):
     path = tmp_path / "gk.txt"
     curve.to_txt(path, metadata=True)
     lines = path.read_text().splitlines()
-    header = lines.index('"Exposure middle" Magnitude Deviation JD HJD')
+    header = lines.index('"Exposure middle" Magnitude Deviation JD HJD BJD_TDB')
     table = pd.read_csv(path, sep=" ", skiprows=header)
     assert len(table) == len(curve)
     np.testing.assert_allclose(table.Magnitude, curve.data.magnitude, atol=5e-5)
@@ -170,6 +172,7 @@ def test_cli_search_and_lightcurve_print_json_lines(demo_catalogue, curve):
         "time_utc",
         "jd",
         "hjd",
+        "bjd_tdb",
         "night",
         "observer",
         "magnitude",
@@ -177,6 +180,7 @@ def test_cli_search_and_lightcurve_print_json_lines(demo_catalogue, curve):
         "saturated",
     }
     np.testing.assert_allclose([r["magnitude"] for r in rows], curve.data.magnitude)
+    np.testing.assert_allclose([r["bjd_tdb"] for r in rows], curve.data.bjd_tdb, rtol=0, atol=1e-9)
     missing = _cli(demo_catalogue, "lightcurve", GK_CEP, "UCAC4:000-000000")
     assert missing.returncode == 1 and "no object UCAC4:000-000000" in missing.stderr
     assert "Traceback" not in missing.stderr

@@ -183,7 +183,7 @@ def test_a_binned_archive_curve_downloads_and_converts_with_its_binning(gk_cep):
     usable = int(np.isfinite(gk_cep.data.magnitude).sum())
     text = binned.to_csv(metadata=True)
     lines = text.splitlines()
-    header = lines.index("Exposure middle;Magnitude;Deviation;JD;HJD")
+    header = lines.index("Exposure middle;Magnitude;Deviation;JD;HJD;BJD_TDB")
     meta = dict(line.split(";", 1) for line in lines[:header])
     assert meta["Catalog ID"] == "UCAC4 805-031770"
     assert meta["Binned"] == "per night and observer"
