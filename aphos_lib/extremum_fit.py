@@ -112,13 +112,13 @@ def _point_scatter(t: np.ndarray, m: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(scaled - np.median(scaled))))
 
 
-def _merge_close(t: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Points closer than a quarter of the mean spacing, averaged into one.
+def _merge_close(t: np.ndarray, m: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points closer than ``fraction`` of the mean spacing (0: at the same time) averaged.
 
-    A spline through two noisy points a few seconds apart swings wildly between its
-    neighbours; their mean is what the data say there.
+    A spline through two points a few seconds apart swings wildly between its neighbours;
+    their mean is what the data say there.
     """
-    close = np.diff(t) < 0.25 * (t[-1] - t[0]) / max(len(t) - 1, 1)
+    close = np.diff(t) <= fraction * (t[-1] - t[0]) / max(len(t) - 1, 1)
     if not close.any():
         return t, m
     group = np.concatenate([[0], np.cumsum(~close)])
@@ -129,7 +129,7 @@ def _merge_close(t: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 _EXACT = 0.002  # points whose scatter is below this fraction of the depth count as exact
 
 
-def _interpolant(t: np.ndarray, m: np.ndarray, noise: float):
+def _interpolant(t: np.ndarray, m: np.ndarray, exact: bool):
     """Linear interpolation of the points, or a cubic spline when they are nearly exact.
 
     Linear, as Kwee and van Woerden did, whenever the points scatter: it passes their noise
@@ -138,7 +138,7 @@ def _interpolant(t: np.ndarray, m: np.ndarray, noise: float):
     followed by a cubic spline instead: there linear interpolation's own error, tens of
     seconds for an unevenly sampled eclipse, would be the largest error left.
     """
-    if noise < _EXACT * float(np.ptp(m)):
+    if exact:
         from scipy.interpolate import CubicSpline
 
         return CubicSpline(t, m)
@@ -189,13 +189,15 @@ def kwee_van_woerden(t, m, *, maximum: bool = False) -> ExtremumTime:
     if maximum:
         m = -m
     noise = _point_scatter(t, m)
-    t, m = _merge_close(t, m)
+    exact = noise < _EXACT * float(np.ptp(m))
+    # A spline needs its points apart; linear interpolation only distinct times.
+    t, m = _merge_close(t, m, 0.25 if exact else 0.0)
     n = len(t)
     if n < _MIN_POINTS:
         raise SegmentError(f"{n} distinct times: at least {_MIN_POINTS} are needed to time it")
     origin = t[0]
     t = t - origin
-    curve = _interpolant(t, m, noise)
+    curve = _interpolant(t, m, exact)
     step = t[-1] / (n - 1)
     # Coarse: trial times on the grid, each reflected as far as the nearer end allows, with
     # at least a quarter of the points each side.
@@ -210,9 +212,11 @@ def kwee_van_woerden(t, m, *, maximum: bool = False) -> ExtremumTime:
     if best == 0 or best == len(trials) - 1:
         raise SegmentError("the curve is most symmetric at the segment's edge: no extremum in it")
     # Fine: parabolas through trials 4, 2 and 1 step apart (closer, noise would rule S).
-    centre, delta = float(trials[best]), 4 * step
+    centre = float(trials[best])
+    # As wide as the core allows, so that enough pairs remain to reflect.
+    delta = max(step, min(4 * step, _core_half_width(t, m, centre) / 3))
     found = None
-    for _ in range(3):
+    for _ in range(4):
         # The same pairs for the three trials, so that S compares like with like; only
         # within the core: pairs in the flat wings add noise and no timing.
         pairs = int((_core_half_width(t, m, centre) - delta) / step + 1e-9)
@@ -221,12 +225,17 @@ def kwee_van_woerden(t, m, *, maximum: bool = False) -> ExtremumTime:
         s0, s1, s2 = (_reflection(curve, centre + x * delta, step, pairs) for x in (-1, 0, 1))
         a, b, c = (s0 + s2 - 2 * s1) / 2, (s2 - s0) / 2, s1
         if a <= 0:
-            if found is None:
-                raise SegmentError("the reflection has no minimum: the segment holds no extremum")
-            break  # noise rules at this scale: keep the last parabola
+            if found is not None:
+                break  # noise rules at this scale: keep the last parabola
+            if delta < 3 * step:  # too fine for the noise: try wider first
+                delta *= 2
+                continue
+            raise SegmentError("the reflection has no minimum: the segment holds no extremum")
         x0 = float(np.clip(-b / (2 * a), -1.5, 1.5))
         found = (centre + x0 * delta, a, b, c, delta, pairs)
         centre, delta = centre + x0 * delta, delta / 2
+    if found is None:
+        raise SegmentError("the reflection has no minimum: the segment holds no extremum")
     centre, a, b, c, scale, pairs = found
     # KvW's (4AC - B^2) / (4A^2 (Z - 1)) is S_min / (A K), with S_min = 2 sigma^2 for points
     # of independent noise sigma. Interpolated values are smoother than the points (a spline

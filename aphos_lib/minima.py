@@ -57,6 +57,9 @@ _MIN_BRANCH = 3  # points each side of the extremum
 # A minimum counts as covered when its shallower branch falls this fraction of the deeper
 # one's depth: "both branches to half the depth", less the smoothing's rounding of the peak.
 _BRANCH_DEPTH = 0.4
+# A pulsating star's maximum: a steep rise and a decline several times slower, so that a
+# night holds much less of the decline: a fifth of the rise is enough.
+_MAXIMUM_BRANCH_DEPTH = 0.2
 _SECONDARY_DEPTH = 0.8  # a minimum shallower than this fraction of the deepest: secondary
 
 
@@ -124,7 +127,10 @@ def find_segments(
         drop_left = smooth[peak] - smooth[:peak].min() if peak else 0.0
         drop_right = smooth[peak] - smooth[peak + 1 :].min() if peak < len(t) - 1 else 0.0
         shallow, deep = sorted((drop_left, drop_right))
-        if shallow < least or shallow < _BRANCH_DEPTH * deep:
+        if (
+            shallow < least
+            or shallow < (_MAXIMUM_BRANCH_DEPTH if maximum else _BRANCH_DEPTH) * deep
+        ):
             continue
         level = smooth[peak] - shallow / 2
         left = np.nonzero(smooth[:peak] < level)[0]
@@ -169,15 +175,30 @@ def _predicted_segments(t, y, smooth, ephemeris, window, maximum):
     return segments
 
 
+_NO_CHECK = ExtremumTime(math.nan, math.nan, "", 0)
+
+
 def _time_segment(t, m, maximum: bool) -> tuple[ExtremumTime, ExtremumTime]:
-    """Time one segment: the method and its cross-check."""
+    """Time one segment: the method and its cross-check.
+
+    A segment one method cannot time (too few points in a minimum's core for KvW to
+    reflect; a maximum too asymmetric for it) is timed by the other alone, without a check.
+    """
     if maximum:
-        first = polynomial_extremum(t, m, maximum=True)
-        check = kwee_van_woerden(t, m, maximum=True)
+        main, second = (
+            lambda: polynomial_extremum(t, m, maximum=True),
+            lambda: kwee_van_woerden(t, m, maximum=True),
+        )
     else:
-        first = kwee_van_woerden(t, m)
-        check = symmetric_polynomial(t, m)
-    return first, check
+        main, second = (lambda: kwee_van_woerden(t, m), lambda: symmetric_polynomial(t, m))
+    try:
+        first = main()
+    except SegmentError:
+        return second(), _NO_CHECK
+    try:
+        return first, second()
+    except SegmentError:
+        return first, _NO_CHECK
 
 
 def extrema(
@@ -274,7 +295,7 @@ def _timed(t, m, segment, depth, maximum) -> dict | None:
         "time": timing.time,
         # KvW's formal error understates the scatter when the branches are unequally
         # covered (Mikulasek et al. 2013); the bootstrap of the check does not assume it.
-        "error_d": max(timing.error_d, check.error_d),
+        "error_d": float(np.nanmax([timing.error_d, check.error_d])),
         "formal_error_d": timing.error_d,
         "method": timing.method,
         "n": timing.n,
@@ -283,7 +304,7 @@ def _timed(t, m, segment, depth, maximum) -> dict | None:
         "depth_mag": depth,
         "check_time": check.time,
         "check_error_d": check.error_d,
-        "check_method": check.method,
+        "check_method": check.method or None,
     }
 
 

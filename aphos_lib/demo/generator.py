@@ -391,7 +391,12 @@ def _remove_previous(out_dir: Path) -> None:
 
 
 def generate_demo_data(
-    out_dir: Path, *, seed: int = 1, images: int = 300, field_stars: int | None = None
+    out_dir: Path,
+    *,
+    seed: int = 1,
+    images: int = 300,
+    field_stars: int | None = None,
+    campaign: bool = False,
 ) -> DemoManifest:
     """Write a demo data set of SIPS files and its manifest.
 
@@ -419,6 +424,10 @@ def generate_demo_data(
         so that an image has as many rows as a real SIPS export: N = 2500 gives most
         images 1,500 to 2,700 rows, fewer through cirrus or moonlight and on the narrow
         chips. The fields' own stars, variables and comparison stars stay as they are.
+    campaign : bool
+        A timing campaign instead of a season's survey: sessions of about 40 exposures in an
+        even series, half of GK Cep's through a minimum, so that minima can be timed
+        (:func:`aphos_lib.demo.schedule.plan_sessions`).
 
     Returns
     -------
@@ -465,7 +474,7 @@ def generate_demo_data(
         if target.kind == "eclipsing":
             minima[name] = (target.variability["epoch_hjd"], target.variability["period_d"])
     sessions = plan_sessions(
-        rng, images, OBSERVERS, CAMERAS, list(fields.values()), choices, minima
+        rng, images, OBSERVERS, CAMERAS, list(fields.values()), choices, minima, campaign
     )
     times = _heliocentric_jd(sessions, observers, fields)
 

@@ -15,12 +15,19 @@ __all__ = ["load_demo"]
 
 
 def load_demo(
-    catalogue: Catalogue, *, seed: int = 1, images: int = 300, directory: Path | None = None
+    catalogue: Catalogue,
+    *,
+    seed: int = 1,
+    images: int = 300,
+    directory: Path | None = None,
+    campaign: bool = False,
 ) -> int:
     """Load the demo data set unless the catalogue already holds images; print what it holds.
 
     The files are written to ``directory`` (default ``$APHOS_HOME/demo``) and stored with the
     ingest, one upload per demo observer, exactly as an observer's files would be.
+    ``campaign=True`` makes a timing campaign instead of the season's survey (see
+    :func:`aphos_lib.demo.generate_demo_data`).
 
     Returns
     -------
@@ -37,7 +44,7 @@ def load_demo(
     else:
         directory = directory or aphos_home() / "demo"
         started = time.perf_counter()
-        manifest = generate_demo_data(directory, seed=seed, images=images)
+        manifest = generate_demo_data(directory, seed=seed, images=images, campaign=campaign)
         by_observer: dict[str, list[Path]] = {}
         for f in manifest.files:
             by_observer.setdefault(f.observer, []).append(directory / f.path)

@@ -31,6 +31,7 @@ MIN_ALTITUDE_DEG = 30.0
 DARK_SUN_ALTITUDE_DEG = -12.0  # nautical twilight is dark enough for V photometry of bright stars
 MIN_WINDOW_H = 1.5
 IMAGES_PER_SESSION = 5.5
+CAMPAIGN_IMAGES_PER_SESSION = 40  # a timing campaign's series through a night
 FIELD_WEIGHTS = {"gk_cep": 0.55, "demo_rr1": 0.25, "demo_ds1": 0.2}
 _GRID_STEP_MS = 5 * 60_000
 _DAY_MS = 86_400_000
@@ -141,6 +142,20 @@ def _place_runs(
     return tuple(exposures)
 
 
+def _place_series(
+    rng: np.random.Generator, window: tuple[int, int], count: int, exposure_s: float
+) -> tuple[Exposure, ...]:
+    """A monitoring series: ``count`` exposures evenly over the window, as a timing observer
+    takes them through a minimum (a few seconds of jitter)."""
+    step = (window[1] - window[0]) / max(count, 1)
+    exposures = []
+    for k in range(count):
+        begin = window[0] + int(k * step) + int(rng.integers(0, 3000))
+        end = begin + int(round(exposure_s * 1000)) + int(rng.integers(0, 3))
+        exposures.append(Exposure(begin, end, exposure_s))
+    return tuple(exposures)
+
+
 def plan_sessions(
     rng: np.random.Generator,
     images: int,
@@ -149,6 +164,7 @@ def plan_sessions(
     fields: Sequence[FieldInfo],
     exposure_choices: Mapping[tuple[str, str], Sequence[float]],
     minima: Mapping[str, tuple[float, float]] | None = None,
+    campaign: bool = False,
 ) -> list[Session]:
     """Plan the season: sessions with their exposures, ``images`` exposures in all.
 
@@ -172,6 +188,10 @@ def plan_sessions(
         Observers of eclipsing binaries plan many nights around a predicted minimum
         (primary or secondary) to time it; half of such sessions here do, when a minimum
         falls in the night.
+    campaign : bool
+        A timing campaign instead of a season's survey: sessions of about
+        :data:`CAMPAIGN_IMAGES_PER_SESSION` exposures, each an even series over its window
+        (through the minimum when one was planned), not runs of 1 to 4 scattered over it.
 
     Returns
     -------
@@ -180,7 +200,8 @@ def plan_sessions(
     """
     if images < 1:
         raise ValueError("images must be at least 1")
-    n_sessions = max(1, min(images, int(round(images / IMAGES_PER_SESSION))))
+    per_session = CAMPAIGN_IMAGES_PER_SESSION if campaign else IMAGES_PER_SESSION
+    n_sessions = max(1, min(images, int(round(images / per_session))))
     weights = np.array([cameras[o.username].weight for o in observers])
     if n_sessions >= len(observers):
         per_observer = 1 + rng.multinomial(n_sessions - len(observers), weights / weights.sum())
@@ -216,6 +237,9 @@ def plan_sessions(
     for (observer, night, field, window), count in zip(planned, counts.tolist(), strict=True):
         camera = cameras[observer.username]
         exposure_s = float(rng.choice(exposure_choices[(observer.username, field.name)]))
-        exposures = _place_runs(rng, window, count, exposure_s, camera.readout_s)
+        if campaign:
+            exposures = _place_series(rng, window, count, exposure_s)
+        else:
+            exposures = _place_runs(rng, window, count, exposure_s, camera.readout_s)
         sessions.append(Session(observer.username, field.name, night, exposures))
     return sessions
