@@ -115,7 +115,7 @@ between -90 and 90, not 91
             raise InvalidSite(f"the {what} must be a number")
         try:
             number = float(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: an integer beyond any float
             raise InvalidSite(f"the {what} must be a number, not {str(value)[:40]!r}") from None
         if not (math.isfinite(number) and low <= number <= high):
             raise InvalidSite(
