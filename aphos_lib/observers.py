@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 
@@ -11,11 +12,16 @@ import psycopg
 from aphos_lib import queries
 
 __all__ = [
+    "SITE_FIELDS",
+    "InvalidSite",
     "InvalidUsername",
     "Observer",
     "ObserverNotFound",
     "ensure_local_observer",
     "get_observer",
+    "site_note",
+    "site_text",
+    "validate_site",
     "validate_username",
 ]
 
@@ -61,6 +67,108 @@ def ensure_local_observer(conn: psycopg.Connection, username: str) -> int:
     return row[0]
 
 
+class InvalidSite(ValueError):
+    """A site value that may not be saved; the message says which and why."""
+
+
+# An observer's site: (field, what it is, lowest, highest). The ranges are the observer
+# table's checks (migrations 0001 and 0014).
+SITE_FIELDS = (
+    ("longitude_deg", "longitude in degrees east (west negative)", -180.0, 180.0),
+    ("latitude_deg", "latitude in degrees north (south negative)", -90.0, 90.0),
+    ("height_m", "height above sea level in metres", -500.0, 10000.0),
+)
+_SITE_RANGES = {name: (what, low, high) for name, what, low, high in SITE_FIELDS}
+
+
+def validate_site(values: dict[str, object]) -> dict[str, float | None]:
+    """Check site values as a form or a JSON body gives them: numbers, or their text.
+
+    Only the fields given are checked and returned; an empty text or None clears a field.
+
+    Raises
+    ------
+    InvalidSite
+        A field that is unknown, not a number, not finite or out of its range.
+
+    Examples
+    --------
+    >>> validate_site({"longitude_deg": " 16.58 ", "height_m": "", "latitude_deg": 49})
+    {'longitude_deg': 16.58, 'height_m': None, 'latitude_deg': 49.0}
+    >>> validate_site({"latitude_deg": "91"})
+    Traceback (most recent call last):
+    ...
+    aphos_lib.observers.InvalidSite: the latitude in degrees north (south negative) must be \
+between -90 and 90, not 91
+    """
+    out: dict[str, float | None] = {}
+    for name, value in values.items():
+        if name not in _SITE_RANGES:
+            raise InvalidSite(f"unknown site field {name!r}")
+        what, low, high = _SITE_RANGES[name]
+        if isinstance(value, str):
+            value = value.strip()
+        if value is None or value == "":
+            out[name] = None
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise InvalidSite(f"the {what} must be a number")
+        try:
+            number = float(value)
+        except (ValueError, OverflowError):  # OverflowError: an integer beyond any float
+            raise InvalidSite(f"the {what} must be a number, not {str(value)[:40]!r}") from None
+        if not (math.isfinite(number) and low <= number <= high):
+            raise InvalidSite(
+                f"the {what} must be between {low:g} and {high:g}, not {str(value)[:40]}"
+            )
+        out[name] = number
+    return out
+
+
+def site_text(
+    longitude_deg: float | None, latitude_deg: float | None, height_m: float | None
+) -> str:
+    """The site as a line of text, e.g. ``16.5833° E, 49.2° N, 300 m``; "" when unknown.
+
+    Examples
+    --------
+    >>> site_text(-70.7366, -30.2407, 2715.0)
+    '70.7366° W, 30.2407° S, 2715 m'
+    >>> site_text(None, None, None)
+    ''
+    """
+    parts = []
+    if longitude_deg is not None:
+        parts.append(f"{abs(longitude_deg):.6g}° {'W' if longitude_deg < 0 else 'E'}")
+    if latitude_deg is not None:
+        parts.append(f"{abs(latitude_deg):.6g}° {'S' if latitude_deg < 0 else 'N'}")
+    if height_m is not None:
+        parts.append(f"{height_m:.6g} m")
+    return ", ".join(parts)
+
+
+def site_note(longitude_deg: float | None, latitude_deg: float | None) -> str:
+    """What the site changes in this observer's light curves, in a sentence or two.
+
+    Examples
+    --------
+    >>> site_note(16.58, 49.2)[:45]
+    'The BJD_TDB of light curves from this observe'
+    """
+    if longitude_deg is not None and latitude_deg is not None:
+        where = "at this site"
+    else:
+        where = "at the Earth's centre until a longitude and a latitude are given"
+    nights = (
+        "local noon at this longitude" if longitude_deg is not None else "12:00 UTC (no longitude)"
+    )
+    return (
+        f"The BJD_TDB of light curves from this observer's images is computed {where} "
+        "(at the Earth's centre it is within 21.3 ms of the site's); their nights run from "
+        f"{nights}."
+    )
+
+
 class ObserverNotFound(LookupError):
     """No observer with that username."""
 
@@ -77,6 +185,8 @@ class Observer:
     description: str
     created_at: dt.datetime
     longitude_deg: float | None
+    latitude_deg: float | None
+    height_m: float | None
     images: int
     fluxes: int
     uploads: int
@@ -95,4 +205,4 @@ def get_observer(conn: psycopg.Connection, username: str) -> Observer:
     row = queries.observers.contributions(username).one(conn)
     if row is None:
         raise ObserverNotFound(f"no observer named {username!r}")
-    return Observer(*row[:4], int(row[4]), int(row[5]), int(row[6]), row[7], row[8])
+    return Observer(*row[:6], int(row[6]), int(row[7]), int(row[8]), row[9], row[10])

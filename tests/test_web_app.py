@@ -276,6 +276,7 @@ def test_answers_of_the_catalogue_api_are_what_their_models_describe(api_url):
         check(v2.LightCurve, client.get(f"/api/v2/lightcurve?{curve}"))
         with_check = client.get(f"/api/v2/lightcurve?{curve}&check=UCAC4:804-031083")
         assert "check_magnitude" in check(v2.LightCurve, with_check)["rows"][0]
+        check(v2.Minima, client.get(f"/api/v2/minima?{curve}&epoch=2459525.3&period=0.936"))
         check(v2.Observer, client.get("/api/v2/observers/novak"))
 
 

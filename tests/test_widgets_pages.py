@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from aphos_lib.observers import site_text
 from aphos_lib.stats import catalogue_stats
 from aphos_lib.widgets.home import LINK_STYLE, LINKS, home_page, stats_table
 from aphos_lib.widgets.profile import profile_page, profile_summary
@@ -51,6 +52,12 @@ def test_profile_summary_is_what_sql_counts(reader):
     assert summary["first_upload"] == summary["last_upload"]
     html = profile_page(reader, "kowalski").data
     assert f"<td>{fluxes:,}</td>" in html and "No description yet." in html
+    # The demo observers have their sites: BJD_TDB is computed there.
+    site = reader.execute(
+        "SELECT longitude_deg, latitude_deg, height_m FROM observer WHERE username = 'kowalski'"
+    ).fetchone()
+    assert None not in site and summary["site"] == site_text(*site)
+    assert f"<td>{summary['site']}</td>" in html and "computed at this site" in html
 
 
 def test_unknown_or_missing_username(reader, monkeypatch):

@@ -13,13 +13,15 @@ __all__ = [
     "contributions",
     "id_of",
     "save",
+    "save_site",
     "set_site",
     "upload_span",
     "upload_summaries",
 ]
 
 # An observer's public profile: what the profile pages and the API show.
-_PROFILE = "SELECT id, username, description, created_at FROM observer"
+_PROFILE_COLUMNS = "id, username, description, created_at, longitude_deg, latitude_deg, height_m"
+_PROFILE = f"SELECT {_PROFILE_COLUMNS} FROM observer"
 
 
 def by_images(limit: int) -> Query:
@@ -54,7 +56,8 @@ def upload_span(username: str) -> Query:
 
 
 def by_hub_user(hub_user: str) -> Query:
-    """The profile row (id, username, description, created_at) of a signed-in hub user.
+    """The profile row (id, username, description, created_at, longitude_deg, latitude_deg,
+    height_m) of a signed-in hub user.
 
     Examples
     --------
@@ -85,13 +88,13 @@ def save(username: str, provider: str, subject: str, hub_user: str, description:
     ('novak', 'google')
     """
     return Query(
-        """
+        f"""
         INSERT INTO observer (username, provider, subject, hub_user, description)
         VALUES (%s, %s, %s, %s, %s)
         ON CONFLICT (provider, subject) DO UPDATE
            SET username = EXCLUDED.username, description = EXCLUDED.description,
                hub_user = EXCLUDED.hub_user
-        RETURNING id, username, description, created_at
+        RETURNING {_PROFILE_COLUMNS}
         """,
         (username, provider, subject, hub_user, description),
     )
@@ -163,7 +166,7 @@ def id_of(username: str) -> Query:
 
 def contributions(username: str) -> Query:
     """One row for ``username`` (any case): username, description, created_at, longitude,
-    images, fluxes, uploads, first and last exposure middle.
+    latitude, height, images, fluxes, uploads, first and last exposure middle.
 
     Examples
     --------
@@ -172,8 +175,8 @@ def contributions(username: str) -> Query:
     """
     return Query(
         """
-        SELECT o.username, o.description, o.created_at, o.longitude_deg,
-               count(i.id), coalesce(sum(i.flux_count), 0),
+        SELECT o.username, o.description, o.created_at, o.longitude_deg, o.latitude_deg,
+               o.height_m, count(i.id), coalesce(sum(i.flux_count), 0),
                (SELECT count(*) FROM upload u WHERE u.observer_id = o.id),
                min(i.exposure_mid), max(i.exposure_mid)
         FROM observer o LEFT JOIN image i ON i.observer_id = o.id
@@ -202,4 +205,25 @@ def set_site(
         "UPDATE observer SET longitude_deg = %s, latitude_deg = %s, height_m = %s "
         "WHERE lower(username) = lower(%s)",
         (longitude_deg, latitude_deg, height_m, username),
+    )
+
+
+def save_site(
+    observer_id: int,
+    longitude_deg: float | None,
+    latitude_deg: float | None,
+    height_m: float | None,
+) -> Query:
+    """Set the site of the observer ``observer_id`` (None clears a value); returns the profile
+    row. Values out of range break the table's checks (CheckViolation).
+
+    Examples
+    --------
+    >>> save_site(7, 16.58, None, 300.0).params
+    (16.58, None, 300.0, 7)
+    """
+    return Query(
+        "UPDATE observer SET longitude_deg = %s, latitude_deg = %s, height_m = %s "
+        f"WHERE id = %s RETURNING {_PROFILE_COLUMNS}",
+        (longitude_deg, latitude_deg, height_m, observer_id),
     )

@@ -9,9 +9,10 @@ import datetime as dt
 from html import escape
 from urllib.parse import quote
 
+from aphos_lib.observers import SITE_FIELDS, site_note, site_text
 from aphos_lib.theme import html_page
 from aphos_lib.uploads.status import LOG_REJECTED_ROWS
-from aphos_lib.web.profiles import Profile
+from aphos_lib.web.profiles import SITE_KEYS, Profile
 
 __all__ = [
     "HOME_PAGE",
@@ -71,6 +72,7 @@ def profile_form(
     *,
     username: str = "",
     description: str = "",
+    site: dict[str, str] | None = None,
     error: str = "",
     next_page: str = "",
     log: tuple[int, list[dict]] | None = None,
@@ -79,6 +81,9 @@ def profile_form(
 
     Parameters
     ----------
+    username, description, site : str, dict
+        What the form shows instead of the saved profile (an input refused, shown again):
+        ``site`` maps :data:`aphos_lib.web.profiles.SITE_KEYS` to their text.
     next_page : str
         A key of :data:`NEXT_PAGES`: the form says why a username is needed first, offers a
         way back, and saving continues there (e.g. ``upload``: the upload page).
@@ -88,6 +93,7 @@ def profile_form(
     """
     if profile is not None and not username:
         username, description = profile.username, profile.description
+    site = {k: (site or {}).get(k, _number(getattr(profile, k, None))) for k in SITE_KEYS}
     next_page = known_next_page(next_page)
     if profile is None and next_page == "upload":
         intro = (
@@ -128,8 +134,39 @@ def profile_form(
   (2-32 characters: a letter, then letters, digits, _ . -)</p>
 <p><label>Description<br><textarea name="description" id="description" rows="4" cols="60"
   maxlength="2000">{escape(description)}</textarea></label></p>
+{_site_fields(site)}
 <p><button type="submit" id="save-profile">Save</button></p>
 </form>{own_log}""",
+    )
+
+
+def _number(value: float | None) -> str:
+    """A saved number as a form shows it again (all its digits); "" for None."""
+    return "" if value is None else repr(float(value))
+
+
+# Each site field's label and input bounds (the server checks them again).
+_SITE_LABELS = {
+    "longitude_deg": "Longitude (°, east positive)",
+    "latitude_deg": "Latitude (°, north positive)",
+    "height_m": "Height (m)",
+}
+
+
+def _site_fields(site: dict[str, str]) -> str:
+    """The site's three optional inputs, with what they are for."""
+    inputs = "".join(
+        f'<label>{_SITE_LABELS[name]} <input name="{name}" id="{name}" type="number" '
+        f'step="any" min="{low:g}" max="{high:g}" size="10" '
+        f'value="{escape(site.get(name, ""))}"></label> '
+        for name, _, low, high in SITE_FIELDS
+    )
+    return (
+        f'<fieldset id="site"><legend>Your site (optional)</legend><p>{inputs}</p>'
+        '<p class="muted">Light curves of your images give BJD_TDB computed at your site '
+        "when it has a longitude and a latitude, else at the Earth's centre (within "
+        "21.3 ms); your nights run from local noon at the longitude. Leave a field empty to "
+        "clear it.</p></fieldset>"
     )
 
 
@@ -272,6 +309,16 @@ def upload_log_html(total: int, entries: list[dict], prefix: str = "/services/ap
     return f"<div id='upload-log' class='upload-log'>{note}{uploads}</div>"
 
 
+def _site_html(profile: Profile) -> str:
+    """The site on a public profile, with what it changes in light curves."""
+    lon, lat, height = profile.longitude_deg, profile.latitude_deg, profile.height_m
+    where = escape(site_text(lon, lat, height)) or "<em>not given</em>"
+    return (
+        f"<p id='site'>Site: <span id='site-value'>{where}</span></p>"
+        f"<p id='site-note' class='muted'>{escape(site_note(lon, lat))}</p>"
+    )
+
+
 def public_profile_page(
     profile: Profile,
     *,
@@ -279,7 +326,7 @@ def public_profile_page(
     log: tuple[int, list[dict]] | None = None,
     signed_in: bool | None = None,
 ) -> str:
-    """An observer's public page: username, description and their uploads' counts.
+    """An observer's public page: username, description, site and their uploads' counts.
 
     Parameters
     ----------
@@ -323,7 +370,7 @@ def public_profile_page(
     return page(
         profile.username,
         f"<p id='description' class='description'>{description}</p>"
-        f"{edit}<h2>Uploads</h2>{totals}{listing}",
+        f"{_site_html(profile)}{edit}<h2>Uploads</h2>{totals}{listing}",
         current="profile" if own else None,
         signed_in=signed_in,
     )

@@ -1,4 +1,5 @@
-"""Observer profiles: the public username and description, and what each observer uploaded.
+"""Observer profiles: the public username, description and site, and what each observer
+uploaded.
 
 The api service calls these with the writer role; they take a psycopg connection so the
 tests run them on a real catalogue without a hub.
@@ -6,18 +7,27 @@ tests run them on a real catalogue without a hub.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import psycopg
 
 from aphos_lib import queries
-from aphos_lib.observers import InvalidUsername, validate_username
+from aphos_lib.observers import SITE_FIELDS, InvalidUsername, validate_site, validate_username
 from aphos_lib.uploads.status import upload_totals
 from aphos_lib.web.identity import parse_hub_name
 
-__all__ = ["Profile", "UsernameTaken", "profile_by_hub_user", "public_profile", "save_profile"]
+__all__ = [
+    "SITE_KEYS",
+    "Profile",
+    "UsernameTaken",
+    "profile_by_hub_user",
+    "public_profile",
+    "save_profile",
+]
 
 MAX_DESCRIPTION = 2000
+SITE_KEYS = tuple(name for name, *_ in SITE_FIELDS)
 
 
 class UsernameTaken(ValueError):
@@ -32,6 +42,10 @@ class Profile:
     username: str
     description: str
     created_at: object
+    # The site (None: not given), where light curves' BJD_TDB is computed.
+    longitude_deg: float | None = None
+    latitude_deg: float | None = None
+    height_m: float | None = None
     uploads: list[dict] = field(default_factory=list)
     # What anyone may know of the uploads as a whole: counts only (see upload_totals).
     totals: dict[str, int] = field(default_factory=dict)
@@ -44,18 +58,32 @@ def profile_by_hub_user(conn: psycopg.Connection, hub_user: str) -> Profile | No
 
 
 def save_profile(
-    conn: psycopg.Connection, hub_user: str, username: str, description: str = ""
+    conn: psycopg.Connection,
+    hub_user: str,
+    username: str,
+    description: str = "",
+    site: Mapping[str, object] | None = None,
 ) -> Profile:
     """Create or change the profile of ``hub_user``; only ever that user's own row.
+
+    Parameters
+    ----------
+    site : mapping, optional
+        Site fields to change (``longitude_deg``, ``latitude_deg``, ``height_m``), as
+        numbers or their text; None or "" clears one. Fields not given keep their value.
 
     Raises
     ------
     InvalidUsername
         The name breaks the rules of :func:`aphos_lib.observers.validate_username`.
+    InvalidSite
+        A site value is not a number or out of range
+        (:func:`aphos_lib.observers.validate_site`).
     UsernameTaken
         Another observer has the name, in any case.
     """
     validate_username(username)
+    site = validate_site(dict(site or {}))
     description = description.strip()
     if len(description) > MAX_DESCRIPTION:
         raise InvalidUsername(f"the description is limited to {MAX_DESCRIPTION} characters")
@@ -66,6 +94,10 @@ def save_profile(
                 _claim_local_observer(conn, hub_user, subject, username)
             save = queries.observers.save(username, provider, subject, hub_user, description)
             row = save.one(conn)
+            if site:
+                saved = Profile(*row)
+                values = {k: site.get(k, getattr(saved, k)) for k in SITE_KEYS}
+                row = queries.observers.save_site(saved.id, **values).one(conn)
     except psycopg.errors.UniqueViolation as e:
         raise UsernameTaken(f"the username {username!r} is taken") from e
     return Profile(*row)

@@ -9,7 +9,7 @@ import urllib.parse
 from IPython.display import HTML
 
 from aphos_lib import queries
-from aphos_lib.observers import ObserverNotFound, get_observer
+from aphos_lib.observers import ObserverNotFound, get_observer, site_note, site_text
 from aphos_lib.widgets.connection import reader
 from aphos_lib.widgets.failsafe import failsafe_page
 from aphos_lib.widgets.home import LINK_STYLE
@@ -36,7 +36,9 @@ def _when(value: dt.datetime | None) -> str:
 def profile_summary(conn, username: str) -> dict[str, object]:
     """What an observer's public page shows, as values (ObserverNotFound when unknown).
 
-    ``first_upload``/``last_upload`` are when their first and last uploads were received.
+    ``first_upload``/``last_upload`` are when their first and last uploads were received;
+    ``site`` is their site as text ("" when not given) and ``site_note`` what it changes in
+    light curves.
     """
     observer = get_observer(conn, username)
     first_upload, last_upload = queries.observers.upload_span(observer.username).one(conn)
@@ -50,6 +52,8 @@ def profile_summary(conn, username: str) -> dict[str, object]:
         "last_upload": last_upload,
         "first_image": observer.first_image,
         "last_image": observer.last_image,
+        "site": site_text(observer.longitude_deg, observer.latitude_deg, observer.height_m),
+        "site_note": site_note(observer.longitude_deg, observer.latitude_deg),
     }
 
 
@@ -67,6 +71,7 @@ def _summary_html(s: dict[str, object]) -> str:
             else "none yet",
             "nights",
         ),
+        ("Site", s["site"] or "not given", "site"),
     ]
     rows = "".join(
         f'<tr class="aphos-profile-{key}"><th style="text-align:left;'
@@ -83,6 +88,8 @@ def _summary_html(s: dict[str, object]) -> str:
         f'<h2 class="aphos-profile-username">{html.escape(str(s["username"]))}</h2>'
         f'<p class="aphos-profile-description" style="max-width:50em;white-space:pre-wrap">'
         f"{description}</p><table class='aphos-profile-summary'>{rows}</table>"
+        f'<p class="aphos-profile-site-note" style="max-width:50em">'
+        f"{html.escape(str(s['site_note']))}</p>"
         f'<p class="aphos-profile-owner">Is this you? (sign-in needed) {owner}</p>'
         f'<p><a href="search.ipynb" target="_top" style="{LINK_STYLE}">Search the '
         "catalogue</a></p>"

@@ -49,11 +49,15 @@ class Totals(Body):
 
 
 class Profile(Body):
-    """An observer's public profile with their latest uploads."""
+    """An observer's public profile with their latest uploads; its site (null: not given)
+    is where their light curves' BJD_TDB is computed (else at the Earth's centre)."""
 
     username: str
     description: str
     created_at: dt.datetime
+    longitude_deg: float | None = Field(description="the site: degrees east (west negative)")
+    latitude_deg: float | None = Field(description="degrees north (south negative)")
+    height_m: float | None = Field(description="metres above sea level")
     uploads: list[ProfileUpload]
     totals: Totals
 
@@ -65,6 +69,9 @@ class SavedProfile(Body):
     username: str
     description: str
     created_at: dt.datetime
+    longitude_deg: float | None = Field(description="the site: degrees east (west negative)")
+    latitude_deg: float | None = Field(description="degrees north (south negative)")
+    height_m: float | None = Field(description="metres above sea level")
     uploads: list[ProfileUpload] = Field(description="empty")
     totals: dict[str, int] = Field(description="empty")
 

@@ -8,13 +8,16 @@ from pydantic import Field
 from aphos_lib.web.models import Body
 
 __all__ = [
+    "Ephemeris",
     "FluxRow",
     "FluxesPage",
     "LightCurve",
     "LightCurveRow",
+    "Minima",
     "Object",
     "ObjectsPage",
     "Observer",
+    "Timing",
 ]
 
 
@@ -80,6 +83,11 @@ class LightCurveRow(Body):
     time_utc: dt.datetime
     jd: float | None
     hjd: float | None
+    bjd_tdb: float | None = Field(description="BJD_TDB of mid-exposure for the variable")
+    bjd_at_site: bool = Field(
+        description="BJD_TDB computed at the observer's site; false: at the Earth's centre "
+        "(the observer gave no site), within 21.3 ms"
+    )
     night: dt.date
     observer: str
     filter: str | None
@@ -112,8 +120,59 @@ class Observer(Body):
     username: str
     description: str | None
     created_at: dt.datetime
+    longitude_deg: float | None = Field(description="the site: degrees east (west negative)")
+    latitude_deg: float | None = Field(description="degrees north (south negative)")
+    height_m: float | None = Field(description="metres above sea level")
     images: int
     fluxes: int
     uploads: int
     first_image: dt.datetime | None
     last_image: dt.datetime | None
+
+
+class Ephemeris(Body):
+    """``T(E) = epoch + period E + quadratic E^2`` (BJD_TDB, days), given or fitted."""
+
+    epoch: float = Field(description="BJD_TDB of cycle 0")
+    period: float = Field(description="days")
+    quadratic: float = Field(description="days; 0 for a linear ephemeris")
+    epoch_error: float | None = Field(description="standard error; null when given")
+    period_error: float | None
+    quadratic_error: float | None
+    n: int = Field(description="timings fitted; 0 when given")
+    chi2_dof: float | None = Field(description="reduced chi-square of the fit; null when given")
+    fitted: bool = Field(description="fitted to the timings; false: as given")
+
+
+class Timing(Body):
+    """One time of minimum (or maximum), from one night of one observer in one filter."""
+
+    bjd_tdb: float
+    error_d: float | None = Field(description="days: the larger of the method's and the check's")
+    kind: str = Field(description="minimum or maximum")
+    type: str = Field(description="primary, secondary, or maximum")
+    method: str
+    n: int = Field(description="points timed")
+    n_before: int
+    n_after: int
+    observer: str | None
+    night: dt.date | None
+    filter: str | None
+    bjd_at_site: bool = Field(description="the observer's BJD_TDB were computed at their site")
+    check_time: float | None = Field(description="BJD_TDB by the second method")
+    check_error_d: float | None
+    cycle: float | None = Field(description="null without an ephemeris; .5 for secondaries")
+    o_c_d: float | None = Field(description="observed minus calculated, days")
+
+
+class Minima(Body):
+    """Times of minimum (or maximum) of a light curve, with O-C against an ephemeris."""
+
+    variable: Object
+    comparisons: list[Object]
+    as_of: dt.datetime | None
+    ephemeris: Ephemeris | None
+    ephemeris_message: str | None = Field(
+        description="why there is no ephemeris (too few timings to fit one), else null"
+    )
+    minima: list[Timing]

@@ -8,7 +8,7 @@
   then the upload page in one's own server;
 - ``signed-in``: signs the browser in to this service and says so (the upload page loads it
   in a hidden frame);
-- ``GET/POST profile``: choose or edit one's own username and description, with one's upload
+- ``GET/POST profile``: choose or edit one's own username, description and site, with one's upload
   log (``?next=upload``: a username is needed first, then on to the upload page).
 
 The HTML itself is built by :mod:`aphos_lib.web.pages`.
@@ -21,12 +21,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from aphos_lib.observers import InvalidUsername
+from aphos_lib.observers import InvalidSite, InvalidUsername
 from aphos_lib.uploads.status import list_uploads
 from aphos_lib.web import pages
 from aphos_lib.web import published as pub
 from aphos_lib.web.deps import MaybeSignedIn, Settings, SignedIn, Writer
-from aphos_lib.web.profiles import UsernameTaken, profile_by_hub_user, save_profile
+from aphos_lib.web.profiles import SITE_KEYS, UsernameTaken, profile_by_hub_user, save_profile
 from aphos_lib.web.service_auth import HubUser
 from aphos_lib.web.settings import ApiSettings
 from aphos_lib.web.xsrf import set_xsrf_cookie, xsrf_token
@@ -124,23 +124,28 @@ async def profile_save(
     request: Request, user: SignedIn, settings: Settings, writer: Writer
 ) -> Response:
     # The XSRF token came in the form's _xsrf field, checked before (aphos_lib.web.xsrf).
-    form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+    body = (await request.body()).decode()
+    # A site field left empty clears it (parse_qs drops empty values: keep them), one the form
+    # did not send keeps its value.
+    form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
     username, description = form.get("username", "").strip(), form.get("description", "")
+    site = {k: form[k] for k in SITE_KEYS if k in form}
     next_page = pages.known_next_page(form.get("next"))
 
     def save():
         with writer() as conn:
             before = profile_by_hub_user(conn, user.name)
-            saved = save_profile(conn, user.name, username, description)
+            saved = save_profile(conn, user.name, username, description, site)
         if before is not None:
             pub.rename_publisher(settings.published_dir, before.username, saved.username)
         return saved
 
     try:
         saved = await run_in_threadpool(save)
-    except (InvalidUsername, UsernameTaken) as e:
+    except (InvalidUsername, InvalidSite, UsernameTaken) as e:
         status, error = (409 if isinstance(e, UsernameTaken) else 400), str(e)
         refill = {"username": username, "description": description, "next_page": next_page}
+        refill["site"] = site
         return await run_in_threadpool(
             _form_response, request, user, settings, writer, status, error=error, **refill
         )

@@ -1,4 +1,5 @@
-"""Observers' public profiles: ``GET`` one (HTML for browsers, else JSON), ``PUT`` one's own.
+"""Observers' public profiles: ``GET`` one (HTML for browsers, else JSON), ``PUT`` one's own
+(username, description, site: any of them; a field not sent keeps its value).
 
 The router of :mod:`aphos_lib.web.profiles` (what a profile is and how it is saved), included
 by :func:`aphos_lib.web.app.create_app` under the service's prefix.
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from aphos_lib.observers import InvalidUsername
+from aphos_lib.observers import InvalidSite, InvalidUsername
 from aphos_lib.uploads.status import list_uploads
 from aphos_lib.web import pages
 from aphos_lib.web import published as pub
@@ -19,6 +20,7 @@ from aphos_lib.web.deps import Settings, SignedIn, Writer, maybe_signed_in
 from aphos_lib.web.models.service import Profile as ProfileBody
 from aphos_lib.web.models.service import SavedProfile
 from aphos_lib.web.profiles import (
+    SITE_KEYS,
     Profile,
     UsernameTaken,
     profile_by_hub_user,
@@ -39,6 +41,7 @@ def profile_json(p: Profile) -> dict:
         "username": p.username,
         "description": p.description,
         "created_at": p.created_at.isoformat(),
+        **{k: getattr(p, k) for k in SITE_KEYS},
         "uploads": [{**u, "created_at": u["created_at"].isoformat()} for u in p.uploads],
         "totals": p.totals,
     }
@@ -99,10 +102,11 @@ def observer_update(
                 user.name,
                 body.get("username", target.username),
                 body.get("description", target.description),
+                {k: body[k] for k in SITE_KEYS if k in body},
             )
         except UsernameTaken as e:
             raise HTTPException(409, str(e)) from e
-        except InvalidUsername as e:
+        except (InvalidUsername, InvalidSite) as e:
             raise HTTPException(400, str(e)) from e
     pub.rename_publisher(settings.published_dir, target.username, saved.username)
     return StrictJSONResponse(profile_json(saved))

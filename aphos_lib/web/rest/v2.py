@@ -5,8 +5,10 @@
 - ``GET /api/v2/objects/{catalog}/{catalog_id}``: one object;
 - ``GET /api/v2/objects/{catalog}/{catalog_id}/fluxes``: its fluxes, paged, ``as_of``;
 - ``GET /api/v2/lightcurve``: differential photometry with per-night apertures, ensembles,
-  a check star, observer filters and ``as_of``, as JSON or as the CSV, TXT and AAVSO
-  downloads;
+  a check star, observer filters and ``as_of``, as JSON (with BJD_TDB) or as the CSV, TXT
+  and AAVSO downloads;
+- ``GET /api/v2/minima``: the same light curve's times of minimum (or maximum), with O-C
+  against a given or fitted ephemeris;
 - ``GET /api/v2/observers/{username}``: a public profile with totals.
 
 Every answer is computed by ``aphos_lib``; this module only translates HTTP to calls.
@@ -18,17 +20,26 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
+import pandas as pd
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import PlainTextResponse, Response
 
 from aphos_lib import queries
 from aphos_lib.coordinates import AngleParseError
+from aphos_lib.ephemeris import EphemerisError
 from aphos_lib.light_curve_rules import julian_date
 from aphos_lib.observers import ObserverNotFound, get_observer
 from aphos_lib.photometry import differential_photometry
 from aphos_lib.search import ObjectNotFound, catalogs, get_object, search_objects
 from aphos_lib.web.deps import HeavyReader, Reader
-from aphos_lib.web.models.v2 import FluxesPage, LightCurve, Object, ObjectsPage, Observer
+from aphos_lib.web.models.v2 import (
+    FluxesPage,
+    LightCurve,
+    Minima,
+    Object,
+    ObjectsPage,
+    Observer,
+)
 from aphos_lib.web.rest.errors import ERROR_RESPONSES
 from aphos_lib.web.rest.jsonout import StrictJSONResponse
 
@@ -215,6 +226,8 @@ _ROW_FIELDS = (
     "time_utc",
     "jd",
     "hjd",
+    "bjd_tdb",
+    "bjd_at_site",
     "night",
     "observer",
     "filter",
@@ -292,6 +305,7 @@ def lightcurve(
         for key in (
             "jd",
             "hjd",
+            "bjd_tdb",
             "magnitude",
             "deviation",
             "var_flux",
@@ -301,6 +315,7 @@ def lightcurve(
         ):
             item[key] = _finite(item[key])
         item["saturated"] = bool(item["saturated"])
+        item["bjd_at_site"] = bool(item["bjd_at_site"])
         for key in ("image_id", "var_aperture", "cmp_aperture"):
             item[key] = int(item[key])
         if "check_magnitude" in data:
@@ -315,6 +330,144 @@ def lightcurve(
             "check": _object_json(meta["check"]) if meta["check"] is not None else None,
             "as_of": as_of.isoformat() if as_of else None,
             "rows": rows,
+        }
+    )
+
+
+# An ephemeris the API takes: a full BJD_TDB (a reduced one would silently give cycles of
+# another era) and a period whose predicted extrema over a night stay a few hundred.
+MIN_PERIOD_D, MAX_PERIOD_D = 0.005, 100_000.0
+MIN_EPOCH, MAX_EPOCH = 2_000_000.0, 3_000_000.0
+_TIMING_FIELDS = (
+    "error_d",
+    "kind",
+    "type",
+    "method",
+    "n",
+    "n_before",
+    "n_after",
+    "observer",
+    "night",
+    "filter",
+)
+
+
+def _json_value(value):
+    """A table's value as JSON: numpy scalars as Python ones, NaN and NA as None."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _ephemeris_json(e) -> dict | None:
+    if e is None:
+        return None
+    return {
+        "epoch": e.epoch,
+        "period": e.period,
+        "quadratic": e.quadratic,
+        "epoch_error": _finite(e.epoch_error),
+        "period_error": _finite(e.period_error),
+        "quadratic_error": _finite(e.quadratic_error),
+        "n": int(e.n),
+        "chi2_dof": _finite(e.chi2_dof),
+        "fitted": e.n > 0,
+    }
+
+
+def _timings_json(table, at_site: dict) -> list[dict]:
+    """The rows of :class:`aphos_lib.minima.Timings`, each with its observer's ``at_site``."""
+    out = []
+    for record in table.to_dict("records"):
+        item = {"bjd_tdb": float(record["time"])}
+        item.update({f: _json_value(record.get(f)) for f in _TIMING_FIELDS})
+        if item["night"] is not None:
+            item["night"] = item["night"].isoformat()
+        for key in ("n", "n_before", "n_after"):
+            item[key] = int(item[key])
+        item["error_d"] = _finite(item["error_d"])
+        item["bjd_at_site"] = bool(at_site.get(record.get("observer"), False))
+        for key in ("check_time", "check_error_d", "cycle", "o_c_d"):
+            item[key] = _finite(record.get(key))
+        out.append(item)
+    return out
+
+
+@router.get(
+    "/minima",
+    summary="Times of minimum (or maximum) of a light curve, with O-C",
+    response_model=Minima,
+)
+def minima(
+    conn: HeavyReader,
+    variable: Annotated[str, Query(description="CATALOG:ID, e.g. UCAC4:805-031770")],
+    comparison: Annotated[list[str], Query(description="CATALOG:ID; repeat for an ensemble")],
+    aperture: Annotated[str, Query(description="auto or N (1..N)")] = "auto",
+    comparison_aperture: str = "auto",
+    night_aperture: Annotated[list[str], Query(description="YYYY-MM-DD:N, variable")] = (),
+    night_comparison_aperture: Annotated[list[str], Query(description="YYYY-MM-DD:N")] = (),
+    include_saturated: bool = False,
+    observer: Annotated[list[str], Query(description="keep only these observers")] = (),
+    exclude_observer: Annotated[list[str], Query()] = (),
+    as_of: AsOf = None,
+    epoch: Annotated[
+        float | None,
+        Query(
+            ge=MIN_EPOCH,
+            le=MAX_EPOCH,
+            description="BJD_TDB of a primary minimum (of a maximum with maxima=true); "
+            "needs period",
+        ),
+    ] = None,
+    period: Annotated[
+        float | None,
+        Query(
+            ge=MIN_PERIOD_D,
+            le=MAX_PERIOD_D,
+            description="days; with epoch: O-C against this ephemeris, alone: a first guess "
+            "for the fit",
+        ),
+    ] = None,
+    quadratic: Annotated[bool, Query(description="fit T0 + P E + Q E^2")] = False,
+    maxima: Annotated[bool, Query(description="maxima of light (pulsating stars)")] = False,
+) -> Response:
+    if as_of is not None and as_of.tzinfo is None:
+        raise HTTPException(400, "as_of needs a time zone, e.g. 2026-11-24T12:00:00Z")
+    if epoch is not None and period is None:
+        raise HTTPException(400, "epoch needs period (a period alone is a first guess for a fit)")
+    message = None
+    try:
+        curve = differential_photometry(
+            conn,
+            variable,
+            comparison if len(comparison) > 1 else comparison[0],
+            aperture=_apertures(aperture, list(night_aperture)),
+            comparison_aperture=_apertures(comparison_aperture, list(night_comparison_aperture)),
+            include_saturated=include_saturated,
+            observers=list(observer) or None,
+            exclude_observers=list(exclude_observer),
+            as_of=as_of,
+        )
+        try:
+            timings = curve.o_c(epoch, period, quadratic=quadratic, maxima=maxima)
+        except EphemerisError as exc:  # too few timings to fit one: list them without O-C
+            timings = curve.maxima() if maxima else curve.minima()
+            message = str(exc)
+    except ObjectNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except (ValueError, TypeError, AngleParseError) as exc:
+        raise _bad_request(exc) from None
+    data = curve.data
+    at_site = data.groupby("observer")["bjd_at_site"].all().to_dict() if len(data) else {}
+    meta = curve.meta
+    return StrictJSONResponse(
+        {
+            "variable": _object_json(meta["variable"]),
+            "comparisons": [_object_json(c) for c in meta["comparisons"]],
+            "as_of": as_of.isoformat() if as_of else None,
+            "ephemeris": _ephemeris_json(timings.ephemeris),
+            "ephemeris_message": message,
+            "minima": _timings_json(timings.table, at_site),
         }
     )
 
@@ -334,6 +487,9 @@ def read_observer(conn: Reader, username: str) -> Response:
             "username": o.username,
             "description": o.description,
             "created_at": o.created_at.isoformat(),
+            "longitude_deg": o.longitude_deg,
+            "latitude_deg": o.latitude_deg,
+            "height_m": o.height_m,
             "images": o.images,
             "fluxes": o.fluxes,
             "uploads": o.uploads,
