@@ -257,6 +257,24 @@ def demo_catalogue(request, demo_files) -> Iterator[Catalogue]:
 
 
 @pytest.fixture(scope="session")
+def campaign_catalogue(embedded_server) -> Iterator[tuple[Catalogue, object]]:
+    """The demo's timing campaign (1,200 images, even series of about 40 a night, sessions
+    planned around GK Cep's minima) in its own catalogue, with its manifest; read only."""
+    from aphos_lib.demo.load import load_demo
+    from aphos_lib.demo.manifest import DemoManifest
+
+    directory = make_home("aphos-campaign-")
+    cat, name = embedded_server.clone()
+    try:
+        assert load_demo(cat, seed=3, images=1200, campaign=True, directory=directory) == 0
+        yield cat, DemoManifest.load(directory)
+    finally:
+        cat.dispose()
+        embedded_server.drop(name)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
 def odd_catalogue(embedded_server) -> Iterator[Catalogue]:
     """The odd cases a page must open with (one observer, one point, only saturated, no
     common image...): crafted copies of a fixture export, see tests/odd_catalogue.py."""

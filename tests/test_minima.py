@@ -4,7 +4,6 @@ Synthetic archives whose truth is known exactly, then the demo archive, whose ge
 ephemerides of GK Cep and of the RR Lyrae star are the oracle.
 """
 
-import shutil
 import time
 
 import numpy as np
@@ -15,8 +14,6 @@ from aphos_lib import LightCurve
 from aphos_lib.demo.variables import eclipsing_magnitude
 from aphos_lib.ephemeris import fit_ephemeris
 from aphos_lib.photometry import differential_photometry
-
-from conftest import make_home
 
 P, E0 = 0.936, 2459525.3
 GK_CEP_MODEL = dict(
@@ -212,24 +209,10 @@ def test_demo_light_curves_carry_bjd_tdb_at_the_observers_sites(reader, demo_fil
 
 
 @pytest.fixture(scope="module")
-def campaign(embedded_server):
-    """A timing campaign of the demo: 1,200 images, about 40 a night, sessions planned around
-    GK Cep's minima as its observers plan them; loaded into its own catalogue."""
-    from aphos_lib.demo.load import load_demo
-    from aphos_lib.demo.manifest import DemoManifest
-
-    directory = make_home("aphos-campaign-")
-    cat, name = embedded_server.clone()
-    try:
-        status = load_demo(cat, seed=3, images=1200, campaign=True, directory=directory)
-        assert status == 0
-        manifest = DemoManifest.load(directory)
-        with cat.connect("reader", autocommit=True) as conn:
-            yield conn, manifest
-    finally:
-        cat.dispose()
-        embedded_server.drop(name)
-        shutil.rmtree(directory, ignore_errors=True)
+def campaign(campaign_catalogue):
+    catalogue, manifest = campaign_catalogue
+    with catalogue.connect("reader", autocommit=True) as conn:
+        yield conn, manifest
 
 
 def _campaign_curve(conn, manifest, field_name):
