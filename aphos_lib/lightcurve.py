@@ -94,12 +94,14 @@ def _describe(obj: CatalogObject) -> str:
 
 @dataclass
 class Periodogram:
-    """A Lomb-Scargle periodogram of a light curve.
+    """A periodogram of a light curve: Lomb-Scargle, or the ``method`` that made it.
 
     ``best_period`` (days) is the strongest peak, refined on a fine grid around it;
     ``false_alarm_probability`` is astropy's (Baluev) estimate for that peak. For an
     eclipsing binary with two similar eclipses the true period is usually twice the
-    strongest peak.
+    strongest peak. With ``method="pdm"`` ``power`` is Stellingwerf's theta and the best
+    period its minimum; with ``"bls"`` the box least squares log likelihood (see
+    :mod:`aphos_lib.period_search`); both have no false alarm probability (NaN).
     """
 
     frequency: np.ndarray  # 1/day
@@ -108,6 +110,7 @@ class Periodogram:
     best_power: float
     false_alarm_probability: float
     nterms: int
+    method: str = "lombscargle"
 
     @property
     def period(self) -> np.ndarray:
@@ -410,8 +413,9 @@ class LightCurve:
         samples_per_peak: int = 10,
         nterms: int = 1,
         time: str = "hjd",
+        method: str = "lombscargle",
     ) -> Periodogram:
-        """Lomb-Scargle periodogram (astropy) of the magnitudes, weighted by deviations.
+        """Periodogram of the magnitudes: Lomb-Scargle (astropy) weighted by deviations.
 
         Parameters
         ----------
@@ -421,9 +425,25 @@ class LightCurve:
             Grid density; the best peak is refined on a grid 100 times finer.
         nterms : int
             Fourier terms of the model (2 separates the two eclipses of a binary).
-        """
-        from astropy.timeseries import LombScargle
+        method : {"lombscargle", "nifty", "pdm", "bls"}
+            ``"nifty"``: the same Lomb-Scargle computed by nifty-ls when it is installed
+            (faster, more accurate), astropy's otherwise. ``"pdm"``: phase dispersion
+            minimisation, the true period of an eclipsing binary with unequal minima.
+            ``"bls"``: box least squares, for narrow eclipses. See
+            :mod:`aphos_lib.period_search`.
 
+        Examples
+        --------
+        >>> t = 2459525.0 + np.sort(np.random.default_rng(3).uniform(0, 40, 400))
+        >>> m = 0.3 * np.exp(-0.5 * ((np.mod(t / 1.37, 1) - 0.5) / 0.04) ** 2)
+        >>> curve = LightCurve(pd.DataFrame({"hjd": t, "magnitude": m, "deviation": 0.01}))
+        >>> round(curve.periodogram(max_period=5, method="pdm").best_period, 3)
+        1.37
+        """
+        from aphos_lib import period_search
+
+        if method not in period_search.METHODS:
+            raise ValueError(f"method {method!r} is not one of {period_search.METHODS}")
         self._times(time)  # a clear error for a curve binned in phase
         rows = self._usable()
         if len(rows) < 3:
@@ -438,28 +458,30 @@ class LightCurve:
             raise ValueError("a periodogram needs images taken at different times")
         min_period = min_period or 0.05
         max_period = max_period or min(max(span / 2, min_period * 2), 100.0)
-        ls = LombScargle(t, y, dy, nterms=nterms)
-        frequency, power = ls.autopower(
-            minimum_frequency=1 / max_period,
-            maximum_frequency=1 / min_period,
-            samples_per_peak=samples_per_peak,
-        )
-        peak = int(np.argmax(power))
-        step = frequency[1] - frequency[0] if len(frequency) > 1 else 1 / span
-        fine = np.linspace(frequency[peak] - step, frequency[peak] + step, 201)
-        fine_power = ls.power(fine)
-        best = int(np.argmax(fine_power))
-        fap = np.nan
-        if nterms == 1:  # astropy estimates it only for the single-term model
-            fap = float(
-                ls.false_alarm_probability(
-                    fine_power[best],
-                    minimum_frequency=1 / max_period,
-                    maximum_frequency=1 / min_period,
-                )
+        bounds = dict(min_period=min_period, max_period=max_period)
+        if method in ("pdm", "bls"):
+            found = period_search.search(
+                t, y, dy, method=method, samples_per_peak=samples_per_peak, **bounds
+            )
+            fap = np.nan
+        else:
+            found, fap = period_search.lomb_scargle(
+                t,
+                y,
+                dy,
+                samples_per_peak=samples_per_peak,
+                nterms=nterms,
+                nifty=method == "nifty",
+                **bounds,
             )
         return Periodogram(
-            frequency, power, float(1 / fine[best]), float(fine_power[best]), fap, nterms
+            found.frequency,
+            found.power,
+            found.best_period,
+            found.best_power,
+            fap,
+            found.nterms,
+            found.method,
         )
 
     def _timing_time(self, time: str | None) -> str:

@@ -186,26 +186,38 @@ def plot_o_c(timings, ax=None, **style):
     return ax
 
 
+_PERIODOGRAM_TITLES = {
+    "pdm": ("Phase dispersion minimisation (lower is better)", "theta"),
+    "bls": ("Box least squares", "log likelihood"),
+}
+
+
 def plot_periodogram(periodogram, ax=None, mark=None, **style):
-    """Lomb-Scargle power against period (log scale), with vertical lines at ``mark``.
+    """Power (or PDM's theta) against period (log scale), with vertical lines at ``mark``.
 
     Parameters
     ----------
     periodogram : Periodogram
-        From :meth:`LightCurve.periodogram`.
+        From :meth:`LightCurve.periodogram` (or an :mod:`aphos_lib.period_search` result);
+        its ``method`` names the title and the y axis.
     mark : float or list of float, optional
         Periods to mark (days), e.g. the best period and twice it.
     **style
         Passed to ``Axes.plot`` (``color=``, ``linewidth=``, ``label=`` ...).
     """
-    ax = _axes(ax, f"Lomb-Scargle periodogram (nterms={periodogram.nterms})")
+    method = getattr(periodogram, "method", "lombscargle")
+    engine = " by nifty-ls" if method == "nifty" else ""
+    title, ylabel = _PERIODOGRAM_TITLES.get(
+        method, (f"Lomb-Scargle periodogram{engine} (nterms={periodogram.nterms})", "power")
+    )
+    ax = _axes(ax, title)
     order = np.argsort(periodogram.period)
     ax.plot(periodogram.period[order], periodogram.power[order], **{"linewidth": 0.8, **style})
     if "label" in style:
         ax.legend(fontsize="small")
     ax.set_xscale("log")
     ax.set_xlabel("period (d)")
-    ax.set_ylabel("power")
+    ax.set_ylabel(ylabel)
     marks = [] if mark is None else np.atleast_1d(mark)
     for period in marks:
         ax.axvline(float(period), color="tab:red", linestyle="--", linewidth=0.8)

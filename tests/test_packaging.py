@@ -199,7 +199,7 @@ def test_the_wheel_requires_the_library_and_offers_the_platform_and_tests_as_ext
     platform = {name(r) for r in PROJECT["optional-dependencies"]["platform"]}
     assert {"jupyterhub", "voila", "fastapi", "uvicorn", "papermill", "ipywidgets"} <= platform
     assert not required & platform
-    assert set(headers.get_all("Provides-Extra")) == {"platform", "test"}
+    assert set(headers.get_all("Provides-Extra")) == {"platform", "test", "fast"}
     # What `pip install aphos` brings never includes the platform's own packages.
     assert not installed_with(PROJECT["dependencies"]) & {
         "jupyterhub",
