@@ -42,6 +42,7 @@ from aphos_lib.widgets.failsafe import failsafe_page, failure_html, log_failure
 from aphos_lib.widgets.image_table import ImageTable
 from aphos_lib.widgets.lightcurve_plot import LightCurvePlot, PhasePlot, colours_for
 from aphos_lib.widgets.object_query import ObjectRequest, parse_request
+from aphos_lib.widgets.timing_panel import TimingPanel
 from aphos_lib.widgets.urls import page_link
 
 __all__ = [
@@ -226,6 +227,7 @@ class ObjectPage(widgets.VBox):
             self.phase.epoch.value = request.epoch or 0.0
             self.phase.period.value = request.period
         self.downloads = Downloads()
+        self.timing = TimingPanel(lambda: self.curve)
         self.status = widgets.HTML().add_class("aphos-status")
         self.address = AddressBar()
         self.version = 0
@@ -248,6 +250,8 @@ class ObjectPage(widgets.VBox):
                 self.table,
                 widgets.HTML("<h3>Phase</h3>"),
                 self.phase,
+                widgets.HTML("<h3>Times of minimum and O-C</h3>"),
+                self.timing,
                 self.address,
             ]
         )
