@@ -22,6 +22,11 @@ from aphos_lib.lightcurve import LightCurve
 __all__ = ["MAX_FITS_SHOWN", "TimingPanel", "timings_table_html"]
 
 MAX_FITS_SHOWN = 12  # extrema drawn with their points; the table lists all
+_TABLE_STYLE = (
+    "<style>.aphos-timings{border-collapse:collapse;margin:0.5em 0}"
+    ".aphos-timings th,.aphos-timings td{padding:2px 10px;text-align:right;"
+    "border-bottom:1px solid #ddd}.aphos-timings th{background:#f3f4f6}</style>"
+)
 
 
 def _minutes(value) -> str:
@@ -61,11 +66,12 @@ def timings_table_html(table) -> str:
             str(record.get("night") or ""),
         ]
         if has_o_c:
-            cells += [f"{record['cycle']:g}", _minutes(record["o_c_d"])]
+            cells += [f"{record['cycle'] + 0.0:g}", _minutes(record["o_c_d"])]
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     head = "".join(f"<th>{html.escape(h)}</th>" for h in heads)
     return (
-        "<table class='aphos-timings'><thead><tr>"
+        _TABLE_STYLE
+        + "<table class='aphos-timings'><thead><tr>"
         + head
         + "</tr></thead><tbody>"
         + "".join(rows)

@@ -170,6 +170,14 @@ def odd_voila_url(odd_catalogue) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def campaign_voila_url(campaign_catalogue) -> Iterator[str]:
+    """The dashboards service reading the demo's timing campaign (nights through minima)."""
+    catalogue, _ = campaign_catalogue
+    with _dashboards_service(catalogue, ARTIFACTS / "voila-campaign.log", 1) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def workspace_voila_url(demo_catalogue) -> Iterator[str]:
     """A plain Voila on ``dashboards/workspace/`` (the upload page), as an observer's own
     server serves it: the public dashboards service never does."""
