@@ -257,10 +257,10 @@ def test_campaign_every_night_covering_a_gk_cep_minimum_gives_one_on_a_flat_o_c(
     print(f"O-C against the generator's ephemeris (s): {np.round(o_c * 86400).tolist()}")
     assert np.mean(np.abs(z) <= 3) >= 0.9 and float(np.mean(z**2)) < 4
     assert list(table["type"]) == ["secondary" if c % 1 else "primary" for c in cycles]
-    # A three-month campaign (85 cycles) gives the period to about 1e-5 d; the synthetic
-    # 900-day archive above to 1e-6 d.
-    print(f"fitted period {eph.period:.7f} +- {eph.period_error:.7f}, true {period}")
+    # Three autumns, about 840 cycles between the first and the last minimum.
+    print(f"fitted period {eph.period:.8f} +- {eph.period_error:.8f}, true {period}")
     assert abs(eph.period - period) < 3 * eph.period_error
+    assert abs(eph.period - period) < 1e-6
 
 
 def test_campaign_rr_lyrae_maxima_follow_the_generators_ephemeris(campaign):
@@ -274,7 +274,14 @@ def test_campaign_rr_lyrae_maxima_follow_the_generators_ephemeris(campaign):
     cycles = np.round((hjd - epoch) / period)
     o_c = hjd - (epoch + cycles * period)
     print(f"maxima O-C against the generator's ephemeris (s): {np.round(o_c * 86400).tolist()}")
-    assert np.all(np.abs(o_c) <= 3 * table["error_d"])
+    # Flat: about their weighted mean, within the errors. The mean itself is the polynomial's
+    # offset on an asymmetric top (a few minutes late at 0.03 mag of noise), the same every
+    # night, so it moves the epoch of an O-C diagram and not its period.
+    weights = 1 / table["error_d"] ** 2
+    offset = float(np.sum(o_c * weights) / np.sum(weights))
+    print(f"mean offset {offset * 1440:.1f} min")
+    assert np.all(np.abs(o_c - offset) <= 3 * table["error_d"])
+    assert abs(offset) < 15 / 1440
 
 
 @pytest.mark.parametrize("demo_catalogue", ["embedded"], indirect=True)

@@ -426,8 +426,8 @@ def generate_demo_data(
         chips. The fields' own stars, variables and comparison stars stay as they are.
     campaign : bool
         A timing campaign instead of a season's survey: sessions of about 40 exposures in an
-        even series, half of GK Cep's through a minimum, so that minima can be timed
-        (:func:`aphos_lib.demo.schedule.plan_sessions`).
+        even series, half of GK Cep's through a minimum, in the autumns of 2021 to 2023, so
+        that minima can be timed (:func:`aphos_lib.demo.schedule.plan_sessions`).
 
     Returns
     -------

@@ -32,6 +32,7 @@ DARK_SUN_ALTITUDE_DEG = -12.0  # nautical twilight is dark enough for V photomet
 MIN_WINDOW_H = 1.5
 IMAGES_PER_SESSION = 5.5
 CAMPAIGN_IMAGES_PER_SESSION = 40  # a timing campaign's series through a night
+CAMPAIGN_SEASONS = 3  # autumns 2021-2023: a timing baseline of about 1,170 cycles of GK Cep
 FIELD_WEIGHTS = {"gk_cep": 0.55, "demo_rr1": 0.25, "demo_ds1": 0.2}
 _GRID_STEP_MS = 5 * 60_000
 _DAY_MS = 86_400_000
@@ -191,7 +192,8 @@ def plan_sessions(
     campaign : bool
         A timing campaign instead of a season's survey: sessions of about
         :data:`CAMPAIGN_IMAGES_PER_SESSION` exposures, each an even series over its window
-        (through the minimum when one was planned), not runs of 1 to 4 scattered over it.
+        (through the minimum when one was planned), not runs of 1 to 4 scattered over it,
+        in the autumns of :data:`CAMPAIGN_SEASONS` successive years.
 
     Returns
     -------
@@ -209,11 +211,14 @@ def plan_sessions(
         per_observer = np.zeros(len(observers), dtype=int)
         chosen = rng.choice(len(observers), n_sessions, replace=False, p=weights / weights.sum())
         per_observer[chosen] = 1
-    per_observer = np.minimum(per_observer, SEASON_NIGHTS)
+    # A campaign observes the same autumn season in successive years.
+    seasons = CAMPAIGN_SEASONS if campaign else 1
+    available = np.concatenate([365 * k + np.arange(SEASON_NIGHTS) for k in range(seasons)])
+    per_observer = np.minimum(per_observer, len(available))
 
     planned: list[tuple[ObserverInfo, int, FieldInfo, tuple[int, int]]] = []
     for observer, count in zip(observers, per_observer.tolist(), strict=True):
-        nights = np.sort(rng.choice(SEASON_NIGHTS, count, replace=False))
+        nights = np.sort(rng.choice(available, count, replace=False))
         for night in nights.tolist():
             grid = _night_grid_ms(night, observer.longitude_deg)
             sun = sun_position_deg(jd_from_unix_ms(grid))
