@@ -128,7 +128,11 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     from aphos_lib.demo import generate_demo_data
 
     manifest = generate_demo_data(
-        Path(args.out), seed=args.seed, images=args.images, field_stars=args.field_stars
+        Path(args.out),
+        seed=args.seed,
+        images=_demo_images(args),
+        field_stars=args.field_stars,
+        campaign=args.campaign,
     )
     rows = sum(f.rows for f in manifest.files)
     print(
@@ -136,6 +140,13 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
         f"observers to {args.out}"
     )
     return 0
+
+
+def _demo_images(args: argparse.Namespace) -> int:
+    """The images asked for, else a survey's 300 or a timing campaign's 1,200."""
+    if args.images is not None:
+        return args.images
+    return 1200 if args.campaign else 300
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -151,6 +162,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+CAMPAIGN_HELP = (
+    "a timing campaign instead of a season's survey: about 40 images a night through three "
+    "autumns, nights planned around GK Cep's minima (the survey's 5 a night time none)"
+)
 PLATFORM_MISSING = (
     "aphos demo runs the platform (the hub, the api, the worker and the dashboards), which "
     "`pip install aphos` leaves out: pip install 'aphos[platform]'. "
@@ -165,7 +180,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 2
     from aphos_lib.hub.run import demo
 
-    return demo(seed=args.seed, images=args.images, hub=not args.no_hub)
+    return demo(
+        seed=args.seed, images=_demo_images(args), hub=not args.no_hub, campaign=args.campaign
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -193,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo_data = sub.add_parser("demo-data", help="write demo SIPS files")
     demo_data.add_argument("--out", required=True, help="directory to write to")
     demo_data.add_argument("--seed", type=int, default=1)
-    demo_data.add_argument("--images", type=int, default=300)
+    demo_data.add_argument("--images", type=int, help="default 300 (1,200 with --campaign)")
+    demo_data.add_argument("--campaign", action="store_true", help=CAMPAIGN_HELP)
     demo_data.add_argument(
         "--field-stars",
         type=int,
@@ -212,7 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="start the catalogue, load the demo data once, run the hub in the foreground"
     )
     demo.add_argument("--seed", type=int, default=1)
-    demo.add_argument("--images", type=int, default=300)
+    demo.add_argument("--images", type=int, help="default 300 (1,200 with --campaign)")
+    demo.add_argument("--campaign", action="store_true", help=CAMPAIGN_HELP)
     demo.add_argument("--no-hub", action="store_true", help="only load the data and show it")
     demo.set_defaults(func=cmd_demo)
 

@@ -604,3 +604,37 @@ def test_filled_files_are_read_whole_by_the_sips_reader(filled, tmp_path, seed):
         assert sips.rejected == []
         assert sips.rows.num_rows == info.rows
         assert sips.apertures == manifest.observer(info.observer).apertures
+
+
+def test_a_timing_campaign_takes_series_of_tens_of_images_over_three_autumns(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "aphos_lib.cli",
+            "demo-data",
+            "--campaign",
+            "--images",
+            "240",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    manifest = DemoManifest.load(tmp_path)
+    sessions = {}
+    for f in manifest.files:
+        sessions.setdefault((f.observer, int(f.gjd)), []).append(f.gjd)
+    sizes = [len(v) for v in sessions.values()]
+    assert len(manifest.files) == 240 and sum(sizes) / len(sizes) >= 20
+    years = {f.exposure_begin[:4] for f in manifest.files}
+    assert years >= {"2021", "2023"}
+    # An even series: in a session, the gaps between images are alike (no runs and holes).
+    gaps = np.diff(sorted(max(sessions.values(), key=len)))
+    assert gaps.max() < 1.5 * np.median(gaps)

@@ -312,7 +312,7 @@ def run_hub(
             launcher.stop()
 
 
-def demo(*, seed: int = 1, images: int = 300, hub: bool = True) -> int:
+def demo(*, seed: int = 1, images: int = 300, hub: bool = True, campaign: bool = False) -> int:
     """``make demo``: the catalogue, the demo data on the first run, then the hub until Ctrl-C.
 
     The embedded database is stopped again on the way out when this call started it (a
@@ -332,7 +332,9 @@ def demo(*, seed: int = 1, images: int = 300, hub: bool = True) -> int:
             embedded.stop()
 
     try:
-        status = load_demo(Catalogue.from_environment(), seed=seed, images=images)
+        status = load_demo(
+            Catalogue.from_environment(), seed=seed, images=images, campaign=campaign
+        )
         if status or not hub:
             return status
         try:
