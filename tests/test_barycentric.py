@@ -64,7 +64,7 @@ def test_bjd_tdb_equals_astropys_at_observers_sites_to_a_millisecond():
 
 def test_the_geocentric_approximation_stays_within_its_stated_bound():
     rng = np.random.default_rng(2)
-    jd = rng.uniform(Time("2020-01-01").jd, Time("2023-12-31").jd, 2000)
+    jd = rng.uniform(Time("2020-01-01").jd, Time("2023-12-31").jd, 500)
     largest = 0.0
     for longitude, latitude, height in SITES:
         site = EarthLocation.from_geodetic(longitude * u.deg, latitude * u.deg, height * u.m)

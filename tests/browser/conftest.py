@@ -171,9 +171,10 @@ def odd_voila_url(odd_catalogue) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def campaign_voila_url(campaign_catalogue) -> Iterator[str]:
-    """The dashboards service reading the demo's timing campaign (nights through minima)."""
+    """The dashboards service reading the demo's timing campaign (nights through minima); no
+    preheated kernels: one page is opened, and their start would cost more than it saves."""
     catalogue, _ = campaign_catalogue
-    with _dashboards_service(catalogue, ARTIFACTS / "voila-campaign.log", 1) as url:
+    with _dashboards_service(catalogue, ARTIFACTS / "voila-campaign.log", 0) as url:
         yield url
 
 
