@@ -591,3 +591,26 @@ def test_a_flood_of_anonymous_views_cannot_exhaust_the_memory(tmp_path, demo_cat
     # every 10 s) after the last browser closed (at most 20 s after the last answer).
     assert report["final_kernel_processes"] == POOLED
     assert report["drained_s_after_answers"] < 20 + FLOOD_UNCONNECTED_TIMEOUT + 10 + 15
+
+
+def test_culling_skips_a_kernel_still_starting_instead_of_logging_a_traceback():
+    """jupyter_server's culler asks a starting kernel for its ``last_activity``, not set yet:
+    a TraitError, logged with its traceback (seen in the flood test's log)."""
+    import asyncio
+
+    from jupyter_server.services.kernels.kernelmanager import (
+        AsyncMappingKernelManager,
+        ServerKernelManager,
+    )
+
+    dashboards.install()
+    voila_pool.install()
+    voila_limits.install()
+    import voila.app
+
+    manager = voila.app.voila_kernel_manager_factory(AsyncMappingKernelManager, False, 0)()
+    starting = ServerKernelManager()
+    assert not starting.trait_has_value("last_activity")
+    manager._kernels["k-starting"] = starting
+    assert asyncio.run(manager.cull_kernel_if_idle("k-starting")) is None
+    assert "k-starting" in manager._kernels  # not culled either

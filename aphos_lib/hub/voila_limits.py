@@ -322,6 +322,10 @@ class DashboardKernels(LoggingConfigurable):
             # Shut down (a beacon, an earlier cull) while the culler awaited the kernels
             # before it in its list; jupyter_server would log a KeyError with its traceback.
             return None
+        if not kernel.trait_has_value("last_activity"):
+            # Still starting (jupyter_server sets it once the kernel is up): not idle, and
+            # asking for it would raise the TraitError jupyter_server logs with its traceback.
+            return None
         since = self._held.get(kernel_id)
         if (
             since is not None
