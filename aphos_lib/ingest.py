@@ -424,10 +424,16 @@ def _names_given(rows: pa.Table, object_ids: np.ndarray) -> tuple[list[int], lis
 # at most this many files.
 FOLD_EVERY = 25
 
+# A star's measurements are sealed into a light-curve chunk once this many follow its last
+# one (migration 0015): a light curve then reads at most this many rows of the star from the
+# index, the rest as one value. Sealing 2,000 stars of a field at once costs about 0.3 s.
+SEAL_MIN_ROWS = 256
+
 
 def fold_flux_counts(conn: psycopg.Connection) -> int:
-    """Add the flux counts of the files stored since the last fold to their objects, and
-    name the stars they named that had no name yet.
+    """Add the flux counts of the files stored since the last fold to their objects, name
+    the stars they named that had no name yet, and seal the light-curve records of those
+    with :data:`SEAL_MIN_ROWS` new measurements.
 
     Every ingest calls this when its batch of files is stored (and every :data:`FOLD_EVERY`
     files); counts a killed ingest left pending are folded by the next one. It runs in a
@@ -445,7 +451,10 @@ def fold_flux_counts(conn: psycopg.Connection) -> int:
     """
     with conn.transaction():
         queries.ingest.fold_lock().run(conn)
-        return queries.ingest.fold_counts().run(conn)
+        changed = [row[0] for row in queries.ingest.fold_counts().rows(conn)]
+        if changed:
+            queries.ingest.seal_chunks(changed, SEAL_MIN_ROWS).value(conn)
+        return len(changed)
 
 
 def _flux_counts(object_ids: np.ndarray) -> tuple[str, str]:

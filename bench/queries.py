@@ -101,6 +101,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.numeric import Float4
 
+from aphos_lib import queries
 from aphos_lib.db import light_curve_records
 from aphos_lib.db.bootstrap import embedded_catalogue
 from aphos_lib.db.catalogue import Catalogue
@@ -774,6 +775,9 @@ def build_ours(dsn: str, sky: Sky, workers: int) -> None:
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))"
             )
+        log("light-curve chunks (as the ingest's folds seal them)")
+        sealed = queries.ingest.seal_chunks(None, 0).value(conn)
+        log(f"  {sealed:,} objects sealed")
 
 
 # --------------------------------------------------------------------------- building the original
@@ -873,6 +877,7 @@ def build(home: Path, plan: Plan, workers: int) -> dict[str, Any]:
         "public.image",
         "public.observer",
         "public.catalogue_totals",
+        "public.light_curve_chunk",
         "original.space_object",
         "original.photo_properties",
         "original.users",

@@ -9,6 +9,8 @@ arithmetic and the JD from SQL's epoch, so a test can compare the two on any dat
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 from psycopg import sql
@@ -137,3 +139,19 @@ def read(conn, stars, *, observers=None, exclude_observers=None, as_of=None) -> 
         else:
             data[name] = np.array([np.nan if v is None else float(v) for v in column])
     return data
+
+
+def assert_same_column(name: str, actual, expected) -> None:
+    if name == "jd":  # SQL numeric vs numpy epoch: one ULP
+        np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-9)
+    elif name in ("time_utc", "night", "observer", "filter") or name.endswith(
+        ("_ap", "_ap_dev", "_ap_saturated")
+    ):
+        assert _missing_as_none(actual) == _missing_as_none(expected), name
+    else:
+        np.testing.assert_array_equal(actual, expected, err_msg=name)
+
+
+def _missing_as_none(values) -> list:
+    """Values as a list, a missing one (None or NaN, as pandas may hold it) as None."""
+    return [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values]

@@ -294,9 +294,9 @@ def test_the_light_curve_read_equals_an_independent_sql_read(reader, choice):
         c for c in expected if not c.endswith(("_ap", "_ap_dev", "_ap_saturated"))
     ]
     for name, column in expected.items():
-        _assert_same_column(name, with_lists[name], column)
+        light_curve_oracle.assert_same_column(name, with_lists[name], column)
         if name in without:
-            _assert_same_column(name, without[name], column)
+            light_curve_oracle.assert_same_column(name, without[name], column)
     if isinstance(args.get("aperture"), dict):
         night = np.array(expected["night"])
         assert set(expected["v_aperture"][night == nights[0]]) == {2}
@@ -307,22 +307,6 @@ def test_the_light_curve_read_equals_an_independent_sql_read(reader, choice):
     lists = differential_photometry(reader, GK_CEP, comparison, with_apertures=True, **args).data
     assert [c for c in lists.columns if c in public.columns] == list(public.columns)
     assert public.equals(lists[public.columns])
-
-
-def _assert_same_column(name: str, actual, expected) -> None:
-    if name == "jd":  # SQL numeric vs numpy epoch: one ULP
-        np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-9)
-    elif name in ("time_utc", "night", "observer", "filter") or name.endswith(
-        ("_ap", "_ap_dev", "_ap_saturated")
-    ):
-        assert _missing_as_none(actual) == _missing_as_none(expected), name
-    else:
-        np.testing.assert_array_equal(actual, expected, err_msg=name)
-
-
-def _missing_as_none(values) -> list:
-    """Values as a list, a missing one (None or NaN, as pandas may hold it) as None."""
-    return [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values]
 
 
 def test_a_star_matched_to_two_sources_keeps_the_nearest_in_both_reads(catalogue):

@@ -347,4 +347,31 @@ class Flux(Base):
     )
 
 
-__all__ = ["Base", "CatalogObjectRow", "Flux", "Image", "Observer", "Upload", "UploadFile"]
+class LightCurveChunk(Base):
+    """A catalogue object's light-curve records up to an image, sealed (migration 0015).
+
+    ``records`` holds, for each of the object's fluxes with ``image_id`` after the previous
+    chunk's ``through_image_id`` and up to this one's, the image id (int8) and the flux's
+    ``light_curve_record``, in image order; ``n`` of them, ``n_through`` counting the chunks
+    before. Written by the database function ``seal_light_curve_chunks``, never changed.
+    """
+
+    __tablename__ = "light_curve_chunk"
+
+    object_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    through_image_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    n_through: Mapped[int] = mapped_column(BigInteger)
+    n: Mapped[int] = mapped_column(Integer)
+    records: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+__all__ = [
+    "Base",
+    "CatalogObjectRow",
+    "Flux",
+    "Image",
+    "LightCurveChunk",
+    "Observer",
+    "Upload",
+    "UploadFile",
+]

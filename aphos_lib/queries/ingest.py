@@ -27,6 +27,7 @@ __all__ = [
     "image",
     "pend_counts",
     "record_file",
+    "seal_chunks",
     "stored_identities",
 ]
 
@@ -186,12 +187,13 @@ _FOLD_COUNTS = """
     SET flux_count = o.flux_count + sums.n, name = coalesce(o.name, named.name)
     FROM sums LEFT JOIN named USING (id)
     WHERE o.id = sums.id
+    RETURNING o.id
 """
 
 
 def fold_counts() -> Query:
     """Add every pending count to its object and name the unnamed stars named since; run
-    after :func:`fold_lock`, in its transaction. Its row count is the objects changed.
+    after :func:`fold_lock`, in its transaction. Its rows are the ids of the objects changed.
 
     Examples
     --------
@@ -199,6 +201,21 @@ def fold_counts() -> Query:
     True
     """
     return Query(_FOLD_COUNTS)
+
+
+def seal_chunks(object_ids: Sequence[int] | None, min_rows: int) -> Query:
+    """Seal the light-curve records of these objects (None: every object) that have at least
+    ``min_rows`` measurements after their last chunk into a new chunk; its value is how many
+    were sealed (0 while another session is storing images: see migration 0015). Run after
+    :func:`fold_lock`, in its transaction, so that two seals never write one object's chunk.
+
+    Examples
+    --------
+    >>> seal_chunks([3, 5], 256).params
+    ([3, 5], 256)
+    """
+    ids = None if object_ids is None else [int(i) for i in object_ids]
+    return Query("SELECT seal_light_curve_chunks(%s::int8[], %s)", (ids, int(min_rows)))
 
 
 _RECORD_FILE = """

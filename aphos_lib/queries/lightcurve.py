@@ -73,25 +73,43 @@ class StarRead:
 
 
 # A star's measurements in image order, at most {limit}: an index-only scan of
-# flux_object_image_idx unless numbered apertures are read.
-_STAR = """(SELECT count(*) AS n,
+# flux_object_image_idx. With numbered apertures the rows are read whole (their arrays).
+_STAR_ROWS = """(SELECT count(*) AS n,
            string_agg(int8send(f.image_id) || f.light_curve_record, ''::bytea) AS records
            {points}
     FROM (SELECT image_id, light_curve_record {arrays} FROM flux
           WHERE object_id = {id} ORDER BY image_id LIMIT {limit}) f) {alias}"""
+
+# Without them: the star's sealed chunks (migration 0015), then the rows after the last one.
+# Chunks that start past {limit} measurements are not read; the count still shows the excess.
+_STAR_CHUNKED = """(SELECT c.n + t.n AS n, c.records || t.records AS records
+    FROM (SELECT coalesce(sum(n), 0) AS n,
+                 coalesce(string_agg(records, ''::bytea ORDER BY through_image_id), ''::bytea)
+                     AS records,
+                 coalesce(max(through_image_id), 0) AS through
+          FROM light_curve_chunk WHERE object_id = {id} AND n_through - n <= {limit}) c
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS n,
+               coalesce(string_agg(int8send(f.image_id) || f.light_curve_record, ''::bytea),
+                        ''::bytea) AS records
+        FROM (SELECT image_id, light_curve_record FROM flux
+              WHERE object_id = {id} AND image_id > c.through
+              ORDER BY image_id LIMIT {limit}) f) t) {alias}"""
 
 
 def measurements(stars: Sequence[StarRead]) -> Query:
     """Every star's measurements, in one row: per star its count, its records and its points.
 
     Each star's records are the image id (int8) and the flux's light-curve record
-    (:data:`aphos_lib.db.light_curve_records.FLUX_FIELDS`), concatenated in image order.
+    (:data:`aphos_lib.db.light_curve_records.FLUX_FIELDS`), concatenated in image order: its
+    sealed chunks (``light_curve_chunk``) and the rows after them, or, when numbered
+    apertures are read, every row.
 
     Examples
     --------
     >>> q = measurements([StarRead(7, 1001), StarRead(9, 1001)])
     >>> text = q.text()
-    >>> "WHERE object_id = 7 ORDER BY image_id LIMIT 1001" in text, " CROSS JOIN " in text
+    >>> "FROM light_curve_chunk WHERE object_id = 7" in text, " CROSS JOIN " in text
     (True, True)
     """
     subqueries = []
@@ -100,9 +118,10 @@ def measurements(stars: Sequence[StarRead]) -> Query:
             f", array_send(array_agg(cube(ARRAY[{', '.join(group)}]::float8[]))) AS p{j}"
             for j, group in enumerate(star.points)
         )
+        template = _STAR_ROWS if star.points else _STAR_CHUNKED
         subqueries.append(
             sql.SQL(
-                _STAR.format(
+                template.format(
                     alias=f"s{k}",
                     id=int(star.object_id),
                     limit=int(star.limit),
