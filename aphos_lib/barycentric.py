@@ -89,13 +89,14 @@ def _earth_position_m(jd_tdb: np.ndarray) -> np.ndarray:
     x = (jd_tdb - _J2000) / _KNOT_DAYS
     knot = np.floor(x).astype(np.int64)
     u = (x - knot)[:, None]
-    block, at = np.divmod(knot, _BLOCK_KNOTS)
-    p0, p1, v0, v1 = (np.empty((len(x), 3)) for _ in range(4))
-    for b in np.unique(block).tolist():
-        rows = block == b
-        p, v = _earth_block(b)
-        k = at[rows]
-        p0[rows], p1[rows], v0[rows], v1[rows] = p[k], p[k + 1], v[k], v[k + 1]
+    first, last = int(knot.min()) // _BLOCK_KNOTS, int(knot.max()) // _BLOCK_KNOTS
+    # The blocks from the first date's to the last's, end to end (a block's last knot is the
+    # next one's first), so that every date finds its two knots by one index.
+    blocks = [_earth_block(b) for b in range(first, last + 1)]
+    p = np.concatenate([b[0][:-1] for b in blocks] + [blocks[-1][0][-1:]])
+    v = np.concatenate([b[1][:-1] for b in blocks] + [blocks[-1][1][-1:]])
+    k = knot - first * _BLOCK_KNOTS
+    p0, p1, v0, v1 = p[k], p[k + 1], v[k], v[k + 1]
     h = _KNOT_DAYS
     # Cubic Hermite basis on [0, 1].
     u2, u3 = u * u, u * u * u
@@ -204,7 +205,7 @@ def bjd_minus_jd_s(
     >>> bool(69.18 - 500 < s[0] < 69.18 + 500)
     True
     """
-    from astropy.time import Time
+    import astropy.time  # noqa: F401  (keeps ERFA's leap-second table as astropy updates it)
 
     jd = np.atleast_1d(np.asarray(jd_utc, dtype=float))
     out = np.full(jd.shape, np.nan)
@@ -212,10 +213,12 @@ def bjd_minus_jd_s(
     if not finite.any():
         return out
     jd = jd[finite]
-    tt = Time(jd, format="jd", scale="utc").tt
-    tt_minus_utc_s = ((tt.jd1 - jd) + tt.jd2) * 86400.0
-    tdb_minus_tt = tdb_minus_tt_s(tt.jd1 + tt.jd2)
-    position_m = _earth_position_m(tt.jd1 + (tt.jd2 + tdb_minus_tt / 86400.0))
+    # UTC -> TAI -> TT with ERFA, the dates split as (jd, 0): the second part then holds
+    # exactly the seconds added.
+    tt1, tt2 = erfa.taitt(*erfa.utctai(jd, np.zeros_like(jd)))
+    tt_minus_utc_s = ((tt1 - jd) + tt2) * 86400.0
+    tdb_minus_tt = tdb_minus_tt_s(tt1 + tt2)
+    position_m = _earth_position_m(tt1 + (tt2 + tdb_minus_tt / 86400.0))
     if longitude_deg is not None and latitude_deg is not None:
         shape = np.shape(np.atleast_1d(jd_utc))
         longitude = np.broadcast_to(np.asarray(longitude_deg, dtype=float), shape)[finite]

@@ -121,41 +121,105 @@ def read_columns(
     """
     limit = MAX_CURVE_SOURCES // len(stars)
     layouts = [_layout(spec) for spec in stars]
-    reads = [
-        statements.StarRead(spec.star.id, limit + 1, [[e for _, e, _ in group] for group in groups])
-        for spec, (_, groups) in zip(stars, layouts, strict=True)
-    ]
-    result = statements.measurements(reads).one(conn)
-    columns, at = [], 0
-    for spec, (record, groups) in zip(stars, layouts, strict=True):
-        count, raw = result[at], result[at + 1]
-        if count > limit:
-            raise _too_large(len(stars))
-        star = _fields(np.frombuffer(raw or b"", dtype=record))
-        for data, group in zip(result[at + 2 : at + 2 + len(groups)], groups, strict=True):
-            coordinates = decode_points(data, len(group))
-            for k, (name, _, kind) in enumerate(group):
-                star[name] = coordinates[:, k].astype(kind)
-        columns.append(_one_per_image(star, spec))
-        at += 2 + len(groups)
+    columns = _measurements(conn, stars, layouts, limit)
 
     # The images where every star that is not optional was measured.
-    common = columns[0]["image_id"]
-    for star, spec in zip(columns[1:], stars[1:], strict=True):
-        if not spec.optional:
-            common = np.intersect1d(common, star["image_id"], assume_unique=True)
+    common = _common(
+        [star.ids for star, spec in zip(columns, stars, strict=True) if not spec.optional]
+    )
     filter_names = [row[0] for row in statements.filters().rows(conn)]
     where, params = statements.image_conditions(observers, exclude_observers, as_of)
     raw = statements.images(common, filter_names, where, params).value(conn)
-    data = _fields(np.frombuffer(raw or b"", dtype=_IMAGE_DTYPE))
+    images = np.frombuffer(raw or b"", dtype=_IMAGE_DTYPE)
+    images = images[np.lexsort((images["image_id"], images["_time_us"]))]
+    data = _fields(images)
     for star, spec in zip(columns, stars, strict=True):
         data.update(_at_images(star, spec, data["image_id"]))
-    order = np.lexsort((data["image_id"], data["_time_us"]))
-    data = {name: column[order] for name, column in data.items()}
     if with_apertures:
         for spec in stars:
             data.update(_aperture_lists(conn, spec, data["image_id"], limit))
     return _frame(conn, data, stars, filter_names, with_apertures)
+
+
+@dataclass
+class _Measured:
+    """A star's measurements, one per image (the source nearest its catalogue position).
+
+    ``ids`` are the images in ascending order, ``records`` the binary records as read
+    (structured, big-endian: converted only for the rows a curve keeps), ``points`` the
+    numbered apertures' values.
+    """
+
+    ids: np.ndarray
+    records: np.ndarray
+    points: dict
+
+
+def _measurements(conn, stars: Sequence[StarSpec], layouts: list, limit: int) -> list[_Measured]:
+    """Each star's measurements, one per image.
+
+    Stars read in ApAuto alone come from their chunks and the rows after them, the others
+    with their numbered apertures' points from their rows.
+    """
+    plain = [spec.star.id for spec, (_, groups) in zip(stars, layouts, strict=True) if not groups]
+    parts: dict[int, list] = {}
+    if plain:
+        for object_id, through, n, raw in statements.records(plain, limit=limit + 1).rows(conn):
+            parts.setdefault(object_id, []).append((through is None, through, n, raw))
+    reads = [
+        statements.StarRead(spec.star.id, limit + 1, [[e for _, e, _ in group] for group in groups])
+        for spec, (_, groups) in zip(stars, layouts, strict=True)
+        if groups
+    ]
+    pointed = iter([])
+    if reads:
+        row = statements.measurements(reads).one(conn)
+        pointed = iter(row)
+    out = []
+    for spec, (record, groups) in zip(stars, layouts, strict=True):
+        if groups:
+            count, raw = next(pointed), next(pointed)
+            points = [next(pointed) for _ in groups]
+        else:
+            chunks = sorted(parts[spec.star.id])  # its chunks by last image, then the rest
+            count, raw, points = sum(c[2] for c in chunks), b"".join(c[3] for c in chunks), []
+        if count > limit:
+            raise _too_large(len(stars))
+        rows = np.frombuffer(raw or b"", dtype=record)
+        values = {}
+        for data, group in zip(points, groups, strict=True):
+            coordinates = decode_points(data, len(group))
+            for k, (name, _, kind) in enumerate(group):
+                values[name] = coordinates[:, k].astype(kind)
+        out.append(_one_per_image(rows, values, spec))
+    return out
+
+
+def _common(image_ids: Sequence[np.ndarray]) -> np.ndarray:
+    """The ids in every one of these sorted arrays of distinct ids.
+
+    Counted in one ``bincount`` over the ids' range when it is not much wider than the ids
+    (15 stars of 5,000 images: 0.3 ms against 1.5 ms for pairwise ``intersect1d``), else
+    each array is searched for the candidates left.
+
+    Examples
+    --------
+    >>> _common([np.array([1, 3, 5, 7]), np.array([3, 4, 5]), np.array([0, 3, 5, 9])])
+    array([3, 5])
+    """
+    if any(not len(ids) for ids in image_ids):
+        return np.empty(0, dtype=np.int64)
+    low = min(int(ids[0]) for ids in image_ids)
+    high = max(int(ids[-1]) for ids in image_ids)
+    total = sum(len(ids) for ids in image_ids)
+    if high - low <= 32 * total:
+        counts = np.bincount(np.concatenate(image_ids) - low, minlength=high - low + 1)
+        return np.flatnonzero(counts == len(image_ids)) + low
+    common = min(image_ids, key=len)
+    for ids in image_ids:
+        at = np.minimum(np.searchsorted(ids, common), len(ids) - 1)
+        common = common[ids[at] == common]
+    return common
 
 
 def _too_large(n_stars: int) -> CurveTooLarge:
@@ -181,10 +245,13 @@ def _layout(spec: StarSpec) -> tuple[np.dtype, list[list[tuple]]]:
     return record, groups
 
 
-def _fields(rows: np.ndarray) -> dict:
-    """A structured array's fields as native-endian columns."""
-    names = rows.dtype.names
-    return {name: rows[name].astype(rows.dtype[name].newbyteorder("=")) for name in names}
+def _fields(rows: np.ndarray, skip: Sequence[str] = ()) -> dict:
+    """A structured array's fields (but ``skip``) as native-endian columns."""
+    return {
+        name: rows[name].astype(rows.dtype[name].newbyteorder("="))
+        for name in rows.dtype.names
+        if name not in skip
+    }
 
 
 def _apertures_used(choice: ApertureChoice) -> list[int]:
@@ -192,39 +259,37 @@ def _apertures_used(choice: ApertureChoice) -> list[int]:
     return sorted({int(choice.default), *(int(k) for k in choice.nights.values())} - {AUTO})
 
 
-def _one_per_image(star: dict, spec: StarSpec) -> dict:
+def _one_per_image(rows: np.ndarray, points: dict, spec: StarSpec) -> _Measured:
     """The star's measurements, one per image (the source nearest its catalogue position)."""
     alias = spec.alias
+    ids = rows["image_id"].astype(np.int64)
     keep = nearest_source(
-        star["image_id"],
-        star[f"{alias}_ra_deg"],
-        star[f"{alias}_dec_deg"],
-        spec.star.ra_deg,
-        spec.star.dec_deg,
+        ids, rows[f"{alias}_ra_deg"], rows[f"{alias}_dec_deg"], spec.star.ra_deg, spec.star.dec_deg
     )
-    if len(keep) == len(star["image_id"]):
-        return star
-    return {name: column[keep] for name, column in star.items()}
+    if len(keep) == len(ids):
+        return _Measured(ids, rows, points)
+    return _Measured(ids[keep], rows[keep], {name: v[keep] for name, v in points.items()})
 
 
-def _at_images(star: dict, spec: StarSpec, image_ids: np.ndarray) -> dict:
-    """A star's columns at ``image_ids`` (sorted by id); an optional star missing: NaN."""
-    at = np.searchsorted(star["image_id"], image_ids)
-    if not spec.optional:  # measured in each of them: they are common images
-        return {name: column[at] for name, column in star.items() if name != "image_id"}
-    found = np.zeros(len(image_ids), dtype=bool)
-    if len(star["image_id"]):
-        at = np.minimum(at, len(star["image_id"]) - 1)
-        found = star["image_id"][at] == image_ids
-    out = {}
-    for name, column in star.items():
-        if name == "image_id":
-            continue
-        if column.dtype == np.bool_:
-            out[name] = np.zeros(len(image_ids), dtype=bool)
-        else:
-            out[name] = np.full(len(image_ids), np.nan, dtype=column.dtype)
-        out[name][found] = column[at[found]]
+def _at_images(star: _Measured, spec: StarSpec, image_ids: np.ndarray) -> dict:
+    """A star's columns at ``image_ids`` (in any order); an optional star missing: NaN."""
+    at = np.searchsorted(star.ids, image_ids)
+    found = None
+    if spec.optional:  # else measured in each of them: they are common images
+        found = np.zeros(len(image_ids), dtype=bool)
+        if len(star.ids):
+            at = np.minimum(at, len(star.ids) - 1)
+            found = star.ids[at] == image_ids
+        at = np.where(found, at, 0)
+    if len(star.ids):
+        out = _fields(star.records[at], skip=("image_id",))
+        out.update({name: column[at] for name, column in star.points.items()})
+    else:  # an optional star never measured
+        empty = {**_fields(star.records[:0], skip=("image_id",)), **star.points}
+        out = {name: np.zeros(len(image_ids), dtype=c.dtype) for name, c in empty.items()}
+    if found is not None:
+        for column in out.values():
+            column[~found] = False if column.dtype == np.bool_ else np.nan
     return out
 
 
@@ -284,10 +349,12 @@ def _frame(conn, data: dict, stars, filter_names: list[str], with_apertures: boo
         for day, k in choice.nights.items():
             aperture[night_days == (day - _EPOCH_DATE).days] = int(k)
         frame[f"{alias}_aperture"] = aperture
-        flux = data[f"{alias}_ap_auto"].copy()
-        flux_dev = data[f"{alias}_ap_auto_dev"].copy()
-        saturated = data[f"{alias}_ap_auto_saturated"].copy()
-        for k in _apertures_used(choice):
+        numbered = _apertures_used(choice)
+        flux, flux_dev, saturated = (
+            data[f"{alias}_{name}"].copy() if numbered else data[f"{alias}_{name}"]
+            for name in ("ap_auto", "ap_auto_dev", "ap_auto_saturated")
+        )
+        for k in numbered:
             rows = aperture == k
             flux[rows] = data[f"{alias}_flux_{k}"][rows]
             flux_dev[rows] = data[f"{alias}_flux_dev_{k}"][rows]

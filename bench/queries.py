@@ -79,6 +79,7 @@ and >= 100x faster than the original; the light curve p95 < 20 ms and >= 3x fast
 
     python bench/queries.py [--fluxes 10M|30M] [--seed 1] [--runs 50] [--original-runs 50]
                             [--home var/bench-queries] [--rebuild] [--jobs 2] [--json out.json]
+                            [--only WORD ...]
 """
 
 from __future__ import annotations
@@ -1348,6 +1349,12 @@ def main() -> None:
         "--keep-running", action="store_true", help="leave the server running afterwards"
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="WORD",
+        help="time only the cases whose names contain one of these words (e.g. ensemble)",
+    )
     args = parser.parse_args()
 
     plan = Plan(fluxes=args.fluxes, seed=args.seed)
@@ -1399,6 +1406,8 @@ def main() -> None:
                 notes.append(check_ensemble(ensemble))
             for note in notes:
                 print("check " + note)
+            if args.only:
+                cases = [c for c in cases if any(word in c.name for word in args.only)]
             ours, ours_sql, theirs = [], [], []
             for case in cases:
                 log(f"timing {case.name}")
