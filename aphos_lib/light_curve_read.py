@@ -6,16 +6,19 @@ statements are in :mod:`aphos_lib.queries.lightcurve`; the rules applied to what
 (the night, the JD, one source per star and image) in :mod:`aphos_lib.light_curve_rules`.
 
 - Each flux carries its light-curve values as a binary record
-  (:mod:`aphos_lib.db.light_curve_records`, migration 0010), so a star's measurements come
-  back as one ``bytea``, which numpy reads as one structured array without a Python object
-  per value. The database never multiplies one star's rows by another's: a star measured
+  (:mod:`aphos_lib.db.light_curve_records`, migration 0010), and the ingest seals each star's
+  records into chunks (migration 0015), so a star's measurements come back as a few ``bytea``
+  values (its chunks, then the index entries after the last one), which numpy reads as one
+  structured array without a Python object per value; fields are converted only for the rows
+  a curve keeps. The database never multiplies one star's rows by another's: a star measured
   several times in one image costs its own rows, never their product, and an ensemble of 50
-  stars is 51 index scans.
+  stars is one statement reading 50 stars' chunks.
 - A star's numbered apertures used on some night come as ``cube`` points (contrib ``cube``,
   up to 100 numbers each) aggregated over the same rows; every aperture's lists, when asked
   for, as one row per measurement.
-- The images common to the stars are then read once each, by id (the image's record, its
-  filter, and the conditions on observers and upload time), and their few observers.
+- The images common to the stars (counted over the stars' image ids) are then read by one
+  index scan for their ids (the image's record, its filter, and the conditions on observers
+  and upload time), and their few observers.
 - A curve reads at most :data:`MAX_CURVE_SOURCES` measurements, shared among its stars, and
   stops with a clear error beyond them rather than exhausting the server.
 
