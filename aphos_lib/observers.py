@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 
@@ -13,6 +13,7 @@ from aphos_lib import queries
 
 __all__ = [
     "SITE_FIELDS",
+    "Contributions",
     "InvalidSite",
     "InvalidUsername",
     "Observer",
@@ -174,24 +175,70 @@ class ObserverNotFound(LookupError):
 
 
 @dataclass(frozen=True)
-class Observer:
-    """An observer's public profile and what they contributed.
+class Contributions:
+    """What an observer stored: images, their fluxes, uploads, and the UTC exposure middles
+    of their first and last images (None before their first upload)."""
 
-    ``first_night``/``last_night`` are the UTC exposure middles of their first and last
-    images (None before their first upload).
-    """
-
-    username: str
-    description: str
-    created_at: dt.datetime
-    longitude_deg: float | None
-    latitude_deg: float | None
-    height_m: float | None
     images: int
     fluxes: int
     uploads: int
     first_image: dt.datetime | None
     last_image: dt.datetime | None
+
+
+@dataclass
+class Observer:
+    """An observer as anyone may see them: the one model of an observer everywhere (the
+    library, the API, the pages, the signed-in observer of a request).
+
+    The first seven fields are the ``observer`` row's public columns, in the order the query
+    layer returns them; the rest are filled by the functions that read them:
+    :func:`get_observer` (``contributions``) and
+    :func:`aphos_lib.web.profiles.public_profile` (``recent_uploads``, ``upload_totals``).
+    """
+
+    id: int
+    username: str
+    description: str
+    created_at: dt.datetime
+    # The site (None: not given), where light curves' BJD_TDB is computed.
+    longitude_deg: float | None = None
+    latitude_deg: float | None = None
+    height_m: float | None = None
+    contributions: Contributions | None = None
+    # The latest uploads, newest first, and what anyone may know of them all (counts only).
+    recent_uploads: list[dict] = field(default_factory=list)
+    upload_totals: dict[str, int] = field(default_factory=dict)
+
+    def _contributed(self) -> Contributions:
+        if self.contributions is None:
+            raise ValueError(f"{self.username}'s contributions were not read: get_observer()")
+        return self.contributions
+
+    @property
+    def images(self) -> int:
+        """Images stored."""
+        return self._contributed().images
+
+    @property
+    def fluxes(self) -> int:
+        """Fluxes (table rows) of those images."""
+        return self._contributed().fluxes
+
+    @property
+    def uploads(self) -> int:
+        """Uploads sent."""
+        return self._contributed().uploads
+
+    @property
+    def first_image(self) -> dt.datetime | None:
+        """The UTC exposure middle of the first image (None before the first upload)."""
+        return self._contributed().first_image
+
+    @property
+    def last_image(self) -> dt.datetime | None:
+        """The UTC exposure middle of the last image (None before the first upload)."""
+        return self._contributed().last_image
 
 
 def get_observer(conn: psycopg.Connection, username: str) -> Observer:
@@ -205,4 +252,5 @@ def get_observer(conn: psycopg.Connection, username: str) -> Observer:
     row = queries.observers.contributions(username).one(conn)
     if row is None:
         raise ObserverNotFound(f"no observer named {username!r}")
-    return Observer(*row[:6], int(row[6]), int(row[7]), int(row[8]), row[9], row[10])
+    images, fluxes, uploads, first, last = row[7:]
+    return Observer(*row[:7], Contributions(int(images), int(fluxes), int(uploads), first, last))

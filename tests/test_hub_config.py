@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import runpy
-import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,7 +12,7 @@ from traitlets.config import Config
 
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.hub import configurer
-from aphos_lib.hub.settings import HubSettings, SettingsError
+from aphos_lib.hub.settings import HUB_CONFIG, HubSettings, SettingsError
 from aphos_lib.web.identity import hub_name, parse_hub_name
 
 REPO = Path(__file__).resolve().parents[1]
@@ -192,13 +191,20 @@ def test_config_file_applies_everything_and_site_overrides(tmp_path, monkeypatch
     c = Config()
     loaded = []
     runpy.run_path(
-        str(REPO / "hub_config" / "jupyterhub_config.py"),
+        str(HUB_CONFIG),
         init_globals={"get_config": lambda: c, "load_subconfig": loaded.append},
     )
     assert c.JupyterHub.authenticator_class.endswith("LocalDemoAuthenticator")
     assert len(c.JupyterHub.services) == 3
     assert (tmp_path / "hub").is_dir()
     assert loaded == [str(p) for p in sorted(overrides.glob("*.py"))]
+    # The checkout's file, which `jupyterhub -f` and the k8s image name, loads the package's.
+    shim = []
+    runpy.run_path(
+        str(REPO / "hub_config" / "jupyterhub_config.py"),
+        init_globals={"load_subconfig": shim.append},
+    )
+    assert shim == [str(HUB_CONFIG)] and HUB_CONFIG.is_relative_to(REPO / "aphos_lib")
 
 
 def test_hub_names_come_from_the_subject_never_the_email():
@@ -215,14 +221,13 @@ def test_site_overrides_win_when_jupyterhub_loads_the_file(tmp_path, monkeypatch
     from traitlets.config.loader import PyFileConfigLoader
 
     site = tmp_path / "site"
-    (site / "jupyterhub_config.d").mkdir(parents=True)
-    shutil.copy(REPO / "hub_config" / "jupyterhub_config.py", site)
-    (site / "jupyterhub_config.d" / "50-limits.py").write_text(
-        "c.JupyterHub.active_server_limit = 7\n"
-    )
+    site.mkdir()
+    (site / "50-limits.py").write_text("c.JupyterHub.active_server_limit = 7\n")
     monkeypatch.setenv("APHOS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("APHOS_DATABASE_URL", "postgresql://owner@db.example.org/aphos")
-    c = PyFileConfigLoader("jupyterhub_config.py", path=str(site)).load_config()
+    monkeypatch.setenv("APHOS_HUB_OVERRIDES", str(site))
+    checkout = str(REPO / "hub_config")
+    c = PyFileConfigLoader("jupyterhub_config.py", path=checkout).load_config()
     assert c.JupyterHub.active_server_limit == 7
     assert c.JupyterHub.authenticator_class.endswith("LocalDemoAuthenticator")
 

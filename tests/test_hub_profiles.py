@@ -51,7 +51,7 @@ def test_a_local_sign_in_takes_over_its_command_line_observer_google_never(write
 def test_public_profile_lists_uploads(catalogue, writer):
     ingest_files(catalogue, [fixture_path("correct_file.csv")], observer="novak")
     profile = public_profile(writer, "NOVAK")
-    assert profile.username == "novak" and len(profile.uploads) == 1
-    upload = profile.uploads[0]
+    assert profile.username == "novak" and len(profile.recent_uploads) == 1
+    upload = profile.recent_uploads[0]
     assert upload["files"] == 1 and upload["stored"] == 1 and upload["fluxes"] > 0
     assert public_profile(writer, "nobody") is None

@@ -1,4 +1,4 @@
-"""The shared notebooks in notebooks/: executed against the demo catalogue, committed clean.
+"""The shared notebooks (aphos_lib/notebooks/): executed against the demo catalogue, kept clean.
 
 Each notebook runs top to bottom with papermill in a kernel of this interpreter (the venv's)
 that finds the test catalogue through the same environment variables as a hub workspace;
@@ -22,9 +22,9 @@ import pytest
 from aphos_lib.ingest import ingest_files
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-SHARING = REPO / "notebooks" / "05_reproducible_sharing.ipynb"
-TIMING = REPO / "notebooks" / "06_minima_and_o_c.ipynb"
+NOTEBOOKS = sorted((REPO / "aphos_lib" / "notebooks").glob("*.ipynb"))
+SHARING = REPO / "aphos_lib" / "notebooks" / "05_reproducible_sharing.ipynb"
+TIMING = REPO / "aphos_lib" / "notebooks" / "06_minima_and_o_c.ipynb"
 # The timing notebook needs nights that cover minima: the demo's timing campaign.
 ON_THE_DEMO = [p for p in NOTEBOOKS if p != TIMING]
 # What a thin notebook never holds (STYLE.md): definitions, loops, SQL.

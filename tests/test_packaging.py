@@ -46,6 +46,9 @@ SHIPPED = [
     "aphos_lib/dashboards/profile.ipynb",
     "aphos_lib/dashboards/search.ipynb",
     "aphos_lib/dashboards/workspace/upload.ipynb",
+    "aphos_lib/notebooks/01_quick_start.ipynb",
+    "aphos_lib/notebooks/06_minima_and_o_c.ipynb",
+    "aphos_lib/hub/jupyterhub_config.py",
     "aphos_lib/hub/templates/page.html",
     "aphos_lib/hub/templates/local/login.html",
     "aphos_lib/db/migrations/env.py",
@@ -222,10 +225,14 @@ def test_an_installed_copy_finds_its_notebook_dashboards_and_templates_in_the_pa
         "import json, aphos_lib\n"
         "from aphos_lib.jobs.runner import NOTEBOOK\n"
         "from aphos_lib.hub.configurer import LOCAL_TEMPLATES, TEMPLATES\n"
-        "from aphos_lib.hub.settings import HubSettings\n"
+        "from aphos_lib.hub.run import CONFIG\n"
+        "from aphos_lib.hub.settings import CHECKOUT, HubSettings\n"
         "s = HubSettings.from_environment()\n"
+        "assert CHECKOUT is None, CHECKOUT\n"
+        "assert s.workdir == s.home and s.overrides_dir == s.home / 'hub' / 'jupyterhub_config.d'\n"
         "print(json.dumps({'package': aphos_lib.__file__, 'notebook': str(NOTEBOOK),\n"
         "    'dashboards': str(s.dashboards_dir), 'workspace': str(s.workspace_dashboards_dir),\n"
+        "    'notebooks': str(s.notebooks_dir), 'config': str(CONFIG),\n"
         "    'templates': str(TEMPLATES), 'local': str(LOCAL_TEMPLATES)}))",
         platform=True,
         APHOS_HOME=str(tmp_path / "home"),
@@ -243,6 +250,11 @@ def test_an_installed_copy_finds_its_notebook_dashboards_and_templates_in_the_pa
         "search.ipynb",
     ]
     assert (paths["workspace"] / "upload.ipynb").is_file()
+    # The shared notebooks and the hub's configuration file: the platform needs no checkout.
+    shared = sorted(p.name for p in paths["notebooks"].glob("*.ipynb"))
+    assert shared == sorted(p.name for p in (LIBRARY / "notebooks").glob("*.ipynb"))
+    assert len(shared) >= 6
+    assert paths["config"] == installed / "aphos_lib" / "hub" / "jupyterhub_config.py"
     assert (paths["templates"] / "page.html").is_file()
     assert (paths["local"] / "login.html").is_file()
 

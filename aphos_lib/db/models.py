@@ -45,7 +45,7 @@ class Base(DeclarativeBase):
     """Declarative base of the catalogue models."""
 
 
-class Observer(Base):
+class ObserverRow(Base):
     """Someone who uploads photometry.
 
     Identified by the sign-in provider's stable subject id (``provider``, ``subject``), never by
@@ -371,7 +371,7 @@ __all__ = [
     "Flux",
     "Image",
     "LightCurveChunk",
-    "Observer",
+    "ObserverRow",
     "Upload",
     "UploadFile",
 ]

@@ -15,7 +15,7 @@ from traitlets.config import Config
 
 from aphos_lib import accounts
 from aphos_lib.db.catalogue import Catalogue
-from aphos_lib.hub.settings import REPO, HubSettings
+from aphos_lib.hub.settings import HubSettings
 
 __all__ = [
     "apply_config",
@@ -240,7 +240,7 @@ def update_services(c: Config, s: HubSettings, catalogue: Catalogue) -> None:
                 "url": f"http://127.0.0.1:{s.internal_port(name)}",
                 "command": command,
                 "environment": env,
-                "cwd": str(REPO),
+                "cwd": str(s.workdir),
                 # api signs observers in through the hub (OAuth); the others need no client.
                 "oauth_no_confirm": True,
                 "display": name != "worker",

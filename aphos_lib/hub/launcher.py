@@ -44,7 +44,7 @@ from pathlib import Path
 from aphos_lib import accounts
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.hub.as_account import RELAYED_SIGNALS
-from aphos_lib.hub.settings import REPO, HubSettings
+from aphos_lib.hub.settings import HubSettings
 
 __all__ = ["Launch", "Launcher", "RequestRefused", "TERM_GRACE_S", "plan", "socket_path"]
 
@@ -162,7 +162,7 @@ def _service(request: dict, s: HubSettings, catalogue: Catalogue) -> Launch:
     env.update(USER=entry.pw_name, HOME=str(service_home(s, name)), SHELL=accounts.NOLOGIN)
     # Its own groups (the writers share theirs), as JupyterHub's setuid gave them.
     groups = os.getgrouplist(entry.pw_name, entry.pw_gid)
-    return Launch(service_command(name, s), env, REPO, entry, groups)
+    return Launch(service_command(name, s), env, s.workdir, entry, groups)
 
 
 def plan(request: dict, s: HubSettings, catalogue: Catalogue) -> Launch:

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from aphos_lib import accounts
-from aphos_lib.hub.settings import REPO, HubSettings
+from aphos_lib.hub.settings import HubSettings
 
 __all__ = ["prepare_home", "prepare_hub_state", "service_home"]
 
@@ -46,9 +46,10 @@ def _own(path: Path, uid: int, gid: int, mode: int) -> None:
     path.chmod(mode)
 
 
-def _check_reachable() -> None:
+def _check_reachable(s: HubSettings) -> None:
     """Refuse to start when the accounts could not run this Python or read the checkout."""
-    for target in (Path(sys.executable), Path(os.__file__), Path(sys.prefix), REPO):
+    targets = (Path(sys.executable), Path(os.__file__), Path(sys.prefix), s.workdir)
+    for target in (*targets, s.notebooks_dir, s.dashboards_dir):
         closed = accounts.unreachable_directory(target)
         if closed is not None:
             raise accounts.AccountError(
@@ -68,7 +69,7 @@ def prepare_home(s: HubSettings) -> None:
     if not accounts.isolated():
         s.users_dir.chmod(0o755)
         return
-    _check_reachable()
+    _check_reachable(s)
     # Others may enter users/ to reach their own home, but not list who has one.
     s.users_dir.chmod(0o711)
     for home in s.users_dir.iterdir():

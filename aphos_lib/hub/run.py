@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aphos_lib.accounts import HUB_ACCOUNT, LAUNCHER_ENV, isolated
-from aphos_lib.hub.settings import REPO, HubSettings
+from aphos_lib.hub.settings import HUB_CONFIG, HubSettings
 from aphos_lib.settings import Settings
 
 __all__ = [
@@ -42,7 +42,7 @@ __all__ = [
     "run_hub",
 ]
 
-CONFIG = REPO / "hub_config" / "jupyterhub_config.py"
+CONFIG = HUB_CONFIG
 NOT_ISOLATED = (
     "NOTE: not run as root, so every workspace and service runs as {user!r}: observers' "
     "workspaces are NOT isolated from each other or from the services on this machine (each "
@@ -239,7 +239,9 @@ def run_hub(
     if not os.access(settings.proxy_command, os.X_OK):
         raise FileNotFoundError(
             f"the hub's proxy is missing ({settings.proxy_command}); 'make demo' installs it "
-            "with npm (scripts/ensure-proxy), which needs Node.js >= 20 and npm"
+            "with npm (scripts/ensure-proxy), which needs Node.js >= 20 and npm; an installed "
+            "APhoS finds it on the PATH (npm install -g configurable-http-proxy) or in "
+            "APHOS_PROXY_COMMAND"
         )
     print(
         "APhoS is starting: the hub, its proxy and three services (about 20 s; the "
@@ -263,7 +265,11 @@ def run_hub(
     # server (y/[n])?" prompt and wait for it instead of stopping.
     try:
         hub = subprocess.Popen(
-            hub_command(), cwd=REPO, stdin=subprocess.DEVNULL, preexec_fn=_default_sigint, **as_hub
+            hub_command(),
+            cwd=settings.workdir,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_default_sigint,
+            **as_hub,
         )
     except BaseException:
         if launcher is not None:

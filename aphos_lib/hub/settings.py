@@ -8,6 +8,7 @@ outside the repository, never from committed configuration.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -15,12 +16,38 @@ from pathlib import Path
 
 from aphos_lib.settings import Settings
 
-__all__ = ["DASHBOARDS", "HubSettings", "SettingsError", "REPO"]
+__all__ = [
+    "CHECKOUT",
+    "DASHBOARDS",
+    "HUB_CONFIG",
+    "NOTEBOOKS",
+    "HubSettings",
+    "SettingsError",
+    "default_proxy_command",
+]
 
-# The checkout this package sits in (the shared notebooks, the proxy, the hub's config file).
-REPO = Path(__file__).resolve().parents[2]
-# The dashboards ship inside the package, so an installed platform serves them from anywhere.
+# The checkout this package sits in, when it sits in one (``make demo``): its proxy
+# (``make proxy``) and its site overrides; None for an installed package.
+_PARENT = Path(__file__).resolve().parents[2]
+CHECKOUT: Path | None = _PARENT if (_PARENT / "hub_config" / "proxy").is_dir() else None
+# What the platform serves ships inside the package, so an installed platform runs from
+# anywhere: the dashboards, the shared notebooks, JupyterHub's configuration file.
 DASHBOARDS = Path(resources.files("aphos_lib") / "dashboards")
+NOTEBOOKS = Path(resources.files("aphos_lib") / "notebooks")
+HUB_CONFIG = Path(resources.files("aphos_lib") / "hub" / "jupyterhub_config.py")
+_PROXY_NAME = "configurable-http-proxy"
+
+
+def default_proxy_command() -> str:
+    """The hub's proxy: the checkout's (``make proxy``), else ``configurable-http-proxy`` on
+    the PATH (``npm install -g configurable-http-proxy``), else the checkout's path or the bare
+    name, which the start refuses with a message saying how to install it."""
+    if CHECKOUT is not None:
+        local = CHECKOUT / "hub_config" / "proxy" / "node_modules" / ".bin" / _PROXY_NAME
+        if local.exists():
+            return str(local)
+    return shutil.which(_PROXY_NAME) or (str(local) if CHECKOUT is not None else _PROXY_NAME)
+
 
 # Internal ports are offsets from the public one, so one variable moves a whole instance
 # (two demos, or the tests, side by side on one machine).
@@ -78,10 +105,12 @@ class HubSettings:
     open_registration: bool = False
     admin_users: list[str] = field(default_factory=list)
     hub_db_url: str = ""
-    notebooks_dir: Path = REPO / "notebooks"
+    notebooks_dir: Path = NOTEBOOKS
     published_dir: Path | None = None
     dashboards_dir: Path = DASHBOARDS
     proxy_command: str = ""
+    # Site overrides: every *.py here is loaded after APhoS's configuration (None: none).
+    overrides_dir: Path | None = None
     server_idle_timeout: int = 3600
     kernel_idle_timeout: int = 1800
     # Seconds without kernel activity before the kernel of an open dashboard is culled: a
@@ -135,12 +164,16 @@ class HubSettings:
             admin_users=_list(env.get("APHOS_ADMIN_USERS")),
             hub_db_url=env.get("APHOS_HUB_DB_URL")
             or f"sqlite:///{home / 'hub' / 'jupyterhub.sqlite'}",
-            notebooks_dir=Path(env.get("APHOS_NOTEBOOKS_DIR") or REPO / "notebooks"),
+            notebooks_dir=Path(env.get("APHOS_NOTEBOOKS_DIR") or NOTEBOOKS),
             dashboards_dir=Path(env.get("APHOS_DASHBOARDS_DIR") or DASHBOARDS),
             published_dir=core.published_dir,
-            proxy_command=env.get("APHOS_PROXY_COMMAND")
-            or str(
-                REPO / "hub_config" / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
+            proxy_command=env.get("APHOS_PROXY_COMMAND") or default_proxy_command(),
+            overrides_dir=Path(env["APHOS_HUB_OVERRIDES"])
+            if env.get("APHOS_HUB_OVERRIDES")
+            else (
+                CHECKOUT / "hub_config" / "jupyterhub_config.d"
+                if CHECKOUT is not None
+                else home / "hub" / "jupyterhub_config.d"
             ),
             server_idle_timeout=int(env.get("APHOS_SERVER_IDLE_TIMEOUT", "3600")),
             kernel_idle_timeout=int(env.get("APHOS_KERNEL_IDLE_TIMEOUT", "1800")),
@@ -184,6 +217,12 @@ class HubSettings:
     def workspace_dashboards_dir(self) -> Path:
         """The dashboards that run in an observer's own server only (the upload page)."""
         return self.dashboards_dir / "workspace"
+
+    @property
+    def workdir(self) -> Path:
+        """The working directory of the hub and its services: the checkout, else the home
+        (every path they use is absolute; this is only where they start)."""
+        return CHECKOUT if CHECKOUT is not None else self.home
 
     @property
     def hub_dir(self) -> Path:

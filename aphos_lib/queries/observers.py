@@ -165,8 +165,9 @@ def id_of(username: str) -> Query:
 
 
 def contributions(username: str) -> Query:
-    """One row for ``username`` (any case): username, description, created_at, longitude,
-    latitude, height, images, fluxes, uploads, first and last exposure middle.
+    """One row for ``username`` (any case): id, username, description, created_at, longitude,
+    latitude, height, then
+    images, fluxes, uploads, first and last exposure middle.
 
     Examples
     --------
@@ -175,7 +176,7 @@ def contributions(username: str) -> Query:
     """
     return Query(
         """
-        SELECT o.username, o.description, o.created_at, o.longitude_deg, o.latitude_deg,
+        SELECT o.id, o.username, o.description, o.created_at, o.longitude_deg, o.latitude_deg,
                o.height_m, count(i.id), coalesce(sum(i.flux_count), 0),
                (SELECT count(*) FROM upload u WHERE u.observer_id = o.id),
                min(i.exposure_mid), max(i.exposure_mid)

@@ -24,7 +24,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from psycopg_pool import PoolTimeout, TooManyRequests
 
-from aphos_lib.web.profiles import Profile, profile_by_hub_user
+from aphos_lib.observers import Observer
+from aphos_lib.web.profiles import profile_by_hub_user
 from aphos_lib.web.service_auth import HubUser
 from aphos_lib.web.settings import ApiSettings
 
@@ -122,17 +123,17 @@ async def signed_in(request: Request) -> HubUser:
     return user
 
 
-async def _profile(request: Request, user: HubUser) -> Profile | None:
+async def _profile(request: Request, user: HubUser) -> Observer | None:
     connect = _writer(request)
 
-    def lookup() -> Profile | None:
+    def lookup() -> Observer | None:
         with connect() as conn:
             return profile_by_hub_user(conn, user.name)
 
     return await run_in_threadpool(lookup)
 
 
-async def current_observer(request: Request) -> Profile:
+async def current_observer(request: Request) -> Observer:
     """The signed-in observer's profile: 401 when nobody is signed in, 409 before they chose
     a username (the message says where to choose it)."""
     profile = await _profile(request, await signed_in(request))
@@ -156,5 +157,5 @@ HeavyReader = Annotated[psycopg.Connection, Depends(_heavy_reader)]
 Writer = Annotated[Callable[[], psycopg.Connection], Depends(_writer)]
 MaybeSignedIn = Annotated[HubUser | None, Depends(maybe_signed_in)]
 SignedIn = Annotated[HubUser, Depends(signed_in)]
-CurrentObserver = Annotated[Profile, Depends(current_observer)]
+CurrentObserver = Annotated[Observer, Depends(current_observer)]
 CurrentUsername = Annotated[str | None, Depends(current_username)]

@@ -9,10 +9,10 @@ import datetime as dt
 from html import escape
 from urllib.parse import quote
 
-from aphos_lib.observers import SITE_FIELDS, site_note, site_text
+from aphos_lib.observers import SITE_FIELDS, Observer, site_note, site_text
 from aphos_lib.theme import html_page
 from aphos_lib.uploads.status import LOG_REJECTED_ROWS
-from aphos_lib.web.profiles import SITE_KEYS, Profile
+from aphos_lib.web.profiles import SITE_KEYS
 
 __all__ = [
     "HOME_PAGE",
@@ -68,7 +68,7 @@ def page(
 def profile_form(
     prefix: str,
     xsrf: str,
-    profile: Profile | None,
+    profile: Observer | None,
     *,
     username: str = "",
     description: str = "",
@@ -309,7 +309,7 @@ def upload_log_html(total: int, entries: list[dict], prefix: str = "/services/ap
     return f"<div id='upload-log' class='upload-log'>{note}{uploads}</div>"
 
 
-def _site_html(profile: Profile) -> str:
+def _site_html(profile: Observer) -> str:
     """The site on a public profile, with what it changes in light curves."""
     lon, lat, height = profile.longitude_deg, profile.latitude_deg, profile.height_m
     where = escape(site_text(lon, lat, height)) or "<em>not given</em>"
@@ -320,7 +320,7 @@ def _site_html(profile: Profile) -> str:
 
 
 def public_profile_page(
-    profile: Profile,
+    profile: Observer,
     *,
     own: bool,
     log: tuple[int, list[dict]] | None = None,
@@ -340,7 +340,7 @@ def public_profile_page(
         f"<tr><td class='num'>{u['id']}</td><td>{_when(u['created_at'])}</td>"
         f"<td>{escape(u['state'])}</td><td class='num'>{u['stored']:,} / {u['files']:,}</td>"
         f"<td class='num'>{u['fluxes']:,}</td></tr>"
-        for u in profile.uploads
+        for u in profile.recent_uploads
     )
     uploads = (
         f"<table id='uploads'><tr><th class='num'>Upload</th><th>When</th><th>State</th>"
@@ -349,7 +349,7 @@ def public_profile_page(
         else "<p id='uploads'>No uploads yet.</p>"
     )
     edit = '<p><a href="/services/api/profile">Edit your profile</a></p>' if own else ""
-    t = profile.totals
+    t = profile.upload_totals
     totals = (
         f"<p id='upload-totals'>{_plural(t['uploads'], 'upload')}, "
         f"{_plural(t['files'], 'file')}: {t['stored']:,} stored, "

@@ -8,18 +8,22 @@ tests run them on a real catalogue without a hub.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import psycopg
 
 from aphos_lib import queries
-from aphos_lib.observers import SITE_FIELDS, InvalidUsername, validate_site, validate_username
+from aphos_lib.observers import (
+    SITE_FIELDS,
+    InvalidUsername,
+    Observer,
+    validate_site,
+    validate_username,
+)
 from aphos_lib.uploads.status import upload_totals
 from aphos_lib.web.identity import parse_hub_name
 
 __all__ = [
     "SITE_KEYS",
-    "Profile",
     "UsernameTaken",
     "profile_by_hub_user",
     "public_profile",
@@ -34,27 +38,10 @@ class UsernameTaken(ValueError):
     """Another observer already has this username (compared without case)."""
 
 
-@dataclass
-class Profile:
-    """An observer as anyone may see them, with their uploads (newest first)."""
-
-    id: int
-    username: str
-    description: str
-    created_at: object
-    # The site (None: not given), where light curves' BJD_TDB is computed.
-    longitude_deg: float | None = None
-    latitude_deg: float | None = None
-    height_m: float | None = None
-    uploads: list[dict] = field(default_factory=list)
-    # What anyone may know of the uploads as a whole: counts only (see upload_totals).
-    totals: dict[str, int] = field(default_factory=dict)
-
-
-def profile_by_hub_user(conn: psycopg.Connection, hub_user: str) -> Profile | None:
+def profile_by_hub_user(conn: psycopg.Connection, hub_user: str) -> Observer | None:
     """The profile of a signed-in hub user, or None before they chose a username."""
     row = queries.observers.by_hub_user(hub_user).one(conn)
-    return Profile(*row) if row else None
+    return Observer(*row) if row else None
 
 
 def save_profile(
@@ -63,7 +50,7 @@ def save_profile(
     username: str,
     description: str = "",
     site: Mapping[str, object] | None = None,
-) -> Profile:
+) -> Observer:
     """Create or change the profile of ``hub_user``; only ever that user's own row.
 
     Parameters
@@ -95,12 +82,12 @@ def save_profile(
             save = queries.observers.save(username, provider, subject, hub_user, description)
             row = save.one(conn)
             if site:
-                saved = Profile(*row)
+                saved = Observer(*row)
                 values = {k: site.get(k, getattr(saved, k)) for k in SITE_KEYS}
                 row = queries.observers.save_site(saved.id, **values).one(conn)
     except psycopg.errors.UniqueViolation as e:
         raise UsernameTaken(f"the username {username!r} is taken") from e
-    return Profile(*row)
+    return Observer(*row)
 
 
 def _claim_local_observer(
@@ -114,12 +101,12 @@ def _claim_local_observer(
     queries.observers.claim_local(subject, hub_user, username).run(conn)
 
 
-def public_profile(conn: psycopg.Connection, username: str, *, limit: int = 100) -> Profile | None:
+def public_profile(conn: psycopg.Connection, username: str, *, limit: int = 100) -> Observer | None:
     """An observer's public profile by username (any case), with their latest uploads."""
     row = queries.observers.by_username(username).one(conn)
     if row is None:
         return None
-    profile = Profile(*row)
-    profile.uploads = queries.observers.upload_summaries(profile.id, limit).dicts(conn)
-    profile.totals = upload_totals(conn, profile.id)
-    return profile
+    observer = Observer(*row)
+    observer.recent_uploads = queries.observers.upload_summaries(observer.id, limit).dicts(conn)
+    observer.upload_totals = upload_totals(conn, observer.id)
+    return observer

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from aphos_lib.observers import InvalidSite, InvalidUsername
+from aphos_lib.observers import InvalidSite, InvalidUsername, Observer
 from aphos_lib.uploads.status import list_uploads
 from aphos_lib.web import pages
 from aphos_lib.web import published as pub
@@ -21,7 +21,6 @@ from aphos_lib.web.models.service import Profile as ProfileBody
 from aphos_lib.web.models.service import SavedProfile
 from aphos_lib.web.profiles import (
     SITE_KEYS,
-    Profile,
     UsernameTaken,
     profile_by_hub_user,
     public_profile,
@@ -35,15 +34,15 @@ __all__ = ["profile_json", "router"]
 router = APIRouter(tags=["Observers' profiles"], default_response_class=StrictJSONResponse)
 
 
-def profile_json(p: Profile) -> dict:
+def profile_json(p: Observer) -> dict:
     """A profile as the API sends it (:class:`aphos_lib.web.models.service.Profile`)."""
     return {
         "username": p.username,
         "description": p.description,
         "created_at": p.created_at.isoformat(),
         **{k: getattr(p, k) for k in SITE_KEYS},
-        "uploads": [{**u, "created_at": u["created_at"].isoformat()} for u in p.uploads],
-        "totals": p.totals,
+        "uploads": [{**u, "created_at": u["created_at"].isoformat()} for u in p.recent_uploads],
+        "totals": p.upload_totals,
     }
 
 
@@ -53,7 +52,7 @@ def profile_json(p: Profile) -> dict:
     responses={200: {"content": {"text/html": {}}}, **service_errors(404)},
 )
 async def observer(username: str, request: Request, writer: Writer) -> Response:
-    def read() -> Profile | None:
+    def read() -> Observer | None:
         with writer() as conn:
             return public_profile(conn, username)
 
