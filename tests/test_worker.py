@@ -31,6 +31,9 @@ from aphos_lib.observers import ensure_local_observer
 from conftest import FIXTURE_OUTCOMES, fixture_path, free_port, make_home
 
 pytestmark = [pytest.mark.catalogue, pytest.mark.slow]
+# The worker's process behaviour (threads, kernels, restarts, stopping) is the same on any
+# PostgreSQL: these run on the embedded one only; the queue's SQL runs on both.
+EMBEDDED_ONLY = pytest.mark.parametrize("server", ["embedded"], indirect=True)
 
 REPO = Path(__file__).resolve().parents[1]
 EXPECTED = FIXTURE_OUTCOMES
@@ -349,6 +352,7 @@ def test_two_workers_on_one_queue_never_run_a_job_twice(catalogue, writer, home,
     assert sum(by_worker.values()) == 12
 
 
+@EMBEDDED_ONLY
 def test_a_job_that_fails_is_retried_until_max_attempts_then_failed(catalogue, writer, home):
     upload_id, job_id = upload(writer, home, [fixture_path("few_lines_incorrect.csv")])
     # A stored name that leads out of the uploads folder: the job fails on every attempt.
@@ -381,6 +385,7 @@ def health(url: str) -> dict:
         return {}
 
 
+@EMBEDDED_ONLY
 def test_the_worker_service_runs_n_workers_restarts_a_dead_one_and_stops_fast(
     catalogue, writer, home
 ):
@@ -438,6 +443,7 @@ def test_the_worker_service_runs_n_workers_restarts_a_dead_one_and_stops_fast(
         log.close()
 
 
+@EMBEDDED_ONLY
 def test_a_long_running_worker_leaks_no_threads_or_descriptors_per_job(catalogue, writer, home):
     worker = start_worker(catalogue, home)
     seen = []
@@ -464,6 +470,7 @@ def test_a_long_running_worker_leaks_no_threads_or_descriptors_per_job(catalogue
     assert max(d for _, d in seen[2:]) <= descriptors + 4, seen
 
 
+@EMBEDDED_ONLY
 def test_a_kernel_runs_up_to_its_number_of_jobs_reset_between_them(catalogue, writer, home):
     worker = start_worker(catalogue, home, APHOS_JOB_KERNEL_JOBS="2")
     kernels, reports = [], []
@@ -504,6 +511,7 @@ def test_a_kernel_runs_up_to_its_number_of_jobs_reset_between_them(catalogue, wr
     ).fetchall() == [("stored", 3)]
 
 
+@EMBEDDED_ONLY
 def test_a_worker_stopped_mid_file_gives_the_job_back_and_exits_promptly(
     server, catalogue, writer, home
 ):
