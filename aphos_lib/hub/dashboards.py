@@ -260,6 +260,7 @@ def install() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the service's Voila; exit the process as soon as it returns."""
     install()
+    voila_limits.EXIT_WHEN_STOPPED = True
     status = 0
     try:
         argv = argv if argv is not None else sys.argv[1:]
