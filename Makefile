@@ -23,7 +23,7 @@ demo: venv proxy
 	@$(VENV)/bin/aphos demo
 
 test: venv proxy browser lint
-	@$(PY) -m pytest $(PYTEST_ARGS)
+	@scripts/run-tests $(PYTEST_ARGS)
 
 lint: venv
 	@$(VENV)/bin/ruff check aphos_lib tests bench hub_config

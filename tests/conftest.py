@@ -88,6 +88,16 @@ FIXTURE_OUTCOMES = {
 }
 
 
+def pytest_collection_modifyitems(config, items):
+    """Under ``make test``'s two workers, the hub tests run on one, one after another.
+
+    Their platforms share the workspaces' system accounts (``aphos-alice``...) and homes.
+    """
+    for item in items:
+        if item.get_closest_marker("hub"):
+            item.add_marker(pytest.mark.xdist_group("hub"))
+
+
 def fixture_path(name: str) -> Path:
     path = FIXTURES / name
     if not path.exists():

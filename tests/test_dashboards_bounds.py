@@ -207,7 +207,12 @@ class Service:
         """Ctrl-C, as ``make demo`` hands it to the service; seconds until it exited."""
         started = time.monotonic()
         self.process.send_signal(signal.SIGINT)
-        self.process.wait(30)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGUSR1)  # every thread's stack, into the log
+            time.sleep(1)
+            pytest.fail("no exit 30 s after SIGINT; its threads:\n" + self.log.read_text()[-6000:])
         return time.monotonic() - started
 
     def stop(self) -> None:
@@ -257,6 +262,7 @@ def small_service(tmp_path, catalogue):
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 @pytest.mark.parametrize("server", ["embedded"], indirect=True)
 def test_public_pages_only_and_kernels_bounded_and_released(small_service):
     s = small_service
@@ -369,6 +375,7 @@ def test_public_pages_only_and_kernels_bounded_and_released(small_service):
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 @pytest.mark.parametrize("server", ["embedded"], indirect=True)
 def test_one_visitor_cannot_take_every_kernel(tmp_path, catalogue):
     # A ceiling of 3: each client address may hold 2 (per_client_share).
@@ -530,6 +537,7 @@ async def _flood(service: Service, api_url: str) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 @pytest.mark.parametrize("demo_catalogue", ["embedded"], indirect=True)
 def test_a_flood_of_anonymous_views_cannot_exhaust_the_memory(tmp_path, demo_catalogue, api_url):
     service = Service(

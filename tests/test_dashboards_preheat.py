@@ -157,6 +157,7 @@ def test_a_preheated_kernel_that_gets_no_request_fails_loudly():
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 @pytest.mark.parametrize("server", ["embedded"], indirect=True)
 def test_each_request_reaches_its_preheated_kernel_and_culling_spares_the_pool(service):
     url, log = service

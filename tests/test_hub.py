@@ -20,7 +20,7 @@ from aphos_lib.demo.load import load_demo
 from conftest import make_home
 from hub_harness import GoogleStandIn, RunningHub, execute, free_port_block, google_sign_in
 
-pytestmark = [pytest.mark.hub, pytest.mark.slow]
+pytestmark = [pytest.mark.hub, pytest.mark.slow, pytest.mark.serial]
 
 ACCOUNTS = {
     "alice": {"id": "1001", "email": "alice@example.org", "verified_email": True},

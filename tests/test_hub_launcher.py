@@ -141,6 +141,7 @@ def test_a_workspace_runs_as_its_account_and_its_exit_code_comes_back(launcher):
     assert out.split() == [accounts.workspace_account(HUB_USER), home, home]
 
 
+@pytest.mark.serial
 def test_signals_are_passed_on_and_a_killed_client_ends_its_process(launcher):
     run = workspace(
         launcher,

@@ -23,7 +23,7 @@ import pytest
 
 from hub_harness import group_alive
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.serial]
 
 ROOT = Path(__file__).resolve().parents[1]
 STOPPED_WITHIN_S = 60

@@ -102,6 +102,7 @@ def test_a_curve_beyond_its_budget_stops_with_a_clear_message(catalogue, monkeyp
     assert light_curve_records.MISSING_FLUX  # the records module is the read's wire format
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("n", [1, 15, 50])
 def test_an_ensemble_of_up_to_50_stars_answers_within_a_second(demo_catalogue, n, capsys):
     with demo_catalogue.connect("reader", autocommit=True) as conn:

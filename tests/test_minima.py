@@ -112,6 +112,7 @@ def test_fit_ephemeris_counts_cycles_and_fits_a_period_change():
     assert linear.chi2_dof > 3 * quadratic.chi2_dof  # the parabola is needed
 
 
+@pytest.mark.serial
 def test_timing_a_5000_point_archive_takes_under_a_second():
     frame = _nights(np.random.default_rng(6), 40, 400, length=(0.3, 0.42))
     frame = frame.iloc[:5000]

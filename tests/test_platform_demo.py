@@ -21,7 +21,7 @@ from aphos_lib.hub.settings import PORT_OFFSETS
 from conftest import make_home
 from hub_harness import RunningHub, free_port_block, group_alive
 
-pytestmark = [pytest.mark.hub, pytest.mark.slow]
+pytestmark = [pytest.mark.hub, pytest.mark.slow, pytest.mark.serial]
 
 
 def port_open(port: int) -> bool:

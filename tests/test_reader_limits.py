@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from aphos_lib.db.catalogue import ROLE_NAMES
 from aphos_lib.db.reader_limits import ReaderWatchdog, reader_login
 
-pytestmark = pytest.mark.catalogue
+pytestmark = [pytest.mark.catalogue, pytest.mark.serial]
 LIMIT_S = 1.0
 CREATIONS = (
     "CREATE TEMP TABLE scratch (x int)",

@@ -21,7 +21,7 @@ from aphos_lib.web.settings import ApiSettings
 
 from conftest import http_get, serve_in_thread
 
-pytestmark = pytest.mark.catalogue
+pytestmark = [pytest.mark.catalogue, pytest.mark.serial]
 SLOW_S = 2.0
 
 

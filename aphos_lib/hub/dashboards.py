@@ -12,9 +12,14 @@ service shows no file tree: its root leads to ``index.ipynb``. Page views hold b
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
 import json
 import os
+import signal
 import sys
+import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -27,6 +32,7 @@ from aphos_lib.hub.settings import HubSettings
 __all__ = [
     "CULL_INTERVAL_S",
     "REFILL_DELAY_S",
+    "STOP_WITHIN_S",
     "app_class",
     "command",
     "install",
@@ -230,6 +236,10 @@ def app_class() -> type:
     page_handler = type("PublicPageHandler", (_PublicPageHandler, TornadoVoilaHandler), {})
 
     class DashboardsVoila(Voila):
+        def _handle_signal_stop(self, sig, frame) -> None:
+            _bound_the_stop()  # the hub's SIGTERM
+            super()._handle_signal_stop(sig, frame)
+
         def init_handlers(self) -> list:
             index = url_path_join(self.server_url, "voila/render/index.ipynb")
             to_index = (tornado.web.RedirectHandler, {"url": index, "permanent": False})
@@ -257,10 +267,53 @@ def install() -> None:
     voila_limits.install()
 
 
+# Ctrl-C of make demo ends everything within 10 s, and the hub waits 10 s after its SIGTERM.
+# On a loaded machine Voila's own stop waited past 30 s (on a kernel still starting for a
+# pool's refill): from the signal on, a watchdog gives it STOP_WITHIN_S, then kills the
+# kernels and ends the process, whatever still waits.
+STOP_WITHIN_S = 6.0
+_stop_bounded = threading.Event()
+
+
+def _bound_the_stop() -> None:
+    """Arm the stop's watchdog (once): kernels killed and the process ended in STOP_WITHIN_S."""
+    if _stop_bounded.is_set():
+        return
+    _stop_bounded.set()
+
+    def watchdog() -> None:
+        time.sleep(STOP_WITHIN_S)
+        import psutil
+
+        for child in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+        sys.stderr.write(f"The dashboards service did not stop within {STOP_WITHIN_S:g} s: ended\n")
+        _leave(0)
+
+    threading.Thread(target=watchdog, name="stop-watchdog", daemon=True).start()
+
+
+def _on_interrupt(signum, frame) -> None:
+    _bound_the_stop()
+    signal.default_int_handler(signum, frame)  # KeyboardInterrupt: Voila's own stop
+
+
+def _leave(status: int) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the service's Voila; exit the process as soon as it returns."""
+    """Run the service's Voila; exit the process as soon as it returns.
+
+    Its stop (Ctrl-C, or the hub's SIGTERM) is bounded by :data:`STOP_WITHIN_S`; SIGUSR1
+    prints every thread's stack to stderr (the service's log), for a stop that hangs.
+    """
     install()
-    voila_limits.EXIT_WHEN_STOPPED = True
+    signal.signal(signal.SIGINT, _on_interrupt)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     status = 0
     try:
         argv = argv if argv is not None else sys.argv[1:]
@@ -271,9 +324,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         # Voila leaves its loop on SIGINT but a leftover thread keeps the process alive, and
         # the hub then waits 10 s before it sends SIGTERM: end here instead.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(status)
+        _leave(status)
 
 
 if __name__ == "__main__":

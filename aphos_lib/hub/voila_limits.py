@@ -29,7 +29,6 @@ import contextlib
 import contextvars
 import ipaddress
 import os
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,27 +60,6 @@ RETRY_AFTER_S = 5
 
 # The request being rendered in this task: its slot, so that the kernel it gets is counted on it.
 _SLOT: contextvars.ContextVar[Slot | None] = contextvars.ContextVar("aphos_slot", default=None)
-
-
-# Set by the service's main (aphos_lib.hub.dashboards): its stop must end the process within
-# STOP_WITHIN_S (Ctrl-C of make demo: everything within 10 s). On a loaded machine a kernel
-# still starting (a pool's refill) held jupyter_client's shutdown past 30 s.
-EXIT_WHEN_STOPPED = False
-STOP_WITHIN_S = 6.0
-
-
-def _exit_after(seconds: float) -> None:
-    """Kill the process's children and leave, ``seconds`` from now, unless it ended before."""
-    import psutil
-
-    def watchdog() -> None:
-        time.sleep(seconds)
-        for child in psutil.Process().children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                child.kill()
-        os._exit(0)
-
-    threading.Thread(target=watchdog, name="stop-watchdog", daemon=True).start()
 
 
 def machine_memory() -> int:
@@ -328,11 +306,9 @@ class DashboardKernels(LoggingConfigurable):
 
         A page's kernel holds nothing worth a graceful end, and a preheated kernel waiting for
         its request would log a ``ZMQError`` traceback for the reply it can no longer send
-        (eight of them at each Ctrl-C of ``make demo``). In the service, a watchdog ends the
-        process and its kernels :data:`STOP_WITHIN_S` after this began, whatever still waits.
+        (eight of them at each Ctrl-C of ``make demo``). The service's process bounds the
+        whole stop (:func:`aphos_lib.hub.dashboards.main`).
         """
-        if EXIT_WHEN_STOPPED:
-            _exit_after(STOP_WITHIN_S)
         await ensure_async(super().shutdown_all(now=now))
 
     def notify_disconnect(self, kernel_id: str) -> None:

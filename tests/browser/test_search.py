@@ -240,6 +240,7 @@ def test_invalid_input_is_named_next_to_its_field(page, voila_url):
     screenshot(page, "search-invalid")
 
 
+@pytest.mark.serial
 def test_time_from_opening_a_cone_search_address_to_its_results(page, voila_url, reader):
     """Median of 5 page loads back to back, written to tests/artifacts/timings/search-cone.json;
     the bound only catches a page that hangs. The first two take the page's preheated kernels;
