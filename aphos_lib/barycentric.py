@@ -84,21 +84,38 @@ def _earth_block(block: int) -> tuple[np.ndarray, np.ndarray]:
     return barycentric["p"] * _AU, barycentric["v"] * _AU
 
 
+# Dates spanning more blocks than this (a stray date decades away) are interpolated block by
+# block, computing only the blocks used rather than every one between.
+_MAX_SPANNED_BLOCKS = 64
+
+
 def _earth_position_m(jd_tdb: np.ndarray) -> np.ndarray:
     """The Earth's barycentric position at TDB dates, (n, 3) metres, from cached knots."""
     x = (jd_tdb - _J2000) / _KNOT_DAYS
     knot = np.floor(x).astype(np.int64)
     u = (x - knot)[:, None]
-    first, last = int(knot.min()) // _BLOCK_KNOTS, int(knot.max()) // _BLOCK_KNOTS
+    block_of = knot // _BLOCK_KNOTS
+    first, last = int(block_of.min()), int(block_of.max())
+    if last - first >= _MAX_SPANNED_BLOCKS:
+        out = np.empty((len(knot), 3))
+        for b in np.unique(block_of).tolist():
+            here = block_of == b
+            p, v = _earth_block(b)
+            k = knot[here] - b * _BLOCK_KNOTS
+            out[here] = _hermite(u[here], p[k], p[k + 1], v[k], v[k + 1])
+        return out
     # The blocks from the first date's to the last's, end to end (a block's last knot is the
     # next one's first), so that every date finds its two knots by one index.
     blocks = [_earth_block(b) for b in range(first, last + 1)]
     p = np.concatenate([b[0][:-1] for b in blocks] + [blocks[-1][0][-1:]])
     v = np.concatenate([b[1][:-1] for b in blocks] + [blocks[-1][1][-1:]])
     k = knot - first * _BLOCK_KNOTS
-    p0, p1, v0, v1 = p[k], p[k + 1], v[k], v[k + 1]
+    return _hermite(u, p[k], p[k + 1], v[k], v[k + 1])
+
+
+def _hermite(u, p0, p1, v0, v1) -> np.ndarray:
+    """Cubic Hermite interpolation on [0, 1] between knots ``_KNOT_DAYS`` apart."""
     h = _KNOT_DAYS
-    # Cubic Hermite basis on [0, 1].
     u2, u3 = u * u, u * u * u
     return (
         (2 * u3 - 3 * u2 + 1) * p0
@@ -185,6 +202,18 @@ def bjd_tdb(
     return jd + offset / 86400.0
 
 
+@lru_cache(maxsize=1)
+def _leap_seconds_checked() -> None:
+    """Bring ERFA's leap-second table up to date, once per process, as astropy does.
+
+    astropy checks its table (and updates ERFA's) at its first UTC conversion, not at import:
+    the conversions here call ERFA directly, so one astropy conversion goes first.
+    """
+    from astropy.time import Time
+
+    Time(2451545.0, format="jd", scale="utc").tt  # noqa: B018  (the conversion is the point)
+
+
 def bjd_minus_jd_s(
     jd_utc,
     ra_deg: float,
@@ -205,8 +234,7 @@ def bjd_minus_jd_s(
     >>> bool(69.18 - 500 < s[0] < 69.18 + 500)
     True
     """
-    import astropy.time  # noqa: F401  (keeps ERFA's leap-second table as astropy updates it)
-
+    _leap_seconds_checked()
     jd = np.atleast_1d(np.asarray(jd_utc, dtype=float))
     out = np.full(jd.shape, np.nan)
     finite = np.isfinite(jd)

@@ -185,7 +185,10 @@ def _measurements(conn, stars: Sequence[StarSpec], layouts: list, limit: int) ->
             points = [next(pointed) for _ in groups]
         else:
             chunks = sorted(parts[spec.star.id])  # its chunks by last image, then the rest
-            count, raw, points = sum(c[2] for c in chunks), b"".join(c[3] for c in chunks), []
+            count, points = sum(c[2] for c in chunks), []
+            if count > limit:  # before the join: chunks past the limit come without records
+                raise _too_large(len(stars))
+            raw = b"".join(c[3] for c in chunks)
         if count > limit:
             raise _too_large(len(stars))
         rows = np.frombuffer(raw or b"", dtype=record)

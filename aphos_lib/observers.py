@@ -186,7 +186,7 @@ class Contributions:
     last_image: dt.datetime | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Observer:
     """An observer as anyone may see them: the one model of an observer everywhere (the
     library, the API, the pages, the signed-in observer of a request).
@@ -195,6 +195,8 @@ class Observer:
     layer returns them; the rest are filled by the functions that read them:
     :func:`get_observer` (``contributions``) and
     :func:`aphos_lib.web.profiles.public_profile` (``recent_uploads``, ``upload_totals``).
+    It is never changed once made: one with more known is a new one
+    (:func:`dataclasses.replace`).
     """
 
     id: int

@@ -86,3 +86,23 @@ def test_missing_times_stay_missing_and_a_partial_site_is_the_geocentre():
     assert out[0] == bjd_tdb(jd[:1], 315.3, 70.1)[0]
     # BJD_TDB differs from the UTC JD by TDB-UTC (69.2 s) plus up to 8.3 min of light time.
     assert 60 < abs(out[0] - jd[0]) * 86400 < 69.2 + 500
+
+
+def test_dates_decades_apart_are_as_exact_as_a_season(monkeypatch):
+    # A light curve with a stray old date spans hundreds of the Earth's knot blocks: only the
+    # blocks used are computed, and the dates between them are as exact as ever.
+    from aphos_lib import barycentric
+
+    computed = []
+    block = barycentric._earth_block.__wrapped__
+    monkeypatch.setattr(barycentric, "_earth_block", lambda b: computed.append(b) or block(b))
+    rng = np.random.default_rng(2)
+    jd = np.concatenate(
+        [
+            rng.uniform(Time("1975-03-01").jd, Time("1975-03-20").jd, 20),
+            rng.uniform(Time("2024-08-01").jd, Time("2024-11-01").jd, 80),
+        ]
+    )
+    ours = bjd_minus_jd_s(jd, 315.3, 70.1)
+    assert np.abs(ours - _astropy_offset_s(jd, 315.3, 70.1)).max() < 2.5e-5
+    assert 2 <= len(computed) <= 4 and len(set(computed)) == len(computed)

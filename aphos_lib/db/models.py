@@ -365,12 +365,21 @@ class LightCurveChunk(Base):
     records: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class LightCurveSealPending(Base):
+    """An object whose chunk a seal had to skip, sealed by the next one (migration 0015)."""
+
+    __tablename__ = "light_curve_seal_pending"
+
+    object_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
 __all__ = [
     "Base",
     "CatalogObjectRow",
     "Flux",
     "Image",
     "LightCurveChunk",
+    "LightCurveSealPending",
     "ObserverRow",
     "Upload",
     "UploadFile",

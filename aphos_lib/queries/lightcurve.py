@@ -86,9 +86,13 @@ _STAR_ROWS = """(SELECT count(*) AS n,
 # The stars' sealed chunks (migration 0015), each a row, then per star one row of what
 # follows its last chunk: rows, not one aggregate, so that the server copies no chunk again.
 # Chunks that start past {limit} measurements are not read; the counts still show the excess.
+# A chunk's records are sent only when the curve is within its limit up to it: a curve too
+# long to read costs its chunks' counts, not their megabytes.
 _RECORDS = """
-    SELECT c.object_id, c.through_image_id, c.n, c.records FROM light_curve_chunk c
-    WHERE c.object_id = ANY(%(ids)s) AND c.n_through - c.n <= %(limit)s
+    SELECT c.object_id, c.through_image_id, c.n,
+           CASE WHEN c.n_through <= %(limit)s THEN c.records END
+    FROM light_curve_chunk c
+    WHERE c.object_id = ANY(%(ids)s)
     UNION ALL
     SELECT s.id, NULL, t.n, t.records
     FROM unnest(%(ids)s::int8[]) AS s(id)
@@ -99,8 +103,7 @@ _RECORDS = """
         FROM (SELECT image_id, light_curve_record FROM flux
               WHERE object_id = s.id
                 AND image_id > coalesce((SELECT max(c.through_image_id) FROM light_curve_chunk c
-                                         WHERE c.object_id = s.id
-                                           AND c.n_through - c.n <= %(limit)s), 0)
+                                         WHERE c.object_id = s.id), 0)
               ORDER BY image_id LIMIT %(limit)s) f) t
 """
 
@@ -111,7 +114,8 @@ def records(object_ids: Sequence[int], *, limit: int) -> Query:
     Rows of object id, the chunk's last image id (None for the rows after the last chunk),
     the number of records and the records: the image id (int8) and the flux's light-curve
     record (:data:`aphos_lib.db.light_curve_records.FLUX_FIELDS`), in image order. An
-    object's records are its chunks' in the order of their last image, then the rest.
+    object's records are its chunks' in the order of their last image, then the rest. A
+    chunk that ends past ``limit`` records comes with its count and None for its records.
 
     Examples
     --------

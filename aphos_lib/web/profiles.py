@@ -7,6 +7,7 @@ tests run them on a real catalogue without a hub.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import psycopg
@@ -107,6 +108,8 @@ def public_profile(conn: psycopg.Connection, username: str, *, limit: int = 100)
     if row is None:
         return None
     observer = Observer(*row)
-    observer.recent_uploads = queries.observers.upload_summaries(observer.id, limit).dicts(conn)
-    observer.upload_totals = upload_totals(conn, observer.id)
-    return observer
+    return dataclasses.replace(
+        observer,
+        recent_uploads=queries.observers.upload_summaries(observer.id, limit).dicts(conn),
+        upload_totals=upload_totals(conn, observer.id),
+    )

@@ -20,7 +20,10 @@ Chunks are written by :func:`seal_light_curve_chunks`, never updated:
   sequence has handed out, then checks that no other session holds the lock an insert into
   ``image`` or ``flux`` takes (before its ``nextval``, until its transaction ends); only then,
   in a statement with a later snapshot, does it read the fluxes of images up to that id.
-  While another session is storing images it seals nothing, and the next fold tries again.
+  That needs READ COMMITTED (a snapshot per statement) and a sequence that hands out one id at
+  a time (no session holds ids cached ahead); otherwise, and while another session (of this
+  database, or a prepared transaction) is storing images, it seals nothing and notes the
+  objects in ``light_curve_seal_pending``, which the next call seals with its own.
 
 This migration seals every object's existing measurements (about 40 s at 30 million fluxes).
 The table adds about 49 bytes per flux (the records and their image ids).
@@ -48,26 +51,38 @@ RETURNS integer LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     through bigint;
     sealed integer;
+    image_ids regclass := pg_get_serial_sequence('image', 'id')::regclass;
 BEGIN
+    IF object_ids IS NULL THEN
+        object_ids := ARRAY(SELECT id FROM catalog_object);
+    ELSE
+        object_ids := object_ids || ARRAY(SELECT object_id FROM light_curve_seal_pending);
+    END IF;
     -- Read the sequence first: any id at or below it that is still being stored belongs to
     -- a transaction holding the lock checked next.
-    through := pg_sequence_last_value(pg_get_serial_sequence('image', 'id')::regclass);
+    through := pg_sequence_last_value(image_ids);
     IF through IS NULL THEN
         RETURN 0;
     END IF;
-    IF object_ids IS NULL THEN
-        object_ids := ARRAY(SELECT id FROM catalog_object);
-    END IF;
-    IF EXISTS (SELECT 1 FROM pg_locks
-               WHERE locktype = 'relation'
-                 AND relation IN ('image'::regclass, 'flux'::regclass)
-                 AND mode = 'RowExclusiveLock' AND pid <> pg_backend_pid()) THEN
+    IF current_setting('transaction_isolation') <> 'read committed'
+       OR (SELECT seqcache FROM pg_sequence WHERE seqrelid = image_ids) <> 1
+       OR EXISTS (SELECT 1 FROM pg_locks
+                  WHERE locktype = 'relation'
+                    AND database = (SELECT oid FROM pg_database
+                                    WHERE datname = current_database())
+                    AND relation IN ('image'::regclass, 'flux'::regclass)
+                    AND mode = 'RowExclusiveLock'
+                    -- a prepared transaction's locks have no pid
+                    AND pid IS DISTINCT FROM pg_backend_pid()) THEN
+        INSERT INTO light_curve_seal_pending (object_id)
+        SELECT DISTINCT u.id FROM unnest(object_ids) AS u(id)
+        ON CONFLICT DO NOTHING;
         RETURN 0;
     END IF;
     -- A new statement, a new snapshot: every image up to "through" is committed or gone.
     INSERT INTO light_curve_chunk (object_id, through_image_id, n_through, n, records)
     SELECT o.id, t.through_image_id, coalesce(last.n_through, 0) + t.n, t.n, t.records
-    FROM unnest(object_ids) AS u(id)
+    FROM (SELECT DISTINCT id FROM unnest(object_ids) AS u(id)) u
     JOIN catalog_object o ON o.id = u.id
     LEFT JOIN LATERAL (SELECT c.through_image_id, c.n_through FROM light_curve_chunk c
                        WHERE c.object_id = o.id
@@ -83,6 +98,7 @@ BEGIN
     WHERE (min_rows = 0 OR o.flux_count - coalesce(last.n_through, 0) >= min_rows)
       AND t.n >= greatest(min_rows, 1);
     GET DIAGNOSTICS sealed = ROW_COUNT;
+    DELETE FROM light_curve_seal_pending WHERE object_id = ANY(object_ids);
     RETURN sealed;
 END $$
 """
@@ -102,6 +118,12 @@ def upgrade() -> None:
     op.execute("ALTER TABLE light_curve_chunk ALTER records SET STORAGE EXTERNAL")
     op.execute(f"GRANT SELECT ON light_curve_chunk TO {READER}")
     op.execute(f"GRANT SELECT, INSERT ON light_curve_chunk TO {WRITER}")
+    # Objects a seal had to skip (another session storing images): the next seal takes them.
+    op.create_table(
+        "light_curve_seal_pending",
+        sa.Column("object_id", sa.BigInteger, primary_key=True),
+    )
+    op.execute(f"GRANT SELECT, INSERT, DELETE ON light_curve_seal_pending TO {WRITER}")
     op.execute(SEAL_FUNCTION)
     op.execute("REVOKE ALL ON FUNCTION seal_light_curve_chunks(bigint[], integer) FROM PUBLIC")
     op.execute(f"GRANT EXECUTE ON FUNCTION seal_light_curve_chunks(bigint[], integer) TO {WRITER}")
@@ -110,4 +132,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION seal_light_curve_chunks(bigint[], integer)")
+    op.drop_table("light_curve_seal_pending")
     op.drop_table("light_curve_chunk")
