@@ -19,6 +19,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from aphos_lib import ingest as ingest_module
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.ingest import (
     FileOutcome,
@@ -501,6 +502,48 @@ def test_a_process_killed_in_the_middle_of_a_file_leaves_nothing(server, catalog
         assert (total["images"], total["fluxes"]) == (1, expected_rows)
         lines = np.array([r[0] for r in conn.execute("SELECT line FROM flux ORDER BY line")])
     assert len(np.unique(lines)) == expected_rows
+
+
+@pytest.mark.slow
+@pytest.mark.serial
+def test_statistics_saying_there_are_no_objects_do_not_slow_the_fold(
+    catalogue, tmp_path, monkeypatch
+):
+    # An ANALYZE that ran while a first large ingest was storing its objects (not yet
+    # committed: they count for nothing), or before they were rolled back, says catalog_object
+    # is empty while the next ingest fills it. The fold's planner then joined the names to the
+    # objects once per object: 40 s for this file's 80,000 objects, and a CI run hung 300 s.
+    big = tmp_path / "big.csv"
+    big.write_bytes(_forty_fields_in_one_file())
+    with catalogue.connect("writer") as storing, storing.transaction():
+        storing.execute(
+            "INSERT INTO catalog_object (catalog, catalog_id, ra_deg, dec_deg) "
+            "SELECT 'X', g::text, 0, 0 FROM generate_series(1, 80000) g"
+        )
+        with catalogue.connect("owner", autocommit=True) as owner:
+            owner.execute("ANALYZE catalog_object")
+            stats = owner.execute(
+                "SELECT reltuples, relpages FROM pg_class WHERE relname = 'catalog_object'"
+            ).fetchone()
+        assert stats[0] == 0 and stats[1] > 100
+        raise psycopg.Rollback()
+    folds = []
+    fold = ingest_module.fold_flux_counts
+
+    def timed(conn):
+        started = time.perf_counter()
+        changed = fold(conn)
+        folds.append((time.perf_counter() - started, changed))
+        return changed
+
+    monkeypatch.setattr(ingest_module, "fold_flux_counts", timed)
+    ingest_files(catalogue, [big], observer="novak")
+    print(f"folds (seconds, objects): {folds}")
+    with catalogue.connect("reader") as conn:
+        objects = conn.execute("SELECT count(DISTINCT object_id) FROM flux").fetchone()[0]
+    assert sum(n for _, n in folds) == objects > 70_000
+    # About 2 s on two loaded cores (one primary-key update per object); the join took 40.
+    assert sum(t for t, _ in folds) < 10
 
 
 def _activity(watch: psycopg.Connection, dbname: str) -> str:

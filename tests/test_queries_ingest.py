@@ -88,11 +88,43 @@ def test_an_outcome_row_has_a_value_for_each_column():
 def test_folds_take_one_shared_lock_and_move_every_pending_row_once():
     assert statements.fold_lock().text() == "SELECT pg_advisory_xact_lock(%s)"
     assert statements.fold_lock().params == (statements.FOLD_LOCK,)
-    text = " ".join(statements.fold_counts().text().split())
-    assert text.startswith("WITH moved AS (DELETE FROM flux_count_pending RETURNING *)")
-    assert "SET flux_count = o.flux_count + sums.n, name = coalesce(o.name, named.name)" in text
+    assert statements.fold_counts().text() == "SELECT fold_pending_flux_counts()"
     pend = statements.pend_counts("7,9", "2,1", [7], ["RR Lyr"])
     assert len(re.findall("%s", pend.text())) == len(pend.params) == 4
+
+
+@pytest.mark.catalogue
+def test_a_fold_sums_every_pending_count_once_and_names_by_the_earliest_file(catalogue):
+    with catalogue.connect("writer") as conn:
+        with conn.transaction():
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "INSERT INTO catalog_object (catalog, catalog_id, name, ra_deg, dec_deg) "
+                    "VALUES ('UCAC4', '1', NULL, 0, 0), ('UCAC4', '2', NULL, 0, 0), "
+                    "('UCAC4', '3', 'Known', 0, 0) RETURNING id"
+                )
+            ]
+            a, b, c = ids
+            for pend in (
+                statements.pend_counts(f"{a},{c}", "2,5", [a, c], ["First", "Other"]),
+                statements.pend_counts(f"{a},{b}", "3,1", [a, b], ["Second", "B"]),
+                statements.pend_counts(f"{b}", "4", [], []),
+            ):
+                pend.run(conn)
+        with conn.transaction():
+            statements.fold_lock().run(conn)
+            changed = sorted(r[0] for r in statements.fold_counts().rows(conn))
+        with conn.transaction():
+            statements.fold_lock().run(conn)
+            again = statements.fold_counts().rows(conn)
+        rows = conn.execute(
+            "SELECT id, flux_count, name FROM catalog_object WHERE id = ANY(%s) ORDER BY id",
+            (ids,),
+        ).fetchall()
+    assert changed == ids and again == []
+    # Summed once; the earliest file names a star without one; a name is never replaced.
+    assert rows == [(a, 5, "First"), (b, 5, "B"), (c, 5, "Known")]
 
 
 @pytest.mark.catalogue
