@@ -16,6 +16,8 @@ import json
 import re
 import shutil
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from aphos_lib.demo import generate_demo_data
 from aphos_lib.uploads.client import UploadClient
 
 from browser.browser_harness import ARTIFACTS, DASHBOARDS, open_dashboard, screenshot
-from browser.conftest import _voila
+from browser.conftest import _voila, _wait_for
 from browser.same_origin import same_origin
 from conftest import FIXTURES, make_home
 
@@ -49,14 +51,28 @@ def platform(embedded_server) -> Iterator[dict]:
             running_worker(catalogue, home),
             # The kernel follows uploads as the observer whose server it is.
             environment(APHOS_API_URL=api_url + "/services/api/", JUPYTERHUB_API_TOKEN="tok-alice"),
-            _voila(catalogue, _workspace_voila, ARTIFACTS / "voila-upload.log") as (voila, _),
+            _voila(catalogue, _workspace_voila, ARTIFACTS / "voila-upload.log") as (voila, process),
             same_origin(voila, {"/services/api": api_url}, ARTIFACTS / "proxy.log") as url,
         ):
+            # Until Voila listens: before, the proxy answers "503: Proxy Target Missing" (the
+            # first test of the module used to get it).
+            log = ARTIFACTS / "voila-upload.log"
+            _wait_for(lambda: _listening(voila), f"Voila at {voila}", process, log, timeout=60)
             yield {"url": url, "api": api_url, "home": home}
     finally:
         catalogue.dispose()
         embedded_server.drop(dbname)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _listening(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/", timeout=5):
+            return True
+    except urllib.error.HTTPError:
+        return True  # an answer, whatever it says
+    except (urllib.error.URLError, ConnectionError):
+        return False
 
 
 def _workspace_voila(port: int) -> list[str]:
