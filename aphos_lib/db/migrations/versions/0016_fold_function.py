@@ -9,10 +9,13 @@ not yet committed count for nothing), or one whose objects were rolled back. The
 joined the names once per object: 40 s for a file of 80,000 objects (75 million comparisons),
 and a CI run hung for 300 s.
 
-``fold_pending_flux_counts()`` takes the pending rows, sums the counts and picks the names
-(each a plain aggregate, no join), and updates each object by its primary key in id order:
-one index probe per object, whatever the statistics say (about 25% slower than the set-based
-update when its plan is right: 0.7 s against 0.56 s for 80,000 objects).
+``fold_pending_flux_counts()`` takes the pending rows and sums the counts and picks the names
+into two ``jsonb`` maps (plain aggregates, no join), then updates ``catalog_object`` alone:
+the rows ``WHERE id = ANY(ids)``, each reading its count and name from the maps. Planned with
+the ids as a constant, every plan is linear: an index scan probes the sorted ids, a
+sequential scan tests each row against a hashed set. 80,000 objects of a 400,000-row table:
+245-280 ms against 180 ms for the join with a good plan; 425 ms one primary-key update at a
+time.
 
 Revision ID: 0016
 Revises: 0015
@@ -36,11 +39,8 @@ CREATE FUNCTION fold_pending_flux_counts() RETURNS SETOF bigint
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     fold_ids bigint[];
-    fold_counts bigint[];
-    name_ids bigint[];
-    name_values text[];
-    n_named integer;
-    j integer := 1;
+    fold_counts jsonb;
+    first_names jsonb;
 BEGIN
     WITH moved AS (DELETE FROM flux_count_pending RETURNING *),
          sums AS (SELECT u.id, sum(u.n) AS n
@@ -50,28 +50,22 @@ BEGIN
                    FROM moved, unnest(moved.named_ids, moved.names) AS u(id, name)
                    ORDER BY u.id, moved.id)
     -- Two one-row aggregates: no join whose plan the statistics could choose.
-    SELECT s.ids, s.counts, m.ids, m.names
-    INTO fold_ids, fold_counts, name_ids, name_values
-    FROM (SELECT array_agg(sums.id ORDER BY sums.id) AS ids,
-                 array_agg(sums.n ORDER BY sums.id) AS counts FROM sums) AS s,
-         (SELECT array_agg(named.id ORDER BY named.id) AS ids,
-                 array_agg(named.name ORDER BY named.id) AS names FROM named) AS m;
-    n_named := coalesce(cardinality(name_ids), 0);
-    -- Both lists are in id order: the names are matched to the counts by one merge.
-    FOR i IN 1 .. coalesce(cardinality(fold_ids), 0) LOOP
-        WHILE j <= n_named AND name_ids[j] < fold_ids[i] LOOP
-            j := j + 1;
-        END LOOP;
-        IF j <= n_named AND name_ids[j] = fold_ids[i] THEN
-            UPDATE catalog_object o SET flux_count = o.flux_count + fold_counts[i],
-                                        name = coalesce(o.name, name_values[j])
-            WHERE o.id = fold_ids[i];
-        ELSE
-            UPDATE catalog_object o SET flux_count = o.flux_count + fold_counts[i]
-            WHERE o.id = fold_ids[i];
-        END IF;
-    END LOOP;
-    RETURN QUERY SELECT unnest(fold_ids);
+    SELECT s.ids, s.counts, m.names
+    INTO fold_ids, fold_counts, first_names
+    FROM (SELECT array_agg(sums.id) AS ids,
+                 jsonb_object_agg(sums.id::text, sums.n) AS counts FROM sums) AS s,
+         (SELECT jsonb_object_agg(named.id::text, named.name) AS names FROM named) AS m;
+    IF fold_ids IS NULL THEN
+        RETURN;
+    END IF;
+    -- EXECUTE plans with the values as constants: a sequential scan would hash the ids.
+    RETURN QUERY EXECUTE
+        'UPDATE catalog_object o
+         SET flux_count = o.flux_count + ($2 ->> o.id::text)::bigint,
+             name = coalesce(o.name, $3 ->> o.id::text)
+         WHERE o.id = ANY($1)
+         RETURNING o.id'
+    USING fold_ids, fold_counts, coalesce(first_names, '{}'::jsonb);
 END $$
 """
 
