@@ -186,11 +186,10 @@ def _measurements(conn, stars: Sequence[StarSpec], layouts: list, limit: int) ->
         else:
             chunks = sorted(parts[spec.star.id])  # its chunks by last image, then the rest
             count, points = sum(c[2] for c in chunks), []
-            if count > limit:  # before the join: chunks past the limit come without records
-                raise _too_large(len(stars))
-            raw = b"".join(c[3] for c in chunks)
         if count > limit:
             raise _too_large(len(stars))
+        if not groups:  # after the check: chunks past the limit come without records
+            raw = b"".join(c[3] for c in chunks)
         rows = np.frombuffer(raw or b"", dtype=record)
         values = {}
         for data, group in zip(points, groups, strict=True):

@@ -171,8 +171,9 @@ def fold_lock() -> Query:
 
 # The fold is the only statement that changes existing catalogue rows, and folds never run two
 # at once (fold_lock): one fold takes every pending row committed before it, and none twice.
-# It is a function (migration 0016): one primary-key update per object, so that no statistics
-# can make it join the objects to the names once per object.
+# It is a function (migration 0016) that updates catalog_object alone, its counts and names
+# read from maps, so that no statistics can make it join the objects to the names once per
+# object.
 _FOLD_COUNTS = "SELECT fold_pending_flux_counts()"
 
 

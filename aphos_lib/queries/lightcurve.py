@@ -85,9 +85,8 @@ _STAR_ROWS = """(SELECT count(*) AS n,
 
 # The stars' sealed chunks (migration 0015), each a row, then per star one row of what
 # follows its last chunk: rows, not one aggregate, so that the server copies no chunk again.
-# Chunks that start past {limit} measurements are not read; the counts still show the excess.
-# A chunk's records are sent only when the curve is within its limit up to it: a curve too
-# long to read costs its chunks' counts, not their megabytes.
+# A chunk's records are sent only when the curve is within its limit up to the chunk's end: a
+# curve too long to read costs its chunks' counts, not their megabytes.
 _RECORDS = """
     SELECT c.object_id, c.through_image_id, c.n,
            CASE WHEN c.n_through <= %(limit)s THEN c.records END
