@@ -10,6 +10,8 @@ Examples
     aphos stats --json
     aphos search --ra "21 41 55.3" --dec "+71 18 38.6" --radius 3arcmin --json
     aphos lightcurve UCAC4:805-031770 UCAC4:803-032417 --format csv --metadata
+    aphos identify UCAC4:805-031770 --json   # the star, all its identifiers, why linked
+    aphos stars relink             # forget every link and link every object again
 """
 
 from __future__ import annotations
@@ -88,7 +90,9 @@ def _print_outcome(outcome) -> None:
     if outcome.status == "stored":
         print(
             f"{outcome.file}: stored {outcome.fluxes} fluxes ({outcome.matched} matched, "
-            f"{outcome.unmatched} unmatched)"
+            f"{outcome.unmatched} unmatched"
+            + (f": {outcome.new_sources} new APhoS sources" if outcome.new_sources else "")
+            + ")"
             + (f", {outcome.rejected_count} rows rejected" if outcome.rejected_count else "")
         )
     elif outcome.status == "duplicate":
@@ -159,6 +163,49 @@ def cmd_stats(args: argparse.Namespace) -> int:
         print(json.dumps(stats))
     else:
         print(", ".join(f"{v} {k}" for k, v in stats.items()))
+    return 0
+
+
+def cmd_identify(args: argparse.Namespace) -> int:
+    from aphos_lib.cross_identification import identify
+    from aphos_lib.search import parse_object_ref
+
+    try:
+        catalog, catalog_id = parse_object_ref(args.object)
+    except ValueError as exc:
+        print(f"aphos: {exc}", file=sys.stderr)
+        return 2
+    catalogue = Catalogue.from_environment()
+    with catalogue.connect("reader") as conn:
+        found = identify(conn, catalog, catalog_id)
+    if found is None:
+        print(f"aphos: no object {args.object} in the catalogue", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(found))
+        return 0
+    print(
+        f"star {found['star']} at {found['ra_deg']:.6f} {found['dec_deg']:+.6f}"
+        f" ({found['name'] or 'no name'}), {found['n_fluxes']} fluxes"
+    )
+    for m in found["members"]:
+        link = m["link"]
+        why = link["reason"] or "not linked yet"
+        if link["linked_to"]:
+            why += f' with {link["linked_to"]}: {link["separation_arcsec"]:.2f}"'
+            if link["mag_diff"] is not None:
+                why += f", {link['mag_diff']:.2f} mag apart"
+        print(f"  {m['catalog']} {m['catalog_id']}: {why}")
+    return 0
+
+
+def cmd_stars(args: argparse.Namespace) -> int:
+    from aphos_lib.cross_identification import relink_all
+
+    catalogue = Catalogue.from_environment()
+    with catalogue.connect("writer") as conn, conn.transaction():
+        stars = relink_all(conn)
+    print(f"linked every catalogue object again: {stars} stars")
     return 0
 
 
@@ -234,6 +281,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--campaign", action="store_true", help=CAMPAIGN_HELP)
     demo.add_argument("--no-hub", action="store_true", help="only load the data and show it")
     demo.set_defaults(func=cmd_demo)
+
+    identify = sub.add_parser(
+        "identify", help="a catalogue object's star: every identifier and why it was linked"
+    )
+    identify.add_argument("object", help="CATALOG:ID, e.g. UCAC4:805-031770")
+    identify.add_argument("--json", action="store_true")
+    identify.set_defaults(func=cmd_identify)
+
+    stars = sub.add_parser("stars", help="cross-identification of catalogue objects")
+    stars.add_argument("action", choices=["relink"], help="relink: link every object again")
+    stars.set_defaults(func=cmd_stars)
 
     add_query_commands(sub)
     return parser

@@ -68,11 +68,17 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.json:
         for row in result.frame.itertuples(index=False):
             record = {f: _json_value(getattr(row, f)) for f in SEARCH_FIELDS}
+            # The star and every catalogue's name of it ("UCAC4 805-031770", ...).
+            record["star"] = _json_value(row.star)
+            record["identifiers"] = list(row.identifiers)
             if "distance_deg" in result.frame:
                 record["distance_deg"] = _json_value(row.distance_deg)
             print(json.dumps(record))
         return 0
     shown = result.frame[list(SEARCH_FIELDS) + [c for c in ("distance_deg",) if c in result.frame]]
+    shown = shown.assign(identifiers=result.frame.identifiers.map(", ".join))
+    if result.resolved is not None:
+        print(f"no stored name matches; objects around {result.resolved}")
     print(shown.to_string(index=False) if len(shown) else "no objects match")
     first = result.offset + 1 if len(result) else 0
     print(f"objects {first}-{result.offset + len(result)} of {result.total}")

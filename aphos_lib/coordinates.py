@@ -23,6 +23,8 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
+
 __all__ = [
     "AngleParseError",
     "format_dec",
@@ -33,6 +35,8 @@ __all__ = [
     "parse_sexagesimal",
     "sky_position",
     "split_sexagesimal",
+    "unit_vectors",
+    "vector_separation_arcsec",
 ]
 
 
@@ -325,3 +329,27 @@ def format_dec(dec_deg: float, style: str = "dms", decimals: int = 2) -> str:
         "colon": (":", ":", ""),
     }[style]
     return f"{sign}{degrees:02d}{marks[0]}{minutes:02d}{marks[1]}{seconds:02d}{tail}{marks[2]}"
+
+
+def unit_vectors(ra_deg, dec_deg) -> np.ndarray:
+    """Positions as unit vectors (one row each): what a k-d tree of the sky is built on.
+
+    Examples
+    --------
+    >>> unit_vectors(np.array([90.0]), np.array([0.0])).round(12).tolist()
+    [[0.0, 1.0, 0.0]]
+    """
+    ra, dec = np.radians(ra_deg), np.radians(dec_deg)
+    return np.column_stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
+
+
+def vector_separation_arcsec(chord) -> np.ndarray:
+    """The angle, in arcseconds, between unit vectors ``chord`` apart (exact at any angle).
+
+    Examples
+    --------
+    >>> chord = 2 * math.sin(math.radians(1 / 3600) / 2)
+    >>> round(float(vector_separation_arcsec(np.array([chord]))[0]), 12)
+    1.0
+    """
+    return np.degrees(2 * np.arcsin(np.minimum(np.asarray(chord) / 2, 1.0))) * 3600

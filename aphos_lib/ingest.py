@@ -6,7 +6,8 @@ What a file becomes
   value read, :mod:`aphos_lib.db.exposure_identity`), not by the file's bytes: sending the same
   exposure again, in any encoding or line ends, stores nothing and reports ``duplicate``;
 - ``catalog_object`` rows for the catalogue stars it matched, upserted in bulk and keyed by
-  (catalogue, catalogue id); rows SIPS matched to no star are kept with no object;
+  (catalogue, catalogue id); rows SIPS matched to no star belong to APhoS sources
+  (:mod:`aphos_lib.sources`), objects of the catalogue ``APHOS``;
 - one ``flux`` row per table row, loaded with a binary COPY (:mod:`aphos_lib.io.repeats`): a
   row within a pixel of an earlier row is that source again and is rejected instead, and of
   several sources SIPS matched to one star only the nearest keeps the match (the others are
@@ -39,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aphos_lib import queries
+from aphos_lib.cross_identification import link_new
 from aphos_lib.db import binary_copy as bc
 from aphos_lib.db import light_curve_records
 from aphos_lib.db.catalogue import Catalogue
@@ -47,6 +49,7 @@ from aphos_lib.io.repeats import find_sources
 from aphos_lib.io.sips import RejectedRow, SipsFile, SipsFormatError, read_sips
 from aphos_lib.object_ids import FileStars, ObjectCache, resolve_stars
 from aphos_lib.observers import ensure_local_observer
+from aphos_lib.sources import assign_sources
 
 __all__ = [
     "FOLD_EVERY",
@@ -113,6 +116,7 @@ class FileOutcome:
     image_id: int | None = None
     rejected_count: int = 0
     warning_count: int = 0
+    new_sources: int = 0  # APhoS sources first seen in this file (aphos_lib.sources)
 
     def __post_init__(self) -> None:
         # The counts are at least what is listed (an outcome built from short lists).
@@ -136,6 +140,7 @@ class FileOutcome:
             "rejected_count": self.rejected_count,
             "warnings": self.warnings,
             "warning_count": self.warning_count,
+            "new_sources": self.new_sources,
             "error": self.error,
         }
 
@@ -307,6 +312,10 @@ def _prepare(
                 warning_count=len(sips.warnings),
             )
             return _Pending(conn, duplicate, sha, upload_id, position, sips)
+        rows, with_object, outcome.new_sources = assign_sources(
+            conn, rows, matched_mask, known.sources
+        )
+        sips = replace(sips, rows=rows)
         pending = _Pending(
             conn,
             outcome,
@@ -314,7 +323,7 @@ def _prepare(
             upload_id,
             position,
             sips,
-            resolve_stars(conn, rows, matched_mask, known),
+            resolve_stars(conn, rows, with_object, known),
         )
         pending.encode()
     except BaseException:
@@ -452,6 +461,7 @@ def fold_flux_counts(conn: psycopg.Connection) -> int:
     with conn.transaction():
         queries.ingest.fold_lock().run(conn)
         changed = [row[0] for row in queries.ingest.fold_counts().rows(conn)]
+        link_new(conn)  # the objects stored since the last fold join the stars near them
         if changed:
             queries.ingest.seal_chunks(changed, SEAL_MIN_ROWS).value(conn)
         return len(changed)
@@ -540,6 +550,7 @@ def _record(
         warnings_json=json.dumps(outcome.warnings),
         warning_count=outcome.warning_count,
         error=outcome.error,
+        new_sources=outcome.new_sources,
     ).run(conn)
 
 

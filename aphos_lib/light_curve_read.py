@@ -40,6 +40,7 @@ from aphos_lib.db import light_curve_records as records
 from aphos_lib.db.binary_copy import decode_points
 from aphos_lib.light_curve_rules import julian_date, nearest_source, night
 from aphos_lib.queries import lightcurve as statements
+from aphos_lib.queries import stars as star_statements
 
 __all__ = ["MAX_CURVE_SOURCES", "CurveTooLarge", "StarSpec", "read_columns"]
 
@@ -124,7 +125,8 @@ def read_columns(
     """
     limit = MAX_CURVE_SOURCES // len(stars)
     layouts = [_layout(spec) for spec in stars]
-    columns = _measurements(conn, stars, layouts, limit)
+    members = _members(conn, stars)
+    columns = _measurements(conn, stars, layouts, limit, members)
 
     # The images where every star that is not optional was measured.
     common = _common(
@@ -140,7 +142,7 @@ def read_columns(
         data.update(_at_images(star, spec, data["image_id"]))
     if with_apertures:
         for spec in stars:
-            data.update(_aperture_lists(conn, spec, data["image_id"], limit))
+            data.update(_aperture_lists(conn, spec, members[spec.star.id], data["image_id"], limit))
     return _frame(conn, data, stars, filter_names, with_apertures)
 
 
@@ -158,21 +160,30 @@ class _Measured:
     points: dict
 
 
-def _measurements(conn, stars: Sequence[StarSpec], layouts: list, limit: int) -> list[_Measured]:
-    """Each star's measurements, one per image.
+def _measurements(
+    conn, stars: Sequence[StarSpec], layouts: list, limit: int, members: dict[int, list[int]]
+) -> list[_Measured]:
+    """Each star's measurements, one per image, over all its catalogue objects.
 
     Stars read in ApAuto alone come from their chunks and the rows after them, the others
-    with their numbered apertures' points from their rows.
+    with their numbered apertures' points from their rows. A star of several objects (one
+    star under several catalogues' ids) reads each, and keeps one source per image.
     """
-    plain = [spec.star.id for spec, (_, groups) in zip(stars, layouts, strict=True) if not groups]
+    plain = [
+        m
+        for spec, (_, groups) in zip(stars, layouts, strict=True)
+        if not groups
+        for m in members[spec.star.id]
+    ]
     parts: dict[int, list] = {}
     if plain:
         for object_id, through, n, raw in statements.records(plain, limit=limit + 1).rows(conn):
             parts.setdefault(object_id, []).append((through is None, through, n, raw))
     reads = [
-        statements.StarRead(spec.star.id, limit + 1, [[e for _, e, _ in group] for group in groups])
+        statements.StarRead(m, limit + 1, [[e for _, e, _ in group] for group in groups])
         for spec, (_, groups) in zip(stars, layouts, strict=True)
         if groups
+        for m in members[spec.star.id]
     ]
     pointed = iter([])
     if reads:
@@ -180,24 +191,46 @@ def _measurements(conn, stars: Sequence[StarSpec], layouts: list, limit: int) ->
         pointed = iter(row)
     out = []
     for spec, (record, groups) in zip(stars, layouts, strict=True):
+        ids = members[spec.star.id]
         if groups:
-            count, raw = next(pointed), next(pointed)
-            points = [next(pointed) for _ in groups]
+            count, raws, points = 0, [], [[] for _ in groups]
+            for _ in ids:
+                n, raw = next(pointed), next(pointed)
+                count += n
+                raws.append(raw or b"")
+                for k in range(len(groups)):
+                    points[k].append(next(pointed))
         else:
-            chunks = sorted(parts[spec.star.id])  # its chunks by last image, then the rest
-            count, points = sum(c[2] for c in chunks), []
+            # Each object's chunks by last image, then the rest.
+            chunks = [sorted(parts.get(m, [])) for m in ids]
+            count, points = sum(c[2] for one in chunks for c in one), []
         if count > limit:
             raise _too_large(len(stars))
         if not groups:  # after the check: chunks past the limit come without records
-            raw = b"".join(c[3] for c in chunks)
-        rows = np.frombuffer(raw or b"", dtype=record)
-        values = {}
+            raws = [b"".join(c[3] for c in one) for one in chunks]
+        rows = np.frombuffer(b"".join(raws), dtype=record)
+        values: dict[str, list] = {}
         for data, group in zip(points, groups, strict=True):
-            coordinates = decode_points(data, len(group))
+            decoded = [decode_points(d, len(group)) for d in data if d is not None]
             for k, (name, _, kind) in enumerate(group):
-                values[name] = coordinates[:, k].astype(kind)
+                values[name] = (
+                    np.concatenate([c[:, k] for c in decoded]).astype(kind)
+                    if decoded
+                    else np.empty(0, dtype=kind)
+                )
+        if len(ids) > 1:  # the objects' measurements, merged in image order
+            order = np.argsort(rows["image_id"].astype(np.int64), kind="stable")
+            rows = rows[order]
+            values = {name: v[order] for name, v in values.items()}
         out.append(_one_per_image(rows, values, spec))
     return out
+
+
+def _members(conn, stars: Sequence[StarSpec]) -> dict[int, list[int]]:
+    """Each star's catalogue objects, by the id of the object it was named by."""
+    ids = sorted({int(spec.star.id) for spec in stars})
+    found = {int(r[0]): [int(m) for m in r[2]] for r in star_statements.members(ids).rows(conn)}
+    return {i: found.get(i, [i]) for i in ids}
 
 
 def _common(image_ids: Sequence[np.ndarray]) -> np.ndarray:
@@ -298,12 +331,18 @@ def _at_images(star: _Measured, spec: StarSpec, image_ids: np.ndarray) -> dict:
     return out
 
 
-def _aperture_lists(conn, spec: StarSpec, image_ids: np.ndarray, limit: int) -> dict:
+def _aperture_lists(
+    conn, spec: StarSpec, object_ids: list[int], image_ids: np.ndarray, limit: int
+) -> dict:
     """The star's every aperture at ``image_ids``, as lists (None where it was not measured).
 
-    Read one row per measurement; the same source is kept as for its values.
+    Read one row per measurement of each of its objects; the same source is kept as for its
+    values.
     """
-    rows = statements.aperture_lists(spec.star.id, limit=limit + 1).rows(conn)
+    rows = sorted(
+        (r for m in object_ids for r in statements.aperture_lists(m, limit=limit + 1).rows(conn)),
+        key=lambda r: r[0],
+    )
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     keep = nearest_source(
         ids,

@@ -84,6 +84,10 @@ _FILTER_ALIASES = {
 
 def _describe(obj: CatalogObject) -> str:
     name = f" ({obj.name})" if obj.name else ""
+    # The star's other catalogues' names: its curve holds their fluxes too.
+    others = [i for i in obj.identifiers if i != f"{obj.catalog} {obj.catalog_id}"]
+    if others:
+        name += f", also {', '.join(others)}"
     mag = "unknown" if obj.mag is None else f"{obj.mag:.2f}"
     return (
         f"{obj.catalog} {obj.catalog_id}{name}, RA {format_ra(obj.ra_deg, 'space')} "
@@ -814,6 +818,8 @@ class LightCurve:
         extra = self._metadata()
         for key in ("variable", "comparison"):
             extra.pop(key)
+        if len(var.identifiers) > 1:  # one star under several catalogues' names
+            rows.insert(1, ["Identifiers", ", ".join(var.identifiers)])
         rows += [[key.replace("_", " ").capitalize(), str(value)] for key, value in extra.items()]
         return rows
 

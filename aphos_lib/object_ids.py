@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aphos_lib.queries import objects
+from aphos_lib.sources import SourceCache
 
 __all__ = ["FileStars", "NewStars", "ObjectCache", "resolve_stars"]
 
@@ -99,6 +100,7 @@ class ObjectCache:
         self.read_areas = read_areas
         self.boxes: list[tuple[float, float, float, float]] = []  # sky areas already read
         self.in_flight: list[NewStars] = []
+        self.sources = SourceCache()  # APhoS sources met (aphos_lib.sources)
 
     def find(self, keys: pa.Array) -> np.ndarray:
         """Each key's object id, -1 where unknown."""

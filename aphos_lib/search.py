@@ -12,7 +12,7 @@ found fast with the position index, are in :mod:`aphos_lib.queries.objects`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -20,8 +20,10 @@ import pandas as pd
 import psycopg
 
 from aphos_lib.coordinates import parse_radius, sky_position
+from aphos_lib.name_resolution import NameNotResolved, ResolvedName, resolve_name
 from aphos_lib.queries import objects
 from aphos_lib.queries.objects import ORDERS, ObjectFilter, cone_boxes
+from aphos_lib.settings import NameResolution
 
 __all__ = [
     "MAX_PAGING",
@@ -53,6 +55,8 @@ COLUMNS = [
     "bv",
     "jk",
     "n_fluxes",
+    "star",
+    "identifiers",
 ]
 _UNITS = {
     "ra_deg": "deg",
@@ -86,6 +90,11 @@ class CatalogObject:
     bv: float | None
     jk: float | None
     n_fluxes: int
+    star: int | None = None
+    identifiers: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "identifiers", tuple(self.identifiers or ()))
 
     @property
     def label(self) -> str:
@@ -104,6 +113,8 @@ class CatalogObject:
             "bv": self.bv,
             "jk": self.jk,
             "n_fluxes": self.n_fluxes,
+            "star": self.star,
+            "identifiers": list(self.identifiers),
         }
 
 
@@ -113,12 +124,15 @@ class SearchResult:
 
     ``frame`` is a pandas DataFrame with units in its column names (``ra_deg``, ``mag``,
     ``distance_deg`` for a cone); ``total`` counts every match, not just this page.
+    ``resolved`` is set when the name searched for is no stored object's: the position CDS
+    Sesame gave for it, around which the page's objects were found.
     """
 
     frame: pd.DataFrame
     total: int
     limit: int
     offset: int
+    resolved: ResolvedName | None = None
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -278,7 +292,11 @@ def search_objects(
     coord : astropy.coordinates.SkyCoord, optional
         The cone centre as a SkyCoord, instead of ``ra``/``dec``.
     name : str, optional
-        Case-insensitive substring of the object's name.
+        Case-insensitive substring of the object's name. When no stored name matches (and
+        no cone is given), the name is resolved by CDS Sesame and the objects within
+        ``APHOS_NAME_CONE_ARCSEC`` (10") of its position are found instead
+        (``SearchResult.resolved`` says so); :mod:`aphos_lib.name_resolution` raises a
+        ``ValueError`` when Sesame cannot be reached.
     min_mag, max_mag : float, optional
         Catalogue magnitude range, inclusive.
     catalog : str, optional
@@ -322,9 +340,31 @@ def search_objects(
         catalog=_catalog_name(conn, catalog) if catalog else None,
         catalog_id=catalog_id,
     )
-    page = objects.search(where, limit=limit, offset=offset, order=order).rows(conn)
-    total = _total(conn, where, page, limit, offset)
+    page, total = _page(conn, where, limit, offset, order)
+    if total == 0 and cone is None and name and name.strip():
+        if (around := _search_around_name(conn, where, limit, offset, order)) is not None:
+            return around
     return SearchResult(_frame(page, cone is not None), total, limit, offset)
+
+
+def _search_around_name(
+    conn, where: ObjectFilter, limit: int, offset: int, order: str | None
+) -> SearchResult | None:
+    """The search in the cone around the position CDS Sesame gives for ``where.name``, a
+    name no stored object carries; None when stored names match it (the other filters left
+    them out) or when Sesame does not know the name either."""
+    alone = ObjectFilter(name=where.name)
+    if where != alone and objects.search(alone, limit=1, offset=0).rows(conn):
+        return None
+    settings = NameResolution.from_environment()
+    try:
+        found = resolve_name(conn, where.name, settings=settings)
+    except NameNotResolved:
+        return None
+    cone = (found.ra_deg, found.dec_deg, settings.cone_arcsec / 3600.0)
+    around = replace(where, name=None, cone=cone)
+    page, total = _page(conn, around, limit, offset, order)
+    return SearchResult(_frame(page, True), total, limit, offset, resolved=found)
 
 
 # Each column's type, fixed rather than inferred from the page: a page whose stars all lack a
@@ -340,6 +380,8 @@ _KINDS = {
     "bv": "float",
     "jk": "float",
     "n_fluxes": "int",
+    "star": "int",
+    "identifiers": "list",
     "distance_deg": "float",
 }
 
@@ -355,9 +397,25 @@ def _frame(page: list[tuple], cone: bool) -> pd.DataFrame:
             data[name] = pd.array(values, dtype="str")
         elif kind == "float":
             data[name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        elif kind == "list":
+            data[name] = pd.Series([list(v or ()) for v in values], dtype=object)
         else:
             data[name] = np.array(values, dtype=np.int64)
     return pd.DataFrame(data, copy=False)
+
+
+def _page(
+    conn, where: ObjectFilter, limit: int, offset: int, order: str | None
+) -> tuple[list[tuple], int]:
+    """One page of the stars that match, and how many match in all."""
+    if where.cone is None or not limit:
+        page = objects.search(where, limit=limit, offset=offset, order=order).rows(conn)
+        return page, _total(conn, where, page, limit, offset)
+    # A cone's matches are all read to sort them by distance: counted in the same statement.
+    rows = objects.search(where, limit=limit, offset=offset, order=order, counted=True).rows(conn)
+    if not rows and offset:
+        return rows, objects.count(where).value(conn)  # a page past the last match
+    return [row[:-1] for row in rows], rows[0][-1] if rows else 0
 
 
 def _total(conn, where: ObjectFilter, page, limit: int, offset: int) -> int:

@@ -16,7 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["JobSettings", "Settings", "UploadLimits", "aphos_home"]
+__all__ = [
+    "JobSettings",
+    "LinkRules",
+    "NameResolution",
+    "Settings",
+    "UploadLimits",
+    "aphos_home",
+]
 
 
 def aphos_home(env: Mapping[str, str] | None = None) -> Path:
@@ -139,6 +146,49 @@ class JobSettings:
 
 
 @dataclass(frozen=True)
+class NameResolution:
+    """How a name the archive does not hold is found on the sky (:mod:`aphos_lib.name_resolution`).
+
+    Attributes
+    ----------
+    sesame_url : str
+        CDS Sesame, asked as ``<sesame_url>/-oI/SNV?<name>`` (``APHOS_SESAME_URL``, default
+        ``https://cds.unistra.fr/cgi-bin/nph-sesame``; a mirror, or a stand-in in tests).
+    timeout : float
+        Seconds Sesame has to answer (``APHOS_SESAME_TIMEOUT``, 3); an answer that trickles
+        in is given up after twice that.
+    max_bytes : int
+        The most of an answer read (64 KiB; one star's answer is about 1 KB).
+    cone_arcsec : float
+        Radius of the cone searched around a resolved position (``APHOS_NAME_CONE_ARCSEC``,
+        10 arcsec).
+
+    Examples
+    --------
+    >>> NameResolution.from_environment({"APHOS_NAME_CONE_ARCSEC": "30"}).cone_arcsec
+    30.0
+    >>> NameResolution().sesame_url
+    'https://cds.unistra.fr/cgi-bin/nph-sesame'
+    """
+
+    sesame_url: str = "https://cds.unistra.fr/cgi-bin/nph-sesame"
+    timeout: float = 3.0
+    max_bytes: int = 64 * 1024
+    cone_arcsec: float = 10.0
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> NameResolution:
+        """The settings the variables give (``env``: the process's by default)."""
+        env = os.environ if env is None else env
+        default = cls()
+        return cls(
+            sesame_url=env.get("APHOS_SESAME_URL") or default.sesame_url,
+            timeout=float(env.get("APHOS_SESAME_TIMEOUT") or default.timeout),
+            cone_arcsec=float(env.get("APHOS_NAME_CONE_ARCSEC") or default.cone_arcsec),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Where the archive lives and how its services behave.
 
@@ -157,6 +207,7 @@ class Settings:
         Worker processes of the worker service (``APHOS_WORKERS``, 1).
     jobs : JobSettings
     upload_limits : UploadLimits
+    names : NameResolution
 
     Examples
     --------
@@ -174,6 +225,7 @@ class Settings:
     workers: int = 1
     jobs: JobSettings = field(default_factory=JobSettings)
     upload_limits: UploadLimits = field(default_factory=UploadLimits)
+    names: NameResolution = field(default_factory=NameResolution)
 
     def __post_init__(self) -> None:
         # Frozen: the derived defaults are set once, here.
@@ -197,4 +249,42 @@ class Settings:
             workers=max(1, int(env.get("APHOS_WORKERS") or 1)),
             jobs=JobSettings.from_environment(env),
             upload_limits=UploadLimits.from_environment(env),
+            names=NameResolution.from_environment(env),
+        )
+
+
+@dataclass(frozen=True)
+class LinkRules:
+    """When two catalogue objects are one star.
+
+    Attributes
+    ----------
+    radius_arcsec : float
+        Largest separation of one star's positions (``APHOS_LINK_RADIUS_ARCSEC``, 1.5).
+    max_mag_diff : float
+        Largest difference of the catalogues' magnitudes, where both give one
+        (``APHOS_LINK_MAX_MAG_DIFF``, 1.0: catalogues measure in different bands).
+    moving_arcsec : float
+        Catalogue positions up to this far apart are compared by their measured positions
+        (``APHOS_LINK_MOVING_ARCSEC``, 10: a star moving 0.5"/yr between epochs 20 years
+        apart).
+
+    Examples
+    --------
+    >>> LinkRules.from_environment({"APHOS_LINK_RADIUS_ARCSEC": "2"}).radius_arcsec
+    2.0
+    """
+
+    radius_arcsec: float = 1.5
+    max_mag_diff: float = 1.0
+    moving_arcsec: float = 10.0
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> LinkRules:
+        """The rules the ``APHOS_LINK_*`` variables give (``env``: the process's)."""
+        env = os.environ if env is None else env
+        return cls(
+            radius_arcsec=float(env.get("APHOS_LINK_RADIUS_ARCSEC", 1.5)),
+            max_mag_diff=float(env.get("APHOS_LINK_MAX_MAG_DIFF", 1.0)),
+            moving_arcsec=float(env.get("APHOS_LINK_MOVING_ARCSEC", 10.0)),
         )

@@ -103,6 +103,7 @@ from psycopg import sql
 from psycopg.types.numeric import Float4
 
 from aphos_lib import queries
+from aphos_lib.cross_identification import relink_all
 from aphos_lib.db import light_curve_records
 from aphos_lib.db.bootstrap import embedded_catalogue
 from aphos_lib.db.catalogue import Catalogue
@@ -779,6 +780,10 @@ def build_ours(dsn: str, sky: Sky, workers: int) -> None:
         log("light-curve chunks (as the ingest's folds seal them)")
         sealed = queries.ingest.seal_chunks(None, 0).value(conn)
         log(f"  {sealed:,} objects sealed")
+        log("stars (as the ingest's folds link the objects)")
+        with conn.transaction():
+            stars = relink_all(conn)
+        log(f"  {stars:,} stars")
 
 
 # --------------------------------------------------------------------------- building the original

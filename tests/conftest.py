@@ -98,6 +98,20 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("hub"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def sesame_knowing_no_name() -> Iterator[None]:
+    """No test asks the real CDS Sesame: a name search that matches no stored name asks this
+    stand-in, which knows no name (tests/sesame_standin.py; tests of name resolution start
+    their own)."""
+    from sesame_standin import SesameStandIn
+
+    standin = SesameStandIn()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("APHOS_SESAME_URL", standin.url)
+        yield
+    standin.close()
+
+
 def fixture_path(name: str) -> Path:
     path = FIXTURES / name
     if not path.exists():
@@ -294,6 +308,30 @@ def odd_catalogue(embedded_server) -> Iterator[Catalogue]:
     directory = make_home("aphos-odd-files-")
     try:
         load_odd_catalogue(cat, fixture_path("correct_file.csv"), directory)
+        yield cat
+    finally:
+        cat.dispose()
+        embedded_server.drop(name)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def two_catalogue_catalogue(embedded_server) -> Iterator[Catalogue]:
+    """One night of GK Cep's field from two observers whose SIPS matched it to different
+    catalogues: ``correct_file.csv`` (UCAC4) by ``novak`` and its USNO-B1.0 copy
+    (tests/sips_copies.py) by ``vesely``; read only."""
+    from aphos_lib.ingest import ingest_files
+
+    from sips_copies import usno_copy
+
+    cat, name = embedded_server.clone()
+    directory = make_home("aphos-two-catalogues-")
+    try:
+        text = fixture_path("correct_file.csv").read_bytes().decode("latin-1")
+        usno = directory / "usno.csv"
+        usno.write_bytes(usno_copy(text).encode("latin-1"))
+        for path, observer in ((fixture_path("correct_file.csv"), "novak"), (usno, "vesely")):
+            assert all(o.ok for o in ingest_files(cat, [path], observer=observer))
         yield cat
     finally:
         cat.dispose()

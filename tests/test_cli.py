@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -35,15 +36,20 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def home():
-    path = make_home("aphos-cli-")
+def _aphos_home(prefix: str) -> Iterator[tuple[Path, dict[str, str]]]:
+    """An APHOS_HOME and the environment naming it; its database stopped and removed after."""
+    path = make_home(prefix)
     env = clean_env(APHOS_HOME=str(path))
     try:
         yield path, env
     finally:
         subprocess.run([APHOS, "db", "stop"], env=env, capture_output=True, timeout=120)
         shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def home():
+    yield from _aphos_home("aphos-cli-")
 
 
 def test_db_start_status_url_and_stop(home):
@@ -107,9 +113,11 @@ def test_ingest_json_reports_every_file_and_exit_code(home):
         "rejected_count",
         "warnings",
         "warning_count",
+        "new_sources",
         "error",
     }
     assert (lines[0]["rejected_count"], lines[3]["rejected_count"]) == (0, 2)
+    assert lines[0]["new_sources"] == 658 + 26  # the unmatched rows and the second sources
     assert lines[0]["warning_count"] == len(lines[0]["warnings"]) == 26
     assert lines[0]["warnings"][4] == (
         "line 2355: a second source matched to UCAC4 778-043526 (line 2277 is nearer); "
@@ -142,8 +150,14 @@ def test_ingest_human_output_names_file_line_and_reason(home):
     assert "scheme_missing.csv: rejected: scheme_missing.csv: no table header row" in out
 
 
-def test_ingest_lists_the_first_rejected_rows_and_counts_them_all(home, tmp_path):
-    _, env = home
+@pytest.fixture
+def fresh_home():
+    """A catalogue of its own: what a file founds does not depend on the tests before it."""
+    yield from _aphos_home("aphos-cli-fresh-")
+
+
+def test_ingest_lists_the_first_rejected_rows_and_counts_them_all(fresh_home, tmp_path):
+    _, env = fresh_home
     data = fixture_path("correct_file.csv").read_bytes()
     head, _, body = data.partition(b"\r\nName;")
     table_header, _, rows = body.partition(b"\r\n")
@@ -151,7 +165,8 @@ def test_ingest_lists_the_first_rejected_rows_and_counts_them_all(home, tmp_path
     thrice.write_bytes(head + b"\r\nName;" + table_header + b"\r\n" + rows * 3)
     out = run("ingest", "--observer", "dvorak", str(thrice), env=env).stdout.splitlines()
     assert out[0] == (
-        "thrice.csv: stored 2671 fluxes (1987 matched, 684 unmatched), 5342 rows rejected"
+        "thrice.csv: stored 2671 fluxes (1987 matched, 684 unmatched: 684 new APhoS sources), "
+        "5342 rows rejected"
     )
     assert out[1] == "  thrice.csv: line 2696: duplicate of line 25"
     assert [line.split(": ")[1] for line in out[1:21]] == [f"line {n}" for n in range(2696, 2716)]
@@ -165,6 +180,31 @@ def test_ingest_lists_the_first_rejected_rows_and_counts_them_all(home, tmp_path
     assert (done["fluxes"], done["rejected_count"], done["warning_count"]) == (2671, 5342, 26)
     assert len(done["rejected_rows"]) == 1000 and len(done["warnings"]) == 26
     assert done["rejected_rows"][-1] == {"line": 3695, "reason": "duplicate of line 1024"}
+
+
+def test_ingest_says_how_many_new_sources_a_file_founded(home, tmp_path):
+    _, env = home
+    text = fixture_path("correct_file.csv").read_bytes().decode("latin-1")
+    head, _, body = text.partition("\r\nName;")
+    table_header, _, rows = body.partition("\r\n")
+    unmatched = [
+        r.split(";") for r in rows.split("\r\n") if r.count(";") > 12 and not r.split(";")[6]
+    ]
+    # Three of its uncatalogued stars, moved 3 degrees south where no source is yet.
+    moved = [";".join([*f[:5], f"+65 2{i} 00.00", *f[6:]]) for i, f in enumerate(unmatched[:3])]
+    far = tmp_path / "far.csv"
+    far.write_bytes(
+        (
+            head.replace("2021-11-06", "2021-11-08")
+            + "\r\nName;"
+            + table_header
+            + "\r\n"
+            + "\r\n".join(moved)
+            + "\r\n"
+        ).encode("latin-1")
+    )
+    out = run("ingest", "--observer", "novak", str(far), env=env).stdout.splitlines()
+    assert out == ["far.csv: stored 3 fluxes (0 matched, 3 unmatched: 3 new APhoS sources)"]
 
 
 def test_bad_observer_name_is_refused(home):

@@ -44,11 +44,23 @@ EXPECTED = FIXTURE_OUTCOMES
 
 
 def counts(conn: psycopg.Connection) -> dict[str, int]:
+    """Images, fluxes, fluxes SIPS matched to a catalogue star, catalogue objects (APhoS
+    sources aside); ``sources`` counts the APhoS sources, ``sourced`` their fluxes."""
     row = conn.execute(
         "SELECT (SELECT count(*) FROM image), (SELECT count(*) FROM flux),"
-        " (SELECT count(object_id) FROM flux), (SELECT count(*) FROM catalog_object)"
+        " (SELECT count(*) FROM flux f JOIN catalog_object o ON o.id = f.object_id"
+        "  WHERE o.catalog <> 'APHOS'),"
+        " (SELECT count(*) FROM catalog_object WHERE catalog <> 'APHOS')"
     ).fetchone()
     return dict(zip(("images", "fluxes", "matched", "objects"), row, strict=True))
+
+
+def sources(conn: psycopg.Connection) -> tuple[int, int]:
+    """The APhoS sources and their fluxes."""
+    return conn.execute(
+        "SELECT count(DISTINCT o.id), count(f.object_id) FROM catalog_object o"
+        " LEFT JOIN flux f ON f.object_id = o.id WHERE o.catalog = 'APHOS'"
+    ).fetchone()
 
 
 def assert_maintained_counts_are_exact(conn: psycopg.Connection) -> None:
@@ -63,6 +75,19 @@ def assert_maintained_counts_are_exact(conn: psycopg.Connection) -> None:
         "SELECT (SELECT objects FROM catalogue_totals), (SELECT count(*) FROM catalog_object)"
     ).fetchone()
     assert totals == objects
+    # Every object in one star; each star's count the sum of its members'.
+    wrong_stars = conn.execute(
+        "SELECT s.id, s.flux_count, sum(o.flux_count) FROM star s"
+        " JOIN catalog_object o ON o.star_id = s.id GROUP BY s.id"
+        " HAVING s.flux_count <> sum(o.flux_count) OR s.members <> count(*)"
+    ).fetchall()
+    assert wrong_stars == []
+    unlinked, stars, counted = conn.execute(
+        "SELECT (SELECT count(*) FROM catalog_object o WHERE NOT EXISTS"
+        "  (SELECT 1 FROM star s WHERE s.id = o.star_id)),"
+        " (SELECT stars FROM catalogue_totals), (SELECT count(*) FROM star)"
+    ).fetchone()
+    assert (unlinked, stars) == (0, counted)
 
 
 def distinct_stars(sips) -> int:
@@ -133,8 +158,9 @@ def test_stored_values_equal_the_file_saturation_is_a_flag_and_nothing_is_zero(w
     ingest_file(writer, fixture_path("correct_file.csv"), observer_id=oid)
     frame = read_sips(fixture_path("correct_file.csv")).to_pandas().set_index("line")
     rows = writer.execute(
-        "SELECT line, ra_deg, dec_deg, x, adu, ap_auto, ap_auto_dev, ap_auto_saturated, ap,"
-        " ap_dev, ap_saturated, object_id FROM flux ORDER BY line"
+        "SELECT f.line, f.ra_deg, f.dec_deg, f.x, f.adu, f.ap_auto, f.ap_auto_dev,"
+        " f.ap_auto_saturated, f.ap, f.ap_dev, f.ap_saturated, o.catalog"
+        " FROM flux f JOIN catalog_object o ON o.id = f.object_id ORDER BY line"
     ).fetchall()
     assert len(rows) == 2671
     saturated_values = 0
@@ -152,8 +178,9 @@ def test_stored_values_equal_the_file_saturation_is_a_flag_and_nothing_is_zero(w
             assert (ap[k] is None) == ap_sat[k]  # this file has no empty fluxes
             saturated_values += ap_sat[k]
         saturated_values += auto_sat
-        # A second source of a star is stored without the match (its nearer one has it).
-        assert (obj is None) == (
+        # A second source of a star is stored without the match (its nearer one has it):
+        # like the rows SIPS matched to nothing, it is an APhoS source.
+        assert (obj == "APHOS") == (
             not isinstance(ref.catalog_id, str) or line in CORRECT_FILE_UNLINKED
         )
     raw = fixture_path("correct_file.csv").read_bytes()
@@ -254,9 +281,21 @@ def test_sending_a_file_again_stores_nothing_and_says_duplicate(catalogue: Catal
         after = counts(conn)
         assert_maintained_counts_are_exact(conn)
         per_star = dict(
-            conn.execute("SELECT catalog_id, flux_count FROM catalog_object").fetchall()
+            conn.execute(
+                "SELECT catalog_id, flux_count FROM catalog_object WHERE catalog <> 'APHOS'"
+            ).fetchall()
+        )
+        per_source = Counter(
+            n
+            for (n,) in conn.execute(
+                "SELECT flux_count FROM catalog_object WHERE catalog = 'APHOS'"
+            )
         )
     assert after["fluxes"] == 2 * before["fluxes"] and after["objects"] == before["objects"]
+    # The other observer's rows SIPS matched to nothing are the sources the first file made:
+    # 658 unmatched rows and the 26 second sources, each source measured once in each image.
+    assert first[0].new_sources == 658 + 26 and other[0].new_sources == 0
+    assert per_source == {2: 658 + 26}
     # Two images (novak's and svoboda's), one source of each star in each: SIPS matched 26
     # stars to two sources, and the farther is stored without the match.
     rows_per_star = Counter(read_sips(path).rows["catalog_id"].drop_null().to_pylist())
@@ -279,7 +318,7 @@ def test_flux_counts_left_pending_are_folded_by_the_next_ingest(catalogue: Catal
         assert conn.execute("SELECT count(*) FROM flux_count_pending").fetchone() == (0,)
         assert_maintained_counts_are_exact(conn)
         total = conn.execute("SELECT sum(flux_count) FROM catalog_object").fetchone()[0]
-        assert total == outcome.matched + later[0].matched
+        assert total == outcome.fluxes + later[0].fluxes  # every row: a star or a source
         assert fold_flux_counts(conn) == 0  # nothing left: a second fold changes nothing
     with catalogue.connect("reader") as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("SELECT * FROM flux_count_pending")
@@ -350,10 +389,15 @@ def test_a_batch_reads_the_stars_of_an_images_sky_area_at_once(catalogue: Catalo
         )
         cache = ObjectCache()
         _read_area(conn, cache, area)
-    assert len(stored) == len(cache.keys) + 1
-    assert dict(zip(cache.keys.to_pylist(), cache.ids.tolist(), strict=True)) == {
-        k: v for k, v in stored.items() if k != "UCAC4\t000-000001"
+    # Every catalogue star of the field; the APhoS sources (unmatched rows) inside the area.
+    read = dict(zip(cache.keys.to_pylist(), cache.ids.tolist(), strict=True))
+    catalogued = {k: v for k, v in stored.items() if not k.startswith("APHOS")}
+    assert len(catalogued) == len([k for k in read if not k.startswith("APHOS")]) + 1
+    assert {k: v for k, v in read.items() if not k.startswith("APHOS")} == {
+        k: v for k, v in catalogued.items() if k != "UCAC4\t000-000001"
     }
+    sources = {k: v for k, v in stored.items() if k.startswith("APHOS")}
+    assert 0 < len(sources) - len([k for k in read if k.startswith("APHOS")]) < 10
     assert cache.holds_area(area)
     assert cache.holds_area((area[0] + 0.01, area[1], area[2], area[3] - 0.01))
     assert not cache.holds_area((area[0] - 0.01, area[1], area[2], area[3]))
@@ -542,8 +586,10 @@ def test_statistics_saying_there_are_no_objects_do_not_slow_the_fold(
     with catalogue.connect("reader") as conn:
         objects = conn.execute("SELECT count(DISTINCT object_id) FROM flux").fetchone()[0]
     assert sum(n for _, n in folds) == objects > 70_000
-    # About 2 s on two loaded cores (one primary-key update per object); the join took 40.
-    assert sum(t for t, _ in folds) < 10
+    # The counts: 0.6 s; linking 80,000 new objects (40 catalogues at each position) into
+    # their stars: 6-9 s here. The join took 40 s, and linking with one pair per two objects
+    # within 10" (780 at each position) more.
+    assert sum(t for t, _ in folds) < 20
 
 
 def _activity(watch: psycopg.Connection, dbname: str) -> str:
@@ -590,14 +636,17 @@ def test_every_row_points_at_the_object_with_its_catalogue_id_across_a_batch(cat
         expected[path.name] = dict(zip(lines, ids, strict=True))
     with catalogue.connect("reader") as conn:
         stored = conn.execute(
-            "SELECT i.filename, f.line, o.catalog_id FROM flux f JOIN image i ON i.id = f.image_id"
-            " LEFT JOIN catalog_object o ON o.id = f.object_id"
+            "SELECT i.filename, f.line, o.catalog, o.catalog_id FROM flux f"
+            " JOIN image i ON i.id = f.image_id LEFT JOIN catalog_object o ON o.id = f.object_id"
         ).fetchall()
     assert len(stored) == sum(len(v) for v in expected.values())
     with catalogue.connect("reader") as conn:
         assert_maintained_counts_are_exact(conn)
-    for filename, line, catalog_id in stored:
-        assert catalog_id == expected[filename][line], (filename, line)
+    for filename, line, catalog, catalog_id in stored:
+        if expected[filename][line] is None:  # unmatched: an APhoS source
+            assert catalog == "APHOS", (filename, line)
+        else:
+            assert catalog_id == expected[filename][line], (filename, line)
 
 
 def test_pooled_connections_are_reused_only_when_left_clean(server, catalogue: Catalogue):
@@ -653,13 +702,15 @@ def test_a_file_whose_rows_repeat_38_times_stores_each_source_once(catalogue, tm
     assert copies.warnings == single.warnings and copies.warning_count == 26
     with catalogue.connect("reader") as conn:
         per_image = conn.execute(
-            "SELECT i.filename, count(*), count(f.object_id), count(DISTINCT f.object_id),"
-            " min(f.line), max(f.line) FROM flux f JOIN image i ON i.id = f.image_id"
-            " GROUP BY i.filename ORDER BY 1"
+            "SELECT i.filename, count(*), count(*) FILTER (WHERE o.catalog <> 'APHOS'),"
+            " count(DISTINCT f.object_id), min(f.line), max(f.line)"
+            " FROM flux f JOIN image i ON i.id = f.image_id"
+            " JOIN catalog_object o ON o.id = f.object_id GROUP BY i.filename ORDER BY 1"
         ).fetchall()
+        # Every row one object: 1,987 catalogue stars and 684 APhoS sources.
         assert per_image == [
-            ("correct_file.csv", 2671, 1987, 1987, 25, 2695),
-            ("repeated.csv", 2671, 1987, 1987, 25, 2695),
+            ("correct_file.csv", 2671, 1987, 2671, 25, 2695),
+            ("repeated.csv", 2671, 1987, 2671, 25, 2695),
         ]
         recorded = conn.execute(
             "SELECT jsonb_array_length(rejected_rows), rejected_count, warning_count,"
@@ -703,18 +754,23 @@ def test_rows_within_a_pixel_are_one_source_and_a_star_has_one_source(writer):
     assert (outcome.fluxes, outcome.matched, outcome.unmatched) == (5, 2, 3)
     assert (outcome.rejected_count, outcome.warning_count) == (3, 2)
     stored = writer.execute(
-        "SELECT f.line, f.ap_auto, o.catalog_id FROM flux f"
+        "SELECT f.line, f.ap_auto, o.catalog FROM flux f"
         " LEFT JOIN catalog_object o ON o.id = f.object_id ORDER BY f.line"
     ).fetchall()
+    # The rows stored without a catalogue match are APhoS sources, one each.
     assert stored == [
-        (4, 100.0, None),
-        (6, 102.0, "500-000001"),
-        (8, 104.0, None),
-        (9, 105.0, "500-000003"),
-        (11, 107.0, None),
+        (4, 100.0, "APHOS"),
+        (6, 102.0, "UCAC4"),
+        (8, 104.0, "APHOS"),
+        (9, 105.0, "UCAC4"),
+        (11, 107.0, "APHOS"),
     ]
-    objects = writer.execute("SELECT catalog_id, flux_count FROM catalog_object ORDER BY 1")
+    objects = writer.execute(
+        "SELECT catalog_id, flux_count FROM catalog_object WHERE catalog <> 'APHOS' ORDER BY 1"
+    )
     assert objects.fetchall() == [("500-000001", 1), ("500-000003", 1)]
+    sources = writer.execute("SELECT flux_count FROM catalog_object WHERE catalog = 'APHOS'")
+    assert sorted(sources.fetchall()) == [(1,), (1,), (1,)]
 
 
 def _crowded_field(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

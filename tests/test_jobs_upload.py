@@ -103,11 +103,16 @@ def test_a_file_of_many_repeated_rows_records_the_first_thousand_and_counts_them
     status = upload_status(writer, job.observer_id, upload_id)
     [f] = status["files"]
     assert (f["rejected_count"], len(f["rejected_rows"]), f["warning_count"]) == (5342, 1000, 26)
+    # Its 684 unmatched rows (658 unmatched by SIPS, 26 second sources of a star) found as
+    # many APhoS sources in an empty catalogue.
+    assert f["new_sources"] == 684
     assert f["warnings"][0].startswith("line 2267: a second source matched to UCAC4 796-032365")
     html = outcome_html(status)
     assert "<summary>5,342</summary><ul>" in html and html.count("<li>") == 21
     assert "<li>5,322 more</li>" in html
-    assert list_uploads(writer, job.observer_id)[1][0]["rejected_rows"] == 5342
+    assert "<td>684</td><td>684</td><td class='aphos-upload-lines'>" in html
+    [logged] = list_uploads(writer, job.observer_id, files=True)[1]
+    assert logged["rejected_rows"] == 5342 and logged["files"][0]["new_sources"] == 684
 
 
 def test_a_retry_skips_the_files_an_earlier_attempt_stored(writer, home):

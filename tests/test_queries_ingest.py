@@ -78,11 +78,13 @@ def test_an_outcome_row_has_a_value_for_each_column():
         warnings_json="[]",
         warning_count=0,
         error=None,
+        new_sources=2,
     )
     text = " ".join(q.text().split())
     columns = text.split("(", 1)[1].split(")", 1)[0].split(", ")
-    assert len(columns) == len(q.params) == len(re.findall("%s", text)) == 14
+    assert len(columns) == len(q.params) == len(re.findall("%s", text)) == 15
     assert dict(zip(columns, q.params, strict=True))["matched"] == 8
+    assert dict(zip(columns, q.params, strict=True))["new_sources"] == 2
 
 
 def test_folds_take_one_shared_lock_and_move_every_pending_row_once():

@@ -105,7 +105,7 @@ def test_observer_profiles_and_catalogs(api_url):
     assert status == 200 and novak["username"] == "novak" and novak["images"] > 0
     assert novak["fluxes"] > novak["images"]
     assert v2(api_url, "observers/nobody-at-all")[0] == 404
-    assert v2(api_url, "catalogs") == (200, ["UCAC4"])
+    assert v2(api_url, "catalogs") == (200, ["APHOS", "UCAC4"])  # APhoS sources too
 
 
 def test_documentation_is_served_by_the_service_without_internet(api_url):

@@ -12,7 +12,7 @@ from psycopg import sql
 from aphos_lib.queries import objects
 from aphos_lib.queries.objects import ObjectFilter
 
-BOX = re.compile(r"point\(o\.ra_deg, o\.dec_deg\) <@ box\(point\(([^)]*)\), point\(([^)]*)\)\)")
+BOX = re.compile(r"point\(s\.ra_deg, s\.dec_deg\) <@ box\(point\(([^)]*)\), point\(([^)]*)\)\)")
 
 
 def boxes_in(text: str) -> list[tuple[float, float, float, float]]:
@@ -36,7 +36,7 @@ def test_a_cone_asks_the_position_index_for_its_box_and_trims_it_by_the_distance
     assert where.rstrip().endswith("<= %(r)s")
     assert "AS distance_deg" in text
     assert text.endswith(
-        "ORDER BY distance_deg, o.catalog, o.catalog_id LIMIT %(limit)s OFFSET %(offset)s"
+        "ORDER BY distance_deg, s.catalog, s.catalog_id LIMIT %(limit)s OFFSET %(offset)s"
     )
 
 
@@ -62,30 +62,33 @@ def test_filters_join_with_and_escape_wildcards_and_a_star_makes_a_prefix():
         "limit": 5,
         "offset": 0,
     }
+    # Stars: their members' names, magnitude and catalogues; any member's id finds its star.
     condition = (
-        "o.name ILIKE %(name)s AND o.mag >= %(min_mag)s AND o.mag <= %(max_mag)s"
-        " AND o.catalog = %(catalog)s AND o.catalog_id LIKE %(catalog_id)s"
+        "s.names ILIKE %(name)s AND s.mag >= %(min_mag)s AND s.mag <= %(max_mag)s"
+        " AND s.catalogs @> ARRAY[%(catalog)s]::text[] AND s.id IN (SELECT m.star_id FROM"
+        " catalog_object m WHERE m.catalog_id LIKE %(catalog_id)s AND m.catalog = %(catalog)s)"
     )
     assert q.text() == (
-        "SELECT o.id, o.catalog, o.catalog_id, o.name, o.ra_deg, o.dec_deg, o.mag, o.bv, o.jk,"
-        f" o.flux_count FROM catalog_object o WHERE {condition}"
-        " ORDER BY o.mag DESC NULLS LAST, o.catalog, o.catalog_id"
+        "SELECT s.primary_object_id, s.catalog, s.catalog_id, s.name, s.ra_deg, s.dec_deg,"
+        " s.mag, s.bv, s.jk, s.flux_count, s.id, s.identifiers"
+        f" FROM star s WHERE {condition}"
+        " ORDER BY s.mag DESC NULLS LAST, s.catalog, s.catalog_id"
         " LIMIT %(limit)s OFFSET %(offset)s"
     )
     # The count has the page's condition and parameters, without the page.
     count = objects.count(where)
-    assert count.text() == f"SELECT count(*) FROM catalog_object o WHERE {condition}"
+    assert count.text() == f"SELECT count(*) FROM star s WHERE {condition}"
     assert count.params == {k: v for k, v in q.params.items() if k not in ("limit", "offset")}
     exact = objects.search(ObjectFilter(catalog_id=" 805-031770 "), limit=1, offset=0)
-    assert "o.catalog_id = %(catalog_id)s" in exact.text()
+    assert "m.catalog_id = %(catalog_id)s" in exact.text()
     assert exact.params["catalog_id"] == "805-031770"
 
 
 def test_no_filter_pages_everything_by_catalogue_and_counts_nothing():
     q = objects.search(ObjectFilter(), limit=100, offset=0)
-    assert " WHERE true ORDER BY o.catalog, o.catalog_id " in q.text()
+    assert " WHERE true ORDER BY s.catalog, s.catalog_id " in q.text()
     assert "distance" not in q.text()
-    assert objects.count(ObjectFilter()).text() == "SELECT objects FROM catalogue_totals"
+    assert objects.count(ObjectFilter()).text() == "SELECT stars FROM catalogue_totals"
 
 
 def test_a_bad_order_is_refused_while_building():
@@ -96,7 +99,7 @@ def test_a_bad_order_is_refused_while_building():
     by_distance = objects.search(
         ObjectFilter(cone=(0.0, 0.0, 1.0)), limit=1, offset=0, order="-distance"
     )
-    assert "ORDER BY distance_deg DESC NULLS LAST, o.catalog, o.catalog_id" in by_distance.text()
+    assert "ORDER BY distance_deg DESC NULLS LAST, s.catalog, s.catalog_id" in by_distance.text()
 
 
 def test_the_ingests_insert_names_every_value_and_keeps_the_first_stored_star():
@@ -110,14 +113,14 @@ def test_the_ingests_insert_names_every_value_and_keeps_the_first_stored_star():
 @pytest.mark.catalogue
 def test_the_built_cone_is_read_through_the_position_index(demo_catalogue):
     """The index condition is one PostgreSQL can use: with sequential scans priced out, the plan
-    of the built statement (and of the count) reads catalog_object_position_idx."""
+    of the built statement (and of the count) reads the stars' position index."""
     where = ObjectFilter(cone=(322.7464583, 70.8232167, 0.5))
     with demo_catalogue.connect("reader") as conn:
         conn.execute("SET LOCAL enable_seqscan = off")
         for q in (objects.search(where, limit=10, offset=0), objects.count(where)):
             explain = sql.SQL("EXPLAIN (FORMAT JSON) {}").format(q.statement)
             (plan,) = conn.execute(explain, q.params).fetchone()
-            assert "catalog_object_position_idx" in json.dumps(plan), plan
+            assert "star_position_idx" in json.dumps(plan), plan
         # And it finds what it is meant to: the demo field is there.
         assert 30 < objects.count(where).value(conn) < 400
 
@@ -131,5 +134,5 @@ def test_catalogue_names_and_one_object_by_its_id(demo_catalogue):
             "SELECT catalog, catalog_id FROM catalog_object ORDER BY id LIMIT 1"
         ).fetchone()
         row = objects.by_catalog_id(catalog, catalog_id).one(conn)
-        assert row[1:3] == (catalog, catalog_id) and len(row) == 10
+        assert row[1:3] == (catalog, catalog_id) and len(row) == 12
         assert objects.by_catalog_id(catalog.lower() + "x", catalog_id).one(conn) is None

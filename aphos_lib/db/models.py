@@ -97,9 +97,22 @@ class CatalogObjectRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # Maintained by the ingest (never counted at query time); see migration 0002.
     flux_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # Its star and why it is in it (migration 0017, aphos_lib.cross_identification): a new
+    # object founds a star with its own id, which the next fold may merge into another.
+    star_id: Mapped[int | None] = mapped_column(BigInteger)
+    link_reason: Mapped[str | None] = mapped_column(Text)
+    link_separation_arcsec: Mapped[float | None] = mapped_column(Float8)
+    link_mag_diff: Mapped[float | None] = mapped_column(Float8)
+    linked_to: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         UniqueConstraint("catalog", "catalog_id", name="catalog_object_catalog_id_key"),
+        Index("catalog_object_star_idx", "star_id"),
+        Index(
+            "catalog_object_catalog_id_idx",
+            "catalog_id",
+            postgresql_ops={"catalog_id": "text_pattern_ops"},
+        ),
         CheckConstraint("ra_deg >= 0 AND ra_deg < 360", name="catalog_object_ra_range"),
         CheckConstraint("dec_deg BETWEEN -90 AND 90", name="catalog_object_dec_range"),
         Index("catalog_object_mag_idx", "mag"),
@@ -132,13 +145,66 @@ flux_count_pending = Table(
 )
 
 
+class StarRow(Base):
+    """A star: the catalogue objects that are one object on the sky (migration 0017).
+
+    Every column but the id is kept from its members by ``refresh_stars`` so that a search
+    reads one row per star: the mean position, the leading member (UCAC4 first, APhoS
+    sources last) and its name and magnitudes, every identifier (``CATALOG ID``), the
+    catalogues, the members' names (trigram-indexed) and their number of fluxes.
+    """
+
+    __tablename__ = "star"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    primary_object_id: Mapped[int] = mapped_column(BigInteger)
+    catalog: Mapped[str] = mapped_column(Text)
+    catalog_id: Mapped[str] = mapped_column(Text)
+    ra_deg: Mapped[float] = mapped_column(Float8)
+    dec_deg: Mapped[float] = mapped_column(Float8)
+    name: Mapped[str | None] = mapped_column(Text)
+    mag: Mapped[float | None] = mapped_column(Float8)
+    bv: Mapped[float | None] = mapped_column(Float8)
+    jk: Mapped[float | None] = mapped_column(Float8)
+    identifiers: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    catalogs: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    names: Mapped[str | None] = mapped_column(Text)
+    flux_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    members: Mapped[int] = mapped_column(Integer, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index("star_position_idx", text("point(ra_deg, dec_deg)"), postgresql_using="spgist"),
+        Index(
+            "star_names_trgm_idx",
+            "names",
+            postgresql_using="gin",
+            postgresql_ops={"names": "gin_trgm_ops"},
+        ),
+        Index("star_mag_idx", "mag"),
+        Index("star_catalogs_idx", "catalogs", postgresql_using="gin"),
+        Index("star_catalog_id_idx", "catalog", "catalog_id"),
+        {"postgresql_with": {"fillfactor": "50"}},
+    )
+
+
+# The objects stored since the last fold, which its linking takes (migration 0017).
+link_pending = Table(
+    "link_pending",
+    Base.metadata,
+    Column("object_id", BigInteger, primary_key=True, autoincrement=False),
+)
+
+
 class CatalogueTotals(Base):
-    """The catalogue's single row of maintained totals (a trigger counts inserted objects)."""
+    """The catalogue's single row of maintained totals (a trigger counts inserted objects;
+    the linking counts the stars)."""
 
     __tablename__ = "catalogue_totals"
 
     id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
     objects: Mapped[int] = mapped_column(BigInteger)
+    stars: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
     __table_args__ = (CheckConstraint("id", name="catalogue_totals_one_row"),)
 
@@ -179,6 +245,7 @@ class UploadFile(Base):
     warnings: Mapped[list[str]] = mapped_column(JSONB, server_default="[]")
     warning_count: Mapped[int] = mapped_column(Integer, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
+    new_sources: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (
@@ -373,6 +440,30 @@ class LightCurveSealPending(Base):
     object_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
 
 
+class ResolvedName(Base):
+    """A star name's position as CDS Sesame gave it (migration 0018; written by the writer).
+
+    ``name_key`` is the name in lower case with its whitespace collapsed
+    (:func:`aphos_lib.name_resolution.name_key`); ``source`` the database that answered.
+    """
+
+    __tablename__ = "resolved_name"
+
+    name_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    ra_deg: Mapped[float] = mapped_column(Float8)
+    dec_deg: Mapped[float] = mapped_column(Float8)
+    source: Mapped[str] = mapped_column(Text)
+    resolved_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    __table_args__ = (
+        CheckConstraint("ra_deg >= 0 AND ra_deg < 360", name="resolved_name_ra_range"),
+        CheckConstraint("dec_deg BETWEEN -90 AND 90", name="resolved_name_dec_range"),
+        CheckConstraint("name_key <> ''", name="resolved_name_key_not_empty"),
+    )
+
+
 __all__ = [
     "Base",
     "CatalogObjectRow",
@@ -381,6 +472,8 @@ __all__ = [
     "LightCurveChunk",
     "LightCurveSealPending",
     "ObserverRow",
+    "ResolvedName",
+    "StarRow",
     "Upload",
     "UploadFile",
 ]

@@ -50,7 +50,7 @@ from aphos_lib.demo.sips_writer import (
     table_columns,
     write_sips,
 )
-from aphos_lib.demo.sky import FieldInfo, StarInfo
+from aphos_lib.demo.sky import SKY_SEED, FieldInfo, StarInfo
 from aphos_lib.demo.sky import field_stars as sky_fields
 from aphos_lib.demo.variables import model_magnitude
 from aphos_lib.io.repeats import first_sources
@@ -74,6 +74,13 @@ class _Catalogue:
     mag: np.ndarray
     variables: tuple[int, ...]
     text: dict[str, np.ndarray]
+    # Stars of the field fainter than the catalogue's limit (RA, Dec, magnitude, brightest
+    # first): the same on every image, so each is an APhoS source measured again and again.
+    uncatalogued: tuple[np.ndarray, np.ndarray, np.ndarray] = (
+        np.empty(0),
+        np.empty(0),
+        np.empty(0),
+    )
 
     @classmethod
     def build(cls, stars: Sequence[StarInfo]) -> _Catalogue:
@@ -99,6 +106,7 @@ class _Catalogue:
             mag=mag,
             variables=tuple(i for i, s in enumerate(stars) if s.variability is not None),
             text={k: np.array(v, dtype=object) for k, v in text.items()},
+            uncatalogued=_uncatalogued(stars, ra, dec, mag),
         )
 
     def index(self, catalog_id: str) -> int:
@@ -110,6 +118,20 @@ class _Catalogue:
             star = self.stars[i]
             mag[i] = model_magnitude(star.catalog_mag, star.variability, [hjd])[0]
         return mag
+
+
+def _uncatalogued(stars, ra: np.ndarray, dec: np.ndarray, mag: np.ndarray) -> tuple:
+    """A field's stars below the catalogue's limit: 15% as many as its catalogue stars, over
+    the same area, 0.3-2 mag fainter than its faintest, from a seed of the field's own."""
+    if not len(stars):
+        return np.empty(0), np.empty(0), np.empty(0)
+    seed = [int(c) for c in stars[0].catalog_id.encode()]
+    rng = np.random.default_rng([SKY_SEED, *seed, 2])
+    n = max(50, int(0.15 * len(stars)))
+    out_ra = rng.uniform(ra.min(), ra.max(), n)
+    out_dec = rng.uniform(dec.min(), dec.max(), n)
+    out_mag = np.sort(np.round(mag.max() + rng.uniform(0.3, 2.0, n), 2))
+    return out_ra, out_dec, out_mag
 
 
 def _brightest(star: StarInfo) -> float:
@@ -305,6 +327,14 @@ def _image_table(
     ex = rng.uniform(2.0, WIDTH - 3.0, n_extra)
     ey = rng.uniform(2.0, DEPTH - 3.0, n_extra)
     emag = np.maximum(limiting_magnitude(camera, conditions) - rng.exponential(0.7, n_extra), 9.5)
+    # Drawn as before (the image's random stream stays as it was), then placed on the field's
+    # uncatalogued stars where the image holds enough of them, brightest first; the rest are
+    # one-off detections (cosmics, hot pixels).
+    fx, fy = pointing.sky_to_pixel(*catalogue.uncatalogued[:2])
+    inside = (fx >= 2.0) & (fx <= WIDTH - 3.0) & (fy >= 2.0) & (fy <= DEPTH - 3.0)
+    take = np.flatnonzero(inside)[:n_extra]
+    ex[: take.size], ey[: take.size] = fx[take], fy[take]
+    emag[: take.size] = catalogue.uncatalogued[2][take]
     extra = measure_sources(
         rng,
         emag,

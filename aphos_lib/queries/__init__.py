@@ -15,6 +15,8 @@ True
 - :mod:`~aphos_lib.queries.query`: the :class:`Query` value and its runner;
 - :mod:`~aphos_lib.queries.catalogue`: what the catalogue holds;
 - :mod:`~aphos_lib.queries.objects`: catalogue objects: searches, one object, the ingest's stars;
+- :mod:`~aphos_lib.queries.names`: star names resolved to positions by CDS Sesame, kept;
+- :mod:`~aphos_lib.queries.stars`: stars: cross-identification's links, a star's members;
 - :mod:`~aphos_lib.queries.observers`: observers, their images and uploads;
 - :mod:`~aphos_lib.queries.images`: images;
 - :mod:`~aphos_lib.queries.fluxes`: one object's stored fluxes;
@@ -36,10 +38,12 @@ from aphos_lib.queries import (
     ingest,
     jobs,
     lightcurve,
+    names,
     objects,
     observers,
     service,
     setup,
+    stars,
     uploads,
 )
 from aphos_lib.queries.query import Query
@@ -52,9 +56,11 @@ __all__ = [
     "ingest",
     "jobs",
     "lightcurve",
+    "names",
     "objects",
     "observers",
     "service",
     "setup",
+    "stars",
     "uploads",
 ]

@@ -206,8 +206,9 @@ def seal_chunks(object_ids: Sequence[int] | None, min_rows: int) -> Query:
 
 _RECORD_FILE = """
         INSERT INTO upload_file (upload_id, position, filename, sha256, status, image_id, fluxes,
-            matched, unmatched, rejected_rows, rejected_count, warnings, warning_count, error)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            matched, unmatched, rejected_rows, rejected_count, warnings, warning_count, error,
+            new_sources)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         """
 
 
@@ -227,6 +228,7 @@ def record_file(
     warnings_json: str,
     warning_count: int,
     error: str | None,
+    new_sources: int,
 ) -> Query:
     """Record what became of an upload's file (its ``upload_file`` row).
 
@@ -235,7 +237,7 @@ def record_file(
     >>> q = record_file(upload_id=9, position=0, filename="a.csv", sha256=None,
     ...     status="rejected", image_id=None, fluxes=0, matched=0, unmatched=0,
     ...     rejected_rows_json="[]", rejected_count=0, warnings_json="[]", warning_count=0,
-    ...     error="a.csv: no table header row was found")
+    ...     error="a.csv: no table header row was found", new_sources=0)
     >>> q.params[:5]
     (9, 0, 'a.csv', None, 'rejected')
     """
@@ -254,6 +256,7 @@ def record_file(
         warnings_json,
         warning_count,
         error,
+        new_sources,
     )
     return Query(_RECORD_FILE, params)
 
@@ -313,7 +316,8 @@ STORED_IDENTITY = (
         + [_float_sql(f"f.{c}") for c in IDENTITY_FLOAT_COLUMNS]
         + ["coalesce(string_agg(boolsend(f.ap_auto_saturated), '' ORDER BY f.line), '')"]
     )
-    + " FROM flux f LEFT JOIN catalog_object o ON o.id = f.object_id"
+    # A row SIPS matched to nothing belongs to an APhoS source: no catalogue, as in the file.
+    + " FROM flux f LEFT JOIN catalog_object o ON o.id = f.object_id AND o.catalog <> 'APHOS'"
     " WHERE f.image_id = i.id)"
     " || "
     + _aperture_sql("float8send(coalesce(f.ap[k], 'NaN'))")

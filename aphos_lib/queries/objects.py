@@ -1,14 +1,18 @@
 """Catalogue objects: the searches, one object by its catalogue id, the catalogues' names, and
 the ingest's lookups and inserts of stars.
 
-A search's filters (:class:`ObjectFilter`) give the page's statement (:func:`search`) and the
-count of every match (:func:`count`). How a cone is found fast: positions are indexed as points
-(RA, Dec) in an SP-GiST quad-tree (migration 0003); the cone's bounding boxes in (RA, Dec)
+A search returns stars (migration 0017: the catalogue objects that are one object on the
+sky), one row each with every identifier, read from ``star`` alone: its maintained position,
+names, magnitudes, catalogues and flux count. A search by any member's catalogue id finds
+its star. A search's filters (:class:`ObjectFilter`) give the page's statement
+(:func:`search`) and the count of every match (:func:`count`). How a cone is found fast:
+positions are indexed as points (RA, Dec) in an SP-GiST quad-tree (migrations 0003, 0017);
+the cone's bounding boxes in (RA, Dec)
 (:func:`cone_boxes`) are found in it, two boxes when the cone crosses RA 0/360 and the whole RA
 range when it reaches a pole, and the exact great-circle distance trims the boxes to the cone.
 
 >>> q = search(ObjectFilter(cone=(359.5, 10.0, 2.0)), limit=10, offset=0)
->>> "point(o.ra_deg, o.dec_deg) <@ box(" in q.text()
+>>> "point(s.ra_deg, s.dec_deg) <@ box(" in q.text()
 True
 >>> q.params["ra"], q.params["r"], q.params["limit"]
 (359.5, 2.0, 10)
@@ -36,28 +40,39 @@ __all__ = [
     "insert_stars",
     "reserve_ids",
     "search",
+    "sources_in",
 ]
 
 # Great-circle distance in degrees (haversine: accurate at small separations).
 _DISTANCE = """
     2 * asind(least(1, sqrt(
-        power(sind((o.dec_deg - {dec}) / 2), 2)
-        + cosd(o.dec_deg) * cosd({dec}) * power(sind((o.ra_deg - {ra}) / 2), 2))))
+        power(sind((s.dec_deg - {dec}) / 2), 2)
+        + cosd(s.dec_deg) * cosd({dec}) * power(sind((s.ra_deg - {ra}) / 2), 2))))
 """
-# An object's columns, in the order of aphos_lib.search.COLUMNS (a cone adds the distance).
-_OBJECT_COLUMNS = (
-    "o.id, o.catalog, o.catalog_id, o.name, o.ra_deg, o.dec_deg, o.mag, o.bv, o.jk, o.flux_count"
+# A search reads stars (migration 0017): one row each, with its leading identifier's object,
+# in the order of aphos_lib.search.COLUMNS (a cone adds the distance).
+_STAR_COLUMNS = (
+    "s.primary_object_id, s.catalog, s.catalog_id, s.name, s.ra_deg, s.dec_deg, s.mag, s.bv,"
+    " s.jk, s.flux_count, s.id, s.identifiers"
 )
-# Orders a search may ask for (``order="mag"``, ``"-mag"`` for descending); catalogue and id
-# break ties so pages never overlap. Objects without a magnitude or name come last.
+# One object by its catalogue id: its own position and magnitudes, its star's name, fluxes
+# and identifiers (itself alone until its file's fold has linked it).
+_OBJECT_COLUMNS = (
+    "o.id, o.catalog, o.catalog_id, coalesce(s.name, o.name), o.ra_deg, o.dec_deg, o.mag, o.bv,"
+    " o.jk, coalesce(s.flux_count, o.flux_count), s.id,"
+    " coalesce(s.identifiers, ARRAY[o.catalog || ' ' || o.catalog_id])"
+)
+_OBJECT_FROM = "catalog_object o LEFT JOIN star s ON s.id = o.star_id"
+# Orders a search may ask for (``order="mag"``, ``"-mag"`` for descending); the leading
+# catalogue and id break ties so pages never overlap. Stars without a magnitude or name last.
 ORDERS = {
-    "mag": "o.mag",
-    "name": "o.name",
-    "catalog": "o.catalog",
-    "catalog_id": "o.catalog_id",
-    "ra": "o.ra_deg",
-    "dec": "o.dec_deg",
-    "n_fluxes": "o.flux_count",
+    "mag": "s.mag",
+    "name": "s.name",
+    "catalog": "s.catalog",
+    "catalog_id": "s.catalog_id",
+    "ra": "s.ra_deg",
+    "dec": "s.dec_deg",
+    "n_fluxes": "s.flux_count",
     "distance": "distance_deg",
 }
 
@@ -127,7 +142,7 @@ def _conditions(where: ObjectFilter) -> tuple[list[sql.Composable], dict[str, An
             sql.SQL("({})").format(
                 sql.SQL(" OR ").join(
                     sql.SQL(
-                        "point(o.ra_deg, o.dec_deg) <@ box(point({}, {}), point({}, {}))"
+                        "point(s.ra_deg, s.dec_deg) <@ box(point({}, {}), point({}, {}))"
                     ).format(*map(sql.Literal, box))
                     for box in cone_boxes(*where.cone)
                 )
@@ -136,32 +151,37 @@ def _conditions(where: ObjectFilter) -> tuple[list[sql.Composable], dict[str, An
         conditions.append(sql.SQL(_DISTANCE.format(ra="%(ra)s", dec="%(dec)s") + " <= %(r)s"))
     if where.name:
         params["name"] = f"%{_like_escape(where.name.strip())}%"
-        conditions.append(sql.SQL("o.name ILIKE %(name)s"))
+        conditions.append(sql.SQL("s.names ILIKE %(name)s"))
     if where.min_mag is not None:
         params["min_mag"] = float(where.min_mag)
-        conditions.append(sql.SQL("o.mag >= %(min_mag)s"))
+        conditions.append(sql.SQL("s.mag >= %(min_mag)s"))
     if where.max_mag is not None:
         params["max_mag"] = float(where.max_mag)
-        conditions.append(sql.SQL("o.mag <= %(max_mag)s"))
+        conditions.append(sql.SQL("s.mag <= %(max_mag)s"))
     if where.catalog:
         params["catalog"] = where.catalog
-        conditions.append(sql.SQL("o.catalog = %(catalog)s"))
+        conditions.append(sql.SQL("s.catalogs @> ARRAY[%(catalog)s]::text[]"))
     if where.catalog_id:
+        # Any member's id finds its star (of the catalogue asked for, when one is).
         wanted = where.catalog_id.strip()
+        member = "m.catalog_id = %(catalog_id)s"
+        params["catalog_id"] = wanted
         if wanted.endswith("*"):
             params["catalog_id"] = _like_escape(wanted.rstrip("*")) + "%"
-            conditions.append(sql.SQL("o.catalog_id LIKE %(catalog_id)s"))
-        else:
-            params["catalog_id"] = wanted
-            conditions.append(sql.SQL("o.catalog_id = %(catalog_id)s"))
+            member = "m.catalog_id LIKE %(catalog_id)s"
+        if where.catalog:
+            member += " AND m.catalog = %(catalog)s"
+        conditions.append(
+            sql.SQL(f"s.id IN (SELECT m.star_id FROM catalog_object m WHERE {member})")
+        )
     return conditions, params
 
 
 def _ordering(order: str | None, cone: bool) -> sql.Composable:
     if not order:
         if cone:
-            return sql.SQL("distance_deg, o.catalog, o.catalog_id")
-        return sql.SQL("o.catalog, o.catalog_id")
+            return sql.SQL("distance_deg, s.catalog, s.catalog_id")
+        return sql.SQL("s.catalog, s.catalog_id")
     key, descending = order.lstrip("-"), order.startswith("-")
     if key not in ORDERS or (key == "distance" and not cone):
         raise ValueError(
@@ -169,16 +189,25 @@ def _ordering(order: str | None, cone: bool) -> sql.Composable:
             " (distance only for a cone), with '-' for descending"
         )
     direction = "DESC NULLS LAST" if descending else "ASC NULLS LAST"
-    return sql.SQL(f"{ORDERS[key]} {direction}, o.catalog, o.catalog_id")
+    return sql.SQL(f"{ORDERS[key]} {direction}, s.catalog, s.catalog_id")
 
 
-def search(where: ObjectFilter, *, limit: int, offset: int, order: str | None = None) -> Query:
+def search(
+    where: ObjectFilter,
+    *,
+    limit: int,
+    offset: int,
+    order: str | None = None,
+    counted: bool = False,
+) -> Query:
     """One page of the objects that match ``where``.
 
     Columns: id, catalogue, catalogue id, name, RA, Dec, magnitude, B-V, J-K, number of
-    fluxes, and for a cone the distance from its centre in degrees. Ordered by ``order`` (a
-    key of :data:`ORDERS`, ``-`` first for descending, objects without the value last),
-    by default by distance for a cone, else by catalogue and id.
+    fluxes, star, identifiers, for a cone the distance from its centre in degrees, and when
+    ``counted`` the number of stars that match in all (the same on every row: for a cone,
+    whose matches are all read to sort them anyway, cheaper than a second statement).
+    Ordered by ``order`` (a key of :data:`ORDERS`, ``-`` first for descending, objects
+    without the value last), by default by distance for a cone, else by catalogue and id.
 
     Raises
     ------
@@ -188,7 +217,7 @@ def search(where: ObjectFilter, *, limit: int, offset: int, order: str | None = 
     Examples
     --------
     >>> q = search(ObjectFilter(min_mag=10.0), limit=5, offset=0, order="-mag")
-    >>> "ORDER BY o.mag DESC NULLS LAST, o.catalog, o.catalog_id" in q.text()
+    >>> "ORDER BY s.mag DESC NULLS LAST, s.catalog, s.catalog_id" in q.text()
     True
     >>> q.params
     {'min_mag': 10.0, 'limit': 5, 'offset': 0}
@@ -197,32 +226,34 @@ def search(where: ObjectFilter, *, limit: int, offset: int, order: str | None = 
     cone = where.cone is not None
     ordering = _ordering(order, cone)
     condition = sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true")
-    columns = sql.SQL(_OBJECT_COLUMNS)
+    columns = sql.SQL(_STAR_COLUMNS)
     if cone:
         columns = sql.SQL("{}, {} AS distance_deg").format(
             columns, sql.SQL(_DISTANCE.format(ra="%(ra)s", dec="%(dec)s"))
         )
+    if counted:
+        columns = sql.SQL("{}, count(*) OVER () AS matches").format(columns)
     params.update(limit=limit, offset=offset)
     statement = sql.SQL(
-        "SELECT {} FROM catalog_object o WHERE {} ORDER BY {} LIMIT %(limit)s OFFSET %(offset)s"
+        "SELECT {} FROM star s WHERE {} ORDER BY {} LIMIT %(limit)s OFFSET %(offset)s"
     ).format(columns, condition, ordering)
-    return Query(statement, params)
+    return Query(statement, params, binary=True)
 
 
 def count(where: ObjectFilter) -> Query:
-    """How many objects match ``where``: the maintained total when nothing is filtered.
+    """How many stars match ``where``: the maintained total when nothing is filtered.
 
     Examples
     --------
     >>> count(ObjectFilter()).text()
-    'SELECT objects FROM catalogue_totals'
+    'SELECT stars FROM catalogue_totals'
     >>> count(ObjectFilter(catalog="UCAC4")).text()
-    'SELECT count(*) FROM catalog_object o WHERE o.catalog = %(catalog)s'
+    'SELECT count(*) FROM star s WHERE s.catalogs @> ARRAY[%(catalog)s]::text[]'
     """
     conditions, params = _conditions(where)
     if not conditions:
-        return Query("SELECT objects FROM catalogue_totals")
-    statement = sql.SQL("SELECT count(*) FROM catalog_object o WHERE {}").format(
+        return Query("SELECT stars FROM catalogue_totals")
+    statement = sql.SQL("SELECT count(*) FROM star s WHERE {}").format(
         sql.SQL(" AND ").join(conditions)
     )
     return Query(statement, params)
@@ -238,8 +269,7 @@ def by_catalog_id(catalog: str, catalog_id: str) -> Query:
     ('UCAC4', '805-031770')
     """
     return Query(
-        f"SELECT {_OBJECT_COLUMNS} FROM catalog_object o"
-        " WHERE o.catalog = %s AND o.catalog_id = %s",
+        f"SELECT {_OBJECT_COLUMNS} FROM {_OBJECT_FROM} WHERE o.catalog = %s AND o.catalog_id = %s",
         (catalog, catalog_id),
     )
 
@@ -256,7 +286,8 @@ def by_catalog_ids(pairs: list[tuple[str, str]]) -> Query:
     return Query(
         f"SELECT {_OBJECT_COLUMNS}, r.k FROM unnest(%s::text[], %s::text[]) "
         "WITH ORDINALITY AS r(catalog, catalog_id, k) "
-        "JOIN catalog_object o ON o.catalog = r.catalog AND o.catalog_id = r.catalog_id",
+        "JOIN catalog_object o ON o.catalog = r.catalog AND o.catalog_id = r.catalog_id "
+        "LEFT JOIN star s ON s.id = o.star_id",
         ([c for c, _ in pairs], [i for _, i in pairs]),
     )
 
@@ -353,9 +384,10 @@ def insert_stars(
     return Query(
         f"""
     WITH inserted AS (
-        INSERT INTO catalog_object (id, catalog, catalog_id, name, ra_deg, dec_deg, mag, bv, jk)
+        INSERT INTO catalog_object (id, catalog, catalog_id, name, ra_deg, dec_deg, mag, bv, jk,
+                                    star_id)
         SELECT x::bigint, {_CATALOG}, {_CATALOG_ID}, nullif(n, ''), r::float8, d::float8,
-               nullif(m, '')::float8, nullif(b, '')::float8, nullif(j, '')::float8
+               nullif(m, '')::float8, nullif(b, '')::float8, nullif(j, '')::float8, x::bigint
         FROM unnest(string_to_array(%s, ','), string_to_array(%s, E'\\n'),
                     string_to_array(%s, E'\\n'), string_to_array(%s, E'\\n'),
                     string_to_array(%s, E'\\n'), string_to_array(%s, E'\\n'),
@@ -363,7 +395,17 @@ def insert_stars(
              AS k(x, key, n, r, d, m, b, j)
         ORDER BY 2, 3
         ON CONFLICT (catalog, catalog_id) DO NOTHING
-        RETURNING id
+        RETURNING id, catalog, catalog_id, name, ra_deg, dec_deg, mag, bv, jk
+    ), founded AS (
+        -- Each new object founds its own star (migration 0017), which the fold's linking
+        -- may merge into a star near it.
+        INSERT INTO star (id, primary_object_id, catalog, catalog_id, ra_deg, dec_deg, name, mag,
+                          bv, jk, identifiers, catalogs, names)
+        SELECT id, id, catalog, catalog_id, ra_deg, dec_deg, name, mag, bv, jk,
+               ARRAY[catalog || ' ' || catalog_id], ARRAY[catalog], name
+        FROM inserted
+    ), pending AS (
+        INSERT INTO link_pending (object_id) SELECT id FROM inserted
     )
     SELECT string_agg(id::text, ',') FROM inserted
 """,
@@ -388,4 +430,31 @@ def in_box(west: float, south: float, east: float, north: float) -> Query:
     WHERE point(ra_deg, dec_deg) <@ box(point(%s, %s), point(%s, %s))
 """,
         (west, south, east, north),
+    )
+
+
+def sources_in(boxes: list[tuple[float, float, float, float]]) -> Query:
+    """One row: the designations of the APhoS sources (catalogue ``APHOS``) in any of these
+    (west, south, east, north) boxes, one per line, and their RA and Dec arrays (all NULL for
+    none). One index range of the position index per box.
+
+    Examples
+    --------
+    >>> sources_in([(10.0, 20.0, 11.0, 21.0)]).params
+    ([10.0], [20.0], [11.0], [21.0])
+    """
+    columns = list(zip(*boxes, strict=True)) if boxes else [(), (), (), ()]
+    return Query(
+        """
+    SELECT string_agg(o.catalog_id, E'\\n' ORDER BY o.id), array_agg(o.ra_deg ORDER BY o.id),
+           array_agg(o.dec_deg ORDER BY o.id)
+    FROM catalog_object o
+    WHERE o.catalog = 'APHOS' AND o.id IN (
+        SELECT c.id
+        FROM unnest(%s::float8[], %s::float8[], %s::float8[], %s::float8[]) AS b(w, s, e, n)
+        CROSS JOIN LATERAL (
+            SELECT c.id FROM catalog_object c
+            WHERE point(c.ra_deg, c.dec_deg) <@ box(point(b.w, b.s), point(b.e, b.n))) c)
+""",
+        tuple([float(v) for v in c] for c in columns),
     )

@@ -197,7 +197,7 @@ def files(upload_id: int) -> Query:
                encode(coalesce(i.sha256, f.sha256), 'hex'), f.status, coalesce(f.fluxes, 0),
                coalesce(f.matched, 0), coalesce(f.unmatched, 0), coalesce(f.rejected_rows, '[]'),
                coalesce(f.rejected_count, 0), coalesce(f.warnings, '[]'),
-               coalesce(f.warning_count, 0), f.error
+               coalesce(f.warning_count, 0), f.error, coalesce(f.new_sources, 0)
           FROM (SELECT * FROM upload_input WHERE upload_id = %(id)s) i
           FULL JOIN (SELECT * FROM upload_file WHERE upload_id = %(id)s) f
             ON f.position = i.position
@@ -257,7 +257,7 @@ def log_files(upload_ids: Iterable[int], rejected_rows: int) -> Query:
                coalesce(f.matched, 0), coalesce(f.unmatched, 0),
                coalesce((SELECT jsonb_agg(r ORDER BY n) FROM jsonb_array_elements(f.rejected_rows)
                            WITH ORDINALITY AS e(r, n) WHERE n <= %(rows)s), '[]'),
-               coalesce(f.rejected_count, 0), f.error
+               coalesce(f.rejected_count, 0), f.error, coalesce(f.new_sources, 0)
           FROM (SELECT * FROM upload_input WHERE upload_id = ANY(%(ids)s)) i
           FULL JOIN (SELECT * FROM upload_file WHERE upload_id = ANY(%(ids)s)) f
             ON f.upload_id = i.upload_id AND f.position = i.position

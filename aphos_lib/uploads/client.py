@@ -34,6 +34,7 @@ OUTCOME_COLUMNS = [
     "fluxes",
     "matched",
     "unmatched",
+    "new_sources",
     "rejected_rows",
     "rejected_count",
     "duplicate",

@@ -34,6 +34,7 @@ _FILE_KEYS = (
     "warnings",
     "warning_count",
     "error",
+    "new_sources",
 )
 
 _LOG_FILE_KEYS = (
@@ -46,6 +47,7 @@ _LOG_FILE_KEYS = (
     "rejected_rows",
     "rejected_count",
     "error",
+    "new_sources",
 )
 
 _LOG_KEYS = (
@@ -155,7 +157,7 @@ def list_uploads(
         The page of the log.
     files : bool
         Also list each upload's files (``files``: position, filename, status, fluxes, matched,
-        unmatched, rejected_count, error and the first :data:`LOG_REJECTED_ROWS`
+        unmatched, new_sources, rejected_count, error and the first :data:`LOG_REJECTED_ROWS`
         ``rejected_rows`` as ``{line, reason}``), in the order they were sent; a file's
         ``status`` is None until its job has stored or rejected it.
 

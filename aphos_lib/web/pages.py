@@ -219,17 +219,20 @@ def _files_table(files: list[dict]) -> str:
             f"<td class='filename'>{escape(f['filename'] or '')}</td>"
             f"<td class='outcome'>{escape(status)}</td><td class='num'>{f['fluxes']:,}</td>"
             f"<td class='num'>{f['matched']:,}</td><td class='num'>{f['unmatched']:,}</td>"
+            f"<td class='num'>{f['new_sources']:,}</td>"
             f"<td class='num'>{f['rejected_count']:,}</td></tr>"
         )
         detail = _rejected_rows(f)
         if detail:
-            rows.append(f"<tr class='file-detail'><td></td><td colspan='6'>{detail}</td></tr>")
+            rows.append(f"<tr class='file-detail'><td></td><td colspan='7'>{detail}</td></tr>")
     return (
         "<table class='upload-files'><colgroup><col class='c-pos'><col class='c-name'>"
         "<col class='c-outcome'><col class='c-n'><col class='c-n'><col class='c-n'>"
-        "<col class='c-n'></colgroup><thead><tr><th class='num'>#</th><th>File</th>"
-        "<th>Outcome</th><th class='num'>Fluxes</th><th class='num'>Matched</th>"
-        "<th class='num'>Unmatched</th><th class='num'>Rejected rows</th></tr></thead>"
+        "<col class='c-n'><col class='c-n'></colgroup><thead><tr><th class='num'>#</th>"
+        "<th>File</th><th>Outcome</th><th class='num'>Fluxes</th><th class='num'>Matched</th>"
+        "<th class='num'>Unmatched</th>"
+        "<th class='num' title='APhoS sources the file founded: unmatched rows where no "
+        "source was yet'>New sources</th><th class='num'>Rejected rows</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 

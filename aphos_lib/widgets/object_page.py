@@ -132,6 +132,9 @@ no magnitude)."
 
 def _star_html(role: str, star: CatalogObject) -> str:
     name = f" ({html.escape(star.name)})" if star.name else ""
+    others = [i for i in star.identifiers if i != f"{star.catalog} {star.catalog_id}"]
+    if others:  # the star's names in other catalogues (its light curve reads them all)
+        name += " = " + html.escape(", ".join(others))
     mag = "–" if star.mag is None else f"{star.mag:.2f}"
     bv = "" if star.bv is None else f", B−V {star.bv:.2f}"
     return (

@@ -79,6 +79,7 @@ function render({ model, el }) {
         const td = tr.insertCell();
         td.textContent = text;
         td.title = text;
+        if (columns[i]) td.classList.add("aphos-cell-" + columns[i].heading.toLowerCase());
         if (columns[i] && columns[i].numeric) td.classList.add("aphos-numeric");
       });
       tr.addEventListener("click", () => { tr.focus(); pick(tr); });

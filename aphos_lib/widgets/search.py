@@ -34,9 +34,9 @@ __all__ = ["SearchPage", "next_sort", "row_cells", "search_page"]
 
 # Each column's share of the table's width (in characters of its usual content).
 WIDTHS = {
-    "Name": 18,
+    "Name": 15,
     "Catalogue": 10,
-    "Id": 14,
+    "Id": 17,  # a star known in several catalogues lists its other ids here (wrapped)
     "RA": 13,
     "Dec": 13,
     "Mag": 7,
@@ -50,6 +50,7 @@ STYLE = """<style>
 .aphos-error { color: #c01c28; }
 .aphos-search a { color: #1a5fb4; text-decoration: underline; }
 .aphos-search { max-width: 1200px; }
+.aphos-search .aphos-table td.aphos-cell-id { white-space: normal; overflow-wrap: anywhere; }
 </style>"""
 
 
@@ -349,6 +350,10 @@ class SearchPage:
                 "No objects match. Widen the cone, loosen the magnitude "
                 "limits, or search by part of a name."
             )
+        if self.result.resolved is not None:  # a name no stored object carries
+            found = "the objects around it" if self.rows else "no object in the archive is near it"
+            note = f"No stored name matches; {self.result.resolved}: {found}."
+            self.status.value = html.escape(note)
 
     def _clear_results(self) -> None:
         """A search that cannot run shows no results: the previous ones would look like its."""

@@ -198,6 +198,14 @@ COLUMNS = [
 ]
 
 
+def _also_known_as(row) -> str:
+    """The leading catalogue id, then the star's other catalogues' names of it."""
+    others = [
+        i for i in getattr(row, "identifiers", None) or () if i != f"{row.catalog} {row.catalog_id}"
+    ]
+    return row.catalog_id + (f" (= {', '.join(others)})" if others else "")
+
+
 def result_rows(result: SearchResult) -> list[dict[str, str]]:
     """The page's rows as the table shows them: RA and Dec sexagesimal, the distance in
     arcminutes (cones only), the ``CATALOG:ID`` ref for picking.
@@ -219,7 +227,7 @@ def result_rows(result: SearchResult) -> list[dict[str, str]]:
                 "ref": f"{r.catalog}:{r.catalog_id}",
                 "Name": r.name if isinstance(r.name, str) else "",
                 "Catalogue": r.catalog,
-                "Id": r.catalog_id,
+                "Id": _also_known_as(r),
                 "RA": format_ra(r.ra_deg, "colon", 2),
                 "Dec": format_dec(r.dec_deg, "colon", 1),
                 "Mag": "" if r.mag is None or math.isnan(r.mag) else f"{r.mag:.2f}",

@@ -43,7 +43,7 @@ _TABLE_STYLE = (
     "<style>.aphos-upload-table{border-collapse:collapse}"
     ".aphos-upload-table td,.aphos-upload-table th{padding:.15em .6em;"
     "border-bottom:1px solid #ddd;text-align:left;vertical-align:top}"
-    ".aphos-upload-table td:nth-child(n+3):nth-child(-n+5){text-align:right}"
+    ".aphos-upload-table td:nth-child(n+3):nth-child(-n+6){text-align:right}"
     ".aphos-upload-table ul{margin:.2em 0;padding-left:1.2em}"
     ".aphos-upload-table summary{cursor:pointer}</style>"
 )
@@ -71,7 +71,8 @@ def summary_text(status: dict) -> str:
 
 
 def outcome_html(status: dict) -> str:
-    """The per-file outcome table: status, fluxes, matched/unmatched, rejected rows, errors."""
+    """The per-file outcome table: status, fluxes, matched/unmatched, the APhoS sources a file
+    founded, rejected rows, errors."""
     rows = []
     for f in status["files"]:
         count = f.get("rejected_count", len(f["rejected_rows"]))
@@ -91,13 +92,15 @@ def outcome_html(status: dict) -> str:
             f"<tr class='aphos-upload-file aphos-upload-{f['status'] or 'waiting'}'>"
             f"<td>{escape(f['filename'])}</td><td>{_STATUS_TEXT.get(f['status'], f['status'])}"
             f"</td><td>{f['fluxes']:,}</td><td>{f['matched']:,}</td><td>{f['unmatched']:,}</td>"
+            f"<td>{f.get('new_sources', 0):,}</td>"
             f"<td class='aphos-upload-lines'>{listed}</td>"
             f"<td>{escape(f['error'] or '')}</td></tr>"
         )
     return (
         f"{_TABLE_STYLE}<table class='aphos-upload-table'><thead><tr><th>file</th>"
         "<th>outcome</th>"
-        "<th>fluxes stored</th><th>matched</th><th>unmatched</th><th>rejected rows</th>"
+        "<th>fluxes stored</th><th>matched</th><th>unmatched</th><th>new sources</th>"
+        "<th>rejected rows</th>"
         f"<th>message</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 

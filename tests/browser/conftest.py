@@ -179,6 +179,15 @@ def campaign_voila_url(campaign_catalogue) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def two_catalogue_voila_url(two_catalogue_catalogue) -> Iterator[str]:
+    """The dashboards service reading one night of GK Cep's field matched to UCAC4 by one
+    observer and to USNO-B1.0 by another (tests/conftest.py); a pool of one kernel."""
+    log = ARTIFACTS / "voila-two-catalogues.log"
+    with _dashboards_service(two_catalogue_catalogue, log, 1) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def workspace_voila_url(demo_catalogue) -> Iterator[str]:
     """A plain Voila on ``dashboards/workspace/`` (the upload page), as an observer's own
     server serves it: the public dashboards service never does."""

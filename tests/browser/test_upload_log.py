@@ -119,7 +119,8 @@ def test_the_profile_lists_each_upload_with_its_files_and_rejected_rows(erin, up
     assert rows.count() == 2
     evil_row = rows.nth(0)
     cells = evil_row.locator("td").all_inner_texts()
-    assert cells == ["1", EVIL, "stored", "2,671", "1,987", "684", "5,342"]
+    # Its 684 unmatched rows founded 684 APhoS sources (the first file of the field here).
+    assert cells == ["1", EVIL, "stored", "2,671", "1,987", "684", "684", "5,342"]
     rejected = newest.locator("tr.file-detail").first.locator("ul.rejected-rows li")
     assert rejected.count() == LOG_REJECTED_ROWS + 1
     assert rejected.nth(0).inner_text() == "line 2,696: duplicate of line 25"

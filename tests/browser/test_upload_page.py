@@ -197,6 +197,7 @@ def test_a_night_of_60_files_is_sent_by_the_browser_and_stored(page, platform, n
             f"{f['fluxes']:,}",
             f"{f['matched']:,}",
             f"{f['unmatched']:,}",
+            f"{f['new_sources']:,}",
             rejected_cell(f),
             "",
         ]
@@ -225,6 +226,7 @@ def test_a_night_of_60_files_is_sent_by_the_browser_and_stored(page, platform, n
             f"{f['fluxes']:,}",
             f"{f['matched']:,}",
             f"{f['unmatched']:,}",
+            f"{f['new_sources']:,}",
             f"{f['rejected_count']:,}",
         ]
         for f in status["files"]

@@ -108,6 +108,11 @@ class FileOutcome(Body):
     warnings: list[str] = Field(description="the first 1,000")
     warning_count: int
     error: str | None
+    new_sources: int = Field(
+        0,
+        description="APhoS sources the file founded (unmatched rows "
+        "at positions no source had yet)",
+    )
 
 
 class Job(Body):

@@ -17,12 +17,14 @@ __all__ = [
     "Object",
     "ObjectsPage",
     "Observer",
+    "ResolvedName",
     "Timing",
 ]
 
 
 class Object(Body):
-    """A catalogue object."""
+    """A star, named by its leading catalogue id (a search), or a catalogue object with its
+    star's identifiers (one object)."""
 
     catalog: str
     catalog_id: str
@@ -33,9 +35,27 @@ class Object(Body):
     bv: float | None
     jk: float | None
     n_fluxes: int
+    star: int | None = Field(
+        None,
+        description="the star this object is (one star may carry ids of several catalogues);"
+        " null for a moment after its first file, until the upload's fold links it",
+    )
+    identifiers: list[str] = Field(
+        default_factory=list,
+        description="every catalogue's name of the star, 'CATALOG ID', the leading one first",
+    )
     distance_deg: float | None = Field(
         None, description="from the cone's centre; only in a cone search"
     )
+
+
+class ResolvedName(Body):
+    """The position CDS Sesame gave for a name that no stored object carries."""
+
+    name: str
+    ra_deg: float
+    dec_deg: float
+    source: str = Field(description="the database that answered: Simbad, NED or VizieR")
 
 
 class ObjectsPage(Body):
@@ -45,6 +65,9 @@ class ObjectsPage(Body):
     limit: int
     offset: int
     objects: list[Object]
+    resolved: ResolvedName | None = Field(
+        None, description="set when the name matched no stored name: the objects are around it"
+    )
 
 
 class FluxRow(Body):

@@ -100,6 +100,8 @@ def _object_json(obj) -> dict:
         "bv": _finite(obj.bv),
         "jk": _finite(obj.jk),
         "n_fluxes": obj.n_fluxes,
+        "star": obj.star,
+        "identifiers": list(obj.identifiers),
     }
 
 
@@ -141,9 +143,10 @@ def find_objects(
     if "distance_deg" in result.frame:
         for item, distance in zip(objects, result.frame.distance_deg, strict=True):
             item["distance_deg"] = float(distance)
-    return StrictJSONResponse(
-        {"total": result.total, "limit": limit, "offset": offset, "objects": objects}
-    )
+    page = {"total": result.total, "limit": limit, "offset": offset, "objects": objects}
+    if result.resolved is not None:  # the name is no stored object's: a cone around it
+        page["resolved"] = result.resolved.to_dict()
+    return StrictJSONResponse(page)
 
 
 def _get(conn, catalog: str, catalog_id: str):

@@ -24,16 +24,22 @@ def _roles() -> None:
     # The embedded server creates these as login roles before migrating; on an external server
     # they are created here as group roles. Creating roles needs CREATEROLE: when the owner
     # lacks it, an administrator must create them, and the migration says so.
+    # A unique violation: another database of this server created the role at that moment.
+    create = "".join(
+        f"""
+          BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+              CREATE ROLE {role} NOLOGIN;
+            END IF;
+          EXCEPTION WHEN unique_violation OR duplicate_object THEN
+            NULL;
+          END;"""
+        for role in (WRITER, READER)
+    )
     op.execute(
         f"""
         DO $$
-        BEGIN
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{WRITER}') THEN
-            CREATE ROLE {WRITER} NOLOGIN;
-          END IF;
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{READER}') THEN
-            CREATE ROLE {READER} NOLOGIN;
-          END IF;
+        BEGIN{create}
         EXCEPTION WHEN insufficient_privilege THEN
           RAISE EXCEPTION 'roles {WRITER} and {READER} are missing and % may not create them: '
                           'ask an administrator to CREATE ROLE them', current_user;

@@ -44,15 +44,38 @@ ADVISORY_LOCKS = tuple(
 
 
 def _as_superuser(statement: str) -> None:
-    """Run ``statement``; without the privilege, say so and go on."""
+    """Run ``statement``; without the privilege, say so and go on.
+
+    Roles and their memberships and settings belong to the whole server, not to the database:
+    two databases of one server migrating at once race on them. The loser of a ``GRANT`` race
+    sees a unique violation (the grant is in place: done), of an ``ALTER ROLE ... SET`` race
+    "tuple concurrently updated" (tried again).
+    """
     quoted = statement.replace("'", "''")
     op.execute(
         f"""
         DO $$
+        DECLARE
+          attempt integer := 0;
         BEGIN
-          EXECUTE '{quoted}';
-        EXCEPTION WHEN insufficient_privilege OR undefined_object THEN
-          RAISE NOTICE 'skipped (%): {quoted}', SQLERRM;
+          LOOP
+            BEGIN
+              EXECUTE '{quoted}';
+              EXIT;
+            EXCEPTION
+              WHEN insufficient_privilege OR undefined_object THEN
+                RAISE NOTICE 'skipped (%): {quoted}', SQLERRM;
+                EXIT;
+              WHEN unique_violation THEN
+                EXIT;
+              WHEN internal_error THEN
+                attempt := attempt + 1;
+                IF attempt > 10 THEN
+                  RAISE;
+                END IF;
+                PERFORM pg_sleep(0.05 * attempt);
+            END;
+          END LOOP;
         END $$;
         """
     )
@@ -84,12 +107,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    _as_superuser(f"ALTER ROLE {READER} RESET temp_file_limit")
+    # The reader's temp_file_limit and its membership in the writer belong to the server, and
+    # another database of the server (another APhoS, a test running beside) may rely on them:
+    # downgrading this database leaves them be.
     for function in ADVISORY_LOCKS:
         _as_superuser(f"GRANT EXECUTE ON FUNCTION pg_catalog.{function} TO PUBLIC")
     for function in LARGE_OBJECT_WRITERS:
         _as_superuser(f"GRANT EXECUTE ON FUNCTION pg_catalog.{function} TO PUBLIC")
-    _as_superuser(f"REVOKE {READER} FROM {WRITER}")
     op.execute(
         """
         DO $$
