@@ -167,6 +167,8 @@ def test_update_services_roles_and_database_logins(tmp_path, catalogue):
         )
     voila = services["dashboards"]["command"]
     assert "--MappingKernelManager.cull_connected=True" in voila
+    # Kernels talk over Unix sockets: a pool starting at once cannot race for TCP ports.
+    assert "--KernelManager.transport=ipc" in voila
     assert "--Voila.base_url=/services/dashboards/" in voila
     assert "--Voila.ip=127.0.0.1" in voila
     configurer.update_roles(c, s)

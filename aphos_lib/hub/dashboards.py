@@ -130,6 +130,10 @@ def voila_arguments(
         f"--MappingKernelManager.cull_interval={CULL_INTERVAL_S}",
         f"--MappingKernelManager.cull_idle_timeout={idle_timeout}",
         "--MappingKernelManager.cull_connected=True",
+        # Unix sockets, not TCP ports: a pool of kernels starting at once raced for free ports
+        # (a preheated kernel failed five restarts with "Address already in use" in CI), and
+        # local TCP is unencrypted. Voila keeps the sockets in its temporary connection folder.
+        "--KernelManager.transport=ipc",
         *ceiling,
         *preheat_options(pool_size),
     ]
