@@ -14,7 +14,7 @@ What a file becomes
   stored unmatched, with a warning);
 - an ``upload_file`` row with the outcome, when the file is part of an upload;
 - a ``flux_count_pending`` row: its objects' numbers of fluxes and the names it gives stars,
-  which :func:`fold_flux_counts` adds to ``catalog_object`` once per batch of files (and every
+  which :func:`fold_flux_counts` adds to their stars once per batch of files (and every
   :data:`FOLD_EVERY` files), so a search reads counts instead of counting.
 
 All of it commits together or not at all, so a process killed in the middle of a file leaves
@@ -425,7 +425,7 @@ def _names_given(rows: pa.Table, object_ids: np.ndarray) -> tuple[list[int], lis
 
 
 # A file's transaction appends one row to flux_count_pending (queries.ingest.pend_counts);
-# the batch's fold adds the counts to catalog_object and names the stars still unnamed, once
+# the batch's fold adds the counts to the stars and names the stars still unnamed, once
 # per star (queries.ingest.fold_counts). Rewriting ~2,000 catalogue rows in every file's
 # transaction cost a third of the ingest.
 #

@@ -201,7 +201,7 @@ def test_unmatched_rows_of_five_images_are_sources_with_five_fluxes(catalogue, t
     assert [o.new_sources for o in outcomes] == [684, 0, 0, 0, 0]
     with catalogue.connect("reader") as conn:
         counts = conn.execute(
-            "SELECT flux_count, count(*) FROM catalog_object WHERE catalog = 'APHOS'"
+            "SELECT flux_count, count(*) FROM object_totals WHERE catalog = 'APHOS'"
             " GROUP BY flux_count"
         ).fetchall()
         (source,) = conn.execute(
@@ -213,7 +213,7 @@ def test_unmatched_rows_of_five_images_are_sources_with_five_fluxes(catalogue, t
         assert found.total == 1 and found.frame.iloc[0].n_fluxes == 5
         assert found.frame.iloc[0].identifiers == [f"APHOS {source}"]
         comparison = archive.conn.execute(
-            "SELECT catalog_id FROM catalog_object WHERE catalog = 'UCAC4' AND flux_count = 5"
+            "SELECT catalog_id FROM object_totals WHERE catalog = 'UCAC4' AND flux_count = 5"
             " AND mag BETWEEN 10 AND 11 ORDER BY id LIMIT 1"
         ).fetchone()[0]
         curve = archive.lightcurve(f"APHOS:{source}", f"UCAC4:{comparison}").to_pandas()

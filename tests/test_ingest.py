@@ -66,8 +66,8 @@ def sources(conn: psycopg.Connection) -> tuple[int, int]:
 def assert_maintained_counts_are_exact(conn: psycopg.Connection) -> None:
     """Each object's flux_count and the catalogue's object total equal a fresh count."""
     wrong = conn.execute(
-        "SELECT o.catalog_id, o.flux_count, count(f.object_id) FROM catalog_object o"
-        " LEFT JOIN flux f ON f.object_id = o.id GROUP BY o.id"
+        "SELECT o.catalog_id, o.flux_count, count(f.object_id) FROM object_totals o"
+        " LEFT JOIN flux f ON f.object_id = o.id GROUP BY o.id, o.catalog_id, o.flux_count"
         " HAVING o.flux_count <> count(f.object_id)"
     ).fetchall()
     assert wrong == []
@@ -77,9 +77,9 @@ def assert_maintained_counts_are_exact(conn: psycopg.Connection) -> None:
     assert totals == objects
     # Every object in one star; each star's count the sum of its members'.
     wrong_stars = conn.execute(
-        "SELECT s.id, s.flux_count, sum(o.flux_count) FROM star s"
-        " JOIN catalog_object o ON o.star_id = s.id GROUP BY s.id"
-        " HAVING s.flux_count <> sum(o.flux_count) OR s.members <> count(*)"
+        "SELECT s.id, s.flux_count, sum(t.flux_count) FROM star s"
+        " JOIN catalog_object o ON o.star_id = s.id JOIN object_totals t ON t.id = o.id"
+        " GROUP BY s.id HAVING s.flux_count <> sum(t.flux_count) OR s.members <> count(*)"
     ).fetchall()
     assert wrong_stars == []
     unlinked, stars, counted = conn.execute(
@@ -253,7 +253,7 @@ def test_a_star_stored_without_a_name_takes_the_first_name_a_later_file_gives(
 
     def stored() -> tuple:
         with catalogue.connect("reader") as conn:
-            return conn.execute("SELECT name, flux_count FROM catalog_object").fetchone()
+            return conn.execute("SELECT name, flux_count FROM object_totals").fetchone()
 
     ingest_files(catalogue, [image(1, "")], observer="novak")
     assert stored() == (None, 1)
@@ -282,13 +282,13 @@ def test_sending_a_file_again_stores_nothing_and_says_duplicate(catalogue: Catal
         assert_maintained_counts_are_exact(conn)
         per_star = dict(
             conn.execute(
-                "SELECT catalog_id, flux_count FROM catalog_object WHERE catalog <> 'APHOS'"
+                "SELECT catalog_id, flux_count FROM object_totals WHERE catalog <> 'APHOS'"
             ).fetchall()
         )
         per_source = Counter(
             n
             for (n,) in conn.execute(
-                "SELECT flux_count FROM catalog_object WHERE catalog = 'APHOS'"
+                "SELECT flux_count FROM object_totals WHERE catalog = 'APHOS'"
             )
         )
     assert after["fluxes"] == 2 * before["fluxes"] and after["objects"] == before["objects"]
@@ -310,40 +310,43 @@ def test_flux_counts_left_pending_are_folded_by_the_next_ingest(catalogue: Catal
     with catalogue.connect("writer") as conn:
         outcome = ingest_file(conn, first, observer_id=observer(conn), fold=False)
         assert outcome.status == "stored"
-        assert conn.execute("SELECT sum(flux_count) FROM catalog_object").fetchone() == (0,)
+        assert conn.execute("SELECT sum(flux_count) FROM object_totals").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM flux_count_pending").fetchone() == (1,)
     later = ingest_files(catalogue, [second], observer="svoboda")  # another upload, later
     assert later[0].status == "stored"
     with catalogue.connect("writer") as conn:
         assert conn.execute("SELECT count(*) FROM flux_count_pending").fetchone() == (0,)
         assert_maintained_counts_are_exact(conn)
-        total = conn.execute("SELECT sum(flux_count) FROM catalog_object").fetchone()[0]
+        total = conn.execute("SELECT sum(flux_count) FROM object_totals").fetchone()[0]
         assert total == outcome.fluxes + later[0].fluxes  # every row: a star or a source
         assert fold_flux_counts(conn) == 0  # nothing left: a second fold changes nothing
     with catalogue.connect("reader") as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("SELECT * FROM flux_count_pending")
 
 
-def _fold_in_place(conn: psycopg.Connection) -> tuple[int, int, int]:
-    """Fold, and say how many stars changed, how many rows were updated and how many of
-    those updates were HOT (the row rewritten on its own page, no index touched)."""
+def _fold_in_place(conn: psycopg.Connection) -> tuple[int, int, int, int]:
+    """Fold, and say how many objects changed, how many catalogue rows and star rows were
+    updated, and how many of the star updates were HOT (the row rewritten on its own page,
+    no index touched)."""
     # The "xact" counters also hold earlier transactions' counts not yet sent to the
     # statistics (at most once a second): take the difference.
     query = (
         "SELECT pg_stat_get_xact_tuples_updated('catalog_object'::regclass), "
-        "pg_stat_get_xact_tuples_hot_updated('catalog_object'::regclass)"
+        "pg_stat_get_xact_tuples_updated('star'::regclass), "
+        "pg_stat_get_xact_tuples_hot_updated('star'::regclass)"
     )
     with conn.transaction():
         before = conn.execute(query).fetchone()
         folded = fold_flux_counts(conn)
         after = conn.execute(query).fetchone()
-    return folded, after[0] - before[0], after[1] - before[1]
+    return (folded, *(a - b for a, b in zip(after, before, strict=True)))
 
 
 def test_a_fold_rewrites_every_count_in_place(catalogue: Catalogue):
-    """Migration 0009: a page has room for a new version of each of its rows, so that folding
-    a file's stars adds no entry to the five catalogue indexes; the next fold finds the
-    room again (the first fold's old versions pruned)."""
+    """Migrations 0009 and 0017: a star alone in its star keeps its count in the star, whose
+    page has room for a new version of each of its rows, so that folding a file's stars
+    rewrites one row per star and adds no entry to the star's indexes; the next fold finds
+    the room again (the first fold's old versions pruned)."""
     with catalogue.connect("writer") as conn:
         oid = observer(conn)
         stars = []
@@ -356,7 +359,7 @@ def test_a_fold_rewrites_every_count_in_place(catalogue: Catalogue):
                     (outcome.image_id,),
                 ).fetchone()[0]
             )
-            assert _fold_in_place(conn) == (stars[-1], stars[-1], stars[-1])
+            assert _fold_in_place(conn) == (stars[-1], 0, stars[-1], stars[-1])
         assert min(stars) > 150
         assert_maintained_counts_are_exact(conn)
 
@@ -766,10 +769,10 @@ def test_rows_within_a_pixel_are_one_source_and_a_star_has_one_source(writer):
         (11, 107.0, "APHOS"),
     ]
     objects = writer.execute(
-        "SELECT catalog_id, flux_count FROM catalog_object WHERE catalog <> 'APHOS' ORDER BY 1"
+        "SELECT catalog_id, flux_count FROM object_totals WHERE catalog <> 'APHOS' ORDER BY 1"
     )
     assert objects.fetchall() == [("500-000001", 1), ("500-000003", 1)]
-    sources = writer.execute("SELECT flux_count FROM catalog_object WHERE catalog = 'APHOS'")
+    sources = writer.execute("SELECT flux_count FROM object_totals WHERE catalog = 'APHOS'")
     assert sorted(sources.fetchall()) == [(1,), (1,), (1,)]
 
 

@@ -188,11 +188,13 @@ class StarRow(Base):
     )
 
 
-# The objects stored since the last fold, which its linking takes (migration 0017).
+# The objects stored since the last fold, one row per file, which its linking takes
+# (migration 0017).
 link_pending = Table(
     "link_pending",
     Base.metadata,
-    Column("object_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("object_ids", ARRAY(BigInteger), nullable=False),
 )
 
 

@@ -128,7 +128,7 @@ def copy_fluxes(columns: Sequence[str]) -> Query:
 
 
 # A file's transaction appends one row to flux_count_pending: its objects, their numbers of
-# fluxes, and the names it gives stars; the batch's fold adds the counts to catalog_object and
+# fluxes, and the names it gives stars; the batch's fold adds the counts to their stars and
 # names the stars still unnamed, once per star (migration 0007). Rewriting ~2,000 catalogue
 # rows in every file's transaction cost a third of the ingest.
 _PEND_COUNTS = """
@@ -171,14 +171,14 @@ def fold_lock() -> Query:
 
 # The fold is the only statement that changes existing catalogue rows, and folds never run two
 # at once (fold_lock): one fold takes every pending row committed before it, and none twice.
-# It is a function (migration 0016) that updates catalog_object alone, its counts and names
-# read from maps, so that no statistics can make it join the objects to the names once per
-# object.
+# It is a function (migrations 0016 and 0017) that adds them to the stars (and to the objects
+# only of stars with several members), its counts and names read from maps, so that no
+# statistics can make it join the objects to the names once per object.
 _FOLD_COUNTS = "SELECT fold_pending_flux_counts()"
 
 
 def fold_counts() -> Query:
-    """Add every pending count to its object and name the unnamed stars named since; run
+    """Add every pending count to its object's star and name the unnamed stars named since; run
     after :func:`fold_lock`, in its transaction. Its rows are the ids of the objects changed.
 
     Examples

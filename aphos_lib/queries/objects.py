@@ -405,7 +405,8 @@ def insert_stars(
                ARRAY[catalog || ' ' || catalog_id], ARRAY[catalog], name
         FROM inserted
     ), pending AS (
-        INSERT INTO link_pending (object_id) SELECT id FROM inserted
+        INSERT INTO link_pending (object_ids) SELECT array_agg(id) FROM inserted
+        HAVING count(*) > 0
     )
     SELECT string_agg(id::text, ',') FROM inserted
 """,

@@ -62,8 +62,8 @@ def take_pending() -> Query:
     # say catalog_object is empty the planner ran the join as a nested loop over a scan of the
     # whole table per pending object (minutes for 80,000 in tests/test_ingest.py).
     return Query(
-        "WITH taken AS (DELETE FROM link_pending RETURNING object_id),"
-        " ids AS (SELECT array_agg(object_id) AS ids FROM taken)"
+        "WITH taken AS (DELETE FROM link_pending RETURNING object_ids),"
+        " ids AS (SELECT array_agg(i) AS ids FROM taken, unnest(taken.object_ids) AS i)"
         + _ARRAYS
         + " FROM catalog_object o WHERE o.id = ANY((SELECT ids FROM ids)::int8[])",
         binary=True,
@@ -230,9 +230,14 @@ def clear_links() -> list[Query]:
     Examples
     --------
     >>> len(clear_links())
-    3
+    4
     """
     return [
+        # What lone stars keep for their objects goes to the objects (``object_totals``).
+        Query(
+            "UPDATE catalog_object o SET flux_count = s.flux_count,"
+            " name = coalesce(o.name, s.name) FROM star s WHERE s.id = o.id AND s.members = 1"
+        ),
         Query(
             "UPDATE catalog_object SET star_id = NULL, link_reason = NULL,"
             " link_separation_arcsec = NULL, link_mag_diff = NULL, linked_to = NULL"
@@ -280,13 +285,14 @@ def identification(catalog: str, catalog_id: str) -> Query:
     WITH asked AS (
         SELECT id, star_id FROM catalog_object WHERE catalog = %s AND catalog_id = %s)
     SELECT s.id, s.ra_deg, s.dec_deg, s.name, s.flux_count,
-           m.catalog, m.catalog_id, m.name, m.ra_deg, m.dec_deg, m.mag, m.flux_count,
+           m.catalog, m.catalog_id, t.name, m.ra_deg, m.dec_deg, m.mag, t.flux_count,
            m.link_reason, m.link_separation_arcsec, m.link_mag_diff,
-           t.catalog || ' ' || t.catalog_id, m.id = a.id
+           l.catalog || ' ' || l.catalog_id, m.id = a.id
     FROM asked a
     JOIN catalog_object m ON m.star_id = a.star_id OR m.id = a.id
+    JOIN object_totals t ON t.id = m.id
     LEFT JOIN star s ON s.id = m.star_id
-    LEFT JOIN catalog_object t ON t.id = m.linked_to
+    LEFT JOIN catalog_object l ON l.id = m.linked_to
     ORDER BY m.catalog = 'APHOS', m.catalog <> 'UCAC4', m.catalog, m.id
 """,
         (catalog, catalog_id),
