@@ -29,6 +29,8 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = [
     "CATALOGUE_ERROR",
@@ -77,6 +79,9 @@ def instrumental_magnitudes(flux, deviation=None) -> tuple[np.ndarray, np.ndarra
 
 
 def _floats(values) -> np.ndarray:
+    """Floats, NaN for None."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return values
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
@@ -194,74 +199,106 @@ def fit_solution(
     >>> round(s.zero_point + s.colour_term * (0.9 - s.colour_ref), 2), round(s.colour_term, 2)
     (21.3, 0.08)
     """
-    cat = np.asarray(catalogue_mag, dtype=float)
     inst = np.asarray(instrumental, dtype=float)
+    err = None if instrumental_err is None else np.asarray(instrumental_err, dtype=float)[None]
+    return fit_solutions(catalogue_mag, inst[None], err, colour, usable=usable)[0]
+
+
+def fit_solutions(
+    catalogue_mag, instrumental, instrumental_err=None, colour=None, *, usable=None
+) -> list[PhotometricSolution | None]:
+    """:func:`fit_solution` for several apertures of one image at once: ``instrumental`` and
+    ``instrumental_err`` have one row per aperture (the clipping of every aperture runs in
+    the same array operations: a dozen apertures of 2,000 stars in a few milliseconds).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> cat = rng.uniform(9, 14, 400)
+    >>> inst = np.stack([cat - 20.0, cat - 20.5]) + rng.normal(0, 0.01, (2, 400))
+    >>> [round(s.zero_point, 2) for s in fit_solutions(cat, inst, np.full((2, 400), 0.01))]
+    [20.0, 20.5]
+    """
+    cat = np.asarray(catalogue_mag, dtype=float)
+    inst = np.atleast_2d(np.asarray(instrumental, dtype=float))
+    apertures = inst.shape[0]
     err = (
-        np.full(cat.shape, np.nan)
+        np.full(inst.shape, np.nan)
         if instrumental_err is None
-        else np.asarray(instrumental_err, dtype=float)
+        else np.atleast_2d(np.asarray(instrumental_err, dtype=float))
     )
     bv = np.full(cat.shape, np.nan) if colour is None else np.asarray(colour, dtype=float)
-    keep = np.isfinite(cat) & np.isfinite(inst)
+    rows = np.isfinite(cat)
     if usable is not None:
-        keep &= np.asarray(usable, dtype=bool)
-    if keep.sum() < MIN_STARS:
-        return None
-    with_colour = keep & np.isfinite(bv)
+        rows &= np.asarray(usable, dtype=bool)
+    with_colour = rows & np.isfinite(bv)
     colours = bv[with_colour]
-    use_colour = with_colour.sum() >= MIN_COLOUR_STARS and (
-        np.percentile(colours, 95) - np.percentile(colours, 5) >= MIN_COLOUR_RANGE
+    use_colour = bool(
+        colours.size >= MIN_COLOUR_STARS
+        and np.percentile(colours, 95) - np.percentile(colours, 5) >= MIN_COLOUR_RANGE
     )
     if use_colour:
-        keep = with_colour  # one set of stars for both terms
-    # A star's error: its flux's (the median of those known where SIPS gave none) and the
-    # catalogue's.
-    y = cat - inst
-    colour_ref = float(np.median(bv[keep])) if use_colour else None
-    dc = bv - colour_ref if use_colour else np.zeros(cat.shape)
-    known_err = np.isfinite(err) & keep
-    if known_err.sum() < 0.5 * keep.sum():
-        # Too few deviations: each star's noise is the scatter of stars as bright as it.
-        err = _noise_by_brightness(y, dc, inst, keep, use_colour)
-    else:
-        err = np.where(np.isfinite(err), err, np.median(err[known_err]))
-    sigma = np.sqrt(err**2 + CATALOGUE_ERROR**2)
+        rows = with_colour  # one set of stars for both terms
+    keep = rows[None] & np.isfinite(inst)
+    y = cat[None] - inst
+    colour_ref = float(np.median(colours)) if use_colour else None
+    dc = np.where(rows, bv - colour_ref, 0.0) if use_colour else np.zeros(cat.shape)
+    sigma = np.empty(inst.shape)
+    for k in range(apertures):
+        known = np.isfinite(err[k]) & keep[k]
+        if known.sum() < 0.5 * keep[k].sum() or not known.any():
+            # Too few deviations: each star's noise is the scatter of stars as bright as it.
+            noise = _noise_by_brightness(y[k], dc, inst[k], keep[k], use_colour)
+        else:
+            noise = np.where(np.isfinite(err[k]), err[k], np.median(err[k][known]))
+        sigma[k] = np.sqrt(noise**2 + CATALOGUE_ERROR**2)
+    sigma = np.where(keep, sigma, np.inf)
     fitted = keep.copy()
+    done = fitted.sum(axis=1) < MIN_STARS
     for _ in range(_MAX_ITERATIONS):
-        if fitted.sum() < MIN_STARS:
-            return None
-        coef, _, _ = _weighted_fit(y[fitted], dc[fitted], sigma[fitted], use_colour)
+        a, b, _ = _weighted_fits(y, dc, sigma, fitted, use_colour)
         # Residuals in units of each star's expected error; their robust spread says how
         # much larger than expected the errors are.
-        z = (y - coef[0] - coef[1] * dc) / sigma
-        spread = _MAD_TO_SIGMA * np.median(np.abs(z[fitted] - np.median(z[fitted])))
-        now = keep & (np.abs(z) <= CLIP_SIGMA * max(spread, 1e-9))
-        if np.array_equal(now, fitted):
-            break
+        z = (y - a[:, None] - b[:, None] * dc) / sigma
+        centre = _row_medians(z, fitted)
+        spread = _MAD_TO_SIGMA * _row_medians(np.abs(z - centre), fitted)
+        now = keep & (np.abs(z) <= CLIP_SIGMA * np.maximum(spread, 1e-9))
+        now[done] = fitted[done]
+        changed = (now != fitted).any(axis=1)
         fitted = now
-    n = int(fitted.sum())
-    if n < MIN_STARS:
-        return None
-    coef, cov, residual = _weighted_fit(y[fitted], dc[fitted], sigma[fitted], use_colour)
+        done |= ~changed | (fitted.sum(axis=1) < MIN_STARS)
+        if done.all():
+            break
+    a, b, cov = _weighted_fits(y, dc, sigma, fitted, use_colour)
+    solutions: list[PhotometricSolution | None] = []
     parameters = 2 if use_colour else 1
-    chi2 = float(np.sum((residual / sigma[fitted]) ** 2))
-    cov = cov * max(1.0, chi2 / max(n - parameters, 1))
-    fitted_cat = cat[fitted]
-    return PhotometricSolution(
-        zero_point=float(coef[0]),
-        zero_point_err=float(math.sqrt(cov[0, 0])),
-        colour_term=float(coef[1]) if use_colour else None,
-        colour_term_err=float(math.sqrt(cov[1, 1])) if use_colour else None,
-        colour_ref=colour_ref,
-        covariance=float(cov[0, 1]) if use_colour else 0.0,
-        rms=float(np.sqrt(np.mean(residual**2))),
-        n_stars=n,
-        n_clipped=int(keep.sum()) - n,
-        mag_min=float(fitted_cat.min()),
-        mag_max=float(fitted_cat.max()),
-        colour_min=float(bv[fitted].min()) if use_colour else None,
-        colour_max=float(bv[fitted].max()) if use_colour else None,
-    )
+    for k in range(apertures):
+        n = int(fitted[k].sum())
+        if n < MIN_STARS:
+            solutions.append(None)
+            continue
+        residual = (y[k] - a[k] - b[k] * dc)[fitted[k]]
+        chi2 = float(np.sum((residual / sigma[k][fitted[k]]) ** 2))
+        c = cov[k] * max(1.0, chi2 / max(n - parameters, 1))
+        fitted_cat = cat[fitted[k]]
+        solutions.append(
+            PhotometricSolution(
+                zero_point=float(a[k]),
+                zero_point_err=float(math.sqrt(c[0, 0])),
+                colour_term=float(b[k]) if use_colour else None,
+                colour_term_err=float(math.sqrt(c[1, 1])) if use_colour else None,
+                colour_ref=colour_ref,
+                covariance=float(c[0, 1]) if use_colour else 0.0,
+                rms=float(np.sqrt(np.mean(residual**2))),
+                n_stars=n,
+                n_clipped=int(keep[k].sum()) - n,
+                mag_min=float(fitted_cat.min()),
+                mag_max=float(fitted_cat.max()),
+                colour_min=float(bv[fitted[k]].min()) if use_colour else None,
+                colour_max=float(bv[fitted[k]].max()) if use_colour else None,
+            )
+        )
+    return solutions
 
 
 # Stars of similar brightness share a noise estimate when SIPS gave no deviations: this many
@@ -276,8 +313,8 @@ def _noise_by_brightness(
     """Each fitted star's noise (mag) from the robust scatter of the residuals of an unweighted
     fit among the stars of its brightness bin, the catalogue's error taken out (NaN for the
     stars not fitted)."""
-    coef, _, _ = _weighted_fit(y[keep], dc[keep], np.ones(int(keep.sum())), use_colour)
-    residual = y - coef[0] - coef[1] * dc
+    a, b, _ = _weighted_fits(y[None], dc, np.ones((1, y.size)), keep[None], use_colour)
+    residual = y - a[0] - b[0] * dc
     order = np.argsort(inst[keep])
     bins = max(1, min(_NOISE_BINS, order.size // _MIN_PER_BIN))
     noise = np.full(y.shape, np.nan)
@@ -289,18 +326,80 @@ def _noise_by_brightness(
     return noise
 
 
-def _weighted_fit(
-    y: np.ndarray, dc: np.ndarray, sigma: np.ndarray, use_colour: bool
+def _row_medians(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The median of each row's values where ``mask`` holds, as a column (NaN for none): one
+    sort of the whole array (numpy's nanmedian goes row by row)."""
+    ordered = np.sort(np.where(mask, values, np.inf), axis=1)
+    n = mask.sum(axis=1)
+    rows = np.arange(values.shape[0])
+    low, high = np.maximum((n - 1) // 2, 0), np.maximum(n // 2, 0)
+    with np.errstate(invalid="ignore"):
+        median = np.where(n > 0, 0.5 * (ordered[rows, low] + ordered[rows, high]), np.nan)
+    return median[:, None]
+
+
+def _weighted_fits(
+    y: np.ndarray, dc: np.ndarray, sigma: np.ndarray, fitted: np.ndarray, use_colour: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weighted least squares of ``y = a + b dc`` (or ``y = a``): coefficients, their
-    covariance (from the weights alone) and the residuals."""
-    w = 1.0 / sigma**2
-    design = np.column_stack([np.ones_like(y), dc]) if use_colour else np.ones((y.size, 1))
-    normal = design.T @ (design * w[:, None])
-    cov = np.linalg.inv(normal)
-    coef = cov @ (design.T @ (w * y))
-    if not use_colour:
-        coef = np.array([coef[0], 0.0])
-        cov = np.array([[cov[0, 0], 0.0], [0.0, 0.0]])
-    residual = y - (coef[0] + coef[1] * dc)
-    return coef, cov, residual
+    """Weighted least squares of ``y = a + b dc`` (or ``y = a``) for each row of ``y`` over its
+    ``fitted`` stars: ``a``, ``b`` and their 2x2 covariances (from the weights alone)."""
+    w = np.where(fitted, 1.0 / sigma**2, 0.0)
+    s = w.sum(axis=1)
+    sy = (w * np.where(fitted, y, 0.0)).sum(axis=1)
+    cov = np.zeros((y.shape[0], 2, 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if not use_colour:
+            cov[:, 0, 0] = 1.0 / s
+            return sy / s, np.zeros(y.shape[0]), cov
+        wx = w * dc
+        sx, sxx = wx.sum(axis=1), (wx * dc).sum(axis=1)
+        sxy = (wx * np.where(fitted, y, 0.0)).sum(axis=1)
+        det = s * sxx - sx**2
+        cov[:, 0, 0], cov[:, 1, 1] = sxx / det, s / det
+        cov[:, 0, 1] = cov[:, 1, 0] = -sx / det
+        return (sxx * sy - sx * sxy) / det, (s * sxy - sx * sy) / det, cov
+
+
+def image_solutions(rows, apertures: int) -> dict[int, PhotometricSolution]:
+    """The solutions of one image, per aperture (0: ``ApAuto``, k: ``Ap<k>``), from its rows in
+    the canonical columns of :mod:`aphos_lib.io.sips` (a ``pyarrow.Table``); an aperture with
+    too few usable stars has none.
+
+    Rows SIPS matched to a catalogue star with a magnitude take part; a row saturated in any
+    aperture takes part in none (past linearity), nor does a row whose flux is not positive.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(2)
+    >>> mag = rng.uniform(9, 13, 100)
+    >>> flux = 10 ** (-0.4 * (mag - 20.0))
+    >>> rows = pa.table({"catalog_mag": mag, "catalog_bv": np.full(100, np.nan),
+    ...                  "ap_auto": flux, "ap_auto_dev": flux * 0.01,
+    ...                  "ap_auto_saturated": np.zeros(100, bool)})
+    >>> round(image_solutions(rows, 0)[0].zero_point, 3)
+    20.0
+    """
+    names = rows.column_names
+    cat = _column(rows, "catalog_mag")
+    bv = _column(rows, "catalog_bv") if "catalog_bv" in names else np.full(cat.shape, np.nan)
+    keys = [("ap_auto", 0)] + [(f"ap{k}", k) for k in range(1, apertures + 1)]
+    usable = np.isfinite(cat)
+    for key, _ in keys:
+        saturated = f"{key}_saturated"
+        if saturated in names:
+            usable &= ~rows[saturated].to_numpy(zero_copy_only=False).astype(bool)
+    fluxes, deviations = [], []
+    for key, _ in keys:
+        deviation = f"{key}_dev"
+        dev = _column(rows, deviation) if deviation in names else None
+        inst, err = instrumental_magnitudes(_column(rows, key), dev)
+        fluxes.append(inst)
+        deviations.append(err)
+    fits = fit_solutions(cat, np.stack(fluxes), np.stack(deviations), bv, usable=usable)
+    return {aperture: fit for (_, aperture), fit in zip(keys, fits, strict=True) if fit}
+
+
+def _column(rows, name: str) -> np.ndarray:
+    """A numeric column as floats, NaN where null."""
+    column = pc.fill_null(rows[name].cast(pa.float64()), math.nan)
+    return column.to_numpy()
