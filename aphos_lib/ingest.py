@@ -12,6 +12,8 @@ What a file becomes
   row within a pixel of an earlier row is that source again and is rejected instead, and of
   several sources SIPS matched to one star only the nearest keeps the match (the others are
   stored unmatched, with a warning);
+- its photometric solutions, zero point and colour term per aperture (``image_solution``,
+  :mod:`aphos_lib.photometric_solution`);
 - an ``upload_file`` row with the outcome, when the file is part of an upload;
 - a ``flux_count_pending`` row: its objects' numbers of fluxes and the names it gives stars,
   which :func:`fold_flux_counts` adds to their stars once per batch of files (and every
@@ -40,6 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aphos_lib import queries
+from aphos_lib.calibration import store_solutions
 from aphos_lib.cross_identification import link_new
 from aphos_lib.db import binary_copy as bc
 from aphos_lib.db import light_curve_records
@@ -49,6 +52,7 @@ from aphos_lib.io.repeats import find_sources
 from aphos_lib.io.sips import RejectedRow, SipsFile, SipsFormatError, read_sips
 from aphos_lib.object_ids import FileStars, ObjectCache, resolve_stars
 from aphos_lib.observers import ensure_local_observer
+from aphos_lib.photometric_solution import PhotometricSolution, image_solutions
 from aphos_lib.sources import assign_sources
 
 __all__ = [
@@ -256,6 +260,8 @@ class _Pending:
     payload: bytes = b""  # the COPY stream of the fluxes
     names: tuple[list[int], list[str]] = ([], [])  # object ids and the names the file gives
     counts: tuple[str, str] = ("", "")  # object ids and their numbers of rows in the file
+    # The image's photometric solutions by aperture (aphos_lib.photometric_solution).
+    solutions: dict[int, PhotometricSolution] = field(default_factory=dict)
 
     def encode(self) -> None:
         """The fluxes, counts and names for the stars' ids (again when an id changed)."""
@@ -326,6 +332,7 @@ def _prepare(
             resolve_stars(conn, rows, with_object, known),
         )
         pending.encode()
+        pending.solutions = image_solutions(rows, sips.apertures)
     except BaseException:
         conn.rollback()
         raise
@@ -351,6 +358,7 @@ def _complete(pending: _Pending) -> FileOutcome:
         with conn.pipeline():
             if stars is not None:
                 _update_objects(conn, pending.counts, pending.names)
+                store_solutions(conn, pending.outcome.image_id, pending.solutions)
             if pending.upload_id is not None:
                 _record(conn, pending.upload_id, pending.position, pending.outcome, pending.sha)
         conn.commit()

@@ -287,9 +287,7 @@ def test_sending_a_file_again_stores_nothing_and_says_duplicate(catalogue: Catal
         )
         per_source = Counter(
             n
-            for (n,) in conn.execute(
-                "SELECT flux_count FROM object_totals WHERE catalog = 'APHOS'"
-            )
+            for (n,) in conn.execute("SELECT flux_count FROM object_totals WHERE catalog = 'APHOS'")
         )
     assert after["fluxes"] == 2 * before["fluxes"] and after["objects"] == before["objects"]
     # The other observer's rows SIPS matched to nothing are the sources the first file made:

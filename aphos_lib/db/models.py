@@ -27,6 +27,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     Table,
     Text,
     UniqueConstraint,
@@ -442,6 +443,34 @@ class LightCurveSealPending(Base):
     object_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
 
 
+class ImageSolution(Base):
+    """An image's photometric solution in one aperture (migration 0019): the zero point and
+    colour term that turn its instrumental magnitudes into catalogue magnitudes
+    (:mod:`aphos_lib.photometric_solution`). ``aperture`` 0 is ``ApAuto``, k ``Ap<k>``."""
+
+    __tablename__ = "image_solution"
+
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("image.id", ondelete="CASCADE"), primary_key=True
+    )
+    aperture: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    zero_point: Mapped[float] = mapped_column(Float8)
+    zero_point_err: Mapped[float] = mapped_column(Float8)
+    colour_term: Mapped[float | None] = mapped_column(Float8)
+    colour_term_err: Mapped[float | None] = mapped_column(Float8)
+    colour_ref: Mapped[float | None] = mapped_column(Float8)
+    covariance: Mapped[float] = mapped_column(Float8)
+    rms: Mapped[float] = mapped_column(Float8)
+    n_stars: Mapped[int] = mapped_column(Integer)
+    n_clipped: Mapped[int] = mapped_column(Integer)
+    mag_min: Mapped[float] = mapped_column(Float8)
+    mag_max: Mapped[float] = mapped_column(Float8)
+    colour_min: Mapped[float | None] = mapped_column(Float8)
+    colour_max: Mapped[float | None] = mapped_column(Float8)
+
+    __table_args__ = (CheckConstraint("aperture >= 0", name="image_solution_aperture"),)
+
+
 class ResolvedName(Base):
     """A star name's position as CDS Sesame gave it (migration 0018; written by the writer).
 
@@ -471,6 +500,7 @@ __all__ = [
     "CatalogObjectRow",
     "Flux",
     "Image",
+    "ImageSolution",
     "LightCurveChunk",
     "LightCurveSealPending",
     "ObserverRow",

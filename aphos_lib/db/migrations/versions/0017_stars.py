@@ -7,8 +7,9 @@ rows SIPS matched to no catalogue star become APhoS sources (catalogue ``APHOS``
 
 - every catalogue object belongs to exactly one star (``catalog_object.star_id``): a new
   object founds a star of its own, with its id, in the transaction that stores it (and waits
-  in ``link_pending``, one row of ids per file); the ingest's fold then links the pending objects to the stars near
-  them, moving an object that joins another star (its own star goes), and
+  in ``link_pending``, one row of ids per file); the ingest's fold then links the pending
+  objects to the stars near them, moving an object that joins another star (its own star
+  goes), and
   ``aphos stars relink`` links everything again. A link keeps why it was made
   (``link_reason``, the separation and magnitude difference to the member it was linked
   to); a star's founder has none;
