@@ -31,6 +31,7 @@ from aphos_lib.demo.observing import (
 from aphos_lib.demo.photometry import (
     Conditions,
     aperture_radii,
+    enclosed_fraction,
     limiting_magnitude,
     measure_sources,
     peak_fraction,
@@ -62,6 +63,7 @@ FILTER = "V       "  # SIPS pads the filter name to 8 characters
 SOFTWARE = "SIPS Version 3.32 64bit (x64)"
 POSITION_JITTER_ARCSEC = 0.5  # centroid error of a measured position, per axis
 AUTO_APERTURE_FWHM = 3.0  # SIPS's ApAuto radius in units of the FWHM
+TYPICAL_BV = 0.65  # the colour of a star the catalogue gives none (a field star's typical)
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class _Catalogue:
     ra: np.ndarray
     dec: np.ndarray
     mag: np.ndarray
+    bv: np.ndarray  # NaN where the catalogue gives no colour
     variables: tuple[int, ...]
     text: dict[str, np.ndarray]
     # Stars of the field fainter than the catalogue's limit (RA, Dec, magnitude, brightest
@@ -104,6 +107,7 @@ class _Catalogue:
             ra=ra,
             dec=dec,
             mag=mag,
+            bv=bv,
             variables=tuple(i for i, s in enumerate(stars) if s.variability is not None),
             text={k: np.array(v, dtype=object) for k, v in text.items()},
             uncatalogued=_uncatalogued(stars, ra, dec, mag),
@@ -118,6 +122,12 @@ class _Catalogue:
             star = self.stars[i]
             mag[i] = model_magnitude(star.catalog_mag, star.variability, [hjd])[0]
         return mag
+
+    def passband_magnitudes(self, hjd: float, colour_term: float) -> np.ndarray:
+        """The magnitudes a camera with this colour term measures (see ``Camera``): a star
+        whose colour the catalogue does not give has a typical one."""
+        colour = np.where(np.isnan(self.bv), TYPICAL_BV, self.bv)
+        return self.magnitudes(hjd) - colour_term * colour
 
 
 def _uncatalogued(stars, ra: np.ndarray, dec: np.ndarray, mag: np.ndarray) -> tuple:
@@ -306,7 +316,7 @@ def _image_table(
     radii = aperture_radii(observer.apertures)
     stars = measure_sources(
         rng,
-        catalogue.magnitudes(hjd)[on_chip],
+        catalogue.passband_magnitudes(hjd, camera.colour_term)[on_chip],
         x[on_chip],
         y[on_chip],
         camera=camera,
@@ -397,6 +407,21 @@ def _image_table(
         if observer.exports_deviations:
             table.append(format_flux(dev[:, k], saturated[:, k]))
     return table
+
+
+def _zero_points(camera: Camera, conditions: Conditions, apertures: int) -> tuple[float, ...]:
+    """The zero points the image's photometric solutions should find, ApAuto then Ap1..ApN:
+    ``V - v`` at B-V = 0, ``v = -2.5 log10(flux in the aperture)`` (the atmosphere, the
+    exposure and the share of a star's light the aperture holds)."""
+    radii = np.concatenate([[conditions.auto_radius_px], aperture_radii(apertures)])
+    extinction = camera.extinction * conditions.airmass + conditions.clouds_mag
+    zero_points = (
+        camera.zero_point
+        - extinction
+        + 2.5 * np.log10(conditions.exposure_s)
+        + 2.5 * np.log10(enclosed_fraction(radii, conditions.fwhm_px))
+    )
+    return tuple(round(float(z), 6) for z in zero_points)
 
 
 def _file_name(field: str, begin_ms: int) -> str:
@@ -560,6 +585,8 @@ def generate_demo_data(
                     center_ra_deg=round(pointing.ra_deg, 8),
                     center_dec_deg=round(pointing.dec_deg, 8),
                     airmass=round(x_air, 4),
+                    zero_points=_zero_points(camera, conditions, observer.apertures),
+                    colour_term=camera.colour_term,
                 )
             )
 

@@ -53,6 +53,12 @@ class FileInfo:
         Plate centre (``CenterRADeg``/``CenterDecDeg``).
     airmass : float
         Airmass of the field centre at mid-exposure.
+    zero_points : tuple of float
+        The zero points the simulation used, ApAuto then Ap1..ApN: ``V - v`` at B-V = 0
+        for ``v = -2.5 log10(flux)`` in that aperture (atmosphere, exposure time and the
+        aperture's share of a star's light included).
+    colour_term : float
+        The camera's colour term: ``V - v = zero point + colour_term (B-V)``.
     """
 
     path: str
@@ -67,11 +73,20 @@ class FileInfo:
     center_ra_deg: float
     center_dec_deg: float
     airmass: float
+    zero_points: tuple[float, ...] = ()
+    colour_term: float = 0.0
 
 
 def _build(cls, data: dict[str, Any]):
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+    types = {f.name: str(f.type) for f in fields(cls)}
+    # JSON has lists where a field holds a tuple.
+    return cls(
+        **{
+            k: tuple(v) if types[k].startswith("tuple") and isinstance(v, list) else v
+            for k, v in data.items()
+            if k in types
+        }
+    )
 
 
 @dataclass(frozen=True)
