@@ -408,9 +408,10 @@ def test_variables_have_their_light_curves_in_the_files(demo, tables):
         var, cmp_ = by_id[field.target_catalog_id], by_id[field.comparison_catalog_id]
         assert "saturated" not in (var[col["ApAuto"]], cmp_[col["ApAuto"]])
         measured = -2.5 * np.log10(float(var[col["ApAuto"]]) / float(cmp_[col["ApAuto"]]))
+        term = info.colour_term
         model = (
-            manifest.model_magnitude(field.target_catalog_id, info.hjd)[0]
-            - manifest.model_magnitude(field.comparison_catalog_id, info.hjd)[0]
+            manifest.measured_magnitude(field.target_catalog_id, info.hjd, term)[0]
+            - manifest.measured_magnitude(field.comparison_catalog_id, info.hjd, term)[0]
         )
         residuals[info.field].append(measured - model)
         if "ApAutoDev" in col:

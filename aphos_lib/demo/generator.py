@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from aphos_lib.demo.astrometry import Pointing, deproject, project
-from aphos_lib.demo.manifest import MANIFEST_NAME, DemoManifest, FileInfo
+from aphos_lib.demo.manifest import MANIFEST_NAME, TYPICAL_BV, DemoManifest, FileInfo
 from aphos_lib.demo.observers import CAMERAS, OBSERVERS, Camera, ObserverInfo
 from aphos_lib.demo.observing import (
     airmass,
@@ -63,7 +63,6 @@ FILTER = "V       "  # SIPS pads the filter name to 8 characters
 SOFTWARE = "SIPS Version 3.32 64bit (x64)"
 POSITION_JITTER_ARCSEC = 0.5  # centroid error of a measured position, per axis
 AUTO_APERTURE_FWHM = 3.0  # SIPS's ApAuto radius in units of the FWHM
-TYPICAL_BV = 0.65  # the colour of a star the catalogue gives none (a field star's typical)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ from aphos_lib.demo.observers import ObserverInfo
 from aphos_lib.demo.sky import FieldInfo, StarInfo
 from aphos_lib.demo.variables import model_magnitude
 
-__all__ = ["MANIFEST_NAME", "DemoManifest", "FileInfo"]
+__all__ = ["MANIFEST_NAME", "TYPICAL_BV", "DemoManifest", "FileInfo"]
 
 MANIFEST_NAME = "manifest.json"
+TYPICAL_BV = 0.65  # the colour of a star the catalogue gives none (a field star's typical)
 FORMAT = "aphos-demo-manifest"
 VERSION = 1
 HJD_DEFINITION = (
@@ -148,6 +149,19 @@ class DemoManifest:
         """V magnitude the simulation gave the star at the times ``hjd``."""
         star = self.star(catalog_id)
         return model_magnitude(star.catalog_mag, star.variability, np.atleast_1d(hjd))
+
+    def colour_term(self, username: str) -> float:
+        """The colour term of this observer's camera (0 in a manifest written before cameras
+        had one)."""
+        return next((f.colour_term for f in self.files if f.observer == username), 0.0)
+
+    def measured_magnitude(self, catalog_id: str, hjd, colour_term: float) -> np.ndarray:
+        """What a camera with this colour term measures of the star at the times ``hjd``, up
+        to its zero point: ``V - colour_term (B-V)`` (a typical colour where the catalogue
+        gives none). Differences of two stars' are their differential magnitudes."""
+        star = self.star(catalog_id)
+        colour = TYPICAL_BV if star.bv is None else star.bv
+        return self.model_magnitude(catalog_id, hjd) - colour_term * colour
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest as JSON-ready data."""

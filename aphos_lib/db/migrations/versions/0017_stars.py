@@ -262,6 +262,39 @@ def _fold_function_0016() -> str:
     return module.FOLD_FUNCTION.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
 
 
+def _seal_function_0015() -> str:
+    """Migration 0015's seal of light-curve chunks, which a downgrade puts back."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).with_name("0015_light_curve_chunks.py")
+    spec = importlib.util.spec_from_file_location("seal_0015", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.SEAL_FUNCTION.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+
+
+# The seal chooses the objects worth reading by their folded counts: an object alone in its
+# star has its count in the star (see the fold above).
+_SEAL_COUNT_0015 = "WHERE (min_rows = 0 OR o.flux_count - coalesce(last.n_through, 0) >= min_rows)"
+_SEAL_COUNT = (
+    "WHERE (min_rows = 0 OR coalesce(lone.flux_count, o.flux_count)"
+    " - coalesce(last.n_through, 0) >= min_rows)"
+)
+_SEAL_JOIN_0015 = "    JOIN catalog_object o ON o.id = u.id\n"
+_SEAL_JOIN = (
+    _SEAL_JOIN_0015
+    + "    LEFT JOIN star lone ON lone.id = o.id AND lone.members = 1\n"
+)
+
+
+def _seal_function() -> str:
+    """Migration 0015's seal, reading the counts lone stars keep."""
+    text = _seal_function_0015()
+    assert _SEAL_COUNT_0015 in text and _SEAL_JOIN_0015 in text
+    return text.replace(_SEAL_COUNT_0015, _SEAL_COUNT).replace(_SEAL_JOIN_0015, _SEAL_JOIN)
+
+
 # The number of stars, kept by statement triggers as catalogue_totals.objects is (0002).
 COUNT_TRIGGERS = """
 CREATE FUNCTION catalogue_totals_count_stars() RETURNS trigger
@@ -343,6 +376,7 @@ def upgrade() -> None:
     op.execute(COUNT_TRIGGERS)
     op.execute(REFRESH_FUNCTION)
     op.execute(FOLD_FUNCTION)
+    op.execute(_seal_function())
     op.execute(SETTLE_FUNCTION)
     op.execute(LINK_FUNCTIONS)
     op.execute(OBJECT_TOTALS_VIEW)
@@ -397,6 +431,7 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION settle_lone_objects(bigint[])")
     op.execute("DROP FUNCTION create_stars(bigint[], jsonb)")
     op.execute(_fold_function_0016())
+    op.execute(_seal_function_0015())
     op.execute("ALTER TABLE catalogue_totals DROP COLUMN stars")
     op.execute("ALTER TABLE upload_file DROP COLUMN new_sources")
     op.execute("DROP INDEX catalog_object_catalog_id_idx")
