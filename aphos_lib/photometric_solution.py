@@ -51,7 +51,7 @@ CATALOGUE_ERROR = 0.03
 CLIP_SIGMA = 3.0
 #: Fewer stars than this give no solution.
 MIN_STARS = 5
-#: At most this many stars, the best measured, are fitted.
+#: At most this many stars, evenly spaced in brightness, are fitted.
 MAX_FIT_STARS = 400
 #: A colour term needs this many stars with a colour, spanning at least MIN_COLOUR_RANGE (the
 #: 5-95% range of their B-V, mag).
@@ -243,17 +243,15 @@ def fit_solutions(
     if use_colour:
         rows = with_colour  # one set of stars for both terms
     if rows.sum() > MAX_FIT_STARS:
-        # The best-measured stars (the brightest in the first aperture): the fit of 2,000
+        # Evenly spaced in brightness (ApAuto), over the whole range fitted: the fit of 2,000
         # costs four times as much and the zero point's error hardly changes (the
-        # catalogue's own error dominates).
-        brightness = np.where(rows & np.isfinite(inst[0]), inst[0], np.inf)
-        chosen = np.argpartition(brightness, MAX_FIT_STARS)[:MAX_FIT_STARS]
-        cat, inst, err, bv, rows = (
-            cat[chosen],
-            inst[:, chosen],
-            err[:, chosen],
-            bv[chosen],
-            (rows[chosen]),
+        # catalogue's own error dominates); the brightest alone sit nearest the detector's
+        # non-linearity (a real export's 400 brightest: RMS 0.35 mag against 0.24).
+        candidates = np.flatnonzero(rows & np.isfinite(inst[0]))
+        ranked = candidates[np.argsort(inst[0][candidates], kind="stable")]
+        chosen = ranked[np.linspace(0, ranked.size - 1, MAX_FIT_STARS).round().astype(int)]
+        cat, inst, err, bv, rows = cat[chosen], inst[:, chosen], err[:, chosen], bv[chosen], (
+            rows[chosen]
         )
         colours = bv[rows & np.isfinite(bv)] if use_colour else colours
     keep = rows[None] & np.isfinite(inst)

@@ -66,7 +66,9 @@ class Camera:
     lens (1.06e5 ADU for V = 8.42 in 90 s at airmass ~1.3). ``colour_term`` is how the
     camera's V passband differs from the catalogue's: a star of colour B-V gives the flux of
     V - colour_term (B-V), so that V - v = ZP + colour_term (B-V), as a photometric solution
-    finds it (V filters on CCDs: a few hundredths to a tenth).
+    finds it (V filters on CCDs: a few hundredths to a tenth). The demo's cameras have none
+    yet: comparing observers' curves without calibrated magnitudes (the analysis tests and
+    notebook 04) would show their colour terms as offsets.
     """
 
     zero_point: float
@@ -170,31 +172,26 @@ CAMERAS: dict[str, Camera] = {
         zero_point=16.40, gain=1.5, read_noise_e=12.0, bias_adu=2700.0, sky_adu_per_s=3.0,
         saturation_adu=60000.0, extinction=0.25, rotation_deg=97.0, readout_s=8.0,
         fwhm_px=(1.1, 1.8), exposure_times_s=(60.0, 90.0, 120.0), weight=0.30,
-        colour_term=0.06,
     ),
     "svoboda": Camera(
         zero_point=16.50, gain=1.3, read_noise_e=10.0, bias_adu=1000.0, sky_adu_per_s=2.2,
         saturation_adu=62000.0, extinction=0.22, rotation_deg=183.0, readout_s=6.0,
         fwhm_px=(1.3, 2.2), exposure_times_s=(60.0, 90.0, 120.0), weight=0.20,
-        colour_term=-0.04,
     ),
     "dvorak": Camera(
         zero_point=16.30, gain=1.5, read_noise_e=12.0, bias_adu=2750.0, sky_adu_per_s=3.5,
         saturation_adu=60000.0, extinction=0.27, rotation_deg=4.0, readout_s=9.0,
         fwhm_px=(1.1, 1.8), exposure_times_s=(30.0, 60.0, 90.0), weight=0.20,
-        colour_term=0.10,
     ),
     "kowalski": Camera(
         zero_point=17.00, gain=1.0, read_noise_e=9.0, bias_adu=400.0, sky_adu_per_s=6.0,
         saturation_adu=60000.0, extinction=0.28, rotation_deg=271.0, readout_s=3.0,
         fwhm_px=(1.4, 2.4), exposure_times_s=(30.0, 60.0, 120.0), weight=0.15,
-        colour_term=-0.08,
     ),
     "smith": Camera(
         zero_point=17.30, gain=2.3, read_noise_e=15.0, bias_adu=1200.0, sky_adu_per_s=1.2,
         saturation_adu=62000.0, extinction=0.16, rotation_deg=352.0, readout_s=5.0,
         fwhm_px=(1.8, 3.0), exposure_times_s=(30.0, 45.0, 60.0), weight=0.15,
-        colour_term=0.03,
     ),
 }
 # fmt: on
