@@ -250,9 +250,8 @@ def fit_solutions(
         candidates = np.flatnonzero(rows & np.isfinite(inst[0]))
         ranked = candidates[np.argsort(inst[0][candidates], kind="stable")]
         chosen = ranked[np.linspace(0, ranked.size - 1, MAX_FIT_STARS).round().astype(int)]
-        cat, inst, err, bv, rows = cat[chosen], inst[:, chosen], err[:, chosen], bv[chosen], (
-            rows[chosen]
-        )
+        cat, bv, rows = cat[chosen], bv[chosen], rows[chosen]
+        inst, err = inst[:, chosen], err[:, chosen]
         colours = bv[rows & np.isfinite(bv)] if use_colour else colours
     keep = rows[None] & np.isfinite(inst)
     y = cat[None] - inst
