@@ -214,7 +214,22 @@ def browser() -> Iterator[object]:
         pytest.fail(f"{CHROMIUM} is missing: run `make browser` (Debian's chromium package)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    # Playwright's driver makes its artifacts folder and the browser's profile in its
+    # temporary directory and removes them when it closes them; a Ctrl-C that reaches the
+    # driver first (the whole process group gets it) leaves them. The driver gets a folder of
+    # its own, removed with the fixture, whatever another process's browser is doing.
+    private = tempfile.mkdtemp(prefix="aphos-playwright-")
+    saved = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = private  # read by the driver as it starts
+    try:
+        manager = sync_playwright()
+        playwright = manager.__enter__()
+    finally:
+        if saved is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved
+    try:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
@@ -222,6 +237,9 @@ def browser() -> Iterator[object]:
             yield chromium
         finally:
             chromium.close()
+    finally:
+        manager.__exit__(None, None, None)
+        shutil.rmtree(private, ignore_errors=True)
 
 
 @pytest.fixture
