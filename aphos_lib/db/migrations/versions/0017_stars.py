@@ -250,28 +250,26 @@ END $$
 """
 
 
-def _fold_function_0016() -> str:
-    """Migration 0016's fold, which a downgrade puts back."""
+def _earlier_function(migration: str, name: str) -> str:
+    """The function ``name`` (its SQL) as an earlier migration created it, to replace: what a
+    downgrade puts back, or what this migration changes."""
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).with_name("0016_fold_function.py")
-    spec = importlib.util.spec_from_file_location("fold_0016", path)
+    spec = importlib.util.spec_from_file_location(migration, Path(__file__).with_name(migration))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.FOLD_FUNCTION.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+    return getattr(module, name).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+
+
+def _fold_function_0016() -> str:
+    """Migration 0016's fold, which a downgrade puts back."""
+    return _earlier_function("0016_fold_function.py", "FOLD_FUNCTION")
 
 
 def _seal_function_0015() -> str:
     """Migration 0015's seal of light-curve chunks, which a downgrade puts back."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).with_name("0015_light_curve_chunks.py")
-    spec = importlib.util.spec_from_file_location("seal_0015", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.SEAL_FUNCTION.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+    return _earlier_function("0015_light_curve_chunks.py", "SEAL_FUNCTION")
 
 
 # The seal chooses the objects worth reading by their folded counts: an object alone in its
