@@ -5,6 +5,7 @@
 >>> found = archive.search(name="GK Cep")                # doctest: +SKIP
 >>> curve = found[0].lightcurve("UCAC4:803-032417")      # doctest: +SKIP
 >>> curve = archive.lightcurve("UCAC4:805-031770", "UCAC4:803-032417")   # doctest: +SKIP
+>>> calibrated = archive.lightcurve("UCAC4:805-031770")   # no comparison   # doctest: +SKIP
 
 It connects as the read-only role: nothing done through it can change the catalogue. A
 search's page indexes to :class:`Star` values: a catalogue object with the archive it came
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field, fields
 
 import psycopg
 
+from aphos_lib.calibrated_photometry import calibrated_photometry
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.lightcurve import LightCurve
 from aphos_lib.observers import Observer, get_observer
@@ -127,7 +129,7 @@ class Archive:
     def lightcurve(
         self,
         variable,
-        comparison,
+        comparison=None,
         *,
         check=None,
         aperture="auto",
@@ -139,14 +141,17 @@ class Archive:
         as_of=None,
         with_apertures: bool = False,
     ) -> LightCurve:
-        """The differential light curve of ``variable`` against ``comparison``.
+        """The light curve of ``variable``: calibrated, or against ``comparison``.
 
         Parameters
         ----------
         variable : str, tuple or CatalogObject
             ``"UCAC4:805-031770"``, ``("UCAC4", "805-031770")`` or an object.
-        comparison : object or list of objects
-            The comparison star, or several (an ensemble: fluxes summed).
+        comparison : object or list of objects, optional
+            The comparison star, or several (an ensemble: fluxes summed): a differential
+            curve. Without one, calibrated magnitudes from each image's photometric solution
+            (:func:`aphos_lib.calibrated_photometry.calibrated_photometry`; ``check`` and
+            the comparison's apertures do not apply).
         check : object, optional
             A check star, against the same comparison.
         aperture, comparison_aperture, check_aperture : str, int or mapping
@@ -168,6 +173,18 @@ class Archive:
         --------
         aphos_lib.photometry.differential_photometry : the same, given a connection.
         """
+        if comparison is None:
+            if check is not None or with_apertures:
+                raise ValueError("a check star and every aperture's lists need a comparison")
+            return calibrated_photometry(
+                self.conn,
+                _catalog_object(variable),
+                aperture=aperture,
+                include_saturated=include_saturated,
+                observers=observers,
+                exclude_observers=exclude_observers,
+                as_of=as_of,
+            )
         return differential_photometry(
             self.conn,
             _catalog_object(variable),
@@ -236,7 +253,7 @@ class Star:
 
     def lightcurve(
         self,
-        comparison,
+        comparison=None,
         *,
         check=None,
         aperture="auto",
@@ -248,15 +265,16 @@ class Star:
         as_of=None,
         with_apertures: bool = False,
     ) -> LightCurve:
-        """This star's differential light curve against ``comparison``.
+        """This star's light curve: calibrated, or against ``comparison``.
 
         The same as ``archive.lightcurve(star, comparison, ...)``: see
         :meth:`Archive.lightcurve` for every parameter.
 
         Parameters
         ----------
-        comparison : str, tuple, CatalogObject, Star or a list of them
-            The comparison star, or several (an ensemble: fluxes summed).
+        comparison : str, tuple, CatalogObject, Star or a list of them, optional
+            The comparison star, or several (an ensemble: fluxes summed); without one,
+            calibrated magnitudes.
 
         Returns
         -------

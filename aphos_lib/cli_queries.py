@@ -1,4 +1,5 @@
-"""The ``aphos search`` and ``aphos lightcurve`` commands: reading the catalogue.
+"""The ``aphos search``, ``lightcurve``, ``variables`` and ``minima`` commands: reading the
+catalogue.
 
 Examples
 --------
@@ -8,6 +9,8 @@ Examples
     aphos search --min-mag 10 --max-mag 11 --catalog UCAC4 --limit 20
     aphos lightcurve UCAC4:805-031770 UCAC4:803-032417 --format csv --metadata
     aphos lightcurve UCAC4:805-031770 UCAC4:803-032417 --aperture 3 --exclude-observer smith
+    aphos lightcurve UCAC4:805-031770 --format json        # calibrated: no comparison star
+    aphos variables --ra "21 41 55" --dec "+71 18 40" --radius 40arcmin --limit 10 --json
 """
 
 from __future__ import annotations
@@ -86,9 +89,24 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_lightcurve(args: argparse.Namespace) -> int:
+    from aphos_lib.calibrated_photometry import calibrated_photometry
     from aphos_lib.photometry import differential_photometry
 
     catalogue = Catalogue.from_environment()
+    if args.comparison is None:
+        if args.ensemble or args.check:
+            raise ValueError("--ensemble and --check need a comparison star")
+        with catalogue.connect("reader", autocommit=True) as conn:
+            curve = calibrated_photometry(
+                conn,
+                args.variable,
+                aperture=args.aperture,
+                include_saturated=args.include_saturated,
+                observers=args.observer or None,
+                exclude_observers=args.exclude_observer,
+                as_of=args.as_of,
+            )
+        return _write_curve(curve, args)
     comparison = [args.comparison, *args.ensemble] if args.ensemble else args.comparison
     with catalogue.connect("reader", autocommit=True) as conn:
         curve = differential_photometry(
@@ -103,6 +121,11 @@ def cmd_lightcurve(args: argparse.Namespace) -> int:
             exclude_observers=args.exclude_observer,
             as_of=args.as_of,
         )
+    return _write_curve(curve, args)
+
+
+def _write_curve(curve, args: argparse.Namespace) -> int:
+    """Print a light curve in the format asked for."""
     if args.format == "json":
         for row in curve.data.itertuples(index=False):
             record = {f: _json_value(getattr(row, f)) for f in LIGHTCURVE_FIELDS}
@@ -177,6 +200,63 @@ def cmd_minima(args: argparse.Namespace) -> int:
     return 0
 
 
+VARIABLES_FIELDS = (
+    "rank",
+    "star",
+    "identifiers",
+    "name",
+    "ra_deg",
+    "dec_deg",
+    "filter",
+    "mag",
+    "n",
+    "std",
+    "expected_std",
+    "excess",
+    "chi2_dof",
+    "robust_std",
+    "eta",
+    "stetson_j",
+    "amplitude",
+    "known_variable",
+)
+
+
+def cmd_variables(args: argparse.Namespace) -> int:
+    from aphos_lib.variable_finder import find_variables
+
+    catalogue = Catalogue.from_environment()
+    with catalogue.connect("reader", autocommit=True) as conn:
+        found = find_variables(
+            conn,
+            ra=args.ra,
+            dec=args.dec,
+            radius=args.radius,
+            filter=args.filter,
+            min_points=args.min_points,
+        )
+    if args.json:
+        for record in found.records(args.limit):
+            print(json.dumps({f: _json_value(record[f]) for f in VARIABLES_FIELDS}))
+        return 0
+    if not len(found):
+        print(
+            "no star in this field has enough points"
+            + (f" in filter {args.filter}" if args.filter else "")
+        )
+        return 0
+    shown = found.frame.head(args.limit)
+    columns = ["rank", "label", "name", "mag", "n", "std", "expected_std", "excess",
+               "chi2_dof", "eta", "stetson_j", "amplitude", "known_variable"]  # fmt: skip
+    print(shown[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(
+        f"{min(args.limit, len(found))} of {len(found)} stars with at least {args.min_points}"
+        f" points in filter {found.filter or '(none)'}; the field's filters: "
+        + ", ".join(f or "(none)" for f in found.filters)
+    )
+    return 0
+
+
 def _query_errors(func):
     """Exit 1 with the message for a missing object or bad input, never a traceback."""
 
@@ -196,7 +276,8 @@ def _query_errors(func):
 
 
 def add_query_commands(sub) -> None:
-    """Add ``search``, ``lightcurve`` and ``minima`` to the ``aphos`` sub-command parser."""
+    """Add ``search``, ``lightcurve``, ``variables`` and ``minima`` to the ``aphos``
+    sub-command parser."""
     search = sub.add_parser("search", help="find catalogue objects")
     search.add_argument("--ra", help="cone centre RA: '21 41 55.3' (hours) or degrees")
     search.add_argument("--dec", help="cone centre Dec: '+71 18 38.6' or degrees")
@@ -211,9 +292,16 @@ def add_query_commands(sub) -> None:
     search.add_argument("--json", action="store_true", help="one JSON object per line")
     search.set_defaults(func=_query_errors(cmd_search))
 
-    curve = sub.add_parser("lightcurve", help="differential magnitudes of a variable star")
+    curve = sub.add_parser(
+        "lightcurve", help="a star's magnitudes: calibrated, or against a comparison star"
+    )
     curve.add_argument("variable", help="CATALOG:ID of the variable, e.g. UCAC4:805-031770")
-    curve.add_argument("comparison", help="CATALOG:ID of the comparison star")
+    curve.add_argument(
+        "comparison",
+        nargs="?",
+        help="CATALOG:ID of the comparison star; without one, calibrated magnitudes "
+        "(each image's photometric solution)",
+    )
     curve.add_argument(
         "--ensemble",
         action="append",
@@ -247,6 +335,20 @@ def add_query_commands(sub) -> None:
         help="aavso: whose images to report when several observers",
     )
     curve.set_defaults(func=_query_errors(cmd_lightcurve))
+
+    variables = sub.add_parser(
+        "variables", help="a field's stars ranked by how much more than the noise they scatter"
+    )
+    variables.add_argument("--ra", required=True, help="field centre RA: '21 41 55.3' or degrees")
+    variables.add_argument("--dec", required=True, help="field centre Dec: '+71 18 38.6'")
+    variables.add_argument("--radius", required=True, help="degrees, or '20arcmin' (at most 2 deg)")
+    variables.add_argument("--filter", help="the filter to rank in (default: the most observed)")
+    variables.add_argument("--limit", type=int, default=20, help="how many stars to list")
+    variables.add_argument(
+        "--min-points", type=int, default=10, help="leave out stars with fewer points"
+    )
+    variables.add_argument("--json", action="store_true", help="one JSON object per line")
+    variables.set_defaults(func=_query_errors(cmd_variables))
 
     minima = sub.add_parser(
         "minima", help="times of minimum (or maximum), night by night, with their O-C"

@@ -54,6 +54,13 @@ from aphos_lib.object_ids import FileStars, ObjectCache, resolve_stars
 from aphos_lib.observers import ensure_local_observer
 from aphos_lib.photometric_solution import PhotometricSolution, image_solutions
 from aphos_lib.sources import assign_sources
+from aphos_lib.variability import (
+    ImagePoints,
+    exposure_jd,
+    fold_variability,
+    image_points,
+    pending_row,
+)
 
 __all__ = [
     "FOLD_EVERY",
@@ -262,14 +269,27 @@ class _Pending:
     counts: tuple[str, str] = ("", "")  # object ids and their numbers of rows in the file
     # The image's photometric solutions by aperture (aphos_lib.photometric_solution).
     solutions: dict[int, PhotometricSolution] = field(default_factory=dict)
+    # Its calibrated points for its objects' variability statistics (aphos_lib.variability).
+    points: ImagePoints | None = None
 
     def encode(self) -> None:
-        """The fluxes, counts and names for the stars' ids (again when an id changed)."""
+        """The fluxes, counts, names and calibrated points for the stars' ids (again when an
+        id changed)."""
         assert self.stars is not None and self.outcome.image_id is not None
         rows, object_ids = self.sips.rows, self.stars.object_ids
         self.payload = _flux_payload(rows, self.outcome.image_id, object_ids, self.sips.apertures)
         self.names = _names_given(rows, object_ids)
         self.counts = _flux_counts(object_ids)
+        self.points = image_points(
+            object_ids,
+            _floats(rows, "ap_auto"),
+            _floats(rows, "ap_auto_dev"),
+            rows["ap_auto_saturated"].to_numpy(zero_copy_only=False),
+            _floats(rows, "catalog_bv"),
+            self.solutions.get(0),
+            filter=_filter(self.sips),
+            jd=exposure_jd(self.sips.exposure_begin, self.sips.exposure_end),
+        )
 
 
 def _prepare(
@@ -330,9 +350,9 @@ def _prepare(
             position,
             sips,
             resolve_stars(conn, rows, with_object, known),
+            solutions=image_solutions(rows, sips.apertures),
         )
         pending.encode()
-        pending.solutions = image_solutions(rows, sips.apertures)
     except BaseException:
         conn.rollback()
         raise
@@ -359,6 +379,8 @@ def _complete(pending: _Pending) -> FileOutcome:
             if stars is not None:
                 _update_objects(conn, pending.counts, pending.names)
                 store_solutions(conn, pending.outcome.image_id, pending.solutions)
+                if pending.points is not None:
+                    queries.variability.pend(*pending_row(pending.points)).run(conn)
             if pending.upload_id is not None:
                 _record(conn, pending.upload_id, pending.position, pending.outcome, pending.sha)
         conn.commit()
@@ -472,6 +494,7 @@ def fold_flux_counts(conn: psycopg.Connection) -> int:
         link_new(conn)  # the objects stored since the last fold join the stars near them
         if changed:
             queries.ingest.seal_chunks(changed, SEAL_MIN_ROWS).value(conn)
+        fold_variability(conn)  # the images' calibrated points join their objects' statistics
         return len(changed)
 
 
@@ -493,12 +516,17 @@ def _update_objects(
         queries.ingest.pend_counts(*counts, *names).run(conn)
 
 
+def _floats(rows: pa.Table, name: str) -> np.ndarray:
+    """A float64 column of the canonical rows (nulls come out as NaN)."""
+    return rows[name].to_numpy()
+
+
 def _flux_payload(rows: pa.Table, image_id: int, object_ids: np.ndarray, apertures: int) -> bytes:
     """The binary COPY stream of the file's flux rows."""
     n = rows.num_rows
 
     def floats(name: str) -> np.ndarray:
-        return rows[name].to_numpy()  # nulls come out as NaN for float64
+        return _floats(rows, name)
 
     def flags(name: str) -> np.ndarray:
         return rows[name].to_numpy()

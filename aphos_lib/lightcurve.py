@@ -35,6 +35,11 @@ TIME_COLUMNS = ("jd", "hjd", "bjd_tdb")
 _BIN_TIMES = ("time_utc", "jd", "hjd", "bjd_tdb")
 _BIN_LABELS = ("night", "observer", "filter")
 # Filters the AAVSO accepts, and how SIPS headers commonly name them.
+#: What a calibrated curve's downloads say its comparison is.
+CALIBRATED = (
+    "none: calibrated magnitudes, each image's photometric solution over its catalogued stars"
+)
+
 AAVSO_FILTERS = {
     "U",
     "B",
@@ -218,8 +223,9 @@ class LightCurve:
 
     @property
     def comparison_label(self) -> str:
-        """The comparison as ``CATALOG:ID``, ensemble members joined with ``+``."""
-        return "+".join(c.label for c in self.meta["comparisons"])
+        """The comparison as ``CATALOG:ID``, ensemble members joined with ``+``
+        (``calibrated`` for a calibrated curve)."""
+        return "+".join(c.label for c in self.meta["comparisons"]) or "calibrated"
 
     def _with(self, data: pd.DataFrame, **meta) -> LightCurve:
         return LightCurve(data, {**self.meta, **meta})
@@ -633,18 +639,18 @@ class LightCurve:
         for (night, observer), g in data.groupby(["night", "observer"], sort=True):
             check = g["check_magnitude"] if "check_magnitude" in g else pd.Series(dtype=float)
             check = check[np.isfinite(check)]
-            rows.append(
-                {
-                    "night": night,
-                    "observer": observer,
-                    "images": len(g),
-                    "magnitudes": int(np.isfinite(g["magnitude"]).sum()),
-                    "var_aperture": int(g["var_aperture"].iloc[0]),
-                    "cmp_aperture": int(g["cmp_aperture"].iloc[0]),
-                    "magnitude_std": float(g["magnitude"].std()),
-                    "check_std": float(check.std()) if len(check) > 1 else np.nan,
-                }
-            )
+            row = {
+                "night": night,
+                "observer": observer,
+                "images": len(g),
+                "magnitudes": int(np.isfinite(g["magnitude"]).sum()),
+                "var_aperture": int(g["var_aperture"].iloc[0]),
+            }
+            if "cmp_aperture" in g:  # a differential curve (a calibrated one has none)
+                row["cmp_aperture"] = int(g["cmp_aperture"].iloc[0])
+            row["magnitude_std"] = float(g["magnitude"].std())
+            row["check_std"] = float(check.std()) if len(check) > 1 else np.nan
+            rows.append(row)
         return pd.DataFrame(rows)
 
     # --- plots ---------------------------------------------------------------------------
@@ -743,12 +749,13 @@ class LightCurve:
         meta = self.meta
         out = {
             "variable": _describe(meta["variable"]),
-            "comparison": " + ".join(_describe(c) for c in meta["comparisons"]),
+            "comparison": " + ".join(_describe(c) for c in meta["comparisons"]) or CALIBRATED,
         }
         if meta.get("check") is not None:
             out["check"] = _describe(meta["check"])
         out["variable_aperture"] = meta["aperture"].describe()
-        out["comparison_aperture"] = meta["comparison_aperture"].describe()
+        if meta.get("comparison_aperture") is not None:
+            out["comparison_aperture"] = meta["comparison_aperture"].describe()
         out["saturated_rows"] = "shown" if meta["include_saturated"] else "hidden"
         if meta.get("observers") is not None:
             out["observers"] = ", ".join(meta["observers"])
@@ -864,7 +871,10 @@ class LightCurve:
         chart: str = "na",
         software: str = "APhoS aphos_lib",
     ) -> str:
-        """Write (or return) the AAVSO Extended File Format (differential, ``MTYPE=DIF``).
+        """Write (or return) the AAVSO Extended File Format: differential (``MTYPE=DIF``, the
+        comparison's instrumental magnitude as ``CMAG``), or for a calibrated curve standard
+        (``MTYPE=STD``, ``CNAME=ENSEMBLE``, ``CMAG=na``, ``TRANS=YES`` where a colour term
+        applied to the star's catalogue colour).
 
         Parameters
         ----------
@@ -898,9 +908,16 @@ class LightCurve:
         else:
             rows = rows[rows["observer"].str.lower() == observer.lower()]
         var = self.meta["variable"]
+        calibrated = bool(self.meta.get("calibrated"))
         name = _aavso_field(star_name or var.name or f"{var.catalog} {var.catalog_id}", 30)
-        cname = _aavso_field(
-            " + ".join(f"{c.catalog} {c.catalog_id}" for c in self.meta["comparisons"]), 30
+        # A calibrated magnitude is standardised against every catalogued star of its image:
+        # AAVSO's ensemble (CNAME ENSEMBLE, CMAG na, MTYPE STD).
+        cname = (
+            "ENSEMBLE"
+            if calibrated
+            else _aavso_field(
+                " + ".join(f"{c.catalog} {c.catalog_id}" for c in self.meta["comparisons"]), 30
+            )
         )
         check = self.meta.get("check")
         kname = _aavso_field(f"{check.catalog} {check.catalog_id}", 30) if check else "na"
@@ -919,6 +936,17 @@ class LightCurve:
             if not np.isfinite(when):
                 raise ValueError(f"image {row.image_id} has no {date} in its header: use date='JD'")
             kmag = _instrumental(getattr(row, "check_flux", np.nan)) if check else "na"
+            if calibrated:
+                # TRANS YES only where a colour term took the star's colour to the catalogue's
+                # system; the zero point alone is not a transformation.
+                trans, mtype, cmag = ("YES" if row.transformed else "NO"), "STD", "na"
+                notes = (
+                    f"APhoS image {row.image_id}; ensemble of {int(row.solution_stars)} stars,"
+                    f" zero point error {row.zero_point_err:.3f}"
+                )
+            else:
+                trans, mtype, cmag = "NO", "DIF", _instrumental(row.cmp_flux)
+                notes = f"APhoS image {row.image_id}"
             writer.writerow(
                 [
                     name,
@@ -926,16 +954,16 @@ class LightCurve:
                     f"{row.magnitude:.3f}",
                     "na" if not np.isfinite(row.deviation) else f"{row.deviation:.3f}",
                     _aavso_filter(filter or row.filter),
-                    "NO",
-                    "DIF",
+                    trans,
+                    mtype,
                     cname,
-                    _instrumental(row.cmp_flux),
+                    cmag,
                     kname,
                     kmag,
                     "na",
                     "na",
                     chart,
-                    f"APhoS image {row.image_id}",
+                    notes,
                 ]
             )
         return _written(out.getvalue(), path)

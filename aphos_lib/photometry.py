@@ -34,10 +34,13 @@ from aphos_lib.search import CatalogObject, resolve_objects
 
 __all__ = [
     "AUTO",
+    "add_times",
     "ApertureChoice",
     "differential_magnitude",
     "differential_photometry",
     "ensemble_flux",
+    "lower_names",
+    "take_rows",
     "narrow_rows",
 ]
 
@@ -93,7 +96,8 @@ _STAR_FIELDS = [
 ]
 
 
-def _names(values: Iterable[str] | None) -> list[str] | None:
+def lower_names(values: Iterable[str] | None) -> list[str] | None:
+    """Usernames in lower case (one name or a list; None stays None)."""
     if values is None:
         return None
     if isinstance(values, str):
@@ -172,17 +176,16 @@ def differential_photometry(
     frame = read_columns(
         conn,
         stars,
-        observers=_names(observers),
-        exclude_observers=_names(exclude_observers),
+        observers=lower_names(observers),
+        exclude_observers=lower_names(exclude_observers),
         as_of=as_of,
         with_apertures=with_apertures,
     )
-    _fill_missing_hjd(frame, var)
-    frame = _with_bjd_tdb(frame, var)
+    frame = add_times(frame, var)
     frame = _magnitudes(frame, len(comparisons), chk is not None)
     if not include_saturated and frame["saturated"].any():
         keep = ~frame["saturated"]
-        frame = {name: _take(column, keep) for name, column in frame.items()}
+        frame = {name: take_rows(column, keep) for name, column in frame.items()}
     frame = pd.DataFrame(frame)  # built once: every column added before costs a copy
     meta = {
         "variable": var,
@@ -192,8 +195,8 @@ def differential_photometry(
         "comparison_aperture": choices["cmp"],
         "check_aperture": choices["chk"],
         "include_saturated": include_saturated,
-        "observers": _names(observers),
-        "exclude_observers": _names(exclude_observers),
+        "observers": lower_names(observers),
+        "exclude_observers": lower_names(exclude_observers),
         "as_of": as_of,
         "queried_at": dt.datetime.now(dt.UTC),
     }
@@ -231,14 +234,14 @@ def narrow_rows(
 
     if not curve.meta["include_saturated"] or curve.meta["exclude_observers"]:
         raise ValueError("narrow a curve read with its saturated rows and every observer")
-    excluded = _names(exclude_observers) or []
+    excluded = lower_names(exclude_observers) or []
     keep = ~curve.data["observer"].str.lower().isin(excluded)
     if not include_saturated:
         keep &= ~curve.data["saturated"]
     meta = {
         **curve.meta,
         "include_saturated": include_saturated,
-        "exclude_observers": _names(exclude_observers),
+        "exclude_observers": lower_names(exclude_observers),
     }
     return LightCurve(curve.data[keep.to_numpy()].reset_index(drop=True), meta)
 
@@ -251,11 +254,19 @@ def _as_list(value) -> list:
     return [value]
 
 
-def _take(column, keep: np.ndarray):
+def take_rows(column, keep: np.ndarray):
     """The rows of a column (array, list or DatetimeIndex) where ``keep`` is set."""
     if isinstance(column, list):
         return [v for v, k in zip(column, keep, strict=True) if k]
     return column[keep]
+
+
+def add_times(frame: dict, var: CatalogObject) -> dict:
+    """The columns of :func:`aphos_lib.light_curve_read.read_columns` with the HJD filled in
+    where the header had none (``hjd_computed``), and ``bjd_tdb`` and ``bjd_at_site`` for the
+    variable's position."""
+    _fill_missing_hjd(frame, var)
+    return _with_bjd_tdb(frame, var)
 
 
 def _fill_missing_hjd(frame: dict, var: CatalogObject) -> None:

@@ -471,6 +471,44 @@ class ImageSolution(Base):
     __table_args__ = (CheckConstraint("aperture >= 0", name="image_solution_aperture"),)
 
 
+class ObjectVariability(Base):
+    """An object's variability statistics in one filter (migration 0020), from its calibrated
+    ApAuto magnitudes: the running ``state`` and what :mod:`aphos_lib.variability` derives
+    from it. ``filter`` is ``""`` for images whose header named none."""
+
+    __tablename__ = "object_variability"
+
+    object_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    filter: Mapped[str] = mapped_column(Text, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    mean_mag: Mapped[float | None] = mapped_column(Float8)
+    std_mag: Mapped[float | None] = mapped_column(Float8)
+    err_rms: Mapped[float | None] = mapped_column(Float8)
+    chi2_dof: Mapped[float | None] = mapped_column(Float8)
+    robust_std: Mapped[float | None] = mapped_column(Float8)
+    eta: Mapped[float | None] = mapped_column(Float8)
+    stetson_j: Mapped[float | None] = mapped_column(Float8)
+    amplitude: Mapped[float | None] = mapped_column(Float8)
+    first_jd: Mapped[float | None] = mapped_column(Float8)
+    last_jd: Mapped[float | None] = mapped_column(Float8)
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = {"postgresql_with": {"fillfactor": "70"}}
+
+
+class VariabilityPending(Base):
+    """An image's calibrated points waiting for the batch's fold (migration 0020)."""
+
+    __tablename__ = "variability_pending"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    filter: Mapped[str] = mapped_column(Text)
+    jd: Mapped[float] = mapped_column(Float8)
+    object_ids: Mapped[bytes] = mapped_column(LargeBinary)
+    magnitudes: Mapped[bytes] = mapped_column(LargeBinary)
+    errors: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class ResolvedName(Base):
     """A star name's position as CDS Sesame gave it (migration 0018; written by the writer).
 
@@ -503,9 +541,11 @@ __all__ = [
     "ImageSolution",
     "LightCurveChunk",
     "LightCurveSealPending",
+    "ObjectVariability",
     "ObserverRow",
     "ResolvedName",
     "StarRow",
     "Upload",
     "UploadFile",
+    "VariabilityPending",
 ]

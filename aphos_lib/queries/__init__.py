@@ -23,6 +23,8 @@ True
 - :mod:`~aphos_lib.queries.lightcurve`: the light-curve read;
 - :mod:`~aphos_lib.queries.uploads`: uploads, their files and outcomes;
 - :mod:`~aphos_lib.queries.service`: the server itself (a ping, its clock);
+- :mod:`~aphos_lib.queries.solutions`: each image's photometric solutions;
+- :mod:`~aphos_lib.queries.variability`: each object's variability statistics, a field's;
 - :mod:`~aphos_lib.queries.ingest`: storing a SIPS file (its image, fluxes, counts, outcome);
 - :mod:`~aphos_lib.queries.jobs`: the ingest job queue;
 - :mod:`~aphos_lib.queries.setup`: the database's roles, grants and the reader's limits.
@@ -43,8 +45,10 @@ from aphos_lib.queries import (
     observers,
     service,
     setup,
+    solutions,
     stars,
     uploads,
+    variability,
 )
 from aphos_lib.queries.query import Query
 
@@ -61,6 +65,8 @@ __all__ = [
     "observers",
     "service",
     "setup",
+    "solutions",
     "stars",
     "uploads",
+    "variability",
 ]

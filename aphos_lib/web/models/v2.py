@@ -19,6 +19,8 @@ __all__ = [
     "Observer",
     "ResolvedName",
     "Timing",
+    "VariableCandidate",
+    "VariablesPage",
 ]
 
 
@@ -199,3 +201,38 @@ class Minima(Body):
         description="why there is no ephemeris (too few timings to fit one), else null"
     )
     minima: list[Timing]
+
+
+class VariableCandidate(Body):
+    """A star of the field, ranked by its scatter over the field's noise at its magnitude."""
+
+    rank: int
+    star: int
+    identifiers: list[str]
+    name: str | None
+    ra_deg: float
+    dec_deg: float
+    filter: str = Field(description="'' for images whose header named no filter")
+    mag: float = Field(description="weighted mean calibrated magnitude")
+    n: int = Field(description="points in the filter")
+    std: float = Field(description="weighted standard deviation (mag)")
+    expected_std: float | None = Field(description="the field's noise at this magnitude")
+    excess: float | None = Field(description="std / expected_std: the ranking")
+    chi2_dof: float | None
+    robust_std: float | None = Field(description="interquartile range / 1.349")
+    eta: float | None = Field(description="von Neumann's ratio")
+    stetson_j: float | None
+    amplitude: float | None = Field(description="5-95% range of the magnitudes")
+    known_variable: bool = Field(description="a GCVS-style name")
+
+
+class VariablesPage(Body):
+    """A field's stars, best candidates first."""
+
+    ra_deg: float
+    dec_deg: float
+    radius_deg: float
+    filter: str | None = Field(description="the filter ranked; null: no statistics here")
+    filters: list[str]
+    total: int = Field(description="stars ranked")
+    stars: list[VariableCandidate]

@@ -9,6 +9,8 @@
   and AAVSO downloads;
 - ``GET /api/v2/minima``: the same light curve's times of minimum (or maximum), with O-C
   against a given or fitted ephemeris;
+- ``GET /api/v2/variables``: a field's stars ranked by their excess scatter (the variable
+  finder);
 - ``GET /api/v2/observers/{username}``: a public profile with totals.
 
 Every answer is computed by ``aphos_lib``; this module only translates HTTP to calls.
@@ -31,6 +33,7 @@ from aphos_lib.light_curve_rules import julian_date
 from aphos_lib.observers import ObserverNotFound, get_observer
 from aphos_lib.photometry import differential_photometry
 from aphos_lib.search import ObjectNotFound, catalogs, get_object, search_objects
+from aphos_lib.variable_finder import MIN_POINTS, find_variables
 from aphos_lib.web.deps import HeavyReader, Reader
 from aphos_lib.web.models.v2 import (
     FluxesPage,
@@ -39,6 +42,7 @@ from aphos_lib.web.models.v2 import (
     Object,
     ObjectsPage,
     Observer,
+    VariablesPage,
 )
 from aphos_lib.web.rest.errors import ERROR_RESPONSES
 from aphos_lib.web.rest.jsonout import StrictJSONResponse
@@ -147,6 +151,47 @@ def find_objects(
     if result.resolved is not None:  # the name is no stored object's: a cone around it
         page["resolved"] = result.resolved.to_dict()
     return StrictJSONResponse(page)
+
+
+_VARIABLE_FIELDS = (
+    "rank", "star", "identifiers", "name", "ra_deg", "dec_deg", "filter", "mag", "n", "std",
+    "expected_std", "excess", "chi2_dof", "robust_std", "eta", "stetson_j", "amplitude",
+    "known_variable",
+)  # fmt: skip
+
+
+@router.get(
+    "/variables",
+    summary="A field's stars ranked by how much more than the noise they scatter",
+    response_model=VariablesPage,
+)
+def variables(
+    conn: Reader,
+    ra: Annotated[str, Query(description="'21 41 55.3' (hours) or degrees")],
+    dec: Annotated[str, Query(description="'+71 18 38.6' or degrees")],
+    radius: Annotated[str, Query(description="degrees, or '20arcmin'; at most 2 degrees")],
+    filter: Annotated[str | None, Query(description="default: the most observed")] = None,
+    min_points: Annotated[int, Query(ge=2, le=100_000)] = MIN_POINTS,
+    limit: Limit = 100,
+) -> Response:
+    try:
+        found = find_variables(
+            conn, ra=ra, dec=dec, radius=radius, filter=filter, min_points=min_points
+        )
+    except (ValueError, AngleParseError) as exc:
+        raise _bad_request(exc) from None
+    stars = [{f: record[f] for f in _VARIABLE_FIELDS} for record in found.records(limit)]
+    return StrictJSONResponse(
+        {
+            "ra_deg": found.centre[0],
+            "dec_deg": found.centre[1],
+            "radius_deg": found.radius,
+            "filter": found.filter,
+            "filters": found.filters,
+            "total": len(found),
+            "stars": stars,
+        }
+    )
 
 
 def _get(conn, catalog: str, catalog_id: str):
