@@ -25,6 +25,7 @@ from aphos_lib.observers import Observer, get_observer
 from aphos_lib.photometry import differential_photometry
 from aphos_lib.search import CatalogObject, SearchResult, catalogs, resolve_object, search_objects
 from aphos_lib.stats import catalogue_stats
+from aphos_lib.variable_finder import VariableCandidates, find_variables
 
 __all__ = ["Archive", "Star", "Stars", "connect"]
 
@@ -198,6 +199,25 @@ class Archive:
             exclude_observers=exclude_observers,
             as_of=as_of,
             with_apertures=with_apertures,
+        )
+
+    def variables(
+        self, *, ra=None, dec=None, radius=None, coord=None, filter=None, min_points=10
+    ) -> VariableCandidates:
+        """A field's stars ranked by how much more than its noise they scatter.
+
+        See :func:`aphos_lib.variable_finder.find_variables` for the parameters;
+        ``found.ref(1)`` is the best candidate's ``CATALOG:ID``, ``found.plot()`` its scatter
+        against magnitude.
+        """
+        return find_variables(
+            self.conn,
+            ra=ra,
+            dec=dec,
+            radius=radius,
+            coord=coord,
+            filter=filter,
+            min_points=min_points,
         )
 
     def stats(self) -> dict[str, int]:

@@ -137,6 +137,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
         images=_demo_images(args),
         field_stars=args.field_stars,
         campaign=args.campaign,
+        injected=args.inject,
     )
     rows = sum(f.rows for f in manifest.files)
     print(
@@ -266,6 +267,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="fill each field up to N catalogue stars with faint ones "
         "(2500 gives images of thousands of rows, like a real SIPS export)",
+    )
+    demo_data.add_argument(
+        "--inject",
+        type=int,
+        default=0,
+        metavar="N",
+        help="make N ordinary stars of each field variable (listed in the manifest as "
+        "'injected'), to try the variable finder",
     )
     demo_data.set_defaults(func=cmd_demo_data)
 

@@ -469,10 +469,11 @@ FOLD_EVERY = 25
 SEAL_MIN_ROWS = 256
 
 
-def fold_flux_counts(conn: psycopg.Connection) -> int:
+def fold_flux_counts(conn: psycopg.Connection, *, variability: bool = True) -> int:
     """Add the flux counts of the files stored since the last fold to their objects, name
-    the stars they named that had no name yet, and seal the light-curve records of those
-    with :data:`SEAL_MIN_ROWS` new measurements.
+    the stars they named that had no name yet, seal the light-curve records of those
+    with :data:`SEAL_MIN_ROWS` new measurements, and (with ``variability``) add the images'
+    calibrated points to their objects' statistics.
 
     Every ingest calls this when its batch of files is stored (and every :data:`FOLD_EVERY`
     files); counts a killed ingest left pending are folded by the next one. It runs in a
@@ -494,7 +495,8 @@ def fold_flux_counts(conn: psycopg.Connection) -> int:
         link_new(conn)  # the objects stored since the last fold join the stars near them
         if changed:
             queries.ingest.seal_chunks(changed, SEAL_MIN_ROWS).value(conn)
-        fold_variability(conn)  # the images' calibrated points join their objects' statistics
+        if variability:  # the images' calibrated points join their objects' statistics
+            fold_variability(conn)
         return len(changed)
 
 
@@ -661,7 +663,9 @@ def ingest_files(
             if slot != last:
                 settle(slot)
         if len(paths) > 1:
-            fold_flux_counts(conns[(last + 1) % len(conns)])
+            # The statistics wait for the last fold: each fold rewrites every object of the
+            # field's (about 40 ms for 2,400), whatever the number of images it adds.
+            fold_flux_counts(conns[(last + 1) % len(conns)], variability=False)
         settle(last)
         fold_flux_counts(first)
         finish_upload(first, upload_id, outcomes)

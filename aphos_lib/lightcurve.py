@@ -34,6 +34,7 @@ TIME_COLUMNS = ("jd", "hjd", "bjd_tdb")
 # when all of its images share the value (a night bin is one night and one observer).
 _BIN_TIMES = ("time_utc", "jd", "hjd", "bjd_tdb")
 _BIN_LABELS = ("night", "observer", "filter")
+_OVERLAP_DAYS = 30 / 1440  # observer_offsets without a period: others' points this close
 # Filters the AAVSO accepts, and how SIPS headers commonly name them.
 #: What a calibrated curve's downloads say its comparison is.
 CALIBRATED = (
@@ -291,6 +292,78 @@ class LightCurve:
             raise ValueError("only a folded curve has phases: curve.fold(period) first")
         binned = " (it is binned in phase: bin it in time instead)" if "phase" in self.data else ""
         raise ValueError(f"this curve has no {time!r} column{binned}")
+
+    def observer_offsets(
+        self, period: float | None = None, *, time: str = "hjd", bins: int = 50
+    ) -> pd.DataFrame:
+        """How far each observer's magnitudes sit from everyone else's: the residual offset
+        of each observer's curve (a calibrated curve's should be near 0).
+
+        Each observer's points are compared with the other observers' only, so an offset
+        is never measured against itself. With ``period``, in phase: against the median of
+        the others' magnitudes in the same one of ``bins`` phase bins. Without, in time:
+        against the median of the others' points within 30 minutes (overlapping sessions).
+
+        Parameters
+        ----------
+        period : float, optional
+            Days; a variable's period lines its cycles up.
+        time : str
+            The time column (``"hjd"``, ``"jd"`` or ``"bjd_tdb"``).
+        bins : int
+            Phase bins, with a period.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Per observer: ``observer``, ``offset`` (median residual, mag; NaN without
+            overlap), ``n`` (points compared) and ``points``.
+
+        Examples
+        --------
+        >>> t = np.tile(2459525.0 + np.arange(100) / 50, 2)
+        >>> m = np.sin(2 * np.pi * t / 0.7) + np.repeat([0.0, 0.05], 100)
+        >>> curve = LightCurve(pd.DataFrame({"hjd": t, "magnitude": m,
+        ...                                  "observer": np.repeat(["a", "b"], 100)}))
+        >>> curve.observer_offsets(0.7).round(3).to_dict("list")["offset"]
+        [-0.05, 0.05]
+        """
+        data = self._usable()
+        t = data[time].to_numpy(dtype=float)
+        m = data["magnitude"].to_numpy(dtype=float)
+        who = data["observer"].to_numpy()
+        if period is not None:
+            if not period > 0:
+                raise ValueError(f"period {period} must be positive")
+            cell = np.floor(np.mod(t / period, 1.0) * bins).astype(int)
+        rows = []
+        for observer in sorted(set(who)):
+            mine, others = who == observer, who != observer
+            residuals = []
+            if period is not None:
+                reference = pd.Series(m[others]).groupby(cell[others]).median()
+                at = reference.reindex(cell[mine]).to_numpy()
+                residuals = (m[mine] - at)[np.isfinite(at)]
+            elif others.any():
+                order = np.argsort(t[others])
+                t_other, m_other = t[others][order], m[others][order]
+                low = np.searchsorted(t_other, t[mine] - _OVERLAP_DAYS)
+                high = np.searchsorted(t_other, t[mine] + _OVERLAP_DAYS)
+                residuals = [
+                    value - np.median(m_other[a:b])
+                    for value, a, b in zip(m[mine], low, high, strict=True)
+                    if b > a
+                ]
+            residuals = np.asarray(residuals, dtype=float)
+            rows.append(
+                {
+                    "observer": observer,
+                    "offset": float(np.median(residuals)) if len(residuals) else np.nan,
+                    "n": len(residuals),
+                    "points": int(mine.sum()),
+                }
+            )
+        return pd.DataFrame(rows, columns=["observer", "offset", "n", "points"])
 
     def fold(self, period: float, epoch: float | None = None, time: str = "hjd") -> LightCurve:
         """Fold on ``period``, adding a ``phase`` column in [0, 1) and sorting by it.

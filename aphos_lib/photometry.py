@@ -128,8 +128,11 @@ def differential_photometry(
         A connection to the catalogue (the read-only role is enough).
     variable : str, tuple or CatalogObject
         The variable star: ``"UCAC4:805-031770"``, ``("UCAC4", "805-031770")`` or an object.
-    comparison : object or list of objects
-        The comparison star, or several (an ensemble: fluxes summed).
+    comparison : object, list of objects or ``"auto"``
+        The comparison star, or several (an ensemble: fluxes summed). ``"auto"``: the five
+        constant stars of the field most like the variable in magnitude and colour
+        (:func:`aphos_lib.auto_comparison.choose_comparisons`), and the next one as the check
+        star unless one is given; ``meta["auto_comparisons"]`` lists the candidates.
     check : object, optional
         A check star, measured against the same comparison: its scatter shows how good each
         night is.
@@ -154,6 +157,14 @@ def differential_photometry(
     """
     from aphos_lib.lightcurve import LightCurve
 
+    auto = None
+    if isinstance(comparison, str) and comparison.strip().lower() == "auto":
+        from aphos_lib.auto_comparison import choose_comparisons
+
+        auto = choose_comparisons(conn, variable)
+        comparison = auto.comparisons
+        if check is None:
+            check = auto.check
     members = _as_list(comparison)
     var, *comparisons = resolve_objects(
         conn, [variable, *members, *([] if check is None else [check])]
@@ -200,6 +211,8 @@ def differential_photometry(
         "as_of": as_of,
         "queried_at": dt.datetime.now(dt.UTC),
     }
+    if auto is not None:
+        meta["auto_comparisons"] = auto.candidates
     return LightCurve(frame, meta)
 
 

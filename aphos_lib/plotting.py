@@ -21,6 +21,7 @@ __all__ = [
     "plot_o_c",
     "plot_periodogram",
     "plot_phase",
+    "plot_variability",
 ]
 
 # How points look unless the caller's styling says otherwise.
@@ -254,4 +255,32 @@ def plot_aperture_scatter(scatter, ax=None):
     ax.set_xlabel("aperture")
     ax.set_ylabel("check star std (mag)")
     ax.set_yscale("log")
+    return ax
+
+
+def plot_variability(found, ax=None, marked: int = 10, **style):
+    """A field's stars: scatter against mean calibrated magnitude (log scale), the field's
+    noise curve dashed, the ``marked`` best candidates and the known variables labelled.
+
+    ``found`` is a :class:`aphos_lib.variable_finder.VariableCandidates`
+    (``found.plot()``).
+    """
+    frame = found.frame
+    ax = _axes(ax, f"Variability, filter {found.filter or '(none)'}: {len(frame)} stars")
+    points = {"s": 12, "color": "#1f77b4", "alpha": 0.7, "label": "stars"} | style
+    ax.scatter(frame["mag"], frame["std"], **points)
+    best = frame[(frame["rank"] <= marked) | frame["known_variable"]]
+    ax.scatter(best["mag"], best["std"], s=30, color="#ff7f0e", label=f"top {marked}, known")
+    for row in best.itertuples(index=False):
+        ax.annotate(
+            row.name or row.label, (row.mag, row.std), fontsize=8, xytext=(3, 3),
+            textcoords="offset points",
+        )  # fmt: skip
+    if len(found.curve):
+        ax.plot(found.curve["mag"], found.curve["expected_std"], "--", color="#5e6670",
+                label="field noise")  # fmt: skip
+    ax.set_yscale("log")
+    ax.set_xlabel("mean calibrated magnitude")
+    ax.set_ylabel("scatter (mag)")
+    ax.legend(loc="upper left", fontsize=8)
     return ax

@@ -30,6 +30,7 @@ DASHBOARDS = "/services/dashboards/voila/render/"
 #: ``dashboards`` in :func:`site_header`; the others are absolute paths of the platform.
 NAVIGATION = [
     ("search", "Search", "search.ipynb"),
+    ("variables", "Find variables", "variables.ipynb"),
     ("profile", "My profile", "/services/api/profile"),
     ("upload", "Upload", "/services/api/upload"),
     ("api-docs", "API docs", "/services/api/api/docs"),

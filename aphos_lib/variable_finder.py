@@ -99,6 +99,24 @@ class VariableCandidates:
     def __len__(self) -> int:
         return len(self.frame)
 
+    def ref(self, rank: int = 1) -> str:
+        """The ``CATALOG:ID`` of the star at ``rank`` (1: the best candidate), as
+        ``archive.lightcurve`` takes it."""
+        row = self.frame[self.frame["rank"] == rank]
+        if not len(row):
+            raise IndexError(f"no star at rank {rank} ({len(self.frame)} ranked)")
+        return row["label"].iloc[0].replace(" ", ":", 1)
+
+    def plot(self, ax=None, marked: int = 10, **style):
+        """Scatter against magnitude with the field's noise curve
+        (:func:`aphos_lib.plotting.plot_variability`)."""
+        from aphos_lib.plotting import plot_variability
+
+        return plot_variability(self, ax, marked, **style)
+
+    def _repr_html_(self) -> str:
+        return self.frame.head(20)._repr_html_()
+
     def records(self, limit: int | None = None) -> list[dict]:
         """The first ``limit`` rows as JSON-ready dicts (NaN as None)."""
         rows = self.frame if limit is None else self.frame.head(limit)

@@ -103,12 +103,14 @@ from psycopg import sql
 from psycopg.types.numeric import Float4
 
 from aphos_lib import queries
+from aphos_lib.calibration import solve_stored_images
 from aphos_lib.cross_identification import relink_all
 from aphos_lib.db import light_curve_records
 from aphos_lib.db.bootstrap import embedded_catalogue
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.db.embedded import EmbeddedPostgres
 from aphos_lib.search import search_objects
+from aphos_lib.variability import rebuild_variability
 
 from original_aphos import (
     ORIGINAL_COMPARISON,
@@ -117,7 +119,7 @@ from original_aphos import (
     original_search_sql,
 )
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: photometric solutions and variability statistics
 DBNAME = "aphos_bench_queries"
 #: Fast, non-durable settings for the build only; the timing runs use the normal ones.
 BUILD_SETTINGS = {
@@ -784,6 +786,14 @@ def build_ours(dsn: str, sky: Sky, workers: int) -> None:
         with conn.transaction():
             stars = relink_all(conn)
         log(f"  {stars:,} stars")
+        log("photometric solutions (as each file's ingest fits them)")
+        with conn.transaction():
+            solved = solve_stored_images(conn)
+        log(f"  {solved:,} images solved")
+        log("variability statistics (as the ingest's folds keep them)")
+        with conn.transaction():
+            used = rebuild_variability(conn)
+        log(f"  from {used:,} images")
 
 
 # --------------------------------------------------------------------------- building the original
@@ -884,6 +894,8 @@ def build(home: Path, plan: Plan, workers: int) -> dict[str, Any]:
         "public.observer",
         "public.catalogue_totals",
         "public.light_curve_chunk",
+        "public.image_solution",
+        "public.object_variability",
         "original.space_object",
         "original.photo_properties",
         "original.users",
@@ -966,6 +978,7 @@ class Case:
     original: Callable[[], Any]
     p95_ms: float
     ratio: float
+    original_runs: int | None = None  # a baseline too slow for every run: this many
 
     def ours(self) -> Any:
         return self.call(self.conn)
@@ -1036,6 +1049,77 @@ def light_curve_case(
         return rows, original_magnitudes(rows)
 
     return Case(f"light curve, {common:,} common images", conn, ours, original, 20.0, 3.0)
+
+
+def calibrated_case(conn, orig, labels: Sequence[str], pair: Sequence[int]) -> Case | None:
+    """The variable's calibrated curve (no comparison star: each image's solution); the
+    original, which had no calibration, gives magnitudes only against a comparison: its pair
+    query."""
+    try:
+        from aphos_lib.calibrated_photometry import calibrated_photometry
+    except ImportError as exc:
+        log(f"calibrated curve not timed: {exc}")
+        return None
+
+    def ours(c):
+        return calibrated_photometry(c, labels[0]).data
+
+    def original():
+        rows = orig.execute(ORIGINAL_COMPARISON, tuple(pair)).fetchall()
+        return rows, original_magnitudes(rows)
+
+    return Case("calibrated curve of one star", conn, ours, original, 20.0, 1.0)
+
+
+FINDER_SCAN = """
+SELECT f.object_id, count(*), stddev(-2.5 * log(f.ap_auto)), avg(-2.5 * log(f.ap_auto))
+FROM public.flux f JOIN public.catalog_object o ON o.id = f.object_id
+WHERE point(o.ra_deg, o.dec_deg) <@ box(point(%(w)s, %(s)s), point(%(e)s, %(n)s))
+  AND f.ap_auto > 0 AND NOT f.ap_auto_saturated
+GROUP BY f.object_id
+"""
+
+
+def finder_case(conn, orig, centre: Sequence[float]) -> Case | None:
+    """The variable finder over the busiest field (1 degree); the baseline is what it would
+    take without the kept statistics: one scan of the field's fluxes, grouped per object
+    (instrumental magnitudes only, in the field's bounding box)."""
+    try:
+        from aphos_lib.variable_finder import find_variables
+    except ImportError as exc:
+        log(f"variable finder not timed: {exc}")
+        return None
+    ra, dec = centre
+    (box,) = queries.objects.cone_boxes(ra, dec, 1.0)
+    scan = {"w": box[0], "s": box[1], "e": box[2], "n": box[3]}
+
+    def ours(c):
+        return find_variables(c, ra=ra, dec=dec, radius=1.0).frame
+
+    def scan_fluxes():
+        return orig.execute(FINDER_SCAN, scan).fetchall()
+
+    return Case("variable finder, busiest field", conn, ours, scan_fluxes, 50.0, 1.0, 5)
+
+
+def check_calibrated(case: Case) -> str:
+    data = case.ours()
+    m = np.asarray(data["magnitude"], dtype=float)
+    return (
+        f"calibrated curve: {len(data)} images, {int(np.isfinite(m).sum())} magnitudes, "
+        f"{np.nanmin(m):.3f}-{np.nanmax(m):.3f} mag"
+    )
+
+
+def check_finder(case: Case, labels: Sequence[str]) -> str:
+    frame = case.ours()
+    variable = labels[0].replace(":", " ")
+    rank = frame.loc[frame["label"] == variable, "rank"]
+    return (
+        f"variable finder: {len(frame)} stars ranked, the field's variable {variable} at rank "
+        f"{int(rank.iloc[0]) if len(rank) else 'none'}; the scan without kept statistics "
+        f"groups {len(case.original())} objects' fluxes"
+    )
 
 
 ENSEMBLE_SIZE = 15
@@ -1409,6 +1493,14 @@ def main() -> None:
             if ensemble:
                 cases.append(ensemble)
                 notes.append(check_ensemble(ensemble))
+            calibrated = calibrated_case(conn, orig, facts["pair"], info["pair"])
+            if calibrated:
+                cases.append(calibrated)
+                notes.append(check_calibrated(calibrated))
+            finder = finder_case(conn, orig, info["centre"])
+            if finder:
+                cases.append(finder)
+                notes.append(check_finder(finder, facts["pair"]))
             for note in notes:
                 print("check " + note)
             if args.only:
@@ -1418,7 +1510,8 @@ def main() -> None:
                 log(f"timing {case.name}")
                 ours.append(measure(case.ours, args.runs, args.warmup))
                 ours_sql.append(measure(sql_alone(case), args.runs, args.warmup))
-                theirs.append(measure(case.original, args.original_runs, min(args.warmup, 2)))
+                runs = min(args.original_runs, case.original_runs or args.original_runs)
+                theirs.append(measure(case.original, runs, min(args.warmup, 2)))
             rows = report(cases, ours, theirs)
             sql_rows = report_sql(cases, ours_sql, theirs)
             print(

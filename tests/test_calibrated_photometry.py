@@ -129,3 +129,40 @@ def test_rebuilding_gives_the_statistics_the_ingest_kept(catalogue):
         assert [np.nan if v is None else v for v in b[3:]] == pytest.approx(
             nan, rel=1e-9, nan_ok=True
         )
+
+
+def test_each_observers_residual_offset_is_reported_and_small(demo_catalogue, demo_files):
+    """GK Cep's calibrated curve, folded on its period: every observer within 0.02 mag of the
+    others, and each offset within 0.01 of what the truth says it is."""
+    _, manifest = demo_files
+    with aphos_lib.connect(demo_catalogue.conninfo("reader")) as archive:
+        curve = archive.lightcurve(GK_CEP)
+    offsets = curve.observer_offsets(period=0.936).set_index("observer")
+    truth = manifest.model_magnitude("805-031770", curve.data.hjd.to_numpy())
+    residual = curve.data.magnitude.to_numpy() - truth
+    print(offsets.round(4).to_string())
+    assert set(offsets.index) == {o.username for o in manifest.observers}
+    assert (offsets["n"] >= 5).all() and (offsets["offset"].abs() < 0.02).all()
+    for observer, row in offsets.iterrows():
+        own = float(np.median(residual[curve.data.observer == observer]))
+        others = float(np.median(residual[curve.data.observer != observer]))
+        assert row["offset"] == pytest.approx(own - others, abs=0.01)
+
+
+def test_automatic_comparisons_are_constant_stars_like_the_variable(demo_catalogue, demo_files):
+    _, manifest = demo_files
+    kinds = {f"UCAC4:{s.catalog_id}": s for s in manifest.stars}
+    with aphos_lib.connect(demo_catalogue.conninfo("reader")) as archive:
+        curve = archive.lightcurve(GK_CEP, "auto")
+    picked = [c.label for c in curve.meta["comparisons"]]
+    check = curve.meta["check"].label
+    print("auto:", picked, "check", check)
+    print(curve.meta["auto_comparisons"].head(8)[["label", "mag", "excess", "score"]])
+    assert len(picked) == 5 and check not in picked and GK_CEP not in picked + [check]
+    assert all(kinds[ref].kind == "constant" for ref in [*picked, check])
+    # The ensemble's magnitudes follow the truth: GK Cep minus the sum of its comparisons.
+    hjd = curve.data.hjd.to_numpy()
+    flux = sum(10 ** (-0.4 * manifest.model_magnitude(ref.split(":")[1], hjd)) for ref in picked)
+    truth = manifest.model_magnitude("805-031770", hjd) + 2.5 * np.log10(flux)
+    residual = curve.data.magnitude.to_numpy() - truth
+    assert np.nanstd(residual) < 0.02 and abs(np.nanmedian(residual)) < 0.02

@@ -96,7 +96,7 @@ def test_the_kernel_manager_gets_both_patches_once():
 def test_only_top_level_notebooks_are_public():
     paths = ["index.ipynb", "workspace/upload.ipynb", "../x.ipynb", ".x.ipynb", "", None, "a\\b"]
     assert [p for p in paths if dashboards.is_public(p)] == ["index.ipynb"]
-    pages = ["index.ipynb", "object.ipynb", "profile.ipynb", "search.ipynb"]
+    pages = ["index.ipynb", "object.ipynb", "profile.ipynb", "search.ipynb", "variables.ipynb"]
     assert preheated_pages(DASHBOARDS) == pages
     assert (DASHBOARDS / "workspace" / "upload.ipynb").is_file()
     assert HubSettings(home=Path("/x")).workspace_dashboards_dir == DASHBOARDS / "workspace"

@@ -27,7 +27,7 @@ from aphos_lib.hub.dashboards import command
 from aphos_lib.hub.settings import HubSettings
 
 BASE = "/services/dashboards/"
-POOLED = ("index.ipynb", "object.ipynb", "profile.ipynb", "search.ipynb")  # the public pages
+POOLED = ("index.ipynb", "object.ipynb", "profile.ipynb", "search.ipynb", "variables.ipynb")
 IDLE_TIMEOUT = 4
 CULL_INTERVAL = 2
 

@@ -42,7 +42,7 @@ FORBIDDEN = (
 )
 
 
-def test_there_are_the_six_shared_notebooks():
+def test_there_are_the_seven_shared_notebooks():
     assert [p.name for p in NOTEBOOKS] == [
         "01_quick_start.ipynb",
         "02_period_analysis.ipynb",
@@ -50,6 +50,7 @@ def test_there_are_the_six_shared_notebooks():
         "04_combining_observers.ipynb",
         "05_reproducible_sharing.ipynb",
         "06_minima_and_o_c.ipynb",
+        "07_variable_finder.ipynb",
     ]
 
 

@@ -62,7 +62,7 @@ EXACT = ("n", "mean_mag", "std_mag", "err_rms", "chi2_dof", "eta")
 
 def test_one_batch_of_many_objects_matches_the_definitions():
     rng = np.random.default_rng(5)
-    sizes = [3, 17, 64, 65, 200, 1]
+    sizes = [17, 3, 64, 65, 200, 1, 2]  # a small one after others: its quantiles its own
     group = np.repeat(np.arange(len(sizes)), sizes)
     t = np.concatenate([nights(rng, 1, k) for k in sizes])
     s = rng.uniform(0.005, 0.05, len(t))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from astropy.coordinates import SkyCoord
 
@@ -49,3 +51,62 @@ def test_a_field_without_statistics_or_too_wide_says_so(demo_catalogue):
             find_variables(conn, ra=120.0, dec=-45.0, radius=3)
         with pytest.raises(ValueError, match="a position and a radius"):
             find_variables(conn, ra=120.0, dec=-45.0)
+
+
+@pytest.fixture(scope="module")
+def injected_demo(embedded_server):
+    """Another seed's demo, five ordinary stars of each field made variable; read only."""
+    from aphos_lib.demo.load import load_demo
+    from aphos_lib.demo.manifest import DemoManifest
+
+    from conftest import make_home
+
+    directory = make_home("aphos-injected-")
+    cat, name = embedded_server.clone()
+    try:
+        assert load_demo(cat, seed=2, images=300, injected=5, directory=directory) == 0
+        yield cat, DemoManifest.load(directory)
+    finally:
+        cat.dispose()
+        embedded_server.drop(name)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _peak_to_peak(star) -> float:
+    v = star.variability
+    return v["amplitude"] if v["model"] == "rrab" else v["depth_primary"]
+
+
+def test_injected_variables_above_five_times_the_noise_rank_in_their_fields_top_ten(
+    injected_demo,
+):
+    """Recovery of the injected variables by amplitude over the field's noise at their
+    magnitude: every one above 5x in its field's top 10; the rate by amplitude reported."""
+    catalogue, manifest = injected_demo
+    found_by_ratio = []
+    with catalogue.connect("reader") as conn:
+        for info in manifest.fields:
+            found = find_variables(
+                conn,
+                ra=info.centre_ra_deg,
+                dec=info.centre_dec_deg,
+                radius=_field_radius(manifest, info),
+            )
+            rows = found.frame.set_index("label")
+            for star in manifest.stars:
+                if star.field != info.name or star.kind != "injected":
+                    continue
+                row = rows.loc[f"UCAC4 {star.catalog_id}"]
+                ratio = _peak_to_peak(star) / row["expected_std"]
+                found_by_ratio.append((ratio, int(row["rank"]), info.name, star.catalog_id))
+    found_by_ratio.sort()
+    for ratio, rank, field, star_id in found_by_ratio:
+        print(f"{field} {star_id}: amplitude / noise {ratio:6.1f}, rank {rank}")
+    for low, high in ((0, 2), (2, 5), (5, 10), (10, 1e9)):
+        ranks = [rank for ratio, rank, *_ in found_by_ratio if low <= ratio < high]
+        if ranks:
+            top = sum(r <= 10 for r in ranks)
+            print(f"amplitude {low}-{high:g}x noise: {top} of {len(ranks)} in the top 10")
+    strong = [rank for ratio, rank, *_ in found_by_ratio if ratio > 5]
+    assert len(found_by_ratio) == 15 and len(strong) >= 5
+    assert all(rank <= 10 for rank in strong), found_by_ratio

@@ -51,7 +51,7 @@ from aphos_lib.demo.sips_writer import (
     table_columns,
     write_sips,
 )
-from aphos_lib.demo.sky import SKY_SEED, FieldInfo, StarInfo
+from aphos_lib.demo.sky import SKY_SEED, FieldInfo, StarInfo, inject_variables
 from aphos_lib.demo.sky import field_stars as sky_fields
 from aphos_lib.demo.variables import model_magnitude
 from aphos_lib.io.repeats import first_sources
@@ -451,6 +451,7 @@ def generate_demo_data(
     images: int = 300,
     field_stars: int | None = None,
     campaign: bool = False,
+    injected: int = 0,
 ) -> DemoManifest:
     """Write a demo data set of SIPS files and its manifest.
 
@@ -482,6 +483,10 @@ def generate_demo_data(
         A timing campaign instead of a season's survey: sessions of about 40 exposures in an
         even series, half of GK Cep's through a minimum, in the autumns of 2021 to 2023, so
         that minima can be timed (:func:`aphos_lib.demo.schedule.plan_sessions`).
+    injected : int
+        Make this many ordinary stars of each field variable
+        (:func:`aphos_lib.demo.sky.inject_variables`, from ``seed``): the manifest lists
+        them with ``kind`` ``"injected"`` and their models.
 
     Returns
     -------
@@ -500,6 +505,8 @@ def generate_demo_data(
     out_dir = Path(out_dir)
     rng = np.random.default_rng(seed)
     sky = sky_fields(field_stars)
+    if injected:
+        sky = inject_variables(sky, injected, seed)
     fields = {name: info for name, (info, _) in sky.items()}
     catalogues = {name: _Catalogue.build(stars) for name, (_, stars) in sky.items()}
     observers = {o.username: o for o in OBSERVERS}
@@ -593,6 +600,7 @@ def generate_demo_data(
         seed=seed,
         images=images,
         field_stars=field_stars,
+        injected=injected,
         observers=tuple(OBSERVERS),
         fields=tuple(fields.values()),
         stars=tuple(star for _, stars in sky.values() for star in stars),

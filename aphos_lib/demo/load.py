@@ -21,12 +21,14 @@ def load_demo(
     images: int = 300,
     directory: Path | None = None,
     campaign: bool = False,
+    injected: int = 0,
 ) -> int:
     """Load the demo data set unless the catalogue already holds images; print what it holds.
 
     The files are written to ``directory`` (default ``$APHOS_HOME/demo``) and stored with the
     ingest, one upload per demo observer, exactly as an observer's files would be.
-    ``campaign=True`` makes a timing campaign instead of the season's survey (see
+    ``campaign=True`` makes a timing campaign instead of the season's survey, ``injected``
+    makes that many ordinary stars of each field variable (see
     :func:`aphos_lib.demo.generate_demo_data`).
 
     Returns
@@ -44,7 +46,9 @@ def load_demo(
     else:
         directory = directory or aphos_home() / "demo"
         started = time.perf_counter()
-        manifest = generate_demo_data(directory, seed=seed, images=images, campaign=campaign)
+        manifest = generate_demo_data(
+            directory, seed=seed, images=images, campaign=campaign, injected=injected
+        )
         by_observer: dict[str, list[Path]] = {}
         for f in manifest.files:
             by_observer.setdefault(f.observer, []).append(directory / f.path)

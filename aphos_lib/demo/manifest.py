@@ -103,6 +103,9 @@ class DemoManifest:
         catalogue stars each field was filled up to. Written as the top-level key
         ``field_stars`` only when it is not None, so that the manifest of the default data
         set stays as it was.
+    injected : int
+        The ``injected`` argument: ordinary stars made variable in each field (written as
+        ``injected`` only when not 0).
     observers : tuple of ObserverInfo
         Usernames, sites, apertures, deviation columns, header style, encoding.
     fields : tuple of FieldInfo
@@ -132,6 +135,7 @@ class DemoManifest:
     stars: tuple[StarInfo, ...]
     files: tuple[FileInfo, ...]
     field_stars: int | None = None
+    injected: int = 0
 
     def observer(self, username: str) -> ObserverInfo:
         """The observer with this username."""
@@ -173,6 +177,8 @@ class DemoManifest:
         }
         if self.field_stars is not None:
             data["field_stars"] = self.field_stars
+        if self.injected:
+            data["injected"] = self.injected
         data.update(
             {
                 "hjd_definition": HJD_DEFINITION,
@@ -197,6 +203,7 @@ class DemoManifest:
             stars=tuple(_build(StarInfo, s) for s in data["stars"]),
             files=tuple(_build(FileInfo, f) for f in data["files"]),
             field_stars=data.get("field_stars"),
+            injected=data.get("injected", 0),
         )
 
     def save(self, out_dir: Path) -> Path:

@@ -10,6 +10,9 @@
 The synthetic fields come from a fixed random seed of their own, not from the generator's
 seed: the sky is the same in every demo data set and only the observations differ.
 
+``inject_variables(fields, n, seed)`` turns ``n`` ordinary stars of each field into variables
+(``kind`` ``"injected"``) of random amplitudes, for tests of the variable finder.
+
 ``field_stars(n)`` fills each field up to about ``n`` catalogue stars, as many as a real
 SIPS export of one image matches: the stars above stay as they are and faint constant
 stars (down to :data:`FAINT_LIMIT_MAG`) are added, again from a fixed seed of each field's.
@@ -18,7 +21,7 @@ stars (down to :data:`FAINT_LIMIT_MAG`) are added, again from a fixed seed of ea
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -81,7 +84,8 @@ class StarInfo:
     catalog_mag, bv, jk : float
         Catalogue V magnitude, B-V (None where the catalogue has none) and J-K.
     kind : str
-        ``"constant"``, ``"eclipsing"`` or ``"pulsating"``.
+        ``"constant"``, ``"eclipsing"``, ``"pulsating"`` or ``"injected"`` (an ordinary star
+        made variable: :func:`inject_variables`).
     variability : dict or None
         ``{"model": ..., parameters}`` for :func:`aphos_lib.demo.variables.model_magnitude`.
     """
@@ -451,3 +455,69 @@ def field_stars(
             raise ValueError(f"n_stars must be a whole number >= 0, not {n_stars!r}")
         fields = _filled_fields(int(n_stars))
     return {info.name: (info, stars) for info, stars in fields}
+
+
+#: The brightness range (catalogue V) of the stars :func:`inject_variables` may choose.
+INJECT_MAG_RANGE = (9.0, 13.0)
+#: The range of injected amplitudes (peak to peak, mag), drawn log-uniformly.
+INJECT_AMPLITUDES = (0.005, 0.3)
+
+
+def inject_variables(
+    fields: dict[str, tuple[FieldInfo, tuple[StarInfo, ...]]], per_field: int, seed: int
+) -> dict[str, tuple[FieldInfo, tuple[StarInfo, ...]]]:
+    """The fields with ``per_field`` of each field's constant stars made variable.
+
+    Stars between :data:`INJECT_MAG_RANGE` that are not the field's comparison star become,
+    in turn, contact binaries (eclipses as wide as GK Cep's, a secondary 0.8 times the
+    primary's depth, periods 0.25-1.2 d) and RRab stars (periods 0.45-0.75 d), their
+    amplitudes drawn log-uniformly from :data:`INJECT_AMPLITUDES` (the primary's depth, or
+    the RRab's peak-to-peak), epochs anywhere in autumn 2021. ``kind`` is ``"injected"``.
+
+    Examples
+    --------
+    >>> sky = inject_variables(field_stars(), 3, seed=2)
+    >>> sorted({s.kind for _, stars in sky.values() for s in stars})
+    ['constant', 'eclipsing', 'injected', 'pulsating']
+    >>> sum(s.kind == "injected" for _, stars in sky.values() for s in stars)
+    9
+    """
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, (info, stars) in fields.items():
+        candidates = [
+            k
+            for k, s in enumerate(stars)
+            if s.kind == "constant"
+            and s.catalog_id != info.comparison_catalog_id
+            and INJECT_MAG_RANGE[0] <= s.catalog_mag <= INJECT_MAG_RANGE[1]
+        ]
+        chosen = rng.choice(candidates, size=min(per_field, len(candidates)), replace=False)
+        changed = list(stars)
+        for n, k in enumerate(sorted(int(c) for c in chosen)):
+            star = stars[k]
+            amplitude = float(np.exp(rng.uniform(*np.log(INJECT_AMPLITUDES))))
+            epoch = float(rng.uniform(2459450.0, 2459550.0))
+            if n % 2 == 0:
+                variability = {
+                    "model": "eclipsing",
+                    "mag_max": star.catalog_mag,
+                    "period_d": float(rng.uniform(0.25, 1.2)),
+                    "epoch_hjd": epoch,
+                    "depth_primary": amplitude,
+                    "depth_secondary": 0.8 * amplitude,
+                    "eclipse_sigma_phase": 0.09,
+                    "ellipsoidal_amplitude": 0.0,
+                    "secondary_phase": 0.5,
+                }
+            else:
+                variability = {
+                    "model": "rrab",
+                    "mag_max": star.catalog_mag - amplitude / 2,
+                    "amplitude": amplitude,
+                    "period_d": float(rng.uniform(0.45, 0.75)),
+                    "epoch_hjd": epoch,
+                }
+            changed[k] = replace(star, kind="injected", variability=variability)
+        out[name] = (info, tuple(changed))
+    return out

@@ -62,7 +62,7 @@ REFILL_DELAY_S = 2.5
 # Chromium (bench/dashboard.py). ipydatagrid's (0.7 MB) serve no page; it is no dependency
 # but may be installed beside APhoS.
 PLOT_EXTENSIONS = frozenset({"bqplot", "bqplot-gl", "bqscales"})
-PAGES_WITH_PLOTS = frozenset({"object.ipynb"})
+PAGES_WITH_PLOTS = frozenset({"object.ipynb", "variables.ipynb"})
 UNUSED_EXTENSIONS = frozenset({"ipydatagrid"})
 
 

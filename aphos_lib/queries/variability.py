@@ -3,30 +3,32 @@ read of a field.
 
 A file's transaction leaves its calibrated points in ``variability_pending`` (:func:`pend`);
 the batch's fold takes them (:func:`take_pending`), reads the states of their objects
-(:func:`states`) and writes them back merged (:func:`upsert`). The variable finder reads a
-cone's stars with their statistics (:func:`field`). The migration rebuilds every state from
-the stored images (:func:`image_points`).
+(:func:`states`) and writes them back merged (:func:`stage`, :func:`copy_staged`,
+:func:`merge_staged`: a binary COPY, not a statement with 14 lists of 2,000 values). The
+variable finder reads a cone's stars with their statistics (:func:`field`). The migration
+rebuilds every state from the stored images (:func:`image_points`).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
-
-import numpy as np
+from collections.abc import Sequence
 
 from aphos_lib.queries.query import Query
 
 __all__ = [
+    "COLUMNS",
     "FIELD_COLUMNS",
+    "FILTER_SEPARATOR",
     "clear",
+    "copy_staged",
     "field",
     "image_points",
     "images_in_time_order",
+    "merge_staged",
     "pend",
+    "stage",
     "states",
     "take_pending",
-    "upsert",
 ]
 
 #: The statistics columns of ``object_variability``, in the order
@@ -49,7 +51,7 @@ _STATISTICS = (
 def pend(filter: str, jd: float, object_ids: bytes, magnitudes: bytes, errors: bytes) -> Query:
     """Leave an image's calibrated points for the batch's fold (in the file's transaction):
     its filter and time, then its objects' ids, magnitudes and errors as little-endian int64
-    and float64 bytes.
+    and float32 bytes.
 
     Examples
     --------
@@ -78,55 +80,84 @@ def take_pending() -> Query:
     )
 
 
-def states(object_ids: Sequence[int], filters: Sequence[str]) -> Query:
-    """The stored states of these (object, filter) pairs that have one: rows of object id,
-    filter, state, first JD.
+#: Separates the filters of :func:`states` (no filter's name holds it).
+FILTER_SEPARATOR = "\x1f"
+
+
+def states(object_ids: Sequence[int], filters: Sequence[str], empty: bytes) -> Query:
+    """The stored states of these (object, filter) pairs, in their order, as one row: the
+    states' bytes end to end (``empty`` for a pair without one) and an array of their first
+    JDs (NaN: none). The pairs go as two text parameters: 2,000 of them cost nothing to send
+    and come back without a Python object per row.
 
     Examples
     --------
-    >>> states([3], ["V"]).params
-    ([3], ['V'])
+    >>> states([3, 4], ["V", ""], b"").params[1:]
+    ('3,4', 'V\x1f')
     """
     return Query(
-        "SELECT v.object_id, v.filter, v.state, v.first_jd FROM object_variability v"
-        " JOIN unnest(%s::int8[], %s::text[]) AS k (object_id, filter)"
-        " ON v.object_id = k.object_id AND v.filter = k.filter",
-        ([int(i) for i in object_ids], list(filters)),
+        "SELECT coalesce(string_agg(coalesce(v.state, %s), ''::bytea ORDER BY k.ord),"
+        " ''::bytea), coalesce(array_agg(coalesce(v.first_jd, 'NaN') ORDER BY k.ord),"
+        " ARRAY[]::float8[])"
+        " FROM unnest(string_to_array(%s, ',')::int8[], string_to_array(%s, E'\\x1f'))"
+        " WITH ORDINALITY AS k (object_id, filter, ord)"
+        " LEFT JOIN object_variability v ON v.object_id = k.object_id AND v.filter = k.filter",
+        (
+            empty,
+            ",".join(str(int(i)) for i in object_ids),
+            FILTER_SEPARATOR.join(filters),
+        ),
         binary=True,
     )
 
 
-def upsert(
-    object_ids: Sequence[int],
-    filters: Sequence[str],
-    raw_states: Sequence[bytes],
-    stats: Mapping[str, np.ndarray],
-) -> Query:
-    """Write these (object, filter) pairs' states and statistics (NaN stored as NULL).
+#: The columns of ``object_variability`` a batch writes, in the order of its COPY stream.
+COLUMNS = ("object_id", "filter", "state", *(name for name, _ in _STATISTICS))
+
+
+def stage() -> list[Query]:
+    """An empty session table for a batch's new states (the fold's transaction empties it
+    at commit; a rebuild's batches empty it before each).
 
     Examples
     --------
-    >>> q = upsert([3], ["V"], [b"x"], {n: np.array([1.0]) for n, _ in _STATISTICS})
-    >>> q.params[:3]
-    ([3], ['V'], [b'x'])
+    >>> [q.text().split()[0] for q in stage()]
+    ['CREATE', 'TRUNCATE']
     """
-    names = [name for name, _ in _STATISTICS]
-    arrays = tuple(_column(stats[name], kind) for name, kind in _STATISTICS)
-    unnest = ", ".join(f"%s::{kind}[]" for _, kind in _STATISTICS)
-    updates = ", ".join(f"{name} = excluded.{name}" for name in ["state", *names])
+    return [
+        Query(
+            "CREATE TEMP TABLE IF NOT EXISTS variability_batch"
+            " (LIKE object_variability) ON COMMIT DELETE ROWS"
+        ),
+        Query("TRUNCATE variability_batch"),
+    ]
+
+
+def copy_staged() -> Query:
+    """The binary COPY of a batch's states into the session table, columns :data:`COLUMNS`.
+
+    Examples
+    --------
+    >>> copy_staged().text().startswith("COPY variability_batch (object_id, filter, state")
+    True
+    """
+    return Query(f"COPY variability_batch ({', '.join(COLUMNS)}) FROM STDIN (FORMAT binary)")
+
+
+def merge_staged() -> Query:
+    """Write the staged states over the stored ones (new pairs inserted).
+
+    Examples
+    --------
+    >>> "ON CONFLICT (object_id, filter) DO UPDATE" in merge_staged().text()
+    True
+    """
+    columns = ", ".join(COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[2:])
     return Query(
-        f"INSERT INTO object_variability (object_id, filter, state, {', '.join(names)})"
-        f" SELECT * FROM unnest(%s::int8[], %s::text[], %s::bytea[], {unnest})"
-        f" ON CONFLICT (object_id, filter) DO UPDATE SET {updates}",
-        ([int(i) for i in object_ids], list(filters), list(raw_states), *arrays),
+        f"INSERT INTO object_variability ({columns}) SELECT {columns} FROM variability_batch"
+        f" ON CONFLICT (object_id, filter) DO UPDATE SET {updates}"
     )
-
-
-def _column(values: np.ndarray, kind: str) -> list:
-    """A statistic's values as a list of numbers, None where not finite."""
-    if kind == "int4":
-        return [int(v) for v in values.tolist()]
-    return [v if math.isfinite(v) else None for v in values.tolist()]
 
 
 #: What :func:`field` returns per row, in order.

@@ -24,11 +24,13 @@ message and is logged (:mod:`aphos_lib.widgets.failsafe`).
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 
 import ipywidgets as widgets
 import psycopg
 from psycopg.errors import QueryCanceled
 
+from aphos_lib.auto_comparison import NoComparisonStars, choose_comparisons
 from aphos_lib.coordinates import format_dec, format_ra
 from aphos_lib.light_curve_read import CurveTooLarge
 from aphos_lib.lightcurve import LightCurve
@@ -41,7 +43,7 @@ from aphos_lib.widgets.downloads import Downloads
 from aphos_lib.widgets.failsafe import failsafe_page, failure_html, log_failure
 from aphos_lib.widgets.image_table import ImageTable
 from aphos_lib.widgets.lightcurve_plot import LightCurvePlot, PhasePlot, colours_for
-from aphos_lib.widgets.object_query import ObjectRequest, parse_request
+from aphos_lib.widgets.object_query import AUTO_COMPARISON, ObjectRequest, parse_request
 from aphos_lib.widgets.timing_panel import TimingPanel
 from aphos_lib.widgets.urls import page_link
 
@@ -372,6 +374,14 @@ class ObjectPage(widgets.VBox):
         return f"<p class='aphos-empty' style={_EMPTY_STYLE}>{html.escape(text)}</p>"
 
 
+def _with_auto_comparisons(conn, request: ObjectRequest) -> ObjectRequest:
+    """The request with the comparison stars (and a check star, unless it names one) that
+    :func:`aphos_lib.auto_comparison.choose_comparisons` picks: the page's address then
+    names them, so a shared link shows the same stars later."""
+    picked = choose_comparisons(conn, request.variable)
+    return replace(request, comparisons=picked.comparisons, check=request.check or picked.check)
+
+
 @failsafe_page("object.ipynb")
 def object_page(
     query_string: str | None = None, conn: psycopg.Connection | None = None, **options
@@ -398,7 +408,12 @@ def object_page(
     if conn is None:
         conn = reader()
     try:
+        if request.comparisons == [AUTO_COMPARISON]:
+            request = _with_auto_comparisons(conn, request)
         return ObjectPage(conn, request, **options)
+    except NoComparisonStars as error:
+        search = page_link("search.ipynb", {"variable": request.variable})
+        return message(f"{error}.", kind="empty", link=("Choose comparison stars", search))
     except ObjectNotFound as error:
         return message(f"There is {error}: check the catalogue and id, or search for the star.")
     except NoCommonImage as error:

@@ -114,6 +114,10 @@ def _number_text(value: float) -> str:
     return f"{value:.12g}"
 
 
+#: ``comparison=auto``: the page chooses the comparison stars (and a check star) itself.
+AUTO_COMPARISON = "auto"
+
+
 def parse_request(query_string: str | None = None) -> ObjectRequest:
     """Read the page's address (default ``$QUERY_STRING``).
 
@@ -138,8 +142,11 @@ def parse_request(query_string: str | None = None) -> ObjectRequest:
             "object.ipynb?variable=CATALOG:ID&comparison=CATALOG:ID. "
             "Pick them on the search page."
         )
+    if comparisons == [AUTO_COMPARISON]:
+        comparisons = [AUTO_COMPARISON]  # chosen when the page opens (auto_comparison)
     for ref in [variable, *comparisons, *params.get("check", [])]:
-        parse_object_ref(ref)
+        if ref != AUTO_COMPARISON:
+            parse_object_ref(ref)
     period = _positive(first(params, "period"))
     time_axis = (first(params, "time") or "date").lower()
     return ObjectRequest(
