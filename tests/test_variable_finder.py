@@ -55,7 +55,7 @@ def test_a_field_without_statistics_or_too_wide_says_so(demo_catalogue):
 
 @pytest.fixture(scope="module")
 def injected_demo(embedded_server):
-    """Another seed's demo, five ordinary stars of each field made variable; read only."""
+    """Another seed's demo, six ordinary stars of each field made variable; read only."""
     from aphos_lib.demo.load import load_demo
     from aphos_lib.demo.manifest import DemoManifest
 
@@ -64,7 +64,7 @@ def injected_demo(embedded_server):
     directory = make_home("aphos-injected-")
     cat, name = embedded_server.clone()
     try:
-        assert load_demo(cat, seed=2, images=300, injected=5, directory=directory) == 0
+        assert load_demo(cat, seed=2, images=300, injected=6, directory=directory) == 0
         yield cat, DemoManifest.load(directory)
     finally:
         cat.dispose()
@@ -108,5 +108,5 @@ def test_injected_variables_above_five_times_the_noise_rank_in_their_fields_top_
             top = sum(r <= 10 for r in ranks)
             print(f"amplitude {low}-{high:g}x noise: {top} of {len(ranks)} in the top 10")
     strong = [rank for ratio, rank, *_ in found_by_ratio if ratio > 5]
-    assert len(found_by_ratio) == 15 and len(strong) >= 5
+    assert len(found_by_ratio) == 18 and len(strong) >= 6
     assert all(rank <= 10 for rank in strong), found_by_ratio

@@ -460,7 +460,7 @@ def field_stars(
 #: The brightness range (catalogue V) of the stars :func:`inject_variables` may choose.
 INJECT_MAG_RANGE = (9.0, 13.0)
 #: The range of injected amplitudes (peak to peak, mag), drawn log-uniformly.
-INJECT_AMPLITUDES = (0.005, 0.3)
+INJECT_AMPLITUDES = (0.01, 0.5)
 
 
 def inject_variables(
