@@ -221,6 +221,9 @@ def find_variables(
     frame["expected_std"] = expected
     with np.errstate(divide="ignore", invalid="ignore"):
         frame["excess"] = std / expected
+    frame["name"] = pd.Series(  # None, never NaN, where a star has no name
+        [n if isinstance(n, str) else None for n in frame["name"]], index=frame.index, dtype=object
+    )
     frame["known_variable"] = [is_known_variable(n) for n in frame["name"]]
     frame["label"] = frame["catalog"] + " " + frame["catalog_id"]
     frame = frame.sort_values(["excess", "n"], ascending=[False, False], kind="stable")

@@ -45,9 +45,11 @@ SHIPPED = [
     "aphos_lib/dashboards/object.ipynb",
     "aphos_lib/dashboards/profile.ipynb",
     "aphos_lib/dashboards/search.ipynb",
+    "aphos_lib/dashboards/variables.ipynb",
     "aphos_lib/dashboards/workspace/upload.ipynb",
     "aphos_lib/notebooks/01_quick_start.ipynb",
     "aphos_lib/notebooks/06_minima_and_o_c.ipynb",
+    "aphos_lib/notebooks/07_variable_finder.ipynb",
     "aphos_lib/hub/jupyterhub_config.py",
     "aphos_lib/hub/templates/page.html",
     "aphos_lib/hub/templates/local/login.html",
@@ -248,12 +250,13 @@ def test_an_installed_copy_finds_its_notebook_dashboards_and_templates_in_the_pa
         "object.ipynb",
         "profile.ipynb",
         "search.ipynb",
+        "variables.ipynb",
     ]
     assert (paths["workspace"] / "upload.ipynb").is_file()
     # The shared notebooks and the hub's configuration file: the platform needs no checkout.
     shared = sorted(p.name for p in paths["notebooks"].glob("*.ipynb"))
     assert shared == sorted(p.name for p in (LIBRARY / "notebooks").glob("*.ipynb"))
-    assert len(shared) >= 6
+    assert len(shared) >= 7
     assert paths["config"] == installed / "aphos_lib" / "hub" / "jupyterhub_config.py"
     assert (paths["templates"] / "page.html").is_file()
     assert (paths["local"] / "login.html").is_file()

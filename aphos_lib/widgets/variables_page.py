@@ -163,12 +163,13 @@ class VariablesPage(widgets.VBox):
         self.table = widgets.HTML("").add_class("aphos-candidate-table")
         self.address = AddressBar()
 
-        x, y = LinearScale(reverse=False), LogScale()
+        x, y = LinearScale(), LogScale()
+        self.x_scale, self.y_scale = x, y
         self.points = Scatter(
             x=[], y=[], scales={"x": x, "y": y}, colors=[_COLOURS["star"]],
-            default_size=24, stroke="white",
+            default_size=24, stroke="white", display_names=False,
             tooltip=Tooltip(fields=["name"], show_labels=False),
-            interactions={"click": "select", "hover": "tooltip"},
+            interactions={"hover": "tooltip"},
         )  # fmt: skip
         self.curve = Lines(
             x=[], y=[], scales={"x": x, "y": y}, colors=["#5e6670"], line_style="dashed"
@@ -177,13 +178,13 @@ class VariablesPage(widgets.VBox):
             marks=[self.curve, self.points],
             axes=[
                 Axis(scale=x, label="mean calibrated magnitude"),
-                Axis(scale=y, orientation="vertical", label="scatter (mag)", tick_format=".3f"),
+                Axis(scale=y, side="left", label="scatter (mag)", tick_format=".3f"),
             ],
             title="Scatter against magnitude: the dashed line is the field's noise",
             layout={"width": "100%", "height": "420px"},
             fig_margin={"top": 40, "bottom": 50, "left": 70, "right": 20},
         ).add_class("aphos-variables-plot")
-        self.points.observe(self._select, "selected")
+        self.points.on_element_click(self._select)
         self.button.on_click(lambda _: self.run())
 
         form = widgets.VBox(
@@ -256,18 +257,17 @@ class VariablesPage(widgets.VBox):
             )
             self._show([])
             return
+        others = [f or "(no filter)" for f in found.filters if f != found.filter]
         self.status.value = html.escape(
-            f"{len(found)} stars ranked in filter {found.filter or '(none)'}"
-            + (f" (also observed in {', '.join(f or '(none)' for f in found.filters)})"
-               if len(found.filters) > 1 else "")
+            f"{len(found)} stars ranked in filter {found.filter or '(no filter)'}"
+            + (f" (also observed in {', '.join(others)}: choose it above)" if others else "")
             + "; click a star for its light curve."
-        )  # fmt: skip
+        )
         self._show(found.frame.to_dict("records"))
 
     def _show(self, rows: list[dict]) -> None:
         """Draw the stars and the noise curve, and list the candidates."""
         with self.points.hold_sync(), self.curve.hold_sync():
-            self.points.selected = None
             self.points.x = np.array([r["mag"] for r in rows], dtype=float)
             self.points.y = np.array([max(r["std"], 1e-4) for r in rows], dtype=float)
             self.points.colors = [
@@ -281,18 +281,26 @@ class VariablesPage(widgets.VBox):
                 + f"\n{r['mag']:.2f} mag, scatter {r['std']:.4f}, excess {r['excess']:.1f}"
                 for r in rows
             ]  # fmt: skip
+            if rows:  # a margin around the stars: none sits on the frame
+                mags = self.points.x
+                low, high = float(np.min(mags)), float(np.max(mags))
+                pad = max(0.1, 0.03 * (high - low))
+                self.x_scale.min, self.x_scale.max = low - pad, high + pad
+                scatter = self.points.y
+                self.y_scale.min = float(np.min(scatter)) / 1.2
+                self.y_scale.max = float(np.max(scatter)) * 1.2
             curve = self.found.curve if self.found is not None and rows else None
             self.curve.x = [] if curve is None else curve["mag"].to_numpy()
             self.curve.y = [] if curve is None else curve["expected_std"].to_numpy()
         self.table.value = candidate_rows(self.found) if rows else ""
 
-    def _select(self, change) -> None:
+    def _select(self, _mark, event: dict) -> None:
         """A star was clicked: the link to its light curve."""
-        chosen = change["new"]
-        if self.found is None or chosen is None or not len(chosen):
+        index = event.get("data", {}).get("index")
+        if self.found is None or index is None or not 0 <= int(index) < len(self.found):
             self.chosen.value = ""
             return
-        row = self.found.frame.iloc[int(chosen[0])]
+        row = self.found.frame.iloc[int(index)]
         link = html.escape(light_curve_link(row["label"]))
         name = f" ({html.escape(row['name'])})" if row["name"] else ""
         self.chosen.value = (
