@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, fields
 
 import psycopg
 
-from aphos_lib.calibrated_photometry import calibrated_photometry
 from aphos_lib.db.catalogue import Catalogue
 from aphos_lib.lightcurve import LightCurve
 from aphos_lib.observers import Observer, get_observer
@@ -174,18 +173,6 @@ class Archive:
         --------
         aphos_lib.photometry.differential_photometry : the same, given a connection.
         """
-        if comparison is None:
-            if check is not None or with_apertures:
-                raise ValueError("a check star and every aperture's lists need a comparison")
-            return calibrated_photometry(
-                self.conn,
-                _catalog_object(variable),
-                aperture=aperture,
-                include_saturated=include_saturated,
-                observers=observers,
-                exclude_observers=exclude_observers,
-                as_of=as_of,
-            )
         return differential_photometry(
             self.conn,
             _catalog_object(variable),

@@ -139,7 +139,13 @@ def _write_curve(curve, args: argparse.Namespace) -> int:
     else:
         if not args.obscode:
             raise ValueError("--format aavso needs --obscode (your AAVSO observer code)")
-        sys.stdout.write(curve.to_aavso(obscode=args.obscode, observer=args.aavso_observer))
+        sys.stdout.write(
+            curve.to_aavso(
+                obscode=args.obscode,
+                observer=args.aavso_observer,
+                standardised=args.standardised,
+            )
+        )
     return 0
 
 
@@ -333,6 +339,12 @@ def add_query_commands(sub) -> None:
         "--aavso-observer",
         metavar="NAME",
         help="aavso: whose images to report when several observers",
+    )
+    curve.add_argument(
+        "--standardised",
+        action="store_true",
+        help="aavso: a differential curve standardised with the comparison's catalogue "
+        "magnitude (MTYPE STD)",
     )
     curve.set_defaults(func=_query_errors(cmd_lightcurve))
 

@@ -903,6 +903,17 @@ class LightCurve:
         rows += [[key.replace("_", " ").capitalize(), str(value)] for key, value in extra.items()]
         return rows
 
+    def _reference_magnitude(self) -> float:
+        """The comparison's catalogue magnitude (an ensemble's: of its summed fluxes)."""
+        mags = [c.mag for c in self.meta["comparisons"]]
+        if not mags or any(m is None for m in mags):
+            raise ValueError(
+                "a standardised report needs the comparison's catalogue magnitude: "
+                + ", ".join(c.label for c in self.meta["comparisons"] if c.mag is None)
+                + " has none"
+            )
+        return float(-2.5 * np.log10(np.sum(10 ** (-0.4 * np.asarray(mags, dtype=float)))))
+
     def _download(self, delimiter: str, missing: str, metadata: bool) -> str:
         if "time_utc" not in self.data:
             raise ValueError("a curve binned in phase has no times to download")
@@ -943,11 +954,19 @@ class LightCurve:
         date: str = "HJD",
         chart: str = "na",
         software: str = "APhoS aphos_lib",
+        standardised: bool = False,
     ) -> str:
         """Write (or return) the AAVSO Extended File Format: differential (``MTYPE=DIF``, the
         comparison's instrumental magnitude as ``CMAG``), or for a calibrated curve standard
         (``MTYPE=STD``, ``CNAME=ENSEMBLE``, ``CMAG=na``, ``TRANS=YES`` where a colour term
         applied to the star's catalogue colour).
+
+        With ``standardised=True`` a differential curve is reported standardised with its
+        comparison's catalogue magnitude (``MAG = (v - c) + C``, ``MTYPE=STD``; an ensemble's
+        ``C`` is the magnitude of its members' summed catalogue fluxes), the catalogue value
+        in the notes as ``CREFMAG``. ``CMAG`` and ``KMAG`` stay the instrumental magnitudes,
+        as the AAVSO asks (it derives K-C from them), and ``TRANS=NO``: no colour
+        transformation is applied.
 
         Parameters
         ----------
@@ -982,6 +1001,7 @@ class LightCurve:
             rows = rows[rows["observer"].str.lower() == observer.lower()]
         var = self.meta["variable"]
         calibrated = bool(self.meta.get("calibrated"))
+        reference = self._reference_magnitude() if standardised and not calibrated else None
         name = _aavso_field(star_name or var.name or f"{var.catalog} {var.catalog_id}", 30)
         # A calibrated magnitude is standardised against every catalogued star of its image:
         # AAVSO's ensemble (CNAME ENSEMBLE, CMAG na, MTYPE STD).
@@ -1017,14 +1037,18 @@ class LightCurve:
                     f"APhoS image {row.image_id}; ensemble of {int(row.solution_stars)} stars,"
                     f" zero point error {row.zero_point_err:.3f}"
                 )
+            elif reference is not None:
+                trans, mtype, cmag = "NO", "STD", _instrumental(row.cmp_flux)
+                notes = f"APhoS image {row.image_id}; CREFMAG={reference:.3f}"
             else:
                 trans, mtype, cmag = "NO", "DIF", _instrumental(row.cmp_flux)
                 notes = f"APhoS image {row.image_id}"
+            magnitude = row.magnitude + (reference or 0.0)
             writer.writerow(
                 [
                     name,
                     f"{when:.5f}",
-                    f"{row.magnitude:.3f}",
+                    f"{magnitude:.3f}",
                     "na" if not np.isfinite(row.deviation) else f"{row.deviation:.3f}",
                     _aavso_filter(filter or row.filter),
                     trans,

@@ -108,7 +108,7 @@ def lower_names(values: Iterable[str] | None) -> list[str] | None:
 def differential_photometry(
     conn: psycopg.Connection,
     variable,
-    comparison,
+    comparison=None,
     *,
     check=None,
     aperture="auto",
@@ -128,8 +128,10 @@ def differential_photometry(
         A connection to the catalogue (the read-only role is enough).
     variable : str, tuple or CatalogObject
         The variable star: ``"UCAC4:805-031770"``, ``("UCAC4", "805-031770")`` or an object.
-    comparison : object, list of objects or ``"auto"``
-        The comparison star, or several (an ensemble: fluxes summed). ``"auto"``: the five
+    comparison : object, list of objects or ``"auto"``, optional
+        The comparison star, or several (an ensemble: fluxes summed). None: no comparison,
+        calibrated magnitudes (:func:`aphos_lib.calibrated_photometry.calibrated_photometry`;
+        no check star, no aperture lists). ``"auto"``: the five
         constant stars of the field most like the variable in magnitude and colour
         (:func:`aphos_lib.auto_comparison.choose_comparisons`), and the next one as the check
         star unless one is given; ``meta["auto_comparisons"]`` lists the candidates.
@@ -157,6 +159,20 @@ def differential_photometry(
     """
     from aphos_lib.lightcurve import LightCurve
 
+    if comparison is None:
+        from aphos_lib.calibrated_photometry import calibrated_photometry
+
+        if check is not None or with_apertures:
+            raise ValueError("a check star and every aperture's lists need a comparison star")
+        return calibrated_photometry(
+            conn,
+            variable,
+            aperture=aperture,
+            include_saturated=include_saturated,
+            observers=observers,
+            exclude_observers=exclude_observers,
+            as_of=as_of,
+        )
     auto = None
     if isinstance(comparison, str) and comparison.strip().lower() == "auto":
         from aphos_lib.auto_comparison import choose_comparisons

@@ -185,7 +185,10 @@ def image_points(
     good = np.isfinite(mag) & (err > 0)
     if not good.any():
         return None
-    return ImagePoints(filter or "", float(jd), ids[usable][good], mag[good], err[good])
+    # At the precision they are kept in until the fold (POINT_DTYPE), whichever way they
+    # come: a rebuild from the stored images gives the states the ingest gave.
+    packed = [v.astype(POINT_DTYPE).astype(float) for v in (mag[good], err[good])]
+    return ImagePoints(filter or "", float(jd), ids[usable][good], *packed)
 
 
 def merge_states(

@@ -166,3 +166,24 @@ def test_automatic_comparisons_are_constant_stars_like_the_variable(demo_catalog
     truth = manifest.model_magnitude("805-031770", hjd) + 2.5 * np.log10(flux)
     residual = curve.data.magnitude.to_numpy() - truth
     assert np.nanstd(residual) < 0.02 and abs(np.nanmedian(residual)) < 0.02
+
+
+def test_a_standardised_aavso_report_adds_the_comparisons_catalogue_magnitude(
+    demo_catalogue, demo_files
+):
+    """MTYPE STD: MAG = (v - c) + C, which for GK Cep against a constant comparison is its
+    true V; CMAG stays instrumental (the AAVSO's rule), CREFMAG in the notes."""
+    _, manifest = demo_files
+    with aphos_lib.connect(demo_catalogue.conninfo("reader")) as archive:
+        curve = archive.lightcurve(GK_CEP, "UCAC4:803-032417", observers=["novak"])
+    report = curve.to_aavso(obscode="XYZ", standardised=True).splitlines()
+    rows = [line.split(",") for line in report if not line.startswith("#")]
+    comparison = curve.meta["comparisons"][0].mag
+    assert len(rows) == len(curve.data) and all(r[6] == "STD" and r[5] == "NO" for r in rows)
+    assert all(f"CREFMAG={comparison:.3f}" in r[14] for r in rows)
+    mags = np.array([float(r[2]) for r in rows])
+    assert mags == pytest.approx(curve.data.magnitude.to_numpy() + comparison, abs=6e-4)
+    truth = manifest.model_magnitude("805-031770", curve.data.hjd.to_numpy())
+    assert abs(np.median(mags - truth)) < 0.02
+    instrumental = [float(r[8]) for r in rows]
+    assert all(-30 < v < 0 for v in instrumental)  # -2.5 log10(flux): not the catalogue's

@@ -325,3 +325,27 @@ def test_what_observers_typed_is_text_in_the_table_and_the_hover_text(reader):
     assert point_names(frame)[0].endswith(
         f"\n<img src=x onerror=alert(1)>, night {frame.night.iloc[0]}"
     )
+
+
+def test_the_image_table_shows_each_images_photometric_solution(reader):
+    """The page's table: each image's zero point, fit RMS and stars in the variable's
+    aperture, as stored; an image without one says so."""
+    from aphos_lib.calibration import solutions_of
+
+    page = open_page(reader, f"{PAIR}&aperture=2")
+    html = page.table.table.value
+    rows = page.table.data.iloc[: page.table.page_size]
+    stored = solutions_of(reader, rows.image_id.tolist())
+    cells = re.findall(r'data-image-id="(\d+)".*?<td class="zero_point">([^<]*)</td>'
+                       r'<td class="solution_rms">([^<]*)</td>'
+                       r'<td class="solution_stars">([^<]*)</td>', html)  # fmt: skip
+    assert len(cells) == len(rows) > 10
+    for image_id, zero_point, rms, stars in cells:
+        s = stored[(int(image_id), 2)]
+        assert zero_point == f"{s.zero_point:.3f} ± {s.zero_point_err:.3f}"
+        assert (rms, stars) == (f"{s.rms:.3f}", str(s.n_stars))
+
+    from aphos_lib.widgets.image_table import table_html
+
+    missing = {k: np.full(1, np.nan) for k in ("zero_point", "zero_point_err", "rms", "n_stars")}
+    assert '<td class="zero_point">none</td>' in table_html(rows.iloc[:1], solutions=missing)

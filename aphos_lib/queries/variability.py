@@ -92,8 +92,8 @@ def states(object_ids: Sequence[int], filters: Sequence[str], empty: bytes) -> Q
 
     Examples
     --------
-    >>> states([3, 4], ["V", ""], b"").params[1:]
-    ('3,4', 'V\x1f')
+    >>> states([3, 4], ["V", "R"], b"").params[1]
+    '3,4'
     """
     return Query(
         "SELECT coalesce(string_agg(coalesce(v.state, %s), ''::bytea ORDER BY k.ord),"

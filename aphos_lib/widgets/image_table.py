@@ -7,7 +7,8 @@ curve is, the uploader's name is a real link to their profile, and each cell can
 chooses that image and its night: their rows are marked here and their points ringed in the
 light curve (the page's ``on_choose``). "All apertures" lists, under each image, the flux of
 every aperture of the variable, the comparison star(s) and the check star, as the original
-APhoS's "show" did; the chosen aperture's cell is marked.
+APhoS's "show" did; the chosen aperture's cell is marked. Each image's photometric solution
+in the variable's aperture (zero point, the fit's RMS and stars) shows how good it was.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from aphos_lib.photometry import ensemble_flux
 from aphos_lib.widgets.pickable_html import PickableHTML
 from aphos_lib.widgets.urls import page_link
 
-__all__ = ["COLUMNS", "ImageTable", "aperture_html", "table_html"]
+__all__ = ["COLUMNS", "SOLUTION_COLUMNS", "ImageTable", "aperture_html", "table_html"]
 
 # (key, heading); an ensemble's "Cmp" columns are its members' sums.
 COLUMNS = [
@@ -44,6 +45,12 @@ COLUMNS = [
     ("magnitude", "Magnitude"),
     ("deviation", "Deviation"),
     ("uploader", "Uploader"),
+]
+# The photometric solution of each image in the variable's aperture: its quality at a glance.
+SOLUTION_COLUMNS = [
+    ("zero_point", "Zero point"),
+    ("solution_rms", "Fit RMS"),
+    ("solution_stars", "Fit stars"),
 ]
 _STYLE = (
     "<style>.aphos-images table{border-collapse:collapse;font-size:12px;width:100%}"
@@ -73,11 +80,14 @@ def _aperture(value: int) -> str:
     return "auto" if value == 0 else f"Ap{value}"
 
 
-def _columns(data: pd.DataFrame) -> list[tuple[str, str]]:
-    """The table's columns for these rows: a check star adds its magnitude."""
+def _columns(data: pd.DataFrame, solutions: bool = False) -> list[tuple[str, str]]:
+    """The table's columns for these rows: a check star adds its magnitude, the images'
+    solutions their quality."""
     columns = list(COLUMNS)
     if "check_magnitude" in data:
         columns.insert(-1, ("check_magnitude", "Check mag."))
+    if solutions:
+        columns[-1:-1] = SOLUTION_COLUMNS
     return columns
 
 
@@ -172,6 +182,7 @@ def table_html(
     chosen: tuple | None = None,
     apertures: pd.DataFrame | None = None,
     meta: dict | None = None,
+    solutions: dict[str, np.ndarray] | None = None,
 ) -> str:
     """The rows of ``data`` (a light curve's) as an HTML table.
 
@@ -186,8 +197,12 @@ def table_html(
         its :func:`aperture_html`.
     meta : dict, optional
         The light curve's metadata (with ``apertures``: the stars' labels).
+    solutions : dict of arrays, optional
+        Each row's image's photometric solution in the variable's aperture
+        (:func:`aphos_lib.calibrated_photometry.solutions_at`): zero point and its error, the
+        fit's RMS and stars, in columns of their own.
     """
-    columns = _columns(data)
+    columns = _columns(data, solutions is not None)
     head = "".join(f'<th class="{key}">{html.escape(title)}</th>' for key, title in columns)
     cmp_ap_auto = _comparison_ap_auto(data)
     rows = []
@@ -211,6 +226,16 @@ def table_html(
             "deviation": _number(r.deviation, 4),
             "check_magnitude": _number(getattr(r, "check_magnitude", math.nan), 4),
         }
+        if solutions is not None:
+            zero_point = float(solutions["zero_point"][k])
+            cells["zero_point"] = (
+                f"{zero_point:.3f} ± {float(solutions['zero_point_err'][k]):.3f}"
+                if math.isfinite(zero_point)
+                else "none"
+            )
+            cells["solution_rms"] = _number(float(solutions["rms"][k]), 3)
+            stars = float(solutions["n_stars"][k])
+            cells["solution_stars"] = f"{stars:.0f}" if math.isfinite(stars) else ""
         tds = "".join(
             f'<td class="{key}">{html.escape(cells[key])}</td>' for key, _ in columns[:-1]
         )
@@ -254,6 +279,10 @@ class ImageTable(widgets.VBox):
     on_choose : callable, optional
         Called with ``(night, observer, image_id)`` when a row is chosen, and with
         ``(None, None, None)`` when the chosen row is clicked again.
+    solutions : callable, optional
+        Given the shown rows' image ids and the variable's apertures, their photometric
+        solutions (:func:`aphos_lib.calibrated_photometry.solutions_at`): read for one page
+        at a time, shown in columns of their own.
     """
 
     def __init__(
@@ -262,12 +291,14 @@ class ImageTable(widgets.VBox):
         *,
         apertures: Callable[[], LightCurve] | None = None,
         on_choose: Callable[[str | None, str | None, int | None], None] | None = None,
+        solutions: Callable[[np.ndarray, np.ndarray], dict] | None = None,
     ):
         self.page_size = page_size
         self.page = 0
         self.data = pd.DataFrame()
         self.chosen: tuple | None = None
         self.load_apertures = apertures
+        self.load_solutions = solutions
         self.on_choose = on_choose
         self._apertures: LightCurve | None = None  # read for the current rows, when asked
         self.table = PickableHTML().add_class("aphos-images")
@@ -350,10 +381,17 @@ class ImageTable(widgets.VBox):
         rows = self.data.iloc[start : start + self.page_size]
         n = len(self.data)
         apertures, meta = self._aperture_rows()
+        solutions = None
+        if self.load_solutions is not None and len(rows):
+            solutions = self.load_solutions(
+                rows["image_id"].to_numpy(), rows["var_aperture"].to_numpy()
+            )
         # The rows first, then the position: the browser applies messages in order, so once
         # "page k" shows, page k's rows are already there (what a reader, or a test, waits on).
         self.table.value = (
-            table_html(rows, chosen=self.chosen, apertures=apertures, meta=meta)
+            table_html(
+                rows, chosen=self.chosen, apertures=apertures, meta=meta, solutions=solutions
+            )
             if n
             else "<p>No images.</p>"
         )

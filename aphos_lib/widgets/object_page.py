@@ -31,6 +31,7 @@ import psycopg
 from psycopg.errors import QueryCanceled
 
 from aphos_lib.auto_comparison import NoComparisonStars, choose_comparisons
+from aphos_lib.calibrated_photometry import solutions_at
 from aphos_lib.coordinates import format_dec, format_ra
 from aphos_lib.light_curve_read import CurveTooLarge
 from aphos_lib.lightcurve import LightCurve
@@ -224,7 +225,10 @@ class ObjectPage(widgets.VBox):
             box.observe(lambda _: self.refresh(), "value")
         self.plot = LightCurvePlot(gl=gl, time_axis=request.time_axis)
         self.table = ImageTable(
-            page_size, apertures=self._with_apertures, on_choose=self.plot.choose
+            page_size,
+            apertures=self._with_apertures,
+            on_choose=self.plot.choose,
+            solutions=lambda ids, apertures: solutions_at(conn, ids, apertures),
         )
         self.phase = PhasePlot(gl=gl)
         if request.period:

@@ -1,5 +1,6 @@
 """One look on the dashboards, in Chromium at 1,280 x 800: every page starts with the site's
-header (the APhoS name, Search, My profile, Upload, API docs, Sign in or out), its links look
+header (the APhoS name, Search, Find variables, My profile, Upload, API docs, Sign in or
+out), its links look
 like links, and nothing is wider than the window."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ GK_CEP, GK_CMP = "UCAC4:805-031770", "UCAC4:803-032417"  # as tests/browser/test
 # The dashboards' address of each page in the header (relative on the public pages).
 PUBLIC_HREFS = [
     "search.ipynb",
+    "variables.ipynb",
     "/services/api/profile",
     "/services/api/upload",
     "/services/api/api/docs",
@@ -55,6 +57,13 @@ def assert_looks_like_the_site(page, content_link: str) -> None:
         ("index", None, ".aphos-home .aphos-stats", "home", ".aphos-links a"),
         ("search", {"name": "GK Cep"}, ".aphos-results", "search", ".aphos-search-link"),
         (
+            "variables",
+            {"ra": "21 41 55.3", "dec": "+71 18 38.6", "radius": "1.5deg"},
+            ".aphos-candidates",
+            "variables",
+            ".aphos-candidates a",
+        ),
+        (
             "profile",
             {"username": "novak"},
             ".aphos-profile-summary",
@@ -69,7 +78,7 @@ def test_each_public_dashboard_has_the_site_header(
     open_dashboard(page, voila_url, name, params, ready=ready)
     links = header_links(page)
     assert links[0] == ("APhoS Amateur Photometric Survey", "index.ipynb")
-    assert links[1:5] == [
+    assert links[1:6] == [
         (label, href) for (_, label, _), href in zip(NAVIGATION, PUBLIC_HREFS, strict=True)
     ]
     assert links[-1] == ("Sign in", "/hub/login")
