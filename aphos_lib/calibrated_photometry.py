@@ -22,9 +22,9 @@ import pandas as pd
 import psycopg
 
 from aphos_lib.aperture_choice import ApertureChoice
+from aphos_lib.curve_columns import add_times, lower_names, take_rows
 from aphos_lib.light_curve_read import StarSpec, read_columns
 from aphos_lib.photometric_solution import calibrated_magnitudes, instrumental_magnitudes
-from aphos_lib.photometry import add_times, lower_names, take_rows
 from aphos_lib.queries import solutions as statements
 from aphos_lib.search import resolve_objects
 
