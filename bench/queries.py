@@ -779,6 +779,9 @@ def build_ours(dsn: str, sky: Sky, workers: int) -> None:
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))"
             )
+        # Statistics first: the seal and the linking plan their joins by them (under the
+        # load's stale ones the seal ran for more than ten minutes).
+        conn.execute("ANALYZE flux, catalog_object, image, observer")
         log("light-curve chunks (as the ingest's folds seal them)")
         sealed = queries.ingest.seal_chunks(None, 0).value(conn)
         log(f"  {sealed:,} objects sealed")
